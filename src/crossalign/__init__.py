@@ -1,0 +1,79 @@
+"""crossalign: evaluate models of the brain by cross-region alignment patterns.
+
+Pointwise benchmarks ask "does layer L match region R?". crossalign also asks whether a model
+reproduces how every brain region relates to every other region, the way one subject's brain
+reproduces another's (Hoefling et al. 2026, arXiv:2604.21780).
+
+Quick start
+-----------
+>>> import crossalign as ca
+>>> data = ca.load_dataset("cichy2014")             # doctest: +SKIP
+>>> ca.cross_region_matrix(data, metric="spearman")  # doctest: +SKIP
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .data import BrainData, ModelData, Representations
+from .engine import pairwise_scores, score_tensor
+from .io import dataset_status, load_array, load_dataset
+from .layers import layer_scores, select_layers, split_stimuli
+from .metrics import METRICS, get_metric, list_metrics
+from .patterns import (
+    PatternComparison,
+    compare_matrices,
+    cross_region_matrix,
+    model_cross_region_matrix,
+    model_to_brain_matrix,
+)
+from .rdm import DISTANCES, compute_rdms, upper_triangle
+from .skill import (
+    collect_model_responses,
+    collect_multi_region_data,
+    compare_alignment_patterns,
+    compare_model_paradigms,
+    compute_alignment_score,
+    compute_cross_region_alignment,
+    compute_rdm,
+    identify_best_layers,
+    validate_model_comprehensive,
+)
+
+try:
+    __version__ = version("crossalign")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DISTANCES",
+    "METRICS",
+    "BrainData",
+    "ModelData",
+    "PatternComparison",
+    "Representations",
+    "__version__",
+    "collect_model_responses",
+    "collect_multi_region_data",
+    "compare_alignment_patterns",
+    "compare_matrices",
+    "compare_model_paradigms",
+    "compute_alignment_score",
+    "compute_cross_region_alignment",
+    "compute_rdm",
+    "compute_rdms",
+    "cross_region_matrix",
+    "dataset_status",
+    "get_metric",
+    "identify_best_layers",
+    "layer_scores",
+    "list_metrics",
+    "load_array",
+    "load_dataset",
+    "model_cross_region_matrix",
+    "model_to_brain_matrix",
+    "pairwise_scores",
+    "score_tensor",
+    "select_layers",
+    "split_stimuli",
+    "upper_triangle",
+    "validate_model_comprehensive",
+]

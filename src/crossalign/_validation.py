@@ -1,0 +1,87 @@
+"""Input validation shared by every public entry point.
+
+One message template for every failure: the argument's name, what was received, what was
+expected. Validation raises ``ValueError`` (bad value or shape) or ``TypeError`` (wrong type);
+never ``assert``, which vanishes under ``python -O``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "as_float_array",
+    "check_finite",
+    "check_option",
+    "closest",
+    "describe",
+]
+
+
+def describe(value: Any) -> str:
+    """Short description of a received value for an error message."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"a {type(value).__name__} of shape {tuple(value.shape)}"
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} (type {type(value).__name__})"
+
+
+def closest(name: str, options: Iterable[str]) -> str | None:
+    """The option closest to ``name``, or None when nothing is close."""
+    matches = difflib.get_close_matches(str(name), [str(o) for o in options], n=1, cutoff=0.5)
+    return matches[0] if matches else None
+
+
+def check_option(value: Any, name: str, options: Iterable[str], where: str = "") -> str:
+    """Return ``value`` if it is one of ``options``; otherwise raise a helpful ValueError."""
+    options = list(options)
+    if isinstance(value, str) and value in options:
+        return value
+    hint = closest(value, options) if isinstance(value, str) else None
+    place = f" of {where}" if where else ""
+    msg = (
+        f"The '{name}' parameter{place} must be one of {sorted(options)}. "
+        f"Got {value!r} instead."
+    )
+    if hint is not None:
+        msg += f" Did you mean {hint!r}?"
+    raise ValueError(msg)
+
+
+def as_float_array(value: Any, name: str, *, dtype: Any = np.float64) -> np.ndarray:
+    """Convert ``value`` to a float array, refusing object, string and complex dtypes."""
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        raise TypeError(
+            f"The '{name}' argument must be a numeric array. Got an object array of shape "
+            f"{value.shape} instead."
+        )
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(
+            f"The '{name}' argument must be a numeric array. Got {describe(value)} instead."
+        ) from exc
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"The '{name}' argument must be a real numeric array. Got {describe(arr)} instead."
+        )
+    return arr.astype(dtype, copy=False)
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise if ``arr`` holds NaN or infinite values, saying how many and where the first is."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"The '{name}' argument must hold finite values only. Got {int(bad.sum())} "
+            f"NaN/inf value(s) in an array of shape {arr.shape} (first at index {first})."
+        )

@@ -1,0 +1,220 @@
+"""The ``crossalign`` command.
+
+User errors (bad files, unknown names, malformed input) print one clear message and exit with
+code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import numpy as np
+import typer
+import xarray as xr
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from . import __version__
+
+app = typer.Typer(
+    name="crossalign",
+    help="Evaluate models of the brain by cross-region alignment patterns.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+def _console(**kwargs: Any) -> Console:
+    """A console that does not squeeze tables to 80 columns when output is not a terminal."""
+    console = Console(**kwargs)
+    return console if console.is_terminal else Console(width=160, **kwargs)
+
+
+out = _console()
+err = _console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError)
+
+
+def user_errors(func: F) -> F:
+    """Turn user errors into a one-line message and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except USER_ERRORS as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+            raise typer.Exit(code=2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"crossalign {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """Evaluate models of the brain by cross-region alignment patterns."""
+
+
+def matrix_table(matrix: xr.DataArray, title: str) -> Group:
+    """A titled rich table of a region x region matrix."""
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("region", style="bold")
+    for q in matrix.coords["target_region"].values:
+        table.add_column(str(q), justify="right")
+    digits = 4 if matrix.shape[1] <= 6 else 3
+    for r, row in zip(matrix.coords["region"].values, matrix.values, strict=True):
+        table.add_row(str(r), *(f"{v:.{digits}f}" for v in row))
+    return Group(Text(title, style="bold"), table)
+
+
+def _matrix_json(matrix: xr.DataArray) -> dict[str, Any]:
+    return {
+        "metric": matrix.attrs.get("metric"),
+        "regions": [str(r) for r in matrix.coords["region"].values],
+        "matrix": np.asarray(matrix.values).tolist(),
+        "n_subjects": matrix.attrs.get("n_subjects"),
+        "n_stimuli": matrix.attrs.get("n_stimuli"),
+    }
+
+
+def _parse_rdm_spec(spec: str) -> tuple[str, Path, str | None]:
+    region, sep, location = spec.partition("=")
+    if not sep or not region or not location:
+        raise ValueError(
+            f"The '--rdms' option must look like REGION=PATH[:KEY]. Got {spec!r} instead."
+        )
+    path, key = Path(location), None
+    if not path.exists() and ":" in location:
+        head, _, tail = location.rpartition(":")
+        path, key = Path(head), tail or None
+    return region, path, key
+
+
+@app.command()
+@user_errors
+def matrix(
+    rdms: Annotated[
+        list[str],
+        typer.Option(
+            "--rdms",
+            help="REGION=PATH[:KEY], repeated: an RDM stack (subjects, n, n) per region "
+            "(.npz/.npy/.mat).",
+        ),
+    ],
+    metric: Annotated[str, typer.Option(help="RSA comparator.")] = "spearman",
+    symmetrise: Annotated[
+        bool, typer.Option(help="Average slightly asymmetric RDMs with their transpose.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Cross-region alignment matrix from RDM files (mean over pairs of different subjects)."""
+    from .data import BrainData
+    from .io import load_array
+    from .patterns import cross_region_matrix
+
+    stacks: dict[str, np.ndarray] = {}
+    for spec in rdms:
+        region, path, key = _parse_rdm_spec(spec)
+        if region in stacks:
+            raise ValueError(f"The '--rdms' option names region {region!r} twice.")
+        stacks[region] = load_array(path, key)
+    data = BrainData.from_rdms(stacks, symmetrise=symmetrise)
+    result = cross_region_matrix(data, metric)
+    if as_json:
+        print(json.dumps(_matrix_json(result)))
+    else:
+        out.print(
+            matrix_table(
+                result,
+                f"Cross-region alignment ({result.attrs['metric']}, mean over "
+                f"{result.attrs['n_subjects']}x{result.attrs['n_subjects'] - 1} ordered pairs "
+                "of different subjects)",
+            )
+        )
+
+
+@app.command()
+def metrics(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the registered alignment metrics."""
+    from .metrics import list_metrics
+
+    records = list_metrics()
+    if as_json:
+        print(json.dumps([{k: v for k, v in r.items() if k != "citation"} for r in records]))
+        return
+    table = Table(title="Alignment metrics")
+    for col in ("name", "input", "symmetric", "higher is better", "description"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(
+            r["name"], r["input"], str(r["symmetric"]), str(r["higher_is_better"]),
+            r["description"],
+        )
+    out.print(table)
+
+
+@app.command()
+def datasets(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the reference datasets and whether their files are present here."""
+    from .io import dataset_status
+    from .io.datasets import data_dirs
+
+    records = dataset_status()
+    if as_json:
+        print(json.dumps(records))
+        return
+    table = Table(title=f"Reference datasets (searched: {', '.join(map(str, data_dirs()))})")
+    for col in ("name", "status", "title"):
+        table.add_column(col)
+    for r in records:
+        style = "green" if r["status"] == "present" else "red"
+        table.add_row(r["name"], f"[{style}]{r['status']}[/]", r["title"])
+    out.print(table)
+
+
+@app.command()
+@user_errors
+def demo(
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for results.json (optional).")
+    ] = None,
+    metric: Annotated[str, typer.Option(help="RSA comparator.")] = "spearman",
+) -> None:
+    """Cross-region alignment on the reference data (Cichy 2014, Castaldi 2019)."""
+    from .demo import run_demo
+
+    results = run_demo(metric=metric, console=out)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / "results.json"
+        tmp = target.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(results, indent=2))
+        tmp.replace(target)
+        out.print(f"Results written to {target}")
+
+
+def main() -> None:
+    """Entry point of the ``crossalign`` console script."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

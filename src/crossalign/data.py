@@ -1,0 +1,597 @@
+"""Labelled containers of representations, indexed by (source, area).
+
+For brains the source is a subject and the area a region (:class:`BrainData`); for models the
+source is a model and the area a layer (:class:`ModelData`). Each entry is either
+
+* raw responses: an (n_stimuli, n_units) array, optionally (n_stimuli, n_units, n_repetitions);
+* or an RDM: an (n_stimuli, n_stimuli) dissimilarity matrix.
+
+All entries share one stimulus index (ids are unique, checked, and matched by id, never by
+position, whenever the input carries ids). Entries are exposed as :class:`xarray.DataArray`
+with dims ``("stimulus", "unit"[, "repetition"])`` or ``("stimulus", "stimulus2")`` and the
+entry's labels in ``attrs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Self
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ._validation import as_float_array, check_finite, describe
+from .rdm import DISTANCES, check_rdm, compute_rdms, upper_triangle
+
+__all__ = ["BrainData", "ModelData", "Representations", "match_stimuli"]
+
+Kind = Literal["responses", "rdm"]
+Key = tuple[Hashable, Hashable]
+
+
+def _stimulus_index(stimuli: Any, n: int, name: str) -> pd.Index:
+    if stimuli is None:
+        return pd.RangeIndex(n, name="stimulus")
+    index = pd.Index(list(stimuli) if not isinstance(stimuli, pd.Index) else stimuli)
+    if len(index) != n:
+        raise ValueError(
+            f"The '{name}' argument must give one id per stimulus ({n} expected). "
+            f"Got {len(index)} ids instead."
+        )
+    dup = index[index.duplicated()].unique()
+    if len(dup):
+        raise ValueError(
+            f"The '{name}' argument must hold unique stimulus ids. Got {len(dup)} duplicated "
+            f"id(s), e.g. {list(dup[:5])}."
+        )
+    return index.rename("stimulus")
+
+
+def _ids_of(value: Any) -> pd.Index | None:
+    if isinstance(value, xr.DataArray) and "stimulus" in value.coords:
+        return pd.Index(value.coords["stimulus"].values)
+    return None
+
+
+def _reorder_to(ids: pd.Index, target: pd.Index, what: str) -> np.ndarray:
+    """Positions in ``ids`` of every id of ``target`` (raise when the sets differ)."""
+    dup = ids[ids.duplicated()].unique()
+    if len(dup):
+        raise ValueError(
+            f"{what} has duplicated stimulus ids, e.g. {list(dup[:5])}; expected unique ids."
+        )
+    missing = target.difference(ids)
+    extra = ids.difference(target)
+    if len(missing) or len(extra):
+        raise ValueError(
+            f"{what} does not cover the same stimuli: {len(missing)} expected id(s) missing "
+            f"(e.g. {list(missing[:5])}) and {len(extra)} unexpected id(s) (e.g. "
+            f"{list(extra[:5])}). Expected the {len(target)} ids {list(target[:5])}..."
+        )
+    return ids.get_indexer(target)
+
+
+class Representations:
+    """Base class: a mapping (source, area) -> responses or RDM over a shared stimulus set.
+
+    Use the constructors :meth:`from_rdms` and :meth:`from_responses`; ``__init__`` takes
+    entries that are already validated numpy arrays.
+    """
+
+    source_dim: ClassVar[str] = "source"
+    area_dim: ClassVar[str] = "area"
+    require_grid: ClassVar[bool] = False
+    constant_units_default: ClassVar[str] = "keep"
+
+    def __init__(
+        self,
+        entries: Mapping[Key, np.ndarray],
+        kinds: Mapping[Key, Kind],
+        stimuli: pd.Index,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> None:
+        # Canonical order: source-major, then area, each in order of first appearance.
+        src = {k[0]: i for i, k in reversed(list(enumerate(entries)))}
+        src = {s: j for j, s in enumerate(sorted(src, key=src.__getitem__))}
+        ars = {k[1]: i for i, k in reversed(list(enumerate(entries)))}
+        ars = {a: j for j, a in enumerate(sorted(ars, key=ars.__getitem__))}
+        order = sorted(entries, key=lambda k: (src[k[0]], ars[k[1]]))
+        self._entries = {k: entries[k] for k in order}
+        self._kinds = {k: kinds[k] for k in order}
+        self._stimuli = stimuli
+        self.attrs: dict[str, Any] = dict(attrs or {})
+        self._rdm_cache: dict[str, np.ndarray] = {}
+        if not self._entries:
+            raise ValueError(
+                f"A {type(self).__name__} needs at least one entry. Got none."
+            )
+        if self.require_grid:
+            self._check_grid()
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_rdms(
+        cls,
+        rdms: Mapping[Hashable, Any],
+        subjects: Sequence[Hashable] | None = None,
+        stimuli: Sequence[Hashable] | None = None,
+        *,
+        sources: Sequence[Hashable] | None = None,
+        symmetrise: bool = False,
+        atol: float = 1e-8,
+    ) -> Self:
+        """Build from RDM stacks: ``{area: array (n_sources, n, n)}``.
+
+        ``subjects`` (alias ``sources``) names the stack's first axis (default 0..S-1), in the
+        same order for every area; ``stimuli`` names the rows/columns (default 0..n-1). An
+        (n, n) array is taken as a single source. RDMs must be finite, square, symmetric and
+        zero-diagonal within ``atol`` (pass ``symmetrise=True`` to repair asymmetry).
+        """
+        if subjects is not None and sources is not None:
+            raise TypeError("Pass either 'subjects' or 'sources', not both.")
+        names = subjects if subjects is not None else sources
+        if not isinstance(rdms, Mapping) or not rdms:
+            raise TypeError(
+                f"The 'rdms' argument must be a non-empty mapping {{{cls.area_dim}: array "
+                f"(n_{cls.source_dim}s, n_stimuli, n_stimuli)}}. Got {describe(rdms)} instead."
+            )
+        entries: dict[Key, np.ndarray] = {}
+        n_stim: int | None = None
+        source_labels: list[Hashable] | None = None
+        for area, stack in rdms.items():
+            arg = f"rdms[{area!r}]"
+            arr = as_float_array(stack, arg)
+            if arr.ndim == 2:
+                arr = arr[None]
+            if arr.ndim != 3:
+                raise ValueError(
+                    f"The '{arg}' argument must be an array (n_{cls.source_dim}s, n_stimuli, "
+                    f"n_stimuli). Got an array of shape {arr.shape} instead."
+                )
+            arr = check_rdm(arr, arg, atol=atol, symmetrise=symmetrise)
+            if n_stim is None:
+                n_stim = arr.shape[-1]
+            elif arr.shape[-1] != n_stim:
+                raise ValueError(
+                    f"The '{arg}' argument covers {arr.shape[-1]} stimuli but earlier areas "
+                    f"cover {n_stim}. Expected the same stimuli for every area."
+                )
+            if source_labels is None:
+                source_labels = list(names) if names is not None else list(range(arr.shape[0]))
+                if len(source_labels) != arr.shape[0]:
+                    raise ValueError(
+                        f"The '{cls.source_dim}s' argument names {len(source_labels)} "
+                        f"{cls.source_dim}s but '{arg}' stacks {arr.shape[0]} RDMs."
+                    )
+                if len(set(source_labels)) != len(source_labels):
+                    raise ValueError(
+                        f"The '{cls.source_dim}s' argument must hold unique names. Got "
+                        f"{source_labels}."
+                    )
+            elif arr.shape[0] != len(source_labels):
+                raise ValueError(
+                    f"The '{arg}' argument stacks {arr.shape[0]} RDMs but earlier areas stack "
+                    f"{len(source_labels)}. Expected every {cls.source_dim} to have every "
+                    f"{cls.area_dim} (a {cls.source_dim} is missing an {cls.area_dim}?)."
+                )
+            for i, src in enumerate(source_labels):
+                entries[(src, area)] = arr[i]
+        assert n_stim is not None and source_labels is not None  # for type checkers only
+        index = _stimulus_index(stimuli, n_stim, "stimuli")
+        kinds: dict[Key, Kind] = dict.fromkeys(entries, "rdm")
+        ordered = {(s, a): entries[(s, a)] for s in source_labels for a in rdms}
+        return cls(ordered, kinds, index)
+
+    @classmethod
+    def from_responses(
+        cls,
+        responses: Mapping[Key, Any],
+        stimuli: Sequence[Hashable] | None = None,
+        *,
+        constant_units: Literal["raise", "drop", "keep"] | None = None,
+    ) -> Self:
+        """Build from ``{(source, area): array (n_stimuli, n_units[, n_repetitions])}``.
+
+        Values may be :class:`xarray.DataArray` with a ``stimulus`` coordinate: they are then
+        matched to ``stimuli`` (or to the first entry's ids) by id, not by position.
+        ``constant_units`` says what to do with units that do not vary across stimuli:
+        ``"raise"`` (default for brains), ``"drop"``, or ``"keep"`` (default for models, where
+        dead units are common and harmless for RSA). A representation whose units are all
+        constant is always rejected.
+        """
+        policy = constant_units or cls.constant_units_default
+        if policy not in ("raise", "drop", "keep"):
+            raise ValueError(
+                "The 'constant_units' parameter must be one of ['drop', 'keep', 'raise']. "
+                f"Got {policy!r} instead."
+            )
+        if not isinstance(responses, Mapping) or not responses:
+            raise TypeError(
+                f"The 'responses' argument must be a non-empty mapping {{({cls.source_dim}, "
+                f"{cls.area_dim}): array (n_stimuli, n_units)}}. Got {describe(responses)} "
+                "instead."
+            )
+        index: pd.Index | None = None
+        entries: dict[Key, np.ndarray] = {}
+        for key, value in responses.items():
+            if not (isinstance(key, tuple) and len(key) == 2):
+                raise TypeError(
+                    f"The keys of 'responses' must be ({cls.source_dim}, {cls.area_dim}) "
+                    f"tuples. Got the key {key!r} instead."
+                )
+            arg = f"responses[{key!r}]"
+            ids = _ids_of(value)
+            arr = as_float_array(value, arg)
+            if arr.ndim not in (2, 3):
+                raise ValueError(
+                    f"The '{arg}' argument must be an array (n_stimuli, n_units) or "
+                    f"(n_stimuli, n_units, n_repetitions). Got an array of shape {arr.shape} "
+                    "instead."
+                )
+            check_finite(arr, arg)
+            if index is None:
+                base = stimuli if stimuli is not None else ids
+                index = _stimulus_index(base, arr.shape[0], "stimuli")
+                if index.size < 3:
+                    raise ValueError(
+                        f"The '{arg}' argument must cover at least 3 stimuli. Got "
+                        f"{index.size}."
+                    )
+            if ids is not None:
+                arr = arr[_reorder_to(ids, index, f"The '{arg}' argument")]
+            elif arr.shape[0] != index.size:
+                raise ValueError(
+                    f"The '{arg}' argument has {arr.shape[0]} stimuli (rows) but "
+                    f"{index.size} were expected, as for the other entries."
+                )
+            entries[key] = cls._constant_units(arr, arg, policy)
+        assert index is not None
+        kinds: dict[Key, Kind] = dict.fromkeys(entries, "responses")
+        return cls(entries, kinds, index)
+
+    @staticmethod
+    def _constant_units(arr: np.ndarray, arg: str, policy: str) -> np.ndarray:
+        mean_over_reps = arr.mean(axis=2) if arr.ndim == 3 else arr
+        const = np.ptp(mean_over_reps, axis=0) == 0
+        if const.all():
+            raise ValueError(
+                f"The '{arg}' argument is constant across stimuli in all its {arr.shape[1]} "
+                "units; it carries no stimulus information. Expected responses that vary "
+                "across stimuli."
+            )
+        if const.any():
+            if policy == "raise":
+                raise ValueError(
+                    f"The '{arg}' argument has {int(const.sum())} constant unit(s) (zero "
+                    f"variance across stimuli; first at unit {int(np.argmax(const))}). Pass "
+                    "constant_units='drop' to remove them or 'keep' to keep them."
+                )
+            if policy == "drop":
+                arr = arr[:, ~const]
+        return arr
+
+    # ------------------------------------------------------------------ structure
+    def _check_grid(self) -> None:
+        sources, areas = self.sources, self.areas
+        missing = [(s, a) for s in sources for a in areas if (s, a) not in self._entries]
+        if missing:
+            s, a = missing[0]
+            raise ValueError(
+                f"Every {self.source_dim} must have every {self.area_dim}. Got "
+                f"{len(missing)} missing entries, e.g. {self.source_dim} {s!r} has no "
+                f"{self.area_dim} {a!r}."
+            )
+
+    @property
+    def stimuli(self) -> pd.Index:
+        return self._stimuli
+
+    @property
+    def n_stimuli(self) -> int:
+        return len(self._stimuli)
+
+    @property
+    def sources(self) -> list[Hashable]:
+        return list(dict.fromkeys(k[0] for k in self._entries))
+
+    @property
+    def areas(self) -> list[Hashable]:
+        return list(dict.fromkeys(k[1] for k in self._entries))
+
+    @property
+    def is_grid(self) -> bool:
+        return len(self._entries) == len(self.sources) * len(self.areas)
+
+    def keys(self) -> list[Key]:
+        return list(self._entries)
+
+    def kind(self, key: Key) -> Kind:
+        return self._kinds[self._key(key)]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def _key(self, key: Any) -> Key:
+        if key not in self._entries:
+            from ._validation import closest
+
+            hint = closest(repr(key), [repr(k) for k in self._entries])
+            raise KeyError(
+                f"No entry {key!r} in this {type(self).__name__}; entries are "
+                f"({self.source_dim}, {self.area_dim}) pairs"
+                + (f". Did you mean {hint}?" if hint else ".")
+            )
+        return key
+
+    def __getitem__(self, key: Key) -> xr.DataArray:
+        key = self._key(key)
+        arr = self._entries[key]
+        attrs = {self.source_dim: key[0], self.area_dim: key[1], "kind": self._kinds[key]}
+        stim = self._stimuli.to_numpy()
+        if self._kinds[key] == "rdm":
+            return xr.DataArray(
+                arr,
+                dims=("stimulus", "stimulus2"),
+                coords={"stimulus": stim, "stimulus2": stim},
+                attrs=attrs,
+            )
+        dims = ("stimulus", "unit", "repetition")[: arr.ndim]
+        return xr.DataArray(arr, dims=dims, coords={"stimulus": stim}, attrs=attrs)
+
+    def __repr__(self) -> str:
+        kinds = sorted(set(self._kinds.values()))
+        return (
+            f"<{type(self).__name__}: {len(self.sources)} {self.source_dim}(s) x "
+            f"{len(self.areas)} {self.area_dim}(s), {self.n_stimuli} stimuli, "
+            f"{'/'.join(kinds)}>\n  {self.source_dim}s: {self.sources}\n"
+            f"  {self.area_dim}s: {self.areas}"
+        )
+
+    # ------------------------------------------------------------------ views
+    def select(
+        self,
+        sources: Iterable[Hashable] | None = None,
+        areas: Iterable[Hashable] | None = None,
+    ) -> Self:
+        """A new container restricted to (and ordered by) the given sources and areas."""
+        src = list(sources) if sources is not None else self.sources
+        ars = list(areas) if areas is not None else self.areas
+        for label, wanted, have, dim in (
+            ("sources", src, self.sources, self.source_dim),
+            ("areas", ars, self.areas, self.area_dim),
+        ):
+            unknown = [w for w in wanted if w not in have]
+            if unknown:
+                raise ValueError(
+                    f"The '{label}' argument names unknown {dim}(s) {unknown}. Expected some "
+                    f"of {have}."
+                )
+        keys = [(s, a) for s in src for a in ars if (s, a) in self._entries]
+        if not keys:
+            raise ValueError(
+                f"The selection {self.source_dim}s={src}, {self.area_dim}s={ars} is empty."
+            )
+        return type(self)(
+            {k: self._entries[k] for k in keys},
+            {k: self._kinds[k] for k in keys},
+            self._stimuli,
+            self.attrs,
+        )
+
+    def subset_stimuli(self, ids: Iterable[Hashable]) -> Self:
+        """A new container restricted to (and ordered by) the given stimulus ids."""
+        target = pd.Index(list(ids), name="stimulus")
+        if len(target) < 3:
+            raise ValueError(
+                f"The 'ids' argument must keep at least 3 stimuli. Got {len(target)}."
+            )
+        pos = _reorder_subset(self._stimuli, target)
+        entries = {}
+        for key, arr in self._entries.items():
+            entries[key] = arr[np.ix_(pos, pos)] if self._kinds[key] == "rdm" else arr[pos]
+        return type(self)(entries, self._kinds, target, self.attrs)
+
+    def align_to(self, stimuli: pd.Index) -> Self:
+        """Reorder to the stimulus ids ``stimuli`` (same id set required)."""
+        if self._stimuli.equals(stimuli):
+            return self
+        _reorder_to(self._stimuli, stimuli, f"This {type(self).__name__}")
+        return self.subset_stimuli(stimuli)
+
+    # ------------------------------------------------------------------ RDMs
+    def rdm_vectors(self, distance: str = "correlation") -> np.ndarray:
+        """Upper-triangle RDM vectors (n_entries, n(n-1)/2) in ``keys()`` order.
+
+        RDM entries are used as they are; response entries are turned into RDMs with
+        ``distance`` (repetitions averaged first), batched over entries of the same shape.
+        The result is cached per distance.
+        """
+        DISTANCES.get(distance)
+        if distance in self._rdm_cache:
+            return self._rdm_cache[distance]
+        keys = self.keys()
+        m = self.n_stimuli * (self.n_stimuli - 1) // 2
+        out = np.empty((len(keys), m))
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, key in enumerate(keys):
+            arr = self._entries[key]
+            if self._kinds[key] == "rdm":
+                out[i] = upper_triangle(arr)
+            else:
+                groups.setdefault(arr.shape, []).append(i)
+        for idx in groups.values():
+            stack = np.stack([self._entries[keys[i]] for i in idx])
+            if stack.ndim == 4:
+                stack = stack.mean(axis=-1)
+            name = f"responses of {keys[idx[0]]!r}" if len(idx) == 1 else "responses"
+            out[idx] = upper_triangle(compute_rdms(stack, distance, name=name))
+        out.setflags(write=False)
+        self._rdm_cache[distance] = out
+        return out
+
+    def rdms(self, distance: str = "correlation") -> xr.DataArray:
+        """All RDMs as one DataArray (source, area, stimulus, stimulus2); grids only."""
+        if not self.is_grid:
+            raise ValueError(
+                f"This {type(self).__name__} is not a complete {self.source_dim} x "
+                f"{self.area_dim} grid; select one {self.source_dim} first."
+            )
+        from .rdm import square_from_vector
+
+        vec = self.rdm_vectors(distance)
+        sq = square_from_vector(vec).reshape(
+            len(self.sources), len(self.areas), self.n_stimuli, self.n_stimuli
+        )
+        stim = self._stimuli.to_numpy()
+        return xr.DataArray(
+            sq,
+            dims=(self.source_dim, self.area_dim, "stimulus", "stimulus2"),
+            coords={
+                self.source_dim: _coord(self.sources),
+                self.area_dim: _coord(self.areas),
+                "stimulus": stim,
+                "stimulus2": stim,
+            },
+            attrs={"distance": distance},
+        )
+
+
+def _coord(labels: list[Hashable]) -> np.ndarray:
+    out = np.empty(len(labels), dtype=object)
+    out[:] = labels
+    try:
+        return np.asarray(labels) if len({type(x) for x in labels}) == 1 else out
+    except Exception:
+        return out
+
+
+def _reorder_subset(ids: pd.Index, target: pd.Index) -> np.ndarray:
+    dup = target[target.duplicated()].unique()
+    if len(dup):
+        raise ValueError(
+            f"The 'ids' argument must hold unique stimulus ids. Got duplicates {list(dup[:5])}."
+        )
+    pos = ids.get_indexer(target)
+    if (pos < 0).any():
+        missing = target[pos < 0]
+        raise ValueError(
+            f"The 'ids' argument names {len(missing)} unknown stimulus id(s), e.g. "
+            f"{list(missing[:5])}. Expected ids among {list(ids[:5])}..."
+        )
+    return pos
+
+
+def match_stimuli(reference: Representations, other: Representations) -> Representations:
+    """``other`` reordered to ``reference``'s stimulus ids, or a clear error if they differ."""
+    return other.align_to(reference.stimuli)
+
+
+class BrainData(Representations):
+    """Brain representations: entries indexed by (subject, region).
+
+    Every subject must have every region (a complete grid). Build with
+    :meth:`BrainData.from_rdms` (``{region: array (n_subjects, n, n)}``) or
+    :meth:`BrainData.from_responses` (``{(subject, region): array (n, p)}``).
+
+    Examples
+    --------
+    >>> import numpy as np, crossalign as ca
+    >>> rng = np.random.default_rng(0)
+    >>> data = ca.BrainData.from_responses(
+    ...     {(s, r): rng.normal(size=(10, 20)) for s in ("s1", "s2") for r in ("V1", "IT")})
+    >>> data.regions
+    ['V1', 'IT']
+    """
+
+    source_dim = "subject"
+    area_dim = "region"
+    require_grid = True
+    constant_units_default = "raise"
+
+    @property
+    def subjects(self) -> list[Hashable]:
+        return self.sources
+
+    @property
+    def regions(self) -> list[Hashable]:
+        return self.areas
+
+
+class ModelData(Representations):
+    """Model representations: entries indexed by (model, layer).
+
+    Models may have different layers. :attr:`layers_by_region` records, per model, which
+    layer stands in for which brain region.
+    """
+
+    source_dim = "model"
+    area_dim = "layer"
+    require_grid = False
+    constant_units_default = "keep"
+
+    @classmethod
+    def from_activations(
+        cls,
+        activations: Mapping[Hashable, Any],
+        model: Hashable = "model",
+        stimuli: Sequence[Hashable] | None = None,
+        *,
+        constant_units: Literal["raise", "drop", "keep"] | None = None,
+    ) -> ModelData:
+        """Build from one model's ``{layer: array (n_stimuli, n_units, ...)}``.
+
+        Activations with more than two axes (e.g. channels x height x width) are flattened
+        per stimulus.
+        """
+        if not isinstance(activations, Mapping) or not activations:
+            raise TypeError(
+                "The 'activations' argument must be a non-empty mapping {layer: array "
+                f"(n_stimuli, ...)}}. Got {describe(activations)} instead."
+            )
+        flat: dict[Key, Any] = {}
+        for layer, value in activations.items():
+            if isinstance(value, xr.DataArray):
+                flat[(model, layer)] = value
+                continue
+            arr = as_float_array(value, f"activations[{layer!r}]")
+            if arr.ndim == 1:
+                arr = arr[:, None]
+            if arr.ndim > 2:
+                arr = arr.reshape(arr.shape[0], -1)
+            flat[(model, layer)] = arr
+        return cls.from_responses(flat, stimuli=stimuli, constant_units=constant_units)
+
+    @property
+    def models(self) -> list[Hashable]:
+        return self.sources
+
+    def layers(self, model: Hashable | None = None) -> list[Hashable]:
+        """Layers of ``model`` (of the only model when there is one)."""
+        model = self._one_model(model)
+        return [a for (s, a) in self._entries if s == model]
+
+    def _one_model(self, model: Hashable | None) -> Hashable:
+        if model is None:
+            if len(self.models) != 1:
+                raise ValueError(
+                    f"This ModelData holds {len(self.models)} models {self.models}; pass "
+                    "'model' to choose one."
+                )
+            return self.models[0]
+        if model not in self.models:
+            raise ValueError(
+                f"The 'model' argument must be one of {self.models}. Got {model!r} instead."
+            )
+        return model
+
+    @property
+    def layers_by_region(self) -> dict[Hashable, dict[Hashable, Hashable]]:
+        """``{model: {region: layer}}``: which layer stands in for which region."""
+        return self.attrs.setdefault("layers_by_region", {})

@@ -1,0 +1,114 @@
+"""Load numeric arrays from files, safely: no pickle, ever.
+
+Formats: ``.npy``, ``.npz`` (``np.load(allow_pickle=False)``), MATLAB ``.mat`` v5 (scipy) and
+v7.3 (HDF5, needs the ``io`` extra: h5py). A file that is missing, truncated, corrupt or holds
+an object array fails with a message naming the file and the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["load_array"]
+
+
+def _pick(keys: list[str], key: str | None, path: Path) -> str:
+    if key is None:
+        if len(keys) == 1:
+            return keys[0]
+        raise ValueError(
+            f"The file '{path}' holds {len(keys)} variables {keys}; name one with "
+            f"'{path}:KEY' (or key=...)."
+        )
+    if key not in keys:
+        from .._validation import closest
+
+        hint = closest(key, keys)
+        raise ValueError(
+            f"The file '{path}' has no variable {key!r}. Expected one of {keys}."
+            + (f" Did you mean {hint!r}?" if hint else "")
+        )
+    return key
+
+
+def load_array(path: str | Path, key: str | None = None) -> np.ndarray:
+    """The numeric array stored under ``key`` in ``path`` (the only one when ``key`` is None).
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    ValueError
+        Unknown format, unknown key, truncated or corrupt file, object (pickled) arrays,
+        non-numeric data.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"The file '{path}' does not exist (or is not a file).")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            arr = np.load(path, allow_pickle=False)
+            name = "array"
+        elif suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                name = _pick(list(z.keys()), key, path)
+                arr = z[name]
+        elif suffix == ".mat":
+            arr, name = _load_mat(path, key)
+        else:
+            raise ValueError(
+                f"The file '{path}' has an unsupported suffix {suffix!r}. Expected one of "
+                "['.mat', '.npy', '.npz']."
+            )
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise ValueError(
+                f"The file '{path}' holds an object (pickled) array under "
+                f"{key or 'its array'!r}; crossalign never unpickles input. Save plain numeric "
+                "arrays instead."
+            ) from None
+        if str(exc).startswith("The file"):
+            raise
+        raise ValueError(f"The file '{path}' could not be read: {exc}") from exc
+    except (OSError, EOFError, KeyError) as exc:
+        raise ValueError(
+            f"The file '{path}' could not be read (truncated or corrupt?): {exc}"
+        ) from exc
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(
+            f"The variable {name!r} in '{path}' must be numeric. Got dtype {arr.dtype}."
+        )
+    return arr
+
+
+def _load_mat(path: Path, key: str | None) -> tuple[np.ndarray, str]:
+    with path.open("rb") as fh:
+        head = fh.read(128)
+    if b"MATLAB 7.3" in head or head.startswith(b"\x89HDF"):
+        try:
+            import h5py
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ValueError(
+                f"The file '{path}' is MATLAB v7.3 (HDF5); install the 'io' extra "
+                "(pip install 'crossalign[io]') to read it."
+            ) from exc
+        with h5py.File(path, "r") as f:
+            keys = [k for k in f.keys() if not k.startswith("#")]
+            name = _pick(keys, key, path)
+            # MATLAB writes column-major: reverse the axes to get MATLAB's shape back.
+            return np.asarray(f[name][()]).transpose(), name
+    from scipy.io import loadmat
+
+    contents = loadmat(path)
+    keys = [k for k in contents if not k.startswith("__")]
+    name = _pick(keys, key, path)
+    arr = contents[name]
+    if arr.dtype == object:
+        raise ValueError(
+            f"The variable {name!r} in '{path}' is a MATLAB cell/struct; expected a numeric "
+            "array."
+        )
+    return arr, name

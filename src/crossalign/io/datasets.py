@@ -1,0 +1,291 @@
+"""Reference datasets, found locally and verified against SHA-256 sums.
+
+Files are looked up in ``$CROSSALIGN_DATA_DIR`` first, then in the user cache
+(``$XDG_CACHE_HOME/crossalign`` or ``~/.cache/crossalign``). Every file read is checked against
+the checksums shipped with the package, so a corrupted or altered copy is refused.
+
+Datasets
+--------
+``cichy2014``
+    15 subjects x EVC, IT x 92 object images (RDMs, 1 - Pearson), with the images.
+    Cichy, Pantazis & Oliva (2014) Nat. Neurosci. 17:455; Kriegeskorte et al. (2008) Neuron
+    60:1126; Cichy et al. (2019) arXiv:1905.05675.
+``castaldi2019``
+    20 subjects x 10 regions x 18 dot-array conditions (RDMs), ``task`` in both/num/size, with
+    the condition labels, the 5 predictor RDMs (Number, Size, TFA, TSA, Density) as models, and
+    one subject's dot images grouped by condition. Castaldi et al. (2019) eLife 8:e45160.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._registry import Registry
+from .._validation import check_option
+from ..data import BrainData, ModelData
+from .arrays import load_array
+
+__all__ = ["DATASETS", "DatasetSpec", "data_dirs", "dataset_status", "load_dataset"]
+
+ENV_VAR = "CROSSALIGN_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    folder: str
+    title: str
+    citation: str
+    source: str
+    loader: Callable[..., BrainData]
+    files: Callable[..., list[str]]
+
+
+def data_dirs() -> list[Path]:
+    """Where dataset folders are looked for, in order."""
+    dirs = []
+    if os.environ.get(ENV_VAR):
+        dirs.append(Path(os.environ[ENV_VAR]).expanduser())
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    dirs.append(Path(cache) / "crossalign")
+    return dirs
+
+
+def _checksums(name: str) -> dict[str, str]:
+    text = resources.files("crossalign.io").joinpath(f"checksums/{name}.sha256").read_text()
+    out = {}
+    for line in text.splitlines():
+        if line.strip():
+            digest, rel = line.split(maxsplit=1)
+            out[rel.strip()] = digest
+    return out
+
+
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
+def _sha256(path: Path) -> str:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _VERIFIED:
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        _VERIFIED[key] = h.hexdigest()
+    return _VERIFIED[key]
+
+
+def _locate(spec: DatasetSpec, rel: str) -> Path:
+    """Path of the verified file ``rel`` of ``spec``; clear errors when missing or corrupt."""
+    expected = _checksums(spec.name).get(rel)
+    looked = []
+    for base in data_dirs():
+        path = base / spec.folder / rel
+        looked.append(str(path))
+        if path.is_file():
+            if expected is not None and _sha256(path) != expected:
+                raise ValueError(
+                    f"The file '{path}' of dataset {spec.name!r} fails its SHA-256 check "
+                    f"(expected {expected[:12]}..., got {_sha256(path)[:12]}...): the copy is "
+                    "corrupted or altered. Replace it with the original."
+                )
+            return path
+    raise FileNotFoundError(
+        f"Dataset {spec.name!r} is missing the file '{rel}'. Looked in: {looked}. Provide it "
+        f"by setting {ENV_VAR} to a folder that holds '{spec.folder}/' (as distributed: "
+        f"{spec.source}), or copy that folder into {data_dirs()[-1]}."
+    )
+
+
+# ---------------------------------------------------------------------- Cichy 2014
+_CICHY_CITATION = """@article{cichy2014resolving,
+  title={Resolving human object recognition in space and time},
+  author={Cichy, Radoslaw Martin and Pantazis, Dimitrios and Oliva, Aude},
+  journal={Nature Neuroscience}, volume={17}, number={3}, pages={455--462}, year={2014}}
+@article{kriegeskorte2008matching,
+  title={Matching categorical object representations in inferior temporal cortex of man and
+         monkey},
+  author={Kriegeskorte, Nikolaus and Mur, Marieke and Ruff, Douglas A and Kiani, Roozbeh and
+          Bodurka, Jerzy and Esteky, Hossein and Tanaka, Keiji and Bandettini, Peter A},
+  journal={Neuron}, volume={60}, number={6}, pages={1126--1141}, year={2008}}
+@article{cichy2019algonauts,
+  title={The Algonauts Project: A Platform for Communication between the Sciences of Biological
+         and Artificial Intelligence},
+  author={Cichy, Radoslaw Martin and Roig, Gemma and Andonian, Alex and Dwivedi, Kshitij and
+          Lahner, Benjamin and Lascelles, Alex and Mohsenzadeh, Yalda and Ramakrishnan, Kandan
+          and Oliva, Aude},
+  journal={arXiv:1905.05675}, year={2019}}"""
+
+_CICHY_REGIONS = ("EVC", "IT")
+
+
+def _cichy_files() -> list[str]:
+    return [f"fmri_{r}_RDMs.npz" for r in _CICHY_REGIONS]
+
+
+def _load_cichy(spec: DatasetSpec) -> BrainData:
+    rdms = {r: load_array(_locate(spec, f"fmri_{r}_RDMs.npz"), "Net_RDM") for r in _CICHY_REGIONS}
+    n_sub, n_img = rdms["EVC"].shape[:2]
+    stimuli = [f"image_{k:02d}" for k in range(1, n_img + 1)]
+    data = BrainData.from_rdms(
+        rdms, subjects=[f"sub{i:02d}" for i in range(1, n_sub + 1)], stimuli=stimuli
+    )
+    image_dir = [d / spec.folder / "images" for d in data_dirs() if (d / spec.folder).is_dir()]
+    paths = [image_dir[0] / f"{s}.jpg" for s in stimuli] if image_dir else []
+    data.attrs.update(
+        dataset="cichy2014",
+        title=spec.title,
+        citation=spec.citation,
+        rdm="correlation",
+        stimulus_paths=[p for p in paths if p.is_file()],
+    )
+    return data
+
+
+# ---------------------------------------------------------------------- Castaldi 2019
+_CASTALDI_CITATION = """@article{castaldi2019attentional,
+  title={Attentional amplification of neural codes for number independent of other quantities
+         along the dorsal visual stream},
+  author={Castaldi, Elisa and Piazza, Manuela and Dehaene, Stanislas and Vignaud, Alexandre and
+          Eger, Evelyn},
+  journal={eLife}, volume={8}, pages={e45160}, year={2019}}"""
+
+CASTALDI_REGIONS = ("V1", "V2", "V3", "V13", "V3AB", "V3ABV7", "IPS0", "IPS12", "IPS345", "IPS15")
+CASTALDI_PREDICTORS = ("Number", "Size", "TFA", "TSA", "Density")
+_CASTALDI_TASKS = {"both": "Both", "num": "Num", "size": "Size"}
+_CONDITION_IN_NAME = re.compile(r"_(N\d_S\d_TFA\d)_")
+
+
+def _castaldi_files(task: str = "both") -> list[str]:
+    t = _CASTALDI_TASKS[check_option(task, "task", _CASTALDI_TASKS, "castaldi2019")]
+    return [f"rdms/RDM_allsub_task{t}_{r}.mat" for r in CASTALDI_REGIONS] + [
+        "all_RDM_predictors.mat"
+    ]
+
+
+def _castaldi_conditions() -> pd.DataFrame:
+    rows = [
+        {"condition": f"N{n}_S{s}_TFA{t}", "number": n, "size": s, "tfa": t}
+        for n in (1, 2, 3)
+        for s in (1, 2, 3)
+        for t in (1, 2)
+    ]
+    return pd.DataFrame(rows).set_index("condition")
+
+
+def _load_castaldi(spec: DatasetSpec, task: str = "both") -> BrainData:
+    t = _CASTALDI_TASKS[check_option(task, "task", _CASTALDI_TASKS, "castaldi2019")]
+    rdms = {}
+    for region in CASTALDI_REGIONS:
+        arr = load_array(_locate(spec, f"rdms/RDM_allsub_task{t}_{region}.mat"), "data")
+        rdms[region] = np.moveaxis(arr, -1, 0)  # (18, 18, 20) subjects last -> first
+    conditions = _castaldi_conditions()
+    n_sub = rdms["V1"].shape[0]
+    data = BrainData.from_rdms(
+        rdms,
+        subjects=[f"sub{i:02d}" for i in range(4, 4 + n_sub)],
+        stimuli=list(conditions.index),
+    )
+    pred = load_array(_locate(spec, "all_RDM_predictors.mat"), "all_RDM_predictors")
+    models = ModelData.from_rdms(
+        {"rdm": np.moveaxis(pred, -1, 0)},
+        sources=list(CASTALDI_PREDICTORS),
+        stimuli=list(conditions.index),
+        symmetrise=True,
+    )
+    models.attrs["paradigm"] = "hand-built"
+    stim_dirs = [d / spec.folder / "stimuli" / "sub04" for d in data_dirs()]
+    stim_dir = next((d for d in stim_dirs if d.is_dir()), None)
+    grouped: dict[str, list[Path]] = {c: [] for c in conditions.index}
+    if stim_dir is not None:
+        for path in sorted(stim_dir.glob("*.jpg")):
+            match = _CONDITION_IN_NAME.search(path.name)
+            if match and match.group(1) in grouped:
+                grouped[match.group(1)].append(path)
+    data.attrs.update(
+        dataset="castaldi2019",
+        task=task,
+        title=spec.title,
+        citation=spec.citation,
+        rdm="correlation",
+        conditions=conditions,
+        models=models,
+        stimulus_paths=grouped,
+    )
+    return data
+
+
+DATASETS: Registry[DatasetSpec] = Registry("dataset")
+DATASETS.register(
+    "cichy2014",
+    DatasetSpec(
+        "cichy2014",
+        "cichy2014_92images",
+        "Cichy et al. 2014 fMRI, 92 images: 15 subjects x EVC, IT",
+        _CICHY_CITATION,
+        "GitHub cvai-roig-lab/Net2Brain, commit 05ac462, input_data/brain_data/92images/",
+        _load_cichy,
+        _cichy_files,
+    ),
+)
+DATASETS.register(
+    "castaldi2019",
+    DatasetSpec(
+        "castaldi2019",
+        "castaldi2019_numerosity",
+        "Castaldi et al. 2019 fMRI, dot numerosity: 20 subjects x 10 regions x 18 conditions",
+        _CASTALDI_CITATION,
+        "GitHub AliPTehrani/Numerosity-in-Neural-Networks, commit c614918, RSA_matrices/",
+        _load_castaldi,
+        _castaldi_files,
+    ),
+)
+
+
+def load_dataset(name: str, **options: Any) -> BrainData:
+    """Load a reference dataset as :class:`~crossalign.BrainData`.
+
+    ``data.attrs`` carries the ``citation`` (BibTeX), ``stimulus_paths`` and, for
+    ``castaldi2019``, ``conditions`` (a DataFrame of number/size/tfa levels) and ``models``
+    (the 5 predictor RDMs as :class:`~crossalign.ModelData`).
+
+    >>> data = load_dataset("castaldi2019", task="num")   # doctest: +SKIP
+    """
+    spec = DATASETS.get(name)
+    return spec.loader(spec, **options)
+
+
+def dataset_status() -> list[dict[str, Any]]:
+    """One record per dataset: name, title, folder and whether all its files are present."""
+    out = []
+    for name in DATASETS:
+        spec = DATASETS.get(name)
+        missing = []
+        for rel in spec.files():
+            try:
+                _locate(spec, rel)
+            except FileNotFoundError:
+                missing.append(rel)
+            except ValueError:
+                missing.append(rel + " (checksum mismatch)")
+        out.append(
+            {
+                "name": name,
+                "title": spec.title,
+                "folder": spec.folder,
+                "status": "present" if not missing else "missing",
+                "missing": missing,
+            }
+        )
+    return out

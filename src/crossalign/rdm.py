@@ -1,0 +1,214 @@
+"""Representational dissimilarity matrices (RDMs), computed in batches.
+
+Every distance is written as a function of the Gram matrix of (pre-processed) response
+patterns, so a stack of B response matrices (B, n, p) becomes B RDMs with one batched matrix
+product ``X @ X^T`` (Kriegeskorte, Mur & Bandettini 2008, Front. Syst. Neurosci. 2:4).
+
+Distances (names follow :func:`scipy.spatial.distance.pdist`):
+
+``correlation``  1 - Pearson correlation between the two stimulus patterns.
+``cosine``       1 - cosine similarity.
+``euclidean``    Euclidean distance ``||x_i - x_j||``.
+``sqeuclidean``  squared Euclidean distance.
+
+Note that rsatoolbox's ``'euclidean'`` is the *mean* squared difference per unit; ours is the
+plain Euclidean distance, as in scipy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._registry import Registry
+from ._validation import as_float_array, check_finite
+
+__all__ = [
+    "DISTANCES",
+    "check_rdm",
+    "compute_rdms",
+    "square_from_vector",
+    "upper_triangle",
+]
+
+
+@dataclass(frozen=True)
+class Distance:
+    """A stimulus-pair distance computed from the Gram matrix of pre-processed patterns."""
+
+    name: str
+    preprocess: Callable[[np.ndarray, str], np.ndarray]
+    from_gram: Callable[[np.ndarray], np.ndarray]
+    description: str
+
+
+def _unit_rows(x: np.ndarray, name: str, *, centre: bool) -> np.ndarray:
+    if centre:
+        x = x - x.mean(axis=-1, keepdims=True)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    flat = norms[..., 0] <= 1e-12 * np.sqrt(x.shape[-1])
+    if flat.any():
+        where = tuple(int(i) for i in np.argwhere(flat)[0])
+        what = "constant" if centre else "all-zero"
+        raise ValueError(
+            f"The '{name}' argument has {int(flat.sum())} {what} stimulus pattern(s) (first at "
+            f"index {where}); the {'correlation' if centre else 'cosine'} distance is undefined "
+            "for them. Expected every stimulus to evoke a non-"
+            f"{'constant' if centre else 'zero'} pattern across units; drop those stimuli or "
+            "use rdm='euclidean'."
+        )
+    return x / norms
+
+
+def _sq_from_gram(g: np.ndarray) -> np.ndarray:
+    diag = np.diagonal(g, axis1=-2, axis2=-1)
+    sq = diag[..., :, None] + diag[..., None, :] - 2.0 * g
+    return np.maximum(sq, 0.0)
+
+
+DISTANCES: Registry[Distance] = Registry("rdm")
+DISTANCES.register(
+    "correlation",
+    Distance(
+        "correlation",
+        lambda x, name: _unit_rows(x, name, centre=True),
+        lambda g: 1.0 - g,
+        "1 - Pearson correlation of the two stimulus patterns",
+    ),
+)
+DISTANCES.register(
+    "cosine",
+    Distance(
+        "cosine",
+        lambda x, name: _unit_rows(x, name, centre=False),
+        lambda g: 1.0 - g,
+        "1 - cosine similarity of the two stimulus patterns",
+    ),
+)
+DISTANCES.register(
+    "euclidean",
+    Distance(
+        "euclidean",
+        lambda x, name: x,
+        lambda g: np.sqrt(_sq_from_gram(g)),
+        "Euclidean distance between the two stimulus patterns",
+    ),
+)
+DISTANCES.register(
+    "sqeuclidean",
+    Distance(
+        "sqeuclidean",
+        lambda x, name: x,
+        _sq_from_gram,
+        "squared Euclidean distance between the two stimulus patterns",
+    ),
+)
+
+
+def compute_rdms(
+    responses: np.ndarray, distance: str = "correlation", *, name: str = "responses"
+) -> np.ndarray:
+    """RDMs of a stack of response matrices, in one batched Gram product.
+
+    Parameters
+    ----------
+    responses
+        Array (..., n_stimuli, n_units). A trailing repetitions axis is not accepted here:
+        average repetitions first (cross-validated distances are planned separately).
+    distance
+        One of ``DISTANCES`` (``correlation``, ``cosine``, ``euclidean``, ``sqeuclidean``).
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., n_stimuli, n_stimuli), symmetric with an exactly zero diagonal.
+    """
+    dist = DISTANCES.get(distance)
+    x = as_float_array(responses, name)
+    if x.ndim < 2:
+        raise ValueError(
+            f"The '{name}' argument must be an array (n_stimuli, n_units) or a stack of them. "
+            f"Got an array of shape {x.shape} instead."
+        )
+    check_finite(x, name)
+    z = dist.preprocess(x, name)
+    gram = z @ np.swapaxes(z, -1, -2)
+    d = dist.from_gram(gram)
+    d = 0.5 * (d + np.swapaxes(d, -1, -2))
+    n = d.shape[-1]
+    d[..., np.arange(n), np.arange(n)] = 0.0
+    return d
+
+
+def upper_triangle(rdms: np.ndarray) -> np.ndarray:
+    """Vectors of the strict upper triangle (k=1, row-major, as ``squareform``) of RDMs."""
+    n = rdms.shape[-1]
+    iu, ju = np.triu_indices(n, k=1)
+    return rdms[..., iu, ju]
+
+
+def square_from_vector(vectors: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`upper_triangle`: symmetric RDMs with zero diagonal."""
+    m = vectors.shape[-1]
+    n = int(round((1 + np.sqrt(1 + 8 * m)) / 2))
+    if n * (n - 1) // 2 != m:
+        raise ValueError(
+            f"The 'vectors' argument must have n(n-1)/2 entries on its last axis. Got {m}."
+        )
+    out = np.zeros((*vectors.shape[:-1], n, n), dtype=vectors.dtype)
+    iu, ju = np.triu_indices(n, k=1)
+    out[..., iu, ju] = vectors
+    out[..., ju, iu] = vectors
+    return out
+
+
+def check_rdm(
+    rdm: np.ndarray,
+    name: str = "rdm",
+    *,
+    atol: float = 1e-8,
+    symmetrise: bool = False,
+) -> np.ndarray:
+    """Validate an RDM or a stack of RDMs (..., n, n) and return it as float64.
+
+    Checks: finite, square, at least 3 stimuli, symmetric and zero-diagonal within ``atol``
+    (relative to the largest absolute entry). With ``symmetrise=True`` an asymmetric RDM is
+    replaced by ``(D + D^T) / 2`` instead of being rejected; the diagonal is then set to 0.
+    """
+    d = as_float_array(rdm, name)
+    if d.ndim < 2 or d.shape[-1] != d.shape[-2]:
+        raise ValueError(
+            f"The '{name}' argument must be a square RDM (n_stimuli, n_stimuli) or a stack of "
+            f"them. Got an array of shape {d.shape} instead."
+        )
+    n = d.shape[-1]
+    if n < 3:
+        raise ValueError(
+            f"The '{name}' argument must cover at least 3 stimuli (an RDM with fewer has at "
+            f"most one dissimilarity to compare). Got an RDM of shape {d.shape[-2:]}."
+        )
+    check_finite(d, name)
+    scale = max(float(np.abs(d).max()), 1.0)
+    asym = float(np.abs(d - np.swapaxes(d, -1, -2)).max())
+    if asym > atol * scale:
+        if not symmetrise:
+            raise ValueError(
+                f"The '{name}' argument must be symmetric. Got an RDM whose largest asymmetry "
+                f"|D - D^T| is {asym:.3g} (tolerance {atol * scale:.3g}). Pass symmetrise=True to "
+                "average it with its transpose."
+            )
+        d = 0.5 * (d + np.swapaxes(d, -1, -2))
+    diag = np.abs(np.diagonal(d, axis1=-2, axis2=-1))
+    if float(diag.max()) > atol * scale:
+        if not symmetrise:
+            raise ValueError(
+                f"The '{name}' argument must have a zero diagonal (a stimulus is not dissimilar "
+                f"to itself). Got a largest diagonal entry of {float(diag.max()):.3g}. Pass "
+                "symmetrise=True to set the diagonal to 0."
+            )
+    if symmetrise:
+        d = d.copy()
+        d[..., np.arange(n), np.arange(n)] = 0.0
+    return d
