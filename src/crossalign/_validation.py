@@ -47,10 +47,7 @@ def check_option(value: Any, name: str, options: Iterable[str], where: str = "")
         return value
     hint = closest(value, options) if isinstance(value, str) else None
     place = f" of {where}" if where else ""
-    msg = (
-        f"The '{name}' parameter{place} must be one of {sorted(options)}. "
-        f"Got {value!r} instead."
-    )
+    msg = f"The '{name}' parameter{place} must be one of {sorted(options)}. Got {value!r} instead."
     if hint is not None:
         msg += f" Did you mean {hint!r}?"
     raise ValueError(msg)

@@ -18,6 +18,7 @@ import typer
 import xarray as xr
 from rich import box
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -29,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
 
 def _console(**kwargs: Any) -> Console:
     """A console that does not squeeze tables to 80 columns when output is not a terminal."""
@@ -52,7 +54,7 @@ def user_errors(func: F) -> F:
             return func(*args, **kwargs)
         except USER_ERRORS as exc:
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+            err.print("[bold red]error:[/]", escape(str(message)), highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -165,7 +167,10 @@ def metrics(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
         table.add_column(col)
     for r in records:
         table.add_row(
-            r["name"], r["input"], str(r["symmetric"]), str(r["higher_is_better"]),
+            r["name"],
+            r["input"],
+            str(r["symmetric"]),
+            str(r["higher_is_better"]),
             r["description"],
         )
     out.print(table)

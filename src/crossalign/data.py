@@ -103,9 +103,7 @@ class Representations:
         self.attrs: dict[str, Any] = dict(attrs or {})
         self._rdm_cache: dict[str, np.ndarray] = {}
         if not self._entries:
-            raise ValueError(
-                f"A {type(self).__name__} needs at least one entry. Got none."
-            )
+            raise ValueError(f"A {type(self).__name__} needs at least one entry. Got none.")
         if self.require_grid:
             self._check_grid()
 
@@ -235,8 +233,7 @@ class Representations:
                 index = _stimulus_index(base, arr.shape[0], "stimuli")
                 if index.size < 3:
                     raise ValueError(
-                        f"The '{arg}' argument must cover at least 3 stimuli. Got "
-                        f"{index.size}."
+                        f"The '{arg}' argument must cover at least 3 stimuli. Got {index.size}."
                     )
             if ids is not None:
                 arr = arr[_reorder_to(ids, index, f"The '{arg}' argument")]
@@ -389,9 +386,7 @@ class Representations:
         """A new container restricted to (and ordered by) the given stimulus ids."""
         target = pd.Index(list(ids), name="stimulus")
         if len(target) < 3:
-            raise ValueError(
-                f"The 'ids' argument must keep at least 3 stimuli. Got {len(target)}."
-            )
+            raise ValueError(f"The 'ids' argument must keep at least 3 stimuli. Got {len(target)}.")
         pos = _reorder_subset(self._stimuli, target)
         entries = {}
         for key, arr in self._entries.items():

@@ -31,8 +31,11 @@ def run_demo(metric: str = "spearman", console: Console | None = None) -> dict[s
     cichy = load_dataset("cichy2014")
     c = cross_region_matrix(cichy, metric)
     console.print(
-        matrix_table(c, f"Cichy 2014: brain-to-brain cross-region alignment ({metric}, "
-                        f"{len(cichy.subjects)} subjects, {cichy.n_stimuli} images)")
+        matrix_table(
+            c,
+            f"Cichy 2014: brain-to-brain cross-region alignment ({metric}, "
+            f"{len(cichy.subjects)} subjects, {cichy.n_stimuli} images)",
+        )
     )
     results["datasets"]["cichy2014"] = {
         "regions": list(map(str, cichy.regions)),
@@ -42,13 +45,17 @@ def run_demo(metric: str = "spearman", console: Console | None = None) -> dict[s
     castaldi = load_dataset("castaldi2019", task="both")
     c2 = cross_region_matrix(castaldi, metric)
     console.print(
-        matrix_table(c2, f"Castaldi 2019 (taskBoth): brain-to-brain cross-region alignment "
-                         f"({metric}, {len(castaldi.subjects)} subjects, 18 conditions)")
+        matrix_table(
+            c2,
+            f"Castaldi 2019 (taskBoth): brain-to-brain cross-region alignment "
+            f"({metric}, {len(castaldi.subjects)} subjects, 18 conditions)",
+        )
     )
     predictors = castaldi.attrs["models"]
     t = score_tensor(predictors, castaldi, metric=metric).isel(layer=0).mean("subject")
-    console.print(f"[bold]Castaldi 2019: predictor RDMs vs each region ({metric}, mean over "
-                  "subjects)[/]")
+    console.print(
+        f"[bold]Castaldi 2019: predictor RDMs vs each region ({metric}, mean over subjects)[/]"
+    )
     table = Table(box=box.SIMPLE_HEAD)
     table.add_column("predictor", style="bold")
     for r in t.coords["region"].values:
@@ -56,12 +63,11 @@ def run_demo(metric: str = "spearman", console: Console | None = None) -> dict[s
     for name, row in zip(t.coords["model"].values, t.values, strict=True):
         table.add_row(str(name), *(f"{v:.3f}" for v in row))
     console.print(table)
-    best = {str(r): str(t.coords["model"].values[int(np.argmax(t.sel(region=r).values))])
-            for r in t.coords["region"].values}
-    console.print(
-        "Best predictor per region: "
-        + ", ".join(f"{r}: {m}" for r, m in best.items())
-    )
+    best = {
+        str(r): str(t.coords["model"].values[int(np.argmax(t.sel(region=r).values))])
+        for r in t.coords["region"].values
+    }
+    console.print("Best predictor per region: " + ", ".join(f"{r}: {m}" for r, m in best.items()))
     results["datasets"]["castaldi2019"] = {
         "task": "both",
         "regions": list(map(str, castaldi.regions)),

@@ -46,7 +46,9 @@ def layer_scores(
     return out
 
 
-def select_layers(scores: xr.DataArray, *, higher_is_better: bool = True) -> dict[Hashable, Hashable]:
+def select_layers(
+    scores: xr.DataArray, *, higher_is_better: bool = True
+) -> dict[Hashable, Hashable]:
     """Per region, the layer with the best score (first one on ties)."""
     values = scores.transpose("layer", "region").values
     best = np.argmax(values, axis=0) if higher_is_better else np.argmin(values, axis=0)
@@ -68,7 +70,8 @@ def split_stimuli(
     ids = list(stimuli)
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(
-            f"The 'test_fraction' argument must lie strictly between 0 and 1. Got {test_fraction!r}."
+            "The 'test_fraction' argument must lie strictly between 0 and 1. Got "
+            f"{test_fraction!r}."
         )
     n_test = round(len(ids) * test_fraction)
     if n_test < 3 or len(ids) - n_test < 3:

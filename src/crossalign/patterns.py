@@ -136,9 +136,7 @@ def _assignment(
         )
     name = model_data._one_model(model)
     mapping = (
-        layers_by_region
-        if layers_by_region is not None
-        else model_data.layers_by_region.get(name)
+        layers_by_region if layers_by_region is not None else model_data.layers_by_region.get(name)
     )
     if not mapping:
         raise ValueError(

@@ -152,7 +152,7 @@ def upper_triangle(rdms: np.ndarray) -> np.ndarray:
 def square_from_vector(vectors: np.ndarray) -> np.ndarray:
     """Inverse of :func:`upper_triangle`: symmetric RDMs with zero diagonal."""
     m = vectors.shape[-1]
-    n = int(round((1 + np.sqrt(1 + 8 * m)) / 2))
+    n = round((1 + np.sqrt(1 + 8 * m)) / 2)
     if n * (n - 1) // 2 != m:
         raise ValueError(
             f"The 'vectors' argument must have n(n-1)/2 entries on its last axis. Got {m}."
@@ -201,13 +201,12 @@ def check_rdm(
             )
         d = 0.5 * (d + np.swapaxes(d, -1, -2))
     diag = np.abs(np.diagonal(d, axis1=-2, axis2=-1))
-    if float(diag.max()) > atol * scale:
-        if not symmetrise:
-            raise ValueError(
-                f"The '{name}' argument must have a zero diagonal (a stimulus is not dissimilar "
-                f"to itself). Got a largest diagonal entry of {float(diag.max()):.3g}. Pass "
-                "symmetrise=True to set the diagonal to 0."
-            )
+    if float(diag.max()) > atol * scale and not symmetrise:
+        raise ValueError(
+            f"The '{name}' argument must have a zero diagonal (a stimulus is not dissimilar "
+            f"to itself). Got a largest diagonal entry of {float(diag.max()):.3g}. Pass "
+            "symmetrise=True to set the diagonal to 0."
+        )
     if symmetrise:
         d = d.copy()
         d[..., np.arange(n), np.arange(n)] = 0.0

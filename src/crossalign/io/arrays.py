@@ -48,6 +48,7 @@ def load_array(path: str | Path, key: str | None = None) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"The file '{path}' does not exist (or is not a file).")
     suffix = path.suffix.lower()
+    name = key or "array"
     try:
         if suffix == ".npy":
             arr = np.load(path, allow_pickle=False)
@@ -66,14 +67,13 @@ def load_array(path: str | Path, key: str | None = None) -> np.ndarray:
     except ValueError as exc:
         if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
             raise ValueError(
-                f"The file '{path}' holds an object (pickled) array under "
-                f"{key or 'its array'!r}; crossalign never unpickles input. Save plain numeric "
-                "arrays instead."
+                f"The file '{path}' holds an object (pickled) array {name!r}; crossalign never "
+                "unpickles input. Save plain numeric arrays instead."
             ) from None
         if str(exc).startswith("The file"):
             raise
         raise ValueError(f"The file '{path}' could not be read: {exc}") from exc
-    except (OSError, EOFError, KeyError) as exc:
+    except Exception as exc:  # zipfile.BadZipFile, OSError, EOFError, struct errors, ...
         raise ValueError(
             f"The file '{path}' could not be read (truncated or corrupt?): {exc}"
         ) from exc
@@ -96,7 +96,7 @@ def _load_mat(path: Path, key: str | None) -> tuple[np.ndarray, str]:
                 "(pip install 'crossalign[io]') to read it."
             ) from exc
         with h5py.File(path, "r") as f:
-            keys = [k for k in f.keys() if not k.startswith("#")]
+            keys = [k for k in f if not k.startswith("#")]
             name = _pick(keys, key, path)
             # MATLAB writes column-major: reverse the axes to get MATLAB's shape back.
             return np.asarray(f[name][()]).transpose(), name
@@ -108,7 +108,6 @@ def _load_mat(path: Path, key: str | None) -> tuple[np.ndarray, str]:
     arr = contents[name]
     if arr.dtype == object:
         raise ValueError(
-            f"The variable {name!r} in '{path}' is a MATLAB cell/struct; expected a numeric "
-            "array."
+            f"The variable {name!r} in '{path}' is a MATLAB cell/struct; expected a numeric array."
         )
     return arr, name

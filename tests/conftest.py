@@ -1,0 +1,42 @@
+"""Shared fixtures: the reference datasets (read from $CROSSALIGN_DATA_DIR) and seeded data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import crossalign as ca
+
+settings.register_profile(
+    "default", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("default")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    value = os.environ.get("CROSSALIGN_DATA_DIR")
+    if not value or not Path(value).is_dir():
+        if os.environ.get("CI"):
+            pytest.fail("CROSSALIGN_DATA_DIR must point at the reference data in CI.")
+        pytest.skip("CROSSALIGN_DATA_DIR is not set; reference-data tests skipped.")
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
+def cichy(data_dir: Path) -> ca.BrainData:
+    return ca.load_dataset("cichy2014")
+
+
+@pytest.fixture(scope="session")
+def castaldi(data_dir: Path) -> ca.BrainData:
+    return ca.load_dataset("castaldi2019", task="both")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)

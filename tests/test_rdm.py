@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+from scipy.spatial.distance import pdist, squareform
+
+from crossalign.rdm import check_rdm, compute_rdms, square_from_vector, upper_triangle
+
+DISTANCES = ["correlation", "cosine", "euclidean", "sqeuclidean"]
+
+
+@pytest.mark.parametrize("distance", DISTANCES)
+def test_rdms_match_scipy_pdist(distance, rng):
+    x = rng.normal(size=(3, 30, 50)) + 0.3
+    d = compute_rdms(x, distance)
+    for b in range(3):
+        np.testing.assert_allclose(d[b], squareform(pdist(x[b], distance)), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("distance", DISTANCES)
+def test_rdms_symmetric_with_zero_diagonal(distance, rng):
+    d = compute_rdms(rng.normal(size=(20, 7)), distance)
+    assert np.array_equal(d, d.T)
+    assert np.all(np.diag(d) == 0.0)
+
+
+def test_upper_triangle_is_squareform_order(rng):
+    d = compute_rdms(rng.normal(size=(9, 4)), "euclidean")
+    np.testing.assert_array_equal(upper_triangle(d), squareform(d, checks=False))
+    np.testing.assert_array_equal(square_from_vector(upper_triangle(d)), d)
+
+
+def test_constant_pattern_under_correlation_is_refused(rng):
+    x = rng.normal(size=(10, 5))
+    x[3] = 2.0
+    with pytest.raises(ValueError, match=r"1 constant stimulus pattern.*index \(3,\)"):
+        compute_rdms(x, "correlation")
+    compute_rdms(x, "euclidean")  # defined for euclidean
+
+
+def test_nan_responses_are_refused(rng):
+    x = rng.normal(size=(10, 5))
+    x[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"'responses'.*finite.*1 NaN/inf.*\(2, 1\)"):
+        compute_rdms(x)
+
+
+def test_unknown_distance_suggests_closest():
+    with pytest.raises(
+        ValueError,
+        match=r"'rdm' parameter must be one of.*'corelation'.*"
+        r"Did you mean 'correlation'",
+    ):
+        compute_rdms(np.ones((4, 3)), "corelation")
+
+
+def test_check_rdm_errors(rng):
+    d = compute_rdms(rng.normal(size=(6, 4)), "euclidean")
+    with pytest.raises(ValueError, match=r"square RDM.*shape \(6, 5\)"):
+        check_rdm(d[:, :5])
+    with pytest.raises(ValueError, match=r"at least 3 stimuli"):
+        check_rdm(d[:2, :2])
+    bad = d.copy()
+    bad[0, 1] += 0.5
+    with pytest.raises(ValueError, match=r"must be symmetric.*0\.5.*symmetrise=True"):
+        check_rdm(bad)
+    fixed = check_rdm(bad, symmetrise=True)
+    assert fixed[0, 1] == fixed[1, 0] == pytest.approx(d[0, 1] + 0.25)
+    diag = d.copy()
+    diag[2, 2] = 1.0
+    with pytest.raises(ValueError, match=r"zero diagonal.*1"):
+        check_rdm(diag)
+    with pytest.raises(TypeError, match=r"'rdm' argument must be a real numeric array"):
+        check_rdm(np.full((3, 3), "a"))
