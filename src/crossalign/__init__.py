@@ -13,10 +13,18 @@ Quick start
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .aps import (
+    aps_permutation_test,
+    brain_aps,
+    brain_patterns,
+    evaluate_model,
+    model_aps,
+    model_patterns,
+)
 from .data import BrainData, ModelData, Representations
 from .engine import pairwise_scores, score_tensor
 from .io import dataset_status, load_array, load_dataset
-from .layers import layer_scores, select_layers, split_stimuli
+from .layers import assign_layers, layer_scores, select_layers, split_stimuli
 from .metrics import METRICS, get_metric, list_metrics
 from .patterns import (
     PatternComparison,
@@ -37,6 +45,17 @@ from .skill import (
     identify_best_layers,
     validate_model_comprehensive,
 )
+from .stats import (
+    bootstrap_indices,
+    ceiling_normalise,
+    double_criterion,
+    equivalence,
+    fdr_bh,
+    fwer_maxstat,
+    noise_ceiling,
+    percentile_ci,
+    two_factor_variance,
+)
 
 try:
     __version__ = version("crossalign")
@@ -51,6 +70,12 @@ __all__ = [
     "PatternComparison",
     "Representations",
     "__version__",
+    "aps_permutation_test",
+    "assign_layers",
+    "bootstrap_indices",
+    "brain_aps",
+    "brain_patterns",
+    "ceiling_normalise",
     "collect_model_responses",
     "collect_multi_region_data",
     "compare_alignment_patterns",
@@ -62,18 +87,28 @@ __all__ = [
     "compute_rdms",
     "cross_region_matrix",
     "dataset_status",
+    "double_criterion",
+    "equivalence",
+    "evaluate_model",
+    "fdr_bh",
+    "fwer_maxstat",
     "get_metric",
     "identify_best_layers",
     "layer_scores",
     "list_metrics",
     "load_array",
     "load_dataset",
+    "model_aps",
     "model_cross_region_matrix",
+    "model_patterns",
     "model_to_brain_matrix",
+    "noise_ceiling",
     "pairwise_scores",
+    "percentile_ci",
     "score_tensor",
     "select_layers",
     "split_stimuli",
+    "two_factor_variance",
     "upper_triangle",
     "validate_model_comprehensive",
 ]

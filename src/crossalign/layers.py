@@ -18,7 +18,7 @@ from .data import BrainData, ModelData
 from .engine import score_tensor
 from .metrics import Metric
 
-__all__ = ["layer_scores", "select_layers", "split_stimuli"]
+__all__ = ["assign_layers", "layer_scores", "select_layers", "split_stimuli"]
 
 
 def layer_scores(
@@ -60,14 +60,82 @@ def _py(x: object) -> Hashable:
     return x.item() if isinstance(x, np.generic) else x  # type: ignore[return-value]
 
 
+def assign_layers(
+    scores: xr.DataArray,
+    assignment: str = "argmax",
+    *,
+    higher_is_better: bool = True,
+    region_order: Sequence[Hashable] | None = None,
+) -> dict[Hashable, Hashable]:
+    """Assign a layer to every region from a (layer, region) score table.
+
+    ``argmax``
+        each region its best layer, independently (layers may repeat);
+    ``one-to-one``
+        distinct layers maximising the total score (Hungarian algorithm; needs at least as
+        many layers as regions);
+    ``monotone``
+        layers in model order that never go back along the region hierarchy
+        (``region_order``, default the table's order): ``l*(r1) <= l*(r2)`` when r1 precedes
+        r2, maximising the total score (dynamic programming).
+    """
+    from ._validation import check_option
+
+    check_option(assignment, "assignment", ["argmax", "one-to-one", "monotone"])
+    table = scores.transpose("layer", "region")
+    if region_order is not None:
+        table = table.sel(region=list(region_order))
+    values = table.values if higher_is_better else -table.values
+    layers = [_py(x) for x in table.coords["layer"].values]
+    regions = [_py(x) for x in table.coords["region"].values]
+    n_layers, n_regions = values.shape
+    if assignment == "argmax":
+        chosen = np.argmax(values, axis=0)
+    elif assignment == "one-to-one":
+        if n_layers < n_regions:
+            raise ValueError(
+                f"A one-to-one assignment needs at least as many layers as regions. Got "
+                f"{n_layers} layers for {n_regions} regions."
+            )
+        from scipy.optimize import linear_sum_assignment
+
+        rows, cols = linear_sum_assignment(values, maximize=True)
+        chosen = np.empty(n_regions, dtype=int)
+        chosen[cols] = rows
+    else:
+        # best[j, l]: best total for regions 0..j with region j at layer l (non-decreasing)
+        best = np.empty((n_regions, n_layers))
+        arg = np.zeros((n_regions, n_layers), dtype=int)
+        best[0] = values[:, 0]
+        for j in range(1, n_regions):
+            prefix = np.maximum.accumulate(best[j - 1])
+            prefix_arg = np.zeros(n_layers, dtype=int)
+            for li in range(1, n_layers):
+                prefix_arg[li] = li if best[j - 1, li] > prefix[li - 1] else prefix_arg[li - 1]
+            best[j] = prefix + values[:, j]
+            arg[j] = prefix_arg
+        chosen = np.empty(n_regions, dtype=int)
+        chosen[-1] = int(np.argmax(best[-1]))
+        for j in range(n_regions - 1, 0, -1):
+            chosen[j - 1] = arg[j, chosen[j]]
+    return {r: layers[int(i)] for r, i in zip(regions, chosen, strict=True)}
+
+
 def split_stimuli(
     stimuli: pd.Index | Sequence[Hashable],
     test_fraction: float = 0.5,
     *,
     seed: int | None = 0,
+    labels: Sequence[Hashable] | None = None,
 ) -> tuple[list[Hashable], list[Hashable]]:
-    """A seeded random split of stimulus ids into (train, test), each with >= 3 stimuli."""
+    """A seeded random split of stimulus ids into (train, test), each with >= 3 stimuli.
+
+    With ``labels`` (one category per stimulus) the split is stratified: each category
+    contributes ``round(test_fraction * size)`` stimuli to the test set.
+    """
     ids = list(stimuli)
+    if labels is not None:
+        return _stratified_split(ids, list(labels), test_fraction, seed)
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(
             "The 'test_fraction' argument must lie strictly between 0 and 1. Got "
@@ -84,3 +152,33 @@ def split_stimuli(
     test = sorted(order[:n_test].tolist())
     train = sorted(order[n_test:].tolist())
     return [_py(ids[i]) for i in train], [_py(ids[i]) for i in test]
+
+
+def _stratified_split(
+    ids: list[Hashable], labels: list[Hashable], test_fraction: float, seed: int | None
+) -> tuple[list[Hashable], list[Hashable]]:
+    if len(labels) != len(ids):
+        raise ValueError(
+            f"The 'labels' argument must give one category per stimulus ({len(ids)} expected). "
+            f"Got {len(labels)}."
+        )
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(
+            "The 'test_fraction' argument must lie strictly between 0 and 1. Got "
+            f"{test_fraction!r}."
+        )
+    rng = np.random.default_rng(seed)
+    test_pos: list[int] = []
+    for category in dict.fromkeys(labels):
+        members = [i for i, lab in enumerate(labels) if lab == category]
+        k = round(len(members) * test_fraction)
+        test_pos.extend(rng.permutation(members)[:k].tolist())
+    test_set = set(test_pos)
+    train = [_py(ids[i]) for i in range(len(ids)) if i not in test_set]
+    test = [_py(ids[i]) for i in sorted(test_set)]
+    if len(train) < 3 or len(test) < 3:
+        raise ValueError(
+            f"The stratified split leaves {len(train)} train / {len(test)} test stimuli; each "
+            "needs at least 3."
+        )
+    return train, test

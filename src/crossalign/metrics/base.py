@@ -44,6 +44,11 @@ class Metric(ABC):
     def cross(self, a: Any, b: Any) -> np.ndarray:
         """Scores (Ka, Kb) between two prepared stacks."""
 
+    def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
+        """Per-representation transform applied before averaging representations into a
+        group reference (noise ceilings with ``pool="metric"``); identity by default."""
+        return np.asarray(reps, dtype=np.float64)
+
     def score(self, x: np.ndarray, y: np.ndarray) -> float:
         """The score of one pair (x, y), through the same path as the batched engine."""
         return float(self.cross(self.prepare(x[None], ["x"]), self.prepare(y[None], ["y"]))[0, 0])

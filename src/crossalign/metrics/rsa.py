@@ -84,6 +84,9 @@ class Spearman(_InnerProduct):
     citation: ClassVar = _NILI
     description: ClassVar = "Spearman rank correlation of RDM upper triangles (average ties)"
 
+    def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
+        return stats.rankdata(_check_vectors(reps), axis=1, method="average")
+
     def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> np.ndarray:
         r = stats.rankdata(_check_vectors(reps), axis=1, method="average")
         r -= r.mean(axis=1, keepdims=True)
@@ -96,6 +99,10 @@ class Pearson(_InnerProduct):
     citation: ClassVar = _KRIEGESKORTE
     description: ClassVar = "Pearson correlation of RDM upper triangles"
 
+    def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
+        v = _check_vectors(reps)
+        return (v - v.mean(axis=1, keepdims=True)) / v.std(axis=1, keepdims=True)
+
     def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> np.ndarray:
         v = _check_vectors(reps)
         v = v - v.mean(axis=1, keepdims=True)
@@ -107,6 +114,10 @@ class Cosine(_InnerProduct):
     name: ClassVar = "cosine"
     citation: ClassVar = _NILI
     description: ClassVar = "cosine similarity of RDM upper triangles (no centring)"
+
+    def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
+        v = _check_vectors(reps)
+        return v / np.sqrt(np.mean(v**2, axis=1, keepdims=True))
 
     def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> np.ndarray:
         return _unit(_check_vectors(reps), labels, self.name, "zero")
@@ -128,6 +139,9 @@ class KendallTauA(Metric):
         "Kendall's tau-a of RDM upper triangles (ties count zero; recommended for "
         "categorical model RDMs by Nili et al. 2014)"
     )
+
+    def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
+        return stats.rankdata(_check_vectors(reps), axis=1, method="average")
 
     def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> _TauPrepared:
         v = _check_vectors(reps)
