@@ -121,7 +121,7 @@ def synthetic_world(seed=0, n=30, n_sub=6, n_reg=5, noise=1.0):
 
 
 def test_model_aps_equals_slow_twin_on_synthetic_data():
-    rng, latent, regions, stimuli, brain = synthetic_world()
+    rng, latent, _regions, stimuli, brain = synthetic_world()
     acts = {
         f"L{r}": latent[r] @ rng.normal(size=(6, 20)) + 0.3 * rng.normal(size=(30, 20))
         for r in range(5)
@@ -201,7 +201,7 @@ def test_aps_needs_three_subjects_and_regions(cichy):
 
 # ---------------------------------------------------------------- planted ground truth
 def test_planted_truth_double_criterion():
-    rng, latent, regions, stimuli, brain = synthetic_world(seed=3, n=40, n_sub=8, noise=1.5)
+    rng, latent, _regions, stimuli, brain = synthetic_world(seed=3, n=40, n_sub=8, noise=1.5)
     projections = [rng.normal(size=(6, 30)) for _ in range(5)]
     copy = ca.ModelData.from_activations(
         {f"L{r}": latent[r] @ projections[r] + 0.5 * rng.normal(size=(40, 30)) for r in range(5)},
@@ -227,7 +227,7 @@ def test_planted_truth_double_criterion():
 
 
 def test_layer_selection_never_sees_test_stimuli():
-    rng, latent, regions, stimuli, brain = synthetic_world(seed=5)
+    rng, latent, _regions, stimuli, brain = synthetic_world(seed=5)
     model = ca.ModelData.from_activations(
         {f"L{r}": latent[r] @ rng.normal(size=(6, 20)) for r in range(5)}, stimuli=stimuli
     )

@@ -108,7 +108,7 @@ def test_subject_bootstrap_ci_coverage():
 
 
 def test_stimulus_and_two_factor_bootstraps():
-    rng, latent, regions, stimuli, brain = synthetic_world(seed=1, n=24)
+    rng, latent, _regions, stimuli, brain = synthetic_world(seed=1, n=24)
     model = ca.ModelData.from_activations(
         {f"L{r}": latent[r] @ rng.normal(size=(6, 20)) for r in range(5)}, stimuli=stimuli
     )
@@ -131,7 +131,7 @@ def test_stimulus_and_two_factor_bootstraps():
 
 
 def test_aps_permutation_nulls():
-    rng, latent, regions, stimuli, brain = synthetic_world(seed=2, n=30, n_sub=5)
+    rng, latent, _regions, stimuli, brain = synthetic_world(seed=2, n=30, n_sub=5)
     good = ca.ModelData.from_activations(
         {f"L{r}": latent[r] @ rng.normal(size=(6, 20)) for r in range(5)},
         stimuli=stimuli,
