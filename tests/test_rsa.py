@@ -174,3 +174,20 @@ def test_registry_declares_properties():
         assert names[name]["symmetric"] is True
         assert names[name]["input"] == "rdm"
         assert names[name]["citation"].startswith("@article")
+
+
+@pytest.mark.parametrize("metric", RSA)
+def test_prepare_never_mutates_its_input(metric, rng):
+    v = rng.uniform(0.1, 2.0, size=(4, 30))
+    before = v.copy()
+    pairwise_scores(v, metric=metric)
+    np.testing.assert_array_equal(v, before)
+
+
+def test_spearman_chunked_ranking_equals_one_shot(monkeypatch, rng):
+    import crossalign.metrics.rsa as rsa
+
+    v = rng.integers(0, 20, size=(9, 50)).astype(float)  # ties on purpose
+    whole = pairwise_scores(v, metric="spearman")
+    monkeypatch.setattr(rsa, "_CHUNK_ELEMENTS", 100)  # two rows per chunk
+    np.testing.assert_allclose(pairwise_scores(v, metric="spearman"), whole, atol=1e-15)

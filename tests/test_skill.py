@@ -145,6 +145,12 @@ def test_application_2_compare_paradigms(world):
     a, b = sup["models"]["trained"], sup["models"]["precomputed"]
     assert a["within_region_alignment"] == pytest.approx(b["within_region_alignment"], abs=1e-12)
     assert 0.0 <= sup["captures_global"] <= 1.0
+    # the paper's test on the same machinery: test-set score and APS with subject-bootstrap CIs
+    for key in ("within_region", "aps"):
+        low, high = sup[f"{key}_ci"]
+        assert low <= sup[f"mean_{key}_test"] <= high
+    assert sup["aps_ci"][0] > unt["aps_ci"][1]  # trained pattern clearly above untrained
+    assert set(sup["evaluations"]) == {"trained", "precomputed"}
 
 
 def test_seed_api_errors(world):

@@ -53,6 +53,7 @@ from .stats import (
     fdr_bh,
     fwer_maxstat,
     noise_ceiling,
+    paradigm_summary,
     percentile_ci,
     two_factor_variance,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "model_to_brain_matrix",
     "noise_ceiling",
     "pairwise_scores",
+    "paradigm_summary",
     "percentile_ci",
     "score_tensor",
     "select_layers",

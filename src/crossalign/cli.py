@@ -216,6 +216,31 @@ def demo(
         out.print(f"Results written to {target}")
 
 
+@app.command()
+@user_errors
+def bench(
+    name: Annotated[str, typer.Argument(help="Benchmark: rsa or aps.")],
+    size: Annotated[str, typer.Option(help="small or full (DESIGN section 4).")] = "small",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Run a benchmark on seeded synthetic data and print its timings."""
+    from ._validation import check_option
+    from .bench import BENCHMARKS
+
+    check_option(name, "name", BENCHMARKS, "bench")
+    check_option(size, "size", ["small", "full"], "bench")
+    result = BENCHMARKS[name](size)
+    if as_json:
+        print(json.dumps(result))
+        return
+    table = Table(title=f"benchmark {name} ({size})", box=box.SIMPLE_HEAD)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    out.print(table)
+
+
 def main() -> None:
     """Entry point of the ``crossalign`` console script."""
     app()

@@ -475,7 +475,13 @@ def compare_model_paradigms(
     ``models_by_paradigm`` maps a paradigm (e.g. "supervised", "self-supervised", "untrained")
     to its models. Per paradigm: ``mean_within_region``, ``mean_cross_region`` (mean pattern
     correlation), ``captures_global`` (fraction of models that capture the pattern), and each
-    model's report under ``models``. ``options`` go to :func:`validate_model_comprehensive`.
+    model's report under ``models``. With >= 3 subjects and regions, each model also runs the
+    paper's test (:func:`~crossalign.evaluate_model`: layers chosen on train stimuli, score and
+    APS on test) and the paradigm gets ``mean_within_region_test``, ``mean_aps_test`` and
+    subject-bootstrap CIs ``within_region_ci`` / ``aps_ci``
+    (:func:`~crossalign.paradigm_summary`). ``options`` go to
+    :func:`validate_model_comprehensive` (``metric``, ``rdm``, ``test_fraction``, ``seed`` and
+    ``n_bootstrap`` also to the evaluation).
     """
     if not isinstance(models_by_paradigm, Mapping) or not models_by_paradigm:
         raise TypeError(
@@ -483,14 +489,18 @@ def compare_model_paradigms(
             f" Got {describe(models_by_paradigm)} instead."
         )
     brain = _as_brain(brain_data, stimuli)
+    regions = list(regions)
     results: dict[str, dict[str, Any]] = {}
+    apa_possible = len(brain.subjects) >= 3 and len(regions) >= 3
+    evaluations: dict[str, dict[Hashable, xr.Dataset]] = {}
     for paradigm, models in models_by_paradigm.items():
         named = dict(models) if isinstance(models, Mapping) else {_model_name(m): m for m in models}
         if not named:
             raise ValueError(f"Paradigm {paradigm!r} has no models.")
+        validate_options = {k: v for k, v in options.items() if k != "n_bootstrap"}
         reports = {
             name: validate_model_comprehensive(
-                _renamed(model, name), brain, stimuli, regions, **options
+                _renamed(model, name), brain, stimuli, regions, **validate_options
             )
             for name, model in named.items()
         }
@@ -498,6 +508,11 @@ def compare_model_paradigms(
             r["cross_region_alignment"]["comparisons"][r["model"]]["pattern_similarity"]
             for r in reports.values()
         ]
+        if apa_possible:
+            evaluations[paradigm] = {
+                name: _evaluate_for_paradigms(model, brain, stimuli, regions, options)
+                for name, model in named.items()
+            }
         results[paradigm] = {
             "mean_within_region": float(np.mean([r["overall_score"] for r in reports.values()])),
             "mean_cross_region": float(np.nanmean(pattern))
@@ -509,7 +524,35 @@ def compare_model_paradigms(
             "n_models": len(reports),
             "models": reports,
         }
+    if apa_possible:
+        from .stats import paradigm_summary
+
+        summary = paradigm_summary(evaluations)
+        for paradigm in results:
+            sel = summary.sel(paradigm=paradigm)
+            for stat, key in (("score", "within_region"), ("aps", "aps")):
+                results[paradigm][f"mean_{key}_test"] = float(sel["mean"].sel(statistic=stat))
+                results[paradigm][f"{key}_ci"] = (
+                    float(sel["low"].sel(statistic=stat)),
+                    float(sel["high"].sel(statistic=stat)),
+                )
+            results[paradigm]["evaluations"] = evaluations[paradigm]
     return results
+
+
+def _evaluate_for_paradigms(
+    model: ModelLike, brain: BrainData, stimuli: Any, regions: list[Hashable], options: dict
+) -> xr.Dataset:
+    from .aps import evaluate_model
+
+    keep = {k: options[k] for k in ("metric", "rdm", "test_fraction", "seed") if k in options}
+    md = _model_data(model, stimuli, _ids_for(brain, stimuli))
+    return evaluate_model(
+        md,
+        brain.select(areas=regions).align_to(md.stimuli),
+        n_bootstrap=options.get("n_bootstrap", 1000),
+        **keep,
+    )
 
 
 def _renamed(model: ModelLike, name: Hashable) -> ModelLike:

@@ -11,6 +11,7 @@ Nichols & Holmes 2002, Hum. Brain Mapp. 15:1 (max-statistic family-wise error co
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -29,6 +30,7 @@ __all__ = [
     "fdr_bh",
     "fwer_maxstat",
     "noise_ceiling",
+    "paradigm_summary",
     "percentile_ci",
     "permutation_p_value",
     "resample_rdm_vectors",
@@ -256,3 +258,52 @@ def double_criterion(
         },
         coords=coords,
     )
+
+
+def paradigm_summary(
+    evaluations_by_paradigm: Mapping[str, Mapping[Hashable, xr.Dataset]],
+    *,
+    level: float = 0.95,
+) -> xr.Dataset:
+    """Per-paradigm means of pointwise score and APS, with bootstrap CIs.
+
+    ``evaluations_by_paradigm`` maps a paradigm ("supervised", "self-supervised", "untrained",
+    "hand-built", ...) to its models' :func:`~crossalign.evaluate_model` results. The paradigm
+    value is the mean over its models and over regions; its CI comes from the models' paired
+    bootstrap samples (same subjects, seed and resample count are required), averaged the same
+    way, so a paradigm's CI reflects subject sampling, not only the spread across models.
+    """
+    rows = {}
+    for paradigm, evaluations in evaluations_by_paradigm.items():
+        if not evaluations:
+            raise ValueError(f"Paradigm {paradigm!r} has no evaluated models.")
+        evs = list(evaluations.values())
+        if any("samples" not in ev for ev in evs):
+            raise ValueError(
+                f"Every evaluation of paradigm {paradigm!r} needs bootstrap samples; run "
+                "evaluate_model with n_bootstrap > 0."
+            )
+        n_boot = {ev.sizes["bootstrap"] for ev in evs}
+        if len(n_boot) != 1:
+            raise ValueError(
+                f"The evaluations of paradigm {paradigm!r} use different bootstrap counts "
+                f"{sorted(n_boot)}; expected one (paired resamples)."
+            )
+        samples = np.mean([ev["samples"].values for ev in evs], axis=0)  # (B, 3, R)
+        with warnings.catch_warnings():  # resamples with < 3 distinct subjects are all-NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            per_sample = np.nanmean(samples, axis=2)  # (B, 3)
+        low, high = percentile_ci(per_sample, level)
+        means = np.mean(
+            [[float(ev[f"{s}_mean"].mean()) for s in ("score", "aps")] for ev in evs], axis=0
+        )
+        rows[paradigm] = (means, low[:2], high[:2], len(evs))
+    names = list(rows)
+    ds = xr.Dataset(coords={"paradigm": _labels(names), "statistic": ["score", "aps"]})
+    dims = ("paradigm", "statistic")
+    ds["mean"] = (dims, np.array([rows[p][0] for p in names]))
+    ds["low"] = (dims, np.array([rows[p][1] for p in names]))
+    ds["high"] = (dims, np.array([rows[p][2] for p in names]))
+    ds["n_models"] = ("paradigm", np.array([rows[p][3] for p in names]))
+    ds.attrs["level"] = level
+    return ds

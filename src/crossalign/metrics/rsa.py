@@ -38,6 +38,9 @@ _KRIEGESKORTE = """@article{kriegeskorte2008rsa,
   journal={Frontiers in Systems Neuroscience}, volume={2}, pages={4}, year={2008}}"""
 
 
+_CHUNK_ELEMENTS = 4 * 2**20  # entries ranked at once (a few 32 MB temporaries)
+
+
 def _labels(labels: Sequence[Any] | None, k: int) -> list[Any]:
     return list(labels) if labels is not None else list(range(k))
 
@@ -52,8 +55,11 @@ def _check_vectors(vectors: np.ndarray) -> np.ndarray:
     return v
 
 
-def _unit(v: np.ndarray, labels: Sequence[Any] | None, name: str, what: str) -> np.ndarray:
-    norms = np.linalg.norm(v, axis=1)
+def _unit(
+    v: np.ndarray, labels: Sequence[Any] | None, name: str, what: str, *, inplace: bool = False
+) -> np.ndarray:
+    """``v`` scaled to unit row norms; ``inplace`` only for arrays this module created."""
+    norms = np.sqrt(np.einsum("ij,ij->i", v, v))
     bad = norms <= 1e-12 * max(float(np.abs(v).max(initial=0.0)), 1.0) * np.sqrt(v.shape[1])
     if bad.any():
         labs = _labels(labels, len(v))
@@ -62,7 +68,10 @@ def _unit(v: np.ndarray, labels: Sequence[Any] | None, name: str, what: str) -> 
             f"{what}. Got {int(bad.sum())} such RDM(s), e.g. {labs[int(np.argmax(bad))]!r}. "
             "Expected RDMs with varying dissimilarities."
         )
-    return v / norms[:, None]
+    if not inplace:
+        return v / norms[:, None]
+    v /= norms[:, None]
+    return v
 
 
 @dataclass(frozen=True)
@@ -88,9 +97,14 @@ class Spearman(_InnerProduct):
         return stats.rankdata(_check_vectors(reps), axis=1, method="average")
 
     def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> np.ndarray:
-        r = stats.rankdata(_check_vectors(reps), axis=1, method="average")
-        r -= r.mean(axis=1, keepdims=True)
-        return _unit(r, labels, self.name, "tied (a constant RDM)")
+        v = _check_vectors(reps)
+        r = np.empty_like(v)
+        # rank in row chunks: rankdata's temporaries then stay small whatever K is
+        step = max(1, _CHUNK_ELEMENTS // v.shape[1])
+        for start in range(0, len(v), step):
+            block = stats.rankdata(v[start : start + step], axis=1, method="average")
+            r[start : start + step] = block - block.mean(axis=1, keepdims=True)
+        return _unit(r, labels, self.name, "tied (a constant RDM)", inplace=True)
 
 
 @dataclass(frozen=True)
@@ -106,7 +120,7 @@ class Pearson(_InnerProduct):
     def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> np.ndarray:
         v = _check_vectors(reps)
         v = v - v.mean(axis=1, keepdims=True)
-        return _unit(v, labels, self.name, "equal (a constant RDM)")
+        return _unit(v, labels, self.name, "equal (a constant RDM)", inplace=True)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,148 @@
+"""Benchmarks of DESIGN section 4 on seeded synthetic data (``crossalign bench``).
+
+Each benchmark builds its workload, runs crossalign and, where one exists, the reference tool
+on the same data in the same process, and returns a JSON-able dict of timings (seconds), the
+largest absolute difference between the two results and the peak resident memory.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BENCHMARKS", "bench_aps", "bench_rsa"]
+
+SIZES = {
+    "rsa": {"small": (4, 3, 200, 300), "full": (8, 6, 1000, 2000)},
+    "aps": {"small": (6, 8, 200, 50, 6), "full": (10, 19, 1000, 100, 12)},
+}
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _responses(
+    n_sub: int, n_reg: int, n: int, p: int, seed: int = 0
+) -> tuple[dict[tuple[str, str], np.ndarray], list[np.ndarray]]:
+    """Subjects x regions responses with a shared cross-region structure."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(4, n, 16))
+    weights = rng.uniform(0, 1, size=(n_reg, 4)) ** 2
+    latent = [
+        np.einsum("k,knd->nd", weights[r], base) + 0.5 * rng.normal(size=(n, 16))
+        for r in range(n_reg)
+    ]
+    data = {
+        (f"sub{s:02d}", f"R{r:02d}"): latent[r] @ rng.normal(size=(16, p))
+        + 2.0 * rng.normal(size=(n, p))
+        for s in range(n_sub)
+        for r in range(n_reg)
+    }
+    return data, latent
+
+
+def _timed(func: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = func()
+    return time.perf_counter() - t0, out
+
+
+def bench_rsa(size: str = "small", *, reference: bool = True) -> dict[str, Any]:
+    """All-pairs RSA: correlation RDMs + Spearman for every pair of representations.
+
+    Compared with rsatoolbox (``calc_rdm`` + ``compare``) on the same data, and with the floor:
+    one batched Gram product ``X @ X^T`` over the centred, normalised responses (float64).
+    """
+    from .data import BrainData
+    from .engine import score_tensor
+
+    n_sub, n_reg, n, p = SIZES["rsa"][size]
+    data, _ = _responses(n_sub, n_reg, n, p)
+    stack = np.stack(list(data.values()))
+
+    def ours() -> np.ndarray:
+        brain = BrainData.from_responses(data)
+        t = score_tensor(brain, metric="spearman", rdm="correlation").values
+        return t.reshape(n_sub * n_reg, n_sub * n_reg)
+
+    def floor() -> np.ndarray:
+        z = stack - stack.mean(axis=2, keepdims=True)
+        z /= np.linalg.norm(z, axis=2, keepdims=True)
+        return z @ z.swapaxes(-1, -2)
+
+    t_ours, scores = _timed(ours)
+    t_floor, _ = _timed(floor)
+    out: dict[str, Any] = {
+        "benchmark": "rsa",
+        "size": size,
+        "workload": f"{n_sub * n_reg} representations ({n_sub} subjects x {n_reg} regions), "
+        f"{n} stimuli x {p} units, correlation RDMs + Spearman, all pairs",
+        "crossalign_s": t_ours,
+        "floor_s": t_floor,
+    }
+    if reference:
+        import rsatoolbox
+
+        def theirs() -> np.ndarray:
+            datasets = [rsatoolbox.data.Dataset(x) for x in stack]
+            rdms = rsatoolbox.rdm.calc_rdm(datasets, method="correlation")
+            return rsatoolbox.rdm.compare(rdms, rdms, method="spearman")
+
+        t_ref, ref = _timed(theirs)
+        out["rsatoolbox_s"] = t_ref
+        out["speedup_vs_rsatoolbox"] = t_ref / t_ours
+        out["max_abs_diff"] = float(np.abs(ref - scores).max())
+    out["crossalign_over_floor"] = t_ours / t_floor
+    out["peak_rss_mb"] = _peak_rss_mb()
+    return out
+
+
+def bench_aps(size: str = "small", *, n_bootstrap: int = 1000) -> dict[str, Any]:
+    """End to end: the paper's test for one model with ``n_bootstrap`` subject bootstraps.
+
+    Times the score tensors (RDMs, preparation, products) and the bootstrap separately; the
+    bootstrap only re-indexes the precomputed tensors, so it costs no RDM comparison.
+    """
+    from .aps import _Resampler, brain_aps_kernel, model_aps_kernel
+    from .data import BrainData, ModelData
+    from .metrics import get_metric
+
+    n_sub, n_reg, n, p, n_layers = SIZES["aps"][size]
+    data, latent = _responses(n_sub, n_reg, n, p)
+    rng = np.random.default_rng(1)
+    acts = {f"layer{i}": latent[i % n_reg] @ rng.normal(size=(16, 64)) for i in range(n_layers)}
+    brain = BrainData.from_responses(data)
+    model = ModelData.from_activations(acts, model="net", stimuli=brain.stimuli)
+    m = get_metric("spearman")
+    li = np.arange(n_reg) % n_layers
+    ri = np.arange(n_reg)
+
+    def statistics(t: np.ndarray, u: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+        aps_all = model_aps_kernel(u, t, valid)
+        return np.stack([u[li, :, ri], aps_all[li, ri], brain_aps_kernel(t, valid)])
+
+    resampler = _Resampler(brain, model, m, "correlation", statistics, seed=0)
+    t_tensor, (t, u) = _timed(lambda: resampler.tensors(None))
+    resampler.tensors = lambda idx: (t, u)  # type: ignore[method-assign]
+    t_boot, samples = _timed(lambda: resampler.run("subjects", n_bootstrap))
+    return {
+        "benchmark": "aps",
+        "size": size,
+        "workload": f"{n_sub} subjects x {n_reg} regions x {n} stimuli ({p} units), model with "
+        f"{n_layers} layers, Spearman RSA, {n_bootstrap} subject bootstraps of score, model "
+        "APS and brain APS",
+        "tensor_s": t_tensor,
+        "bootstrap_s": t_boot,
+        "total_s": t_tensor + t_boot,
+        "per_bootstrap_ms": 1000.0 * t_boot / n_bootstrap,
+        "finite_samples": int(np.isfinite(samples).all(axis=(1, 2)).sum()),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {"rsa": bench_rsa, "aps": bench_aps}
