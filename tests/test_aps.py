@@ -163,6 +163,22 @@ def test_castaldi_brain_aps_with_bootstrap_cis(castaldi):
     assert float(low.sel(region="V1")) > float(high.sel(region="IPS345"))
     assert ev["samples"].shape == (1000, 3, 10)
     assert ev["ceiling"].dims == ("region", "bound")
+    # the same brain APS CIs without any model
+    direct = ca.brain_aps_ci(castaldi, n_bootstrap=1000, seed=1)
+    np.testing.assert_allclose(direct["mean"].values, means.values, atol=1e-12)
+    assert float(direct["mean"].sel(region="V1")) > float(direct["mean"].sel(region="IPS345"))
+    assert bool(((direct["low"] <= direct["mean"]) & (direct["mean"] <= direct["high"])).all())
+    # the seed's matrix-level comparison sits beside the APS, and matches compare_matrices
+    brain_matrix = ca.cross_region_matrix(castaldi)
+    np.testing.assert_allclose(ev["brain_matrix"].values, brain_matrix.values, atol=1e-12)
+    expected = ca.compare_matrices(brain_matrix, ev["model_matrix"].values, seed=1)
+    assert ev.attrs["matrix_pattern_correlation"] == pytest.approx(
+        expected.pattern_correlation, nan_ok=True
+    )
+    np.testing.assert_allclose(
+        ev["score_normalised"].values,
+        ev["score_mean"].values / ev["ceiling"].sel(bound="upper").values,
+    )
 
 
 def test_noise_ceiling_matches_reference_and_rsatoolbox(cichy):

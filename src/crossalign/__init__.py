@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from .aps import (
     aps_permutation_test,
     brain_aps,
+    brain_aps_ci,
     brain_patterns,
     evaluate_model,
     model_aps,
@@ -75,6 +76,7 @@ __all__ = [
     "assign_layers",
     "bootstrap_indices",
     "brain_aps",
+    "brain_aps_ci",
     "brain_patterns",
     "ceiling_normalise",
     "collect_model_responses",

@@ -30,10 +30,12 @@ from .data import BrainData, ModelData
 from .engine import _labels, score_tensor
 from .layers import assign_layers, layer_scores, split_stimuli
 from .metrics import Metric, get_metric
+from .patterns import compare_matrices, model_cross_region_matrix
 
 __all__ = [
     "aps_permutation_test",
     "brain_aps",
+    "brain_aps_ci",
     "brain_patterns",
     "evaluate_model",
     "model_aps",
@@ -201,6 +203,51 @@ def brain_aps(
     )
 
 
+def brain_aps_ci(
+    data: BrainData,
+    metric: str | Metric = "spearman",
+    *,
+    similarity: Similarity = "pearson",
+    include_same_region: bool = True,
+    rdm: str = "correlation",
+    n_bootstrap: int = 1000,
+    level: float = 0.95,
+    seed: int | None = 0,
+) -> xr.Dataset:
+    """Brain APS per region with subject-bootstrap percentile CIs: Dataset (region).
+
+    Variables ``mean`` (mean over subjects of ``APS_brain(r, s)``), ``low``, ``high``,
+    ``aps`` (region, subject) and ``samples`` (bootstrap, region). Each resample re-indexes the
+    score tensor; a subject drawn twice never pairs with itself.
+    """
+    from .stats import bootstrap_indices, percentile_ci
+
+    aps = brain_aps(
+        data, metric, similarity=similarity, include_same_region=include_same_region, rdm=rdm
+    )
+    t = brain_patterns(data, metric, rdm=rdm).values
+    r = np.arange(t.shape[1])
+    kw = {"include_same_region": include_same_region, "similarity": similarity}
+    samples = np.empty((n_bootstrap, t.shape[1]))
+    with warnings.catch_warnings():  # resamples with < 3 distinct subjects give NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for b, idx in enumerate(bootstrap_indices(t.shape[0], n_bootstrap, seed=seed)):
+            tb = t[np.ix_(idx, r, idx, r)]
+            samples[b] = np.nanmean(brain_aps_kernel(tb, idx[:, None] != idx[None, :], **kw), 1)
+    low, high = percentile_ci(samples, level)
+    ds = xr.Dataset(
+        {
+            "aps": aps,
+            "mean": aps.mean("subject"),
+            "low": ("region", low),
+            "high": ("region", high),
+            "samples": (("bootstrap", "region"), samples),
+        }
+    )
+    ds.attrs.update(aps.attrs, n_bootstrap=n_bootstrap, level=level, bootstrap="subjects")
+    return ds
+
+
 def _prepare_model(
     model_data: ModelData, brain_data: BrainData, model: Hashable | None
 ) -> tuple[Hashable, ModelData]:
@@ -285,7 +332,10 @@ def evaluate_model(
 
     Returns an :class:`xarray.Dataset` with per-(region, subject) ``score``, ``aps``,
     ``brain_aps``; per-region ``layer`` and ``{score,aps,brain_aps}_{mean,low,high}``;
-    ``ceiling`` (region, bound); bootstrap ``samples`` when ``n_bootstrap > 0``.
+    ``ceiling`` (region, bound) and ``score_normalised`` (mean score / upper ceiling);
+    ``brain_matrix`` and ``model_matrix`` (region, target_region) with the matrix-level
+    comparison in ``attrs["matrix_*"]`` (the seed's less strict test, side by side);
+    bootstrap ``samples`` when ``n_bootstrap > 0``.
     """
     from .stats import noise_ceiling, percentile_ci
 
@@ -356,6 +406,16 @@ def evaluate_model(
     ds["ceiling"] = noise_ceiling(brain_t, m, rdm=rdm)
     for var in ("score", "aps", "brain_aps"):
         ds[f"{var}_mean"] = ds[var].mean("subject")
+    ds["score_normalised"] = ds["score_mean"] / ds["ceiling"].sel(bound="upper", drop=True)
+    # The seed's matrix-level comparison, side by side: the less strict test.
+    n_sub = t.shape[0]
+    brain_matrix = (t.sum(axis=(0, 2)) - np.einsum("srsq->rq", t)) / (n_sub * (n_sub - 1))
+    model_matrix = model_cross_region_matrix(md_t, layers, metric=m, rdm=rdm).values
+    matrix_cmp = compare_matrices(brain_matrix, model_matrix, seed=seed)
+    rr = ("region", "target_region")
+    ds["brain_matrix"] = (rr, brain_matrix)
+    ds["model_matrix"] = (rr, model_matrix)
+    ds = ds.assign_coords(target_region=regions)
     if n_bootstrap:
         check_option(bootstrap, "bootstrap", ["subjects", "stimuli", "both"], "evaluate_model")
         resampler = _Resampler(brain_t, md_t, m, rdm, statistics, seed)
@@ -390,6 +450,11 @@ def evaluate_model(
         split_seed=seed if seed is not None else "none",
         n_bootstrap=n_bootstrap,
         level=level,
+        score_normalised_by="upper noise ceiling",
+        matrix_test="less strict: brain vs model cross-region matrices (compare_matrices)",
+        matrix_pattern_correlation=matrix_cmp.pattern_correlation,
+        matrix_pattern_correlation_with_diagonal=matrix_cmp.pattern_correlation_with_diagonal,
+        matrix_p_value=matrix_cmp.p_value,
         bootstrap=bootstrap if n_bootstrap else "none",
         interval=(
             "none"
