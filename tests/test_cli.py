@@ -92,7 +92,19 @@ def test_metrics_lists_registry():
     result = runner.invoke(app, ["metrics", "--json"])
     assert result.exit_code == 0
     names = [r["name"] for r in json.loads(result.stdout)]
-    assert names == ["spearman", "pearson", "kendall_taua", "cosine"]
+    assert names == [
+        "spearman",
+        "pearson",
+        "kendall_taua",
+        "cosine",
+        "cka",
+        "cka_debiased",
+        "cka_rbf",
+        "procrustes",
+        "shape",
+        "predictivity",
+        "mutual_knn",
+    ]
 
 
 def test_datasets_status(data_dir):

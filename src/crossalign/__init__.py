@@ -35,6 +35,7 @@ from .patterns import (
     model_to_brain_matrix,
 )
 from .rdm import DISTANCES, compute_rdms, upper_triangle
+from .sensitivity import metric_sensitivity
 from .skill import (
     collect_model_responses,
     collect_multi_region_data,
@@ -101,6 +102,7 @@ __all__ = [
     "list_metrics",
     "load_array",
     "load_dataset",
+    "metric_sensitivity",
     "model_aps",
     "model_cross_region_matrix",
     "model_patterns",

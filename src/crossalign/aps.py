@@ -481,8 +481,6 @@ class _Resampler:
     ) -> None:
         from .engine import representation_inputs
 
-        if metric.input_kind != "rdm":  # pragma: no cover - response metrics: issue 6
-            raise NotImplementedError("Bootstraps need an RDM-based metric for now.")
         self.metric = metric
         self.statistics = statistics
         self.n_sub, self.n_reg = len(brain.subjects), len(brain.regions)
@@ -497,6 +495,12 @@ class _Resampler:
         from .stats import resample_rdm_vectors
 
         bv, mv = self.brain_vec, self.model_vec
+        if stim_idx is not None and self.metric.input_kind != "rdm":
+            raise ValueError(
+                f"bootstrap='stimuli' or 'both' resamples RDM entries; the metric "
+                f"{self.metric.name!r} compares raw responses, where stimuli drawn twice would "
+                "leak across cross-validation folds. Use bootstrap='subjects'."
+            )
         if stim_idx is not None:
             bv = resample_rdm_vectors(bv, stim_idx)
             mv = resample_rdm_vectors(mv, stim_idx)
@@ -522,6 +526,8 @@ class _Resampler:
             return np.nanmean(self.statistics(t, u, valid), axis=2)
 
     def sample(self, stim_idx: np.ndarray | None, sub_idx: np.ndarray | None) -> np.ndarray:
+        if stim_idx is not None and self.metric.input_kind != "rdm":
+            self.tensors(stim_idx)  # raises the explanation
         try:
             t, u = self.tensors(stim_idx)
         except ValueError:  # a resample that leaves an RDM constant: undefined score

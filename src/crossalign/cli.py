@@ -219,7 +219,7 @@ def demo(
 @app.command()
 @user_errors
 def bench(
-    name: Annotated[str, typer.Argument(help="Benchmark: rsa or aps.")],
+    name: Annotated[str, typer.Argument(help="Benchmark: rsa, aps or predictivity.")],
     size: Annotated[str, typer.Option(help="small or full (DESIGN section 4).")] = "small",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:

@@ -437,6 +437,19 @@ class Representations:
         self._rdm_cache[distance] = out
         return out
 
+    def response_arrays(self, metric: str = "this metric") -> list[np.ndarray]:
+        """The response matrices (n_stimuli, n_units) in ``keys()`` order, repetitions
+        averaged. Raises when an entry only has an RDM."""
+        rdm_only = [k for k in self._entries if self._kinds[k] == "rdm"]
+        if rdm_only:
+            raise ValueError(
+                f"The metric {metric!r} compares raw responses, but {len(rdm_only)} entries "
+                f"of this {type(self).__name__} are RDMs (e.g. {rdm_only[0]!r}). Expected "
+                "responses (from_responses), or use an RSA metric (spearman, pearson, "
+                "kendall_taua, cosine)."
+            )
+        return [a.mean(axis=2) if a.ndim == 3 else a for a in self._entries.values()]
+
     def rdms(self, distance: str = "correlation") -> xr.DataArray:
         """All RDMs as one DataArray (source, area, stimulus, stimulus2); grids only."""
         if not self.is_grid:

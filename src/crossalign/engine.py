@@ -52,14 +52,14 @@ def pairwise_scores(
 
 def representation_inputs(
     data: Representations, metric: str | Metric, rdm: str = "correlation"
-) -> np.ndarray:
-    """The stack of metric inputs for every entry of ``data``, in ``data.keys()`` order."""
+) -> Any:
+    """The metric inputs for every entry of ``data``, in ``data.keys()`` order: RDM vectors
+    (K, m) for RDM metrics (responses turned into RDMs with ``rdm``), the response matrices
+    (repetitions averaged) for response metrics."""
     m = get_metric(metric)
     if m.input_kind == "rdm":
         return data.rdm_vectors(rdm)
-    raise NotImplementedError(  # pragma: no cover - response metrics arrive with issue 6
-        f"Metric {m.name!r} takes raw responses, which this engine does not handle yet."
-    )
+    return data.response_arrays(m.name)
 
 
 def _grid_dims(data: Representations, prefix: str = "") -> tuple[list[str], dict[str, Any]]:

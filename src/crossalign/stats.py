@@ -49,9 +49,12 @@ def noise_ceiling(
     """Leave-one-subject-out noise ceiling per region: DataArray (region, bound).
 
     ``upper = mean_s M(pool(all subjects), X[s])`` and ``lower = mean_s M(pool(others), X[s])``
-    (Nili et al. 2014). ``pool="mean"`` averages RDMs (DESIGN section 1); ``pool="metric"``
-    averages them the way the metric would (ranks for Spearman/Kendall, z-scores for Pearson,
-    RMS-normalised for cosine), which is what rsatoolbox's ``boot_noise_ceiling`` does.
+    (Nili et al. 2014). For RSA metrics ``pool="mean"`` averages RDMs (DESIGN section 1);
+    ``pool="metric"`` averages them the way the metric would (ranks for Spearman/Kendall,
+    z-scores for Pearson, RMS-normalised for cosine), which is what rsatoolbox's
+    ``boot_noise_ceiling`` does. For metrics on responses (CKA, predictivity, ...) the
+    subjects' responses are averaged, which needs the same units in every subject; for an
+    asymmetric metric the pool predicts the held-out subject.
     """
     if not isinstance(data, BrainData):
         raise TypeError(f"The 'data' argument must be a BrainData. Got {type(data).__name__}.")
@@ -64,10 +67,11 @@ def noise_ceiling(
 
     check_option(pool, "pool", ["mean", "metric"], "noise_ceiling")
     m = get_metric(metric)
-    if m.input_kind != "rdm":  # pragma: no cover - response metrics arrive with issue 6
-        raise NotImplementedError(f"Noise ceilings for {m.name!r} are not available yet.")
     out = np.empty((len(data.regions), 2))
     for i, region in enumerate(data.regions):
+        if m.input_kind == "responses":
+            out[i] = _response_ceiling(data.select(areas=[region]), m)
+            continue
         v = representation_inputs(data.select(areas=[region]), m, rdm)  # (S, m)
         pooled_in = m.pool_inputs(v) if pool == "metric" else v
         n = len(v)
@@ -84,6 +88,26 @@ def noise_ceiling(
         attrs={"metric": m.name, "rdm": rdm, "pool": pool, "n_subjects": len(data.subjects)},
         name="noise_ceiling",
     )
+
+
+def _response_ceiling(data: BrainData, m: Metric) -> tuple[float, float]:
+    """(lower, upper) for a response metric: subjects' responses averaged (same units)."""
+    xs = data.response_arrays(m.name)
+    shapes = {x.shape for x in xs}
+    if len(shapes) != 1:
+        raise ValueError(
+            f"A noise ceiling for {m.name!r} averages responses across subjects, which needs "
+            f"the same units in every subject. Got shapes {sorted(shapes)} in region "
+            f"{data.regions[0]!r}."
+        )
+    stack = np.stack(xs)
+    n = len(stack)
+    total = stack.sum(axis=0)
+    prep_s = m.prepare(xs, list(data.subjects))
+    upper = m.cross(m.prepare([total / n], ["pool"]), prep_s)[0]
+    loo = [(total - x) / (n - 1) for x in stack]
+    lower = np.diag(m.cross(m.prepare(loo, None), prep_s))
+    return float(lower.mean()), float(upper.mean())
 
 
 def ceiling_normalise(

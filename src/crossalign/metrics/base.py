@@ -10,6 +10,10 @@ A metric compares two representations. For all-pairs work it splits into
 Scoring K representations against each other therefore costs K preparations plus one
 (K x K) product, never K^2 full recomputations (Williams et al. 2021, NeurIPS, "Generalized
 shape metrics": cache per-representation work).
+
+Inputs: RDM metrics (``input_kind == "rdm"``) take a stack of RDM upper-triangle vectors
+(K, m); response metrics (``input_kind == "responses"``) take a sequence of K response
+matrices (n_stimuli, n_units_k), which may differ in their number of units.
 """
 
 from __future__ import annotations
@@ -26,7 +30,11 @@ __all__ = ["Metric"]
 
 @dataclass(frozen=True)
 class Metric(ABC):
-    """An alignment metric. Subclasses set the class attributes and implement the two steps."""
+    """An alignment metric. Subclasses set the class attributes and implement the two steps.
+
+    ``options`` holds the metric's parameters (e.g. ``k`` for mutual kNN); construct through
+    :func:`crossalign.get_metric`, which validates them against ``defaults``.
+    """
 
     name: ClassVar[str]
     input_kind: ClassVar[Literal["rdm", "responses"]]
@@ -34,21 +42,33 @@ class Metric(ABC):
     higher_is_better: ClassVar[bool] = True
     citation: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    defaults: ClassVar[dict[str, Any]] = {}
     options: dict[str, Any] = field(default_factory=dict)
 
+    def option(self, key: str) -> Any:
+        return self.options.get(key, self.defaults[key])
+
     @abstractmethod
-    def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> Any:
+    def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> Any:
         """Per-representation work on a stack of representations (K, ...)."""
 
     @abstractmethod
     def cross(self, a: Any, b: Any) -> np.ndarray:
-        """Scores (Ka, Kb) between two prepared stacks."""
+        """Scores (Ka, Kb) between two prepared stacks; ``out[i, j] = M(a_i, b_j)``."""
 
     def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
         """Per-representation transform applied before averaging representations into a
         group reference (noise ceilings with ``pool="metric"``); identity by default."""
         return np.asarray(reps, dtype=np.float64)
 
+    def stack(self, items: Sequence[np.ndarray]) -> Any:
+        """Bundle single representations into the input ``prepare`` expects."""
+        if self.input_kind == "rdm":
+            return np.stack([np.asarray(x, dtype=np.float64) for x in items])
+        return [np.asarray(x, dtype=np.float64) for x in items]
+
     def score(self, x: np.ndarray, y: np.ndarray) -> float:
         """The score of one pair (x, y), through the same path as the batched engine."""
-        return float(self.cross(self.prepare(x[None], ["x"]), self.prepare(y[None], ["y"]))[0, 0])
+        a = self.prepare(self.stack([x]), ["x"])
+        b = self.prepare(self.stack([y]), ["y"])
+        return float(self.cross(a, b)[0, 0])

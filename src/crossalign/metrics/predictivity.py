@@ -1,0 +1,204 @@
+"""Linear predictivity: cross-validated ridge regression from X to Y (asymmetric).
+
+The protocol of the APA paper (Hoefling et al. 2026): both representations z-scored over
+stimuli; 5-fold cross-validation (shuffled, seeded; the folds of scikit-learn's
+``KFold(5, shuffle=True, random_state=seed)``); in each training fold one ridge penalty for the
+whole target representation is chosen from ``logspace(0, 9, 19)`` by exact leave-one-out error
+(as scikit-learn's ``RidgeCV`` with its default efficient LOO, intercept fitted); R^2 of the
+held-out fold per target unit, averaged over units, then over folds. Units that are constant
+over all stimuli are left out of the average (they carry nothing to predict).
+
+All pairs at once
+-----------------
+Per fold, with the training source centred, ``Xc = U diag(s) V^T`` (one SVD per source and
+fold, shared by every target) and the ridge smoother ``G = U diag(w) U^T + I / alpha`` with
+``w = 1/(s^2 + alpha) - 1/alpha`` (the intercept direction unpenalised), the leave-one-out
+residuals of a centred target ``Yc`` are ``c_i / d_i`` with ``c = G Yc`` and ``d = diag(G)``
+(corrected for the intercept as scikit-learn does). Their summed square over samples *and*
+target units is
+
+    SSE(alpha) = < G diag(1/d^2) G , Yc Yc^T >_F ,
+
+an inner product of an n x n matrix that depends only on the source and alpha with the
+target's n x n Gram matrix, which depends only on the target and fold. So the penalty path of
+every (source, target) pair costs one small product, instead of a full ridge path per pair.
+Held-out predictions use the chosen alpha: ``Y_hat = (X_te - mean) V diag(s/(s^2+alpha)) U^T Yc
++ mean(Y_train)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ._responses import as_responses
+from .base import Metric
+
+__all__ = ["Predictivity", "kfold_indices"]
+
+_HOEFLING = """@article{hoefling2026only,
+  title={Only Brains Align with Brains: Cross-Region Alignment Patterns Expose Limits of
+         Normative Models},
+  author={H{\\"o}fling, Larissa and Tangemann, Matthias and Piefke, Lotta and Keller, Susanne and
+          Franke, Katrin and Bethge, Matthias},
+  journal={arXiv:2604.21780}, year={2026}}"""
+
+_YAMINS = """@article{yamins2014performance,
+  title={Performance-optimized hierarchical models predict neural responses in higher visual
+         cortex},
+  author={Yamins, Daniel L K and Hong, Ha and Cadieu, Charles F and Solomon, Ethan A and
+          Seibert, Darren and DiCarlo, James J},
+  journal={Proceedings of the National Academy of Sciences}, volume={111}, number={23},
+  pages={8619--8624}, year={2014}}"""
+
+
+def kfold_indices(n: int, n_folds: int, seed: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) index pairs identical to scikit-learn's
+    ``KFold(n_folds, shuffle=True, random_state=seed)`` (both sorted ascending)."""
+    if n_folds < 2 or n < n_folds:
+        raise ValueError(
+            f"Predictivity needs 2 <= folds <= n_stimuli. Got folds={n_folds} for {n} stimuli."
+        )
+    order = np.arange(n)
+    np.random.RandomState(seed).shuffle(order)  # the generator KFold(shuffle=True) uses
+    sizes = np.full(n_folds, n // n_folds)
+    sizes[: n % n_folds] += 1
+    out = []
+    start = 0
+    for size in sizes:
+        test_mask = np.zeros(n, dtype=bool)
+        test_mask[order[start : start + size]] = True
+        out.append((np.flatnonzero(~test_mask), np.flatnonzero(test_mask)))
+        start += size
+    return out
+
+
+def zscore(x: np.ndarray) -> np.ndarray:
+    """Columns to mean 0 and (population) SD 1; constant columns become 0 (StandardScaler)."""
+    mean = x.mean(axis=0)
+    sd = x.std(axis=0)
+    sd[sd == 0] = 1.0
+    return (x - mean) / sd
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    data: list[np.ndarray]  # z-scored responses
+    varying: list[np.ndarray]  # per representation, which units vary over stimuli
+
+
+@dataclass(frozen=True)
+class Predictivity(Metric):
+    name: ClassVar = "predictivity"
+    input_kind: ClassVar = "responses"
+    symmetric: ClassVar = False
+    citation: ClassVar = _HOEFLING + "\n" + _YAMINS
+    description: ClassVar = (
+        "cross-validated ridge R^2 from X to Y (z-scored, 5 folds, LOO alpha; asymmetric)"
+    )
+    defaults: ClassVar = {
+        "folds": 5,
+        "alphas": tuple(np.logspace(0, 9, 19)),
+        "seed": 0,
+    }
+
+    def alphas(self) -> np.ndarray:
+        alphas = np.asarray(self.option("alphas"), dtype=np.float64)
+        if alphas.ndim != 1 or alphas.size == 0 or (alphas <= 0).any():
+            raise ValueError(
+                f"The 'alphas' option of predictivity must be positive numbers. Got {alphas!r}."
+            )
+        return alphas
+
+    def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> _Prepared:
+        xs = as_responses(reps, labels, self.name, min_stimuli=2 * int(self.option("folds")))
+        return _Prepared([zscore(x) for x in xs], [np.ptp(x, axis=0) > 0 for x in xs])
+
+    def cross(self, a: _Prepared, b: _Prepared) -> np.ndarray:
+        """R^2 (Ka, Kb): ``out[i, j]`` predicts target ``b_j`` from source ``a_i``."""
+        n = a.data[0].shape[0]
+        if b.data[0].shape[0] != n:
+            raise ValueError("predictivity: sources and targets must share their stimuli.")
+        alphas = self.alphas()
+        folds = kfold_indices(n, int(self.option("folds")), self.option("seed"))
+        out = np.zeros((len(a.data), len(b.data)))
+        for train, test in folds:
+            targets = [
+                _Target(y, keep, train, test) for y, keep in zip(b.data, b.varying, strict=True)
+            ]
+            grams = np.stack([t.gram.ravel() for t in targets])  # (Kb, n_tr^2)
+            diag_l = np.stack([t.sq_norms for t in targets])  # (Kb, n_tr)
+            for i, x in enumerate(a.data):
+                out[i] += _fold_scores(x, train, test, targets, grams, diag_l, alphas)
+        return out / len(folds)
+
+
+class _Target:
+    """The per-fold quantities of one target representation."""
+
+    def __init__(self, y: np.ndarray, keep: np.ndarray, train: np.ndarray, test: np.ndarray):
+        y = y[:, keep]
+        ytr = y[train]
+        self.mean = ytr.mean(axis=0)
+        self.centred = ytr - self.mean  # Yc
+        self.gram = self.centred @ self.centred.T  # Yc Yc^T
+        self.sq_norms = np.einsum("ij,ij->i", self.centred, self.centred)
+        self.test = y[test]
+        self.ss_tot = ((self.test - self.test.mean(axis=0)) ** 2).sum(axis=0)
+
+
+def _fold_scores(
+    x: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    targets: list[_Target],
+    grams: np.ndarray,
+    diag_l: np.ndarray,
+    alphas: np.ndarray,
+) -> np.ndarray:
+    """Held-out R^2 of every target from source ``x`` in one fold (LOO choice of alpha)."""
+    xtr = x[train]
+    mu = xtr.mean(axis=0)
+    u, s, vt = np.linalg.svd(xtr - mu, full_matrices=False)
+    keep = s > s.max(initial=0.0) * max(xtr.shape) * np.finfo(float).eps
+    u, s, vt = u[:, keep], s[keep], vt[keep]
+    n_tr = len(train)
+    u2 = u * u
+    sse = np.empty((len(alphas), len(targets)))
+    for k, alpha in enumerate(alphas):
+        w = 1.0 / (s**2 + alpha) - 1.0 / alpha
+        d = u2 @ w + (1.0 - 1.0 / n_tr) / alpha  # diag of the smoother, intercept handled
+        omega = 1.0 / d**2
+        m1 = u * w  # U diag(w)
+        t = u.T @ (u * omega[:, None])  # U^T diag(omega) U
+        inner = t @ m1.T + (2.0 / alpha) * (u.T * omega[None, :])
+        f = m1 @ inner  # G diag(omega) G minus its diagonal part, up to symmetrisation
+        sse[k] = grams @ f.ravel() + (diag_l @ omega) / alpha**2
+    # first alpha with the smallest error, as RidgeCV (strictly better replaces)
+    best = np.argmin(sse, axis=0)
+    a_te = (x[test] - mu) @ vt.T  # (n_te, r)
+    scores = np.empty(len(targets))
+    for k in np.unique(best):
+        alpha = alphas[k]
+        projector = (a_te * (s / (s**2 + alpha))[None, :]) @ u.T  # (n_te, n_tr)
+        for j in np.flatnonzero(best == k):
+            tgt = targets[j]
+            pred = projector @ tgt.centred + tgt.mean
+            ss_res = ((tgt.test - pred) ** 2).sum(axis=0)
+            scores[j] = _r2(ss_res, tgt.ss_tot)
+    return scores
+
+
+def _r2(ss_res: np.ndarray, ss_tot: np.ndarray) -> float:
+    """Mean R^2 over units; a unit constant in the test fold scores 1 if predicted exactly,
+    else 0 (scikit-learn's ``r2_score`` convention)."""
+    if ss_res.size == 0:
+        return float("nan")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = 1.0 - ss_res / ss_tot
+    flat = ss_tot == 0
+    r2[flat] = np.where(ss_res[flat] == 0, 1.0, 0.0)
+    return float(r2.mean())
