@@ -1,6 +1,18 @@
-"""Data in: array files and the reference datasets."""
+"""Data in: safe array loading, loaders for lab formats, and the reference datasets."""
 
 from .arrays import load_array
 from .datasets import DATASETS, dataset_status, load_dataset
+from .loaders import load_arrays, load_nifti, load_nwb, load_table, load_xarray, save_xarray
 
-__all__ = ["DATASETS", "dataset_status", "load_array", "load_dataset"]
+__all__ = [
+    "DATASETS",
+    "dataset_status",
+    "load_array",
+    "load_arrays",
+    "load_dataset",
+    "load_nifti",
+    "load_nwb",
+    "load_table",
+    "load_xarray",
+    "save_xarray",
+]

@@ -49,6 +49,17 @@ class DatasetSpec:
     source: str
     loader: Callable[..., BrainData]
     files: Callable[..., list[str]]
+    repository: str = ""  # owner/name on GitHub
+    commit: str = ""
+    remote: Callable[[str], str] = lambda rel: rel  # our relative path -> path in the repo
+
+    def url(self, rel: str) -> str:
+        """Where ``rel`` is downloaded from: ``$CROSSALIGN_MIRROR/<folder>/<rel>`` when that
+        is set (a lab mirror, or a local ``file://`` copy), else the original repository."""
+        mirror = os.environ.get("CROSSALIGN_MIRROR")
+        if mirror:
+            return f"{mirror.rstrip('/')}/{self.folder}/{rel}"
+        return f"https://github.com/{self.repository}/raw/{self.commit}/{self.remote(rel)}"
 
 
 def data_dirs() -> list[Path]:
@@ -86,8 +97,12 @@ def _sha256(path: Path) -> str:
     return _VERIFIED[key]
 
 
-def _locate(spec: DatasetSpec, rel: str) -> Path:
-    """Path of the verified file ``rel`` of ``spec``; clear errors when missing or corrupt."""
+def _locate(spec: DatasetSpec, rel: str, *, download: bool = True) -> Path:
+    """Path of the verified file ``rel`` of ``spec``; clear errors when missing or corrupt.
+
+    Looked up in ``$CROSSALIGN_DATA_DIR``, then the user cache; when absent (and
+    ``CROSSALIGN_OFFLINE`` is not set) downloaded into the cache and verified first.
+    """
     expected = _checksums(spec.name).get(rel)
     looked = []
     for base in data_dirs():
@@ -101,11 +116,43 @@ def _locate(spec: DatasetSpec, rel: str) -> Path:
                     "corrupted or altered. Replace it with the original."
                 )
             return path
+    reason = "downloads are switched off (CROSSALIGN_OFFLINE is set)"
+    if download and not os.environ.get("CROSSALIGN_OFFLINE"):
+        target = data_dirs()[-1] / spec.folder / rel
+        try:
+            return _download(spec.url(rel), target, expected)
+        except (OSError, ValueError) as exc:
+            reason = f"downloading {spec.url(rel)} failed: {exc}"
     raise FileNotFoundError(
-        f"Dataset {spec.name!r} is missing the file '{rel}'. Looked in: {looked}. Provide it "
-        f"by setting {ENV_VAR} to a folder that holds '{spec.folder}/' (as distributed: "
-        f"{spec.source}), or copy that folder into {data_dirs()[-1]}."
+        f"Dataset {spec.name!r} is missing the file '{rel}'. Looked in: {looked}; {reason}. "
+        f"Provide it by setting {ENV_VAR} to a folder that holds '{spec.folder}/' (as "
+        f"distributed: {spec.source}), or copy that folder into {data_dirs()[-1]}."
     )
+
+
+def _download(url: str, target: Path, expected: str | None, timeout: float = 60.0) -> Path:
+    """Fetch ``url`` to ``target`` atomically; a file failing its checksum is never kept."""
+    import shutil
+    import tempfile
+    import urllib.request
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            shutil.copyfileobj(resp, out)
+        if expected is not None:
+            got = _sha256(tmp)
+            if got != expected:
+                raise ValueError(
+                    f"the download fails its SHA-256 check (expected {expected[:12]}..., got "
+                    f"{got[:12]}...); nothing was kept"
+                )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
 
 
 # ---------------------------------------------------------------------- Cichy 2014
@@ -134,23 +181,36 @@ def _cichy_files() -> list[str]:
     return [f"fmri_{r}_RDMs.npz" for r in _CICHY_REGIONS]
 
 
-def _load_cichy(spec: DatasetSpec) -> BrainData:
+def _load_cichy(spec: DatasetSpec, images: bool = True) -> BrainData:
     rdms = {r: load_array(_locate(spec, f"fmri_{r}_RDMs.npz"), "Net_RDM") for r in _CICHY_REGIONS}
     n_sub, n_img = rdms["EVC"].shape[:2]
     stimuli = [f"image_{k:02d}" for k in range(1, n_img + 1)]
     data = BrainData.from_rdms(
         rdms, subjects=[f"sub{i:02d}" for i in range(1, n_sub + 1)], stimuli=stimuli
     )
-    image_dir = [d / spec.folder / "images" for d in data_dirs() if (d / spec.folder).is_dir()]
-    paths = [image_dir[0] / f"{s}.jpg" for s in stimuli] if image_dir else []
+    paths = _optional_files(spec, [f"images/{s}.jpg" for s in stimuli]) if images else []
     data.attrs.update(
         dataset="cichy2014",
         title=spec.title,
         citation=spec.citation,
         rdm="correlation",
-        stimulus_paths=[p for p in paths if p.is_file()],
+        stimulus_paths=paths,
     )
     return data
+
+
+def _optional_files(spec: DatasetSpec, rels: list[str]) -> list[Path]:
+    """Verified paths of stimulus files; a warning (not an error) when they are unavailable."""
+    try:
+        return [_locate(spec, rel) for rel in rels]
+    except FileNotFoundError as exc:
+        import warnings
+
+        warnings.warn(
+            f"Stimulus files of {spec.name!r} are unavailable, loading without them: {exc}",
+            stacklevel=3,
+        )
+        return []
 
 
 # ---------------------------------------------------------------------- Castaldi 2019
@@ -184,7 +244,7 @@ def _castaldi_conditions() -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("condition")
 
 
-def _load_castaldi(spec: DatasetSpec, task: str = "both") -> BrainData:
+def _load_castaldi(spec: DatasetSpec, task: str = "both", images: bool = True) -> BrainData:
     t = _CASTALDI_TASKS[check_option(task, "task", _CASTALDI_TASKS, "castaldi2019")]
     rdms = {}
     for region in CASTALDI_REGIONS:
@@ -205,14 +265,12 @@ def _load_castaldi(spec: DatasetSpec, task: str = "both") -> BrainData:
         symmetrise=True,
     )
     models.attrs["paradigm"] = "hand-built"
-    stim_dirs = [d / spec.folder / "stimuli" / "sub04" for d in data_dirs()]
-    stim_dir = next((d for d in stim_dirs if d.is_dir()), None)
     grouped: dict[str, list[Path]] = {c: [] for c in conditions.index}
-    if stim_dir is not None:
-        for path in sorted(stim_dir.glob("*.jpg")):
-            match = _CONDITION_IN_NAME.search(path.name)
-            if match and match.group(1) in grouped:
-                grouped[match.group(1)].append(path)
+    rels = sorted(r for r in _checksums(spec.name) if r.startswith("stimuli/"))
+    for path in _optional_files(spec, rels) if images else []:
+        match = _CONDITION_IN_NAME.search(path.name)
+        if match and match.group(1) in grouped:
+            grouped[match.group(1)].append(path)
     data.attrs.update(
         dataset="castaldi2019",
         task=task,
@@ -237,6 +295,13 @@ DATASETS.register(
         "GitHub cvai-roig-lab/Net2Brain, commit 05ac462, input_data/brain_data/92images/",
         _load_cichy,
         _cichy_files,
+        repository="cvai-roig-lab/Net2Brain",
+        commit="05ac462",
+        remote=lambda rel: (
+            "input_data/stimuli_data/92images/" + rel.removeprefix("images/")
+            if rel.startswith("images/")
+            else "input_data/brain_data/92images/" + rel
+        ),
     ),
 )
 DATASETS.register(
@@ -249,6 +314,13 @@ DATASETS.register(
         "GitHub AliPTehrani/Numerosity-in-Neural-Networks, commit c614918, RSA_matrices/",
         _load_castaldi,
         _castaldi_files,
+        repository="AliPTehrani/Numerosity-in-Neural-Networks",
+        commit="c614918",
+        remote=lambda rel: (
+            "stimuli_jpg/" + rel.removeprefix("stimuli/")
+            if rel.startswith("stimuli/")
+            else "RSA_matrices/" + rel.removeprefix("rdms/")
+        ),
     ),
 )
 
@@ -256,6 +328,9 @@ DATASETS.register(
 def load_dataset(name: str, **options: Any) -> BrainData:
     """Load a reference dataset as :class:`~crossalign.BrainData`.
 
+    Files are looked up in ``$CROSSALIGN_DATA_DIR``, then the user cache; missing files are
+    downloaded from the original repository (or ``$CROSSALIGN_MIRROR``) and verified against
+    the SHA-256 sums shipped with crossalign. ``images=False`` skips the stimulus images.
     ``data.attrs`` carries the ``citation`` (BibTeX), ``stimulus_paths`` and, for
     ``castaldi2019``, ``conditions`` (a DataFrame of number/size/tfa levels) and ``models``
     (the 5 predictor RDMs as :class:`~crossalign.ModelData`).
@@ -274,7 +349,7 @@ def dataset_status() -> list[dict[str, Any]]:
         missing = []
         for rel in spec.files():
             try:
-                _locate(spec, rel)
+                _locate(spec, rel, download=False)
             except FileNotFoundError:
                 missing.append(rel)
             except ValueError:

@@ -1,0 +1,648 @@
+"""Loaders for the formats labs use, into :class:`~crossalign.BrainData`.
+
+=====================  ===============================================================
+``load_arrays``        ``.npy``, ``.npz``, MATLAB ``.mat`` (v5 and v7.3), HDF5 ``.h5``:
+                       one variable per region (an RDM stack or responses)
+``load_xarray``        netCDF ``.nc`` or Zarr ``.zarr`` written with xarray
+``load_table``         tidy CSV or Parquet: subject, region, stimulus, unit, value
+``load_nifti``         NIfTI beta maps + ROI masks or an atlas (nibabel)
+``load_nwb``           NWB files: spiking units or ROI responses, per stimulus (pynwb)
+=====================  ===============================================================
+
+Stimulus ids are matched by id, not by position, whenever the file carries them. Every
+problem is reported with the file, the variable and what is wrong: NaN/inf, wrong
+dimensionality, RDMs that are not square/symmetric/zero-diagonal (``symmetrise=True``
+repairs small asymmetries), duplicate or mismatched stimulus ids, subjects missing a region,
+truncated or corrupt files. Nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..data import BrainData
+
+__all__ = [
+    "load_arrays",
+    "load_nifti",
+    "load_nwb",
+    "load_table",
+    "load_xarray",
+    "save_xarray",
+]
+
+Kind = Literal["auto", "rdm", "responses"]
+RESERVED = ("stimuli", "subjects")
+
+
+@contextlib.contextmanager
+def _context(path: Path | str, variable: str | None = None) -> Iterator[None]:
+    """Re-raise loading problems as ValueError naming the file (and variable)."""
+    where = f"'{path}'" + (f", variable {variable!r}" if variable else "")
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        message = exc.args[0] if exc.args else repr(exc)
+        if isinstance(message, str) and message.startswith(f"In {where}"):
+            raise
+        raise ValueError(f"In {where}: {message}") from exc
+    except Exception as exc:  # format libraries raise their own types on corrupt input
+        raise ValueError(
+            f"In {where}: the file could not be read (truncated or corrupt?): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(f"The file '{path}' does not exist.")
+    return path
+
+
+def _is_rdm_stack(arr: np.ndarray) -> bool:
+    if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
+        return False
+    scale = max(float(np.abs(arr).max(initial=0.0)), 1.0)
+    sym = np.abs(arr - np.swapaxes(arr, -1, -2)).max(initial=0.0) <= 1e-6 * scale
+    diag = np.abs(np.diagonal(arr, axis1=-2, axis2=-1)).max(initial=0.0) <= 1e-6 * scale
+    return bool(sym and diag)
+
+
+def _strings(values: Any) -> list[Hashable]:
+    arr = np.asarray(values)
+    if arr.dtype.kind == "S":
+        arr = arr.astype(str)
+    out = arr.ravel().tolist()
+    return [x.strip() if isinstance(x, str) else x for x in out]
+
+
+def _from_variables(
+    path: Path,
+    variables: Mapping[str, np.ndarray],
+    *,
+    regions: Sequence[str] | None,
+    kind: Kind,
+    subject_axis: int,
+    stimuli: Sequence[Hashable] | None,
+    subjects: Sequence[Hashable] | None,
+    symmetrise: bool,
+    atol: float,
+) -> BrainData:
+    if stimuli is None and "stimuli" in variables:
+        stimuli = _strings(variables["stimuli"])
+    if subjects is None and "subjects" in variables:
+        subjects = _strings(variables["subjects"])
+    names = [k for k in variables if k not in RESERVED] if regions is None else list(regions)
+    if not names:
+        raise ValueError(f"The file '{path}' holds no array variables to load as regions.")
+    arrays: dict[str, np.ndarray] = {}
+    for name in names:
+        with _context(path, name):
+            if name not in variables:
+                raise KeyError(f"no such variable; the file has {sorted(variables)}")
+            arr = np.asarray(variables[name])
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"expected a numeric array, got dtype {arr.dtype}")
+            arr = arr.astype(np.float64)
+            if arr.ndim == 3:
+                arr = np.moveaxis(arr, subject_axis, 0)
+            elif arr.ndim != 2:
+                raise ValueError(
+                    f"expected (subjects, stimuli, stimuli) RDMs or (subjects, stimuli, units) "
+                    f"responses, got shape {arr.shape}"
+                )
+            arrays[name] = arr
+    first = next(iter(arrays.values()))
+    is_rdm = kind == "rdm" or (kind == "auto" and _is_rdm_stack(first))
+    with _context(path):
+        if is_rdm:
+            return BrainData.from_rdms(
+                arrays, subjects=subjects, stimuli=stimuli, symmetrise=symmetrise, atol=atol
+            )
+        responses = {}
+        for region, arr in arrays.items():
+            stack = arr[None] if arr.ndim == 2 else arr
+            labels = list(subjects) if subjects is not None else list(range(len(stack)))
+            if len(labels) != len(stack):
+                raise ValueError(
+                    f"variable {region!r} stacks {len(stack)} subjects but {len(labels)} "
+                    "subject names were given"
+                )
+            for label, x in zip(labels, stack, strict=True):
+                responses[(label, region)] = x
+        return BrainData.from_responses(responses, stimuli=stimuli)
+
+
+def load_arrays(
+    path: str | Path,
+    *,
+    regions: Sequence[str] | None = None,
+    kind: Kind = "auto",
+    subject_axis: int = 0,
+    stimuli: Sequence[Hashable] | None = None,
+    subjects: Sequence[Hashable] | None = None,
+    symmetrise: bool = False,
+    atol: float = 1e-8,
+) -> BrainData:
+    """Load one array per region from ``.npy``, ``.npz``, ``.mat`` or HDF5 (``.h5``/``.hdf5``).
+
+    Each variable is a region: an RDM stack (subjects, n, n) or responses (subjects, n, units);
+    a 2-D array is one subject. ``subject_axis`` says where the subjects are (MATLAB files
+    often put them last: ``subject_axis=-1``). Variables named ``stimuli`` and ``subjects``
+    (string arrays) label the axes. In HDF5, groups at the root are subjects holding one
+    dataset per region (units may differ between subjects); an attribute or dataset
+    ``stimuli`` gives the stimulus ids. ``kind="auto"`` detects RDMs (square, symmetric,
+    zero diagonal). A ``.npy`` file needs ``regions=[name]``.
+
+    Example
+    -------
+    >>> import numpy as np, crossalign as ca                        # doctest: +SKIP
+    >>> np.savez("rdms.npz", EVC=evc_rdms, IT=it_rdms, stimuli=np.array(ids))
+    >>> data = ca.io.load_arrays("rdms.npz")                        # 2 regions, ids matched
+    """
+    path = _require(Path(path))
+    suffix = path.suffix.lower()
+    opts = {
+        "regions": regions,
+        "kind": kind,
+        "subject_axis": subject_axis,
+        "stimuli": stimuli,
+        "subjects": subjects,
+        "symmetrise": symmetrise,
+        "atol": atol,
+    }
+    if suffix in (".h5", ".hdf5") or (suffix == ".mat" and _is_hdf5(path)):
+        if suffix == ".mat":
+            with _context(path):
+                variables = _read_hdf5_flat(path, matlab=True)
+            return _from_variables(path, variables, **opts)
+        return _load_hdf5(path, **opts)
+    with _context(path):
+        if suffix == ".npy":
+            if not regions or len(regions) != 1:
+                raise ValueError("a .npy file holds one array: pass regions=[name]")
+            variables = {regions[0]: np.load(path, allow_pickle=False)}
+        elif suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                variables = {k: z[k] for k in z.files}
+        elif suffix == ".mat":
+            from scipy.io import loadmat
+
+            raw = loadmat(path)
+            variables = {k: v for k, v in raw.items() if not k.startswith("__")}
+        else:
+            raise ValueError(
+                f"unsupported suffix {suffix!r}; expected .npy, .npz, .mat, .h5 or .hdf5"
+            )
+    return _from_variables(path, variables, **opts)
+
+
+def _is_hdf5(path: Path) -> bool:
+    with path.open("rb") as fh:
+        head = fh.read(512)
+    return b"\x89HDF" in head or b"MATLAB 7.3" in head
+
+
+def _h5py() -> Any:
+    try:
+        import h5py
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ValueError(
+            "reading HDF5 / MATLAB v7.3 files needs h5py: pip install 'crossalign[io]'"
+        ) from exc
+    return h5py
+
+
+def _read_hdf5_flat(path: Path, *, matlab: bool = False) -> dict[str, np.ndarray]:
+    h5py = _h5py()
+    out = {}
+    with h5py.File(path, "r") as f:
+        for key, item in f.items():
+            if key.startswith("#") or not isinstance(item, h5py.Dataset):
+                continue
+            value = item[()]
+            # MATLAB v7.3 stores arrays column-major: reverse the axes
+            out[key] = np.asarray(value).transpose() if matlab else np.asarray(value)
+    return out
+
+
+def _load_hdf5(path: Path, **opts: Any) -> BrainData:
+    h5py = _h5py()
+    with _context(path), h5py.File(path, "r") as f:
+        groups = [k for k, v in f.items() if isinstance(v, h5py.Group)]
+        stimuli = opts["stimuli"]
+        if stimuli is None:
+            if "stimuli" in f.attrs:
+                stimuli = _strings(f.attrs["stimuli"])
+            elif "stimuli" in f and isinstance(f["stimuli"], h5py.Dataset):
+                stimuli = _strings(f["stimuli"][()])
+        if not groups:
+            variables = {k: np.asarray(v[()]) for k, v in f.items() if isinstance(v, h5py.Dataset)}
+            return _from_variables(path, variables, **{**opts, "stimuli": stimuli})
+        responses: dict[tuple[Hashable, Hashable], Any] = {}
+        for subject in groups:
+            for region, ds in f[subject].items():
+                if opts["regions"] is not None and region not in opts["regions"]:
+                    continue
+                with _context(path, f"{subject}/{region}"):
+                    arr = np.asarray(ds[()], dtype=np.float64)
+                    if arr.ndim != 2:
+                        raise ValueError(f"expected (stimuli, units), got shape {arr.shape}")
+                    responses[(subject, region)] = arr
+    with _context(path):
+        return BrainData.from_responses(responses, stimuli=stimuli)
+
+
+# ---------------------------------------------------------------------- xarray
+def save_xarray(data: BrainData, path: str | Path) -> Path:
+    """Write BrainData as netCDF (``.nc``) or Zarr (``.zarr``): one variable per region with
+    dims (subject, stimulus, stimulus2) for RDMs or (subject, stimulus, unit_<region>) for
+    responses (same units in every subject). The write goes to a temporary path first, then
+    is renamed, so an existing file is never left half-written."""
+    path = Path(path)
+    variables = {}
+    for region in data.regions:
+        entries = [data[(s, region)] for s in data.subjects]
+        if len({e.shape for e in entries}) != 1:
+            raise ValueError(
+                f"Region {region!r} has different unit counts across subjects; a netCDF/Zarr "
+                "variable needs one shape. Save RDMs instead (data.rdms())."
+            )
+        stacked = xr.concat([e.drop_attrs() for e in entries], dim="subject")
+        if "repetition" in stacked.dims:
+            stacked = stacked.mean("repetition")
+        stacked = stacked.drop_vars(
+            [c for c in stacked.coords if c not in ("stimulus", "stimulus2")]
+        )
+        if "unit" in stacked.dims:  # regions differ in their unit counts: one dim each
+            stacked = stacked.rename(unit=f"unit_{region}")
+        variables[str(region)] = stacked
+    ds = xr.Dataset(variables).assign_coords(subject=[str(s) for s in data.subjects])
+    ds = ds.assign_coords(stimulus=[str(s) for s in data.stimuli])
+    if "stimulus2" in ds.dims:
+        ds = ds.assign_coords(stimulus2=[str(s) for s in data.stimuli])
+    tmp = path.with_name(path.name + ".tmp")
+    if path.suffix == ".zarr":
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        ds.to_zarr(tmp, mode="w")
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        ds.to_netcdf(tmp)
+    tmp.replace(path)
+    return path
+
+
+def load_xarray(path: str | Path, *, regions: Sequence[str] | None = None) -> BrainData:
+    """Load a netCDF (``.nc``) or Zarr (``.zarr``) dataset written with xarray.
+
+    Each data variable is a region with dims ``(subject, stimulus, <unit dim>)`` (responses;
+    any name for the unit dimension, e.g. ``unit_V1``) or ``(subject, stimulus, stimulus2)``
+    (RDMs); the ``stimulus`` coordinate gives the ids.
+
+    Example
+    -------
+    >>> ds = xr.Dataset({"V1": (("subject", "stimulus", "unit"), x)},  # doctest: +SKIP
+    ...                 coords={"stimulus": ids})
+    >>> ds.to_netcdf("study.nc"); data = ca.io.load_xarray("study.nc")
+    """
+    path = _require(Path(path))
+    with _context(path):
+        if path.suffix == ".zarr" or path.is_dir():
+            ds = xr.open_zarr(path).load()
+        else:
+            ds = xr.open_dataset(path).load()
+    names = list(ds.data_vars) if regions is None else list(regions)
+    rdms, responses = {}, {}
+    for name in names:
+        with _context(path, name):
+            da = ds[name]
+            if "subject" not in da.dims:
+                da = da.expand_dims(subject=["0"])
+            if "stimulus" not in da.dims:
+                raise ValueError(f"expected a 'stimulus' dimension, got dims {da.dims}")
+            if "stimulus2" in da.dims:
+                rdms[name] = da.transpose("subject", "stimulus", "stimulus2")
+            else:
+                other = [d for d in da.dims if d not in ("subject", "stimulus")]
+                if len(other) != 1:
+                    raise ValueError(f"expected dims (subject, stimulus, unit), got {da.dims}")
+                da = da.transpose("subject", "stimulus", other[0])
+                for subject in da.coords["subject"].values:
+                    responses[(_plain(subject), name)] = da.sel(subject=subject)
+    with _context(path):
+        if rdms and responses:
+            raise ValueError("mixes RDM and response variables; load them separately")
+        if rdms:
+            first = next(iter(rdms.values()))
+            ids = list(first.coords["stimulus"].values)
+            stacks = {}
+            for name, da in rdms.items():
+                if list(da.coords["stimulus"].values) != ids:
+                    order = da.coords["stimulus"].to_index().get_indexer(ids)
+                    if (order < 0).any():
+                        raise ValueError(f"variable {name!r} covers different stimulus ids")
+                    da = da.isel(stimulus=order, stimulus2=order)
+                stacks[name] = da.values
+            subjects = [_plain(s) for s in first.coords["subject"].values]
+            return BrainData.from_rdms(stacks, subjects=subjects, stimuli=[_plain(i) for i in ids])
+        return BrainData.from_responses(responses)
+
+
+def _plain(x: Any) -> Hashable:
+    return x.item() if isinstance(x, np.generic) else x
+
+
+# ---------------------------------------------------------------------- tidy tables
+def load_table(
+    path: str | Path,
+    *,
+    columns: Mapping[str, str] | None = None,
+) -> BrainData:
+    """Load a tidy CSV or Parquet table with one row per (subject, region, stimulus, unit).
+
+    ``columns`` renames your columns to ``subject``, ``region``, ``stimulus``, ``unit`` and
+    ``value`` (e.g. ``{"roi": "region", "beta": "value"}``). Every (subject, region) must have
+    a value for every (stimulus, unit) pair; duplicates and gaps are errors.
+
+    Example
+    -------
+    >>> df.to_parquet("betas.parquet")        # subject, region, stimulus, unit, value columns
+    >>> data = ca.io.load_table("betas.parquet")                     # doctest: +SKIP
+    """
+    path = _require(Path(path))
+    needed = ["subject", "region", "stimulus", "unit", "value"]
+    with _context(path):
+        if path.suffix.lower() in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+        elif path.suffix.lower() in (".csv", ".tsv", ".txt"):
+            df = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+        else:
+            raise ValueError(f"unsupported suffix {path.suffix!r}; expected .csv, .tsv or .parquet")
+        if columns:
+            df = df.rename(columns=dict(columns))
+        missing = [c for c in needed if c not in df.columns]
+        if missing:
+            raise ValueError(
+                f"the table lacks the column(s) {missing}; it has {list(df.columns)}. Map yours "
+                "with columns={'your_name': 'subject', ...}"
+            )
+        values = pd.to_numeric(df["value"], errors="coerce")
+        bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(
+                f"column 'value' must hold finite numbers; {int(bad.sum())} row(s) do not "
+                f"(first: row {row}, value {df['value'].iloc[row]!r})"
+            )
+        df = df.assign(value=values)
+        dup = df.duplicated(subset=["subject", "region", "stimulus", "unit"])
+        if dup.any():
+            row = df[dup].iloc[0]
+            raise ValueError(
+                f"{int(dup.sum())} duplicated (subject, region, stimulus, unit) row(s), e.g. "
+                f"{tuple(row[['subject', 'region', 'stimulus', 'unit']])}"
+            )
+        responses = {}
+        for (subject, region), group in df.groupby(["subject", "region"], sort=False):
+            wide = group.pivot(index="stimulus", columns="unit", values="value")
+            if wide.isna().any().any():
+                n_missing = int(wide.isna().sum().sum())
+                raise ValueError(
+                    f"subject {subject!r}, region {region!r} lacks {n_missing} "
+                    "(stimulus, unit) value(s); expected every unit for every stimulus"
+                )
+            responses[(subject, region)] = xr.DataArray(
+                wide.to_numpy(dtype=float),
+                dims=("stimulus", "unit"),
+                coords={"stimulus": wide.index.to_numpy()},
+            )
+        return BrainData.from_responses(responses)
+
+
+# ---------------------------------------------------------------------- NIfTI
+def load_nifti(
+    betas: Mapping[Hashable, str | Path | Sequence[str | Path]],
+    masks: Mapping[Hashable, str | Path] | None = None,
+    *,
+    atlas: str | Path | Mapping[Hashable, str | Path] | None = None,
+    labels: Mapping[Hashable, int] | None = None,
+    stimuli: Sequence[Hashable] | None = None,
+) -> BrainData:
+    """Voxel responses per ROI from NIfTI beta maps (nibabel).
+
+    ``betas`` maps each subject to a 4-D image (x, y, z, stimulus) or a list of 3-D images,
+    one per stimulus. ROIs come from ``masks`` ({region: mask image}, shared by all subjects,
+    or {(subject, region): mask}) or from an ``atlas`` image (one for all, or {subject: atlas})
+    with integer ``labels`` ({region: label}). Voxels that are NaN in a subject's betas are
+    an error. Images and masks must share their grid and affine.
+
+    Example
+    -------
+    >>> data = ca.io.load_nifti({"sub01": "sub01_betas.nii.gz"},   # doctest: +SKIP
+    ...                         masks={"V1": "V1_mask.nii.gz", "IT": "IT_mask.nii.gz"})
+    """
+    try:
+        import nibabel as nib
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ValueError("load_nifti needs nibabel: pip install 'crossalign[io]'") from exc
+    if (masks is None) == (atlas is None):
+        raise ValueError("Pass exactly one of 'masks' or 'atlas' (with 'labels').")
+    if atlas is not None and not labels:
+        raise ValueError("An 'atlas' needs 'labels': {region: integer label}.")
+
+    def image(path: str | Path) -> Any:
+        p = _require(Path(path))
+        with _context(p):
+            return nib.load(str(p))
+
+    responses = {}
+    for subject, spec in betas.items():
+        if isinstance(spec, str | Path):
+            img = image(spec)
+            with _context(spec):
+                data = np.asarray(img.get_fdata(dtype=np.float64))
+                if data.ndim != 4:
+                    raise ValueError(f"expected a 4-D image (x, y, z, stimulus), got {data.shape}")
+            affine, grid = img.affine, data.shape[:3]
+        else:
+            imgs = [image(p) for p in spec]
+            if not imgs:
+                raise ValueError(f"Subject {subject!r} has no beta images.")
+            data = np.stack([np.asarray(i.get_fdata(dtype=np.float64)) for i in imgs], axis=-1)
+            affine, grid = imgs[0].affine, data.shape[:3]
+        for region, mask_img in _subject_masks(subject, masks, atlas, labels, image).items():
+            where = f"{mask_img.get_filename()} ({region!r})"
+            with _context(where):
+                if mask_img.shape[:3] != grid:
+                    raise ValueError(f"mask grid {mask_img.shape[:3]} differs from betas {grid}")
+                if not np.allclose(mask_img.affine, affine, atol=1e-4):
+                    raise ValueError("mask affine differs from the betas' affine")
+                mask = _mask_of(mask_img, region, labels)
+                if not mask.any():
+                    raise ValueError("the mask selects no voxel")
+                x = data[mask].T  # (stimuli, voxels)
+                bad_voxels = int((~np.isfinite(x)).any(axis=0).sum())
+                if bad_voxels:
+                    raise ValueError(
+                        f"subject {subject!r} has NaN/inf betas in {bad_voxels} voxel(s) of "
+                        "this ROI"
+                    )
+                responses[(subject, region)] = x
+    return BrainData.from_responses(responses, stimuli=stimuli)
+
+
+def _subject_masks(
+    subject: Hashable, masks: Any, atlas: Any, labels: Any, image: Any
+) -> dict[Hashable, Any]:
+    if masks is not None:
+        out = {}
+        for key, path in masks.items():
+            if isinstance(key, tuple):
+                if key[0] == subject:
+                    out[key[1]] = image(path)
+            else:
+                out[key] = image(path)
+        return out
+    path = atlas[subject] if isinstance(atlas, Mapping) else atlas
+    img = image(path)
+    return dict.fromkeys(labels, img)
+
+
+def _mask_of(img: Any, region: Hashable, labels: Mapping[Hashable, int] | None) -> np.ndarray:
+    values = np.asarray(img.get_fdata())
+    if labels is not None and region in labels:
+        return values == labels[region]
+    return values > 0
+
+
+# ---------------------------------------------------------------------- NWB
+def load_nwb(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    source: Literal["units", "roi"] = "units",
+    stimulus_column: str = "stimulus",
+    intervals: str = "trials",
+    region_column: str = "location",
+) -> BrainData:
+    """Responses per stimulus from NWB files (one file per subject; pynwb).
+
+    Stimulus presentations come from the ``intervals`` table (default ``trials``) with
+    ``start_time``, ``stop_time`` and a ``stimulus_column`` of stimulus ids. ``source="units"``
+    gives each unit's spike rate in each presentation window, averaged over presentations of
+    the same stimulus, grouped into regions by the units table's ``region_column`` (or the
+    electrodes' ``location``). ``source="roi"`` averages each ROI's ``RoiResponseSeries``
+    (Fluorescence / DfOverF) over the windows, grouped by its imaging plane's location. The
+    subject is the file's ``subject.subject_id`` (or its name).
+
+    Example
+    -------
+    >>> data = ca.io.load_nwb(["mouse1.nwb", "mouse2.nwb"], source="roi")  # doctest: +SKIP
+    """
+    try:
+        from pynwb import NWBHDF5IO
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ValueError("load_nwb needs pynwb: pip install 'crossalign[io]'") from exc
+    if source not in ("units", "roi"):
+        raise ValueError(f"The 'source' parameter must be 'units' or 'roi'. Got {source!r}.")
+    files = [paths] if isinstance(paths, str | Path) else list(paths)
+    responses: dict[tuple[Hashable, Hashable], xr.DataArray] = {}
+    for path in files:
+        path = _require(Path(path))
+        with _context(path), NWBHDF5IO(str(path), "r") as io:
+            nwb = io.read()
+            subject = (
+                nwb.subject.subject_id
+                if nwb.subject is not None and nwb.subject.subject_id
+                else path.stem
+            )
+            table = nwb.intervals.get(intervals) if nwb.intervals else None
+            if table is None:
+                raise ValueError(f"no intervals table {intervals!r} with stimulus presentations")
+            pres = table.to_dataframe()
+            if stimulus_column not in pres.columns:
+                raise ValueError(
+                    f"the {intervals!r} table has no column {stimulus_column!r}; it has "
+                    f"{list(pres.columns)}"
+                )
+            ids = pres[stimulus_column].to_numpy()
+            starts = pres["start_time"].to_numpy(dtype=float)
+            stops = pres["stop_time"].to_numpy(dtype=float)
+            if source == "units":
+                by_region = _unit_rates(nwb, starts, stops, region_column)
+            else:
+                by_region = _roi_means(nwb, starts, stops)
+            for region, per_presentation in by_region.items():
+                frame = pd.DataFrame(per_presentation).groupby(ids, sort=True).mean()
+                responses[(subject, region)] = xr.DataArray(
+                    frame.to_numpy(),
+                    dims=("stimulus", "unit"),
+                    coords={"stimulus": frame.index.to_numpy()},
+                )
+    with _context(files[0]):
+        return BrainData.from_responses(responses)
+
+
+def _unit_rates(
+    nwb: Any, starts: np.ndarray, stops: np.ndarray, region_column: str
+) -> dict[Hashable, np.ndarray]:
+    units = nwb.units
+    if units is None or len(units) == 0:
+        raise ValueError("the file has no units table")
+    df = units.to_dataframe()
+    if region_column in df.columns:
+        regions = df[region_column].astype(str).to_numpy()
+    elif "electrodes" in df.columns:
+        regions = np.array([str(e["location"].iloc[0]) for e in df["electrodes"]])
+    else:
+        raise ValueError(
+            f"the units table has no {region_column!r} column and no electrodes to locate units"
+        )
+    durations = stops - starts
+    if (durations <= 0).any():
+        raise ValueError("presentation windows must have stop_time > start_time")
+    rates = np.empty((len(starts), len(df)))
+    for j, spikes in enumerate(df["spike_times"]):
+        spikes = np.sort(np.asarray(spikes, dtype=float))
+        counts = np.searchsorted(spikes, stops, side="left") - np.searchsorted(
+            spikes, starts, side="left"
+        )
+        rates[:, j] = counts / durations
+    return {r: rates[:, regions == r] for r in dict.fromkeys(regions)}
+
+
+def _roi_means(nwb: Any, starts: np.ndarray, stops: np.ndarray) -> dict[Hashable, np.ndarray]:
+    series = []
+    for module in nwb.processing.values():
+        for container in module.data_interfaces.values():
+            for name in ("roi_response_series",):
+                series.extend(getattr(container, name, {}).values())
+    if not series:
+        raise ValueError("the file has no RoiResponseSeries (Fluorescence or DfOverF)")
+    out: dict[Hashable, list[np.ndarray]] = {}
+    for rrs in series:
+        data = np.asarray(rrs.data[:], dtype=float)
+        times = (
+            rrs.timestamps[:]
+            if rrs.timestamps is not None
+            else (rrs.starting_time + np.arange(len(data)) / rrs.rate)
+        )
+        region = rrs.rois.table.imaging_plane.location
+        means = np.empty((len(starts), data.shape[1]))
+        for i, (t0, t1) in enumerate(zip(starts, stops, strict=True)):
+            window = (times >= t0) & (times < t1)
+            if not window.any():
+                raise ValueError(f"no imaging frame falls in presentation {i} ({t0}-{t1} s)")
+            means[i] = data[window].mean(axis=0)
+        out.setdefault(region, []).append(means)
+    return {r: np.hstack(parts) for r, parts in out.items()}
