@@ -8,9 +8,14 @@ export CROSSALIGN_DATA_DIR ?= $(abspath ../shared/data)
 
 .PHONY: install demo test lint clean
 
+# PyTorch is pinned here, not in pyproject.toml (users keep ranges): this pair lies on the
+# machine's disk (a CUDA build that runs on the CPU); torchvision is needed by timm.
+TORCH_PIN ?= torch==2.14.1 torchvision==0.29.1
+
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_PIN)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 

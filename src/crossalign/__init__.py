@@ -27,6 +27,7 @@ from .engine import pairwise_scores, score_tensor
 from .io import dataset_status, load_array, load_dataset
 from .layers import assign_layers, layer_scores, select_layers, split_stimuli
 from .metrics import METRICS, get_metric, list_metrics
+from .models import as_adapter, extract, list_layers, load_model
 from .patterns import (
     PatternComparison,
     compare_matrices,
@@ -74,6 +75,7 @@ __all__ = [
     "Representations",
     "__version__",
     "aps_permutation_test",
+    "as_adapter",
     "assign_layers",
     "bootstrap_indices",
     "brain_aps",
@@ -94,14 +96,17 @@ __all__ = [
     "double_criterion",
     "equivalence",
     "evaluate_model",
+    "extract",
     "fdr_bh",
     "fwer_maxstat",
     "get_metric",
     "identify_best_layers",
     "layer_scores",
+    "list_layers",
     "list_metrics",
     "load_array",
     "load_dataset",
+    "load_model",
     "metric_sensitivity",
     "model_aps",
     "model_cross_region_matrix",

@@ -218,8 +218,68 @@ def demo(
 
 @app.command()
 @user_errors
+def layers(
+    model: Annotated[
+        str, typer.Argument(help="Registered model, e.g. efficientnet_lite0 or timm:resnet18.")
+    ],
+    untrained: Annotated[bool, typer.Option(help="Random weights (seed 0).")] = False,
+    pattern: Annotated[str | None, typer.Option(help="Only layers matching this glob.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List a model's layers with their output shapes (one forward pass on a blank image);
+    the default layers used by `extract` are marked."""
+    import fnmatch
+
+    import torch
+
+    from .models import load_model
+
+    adapter = load_model(model, pretrained=not untrained)
+    shapes: dict[str, list[int]] = {}
+    modules = dict(adapter.module.named_modules())
+
+    def hook_for(name: str) -> Any:
+        def hook(_m: Any, _i: Any, output: Any) -> None:
+            if isinstance(output, torch.Tensor):
+                shapes[name] = list(output.shape[1:])
+
+        return hook
+
+    handles = [m.register_forward_hook(hook_for(n)) for n, m in modules.items() if n]
+    size = adapter.preprocess.size if adapter.preprocess else 224
+    try:
+        with torch.inference_mode():
+            adapter.module(torch.zeros(1, 3, size, size))
+    finally:
+        for h in handles:
+            h.remove()
+    rows = [
+        {
+            "layer": n,
+            "type": type(m).__name__,
+            "output_shape": shapes.get(n),
+            "default": n in adapter.default_layers,
+        }
+        for n, m in modules.items()
+        if n and (pattern is None or fnmatch.fnmatchcase(n, pattern))
+    ]
+    if as_json:
+        print(json.dumps({"model": adapter.name, "layers": rows}))
+        return
+    table = Table(title=f"{adapter.name}: {len(rows)} layers (* = default)", box=box.SIMPLE_HEAD)
+    for col in ("layer", "type", "output shape"):
+        table.add_column(col)
+    for r in rows:
+        mark = "* " if r["default"] else "  "
+        shape = "x".join(map(str, r["output_shape"])) if r["output_shape"] else "-"
+        table.add_row(mark + r["layer"], r["type"], shape)
+    out.print(table)
+
+
+@app.command()
+@user_errors
 def bench(
-    name: Annotated[str, typer.Argument(help="Benchmark: rsa, aps or predictivity.")],
+    name: Annotated[str, typer.Argument(help="Benchmark: rsa, aps, predictivity or extract.")],
     size: Annotated[str, typer.Option(help="small or full (DESIGN section 4).")] = "small",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:

@@ -189,6 +189,7 @@ class Representations:
         stimuli: Sequence[Hashable] | None = None,
         *,
         constant_units: Literal["raise", "drop", "keep"] | None = None,
+        dtype: Any = np.float64,
     ) -> Self:
         """Build from ``{(source, area): array (n_stimuli, n_units[, n_repetitions])}``.
 
@@ -197,7 +198,8 @@ class Representations:
         ``constant_units`` says what to do with units that do not vary across stimuli:
         ``"raise"`` (default for brains), ``"drop"``, or ``"keep"`` (default for models, where
         dead units are common and harmless for RSA). A representation whose units are all
-        constant is always rejected.
+        constant is always rejected. ``dtype`` is the stored precision (``np.float32`` halves
+        the memory of large activations; analyses compute in float64 either way).
         """
         policy = constant_units or cls.constant_units_default
         if policy not in ("raise", "drop", "keep"):
@@ -221,7 +223,7 @@ class Representations:
                 )
             arg = f"responses[{key!r}]"
             ids = _ids_of(value)
-            arr = as_float_array(value, arg)
+            arr = as_float_array(value, arg, dtype=dtype)
             if arr.ndim not in (2, 3):
                 raise ValueError(
                     f"The '{arg}' argument must be an array (n_stimuli, n_units) or "
@@ -251,6 +253,14 @@ class Representations:
     @staticmethod
     def _constant_units(arr: np.ndarray, arg: str, policy: str) -> np.ndarray:
         mean_over_reps = arr.mean(axis=2) if arr.ndim == 3 else arr
+        if policy == "keep":  # only a fully constant representation matters
+            if not np.ptp(mean_over_reps, axis=0).any():
+                raise ValueError(
+                    f"The '{arg}' argument is constant across stimuli in all its "
+                    f"{arr.shape[1]} units; it carries no stimulus information. Expected "
+                    "responses that vary across stimuli."
+                )
+            return arr
         const = np.ptp(mean_over_reps, axis=0) == 0
         if const.all():
             raise ValueError(
@@ -558,6 +568,7 @@ class ModelData(Representations):
         stimuli: Sequence[Hashable] | None = None,
         *,
         constant_units: Literal["raise", "drop", "keep"] | None = None,
+        dtype: Any = np.float64,
     ) -> ModelData:
         """Build from one model's ``{layer: array (n_stimuli, n_units, ...)}``.
 
@@ -574,13 +585,13 @@ class ModelData(Representations):
             if isinstance(value, xr.DataArray):
                 flat[(model, layer)] = value
                 continue
-            arr = as_float_array(value, f"activations[{layer!r}]")
+            arr = as_float_array(value, f"activations[{layer!r}]", dtype=dtype)
             if arr.ndim == 1:
                 arr = arr[:, None]
             if arr.ndim > 2:
                 arr = arr.reshape(arr.shape[0], -1)
             flat[(model, layer)] = arr
-        return cls.from_responses(flat, stimuli=stimuli, constant_units=constant_units)
+        return cls.from_responses(flat, stimuli=stimuli, constant_units=constant_units, dtype=dtype)
 
     @property
     def models(self) -> list[Hashable]:

@@ -2,11 +2,20 @@
 
 from .arrays import load_array
 from .datasets import DATASETS, dataset_status, load_dataset
-from .loaders import load_arrays, load_nifti, load_nwb, load_table, load_xarray, save_xarray
+from .loaders import (
+    load_activations,
+    load_arrays,
+    load_nifti,
+    load_nwb,
+    load_table,
+    load_xarray,
+    save_xarray,
+)
 
 __all__ = [
     "DATASETS",
     "dataset_status",
+    "load_activations",
     "load_array",
     "load_arrays",
     "load_dataset",

