@@ -17,6 +17,14 @@ settings.register_profile(
 settings.load_profile("default")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _activation_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One activation cache for the whole session (models are extracted once), and never the
+    user's own cache."""
+    if "CROSSALIGN_CACHE_DIR" not in os.environ:
+        os.environ["CROSSALIGN_CACHE_DIR"] = str(tmp_path_factory.mktemp("activations"))
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     value = os.environ.get("CROSSALIGN_DATA_DIR")

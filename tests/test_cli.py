@@ -112,14 +112,3 @@ def test_datasets_status(data_dir):
     assert result.exit_code == 0
     status = {r["name"]: r["status"] for r in json.loads(result.stdout)}
     assert status == {"cichy2014": "present", "castaldi2019": "present"}
-
-
-def test_demo_runs_and_writes_results(data_dir, tmp_path):
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    assert "Cichy 2014" in result.stdout and "Castaldi 2019" in result.stdout
-    payload = json.loads((tmp_path / "results.json").read_text())
-    cichy = payload["datasets"]["cichy2014"]["cross_region_matrix"]
-    np.testing.assert_array_equal(np.round(cichy, 4), [[0.0988, 0.0798], [0.0798, 0.2514]])
-    best = payload["datasets"]["castaldi2019"]["best_predictor"]
-    assert best["V1"] == "TFA" and best["IPS345"] == "Number"

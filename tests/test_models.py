@@ -257,13 +257,12 @@ def test_pretrained_efficientnet_sees_a_cat(lite):
     assert 281 <= top <= 285  # ImageNet's domestic cat classes (tabby ... Egyptian cat)
 
 
-def test_trained_beats_untrained_on_cichy_it(cichy, lite, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("acts")
+def test_trained_beats_untrained_on_cichy_it(cichy, lite):
     it = cichy.select(areas=["IT"]).rdm_vectors().mean(axis=0)
     spearman = ca.get_metric("spearman")
     best = {}
     for adapter in (lite, load_model("efficientnet_lite0", pretrained=False, seed=0)):
-        md = extract(adapter, cichy, cache=cache, progress=False)
+        md = extract(adapter, cichy, progress=False)  # the session cache: the demo reuses it
         assert list(md.stimuli) == list(cichy.stimuli)
         best[adapter.paradigm] = max(spearman.score(it, v) for v in md.rdm_vectors())
     assert best["supervised"] > best["untrained"] + 0.1, best

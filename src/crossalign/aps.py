@@ -333,13 +333,20 @@ def evaluate_model(
     Returns an :class:`xarray.Dataset` with per-(region, subject) ``score``, ``aps``,
     ``brain_aps``; per-region ``layer`` and ``{score,aps,brain_aps}_{mean,low,high}``;
     ``ceiling`` (region, bound) and ``score_normalised`` (mean score / upper ceiling);
+    ``layer_profile`` (candidate_layer, region): every layer's score on the training stimuli;
+    ``brain_pattern`` (+ ``_low``/``_high``: 2.5/97.5 percentiles over subject pairs) and
+    ``model_pattern`` (region, target_region), the latter being the model-to-brain matrix;
     ``brain_matrix`` and ``model_matrix`` (region, target_region) with the matrix-level
     comparison in ``attrs["matrix_*"]`` (the seed's less strict test, side by side);
     bootstrap ``samples`` when ``n_bootstrap > 0``.
     """
     from .stats import noise_ceiling, percentile_ci
 
-    brain = _check_brain(brain_data, min_regions=3 if include_same_region else 4)
+    # pointwise scores need 2 subjects; APS needs 3 subjects and 3 (or 4) regions
+    brain = _check_brain(brain_data, min_subjects=2, min_regions=1)
+    aps_defined = len(brain.subjects) >= 3 and len(brain.regions) >= (
+        3 if include_same_region else 4
+    )
     check_option(similarity, "similarity", ["pearson", "spearman"], "evaluate_model")
     m = get_metric(metric)
     name, md = _prepare_model(model_data, brain, model)
@@ -360,6 +367,7 @@ def evaluate_model(
                     "stimuli inflates scores. Expected disjoint sets."
                 )
         selection = layer_scores(md, brain, metric=m, rdm=rdm, stimuli=train)
+        layer_profile = selection
         layers = assign_layers(
             selection, assignment, higher_is_better=m.higher_is_better, region_order=region_order
         )
@@ -378,6 +386,7 @@ def evaluate_model(
             )
         train = []
         test = list(test_stimuli) if test_stimuli is not None else list(md.stimuli)
+        layer_profile = None
     brain_t, md_t = brain.subset_stimuli(test), md.subset_stimuli(test)
     t = score_tensor(brain_t, metric=m, rdm=rdm).values  # (S, R, S, R)
     u = score_tensor(md_t, brain_t, metric=m, rdm=rdm).values[0]  # (L, S, R)
@@ -388,8 +397,11 @@ def evaluate_model(
 
     def statistics(tb: np.ndarray, ub: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
         """(3, R, S): pointwise score at l*(r), model APS at l*(r), brain APS."""
+        score = ub[li, :, ri]
+        if not aps_defined:  # too few regions/subjects for a pattern: APS is undefined
+            return np.stack([score, np.full_like(score, np.nan), np.full_like(score, np.nan)])
         aps_all = model_aps_kernel(ub, tb, valid, **kw)  # (L, R, S)
-        return np.stack([ub[li, :, ri], aps_all[li, ri], brain_aps_kernel(tb, valid, **kw)])
+        return np.stack([score, aps_all[li, ri], brain_aps_kernel(tb, valid, **kw)])
 
     score, aps_model, aps_brain = statistics(t, u)
     regions, subjects = _labels(brain.regions), _labels(brain.subjects)
@@ -403,7 +415,18 @@ def evaluate_model(
         },
         coords={"region": regions, "subject": subjects},
     )
+    # alignment patterns on test stimuli, for figures: brain AP[a->s](r) over ordered pairs of
+    # different subjects (mean and 2.5/97.5 percentiles), the model's AP[m,l*(r)](s) mean
+    pairs = ~np.eye(t.shape[0], dtype=bool)
+    brain_ap = t.transpose(1, 3, 0, 2)[:, :, pairs]  # (r, q, pairs)
+    rr = ("region", "target_region")
+    ds["brain_pattern"] = (rr, brain_ap.mean(axis=2))
+    ds["brain_pattern_low"] = (rr, np.percentile(brain_ap, 2.5, axis=2))
+    ds["brain_pattern_high"] = (rr, np.percentile(brain_ap, 97.5, axis=2))
+    ds["model_pattern"] = (rr, u[li].mean(axis=1))
     ds["ceiling"] = noise_ceiling(brain_t, m, rdm=rdm)
+    if layer_profile is not None:  # every layer's train-set score: the selection's evidence
+        ds["layer_profile"] = layer_profile.rename(layer="candidate_layer").drop_attrs()
     for var in ("score", "aps", "brain_aps"):
         ds[f"{var}_mean"] = ds[var].mean("subject")
     ds["score_normalised"] = ds["score_mean"] / ds["ceiling"].sel(bound="upper", drop=True)
@@ -412,7 +435,6 @@ def evaluate_model(
     brain_matrix = (t.sum(axis=(0, 2)) - np.einsum("srsq->rq", t)) / (n_sub * (n_sub - 1))
     model_matrix = model_cross_region_matrix(md_t, layers, metric=m, rdm=rdm).values
     matrix_cmp = compare_matrices(brain_matrix, model_matrix, seed=seed)
-    rr = ("region", "target_region")
     ds["brain_matrix"] = (rr, brain_matrix)
     ds["model_matrix"] = (rr, model_matrix)
     ds = ds.assign_coords(target_region=regions)
@@ -455,6 +477,7 @@ def evaluate_model(
         matrix_pattern_correlation=matrix_cmp.pattern_correlation,
         matrix_pattern_correlation_with_diagonal=matrix_cmp.pattern_correlation_with_diagonal,
         matrix_p_value=matrix_cmp.p_value,
+        aps_defined=aps_defined,
         bootstrap=bootstrap if n_bootstrap else "none",
         interval=(
             "none"

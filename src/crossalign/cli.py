@@ -56,6 +56,17 @@ def user_errors(func: F) -> F:
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             err.print("[bold red]error:[/]", escape(str(message)), highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
+        except ImportError as exc:
+            err.print(
+                "[bold red]error:[/]",
+                escape(
+                    f"{exc}. This command needs an optional part of crossalign: "
+                    "pip install 'crossalign[all]' (or the extra the message names)."
+                ),
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -195,25 +206,111 @@ def datasets(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")
     out.print(table)
 
 
+def _run_and_report(config: Any, out_dir: Path, resume: bool, allow_user_modules: bool) -> None:
+    from .study import run_study
+
+    result = run_study(
+        config, out_dir, resume=resume, allow_user_modules=allow_user_modules, console=out
+    )
+    summary = result["summary"]
+    if not summary.empty:
+        table = Table(
+            title="Summary (test stimuli; mean over regions; per-region values and CIs are in "
+            "the report)",
+            box=box.SIMPLE_HEAD,
+        )
+        for col in ("dataset", "model", "score", "APS", "best region (score)"):
+            table.add_column(col, justify="right" if col in ("score", "APS") else "left")
+        for (dataset, model), rows in summary.groupby(["dataset", "model"], sort=False):
+            aps = rows["aps_mean"].mean() if "aps_mean" in rows else float("nan")
+            best = rows.loc[rows["score_mean"].idxmax()]
+            table.add_row(
+                str(dataset),
+                str(model),
+                f"{rows['score_mean'].mean():.3f}",
+                "-" if not np.isfinite(aps) else f"{aps:.3f}",
+                f"{best['region']} ({best['score_mean']:.3f}, layer {best.get('layer', '')})",
+            )
+        out.print(table)
+    out.print(f"Report:   {result['report']}")
+    out.print(
+        f"Database: {result['database']}  (query: crossalign results "
+        f'{result["database"]} "SELECT ...")'
+    )
+    out.print(f"Figures:  {result['report'].parent / 'figures'}")
+
+
 @app.command()
 @user_errors
 def demo(
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Folder for results.json (optional).")
-    ] = None,
-    metric: Annotated[str, typer.Option(help="RSA comparator.")] = "spearman",
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path(
+        "crossalign-demo"
+    ),
+    resume: Annotated[bool, typer.Option(help="Resume an interrupted demo run.")] = False,
+    n_bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
 ) -> None:
-    """Cross-region alignment on the reference data (Cichy 2014, Castaldi 2019)."""
-    from .demo import run_demo
+    """The built-in study: Cichy 2014 and Castaldi 2019 with EfficientNet-Lite0, its untrained
+    control, a pixel model and the Castaldi predictors; writes a report, figures and a
+    database."""
+    from .study import DEMO_STUDY
 
-    results = run_demo(metric=metric, console=out)
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        target = out_dir / "results.json"
-        tmp = target.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(results, indent=2))
-        tmp.replace(target)
-        out.print(f"Results written to {target}")
+    _run_and_report({**DEMO_STUDY, "n_bootstrap": n_bootstrap}, out_dir, resume, False)
+
+
+@app.command()
+@user_errors
+def run(
+    study: Annotated[Path, typer.Argument(help="A study TOML file.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    resume: Annotated[bool, typer.Option(help="Resume an interrupted run.")] = False,
+    allow_user_modules: Annotated[
+        bool, typer.Option(help="Allow models that name Python code to import.")
+    ] = False,
+) -> None:
+    """Run a study from a TOML config (datasets, models, metrics, splits, bootstrap)."""
+    from .study import load_study
+
+    config = load_study(study)
+    _run_and_report(config, out_dir or Path(study).with_suffix(""), resume, allow_user_modules)
+
+
+@app.command()
+@user_errors
+def results(
+    database: Annotated[Path, typer.Argument(help="A results.duckdb file.")],
+    sql: Annotated[str, typer.Argument(help="SQL over the tables runs, results, blocks.")] = (
+        "SELECT dataset, analysis, model, region, statistic, value FROM results LIMIT 20"
+    ),
+    export: Annotated[
+        Path | None, typer.Option(help="Write the result to .parquet or .csv instead.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+) -> None:
+    """Query a results database with SQL, or export the query to Parquet/CSV."""
+    from .store import ResultsStore
+
+    if not database.is_file():
+        raise FileNotFoundError(f"The database '{database}' does not exist.")
+    with ResultsStore(database) as store:
+        try:
+            if export is not None:
+                path = store.export(sql, export)
+                out.print(f"Wrote {path}")
+                return
+            frame = store.query(sql)
+        except Exception as exc:
+            if "duckdb" in type(exc).__module__:
+                raise ValueError(f"The SQL query failed: {exc}") from None
+            raise
+    if as_json:
+        print(frame.to_json(orient="records"))
+        return
+    table = Table(box=box.SIMPLE_HEAD)
+    for col in frame.columns:
+        table.add_column(str(col))
+    for _, row in frame.iterrows():
+        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+    out.print(table)
 
 
 @app.command()

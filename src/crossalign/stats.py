@@ -134,7 +134,9 @@ def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[np.ndarray,
     if not 0.0 < level < 1.0:
         raise ValueError(f"The 'level' argument must lie between 0 and 1. Got {level!r}.")
     alpha = (1.0 - level) / 2.0
-    low, high = np.nanpercentile(samples, [100 * alpha, 100 * (1 - alpha)], axis=0)
+    with warnings.catch_warnings():  # an undefined statistic (all NaN) has an undefined CI
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanpercentile(samples, [100 * alpha, 100 * (1 - alpha)], axis=0)
     return low, high
 
 

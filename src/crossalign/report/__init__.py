@@ -1,0 +1,57 @@
+"""Figures and the HTML report of a study, drawn from its results table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .figures import draw_figures, slug
+from .html import render_report
+
+__all__ = ["draw_figures", "render_report", "slug", "write_report"]
+
+_APA = """@article{hoefling2026only,
+  title={Only Brains Align with Brains: Cross-Region Alignment Patterns Expose Limits of
+         Normative Models},
+  author={H{\\"o}fling, Larissa and Tangemann, Matthias and Piefke, Lotta and Keller, Susanne and
+          Franke, Katrin and Bethge, Matthias},
+  journal={arXiv:2604.21780}, year={2026}}"""
+
+_SCHUETT = """@article{schuett2023statistical,
+  title={Statistical inference on representational geometries},
+  author={Sch{\\"u}tt, Heiko H and Kipnis, Alexander D and Diedrichsen, J{\\"o}rn and
+          Kriegeskorte, Nikolaus},
+  journal={eLife}, volume={12}, pages={e82566}, year={2023}}"""
+
+
+def _citations(results: pd.DataFrame, config: Any) -> dict[str, str]:
+    from ..io.datasets import DATASETS
+    from ..metrics import METRICS
+
+    out = {"alignment patterns (APS)": _APA, "inference": _SCHUETT}
+    for name in dict.fromkeys(results["metric"].dropna()):
+        if name in METRICS:
+            out[f"metric: {name}"] = METRICS.get(name).citation
+    for d in config.datasets:
+        if d.path is None and d.name in DATASETS:
+            out[f"dataset: {d.name}"] = DATASETS.get(d.name).citation
+    return out
+
+
+def write_report(
+    results: pd.DataFrame, config: Any, out: Path, run_id: str
+) -> tuple[dict[str, list[tuple[str, Path]]], Path]:
+    """Draw ``out/figures/*`` and write ``out/report.html``; return (figures, report path)."""
+    from .. import __version__
+
+    figures = draw_figures(results, out / "figures")
+    html = render_report(
+        results, config.model_dump(), figures, run_id, _citations(results, config), __version__
+    )
+    target = out / "report.html"
+    tmp = target.with_suffix(".html.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(target)
+    return figures, target
