@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The reference data lives outside the repository (never copied in).
 export CROSSALIGN_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint docs clean
 
 # PyTorch is pinned here, not in pyproject.toml (users keep ranges): this pair lies on the
 # machine's disk (a CUDA build that runs on the CPU); torchvision is needed by timm.
@@ -27,8 +27,11 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+docs: install
+	$(BIN)/mkdocs build --strict --quiet
+
 lint: install
 	$(BIN)/ruff check src tests
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site
