@@ -13,6 +13,7 @@ Quick start
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._options import MemoryBudgetError, options
 from .aps import (
     aps_permutation_test,
     brain_aps,
@@ -70,6 +71,7 @@ __all__ = [
     "DISTANCES",
     "METRICS",
     "BrainData",
+    "MemoryBudgetError",
     "ModelData",
     "PatternComparison",
     "Representations",
@@ -113,6 +115,7 @@ __all__ = [
     "model_patterns",
     "model_to_brain_matrix",
     "noise_ceiling",
+    "options",
     "pairwise_scores",
     "paradigm_summary",
     "percentile_ci",

@@ -42,7 +42,7 @@ out = _console()
 err = _console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError)
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError, MemoryError)
 
 
 def user_errors(func: F) -> F:
@@ -248,13 +248,17 @@ def demo(
     ),
     resume: Annotated[bool, typer.Option(help="Resume an interrupted demo run.")] = False,
     n_bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    memory_budget: Annotated[
+        str | None, typer.Option(help="Refuse work above this much memory, e.g. 8GB.")
+    ] = None,
 ) -> None:
     """The built-in study: Cichy 2014 and Castaldi 2019 with EfficientNet-Lite0, its untrained
     control, a pixel model and the Castaldi predictors; writes a report, figures and a
     database."""
     from .study import DEMO_STUDY
 
-    _run_and_report({**DEMO_STUDY, "n_bootstrap": n_bootstrap}, out_dir, resume, False)
+    config = {**DEMO_STUDY, "n_bootstrap": n_bootstrap, "memory_budget": memory_budget}
+    _run_and_report(config, out_dir, resume, False)
 
 
 @app.command()
@@ -266,11 +270,16 @@ def run(
     allow_user_modules: Annotated[
         bool, typer.Option(help="Allow models that name Python code to import.")
     ] = False,
+    memory_budget: Annotated[
+        str | None, typer.Option(help="Refuse work above this much memory, e.g. 8GB.")
+    ] = None,
 ) -> None:
     """Run a study from a TOML config (datasets, models, metrics, splits, bootstrap)."""
     from .study import load_study
 
     config = load_study(study)
+    if memory_budget is not None:
+        config = config.model_copy(update={"memory_budget": memory_budget})
     _run_and_report(config, out_dir or Path(study).with_suffix(""), resume, allow_user_modules)
 
 

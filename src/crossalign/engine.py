@@ -18,7 +18,13 @@ import xarray as xr
 from .data import Representations, match_stimuli
 from .metrics import Metric, get_metric
 
-__all__ = ["pairwise_scores", "representation_inputs", "score_tensor"]
+__all__ = [
+    "check_memory",
+    "estimate_bytes",
+    "pairwise_scores",
+    "representation_inputs",
+    "score_tensor",
+]
 
 
 def pairwise_scores(
@@ -62,6 +68,49 @@ def representation_inputs(
     return data.response_arrays(m.name)
 
 
+def _widths(data: Representations) -> list[int]:
+    return [int(np.prod(data[k].shape[1:2])) if data.kind(k) == "responses" else 0 for k in data]
+
+
+def estimate_bytes(
+    data: Representations, other: Representations | None, metric: str | Metric
+) -> int:
+    """Peak memory (bytes) of scoring ``data`` against ``other`` with ``metric``: the metric
+    inputs and their prepared copies (for RSA also the ranks), plus the score matrix."""
+    m = get_metric(metric)
+    ka = len(data)
+    kb = 0 if other is None else len(other)
+    k = ka + kb
+    n = data.n_stimuli
+    if m.input_kind == "rdm":
+        per = n * (n - 1) // 2 * 8 * 3  # vectors, ranks/centred, prepared
+    elif m.name in ("cka", "cka_debiased", "cka_rbf", "mutual_knn"):
+        per = n * n * 8 * 2
+    elif m.name == "predictivity":
+        per = n * n * 8 + n * max(_widths(data), default=1) * 8 * 2
+    else:
+        per = n * max(max(_widths(data), default=1), 1) * 8 * 2
+    return int(k * per + ka * max(kb, ka) * 8)
+
+
+def check_memory(
+    data: Representations, other: Representations | None, metric: str | Metric
+) -> None:
+    """Refuse, before starting, a computation that would exceed the memory budget."""
+    from ._options import MemoryBudgetError, get_option
+
+    need = estimate_bytes(data, other, metric)
+    budget = get_option("memory_budget")
+    if need > budget:
+        raise MemoryBudgetError(
+            f"Scoring {len(data)} x {len(other) if other is not None else len(data)} "
+            f"representations of {data.n_stimuli} stimuli with {get_metric(metric).name!r} needs "
+            f"about {need / 1e9:.2f} GB, over the memory budget of {budget / 1e9:.2f} GB. Score "
+            "fewer representations or stimuli at once, or set a larger budget (crossalign."
+            "options(memory_budget='16GB'), or --memory-budget) if the machine has the memory."
+        )
+
+
 def _grid_dims(data: Representations, prefix: str = "") -> tuple[list[str], dict[str, Any]]:
     if not data.is_grid:
         raise ValueError(
@@ -99,6 +148,7 @@ def score_tensor(
     """
     m = get_metric(metric)
     dims_a, coords_a = _grid_dims(data)
+    check_memory(data, other, m)
     inputs_a = representation_inputs(data, m, rdm)
     labels_a = data.keys()
     if other is None:

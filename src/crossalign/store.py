@@ -33,6 +33,8 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
+from ._faults import checkpoint
+
 __all__ = ["COLUMNS", "ResultsStore", "rows_from", "scalar_rows"]
 
 COLUMNS = [
@@ -169,10 +171,12 @@ class ResultsStore:
                 "INSERT INTO blocks VALUES (?, ?, ?, ?)",
                 [run_id, block, datetime.now(UTC), len(frame)],
             )
+            checkpoint("block-mid-write")
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        checkpoint("block-written")
         return len(frame)
 
     # -------------------------------------------------------------- reading

@@ -68,6 +68,7 @@ class StudyConfig(BaseModel):
     n_permutations: int = Field(1000, ge=1)
     batch_size: int = Field(32, ge=1)
     cache_dir: str | None = None
+    memory_budget: str | None = None  # e.g. "8GB"; default 80% of the available memory
 
     @field_validator("metrics")
     @classmethod
@@ -271,6 +272,31 @@ def run_study(
     Returns ``{"run_id", "database", "report", "figures", "summary"}`` where ``summary`` is a
     DataFrame of the headline numbers (per dataset, model and region).
     """
+    from ._options import options
+
+    cfg = config if isinstance(config, StudyConfig) else parse_study(config)
+    with options(memory_budget=cfg.memory_budget):
+        return _run(cfg, out_dir, resume, allow_user_modules, console)
+
+
+def _preflight(cfg: StudyConfig) -> list[tuple[DatasetConfig, BrainData]]:
+    """Load every dataset and refuse the study before it starts if the brain-to-brain
+    scoring would exceed the memory budget (the estimate is in the message)."""
+    from .engine import check_memory
+    from .metrics import get_metric
+
+    loaded = []
+    for dcfg in cfg.datasets:
+        brain = _load_brain(dcfg)
+        for metric_name in cfg.metrics:
+            check_memory(brain, None, get_metric(metric_name))
+        loaded.append((dcfg, brain))
+    return loaded
+
+
+def _run(
+    cfg: StudyConfig, out_dir: str | Path, resume: bool, allow_user_modules: bool, console: Any
+) -> dict[str, Any]:
     from rich.console import Console
 
     from . import __version__
@@ -279,8 +305,8 @@ def run_study(
     from .patterns import cross_region_matrix
     from .stats import double_criterion, noise_ceiling
 
-    cfg = config if isinstance(config, StudyConfig) else parse_study(config)
     console = console or Console()
+    datasets = _preflight(cfg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     raw = cfg.model_dump()
@@ -291,9 +317,11 @@ def run_study(
         else:
             run_id = store.start_run(cfg.name, raw, __version__)
         try:
-            for dcfg in cfg.datasets:
-                console.print(f"[bold]{dcfg.name}[/]: loading")
-                brain = _load_brain(dcfg)
+            for dcfg, brain in datasets:
+                console.print(
+                    f"[bold]{dcfg.name}[/]: {brain.n_stimuli} stimuli, "
+                    f"{len(brain.subjects)} subjects, {len(brain.regions)} regions"
+                )
                 for metric_name in cfg.metrics:
                     metric = get_metric(metric_name)
                     block = f"{dcfg.name}/brain/{metric.name}"

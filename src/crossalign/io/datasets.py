@@ -109,6 +109,12 @@ def _locate(spec: DatasetSpec, rel: str, *, download: bool = True) -> Path:
         path = base / spec.folder / rel
         looked.append(str(path))
         if path.is_file():
+            if not path.resolve().is_relative_to(base.resolve()):
+                raise ValueError(
+                    f"The file '{path}' of dataset {spec.name!r} is a link to "
+                    f"'{path.resolve()}', outside the data folder '{base}'. Refusing it: copy "
+                    "the file into the folder instead."
+                )
             if expected is not None and _sha256(path) != expected:
                 raise ValueError(
                     f"The file '{path}' of dataset {spec.name!r} fails its SHA-256 check "

@@ -51,6 +51,11 @@ def _context(path: Path | str, variable: str | None = None) -> Iterator[None]:
         yield
     except FileNotFoundError:
         raise
+    except MemoryError as exc:  # e.g. a header declaring a huge shape
+        raise ValueError(
+            f"In {where}: the file declares more data than can be held in memory "
+            f"({exc}); it is corrupt or not what it claims to be"
+        ) from None
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         message = exc.args[0] if exc.args else repr(exc)
         if isinstance(message, str) and message.startswith(f"In {where}"):

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._faults import checkpoint
 from ..data import ModelData
 from .adapters import ModelAdapter, as_adapter
 from .cache import ActivationCache
@@ -275,6 +276,7 @@ def _run(
                 prep = adapter.preprocess or _as_tensor_input
                 batch = np.stack([prep(img) for _, img in chunk])
                 module(torch.from_numpy(batch).to(dev))
+                checkpoint("extraction-batch")
                 owners = np.array([i for i, _ in chunk])
                 # images come grouped by stimulus: sum each run of one owner with reduceat
                 starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
