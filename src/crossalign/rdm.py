@@ -45,6 +45,9 @@ class Distance:
 
 
 def _unit_rows(x: np.ndarray, name: str, *, centre: bool) -> np.ndarray:
+    # both distances are invariant to scaling a pattern: scale first, so squares cannot overflow
+    peak = np.abs(x).max(axis=-1, keepdims=True)
+    x = x / np.where(peak > 0, peak, 1.0)
     if centre:
         x = x - x.mean(axis=-1, keepdims=True)
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
@@ -133,9 +136,23 @@ def compute_rdms(
             f"Got an array of shape {x.shape} instead."
         )
     check_finite(x, name)
+    # Euclidean distances scale with the data: compute on scaled data, scale back after
+    scale = 1.0
+    if distance in ("euclidean", "sqeuclidean"):
+        scale = float(np.abs(x).max(initial=0.0)) or 1.0
+        x = x / scale
     z = dist.preprocess(x, name)
     gram = z @ np.swapaxes(z, -1, -2)
     d = dist.from_gram(gram)
+    if scale != 1.0:
+        with np.errstate(over="ignore"):
+            d = d * (scale if distance == "euclidean" else scale * scale)
+        if not np.isfinite(d).all():
+            raise ValueError(
+                f"The '{name}' argument is so large in magnitude (up to {scale:.3g}) that its "
+                f"{distance} distances overflow float64. Expected responses of a sensible "
+                "scale; rescale them (e.g. z-score each unit)."
+            )
     d = 0.5 * (d + np.swapaxes(d, -1, -2))
     n = d.shape[-1]
     d[..., np.arange(n), np.arange(n)] = 0.0

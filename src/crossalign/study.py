@@ -59,7 +59,7 @@ class ModelConfig(BaseModel):
 class StudyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = "study"
-    datasets: list[DatasetConfig]
+    datasets: list[DatasetConfig] = Field(min_length=1)
     models: list[ModelConfig] = Field(default_factory=list)
     metrics: list[str] = Field(default_factory=lambda: ["spearman"])
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
@@ -69,6 +69,15 @@ class StudyConfig(BaseModel):
     batch_size: int = Field(32, ge=1)
     cache_dir: str | None = None
     memory_budget: str | None = None  # e.g. "8GB"; default 80% of the available memory
+
+    @field_validator("memory_budget")
+    @classmethod
+    def _valid_budget(cls, value: str | None) -> str | None:
+        from ._options import parse_bytes
+
+        if value is not None:
+            parse_bytes(value)
+        return value
 
     @field_validator("metrics")
     @classmethod

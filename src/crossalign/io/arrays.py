@@ -8,10 +8,11 @@ an object array fails with a message naming the file and the variable.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["load_array"]
+__all__ = ["load_array", "read_mat_v5"]
 
 
 def _pick(keys: list[str], key: str | None, path: Path) -> str:
@@ -33,7 +34,61 @@ def _pick(keys: list[str], key: str | None, path: Path) -> str:
     return key
 
 
-def load_array(path: str | Path, key: str | None = None) -> np.ndarray:
+def read_mat_v5(path: Path, *, trusted: bool = False) -> dict[str, np.ndarray]:
+    """Numeric variables of a MATLAB v5 file.
+
+    scipy's reader can crash the interpreter (segmentation fault) on some corrupt files, so an
+    untrusted file is read in a forked child process, which sends back plain ``.npz`` bytes
+    (parsed with ``allow_pickle=False``); if the child dies, the file is reported as corrupt.
+    ``trusted=True`` (checksum-verified files) reads in-process.
+    """
+    from scipy.io import loadmat
+
+    def numeric(contents: dict[str, Any]) -> dict[str, np.ndarray]:
+        return {
+            k: v
+            for k, v in contents.items()
+            if not k.startswith("__") and isinstance(v, np.ndarray) and v.dtype.kind in "biuf"
+        }
+
+    if trusted:
+        return numeric(loadmat(path))
+    import io
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        import faulthandler
+
+        faulthandler.disable()  # a crash here is expected and handled by the parent
+        try:
+            buf = io.BytesIO()
+            np.savez(buf, **numeric(loadmat(path)))
+            sender.send_bytes(b"OK" + buf.getvalue())
+        except Exception as exc:  # a readable error: pass its text back
+            sender.send_bytes(b"ER" + f"{type(exc).__name__}: {exc}".encode()[:2000])
+
+    proc = ctx.Process(target=child, daemon=True)
+    proc.start()
+    sender.close()
+    try:
+        message = receiver.recv_bytes()
+    except EOFError:
+        message = b""
+    proc.join(timeout=60)
+    if message[:2] == b"OK":
+        with np.load(io.BytesIO(message[2:]), allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    if message[:2] == b"ER":
+        raise ValueError(message[2:].decode(errors="replace"))
+    raise ValueError(
+        f"the MATLAB reader crashed on this file (exit code {proc.exitcode}); it is corrupt"
+    )
+
+
+def load_array(path: str | Path, key: str | None = None, *, trusted: bool = False) -> np.ndarray:
     """The numeric array stored under ``key`` in ``path`` (the only one when ``key`` is None).
 
     Raises
@@ -58,7 +113,7 @@ def load_array(path: str | Path, key: str | None = None) -> np.ndarray:
                 name = _pick(list(z.keys()), key, path)
                 arr = z[name]
         elif suffix == ".mat":
-            arr, name = _load_mat(path, key)
+            arr, name = _load_mat(path, key, trusted)
         else:
             raise ValueError(
                 f"The file '{path}' has an unsupported suffix {suffix!r}. Expected one of "
@@ -84,7 +139,7 @@ def load_array(path: str | Path, key: str | None = None) -> np.ndarray:
     return arr
 
 
-def _load_mat(path: Path, key: str | None) -> tuple[np.ndarray, str]:
+def _load_mat(path: Path, key: str | None, trusted: bool = False) -> tuple[np.ndarray, str]:
     with path.open("rb") as fh:
         head = fh.read(128)
     if b"MATLAB 7.3" in head or head.startswith(b"\x89HDF"):
@@ -100,14 +155,8 @@ def _load_mat(path: Path, key: str | None) -> tuple[np.ndarray, str]:
             name = _pick(keys, key, path)
             # MATLAB writes column-major: reverse the axes to get MATLAB's shape back.
             return np.asarray(f[name][()]).transpose(), name
-    from scipy.io import loadmat
-
-    contents = loadmat(path)
-    keys = [k for k in contents if not k.startswith("__")]
-    name = _pick(keys, key, path)
-    arr = contents[name]
-    if arr.dtype == object:
-        raise ValueError(
-            f"The variable {name!r} in '{path}' is a MATLAB cell/struct; expected a numeric array."
-        )
-    return arr, name
+    contents = read_mat_v5(path, trusted=trusted)
+    if not contents:
+        raise ValueError(f"The file '{path}' holds no numeric array (cells/structs are not read).")
+    name = _pick(list(contents), key, path)
+    return contents[name], name

@@ -254,7 +254,9 @@ def _load_castaldi(spec: DatasetSpec, task: str = "both", images: bool = True) -
     t = _CASTALDI_TASKS[check_option(task, "task", _CASTALDI_TASKS, "castaldi2019")]
     rdms = {}
     for region in CASTALDI_REGIONS:
-        arr = load_array(_locate(spec, f"rdms/RDM_allsub_task{t}_{region}.mat"), "data")
+        arr = load_array(
+            _locate(spec, f"rdms/RDM_allsub_task{t}_{region}.mat"), "data", trusted=True
+        )
         rdms[region] = np.moveaxis(arr, -1, 0)  # (18, 18, 20) subjects last -> first
     conditions = _castaldi_conditions()
     n_sub = rdms["V1"].shape[0]
@@ -263,7 +265,7 @@ def _load_castaldi(spec: DatasetSpec, task: str = "both", images: bool = True) -
         subjects=[f"sub{i:02d}" for i in range(4, 4 + n_sub)],
         stimuli=list(conditions.index),
     )
-    pred = load_array(_locate(spec, "all_RDM_predictors.mat"), "all_RDM_predictors")
+    pred = load_array(_locate(spec, "all_RDM_predictors.mat"), "all_RDM_predictors", trusted=True)
     models = ModelData.from_rdms(
         {"rdm": np.moveaxis(pred, -1, 0)},
         sources=list(CASTALDI_PREDICTORS),

@@ -201,10 +201,9 @@ def load_arrays(
             with np.load(path, allow_pickle=False) as z:
                 variables = {k: z[k] for k in z.files}
         elif suffix == ".mat":
-            from scipy.io import loadmat
+            from .arrays import read_mat_v5
 
-            raw = loadmat(path)
-            variables = {k: v for k, v in raw.items() if not k.startswith("__")}
+            variables = read_mat_v5(path)
         else:
             raise ValueError(
                 f"unsupported suffix {suffix!r}; expected .npy, .npz, .mat, .h5 or .hdf5"

@@ -59,6 +59,10 @@ def _unit(
     v: np.ndarray, labels: Sequence[Any] | None, name: str, what: str, *, inplace: bool = False
 ) -> np.ndarray:
     """``v`` scaled to unit row norms; ``inplace`` only for arrays this module created."""
+    peak = np.abs(v).max(axis=1, initial=0.0)
+    if np.isfinite(peak).all() and peak.max(initial=0.0) > 1e150:  # squares would overflow
+        v = v / np.where(peak > 0, peak, 1.0)[:, None]
+        inplace = True
     norms = np.sqrt(np.einsum("ij,ij->i", v, v))
     bad = norms <= 1e-12 * max(float(np.abs(v).max(initial=0.0)), 1.0) * np.sqrt(v.shape[1])
     if bad.any():
