@@ -75,7 +75,9 @@ def as_float_array(value: Any, name: str, *, dtype: Any = np.float64) -> np.ndar
 
 def check_finite(arr: np.ndarray, name: str) -> None:
     """Raise if ``arr`` holds NaN or infinite values, saying how many and where the first is."""
-    if arr.dtype.kind in "fc" and np.isfinite(np.sum(arr, dtype=np.float64)):
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(arr, dtype=np.float64) if arr.dtype.kind in "fc" else 0.0
+    if arr.dtype.kind in "fc" and np.isfinite(total):
         return  # one reduction, no temporary: a finite float64 sum has no NaN/inf summand
     if arr.dtype.kind not in "fc":
         return

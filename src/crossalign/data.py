@@ -22,12 +22,11 @@ import pandas as pd
 import xarray as xr
 
 from ._validation import as_float_array, check_finite, describe
-from .rdm import DISTANCES, check_rdm, compute_rdms, upper_triangle
+from .rdm import DISTANCES, check_rdm, rdm_vectors, upper_triangle
 
 __all__ = ["BrainData", "ModelData", "Representations", "match_stimuli"]
 
 Kind = Literal["responses", "rdm"]
-RDM_CHUNK_BYTES = 256 * 2**20  # full RDMs held at once while turning responses into RDMs
 Key = tuple[Hashable, Hashable]
 
 
@@ -432,17 +431,13 @@ class Representations:
                 out[i] = upper_triangle(arr)
             else:
                 groups.setdefault(arr.shape, []).append(i)
-        # Batched over entries of one shape, in chunks of about RDM_CHUNK_BYTES of full RDMs,
-        # so memory stays bounded whatever the number of representations.
-        chunk = max(1, RDM_CHUNK_BYTES // (8 * self.n_stimuli**2))
+        # one representation at a time: a symmetric product each, only one n x n in memory
         for idx in groups.values():
-            for start in range(0, len(idx), chunk):
-                part = idx[start : start + chunk]
-                stack = np.stack([self._entries[keys[i]] for i in part])
-                if stack.ndim == 4:
-                    stack = stack.mean(axis=-1)
-                name = f"responses of {keys[part[0]]!r}" if len(part) == 1 else "responses"
-                out[part] = upper_triangle(compute_rdms(stack, distance, name=name))
+            for i in idx:
+                arr = self._entries[keys[i]]
+                if arr.ndim == 3:
+                    arr = arr.mean(axis=-1)
+                out[i] = rdm_vectors(arr, distance, name=f"responses of {keys[i]!r}")
         out.setflags(write=False)
         self._rdm_cache[distance] = out
         return out

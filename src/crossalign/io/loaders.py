@@ -75,11 +75,14 @@ def _require(path: Path) -> Path:
 
 
 def _is_rdm_stack(arr: np.ndarray) -> bool:
-    if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
+    """Square, symmetric, zero-diagonal: a guess only (non-finite values are reported later,
+    by the constructors, with their position)."""
+    if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2] or not np.isfinite(arr).all():
         return False
-    scale = max(float(np.abs(arr).max(initial=0.0)), 1.0)
-    sym = np.abs(arr - np.swapaxes(arr, -1, -2)).max(initial=0.0) <= 1e-6 * scale
-    diag = np.abs(np.diagonal(arr, axis1=-2, axis2=-1)).max(initial=0.0) <= 1e-6 * scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        scale = max(float(np.abs(arr).max(initial=0.0)), 1.0)
+        sym = np.abs(arr - np.swapaxes(arr, -1, -2)).max(initial=0.0) <= 1e-6 * scale
+        diag = np.abs(np.diagonal(arr, axis1=-2, axis2=-1)).max(initial=0.0) <= 1e-6 * scale
     return bool(sym and diag)
 
 
