@@ -77,6 +77,7 @@ def test_fast_rdm_vectors_equal_full_rdms(distance, rng):
     from crossalign.rdm import rdm_vectors
 
     x = rng.normal(size=(2, 3, 25, 40)) * 5 + 1
-    np.testing.assert_allclose(rdm_vectors(x, distance), upper_triangle(compute_rdms(x, distance)),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        rdm_vectors(x, distance), upper_triangle(compute_rdms(x, distance)), rtol=1e-12, atol=1e-12
+    )
     assert rdm_vectors(x, distance).shape == (2, 3, 300)

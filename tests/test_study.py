@@ -85,7 +85,7 @@ def test_database_queries_reproduce_the_report(demo_out):
         for cell in cells[::7]:  # a spread sample of every table
             where = ["analysis = ?"]
             params = [unescape(cell["analysis"])]
-            for col in ("model", "region", "target_region", "statistic"):
+            for col in ("model", "paradigm", "region", "target_region", "statistic"):
                 if col in cell and not (col == "model" and cell[col] == "brain"):
                     where.append(f"{col} = ?")
                     params.append(unescape(cell[col]))

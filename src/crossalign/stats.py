@@ -320,9 +320,12 @@ def paradigm_summary(
             warnings.simplefilter("ignore", RuntimeWarning)
             per_sample = np.nanmean(samples, axis=2)  # (B, 3)
         low, high = percentile_ci(per_sample, level)
-        means = np.mean(
-            [[float(ev[f"{s}_mean"].mean()) for s in ("score", "aps")] for ev in evs], axis=0
-        )
+        with warnings.catch_warnings():  # APS is all-NaN where it is undefined (< 3 regions)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            means = np.nanmean(
+                [[np.nanmean(ev[f"{s}_mean"].values) for s in ("score", "aps")] for ev in evs],
+                axis=0,
+            )
         rows[paradigm] = (means, low[:2], high[:2], len(evs))
     names = list(rows)
     ds = xr.Dataset(coords={"paradigm": _labels(names), "statistic": ["score", "aps"]})

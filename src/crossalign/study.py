@@ -368,7 +368,10 @@ def _run(
                         block = f"{dcfg.name}/model/{mcfg.name}/{metric.name}"
                         if store.has_block(run_id, block):
                             continue
-                        console.print(f"  {dcfg.name} / {mcfg.name} / {metric.name}")
+                        console.print(
+                            f"  {dcfg.name} / {mcfg.name} / {metric.name}: layer selection, "
+                            f"score, APS, {cfg.n_bootstrap} bootstraps"
+                        )
                         md = _rename_model(md, mcfg.name)
                         ev = evaluate_model(
                             md,
@@ -415,6 +418,9 @@ def _run(
                                 )
                                 for v in ("score_equivalent", "aps_equivalent", "double")
                             ]
+                            frames.extend(
+                                _paradigm_rows(models, evaluations, dcfg.name, metric.name)
+                            )
                             store.write_block(run_id, block, frames)
             store.finish(run_id, "computed")
             results = store.results(run_id)
@@ -433,6 +439,43 @@ def _run(
         "figures": figures,
         "summary": summary_table(results),
     }
+
+
+def _paradigm_rows(
+    models: list[tuple[ModelConfig, ModelData]],
+    evaluations: dict[str, Any],
+    dataset: str,
+    metric: str,
+) -> list[pd.DataFrame]:
+    """The seed's paradigm comparison on the evaluation machinery: per paradigm, the mean
+    score and APS over its models and regions, with paired-bootstrap CIs."""
+    from .stats import paradigm_summary
+
+    groups: dict[str, dict[str, Any]] = {}
+    for mcfg, md in models:
+        paradigm = mcfg.paradigm or md.attrs.get("paradigm", "user")
+        groups.setdefault(str(paradigm), {})[mcfg.name] = evaluations[mcfg.name]
+    summary = paradigm_summary(groups)
+    frames = []
+    for paradigm in summary.coords["paradigm"].values:
+        sel = summary.sel(paradigm=paradigm)
+        values = {
+            f"{stat}_{part}": float(sel[part].sel(statistic=stat))
+            for stat in ("score", "aps")
+            for part in ("mean", "low", "high")
+        }
+        values["n_models"] = float(sel["n_models"])
+        frames.append(
+            scalar_rows(
+                values,
+                analysis="paradigm",
+                paradigm=str(paradigm),
+                dataset=dataset,
+                metric=metric,
+                split="test",
+            )
+        )
+    return frames
 
 
 def _evaluation_rows(ev: Any, **labels: Any) -> list[pd.DataFrame]:

@@ -210,6 +210,35 @@ def render_report(
                 "data-table='selected_layer'><tr><th class='label'>model</th>"
                 f"{''.join(f'<th>{_e(r)}</th>' for r in regions)}</tr>{rows}</table>"
             )
+        par = res[res["analysis"] == "paradigm"]
+        if not par.empty:
+            rows = []
+            for paradigm in dict.fromkeys(par["paradigm"]):
+                sub = par[par["paradigm"] == paradigm].set_index("statistic")["value"]
+                cells = "".join(
+                    _cell(
+                        float(sub.get(f"{stat}_{part}", np.nan)),
+                        analysis="paradigm",
+                        paradigm=paradigm,
+                        statistic=f"{stat}_{part}",
+                    )
+                    for stat in ("score", "aps")
+                    for part in ("mean", "low", "high")
+                )
+                rows.append(
+                    f'<tr><td class="label">{_e(paradigm)}</td>'
+                    f"<td>{int(sub.get('n_models', 0))}</td>{cells}</tr>"
+                )
+            parts.append(
+                "<h3>Paradigms (the seed's comparison: mean over models and regions, "
+                "test stimuli, 95% CI)</h3><table data-table='paradigm'><tr><th "
+                "class='label' rowspan='2'>paradigm</th><th rowspan='2'>models</th>"
+                "<th colspan='3'>score</th><th colspan='3'>APS</th></tr><tr>"
+                + "<th>mean</th><th>low</th><th>high</th>" * 2
+                + "</tr>"
+                + "".join(rows)
+                + "</table>"
+            )
         for caption, path in figures.get(f"{dataset} ({metric})", []):
             parts.append(f"<figure>{_img(path)}<figcaption>{_e(caption)}</figcaption></figure>")
     parts.append("<h2>Methods</h2>" + METHODS)
