@@ -148,16 +148,20 @@ def compute_rdms(
     if scale != 1.0:
         with np.errstate(over="ignore"):
             d = d * (scale if distance == "euclidean" else scale * scale)
-        if not np.isfinite(d).all():
-            raise ValueError(
-                f"The '{name}' argument is so large in magnitude (up to {scale:.3g}) that its "
-                f"{distance} distances overflow float64. Expected responses of a sensible "
-                "scale; rescale them (e.g. z-score each unit)."
-            )
+        _check_overflow(d, scale, distance, name)
     d = 0.5 * (d + np.swapaxes(d, -1, -2))
     n = d.shape[-1]
     d[..., np.arange(n), np.arange(n)] = 0.0
     return d
+
+
+def _check_overflow(values: np.ndarray, scale: float, distance: str, name: str) -> None:
+    if not np.isfinite(values).all():
+        raise ValueError(
+            f"The '{name}' argument is so large in magnitude (up to {scale:.3g}) that its "
+            f"{distance} distances overflow float64. Expected responses of a sensible scale; "
+            "rescale them (e.g. z-score each unit)."
+        )
 
 
 def _upper_from_gram(distance: str, g: np.ndarray, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
@@ -202,12 +206,7 @@ def rdm_vectors(
     if scale != 1.0:
         with np.errstate(over="ignore"):
             out *= scale if distance == "euclidean" else scale * scale
-        if not np.isfinite(out).all():
-            raise ValueError(
-                f"The '{name}' argument is so large in magnitude (up to {scale:.3g}) that its "
-                f"{distance} distances overflow float64. Expected responses of a sensible "
-                "scale; rescale them (e.g. z-score each unit)."
-            )
+        _check_overflow(out, scale, distance, name)
     return out.reshape(*lead, len(iu))
 
 

@@ -39,12 +39,7 @@ from .base import Metric
 
 __all__ = ["Predictivity", "kfold_indices"]
 
-_HOEFLING = """@article{hoefling2026only,
-  title={Only Brains Align with Brains: Cross-Region Alignment Patterns Expose Limits of
-         Normative Models},
-  author={H{\\"o}fling, Larissa and Tangemann, Matthias and Piefke, Lotta and Keller, Susanne and
-          Franke, Katrin and Bethge, Matthias},
-  journal={arXiv:2604.21780}, year={2026}}"""
+from ..citations import HOEFLING2026 as _HOEFLING
 
 _YAMINS = """@article{yamins2014performance,
   title={Performance-optimized hierarchical models predict neural responses in higher visual

@@ -12,18 +12,8 @@ from .html import render_report
 
 __all__ = ["draw_figures", "render_report", "slug", "write_report"]
 
-_APA = """@article{hoefling2026only,
-  title={Only Brains Align with Brains: Cross-Region Alignment Patterns Expose Limits of
-         Normative Models},
-  author={H{\\"o}fling, Larissa and Tangemann, Matthias and Piefke, Lotta and Keller, Susanne and
-          Franke, Katrin and Bethge, Matthias},
-  journal={arXiv:2604.21780}, year={2026}}"""
-
-_SCHUETT = """@article{schuett2023statistical,
-  title={Statistical inference on representational geometries},
-  author={Sch{\\"u}tt, Heiko H and Kipnis, Alexander D and Diedrichsen, J{\\"o}rn and
-          Kriegeskorte, Nikolaus},
-  journal={eLife}, volume={12}, pages={e82566}, year={2023}}"""
+from ..citations import HOEFLING2026 as _APA
+from ..citations import SCHUETT2023 as _SCHUETT
 
 
 def _citations(results: pd.DataFrame, config: Any) -> dict[str, str]:
