@@ -130,13 +130,7 @@ def compute_rdms(
         (..., n_stimuli, n_stimuli), symmetric with an exactly zero diagonal.
     """
     dist = DISTANCES.get(distance)
-    x = as_float_array(responses, name)
-    if x.ndim < 2:
-        raise ValueError(
-            f"The '{name}' argument must be an array (n_stimuli, n_units) or a stack of them. "
-            f"Got an array of shape {x.shape} instead."
-        )
-    check_finite(x, name)
+    x = _responses_input(responses, name)
     # Euclidean distances scale with the data: compute on scaled data, scale back after
     scale = 1.0
     if distance in ("euclidean", "sqeuclidean"):
@@ -153,6 +147,18 @@ def compute_rdms(
     n = d.shape[-1]
     d[..., np.arange(n), np.arange(n)] = 0.0
     return d
+
+
+def _responses_input(responses: np.ndarray, name: str) -> np.ndarray:
+    """Responses as a finite float64 array (..., n_stimuli, n_units), or a clear error."""
+    x = as_float_array(responses, name)
+    if x.ndim < 2:
+        raise ValueError(
+            f"The '{name}' argument must be an array (n_stimuli, n_units) or a stack of them. "
+            f"Got an array of shape {x.shape} instead."
+        )
+    check_finite(x, name)
+    return x
 
 
 def _check_overflow(values: np.ndarray, scale: float, distance: str, name: str) -> None:
@@ -184,13 +190,7 @@ def rdm_vectors(
     than one n x n matrix is held at a time.
     """
     dist = DISTANCES.get(distance)
-    x = as_float_array(responses, name)
-    if x.ndim < 2:
-        raise ValueError(
-            f"The '{name}' argument must be an array (n_stimuli, n_units) or a stack of them. "
-            f"Got an array of shape {x.shape} instead."
-        )
-    check_finite(x, name)
+    x = _responses_input(responses, name)
     lead = x.shape[:-2]
     n, p = x.shape[-2:]
     flat = x.reshape(-1, n, p)
