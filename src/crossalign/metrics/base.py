@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-__all__ = ["Metric"]
+__all__ = ["Metric", "unit_inner_products"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +72,10 @@ class Metric(ABC):
         a = self.prepare(self.stack([x]), ["x"])
         b = self.prepare(self.stack([y]), ["y"])
         return float(self.cross(a, b)[0, 0])
+
+
+def unit_inner_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """All inner products of two stacks of unit vectors, clipped to [-1, 1]; ``a @ a.T`` when
+    ``b is a`` (NumPy runs it as a symmetric rank-k update: half the work)."""
+    out = a @ a.T if a is b else a @ b.T
+    return np.clip(out, -1.0, 1.0, out=out)

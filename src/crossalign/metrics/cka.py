@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._responses import as_responses, centre, unit_rows
-from .base import Metric
+from .base import Metric, unit_inner_products
 
 __all__ = ["CKA", "DebiasedCKA", "RbfCKA", "u_centre"]
 
@@ -82,8 +82,7 @@ class _GramMetric(Metric):
         return unit_rows(out, labels, self.name, "centred Gram matrix")
 
     def cross(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = a @ a.T if a is b else a @ b.T
-        return np.clip(out, -1.0, 1.0, out=out)
+        return unit_inner_products(a, b)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import stats
 
-from .base import Metric
+from .base import Metric, unit_inner_products
 
 __all__ = ["Cosine", "KendallTauA", "Pearson", "Spearman"]
 
@@ -87,9 +87,7 @@ class _InnerProduct(Metric):
     symmetric: ClassVar = True
 
     def cross(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        # a @ a.T is recognised by NumPy as a symmetric rank-k update (half the work).
-        out = a @ a.T if a is b else a @ b.T
-        return np.clip(out, -1.0, 1.0, out=out)
+        return unit_inner_products(a, b)
 
 
 @dataclass(frozen=True)
