@@ -12,7 +12,11 @@ from hypothesis import HealthCheck, settings
 import crossalign as ca
 
 settings.register_profile(
-    "default", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]
+    "default",
+    deadline=None,
+    max_examples=60,
+    # the one function-scoped fixture used with @given (engine_backend) only sets an option
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile("default")
 
@@ -23,6 +27,21 @@ def _activation_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     user's own cache."""
     if "CROSSALIGN_CACHE_DIR" not in os.environ:
         os.environ["CROSSALIGN_CACHE_DIR"] = str(tmp_path_factory.mktemp("activations"))
+
+
+def _installed_backends() -> list[str]:
+    from crossalign.backends import installed
+
+    # "torch" is "torch:cuda" or "torch:cpu" under another name: run each device once
+    return [b for b in installed() if b != "torch"]
+
+
+@pytest.fixture(params=_installed_backends())
+def engine_backend(request: pytest.FixtureRequest):
+    """Runs a test once per installed engine backend (modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("engine_backend")``)."""
+    with ca.options(backend=request.param):
+        yield request.param
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,9 @@ import crossalign as ca
 from crossalign.engine import pairwise_scores
 from crossalign.metrics import get_metric
 
+# every engine test runs once per installed backend (numpy, torch:cpu, torch:cuda)
+pytestmark = pytest.mark.usefixtures("engine_backend")
+
 RESPONSE_METRICS = [
     "cka",
     "cka_debiased",

@@ -4,6 +4,9 @@ from scipy.spatial.distance import pdist, squareform
 
 from crossalign.rdm import check_rdm, compute_rdms, square_from_vector, upper_triangle
 
+# every engine test runs once per installed backend (numpy, torch:cpu, torch:cuda)
+pytestmark = pytest.mark.usefixtures("engine_backend")
+
 DISTANCES = ["correlation", "cosine", "euclidean", "sqeuclidean"]
 
 

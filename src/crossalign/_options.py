@@ -2,20 +2,32 @@
 ``finally``, as scikit-learn's ``config_context``).
 
 >>> import crossalign as ca
->>> with ca.options(memory_budget="2GB"):
+>>> with ca.options(memory_budget="2GB", backend="numpy", dtype="float64"):
 ...     pass
+
+Options:
+
+``memory_budget``  bytes (or ``"4GB"``) the engine may use; default 80% of the memory available
+                   when a computation starts. Analyses larger than the budget are streamed in
+                   blocks (:mod:`crossalign.engine`).
+``backend``        where the engine's kernels run (:mod:`crossalign.backends`): ``"numpy"``
+                   (default), ``"torch"`` (CUDA when present, else CPU), ``"torch:cpu"``,
+                   ``"torch:cuda"``.
+``dtype``          working precision of the engine's matrix products: ``"float64"`` (default) or
+                   ``"float32"`` (twice as fast; see the docs for its accuracy).
+``cluster``        a ``dask.distributed.Client`` (or a scheduler address) to run the all-pairs
+                   blocks on (:mod:`crossalign.distributed`); ``None`` (default) runs them in
+                   this process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["MemoryBudgetError", "available_memory", "get_option", "options", "parse_bytes"]
-
-_OPTIONS: dict[str, Any] = {"memory_budget": None}  # None: 80% of the memory available now
 
 
 class MemoryBudgetError(MemoryError):
@@ -39,6 +51,40 @@ def parse_bytes(value: int | float | str) -> int:
     return parse_bytes(float(number) * base**power)
 
 
+def _parse_backend(value: str) -> str:
+    from .backends import get_backend
+
+    get_backend(value)  # fails with the valid names
+    return value
+
+
+def _parse_dtype(value: Any) -> str:
+    import numpy as np
+
+    try:
+        name = np.dtype(value).name
+    except TypeError:
+        name = repr(value)
+    if name not in ("float32", "float64"):
+        raise ValueError(f"The 'dtype' option must be 'float32' or 'float64'. Got {value!r}.")
+    return name
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "memory_budget": parse_bytes,
+    "backend": _parse_backend,
+    "dtype": _parse_dtype,
+    "cluster": lambda value: value,
+}
+_DEFAULTS: dict[str, Any] = {
+    "memory_budget": None,  # None: 80% of the memory available now
+    "backend": "numpy",
+    "dtype": "float64",
+    "cluster": None,
+}
+_OPTIONS: dict[str, Any] = dict(_DEFAULTS)
+
+
 def available_memory() -> int:
     """Bytes available now (``MemAvailable`` of /proc/meminfo; 8 GB where that is unknown)."""
     try:
@@ -60,14 +106,20 @@ def get_option(name: str) -> Any:
 
 @contextlib.contextmanager
 def options(**kwargs: Any) -> Iterator[None]:
-    """Set options for the duration of a ``with`` block: ``memory_budget`` (bytes or '4GB')."""
+    """Set options for the duration of a ``with`` block (see the module docstring).
+
+    ``None`` restores an option's default; unknown names fail with the valid ones.
+    """
     unknown = set(kwargs) - set(_OPTIONS)
     if unknown:
         raise ValueError(f"Unknown option(s) {sorted(unknown)}. Options: {sorted(_OPTIONS)}.")
+    parsed = {
+        key: _DEFAULTS[key] if value is None else _PARSERS[key](value)
+        for key, value in kwargs.items()
+    }
     saved = dict(_OPTIONS)
     try:
-        for key, value in kwargs.items():
-            _OPTIONS[key] = None if value is None else parse_bytes(value)
+        _OPTIONS.update(parsed)
         yield
     finally:
         _OPTIONS.clear()

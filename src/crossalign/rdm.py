@@ -170,13 +170,20 @@ def _check_overflow(values: np.ndarray, scale: float, distance: str, name: str) 
         )
 
 
-def _upper_from_gram(distance: str, g: np.ndarray, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
-    """The strict upper triangle of the RDM whose pre-processed Gram matrix is ``g``."""
+def _upper_from_gram(distance: str, g: np.ndarray, mask: np.ndarray, out: np.ndarray) -> None:
+    """Write the strict upper triangle (row-major) of the RDM whose pre-processed Gram matrix
+    is ``g`` into ``out``; ``mask`` is the boolean strict upper triangle (n^2 bytes, where
+    index arrays would take 16 bytes per entry)."""
     if distance in ("correlation", "cosine"):
-        return 1.0 - g[iu, ju]
+        np.subtract(1.0, g[mask], out=out)
+        return
     diag = np.diagonal(g)
-    sq = np.maximum(diag[iu] + diag[ju] - 2.0 * g[iu, ju], 0.0)
-    return np.sqrt(sq) if distance == "euclidean" else sq
+    np.multiply(g[mask], -2.0, out=out)
+    out += np.broadcast_to(diag[:, None], g.shape)[mask]
+    out += np.broadcast_to(diag[None, :], g.shape)[mask]
+    np.maximum(out, 0.0, out=out)
+    if distance == "euclidean":
+        np.sqrt(out, out=out)
 
 
 def rdm_vectors(
@@ -186,10 +193,14 @@ def rdm_vectors(
 
     Equal to ``upper_triangle(compute_rdms(responses, distance))`` but faster and lighter:
     each representation's Gram matrix is one symmetric product (``z @ z.T``, a BLAS rank-k
-    update: half the work of a general product), only its upper triangle is read, and no more
-    than one n x n matrix is held at a time.
+    update: half the work of a general product) on the current backend
+    (:mod:`crossalign.backends`), only its upper triangle is read, and no more than one n x n
+    matrix is held at a time.
     """
+    from .backends import get_backend
+
     dist = DISTANCES.get(distance)
+    backend = get_backend()
     x = _responses_input(responses, name)
     lead = x.shape[:-2]
     n, p = x.shape[-2:]
@@ -198,16 +209,16 @@ def rdm_vectors(
     if distance in ("euclidean", "sqeuclidean"):
         scale = float(np.abs(flat).max(initial=0.0)) or 1.0
         flat = flat / scale
-    iu, ju = np.triu_indices(n, k=1)
-    out = np.empty((len(flat), len(iu)))
+    mask = np.triu(np.ones((n, n), dtype=bool), k=1)
+    out = np.empty((len(flat), n * (n - 1) // 2))
     for b in range(len(flat)):
-        z = np.ascontiguousarray(dist.preprocess(flat[b], name))
-        out[b] = _upper_from_gram(distance, z @ z.T, iu, ju)
+        z = dist.preprocess(flat[b], name)
+        _upper_from_gram(distance, backend.gram(z), mask, out[b])
     if scale != 1.0:
         with np.errstate(over="ignore"):
             out *= scale if distance == "euclidean" else scale * scale
         _check_overflow(out, scale, distance, name)
-    return out.reshape(*lead, len(iu))
+    return out.reshape(*lead, out.shape[-1])
 
 
 def upper_triangle(rdms: np.ndarray) -> np.ndarray:

@@ -75,7 +75,8 @@ class Metric(ABC):
 
 
 def unit_inner_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """All inner products of two stacks of unit vectors, clipped to [-1, 1]; ``a @ a.T`` when
-    ``b is a`` (NumPy runs it as a symmetric rank-k update: half the work)."""
-    out = a @ a.T if a is b else a @ b.T
-    return np.clip(out, -1.0, 1.0, out=out)
+    """All inner products of two stacks of unit vectors, clipped to [-1, 1], on the current
+    backend; ``a @ a.T`` when ``b is a`` (a symmetric product: half the work)."""
+    from ..backends import get_backend
+
+    return get_backend().inner(a, None if a is b else b)

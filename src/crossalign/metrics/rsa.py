@@ -15,7 +15,6 @@ per pair in O(m log m) from scipy's tau-b and each RDM's tie counts, which are p
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -37,9 +36,6 @@ _KRIEGESKORTE = """@article{kriegeskorte2008rsa,
   title={Representational similarity analysis -- connecting the branches of systems neuroscience},
   author={Kriegeskorte, Nikolaus and Mur, Marieke and Bandettini, Peter},
   journal={Frontiers in Systems Neuroscience}, volume={2}, pages={4}, year={2008}}"""
-
-
-_CHUNK_ELEMENTS = 2**20  # entries ranked at once (a few 8 MB temporaries)
 
 
 def _labels(labels: Sequence[Any] | None, k: int) -> list[Any]:
@@ -100,24 +96,11 @@ class Spearman(_InnerProduct):
         return stats.rankdata(_check_vectors(reps), axis=1, method="average")
 
     def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> np.ndarray:
+        from ..backends import get_backend
+
         v = _check_vectors(reps)
-        r = np.empty_like(v)
-        # rank in row chunks (rankdata's temporaries stay small whatever K is), on every core:
-        # the sorts release the GIL
-        step = max(1, _CHUNK_ELEMENTS // v.shape[1])
-
-        def rank(start: int) -> None:
-            block = stats.rankdata(v[start : start + step], axis=1, method="average")
-            r[start : start + step] = block - block.mean(axis=1, keepdims=True)
-
-        starts = range(0, len(v), step)
-        if len(starts) > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:
-                list(pool.map(rank, starts))
-        else:
-            rank(0)
+        r = get_backend().rank(v, np.empty_like(v))
+        r -= (v.shape[1] + 1) / 2.0  # average ranks of 1..m always have mean (m + 1) / 2
         return _unit(r, labels, self.name, "tied (a constant RDM)", inplace=True)
 
 

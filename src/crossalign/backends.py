@@ -1,0 +1,208 @@
+"""Where the engine's hot kernels run: NumPy (default) or PyTorch (CPU, or CUDA where present).
+
+An all-pairs analysis spends its time in three kernels, and only these are backend-specific:
+
+``gram(z)``        the Gram matrix ``z @ z.T`` of one pre-processed response matrix (RDMs, CKA);
+``rank(v, out)``   average-tie ranks of each row of a stack of RDM vectors (Spearman);
+``inner(a, b)``    all inner products of two stacks of unit vectors (every inner-product metric).
+
+Everything else (validation, labels, bookkeeping) is NumPy on the host, and every kernel takes
+and returns NumPy float64 arrays, so a backend is chosen per call or per block of code without
+changing any other code:
+
+>>> import crossalign as ca
+>>> with ca.options(backend="numpy"):
+...     pass
+
+``options(dtype="float32")`` runs ``gram`` and ``inner`` in single precision (ranks are exact in
+either). Backends agree to 1e-10 in float64 (tests/test_backends.py); the float32 error on
+Spearman RSA scores is stated in docs/scale.md.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from ._registry import Registry
+
+__all__ = ["BACKENDS", "Backend", "NumpyBackend", "TorchBackend", "get_backend", "installed"]
+
+_CHUNK_ELEMENTS = 2**16  # entries ranked at once per thread by NumPy (whole rows, at least one)
+_ELEMENTS_IN_FLIGHT = 2**25  # at most this many entries ranked at once over all threads
+RANK_TEMP_BYTES = 64  # temporaries per entry being ranked (scipy's rankdata; the torch path)
+
+
+def _rank_chunks(m: int) -> tuple[int, int]:
+    """Rows per chunk and how many chunks may be ranked at once, for rows of ``m`` entries."""
+    rows = max(1, _CHUNK_ELEMENTS // max(m, 1))
+    threads = max(1, min(os.cpu_count() or 1, _ELEMENTS_IN_FLIGHT // (rows * max(m, 1))))
+    return rows, threads
+
+
+def _working_dtype() -> str:
+    from ._options import get_option
+
+    return get_option("dtype")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The kernels of one backend (subclasses implement them)."""
+
+    name: str
+
+    def available(self) -> bool:
+        return True
+
+    def gram(self, z: np.ndarray) -> np.ndarray:
+        """``z @ z.T`` for one (n, p) matrix, in the working dtype; float64 (n, n) out."""
+        raise NotImplementedError
+
+    def rank(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Average-tie ranks (1..m, as scipy's ``rankdata``) of each row of ``v`` into ``out``."""
+        raise NotImplementedError
+
+    def rank_bytes(self, m: int) -> int:
+        """Peak temporary memory of :meth:`rank` on rows of ``m`` entries."""
+        return RANK_TEMP_BYTES * m
+
+    def inner(self, a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        """``a @ b.T`` (``a @ a.T`` when ``b is None``: symmetric, half the work), clipped to
+        [-1, 1]; float64 (Ka, Kb) out."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class NumpyBackend(Backend):
+    """NumPy and the BLAS it links; ranks with scipy on every core (the sorts drop the GIL)."""
+
+    def gram(self, z: np.ndarray) -> np.ndarray:
+        z = np.ascontiguousarray(z, dtype=_working_dtype())
+        g = z @ z.T  # NumPy runs x @ x.T as a symmetric rank-k update
+        return g.astype(np.float64, copy=False)
+
+    def rank_bytes(self, m: int) -> int:
+        rows, threads = _rank_chunks(m)
+        return RANK_TEMP_BYTES * rows * m * threads
+
+    def rank(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+        step, threads = _rank_chunks(v.shape[1])
+
+        def rank_rows(start: int) -> None:
+            out[start : start + step] = stats.rankdata(
+                v[start : start + step], axis=1, method="average"
+            )
+
+        starts = range(0, len(v), step)
+        if len(starts) > 1 and threads > 1:
+            with ThreadPoolExecutor(max_workers=min(len(starts), threads)) as pool:
+                list(pool.map(rank_rows, starts))
+        else:
+            rank_rows(0)
+        return out
+
+    def inner(self, a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        dtype = _working_dtype()
+        a = np.asarray(a, dtype=dtype)
+        out = a @ a.T if b is None else a @ np.asarray(b, dtype=dtype).T
+        out = out.astype(np.float64, copy=False)
+        return np.clip(out, -1.0, 1.0, out=out)
+
+
+@dataclass(frozen=True)
+class TorchBackend(Backend):
+    """PyTorch on ``device`` (``None``: CUDA when available, else CPU). Arrays cross to the
+    device for each kernel and come back as float64 NumPy arrays."""
+
+    device: str | None = None
+
+    def available(self) -> bool:
+        try:
+            import torch
+        except ImportError:
+            return False
+        return self.device != "cuda" or torch.cuda.is_available()
+
+    def _torch(self) -> tuple[Any, Any]:
+        try:
+            import torch
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                f"The {self.name!r} backend needs PyTorch. Install it (pip install "
+                "'crossalign[torch]') or use backend='numpy'."
+            ) from exc
+        device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if device == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(
+                f"The {self.name!r} backend needs a CUDA device, and PyTorch sees none. Use "
+                "backend='torch:cpu' or backend='numpy'."
+            )
+        return torch, torch.device(device)
+
+    def _to(self, x: np.ndarray, dtype: str) -> Any:
+        torch, device = self._torch()
+        x = np.ascontiguousarray(x)
+        if not x.flags.writeable:  # torch tensors are always writable: never alias read-only data
+            x = x.copy()
+        return torch.from_numpy(x).to(device=device, dtype=getattr(torch, dtype))
+
+    @staticmethod
+    def _back(t: Any) -> np.ndarray:
+        import torch
+
+        return t.to(dtype=torch.float64).cpu().numpy()
+
+    def gram(self, z: np.ndarray) -> np.ndarray:
+        t = self._to(z, _working_dtype())
+        return self._back(t @ t.T)
+
+    def rank(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+        torch, _ = self._torch()
+        for i, row in enumerate(v):
+            t = self._to(row, "float64")
+            values, order = torch.sort(t)
+            # runs of equal values share the mean of the positions they occupy
+            _, inverse, counts = torch.unique_consecutive(
+                values, return_inverse=True, return_counts=True
+            )
+            ends = torch.cumsum(counts, 0).to(torch.float64)  # 1-based last position of each run
+            mean_rank = ends - (counts.to(torch.float64) - 1.0) / 2.0
+            ranks = torch.empty_like(values)
+            ranks[order] = mean_rank[inverse]
+            out[i] = ranks.cpu().numpy()
+        return out
+
+    def inner(self, a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        dtype = _working_dtype()
+        ta = self._to(a, dtype)
+        out = ta @ ta.T if b is None else ta @ self._to(b, dtype).T
+        return np.clip(self._back(out), -1.0, 1.0)
+
+
+BACKENDS: Registry[Backend] = Registry("backend")
+BACKENDS.register("numpy", NumpyBackend("numpy"))
+BACKENDS.register("torch", TorchBackend("torch"))
+BACKENDS.register("torch:cpu", TorchBackend("torch:cpu", "cpu"))
+BACKENDS.register("torch:cuda", TorchBackend("torch:cuda", "cuda"))
+
+
+def get_backend(name: str | Backend | None = None) -> Backend:
+    """The backend ``name`` (default: the ``backend`` option, ``"numpy"`` unless set)."""
+    if isinstance(name, Backend):
+        return name
+    if name is None:
+        from ._options import get_option
+
+        name = get_option("backend")
+    return BACKENDS.get(name)
+
+
+def installed() -> list[str]:
+    """Names of the backends usable on this machine (e.g. ``['numpy', 'torch', 'torch:cpu']``)."""
+    return [name for name in BACKENDS if BACKENDS.get(name).available()]

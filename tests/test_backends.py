@@ -1,0 +1,122 @@
+"""Engine backends: the torch kernels against NumPy and scipy, per-call and context choice,
+float32 accuracy. (Every engine test module also runs once per installed backend through the
+``engine_backend`` fixture.)"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
+
+import crossalign as ca
+from crossalign.backends import BACKENDS, TorchBackend, get_backend, installed
+from crossalign.engine import pairwise_scores
+from crossalign.rdm import DISTANCES, rdm_vectors
+
+torch = pytest.importorskip("torch")
+OTHERS = [b for b in installed() if b not in ("numpy", "torch")]
+INNER_METRICS = ["spearman", "pearson", "cosine", "cka", "cka_debiased", "cka_rbf"]
+
+
+def _brain() -> ca.BrainData:
+    rng = np.random.default_rng(3)
+    shared = rng.normal(size=(40, 6))
+    data = {
+        (f"s{s}", f"r{r}"): shared @ rng.normal(size=(6, 25)) + rng.normal(size=(40, 25))
+        for s in range(3)
+        for r in range(3)
+    }
+    return ca.BrainData.from_responses(data)
+
+
+@pytest.fixture
+def brain() -> ca.BrainData:
+    return _brain()
+
+
+@given(
+    st.lists(st.integers(0, 6), min_size=2, max_size=40),
+    st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=2, max_size=40),
+)
+def test_torch_ranks_equal_scipy_average_ranks_with_ties(ints, floats):
+    for row in (np.asarray(ints, float), np.asarray(floats)):
+        v = row[None, :]
+        got = get_backend("torch:cpu").rank(v, np.empty_like(v))
+        np.testing.assert_array_equal(got[0], stats.rankdata(row, method="average"))
+
+
+def test_numpy_chunked_ranking_equals_one_shot(monkeypatch, rng):
+    import crossalign.backends as backends
+
+    v = rng.integers(0, 20, size=(9, 50)).astype(float)  # ties on purpose
+    whole = stats.rankdata(v, axis=1, method="average")
+    monkeypatch.setattr(backends, "_CHUNK_ELEMENTS", 100)  # two rows per chunk, threaded
+    got = get_backend("numpy").rank(v, np.empty_like(v))
+    np.testing.assert_array_equal(got, whole)
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+@pytest.mark.parametrize("distance", DISTANCES.names())
+def test_rdm_vectors_agree_across_backends(backend, distance, rng):
+    x = rng.normal(size=(2, 30, 12))
+    ref = rdm_vectors(x, distance)
+    with ca.options(backend=backend):
+        got = rdm_vectors(x, distance)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+@pytest.mark.parametrize("metric", INNER_METRICS)
+def test_score_tensors_agree_across_backends(brain, backend, metric):
+    ref = ca.score_tensor(brain, metric=metric)
+    got = ca.score_tensor(brain, metric=metric, backend=backend)
+    assert np.abs(got.values - ref.values).max() <= 1e-10
+    assert got.dims == ref.dims
+
+
+def test_per_call_backend_runs_the_torch_kernels(brain, monkeypatch):
+    calls = {"gram": 0, "rank": 0, "inner": 0}
+    for name in calls:
+        original = getattr(TorchBackend, name)
+
+        def counted(self, *args, _name=name, _original=original):
+            calls[_name] += 1
+            return _original(self, *args)
+
+        monkeypatch.setattr(TorchBackend, name, counted)
+    ca.score_tensor(brain, metric="spearman")
+    assert calls == {"gram": 0, "rank": 0, "inner": 0}  # numpy unless asked
+    ca.score_tensor(brain, metric="spearman", backend="torch:cpu")
+    assert calls["gram"] == len(brain) and calls["rank"] == 1 and calls["inner"] == 1
+    with ca.options(backend="torch:cpu"):
+        pairwise_scores(np.random.default_rng(0).normal(size=(4, 10)), metric="pearson")
+    assert calls["inner"] == 2
+
+
+def test_float32_is_used_and_within_its_stated_accuracy(brain):
+    ref = ca.score_tensor(brain, metric="spearman").values
+    for backend in ["numpy", *OTHERS]:
+        with ca.options(dtype="float32", backend=backend):
+            got = ca.score_tensor(brain, metric="spearman").values
+        err = np.abs(got - ref).max()
+        assert 0 < err <= 1e-5, (backend, err)  # docs/scale.md states 1e-5
+
+
+def test_backend_and_dtype_options_fail_clearly():
+    with (
+        pytest.raises(ValueError, match=r"'backend'.*must be one of.*Did you mean 'torch'"),
+        ca.options(backend="troch"),
+    ):
+        pass
+    with (
+        pytest.raises(ValueError, match=r"'dtype' option must be 'float32' or 'float64'"),
+        ca.options(dtype="float16"),
+    ):
+        pass
+    assert "numpy" in installed() and set(installed()) <= set(BACKENDS.names())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_backend_without_a_device_says_what_to_use_instead(brain):
+    with pytest.raises(RuntimeError, match=r"needs a CUDA device.*backend='torch:cpu'"):
+        ca.score_tensor(brain, backend="torch:cuda")
