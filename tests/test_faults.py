@@ -15,7 +15,8 @@ def test_memory_budget_refuses_before_starting(cichy, tmp_path):
     with (
         ca.options(memory_budget="1MB"),
         pytest.raises(
-            ca.MemoryBudgetError, match=r"needs about 0\.\d+ GB, over the memory budget of 0\.00 GB"
+            ca.MemoryBudgetError,
+            match=r"needs about \d+\.\d MB, over the memory budget of 1\.0 MB, even streamed",
         ),
     ):
         ca.cross_region_matrix(cichy)

@@ -13,6 +13,7 @@ Quick start
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import backends, distributed
 from ._options import MemoryBudgetError, options
 from .aps import (
     aps_permutation_test,
@@ -24,7 +25,7 @@ from .aps import (
     model_patterns,
 )
 from .data import BrainData, ModelData, Representations
-from .engine import pairwise_scores, score_tensor
+from .engine import pairwise_scores, plan_scores, score_tensor
 from .io import dataset_status, load_array, load_dataset
 from .layers import assign_layers, layer_scores, select_layers, split_stimuli
 from .metrics import METRICS, get_metric, list_metrics
@@ -79,6 +80,7 @@ __all__ = [
     "aps_permutation_test",
     "as_adapter",
     "assign_layers",
+    "backends",
     "bootstrap_indices",
     "brain_aps",
     "brain_aps_ci",
@@ -95,6 +97,7 @@ __all__ = [
     "compute_rdms",
     "cross_region_matrix",
     "dataset_status",
+    "distributed",
     "double_criterion",
     "equivalence",
     "evaluate_model",
@@ -119,6 +122,7 @@ __all__ = [
     "pairwise_scores",
     "paradigm_summary",
     "percentile_ci",
+    "plan_scores",
     "score_tensor",
     "select_layers",
     "split_stimuli",

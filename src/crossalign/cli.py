@@ -6,10 +6,11 @@ code 2, without a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -137,6 +138,9 @@ def matrix(
         bool, typer.Option(help="Average slightly asymmetric RDMs with their transpose.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    backend: BackendOpt = "numpy",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Cross-region alignment matrix from RDM files (mean over pairs of different subjects)."""
     from .data import BrainData
@@ -150,7 +154,8 @@ def matrix(
             raise ValueError(f"The '--rdms' option names region {region!r} twice.")
         stacks[region] = load_array(path, key)
     data = BrainData.from_rdms(stacks, symmetrise=symmetrise)
-    result = cross_region_matrix(data, metric)
+    with _execution(backend, "float64", workers, scheduler):
+        result = cross_region_matrix(data, metric)
     if as_json:
         print(json.dumps(_matrix_json(result)))
     else:
@@ -206,6 +211,39 @@ def datasets(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")
     out.print(table)
 
 
+_MEMORY_HELP = (
+    "Memory the analysis may use, e.g. 8GB (default 80% of what is free). Larger analyses are "
+    "streamed in blocks; refused before starting only if one block cannot fit."
+)
+BackendOpt = Annotated[
+    str, typer.Option(help="Engine backend: numpy, torch (CUDA if present), torch:cpu, torch:cuda.")
+]
+DtypeOpt = Annotated[str, typer.Option(help="Working precision of the products: float64, float32.")]
+WorkersOpt = Annotated[
+    int | None, typer.Option(help="Run the all-pairs blocks on a local Dask cluster of N workers.")
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(help="Run the all-pairs blocks on this Dask scheduler (tcp://host:8786)."),
+]
+
+
+@contextlib.contextmanager
+def _execution(
+    backend: str, dtype: str, workers: int | None, scheduler: str | None
+) -> Iterator[None]:
+    """Options for where and how the engine runs, for one command."""
+    from ._options import options
+
+    with options(backend=backend, dtype=dtype), contextlib.ExitStack() as stack:
+        if workers is not None or scheduler is not None:
+            from .distributed import cluster
+
+            client = stack.enter_context(cluster(workers=workers, scheduler=scheduler))
+            err.print(f"Dask: {len(client.nthreads())} worker(s) at {client.scheduler.address}")
+        yield
+
+
 def _run_and_report(config: Any, out_dir: Path, resume: bool, allow_user_modules: bool) -> None:
     from .study import run_study
 
@@ -248,9 +286,11 @@ def demo(
     ),
     resume: Annotated[bool, typer.Option(help="Resume an interrupted demo run.")] = False,
     n_bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
-    memory_budget: Annotated[
-        str | None, typer.Option(help="Refuse work above this much memory, e.g. 8GB.")
-    ] = None,
+    memory_budget: Annotated[str | None, typer.Option(help=_MEMORY_HELP)] = None,
+    backend: BackendOpt = "numpy",
+    dtype: DtypeOpt = "float64",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """The built-in study: Cichy 2014 and Castaldi 2019 with EfficientNet-Lite0, its untrained
     control, a pixel model and the Castaldi predictors; writes a report, figures and a
@@ -258,7 +298,8 @@ def demo(
     from .study import DEMO_STUDY
 
     config = {**DEMO_STUDY, "n_bootstrap": n_bootstrap, "memory_budget": memory_budget}
-    _run_and_report(config, out_dir, resume, False)
+    with _execution(backend, dtype, workers, scheduler):
+        _run_and_report(config, out_dir, resume, False)
 
 
 @app.command()
@@ -270,9 +311,11 @@ def run(
     allow_user_modules: Annotated[
         bool, typer.Option(help="Allow models that name Python code to import.")
     ] = False,
-    memory_budget: Annotated[
-        str | None, typer.Option(help="Refuse work above this much memory, e.g. 8GB.")
-    ] = None,
+    memory_budget: Annotated[str | None, typer.Option(help=_MEMORY_HELP)] = None,
+    backend: BackendOpt = "numpy",
+    dtype: DtypeOpt = "float64",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Run a study from a TOML config (datasets, models, metrics, splits, bootstrap)."""
     from .study import load_study
@@ -280,7 +323,8 @@ def run(
     config = load_study(study)
     if memory_budget is not None:
         config = config.model_copy(update={"memory_budget": memory_budget})
-    _run_and_report(config, out_dir or Path(study).with_suffix(""), resume, allow_user_modules)
+    with _execution(backend, dtype, workers, scheduler):
+        _run_and_report(config, out_dir or Path(study).with_suffix(""), resume, allow_user_modules)
 
 
 @app.command()

@@ -15,6 +15,7 @@ entry's labels in ``attrs``.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -24,7 +25,7 @@ import xarray as xr
 from ._validation import as_float_array, check_finite, describe
 from .rdm import DISTANCES, check_rdm, rdm_vectors, upper_triangle
 
-__all__ = ["BrainData", "ModelData", "Representations", "match_stimuli"]
+__all__ = ["BrainData", "EntryBlock", "ModelData", "Representations", "match_stimuli"]
 
 Kind = Literal["responses", "rdm"]
 Key = tuple[Hashable, Hashable]
@@ -72,6 +73,56 @@ def _reorder_to(ids: pd.Index, target: pd.Index, what: str) -> np.ndarray:
     return ids.get_indexer(target)
 
 
+def _cache_key(distance: str) -> tuple[str, str, str]:
+    """RDM vectors are cached per distance and per backend and precision that computed them."""
+    from ._options import get_option
+
+    return distance, get_option("backend"), get_option("dtype")
+
+
+@dataclass(frozen=True)
+class EntryBlock:
+    """Some entries of a container, in order: what the engine prepares at once.
+
+    ``rdm_vectors`` and ``response_arrays`` give the metric inputs of exactly these entries,
+    so a part of an analysis never builds the inputs of the whole container.
+    """
+
+    keys: tuple[Key, ...]
+    arrays: tuple[np.ndarray, ...]
+    kinds: tuple[Kind, ...]
+    cached: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def rdm_vectors(self, distance: str = "correlation") -> np.ndarray:
+        """Upper-triangle RDM vectors (len(self), n(n-1)/2), computed one entry at a time (a
+        symmetric product each; only one n x n matrix in memory)."""
+        if distance in self.cached:
+            return self.cached[distance]
+        n = self.arrays[0].shape[0]
+        out = np.empty((len(self.keys), n * (n - 1) // 2))
+        for i, (key, arr, kind) in enumerate(zip(self.keys, self.arrays, self.kinds, strict=True)):
+            if kind == "rdm":
+                out[i] = upper_triangle(arr)
+            else:
+                x = arr.mean(axis=-1) if arr.ndim == 3 else arr
+                out[i] = rdm_vectors(x, distance, name=f"responses of {key!r}")
+        return out
+
+    def response_arrays(self, metric: str = "this metric") -> list[np.ndarray]:
+        """The response matrices (n_stimuli, n_units), repetitions averaged."""
+        rdm_only = [k for k, kind in zip(self.keys, self.kinds, strict=True) if kind == "rdm"]
+        if rdm_only:
+            raise ValueError(
+                f"The metric {metric!r} compares raw responses, but {len(rdm_only)} entries "
+                f"are RDMs (e.g. {rdm_only[0]!r}). Expected responses (from_responses), or use "
+                "an RSA metric (spearman, pearson, kendall_taua, cosine)."
+            )
+        return [a.mean(axis=2) if a.ndim == 3 else a for a in self.arrays]
+
+
 class Representations:
     """Base class: a mapping (source, area) -> responses or RDM over a shared stimulus set.
 
@@ -101,7 +152,7 @@ class Representations:
         self._kinds = {k: kinds[k] for k in order}
         self._stimuli = stimuli
         self.attrs: dict[str, Any] = dict(attrs or {})
-        self._rdm_cache: dict[str, np.ndarray] = {}
+        self._rdm_cache: dict[tuple[str, str, str], np.ndarray] = {}
         if not self._entries:
             raise ValueError(f"A {type(self).__name__} needs at least one entry. Got none.")
         if self.require_grid:
@@ -415,45 +466,39 @@ class Representations:
         """Upper-triangle RDM vectors (n_entries, n(n-1)/2) in ``keys()`` order.
 
         RDM entries are used as they are; response entries are turned into RDMs with
-        ``distance`` (repetitions averaged first), batched over entries of the same shape.
-        The result is cached per distance.
+        ``distance`` (repetitions averaged first), one representation at a time. The result
+        is cached per distance (use :meth:`block` for a part without building the whole).
         """
         DISTANCES.get(distance)
-        if distance in self._rdm_cache:
-            return self._rdm_cache[distance]
-        keys = self.keys()
-        m = self.n_stimuli * (self.n_stimuli - 1) // 2
-        out = np.empty((len(keys), m))
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for i, key in enumerate(keys):
-            arr = self._entries[key]
-            if self._kinds[key] == "rdm":
-                out[i] = upper_triangle(arr)
-            else:
-                groups.setdefault(arr.shape, []).append(i)
-        # one representation at a time: a symmetric product each, only one n x n in memory
-        for idx in groups.values():
-            for i in idx:
-                arr = self._entries[keys[i]]
-                if arr.ndim == 3:
-                    arr = arr.mean(axis=-1)
-                out[i] = rdm_vectors(arr, distance, name=f"responses of {keys[i]!r}")
-        out.setflags(write=False)
-        self._rdm_cache[distance] = out
-        return out
+        key = _cache_key(distance)
+        if key not in self._rdm_cache:
+            out = self.block(self.keys()).rdm_vectors(distance)
+            out.setflags(write=False)
+            self._rdm_cache[key] = out
+        return self._rdm_cache[key]
 
     def response_arrays(self, metric: str = "this metric") -> list[np.ndarray]:
         """The response matrices (n_stimuli, n_units) in ``keys()`` order, repetitions
         averaged. Raises when an entry only has an RDM."""
-        rdm_only = [k for k in self._entries if self._kinds[k] == "rdm"]
-        if rdm_only:
-            raise ValueError(
-                f"The metric {metric!r} compares raw responses, but {len(rdm_only)} entries "
-                f"of this {type(self).__name__} are RDMs (e.g. {rdm_only[0]!r}). Expected "
-                "responses (from_responses), or use an RSA metric (spearman, pearson, "
-                "kendall_taua, cosine)."
-            )
-        return [a.mean(axis=2) if a.ndim == 3 else a for a in self._entries.values()]
+        return self.block(self.keys()).response_arrays(metric)
+
+    def block(self, keys: Sequence[Key]) -> EntryBlock:
+        """The entries ``keys`` (in that order) as an :class:`EntryBlock`: the unit the engine
+        streams and ships to Dask workers. RDM vectors already cached are carried along."""
+        keys = [self._key(k) for k in keys]
+        cached = {}
+        if self._rdm_cache:
+            pos = {k: i for i, k in enumerate(self._entries)}
+            rows = [pos[k] for k in keys]
+            cached = {
+                key[0]: v[rows] for key, v in self._rdm_cache.items() if key == _cache_key(key[0])
+            }
+        return EntryBlock(
+            tuple(keys),
+            tuple(self._entries[k] for k in keys),
+            tuple(self._kinds[k] for k in keys),
+            cached,
+        )
 
     def rdms(self, distance: str = "correlation") -> xr.DataArray:
         """All RDMs as one DataArray (source, area, stimulus, stimulus2); grids only."""

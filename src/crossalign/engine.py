@@ -9,19 +9,27 @@ without another RDM comparison.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import time
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from ._options import get_option, options
 from .data import Representations, match_stimuli
 from .metrics import Metric, get_metric
 
 __all__ = [
+    "ScoringPlan",
+    "all_pairs",
     "check_memory",
     "estimate_bytes",
     "pairwise_scores",
+    "plan_scores",
     "representation_inputs",
     "score_tensor",
 ]
@@ -34,6 +42,7 @@ def pairwise_scores(
     metric: str | Metric = "spearman",
     labels_a: Sequence[Any] | None = None,
     labels_b: Sequence[Any] | None = None,
+    backend: str | None = None,
 ) -> np.ndarray:
     """Scores between every representation of ``reps_a`` and every one of ``reps_b``.
 
@@ -44,6 +53,8 @@ def pairwise_scores(
         ``reps_b=None`` scores ``reps_a`` against itself (prepared once, symmetric product).
     metric
         A registered metric name or a :class:`~crossalign.metrics.Metric` instance.
+    backend
+        Where the kernels run (:mod:`crossalign.backends`); default the ``backend`` option.
 
     Returns
     -------
@@ -51,9 +62,15 @@ def pairwise_scores(
         (K_a, K_b) with ``out[i, j] = M(reps_a[i], reps_b[j])``.
     """
     m = get_metric(metric)
-    prep_a = m.prepare(reps_a, labels_a)
-    prep_b = prep_a if reps_b is None else m.prepare(reps_b, labels_b)
-    return m.cross(prep_a, prep_b)
+    with _using(backend):
+        prep_a = m.prepare(reps_a, labels_a)
+        prep_b = prep_a if reps_b is None else m.prepare(reps_b, labels_b)
+        return m.cross(prep_a, prep_b)
+
+
+def _using(backend: str | None) -> contextlib.AbstractContextManager[None]:
+    """The ``backend`` for a block of code; ``None`` keeps the current one."""
+    return contextlib.nullcontext() if backend is None else options(backend=backend)
 
 
 def representation_inputs(
@@ -68,47 +85,304 @@ def representation_inputs(
     return data.response_arrays(m.name)
 
 
+# ---------------------------------------------------------------------------- planning
 def _widths(data: Representations) -> list[int]:
     return [int(np.prod(data[k].shape[1:2])) if data.kind(k) == "responses" else 0 for k in data]
+
+
+def _footprint(
+    data: Representations, other: Representations | None, m: Metric
+) -> tuple[int, int, int]:
+    """Bytes per representation as metric input and as prepared, and the fixed working set
+    of preparing (a Gram matrix, the triangle's temporaries, ranking) and of one product."""
+    from .backends import get_backend
+
+    n = data.n_stimuli
+    widths = _widths(data) + ([] if other is None else _widths(other))
+    p = max(max(widths, default=1), 1)
+    copies = 3 * n * p * 8  # scaled, centred and normalised copies of one response matrix
+    if m.input_kind == "rdm":
+        vec = n * (n - 1) // 2 * 8
+        work = n * n * 9 + vec + copies  # Gram, triangle mask, one triangle temporary
+        if m.name == "spearman":
+            work += get_backend().rank_bytes(vec // 8)
+        elif m.name == "kendall_taua":  # sorting copies of one pair
+            work += 12 * vec
+        return vec, vec, work
+    if m.name in ("cka", "cka_debiased", "cka_rbf"):
+        return n * p * 8, n * n * 8, 3 * n * n * 8 + copies
+    if m.name == "mutual_knn":
+        return n * p * 8, n * n * 4, 3 * n * n * 8 + copies
+    if m.name == "predictivity":
+        return n * p * 8, n * n * 8 + n * p * 16, 3 * n * n * 8 + copies
+    return n * p * 8, n * p * 16, 3 * n * p * 8 + copies
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """How an all-pairs analysis will run: block size, memory and time, decided before it
+    starts (:func:`plan_scores`)."""
+
+    metric: str
+    n_a: int
+    n_b: int  # 0: data against itself
+    n_stimuli: int
+    block: int  # representations per block (n_a, or more: one block)
+    input_bytes: int  # per representation
+    prepared_bytes: int  # per representation
+    working_bytes: int
+    budget: int
+    backend: str
+    dtype: str
+    seconds: float
+
+    @property
+    def n_blocks(self) -> int:
+        return -(-self.n_a // self.block)
+
+    @property
+    def streamed(self) -> bool:
+        return self.block < max(self.n_a, self.n_b)
+
+    @property
+    def score_bytes(self) -> int:
+        return self.n_a * (self.n_b or self.n_a) * 8
+
+    @property
+    def peak_bytes(self) -> int:
+        """Estimated peak: one held block of prepared representations, one block being
+        prepared (inputs and prepared), the working set and the score matrix."""
+        k = self.n_a + self.n_b if not self.streamed else self.block
+        per = self.input_bytes + self.prepared_bytes
+        held = 0 if not self.streamed else self.block * self.prepared_bytes
+        return k * per + held + self.working_bytes + self.score_bytes
+
+    def blocks(self, n: int) -> list[range]:
+        return [range(i, min(i + self.block, n)) for i in range(0, n, self.block)]
+
+    def describe(self) -> str:
+        """One line for the user, printed before a long run starts."""
+        what = f"{self.n_a} x {self.n_b or self.n_a} representations of {self.n_stimuli} stimuli"
+        how = (
+            f"streamed in blocks of {self.block} ({self.n_blocks} blocks)"
+            if self.streamed
+            else "in one block"
+        )
+        return (
+            f"{what}, {self.metric} on {self.backend} ({self.dtype}): {how}; peak memory about "
+            f"{_gb(self.peak_bytes)} (budget {_gb(self.budget)}); time about "
+            f"{_duration(self.seconds)}"
+        )
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e7 else f"{n / 1e6:.1f} MB"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(seconds, 0.1):.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@functools.cache
+def _rates(backend: str, dtype: str) -> tuple[float, float]:
+    """Measured speed of this machine's kernels: symmetric-product units (n^2 p) per second
+    and ranked elements per second, each from a ~10 ms probe (the best of three)."""
+    from ._options import options as _opts
+    from .backends import get_backend
+
+    b = get_backend(backend)
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((512, 512))
+    v = rng.standard_normal((1, 2**17))
+    out = np.empty_like(v)
+    gram_t = rank_t = np.inf
+    with _opts(dtype=dtype):
+        for _ in range(3):
+            t0 = time.perf_counter()
+            b.gram(z)
+            t1 = time.perf_counter()
+            b.rank(v, out)
+            t2 = time.perf_counter()
+            gram_t, rank_t = min(gram_t, t1 - t0), min(rank_t, t2 - t1)
+    return 512**3 / max(gram_t, 1e-6), v.size / max(rank_t, 1e-6)
+
+
+def _seconds(
+    m: Metric, n: int, p: int, n_a: int, n_b: int, block: int, backend: str, dtype: str
+) -> float:
+    """Rough run time: preparations (counting re-preparations when streamed) plus products."""
+    gram_rate, rank_rate = _rates(backend, dtype)
+    n_blocks = -(-n_a // block)
+    if n_b:
+        preps = n_a + (n_b if n_blocks == 1 else n_blocks * n_b)
+        pairs = 2 * n_a * n_b
+    else:
+        preps = n_a + (0 if n_blocks == 1 else block * n_blocks * (n_blocks - 1) // 2)
+        pairs = n_a * n_a
+    width = n * (n - 1) // 2 if m.input_kind == "rdm" else n * n
+    prep = n * n * p / gram_rate + (width / rank_rate if m.name in ("spearman",) else 0.0)
+    if m.name == "kendall_taua":
+        return preps * prep + pairs / 2 * 3 * width / rank_rate
+    if m.name in ("predictivity", "procrustes", "shape"):
+        return preps * (prep + n**3 / gram_rate) + pairs * n * n * p / gram_rate
+    return preps * prep + pairs * width / gram_rate
+
+
+def plan_scores(
+    data: Representations, other: Representations | None, metric: str | Metric
+) -> ScoringPlan:
+    """Decide, before anything runs, how scoring ``data`` against ``other`` (or itself) fits
+    the memory budget (the ``memory_budget`` option): in one block when it all fits, else
+    streamed in blocks of representations; refused with :class:`MemoryBudgetError` when not
+    even two representations at a time fit. The plan carries its memory and time estimates.
+    """
+    from ._options import MemoryBudgetError
+
+    m = get_metric(metric)
+    n_a, n_b = len(data), (0 if other is None else len(other))
+    inp, prep, work = _footprint(data, other, m)
+    budget = get_option("memory_budget")
+    score = n_a * (n_b or n_a) * 8
+    full = (n_a + n_b) * (inp + prep) + work + score
+    if full <= budget:
+        block = max(n_a, n_b)
+    else:
+        # streamed: a held block of prepared representations plus one being prepared
+        block = (budget - work - score) // (inp + 2 * prep)
+        if block < 1:
+            need = inp + 2 * prep + work + score
+            raise MemoryBudgetError(
+                f"Scoring {n_a} x {n_b or n_a} representations of {data.n_stimuli} stimuli "
+                f"with {m.name!r} needs about {_gb(need)}, over the memory budget of "
+                f"{_gb(budget)}, even streamed one representation at a time (all at once: "
+                f"{_gb(full)}). Score fewer stimuli at once, or set a larger "
+                "budget (crossalign.options(memory_budget='16GB'), or --memory-budget) if the "
+                "machine has the memory."
+            )
+        block = int(min(block, max(n_a, n_b)))
+    backend, dtype = get_option("backend"), get_option("dtype")
+    widths = _widths(data) + ([] if other is None else _widths(other))
+    p = max(max(widths, default=1), 1)
+    return ScoringPlan(
+        metric=m.name,
+        n_a=n_a,
+        n_b=n_b,
+        n_stimuli=data.n_stimuli,
+        block=block,
+        input_bytes=inp,
+        prepared_bytes=prep,
+        working_bytes=work,
+        budget=budget,
+        backend=backend,
+        dtype=dtype,
+        seconds=_seconds(m, data.n_stimuli, p, n_a, n_b, block, backend, dtype),
+    )
 
 
 def estimate_bytes(
     data: Representations, other: Representations | None, metric: str | Metric
 ) -> int:
-    """Peak memory (bytes) of scoring ``data`` against ``other`` with ``metric``: the metric
-    inputs and their prepared copies (for RSA also the ranks), plus the score matrix."""
+    """Peak memory (bytes) of scoring ``data`` against ``other`` with ``metric`` in one
+    block: inputs and prepared copies of every representation, the working set of one
+    preparation and the score matrix."""
     m = get_metric(metric)
-    ka = len(data)
-    kb = 0 if other is None else len(other)
-    k = ka + kb
-    n = data.n_stimuli
-    if m.input_kind == "rdm":
-        per = n * (n - 1) // 2 * 8 * 3  # vectors, ranks/centred, prepared
-    elif m.name in ("cka", "cka_debiased", "cka_rbf", "mutual_knn"):
-        per = n * n * 8 * 2
-    elif m.name == "predictivity":
-        per = n * n * 8 + n * max(_widths(data), default=1) * 8 * 2
-    else:
-        per = n * max(max(_widths(data), default=1), 1) * 8 * 2
-    return int(k * per + ka * max(kb, ka) * 8)
+    inp, prep, work = _footprint(data, other, m)
+    n_a, n_b = len(data), (0 if other is None else len(other))
+    return (n_a + n_b) * (inp + prep) + work + n_a * (n_b or n_a) * 8
 
 
 def check_memory(
     data: Representations, other: Representations | None, metric: str | Metric
-) -> None:
-    """Refuse, before starting, a computation that would exceed the memory budget."""
-    from ._options import MemoryBudgetError, get_option
+) -> ScoringPlan:
+    """Refuse, before starting, a computation that cannot fit the memory budget even
+    streamed (:func:`plan_scores`); return the plan otherwise."""
+    return plan_scores(data, other, metric)
 
-    need = estimate_bytes(data, other, metric)
-    budget = get_option("memory_budget")
-    if need > budget:
-        raise MemoryBudgetError(
-            f"Scoring {len(data)} x {len(other) if other is not None else len(data)} "
-            f"representations of {data.n_stimuli} stimuli with {get_metric(metric).name!r} needs "
-            f"about {need / 1e9:.2f} GB, over the memory budget of {budget / 1e9:.2f} GB. Score "
-            "fewer representations or stimuli at once, or set a larger budget (crossalign."
-            "options(memory_budget='16GB'), or --memory-budget) if the machine has the memory."
+
+# ---------------------------------------------------------------------------- running
+def all_pairs(
+    data: Representations,
+    other: Representations | None,
+    metric: str | Metric,
+    rdm: str = "correlation",
+    *,
+    plan: ScoringPlan | None = None,
+) -> np.ndarray:
+    """The (len(data), len(other or data)) score matrix, in ``keys()`` order.
+
+    Runs the ``plan`` (default: :func:`plan_scores` under the current options): in one block
+    when everything fits the memory budget; else streamed, holding one block of prepared
+    representations while the next is prepared and scored, so peak memory stays within the
+    budget whatever the number of representations; on a Dask cluster when the ``cluster``
+    option is set (:mod:`crossalign.distributed`). ``other`` must share ``data``'s stimuli.
+    """
+    m = get_metric(metric)
+    plan = plan or plan_scores(data, other, m)
+    if get_option("cluster") is not None:
+        from .distributed import dask_all_pairs
+
+        return dask_all_pairs(data, other, m, rdm, plan)
+    if not plan.streamed:
+        return pairwise_scores(
+            representation_inputs(data, m, rdm),
+            None if other is None else representation_inputs(other, m, rdm),
+            metric=m,
+            labels_a=data.keys(),
+            labels_b=None if other is None else other.keys(),
         )
+    return _streamed(data, other, m, rdm, plan)
+
+
+def prepare_block(data: Representations, rows: range, m: Metric, rdm: str) -> Any:
+    """Metric inputs and preparation of the entries ``rows`` of ``data`` (keys order)."""
+    keys = data.keys()
+    return _prepare(data.block([keys[i] for i in rows]), m, rdm)
+
+
+def _prepare(block: Any, m: Metric, rdm: str) -> Any:
+    inputs = block.rdm_vectors(rdm) if m.input_kind == "rdm" else block.response_arrays(m.name)
+    return m.prepare(inputs, list(block.keys))
+
+
+def block_pairs(plan: ScoringPlan) -> list[tuple[int, int]]:
+    """The (row block, column block) pairs to compute: for a symmetric metric scoring data
+    against itself only the upper triangle of blocks (the rest is its transpose)."""
+    n_rows = len(plan.blocks(plan.n_a))
+    n_cols = len(plan.blocks(plan.n_b or plan.n_a))
+    upper = not plan.n_b and get_metric(plan.metric).symmetric
+    return [(i, j) for i in range(n_rows) for j in range(n_cols) if not upper or j >= i]
+
+
+def place_block(out: np.ndarray, plan: ScoringPlan, i: int, j: int, scores: np.ndarray) -> None:
+    """Write the scores of block pair (i, j) into ``out`` (and their transpose below the
+    diagonal when only the upper triangle of blocks is computed)."""
+    rows = plan.blocks(plan.n_a)[i]
+    cols = plan.blocks(plan.n_b or plan.n_a)[j]
+    out[rows.start : rows.stop, cols.start : cols.stop] = scores
+    if not plan.n_b and get_metric(plan.metric).symmetric and i != j:
+        out[cols.start : cols.stop, rows.start : rows.stop] = scores.T
+
+
+def _streamed(
+    data: Representations, other: Representations | None, m: Metric, rdm: str, plan: ScoringPlan
+) -> np.ndarray:
+    target = data if other is None else other
+    col_blocks = plan.blocks(len(target))
+    out = np.empty((len(data), len(target)))
+    pairs = block_pairs(plan)
+    for i, rows in enumerate(plan.blocks(len(data))):
+        held = prepare_block(data, rows, m, rdm)
+        for _, j in (pair for pair in pairs if pair[0] == i):
+            same = other is None and i == j
+            cols = held if same else prepare_block(target, col_blocks[j], m, rdm)
+            place_block(out, plan, i, j, m.cross(held, cols))
+            del cols
+        del held
+    return out
 
 
 def _grid_dims(data: Representations, prefix: str = "") -> tuple[list[str], dict[str, Any]]:
@@ -137,8 +411,13 @@ def score_tensor(
     *,
     metric: str | Metric = "spearman",
     rdm: str = "correlation",
+    backend: str | None = None,
 ) -> xr.DataArray:
     """Scores between every entry of ``data`` and every entry of ``other`` (or of ``data``).
+
+    Planned before it starts (:func:`plan_scores`: streamed in blocks when the analysis does
+    not fit the memory budget) and run by :func:`all_pairs`, on ``backend`` (default: the
+    ``backend`` option) or a Dask cluster (the ``cluster`` option).
 
     Returns a DataArray with dims ``(source, area, target_source, target_area)`` named after
     the containers (e.g. ``subject, region, target_subject, target_region`` for brains, or
@@ -148,21 +427,9 @@ def score_tensor(
     """
     m = get_metric(metric)
     dims_a, coords_a = _grid_dims(data)
-    check_memory(data, other, m)
-    inputs_a = representation_inputs(data, m, rdm)
-    labels_a = data.keys()
-    if other is None:
-        target = data
-        scores = pairwise_scores(inputs_a, None, metric=m, labels_a=labels_a)
-    else:
-        target = match_stimuli(data, other)
-        scores = pairwise_scores(
-            inputs_a,
-            representation_inputs(target, m, rdm),
-            metric=m,
-            labels_a=labels_a,
-            labels_b=target.keys(),
-        )
+    target = data if other is None else match_stimuli(data, other)
+    with _using(backend):
+        scores = all_pairs(data, None if other is None else target, m, rdm)
     clash = other is None or {target.source_dim, target.area_dim} & set(dims_a)
     dims_b, coords_b = _grid_dims(target, prefix="target_" if clash else "")
     shape = (

@@ -288,17 +288,20 @@ def run_study(
         return _run(cfg, out_dir, resume, allow_user_modules, console)
 
 
-def _preflight(cfg: StudyConfig) -> list[tuple[DatasetConfig, BrainData]]:
-    """Load every dataset and refuse the study before it starts if the brain-to-brain
-    scoring would exceed the memory budget (the estimate is in the message)."""
-    from .engine import check_memory
+def _preflight(cfg: StudyConfig, console: Any) -> list[tuple[DatasetConfig, BrainData]]:
+    """Load every dataset, plan its brain-to-brain scoring and print the plan's memory and
+    time estimates; refuse the study before it starts if the scoring cannot fit the memory
+    budget even streamed (the estimate is in the message)."""
+    from .engine import plan_scores
     from .metrics import get_metric
 
     loaded = []
     for dcfg in cfg.datasets:
         brain = _load_brain(dcfg)
         for metric_name in cfg.metrics:
-            check_memory(brain, None, get_metric(metric_name))
+            plan = plan_scores(brain, None, get_metric(metric_name))
+            if console is not None:
+                console.print(f"Plan for {dcfg.name}: {plan.describe()}")
         loaded.append((dcfg, brain))
     return loaded
 
@@ -315,7 +318,7 @@ def _run(
     from .stats import double_criterion, noise_ceiling
 
     console = console or Console()
-    datasets = _preflight(cfg)
+    datasets = _preflight(cfg, console)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     raw = cfg.model_dump()

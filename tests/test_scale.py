@@ -1,0 +1,158 @@
+"""Scale: analyses larger than the memory budget stream in blocks with the same numbers, within
+the budget; a local Dask cluster gives the same numbers; the plan is printed before a run."""
+
+import dataclasses
+import json
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import crossalign as ca
+from crossalign.engine import all_pairs, estimate_bytes, plan_scores
+
+
+def _brain(n_sub: int, n_reg: int, n: int, p: int, seed: int = 0) -> ca.BrainData:
+    rng = np.random.default_rng(seed)
+    shared = rng.normal(size=(n_reg, n, 8))
+    return ca.BrainData.from_responses(
+        {
+            (f"s{s}", f"r{r}"): shared[r] @ rng.normal(size=(8, p)) + rng.normal(size=(n, p))
+            for s in range(n_sub)
+            for r in range(n_reg)
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def big() -> ca.BrainData:
+    return _brain(8, 6, 600, 40)  # 48 RDMs of 179,700 entries: a 69 MB stack
+
+
+def test_streamed_spearman_within_a_budget_below_the_rdm_stack_equals_unbounded(big):
+    n = big.n_stimuli
+    stack = len(big) * n * (n - 1) // 2 * 8
+    unbounded = all_pairs(big, None, "spearman")
+    budget = int(0.6 * stack)
+    with ca.options(memory_budget=budget):
+        plan = plan_scores(big, None, "spearman")
+        assert plan.streamed and plan.n_blocks >= 4 and plan.peak_bytes <= budget
+        tracemalloc.start()
+        try:
+            streamed = all_pairs(big, None, "spearman")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak <= budget < stack, (peak, budget, stack)
+    np.testing.assert_allclose(streamed, unbounded, rtol=0, atol=1e-14)
+    np.testing.assert_array_equal(streamed, streamed.T)
+    # and the unbounded run really needs more than that budget
+    tracemalloc.start()
+    try:
+        all_pairs(_brain(8, 6, 600, 40), None, "spearman")
+        assert tracemalloc.get_traced_memory()[1] > budget
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("metric", ["pearson", "kendall_taua", "cka", "predictivity", "shape"])
+def test_streamed_equals_unbounded_for_every_metric_family(metric):
+    brain = _brain(3, 3, 60, 12, seed=1)
+    unbounded = all_pairs(brain, None, metric)
+    with ca.options(memory_budget=estimate_bytes(brain, None, metric) * 3 // 5):
+        plan = plan_scores(brain, None, metric)
+        streamed = all_pairs(brain, None, metric)
+    assert plan.streamed
+    np.testing.assert_allclose(streamed, unbounded, rtol=0, atol=1e-12)
+
+
+def test_streamed_model_against_brain_tensor_keeps_labels():
+    brain = _brain(4, 3, 400, 10, seed=2)
+    rng = np.random.default_rng(5)
+    model = ca.ModelData.from_activations(
+        {f"layer{i}": rng.normal(size=(400, 16)) for i in range(8)},
+        model="net",
+        stimuli=brain.stimuli,
+    )
+    ref = ca.score_tensor(model, brain)
+    with ca.options(memory_budget=estimate_bytes(model, brain, "spearman") * 3 // 5):
+        assert plan_scores(model, brain, "spearman").streamed
+        got = ca.score_tensor(model, brain)
+    assert got.dims == ref.dims == ("model", "layer", "subject", "region")
+    np.testing.assert_allclose(got.values, ref.values, rtol=0, atol=1e-14)
+
+
+def test_a_budget_too_small_for_one_block_is_refused_with_both_estimates(big):
+    with ca.options(memory_budget="5MB"), pytest.raises(ca.MemoryBudgetError) as info:
+        ca.score_tensor(big)
+    msg = str(info.value)
+    assert "even streamed one representation at a time" in msg and "all at once: 0." in msg
+
+
+def test_plan_estimates_time_and_memory(big):
+    plan = plan_scores(big, None, "spearman")
+    assert not plan.streamed and plan.block == len(big)
+    assert plan.peak_bytes == estimate_bytes(big, None, "spearman")
+    line = plan.describe()
+    assert "48 x 48 representations of 600 stimuli, spearman on numpy (float64)" in line
+    assert "peak memory about" in line and "time about" in line
+    assert 0 < plan.seconds < 60
+
+
+def test_local_dask_cluster_with_two_workers_gives_the_same_numbers(big):
+    distributed = pytest.importorskip("distributed")
+    single = ca.score_tensor(big)
+    single_pred = all_pairs(big.select(sources=["s0", "s1"]), None, "predictivity")
+    with ca.distributed.cluster(workers=2) as client:
+        assert isinstance(client, distributed.Client) and len(client.nthreads()) == 2
+        on_dask = ca.score_tensor(big)
+        on_dask_pred = all_pairs(big.select(sources=["s0", "s1"]), None, "predictivity")
+        matrix = ca.cross_region_matrix(big)
+    assert ca._options.get_option("cluster") is None  # the option was restored
+    # Dask cut the 48 representations into blocks of 12 (2 per worker thread); the same blocks
+    # in this process agree to rounding (the workers' BLAS runs one thread), as does one block
+    plan = dataclasses.replace(plan_scores(big, None, "spearman"), block=12)
+    blocked = all_pairs(big, None, "spearman", plan=plan)
+    np.testing.assert_allclose(on_dask.values.reshape(48, 48), blocked, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(on_dask.values, single.values, rtol=0, atol=1e-14)
+    assert on_dask.dims == single.dims
+    np.testing.assert_allclose(on_dask_pred, single_pred, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(matrix.values, ca.cross_region_matrix(big).values, atol=1e-14)
+
+
+def test_cluster_arguments_are_checked():
+    pytest.importorskip("distributed")
+    with pytest.raises(ValueError, match=r"either 'workers'.*or 'scheduler'.*Got workers=2"):  # noqa: SIM117
+        with ca.distributed.cluster(workers=2, scheduler="tcp://x:1"):
+            pass
+    with pytest.raises(ValueError, match=r"'workers' argument must be a positive integer. Got 0"):  # noqa: SIM117
+        with ca.distributed.cluster(workers=0):
+            pass
+
+
+def test_cli_matrix_on_dask_and_torch_equals_the_default(data_dir):
+    pytest.importorskip("distributed")
+    from typer.testing import CliRunner
+
+    from crossalign.cli import app
+
+    folder = data_dir / "cichy2014_92images"
+    args = [
+        "matrix",
+        "--rdms",
+        f"EVC={folder / 'fmri_EVC_RDMs.npz'}",
+        "--rdms",
+        f"IT={folder / 'fmri_IT_RDMs.npz'}",
+        "--json",
+    ]
+    runner = CliRunner()
+    plain = runner.invoke(app, args)
+    dask = runner.invoke(app, [*args, "--workers", "2"])
+    torch = runner.invoke(app, [*args, "--backend", "torch:cpu"])
+    for result in (plain, dask, torch):
+        assert result.exit_code == 0, result.output
+    ref = np.array(json.loads(plain.stdout)["matrix"])
+    for result in (dask, torch):
+        np.testing.assert_allclose(json.loads(result.stdout)["matrix"], ref, atol=1e-12)
+    bad = runner.invoke(app, [*args, "--backend", "jax"])
+    assert bad.exit_code == 2 and "must be one of" in bad.output
