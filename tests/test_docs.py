@@ -26,7 +26,16 @@ def test_docs_build_strictly(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     api = (tmp_path / "site" / "api" / "index.html").read_text()
-    for name in ("cross_region_matrix", "brain_aps", "evaluate_model", "load_nwb", "extract"):
+    for name in (
+        "cross_region_matrix",
+        "brain_aps",
+        "evaluate_model",
+        "load_nwb",
+        "extract",
+        "plan_scores",
+        "TorchBackend",
+        "dask_all_pairs",
+    ):
         assert name in api, name
-    for page in ("quickstart", "concepts", "data", "models", "study", "seed-api"):
+    for page in ("quickstart", "concepts", "data", "models", "study", "scale", "seed-api"):
         assert (tmp_path / "site" / page / "index.html").is_file(), page

@@ -156,3 +156,29 @@ def test_cli_matrix_on_dask_and_torch_equals_the_default(data_dir):
         np.testing.assert_allclose(json.loads(result.stdout)["matrix"], ref, atol=1e-12)
     bad = runner.invoke(app, [*args, "--backend", "jax"])
     assert bad.exit_code == 2 and "must be one of" in bad.output
+
+
+def test_a_study_prints_its_plan_before_it_starts(data_dir):
+    from rich.console import Console
+
+    from crossalign.study import _preflight, parse_study
+
+    console = Console(record=True, width=200)
+    cfg = parse_study({"name": "plan", "datasets": [{"name": "cichy2014"}]})
+    _preflight(cfg, console)
+    text = console.export_text()
+    assert "Plan for cichy2014: 30 x 30 representations of 92 stimuli, spearman" in text
+    assert "peak memory about" in text and "time about" in text
+
+
+def test_bench_stream_command_stays_within_its_budget():
+    from typer.testing import CliRunner
+
+    from crossalign.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "stream", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert "streamed in blocks" in out["plan"]
+    assert out["streamed_traced_peak_mb"] <= out["budget_mb"] < out["one_block_traced_peak_mb"]
+    assert out["max_abs_diff"] <= 1e-14

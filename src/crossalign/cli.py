@@ -429,9 +429,13 @@ def layers(
 @app.command()
 @user_errors
 def bench(
-    name: Annotated[str, typer.Argument(help="Benchmark: rsa, aps, predictivity or extract.")],
+    name: Annotated[
+        str, typer.Argument(help="Benchmark: rsa, aps, predictivity, extract or stream.")
+    ],
     size: Annotated[str, typer.Option(help="small or full (DESIGN section 4).")] = "small",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    backend: BackendOpt = "numpy",
+    dtype: DtypeOpt = "float64",
 ) -> None:
     """Run a benchmark on seeded synthetic data and print its timings."""
     from ._validation import check_option
@@ -439,7 +443,8 @@ def bench(
 
     check_option(name, "name", BENCHMARKS, "bench")
     check_option(size, "size", ["small", "full"], "bench")
-    result = BENCHMARKS[name](size)
+    with _execution(backend, dtype, None, None):
+        result = BENCHMARKS[name](size)
     if as_json:
         print(json.dumps(result))
         return

@@ -26,7 +26,6 @@ from .metrics import Metric, get_metric
 __all__ = [
     "ScoringPlan",
     "all_pairs",
-    "check_memory",
     "estimate_bytes",
     "pairwise_scores",
     "plan_scores",
@@ -293,14 +292,6 @@ def estimate_bytes(
     inp, prep, work = _footprint(data, other, m)
     n_a, n_b = len(data), (0 if other is None else len(other))
     return (n_a + n_b) * (inp + prep) + work + n_a * (n_b or n_a) * 8
-
-
-def check_memory(
-    data: Representations, other: Representations | None, metric: str | Metric
-) -> ScoringPlan:
-    """Refuse, before starting, a computation that cannot fit the memory budget even
-    streamed (:func:`plan_scores`); return the plan otherwise."""
-    return plan_scores(data, other, metric)
 
 
 # ---------------------------------------------------------------------------- running
