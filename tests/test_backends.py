@@ -38,11 +38,13 @@ def brain() -> ca.BrainData:
     st.lists(st.integers(0, 6), min_size=2, max_size=40),
     st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=2, max_size=40),
 )
-def test_torch_ranks_equal_scipy_average_ranks_with_ties(ints, floats):
+def test_ranks_equal_scipy_average_ranks_with_ties_on_every_backend(ints, floats):
     for row in (np.asarray(ints, float), np.asarray(floats)):
-        v = row[None, :]
-        got = get_backend("torch:cpu").rank(v, np.empty_like(v))
-        np.testing.assert_array_equal(got[0], stats.rankdata(row, method="average"))
+        v = np.stack([row, row[::-1], -row])
+        want = stats.rankdata(v, axis=1, method="average")
+        for backend in installed():
+            got = get_backend(backend).rank(v, np.empty_like(v))
+            np.testing.assert_array_equal(got, want, err_msg=backend)
 
 
 def test_numpy_chunked_ranking_equals_one_shot(monkeypatch, rng):
@@ -53,6 +55,23 @@ def test_numpy_chunked_ranking_equals_one_shot(monkeypatch, rng):
     monkeypatch.setattr(backends, "_CHUNK_ELEMENTS", 100)  # two rows per chunk, threaded
     got = get_backend("numpy").rank(v, np.empty_like(v))
     np.testing.assert_array_equal(got, whole)
+
+
+def test_memory_bound_of_ranking_holds(rng):
+    import tracemalloc
+
+    from crossalign.backends import RANK_TEMP_BYTES
+
+    v = rng.integers(0, 1000, size=(2, 200_000)).astype(float)
+    out = np.empty_like(v)
+    backend = get_backend("numpy")
+    tracemalloc.start()
+    try:
+        backend.rank(v, out)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= backend.rank_bytes(v.shape[1]) and RANK_TEMP_BYTES * v.shape[1] > peak / 2
 
 
 @pytest.mark.parametrize("backend", OTHERS)

@@ -17,6 +17,7 @@ plain Euclidean distance, as in scipy.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,13 +47,17 @@ class Distance:
 
 
 def _unit_rows(x: np.ndarray, name: str, *, centre: bool) -> np.ndarray:
-    # both distances are invariant to scaling a pattern: scale first, so squares cannot overflow
-    peak = np.abs(x).max(axis=-1, keepdims=True)
-    x = x / np.where(peak > 0, peak, 1.0)
-    if centre:
-        x = x - x.mean(axis=-1, keepdims=True)
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    flat = norms[..., 0] <= 1e-12 * np.sqrt(x.shape[-1])
+    """Rows (optionally centred) scaled to unit norm, in a new array: two passes over the data
+    in the common case. Both distances are invariant to scaling a pattern, so rows whose
+    squares could overflow or underflow are first divided by their largest magnitude."""
+    peak = np.maximum(x.max(axis=-1), -x.min(axis=-1))
+    extreme = (peak > 1e100) | ((peak < 1e-100) & (peak > 0))
+    if extreme.any():
+        x = x / np.where(extreme, peak, 1.0)[..., None]
+    z = x - x.mean(axis=-1, keepdims=True) if centre else np.array(x, dtype=np.float64)
+    norms = np.sqrt(np.einsum("...i,...i->...", z, z))
+    scale = np.where(extreme, 1.0, peak)  # the rows' largest magnitude, as now scaled
+    flat = norms <= 1e-12 * np.sqrt(x.shape[-1]) * scale
     if flat.any():
         where = tuple(int(i) for i in np.argwhere(flat)[0])
         what = "constant" if centre else "all-zero"
@@ -63,7 +68,8 @@ def _unit_rows(x: np.ndarray, name: str, *, centre: bool) -> np.ndarray:
             f"{'constant' if centre else 'zero'} pattern across units; drop those stimuli or "
             "use rdm='euclidean'."
         )
-    return x / norms
+    z /= norms[..., None]
+    return z
 
 
 def _sq_from_gram(g: np.ndarray) -> np.ndarray:
@@ -186,6 +192,13 @@ def _upper_from_gram(distance: str, g: np.ndarray, mask: np.ndarray, out: np.nda
         np.sqrt(out, out=out)
 
 
+@functools.lru_cache(maxsize=4)
+def _upper_mask(n: int) -> np.ndarray:
+    mask = np.triu(np.ones((n, n), dtype=bool), k=1)
+    mask.setflags(write=False)
+    return mask
+
+
 def rdm_vectors(
     responses: np.ndarray, distance: str = "correlation", *, name: str = "responses"
 ) -> np.ndarray:
@@ -209,7 +222,7 @@ def rdm_vectors(
     if distance in ("euclidean", "sqeuclidean"):
         scale = float(np.abs(flat).max(initial=0.0)) or 1.0
         flat = flat / scale
-    mask = np.triu(np.ones((n, n), dtype=bool), k=1)
+    mask = _upper_mask(n)
     out = np.empty((len(flat), n * (n - 1) // 2))
     for b in range(len(flat)):
         z = dist.preprocess(flat[b], name)

@@ -53,15 +53,26 @@ def _check_vectors(vectors: np.ndarray) -> np.ndarray:
 
 
 def _unit(
-    v: np.ndarray, labels: Sequence[Any] | None, name: str, what: str, *, inplace: bool = False
+    v: np.ndarray,
+    labels: Sequence[Any] | None,
+    name: str,
+    what: str,
+    *,
+    inplace: bool = False,
+    bounded: bool = False,
 ) -> np.ndarray:
-    """``v`` scaled to unit row norms; ``inplace`` only for arrays this module created."""
-    peak = np.abs(v).max(axis=1, initial=0.0)
-    if np.isfinite(peak).all() and peak.max(initial=0.0) > 1e150:  # squares would overflow
-        v = v / np.where(peak > 0, peak, 1.0)[:, None]
-        inplace = True
+    """``v`` scaled to unit row norms; ``inplace`` only for arrays this module created;
+    ``bounded`` for values known to be small (centred ranks), whose squares cannot overflow."""
+    if bounded:
+        top = float(v.shape[1])
+    else:
+        peak = np.maximum(v.max(axis=1, initial=0.0), -v.min(axis=1, initial=0.0))
+        top = float(peak.max(initial=0.0))
+        if np.isfinite(top) and top > 1e150:  # squares would overflow
+            v = v / np.where(peak > 0, peak, 1.0)[:, None]
+            inplace, top = True, 1.0
     norms = np.sqrt(np.einsum("ij,ij->i", v, v))
-    bad = norms <= 1e-12 * max(float(np.abs(v).max(initial=0.0)), 1.0) * np.sqrt(v.shape[1])
+    bad = norms <= 1e-12 * max(top, 1.0) * np.sqrt(v.shape[1])
     if bad.any():
         labs = _labels(labels, len(v))
         raise ValueError(
@@ -101,7 +112,7 @@ class Spearman(_InnerProduct):
         v = _check_vectors(reps)
         r = get_backend().rank(v, np.empty_like(v))
         r -= (v.shape[1] + 1) / 2.0  # average ranks of 1..m always have mean (m + 1) / 2
-        return _unit(r, labels, self.name, "tied (a constant RDM)", inplace=True)
+        return _unit(r, labels, self.name, "tied (a constant RDM)", inplace=True, bounded=True)
 
 
 @dataclass(frozen=True)
