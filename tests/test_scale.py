@@ -103,11 +103,19 @@ def test_local_dask_cluster_with_two_workers_gives_the_same_numbers(big):
     distributed = pytest.importorskip("distributed")
     single = ca.score_tensor(big)
     single_pred = all_pairs(big.select(sources=["s0", "s1"]), None, "predictivity")
+    rng = np.random.default_rng(7)
+    model = ca.ModelData.from_activations(
+        {f"layer{i}": rng.normal(size=(big.n_stimuli, 20)) for i in range(3)},
+        model="net",
+        stimuli=big.stimuli,
+    )
+    single_model = ca.score_tensor(model, big, metric="cka")
     with ca.distributed.cluster(workers=2) as client:
         assert isinstance(client, distributed.Client) and len(client.nthreads()) == 2
         on_dask = ca.score_tensor(big)
         on_dask_pred = all_pairs(big.select(sources=["s0", "s1"]), None, "predictivity")
         matrix = ca.cross_region_matrix(big)
+        on_dask_model = ca.score_tensor(model, big, metric="cka")
     assert ca._options.get_option("cluster") is None  # the option was restored
     # Dask cut the 48 representations into blocks of 12 (2 per worker thread); the same blocks
     # in this process agree to rounding (the workers' BLAS runs one thread), as does one block
@@ -118,6 +126,8 @@ def test_local_dask_cluster_with_two_workers_gives_the_same_numbers(big):
     assert on_dask.dims == single.dims
     np.testing.assert_allclose(on_dask_pred, single_pred, rtol=0, atol=1e-14)
     np.testing.assert_allclose(matrix.values, ca.cross_region_matrix(big).values, atol=1e-14)
+    assert on_dask_model.dims == single_model.dims == ("model", "layer", "subject", "region")
+    np.testing.assert_allclose(on_dask_model.values, single_model.values, rtol=0, atol=1e-14)
 
 
 def test_cluster_arguments_are_checked():

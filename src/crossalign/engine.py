@@ -187,34 +187,38 @@ def _duration(seconds: float) -> str:
 
 
 @functools.cache
-def _rates(backend: str, dtype: str) -> tuple[float, float]:
-    """Measured speed of this machine's kernels: symmetric-product units (n^2 p) per second
-    and ranked elements per second, each from a ~10 ms probe (the best of three)."""
+def _rates(backend: str, dtype: str) -> tuple[float, float, float]:
+    """Measured speed of this machine: symmetric-product units (n^2 p) per second, ranked
+    elements per second and bytes copied per second, from probes of 10-30 ms (best of three)."""
     from ._options import options as _opts
     from .backends import get_backend
 
     b = get_backend(backend)
     rng = np.random.default_rng(0)
     z = rng.standard_normal((512, 512))
-    v = rng.standard_normal((1, 2**17))
+    v = rng.standard_normal((1, 2**20))  # as long as a 1450-stimulus RDM: caches miss alike
     out = np.empty_like(v)
-    gram_t = rank_t = np.inf
+    src, dst = np.ones(2**22), np.empty(2**22)
+    best = [np.inf] * 3
     with _opts(dtype=dtype):
         for _ in range(3):
-            t0 = time.perf_counter()
-            b.gram(z)
-            t1 = time.perf_counter()
-            b.rank(v, out)
-            t2 = time.perf_counter()
-            gram_t, rank_t = min(gram_t, t1 - t0), min(rank_t, t2 - t1)
-    return 512**3 / max(gram_t, 1e-6), v.size / max(rank_t, 1e-6)
+            for k, step in enumerate(
+                (lambda: b.gram(z), lambda: b.rank(v, out), lambda: np.copyto(dst, src))
+            ):
+                t0 = time.perf_counter()
+                step()
+                best[k] = min(best[k], time.perf_counter() - t0)
+    gram_t, rank_t, copy_t = (max(t, 1e-6) for t in best)
+    return 512**3 / gram_t, v.size / rank_t, 2 * src.nbytes / copy_t
 
 
 def _seconds(
     m: Metric, n: int, p: int, n_a: int, n_b: int, block: int, backend: str, dtype: str
 ) -> float:
-    """Rough run time: preparations (counting re-preparations when streamed) plus products."""
-    gram_rate, rank_rate = _rates(backend, dtype)
+    """Rough run time: preparations (counting re-preparations when streamed) plus products.
+    A preparation is its Gram product, its ranking (Spearman) and its memory traffic (the
+    n x n Gram matrix written and read back, the response matrix copied a few times)."""
+    gram_rate, rank_rate, copy_rate = _rates(backend, dtype)
     n_blocks = -(-n_a // block)
     if n_b:
         preps = n_a + (n_b if n_blocks == 1 else n_blocks * n_b)
@@ -223,7 +227,9 @@ def _seconds(
         preps = n_a + (0 if n_blocks == 1 else block * n_blocks * (n_blocks - 1) // 2)
         pairs = n_a * n_a
     width = n * (n - 1) // 2 if m.input_kind == "rdm" else n * n
-    prep = n * n * p / gram_rate + (width / rank_rate if m.name in ("spearman",) else 0.0)
+    prep = n * n * p / gram_rate + (3 * n * n + 6 * n * p) * 8 / copy_rate
+    if m.name == "spearman":
+        prep += width / rank_rate
     if m.name == "kendall_taua":
         return preps * prep + pairs / 2 * 3 * width / rank_rate
     if m.name in ("predictivity", "procrustes", "shape"):
