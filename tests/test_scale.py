@@ -131,6 +131,11 @@ def test_local_dask_cluster_with_two_workers_gives_the_same_numbers(big):
 
 
 def test_cluster_arguments_are_checked():
+    with (
+        pytest.raises(ValueError, match=r"'cluster' option must be a dask.distributed.Client"),
+        ca.options(cluster=4),
+    ):
+        pass
     pytest.importorskip("distributed")
     with pytest.raises(ValueError, match=r"either 'workers'.*or 'scheduler'.*Got workers=2"):  # noqa: SIM117
         with ca.distributed.cluster(workers=2, scheduler="tcp://x:1"):

@@ -70,11 +70,20 @@ def _parse_dtype(value: Any) -> str:
     return name
 
 
+def _parse_cluster(value: Any) -> Any:
+    if isinstance(value, str) or callable(getattr(value, "submit", None)):
+        return value
+    raise ValueError(
+        "The 'cluster' option must be a dask.distributed.Client or a scheduler address like "
+        f"'tcp://host:8786'. Got {value!r}."
+    )
+
+
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "memory_budget": parse_bytes,
     "backend": _parse_backend,
     "dtype": _parse_dtype,
-    "cluster": lambda value: value,
+    "cluster": _parse_cluster,
 }
 _DEFAULTS: dict[str, Any] = {
     "memory_budget": None,  # None: 80% of the memory available now
