@@ -62,11 +62,17 @@ def test_check_rdm_errors(rng):
     with pytest.raises(ValueError, match=r"at least 3 stimuli"):
         check_rdm(d[:2, :2])
     bad = d.copy()
-    bad[0, 1] += 0.5
-    with pytest.raises(ValueError, match=r"must be symmetric.*0\.5.*symmetrise=True"):
+    bad[0, 1] += 0.5  # not rounding: refused, and symmetrise=True does not hide it
+    with pytest.raises(ValueError, match=r"must be symmetric.*0\.5.*kind='responses'"):
         check_rdm(bad)
-    fixed = check_rdm(bad, symmetrise=True)
-    assert fixed[0, 1] == fixed[1, 0] == pytest.approx(d[0, 1] + 0.25)
+    with pytest.raises(ValueError, match=r"too asymmetric.*0\.5"):
+        check_rdm(bad, symmetrise=True)
+    rounded = d.copy()
+    rounded[0, 1] += 1e-6 * d.max()  # rounding-level: averaged on request
+    with pytest.raises(ValueError, match=r"must be symmetric.*symmetrise=True"):
+        check_rdm(rounded)
+    fixed = check_rdm(rounded, symmetrise=True)
+    assert fixed[0, 1] == fixed[1, 0] == pytest.approx(d[0, 1] + 0.5e-6 * d.max(), abs=1e-15)
     diag = d.copy()
     diag[2, 2] = 1.0
     with pytest.raises(ValueError, match=r"zero diagonal.*1"):

@@ -13,7 +13,7 @@ Quick start
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import backends, distributed
+from . import backends, distributed, errors
 from ._options import MemoryBudgetError, options
 from .aps import (
     aps_permutation_test,
@@ -25,7 +25,8 @@ from .aps import (
     model_patterns,
 )
 from .data import BrainData, ModelData, Representations
-from .engine import pairwise_scores, plan_scores, score_tensor
+from .engine import pairwise_scores, plan_scores, score, score_tensor
+from .errors import CrossalignError, ReliabilityWarning
 from .io import dataset_status, load_array, load_dataset
 from .layers import assign_layers, layer_scores, select_layers, split_stimuli
 from .metrics import METRICS, get_metric, list_metrics
@@ -72,9 +73,11 @@ __all__ = [
     "DISTANCES",
     "METRICS",
     "BrainData",
+    "CrossalignError",
     "MemoryBudgetError",
     "ModelData",
     "PatternComparison",
+    "ReliabilityWarning",
     "Representations",
     "__version__",
     "aps_permutation_test",
@@ -100,6 +103,7 @@ __all__ = [
     "distributed",
     "double_criterion",
     "equivalence",
+    "errors",
     "evaluate_model",
     "extract",
     "fdr_bh",
@@ -123,6 +127,7 @@ __all__ = [
     "paradigm_summary",
     "percentile_ci",
     "plan_scores",
+    "score",
     "score_tensor",
     "select_layers",
     "split_stimuli",

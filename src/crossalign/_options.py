@@ -27,10 +27,12 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .errors import InputError, PlanError
+
 __all__ = ["MemoryBudgetError", "available_memory", "get_option", "options", "parse_bytes"]
 
 
-class MemoryBudgetError(MemoryError):
+class MemoryBudgetError(PlanError, MemoryError):
     """A computation was refused before starting because it would exceed the memory budget."""
 
 
@@ -38,11 +40,11 @@ def parse_bytes(value: int | float | str) -> int:
     """``"4GB"``, ``"512 MiB"``, ``2e9`` -> bytes."""
     if isinstance(value, int | float):
         if value <= 0:
-            raise ValueError(f"The memory budget must be positive. Got {value!r}.")
+            raise InputError(f"The memory budget must be positive. Got {value!r}.")
         return int(value)
     match = re.fullmatch(r"\s*([0-9.]+)\s*([kKmMgGtT]?)(i?)[bB]?\s*", str(value))
     if not match:
-        raise ValueError(
+        raise InputError(
             f"The memory budget must look like '4GB', '512MB' or a number of bytes. Got {value!r}."
         )
     number, unit, binary = match.groups()
@@ -66,14 +68,14 @@ def _parse_dtype(value: Any) -> str:
     except TypeError:
         name = repr(value)
     if name not in ("float32", "float64"):
-        raise ValueError(f"The 'dtype' option must be 'float32' or 'float64'. Got {value!r}.")
+        raise InputError(f"The 'dtype' option must be 'float32' or 'float64'. Got {value!r}.")
     return name
 
 
 def _parse_cluster(value: Any) -> Any:
     if isinstance(value, str) or callable(getattr(value, "submit", None)):
         return value
-    raise ValueError(
+    raise InputError(
         "The 'cluster' option must be a dask.distributed.Client or a scheduler address like "
         f"'tcp://host:8786'. Got {value!r}."
     )
@@ -121,7 +123,7 @@ def options(**kwargs: Any) -> Iterator[None]:
     """
     unknown = set(kwargs) - set(_OPTIONS)
     if unknown:
-        raise ValueError(f"Unknown option(s) {sorted(unknown)}. Options: {sorted(_OPTIONS)}.")
+        raise InputError(f"Unknown option(s) {sorted(unknown)}. Options: {sorted(_OPTIONS)}.")
     parsed = {
         key: _DEFAULTS[key] if value is None else _PARSERS[key](value)
         for key, value in kwargs.items()

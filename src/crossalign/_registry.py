@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 from ._validation import check_option
+from .errors import InputError
 
 T = TypeVar("T")
 
@@ -26,7 +27,7 @@ class Registry(Generic[T]):
 
     def register(self, name: str, item: T, *, overwrite: bool = False) -> T:
         if not overwrite and name in self._items:
-            raise ValueError(f"A {self.kind} named {name!r} is already registered.")
+            raise InputError(f"A {self.kind} named {name!r} is already registered.")
         self._items[name] = item
         return item
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InputError, InputTypeError
+
 __all__ = [
     "as_float_array",
     "check_finite",
@@ -50,24 +52,24 @@ def check_option(value: Any, name: str, options: Iterable[str], where: str = "")
     msg = f"The '{name}' parameter{place} must be one of {sorted(options)}. Got {value!r} instead."
     if hint is not None:
         msg += f" Did you mean {hint!r}?"
-    raise ValueError(msg)
+    raise InputError(msg)
 
 
 def as_float_array(value: Any, name: str, *, dtype: Any = np.float64) -> np.ndarray:
     """Convert ``value`` to a float array, refusing object, string and complex dtypes."""
     if isinstance(value, np.ndarray) and value.dtype == object:
-        raise TypeError(
+        raise InputTypeError(
             f"The '{name}' argument must be a numeric array. Got an object array of shape "
             f"{value.shape} instead."
         )
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
-        raise TypeError(
+        raise InputTypeError(
             f"The '{name}' argument must be a numeric array. Got {describe(value)} instead."
         ) from exc
     if arr.dtype.kind not in "biuf":
-        raise TypeError(
+        raise InputTypeError(
             f"The '{name}' argument must be a real numeric array. Got {describe(arr)} instead."
         )
     return arr.astype(dtype, copy=False)
@@ -84,7 +86,7 @@ def check_finite(arr: np.ndarray, name: str) -> None:
     bad = ~np.isfinite(arr)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
+        raise InputError(
             f"The '{name}' argument must hold finite values only. Got {int(bad.sum())} "
             f"NaN/inf value(s) in an array of shape {arr.shape} (first at index {first})."
         )

@@ -28,6 +28,7 @@ from scipy import stats
 from ._validation import check_option
 from .data import BrainData, ModelData
 from .engine import _labels, score_tensor
+from .errors import InputError, InputTypeError
 from .layers import assign_layers, layer_scores, split_stimuli
 from .metrics import Metric, get_metric
 from .patterns import compare_matrices, model_cross_region_matrix
@@ -125,16 +126,16 @@ def model_aps_kernel(
 # ---------------------------------------------------------------------- labelled API
 def _check_brain(data: Any, min_subjects: int = 3, min_regions: int = 3) -> BrainData:
     if not isinstance(data, BrainData):
-        raise TypeError(
+        raise InputTypeError(
             f"The 'data' argument must be a BrainData. Got {type(data).__name__} instead."
         )
     if len(data.subjects) < min_subjects:
-        raise ValueError(
+        raise InputError(
             f"APS needs at least {min_subjects} subjects (a held-out subject, a source subject "
             f"and a reference pair). Got {len(data.subjects)}."
         )
     if len(data.regions) < min_regions:
-        raise ValueError(
+        raise InputError(
             f"APS needs at least {min_regions} regions: an alignment pattern over fewer target "
             f"regions has no correlation to speak of. Got {len(data.regions)} "
             f"({data.regions})."
@@ -218,9 +219,12 @@ def brain_aps_ci(
 
     Variables ``mean`` (mean over subjects of ``APS_brain(r, s)``), ``low``, ``high``,
     ``aps`` (region, subject) and ``samples`` (bootstrap, region). Each resample re-indexes the
-    score tensor; a subject drawn twice never pairs with itself.
+    score tensor; a subject drawn twice never pairs with itself. ``kept`` is the fraction of
+    resamples that define APS (a resample needs 3 distinct subjects) and ``degenerate`` flags
+    intervals resting on fewer than half of them or of zero width
+    (:func:`~crossalign.stats.interval_diagnostics`, which also warns).
     """
-    from .stats import bootstrap_indices, percentile_ci
+    from .stats import bootstrap_indices, interval_diagnostics, percentile_ci
 
     aps = brain_aps(
         data, metric, similarity=similarity, include_same_region=include_same_region, rdm=rdm
@@ -235,12 +239,17 @@ def brain_aps_ci(
             tb = t[np.ix_(idx, r, idx, r)]
             samples[b] = np.nanmean(brain_aps_kernel(tb, idx[:, None] != idx[None, :], **kw), 1)
     low, high = percentile_ci(samples, level)
+    kept, degenerate = interval_diagnostics(
+        samples, low, high, what="brain APS", labels=aps.coords["region"].values
+    )
     ds = xr.Dataset(
         {
             "aps": aps,
             "mean": aps.mean("subject"),
             "low": ("region", low),
             "high": ("region", high),
+            "kept": ("region", kept),
+            "degenerate": ("region", degenerate),
             "samples": (("bootstrap", "region"), samples),
         }
     )
@@ -252,7 +261,7 @@ def _prepare_model(
     model_data: ModelData, brain_data: BrainData, model: Hashable | None
 ) -> tuple[Hashable, ModelData]:
     if not isinstance(model_data, ModelData):
-        raise TypeError(
+        raise InputTypeError(
             "The 'model_data' argument must be a ModelData. Got "
             f"{type(model_data).__name__} instead."
         )
@@ -315,6 +324,7 @@ def evaluate_model(
     n_bootstrap: int = 1000,
     bootstrap: Literal["subjects", "stimuli", "both"] = "subjects",
     level: float = 0.95,
+    n_permutations: int = 1000,
 ) -> xr.Dataset:
     """The paper's test for one model: pointwise score and APS per region, with CIs.
 
@@ -329,6 +339,9 @@ def evaluate_model(
        recomputed); ``"stimuli"`` resamples test stimuli (pairs of copies dropped) and rescores;
        ``"both"`` runs the two-factor bootstrap and reports a t interval from the variance
        corrected as in Schütt et al. 2023 (``{stat}_var``). Percentile intervals otherwise.
+       ``{stat}_kept`` (fraction of resamples defining the statistic) and
+       ``{stat}_degenerate`` flag intervals that cannot be trusted (a warning says why).
+    4. The matrix-level comparison's permutation p-value uses ``n_permutations``.
 
     Returns an :class:`xarray.Dataset` with per-(region, subject) ``score``, ``aps``,
     ``brain_aps``; per-region ``layer`` and ``{score,aps,brain_aps}_{mean,low,high}``;
@@ -340,7 +353,7 @@ def evaluate_model(
     comparison in ``attrs["matrix_*"]`` (the seed's less strict test, side by side);
     bootstrap ``samples`` when ``n_bootstrap > 0``.
     """
-    from .stats import noise_ceiling, percentile_ci
+    from .stats import interval_diagnostics, noise_ceiling, percentile_ci
 
     # pointwise scores need 2 subjects; APS needs 3 subjects and 3 (or 4) regions
     brain = _check_brain(brain_data, min_subjects=2, min_regions=1)
@@ -353,7 +366,7 @@ def evaluate_model(
     if layers_by_region is None:
         if train_stimuli is None or test_stimuli is None:
             if train_stimuli is not None or test_stimuli is not None:
-                raise ValueError(
+                raise InputError(
                     "Pass both 'train_stimuli' and 'test_stimuli', or neither (seeded split)."
                 )
             train, test = split_stimuli(md.stimuli, test_fraction, seed=seed, labels=labels)
@@ -361,7 +374,7 @@ def evaluate_model(
             train, test = list(train_stimuli), list(test_stimuli)
             overlap = set(train) & set(test)
             if overlap:
-                raise ValueError(
+                raise InputError(
                     f"The train and test stimuli overlap in {len(overlap)} id(s), e.g. "
                     f"{sorted(map(str, overlap))[:5]}: selecting and scoring on the same "
                     "stimuli inflates scores. Expected disjoint sets."
@@ -374,13 +387,13 @@ def evaluate_model(
     else:
         missing = [r for r in brain.regions if r not in layers_by_region]
         if missing:
-            raise ValueError(
+            raise InputError(
                 f"The 'layers_by_region' argument has no layer for region(s) {missing}."
             )
         layers = {r: layers_by_region[r] for r in brain.regions}
         unknown = [la for la in layers.values() if la not in md.layers()]
         if unknown:
-            raise ValueError(
+            raise InputError(
                 f"The 'layers_by_region' argument names layer(s) {unknown} that model "
                 f"{name!r} does not have. Available layers: {md.layers()}."
             )
@@ -434,7 +447,9 @@ def evaluate_model(
     n_sub = t.shape[0]
     brain_matrix = (t.sum(axis=(0, 2)) - np.einsum("srsq->rq", t)) / (n_sub * (n_sub - 1))
     model_matrix = model_cross_region_matrix(md_t, layers, metric=m, rdm=rdm).values
-    matrix_cmp = compare_matrices(brain_matrix, model_matrix, seed=seed)
+    matrix_cmp = compare_matrices(
+        brain_matrix, model_matrix, n_permutations=n_permutations, seed=seed
+    )
     ds["brain_matrix"] = (rr, brain_matrix)
     ds["model_matrix"] = (rr, model_matrix)
     ds = ds.assign_coords(target_region=regions)
@@ -457,6 +472,17 @@ def evaluate_model(
                 low, high = percentile_ci(samples[:, i], level)
                 ds[f"{var}_low"] = ("region", low)
                 ds[f"{var}_high"] = ("region", high)
+        for i, var in enumerate(stat_names):
+            kept, degenerate = interval_diagnostics(
+                samples[:, i],
+                ds[f"{var}_low"].values,
+                ds[f"{var}_high"].values,
+                what=f"{name}: {var.replace('_', ' ')}",
+                labels=regions,
+                warn=var != "brain_aps" and (i == 0 or aps_defined),
+            )
+            ds[f"{var}_kept"] = ("region", kept)
+            ds[f"{var}_degenerate"] = ("region", degenerate)
         ds["samples"] = (("bootstrap", "statistic", "region"), samples)
         ds = ds.assign_coords(statistic=stat_names)
     ds.attrs.update(
@@ -477,6 +503,7 @@ def evaluate_model(
         matrix_pattern_correlation=matrix_cmp.pattern_correlation,
         matrix_pattern_correlation_with_diagonal=matrix_cmp.pattern_correlation_with_diagonal,
         matrix_p_value=matrix_cmp.p_value,
+        n_permutations=n_permutations,
         aps_defined=aps_defined,
         bootstrap=bootstrap if n_bootstrap else "none",
         interval=(
@@ -519,7 +546,7 @@ class _Resampler:
 
         bv, mv = self.brain_vec, self.model_vec
         if stim_idx is not None and self.metric.input_kind != "rdm":
-            raise ValueError(
+            raise InputError(
                 f"bootstrap='stimuli' or 'both' resamples RDM entries; the metric "
                 f"{self.metric.name!r} compares raw responses, where stimuli drawn twice would "
                 "leak across cross-validation folds. Use bootstrap='subjects'."
@@ -617,7 +644,7 @@ def aps_permutation_test(
 
     check_option(null, "null", ["regions", "stimuli"], "aps_permutation_test")
     if not isinstance(n_permutations, int | np.integer) or n_permutations < 1:
-        raise ValueError(
+        raise InputError(
             f"The 'n_permutations' argument must be a positive integer. Got {n_permutations!r}."
         )
     attrs = evaluation.attrs

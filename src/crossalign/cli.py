@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .errors import CrossalignError, InputError
 
 app = typer.Typer(
     name="crossalign",
@@ -43,7 +44,14 @@ out = _console()
 err = _console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError, MemoryError)
+# Errors a user causes: crossalign's own class, and files that are missing or not readable.
+# Anything else (TypeError, KeyError, ...) is a bug and keeps its traceback.
+USER_ERRORS = (CrossalignError, FileNotFoundError, PermissionError, IsADirectoryError)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print("[bold red]error:[/]", escape(message), highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
 
 
 def user_errors(func: F) -> F:
@@ -54,20 +62,12 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except USER_ERRORS as exc:
-            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            err.print("[bold red]error:[/]", escape(str(message)), highlight=False, soft_wrap=True)
-            raise typer.Exit(code=2) from None
+            raise _fail(str(exc)) from None
         except ImportError as exc:
-            err.print(
-                "[bold red]error:[/]",
-                escape(
-                    f"{exc}. This command needs an optional part of crossalign: "
-                    "pip install 'crossalign[all]' (or the extra the message names)."
-                ),
-                highlight=False,
-                soft_wrap=True,
-            )
-            raise typer.Exit(code=2) from None
+            raise _fail(
+                f"{exc}. This command needs an optional part of crossalign: "
+                "pip install 'crossalign[all]' (or the extra the message names)."
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -112,7 +112,7 @@ def _matrix_json(matrix: xr.DataArray) -> dict[str, Any]:
 def _parse_rdm_spec(spec: str) -> tuple[str, Path, str | None]:
     region, sep, location = spec.partition("=")
     if not sep or not region or not location:
-        raise ValueError(
+        raise InputError(
             f"The '--rdms' option must look like REGION=PATH[:KEY]. Got {spec!r} instead."
         )
     path, key = Path(location), None
@@ -151,7 +151,7 @@ def matrix(
     for spec in rdms:
         region, path, key = _parse_rdm_spec(spec)
         if region in stacks:
-            raise ValueError(f"The '--rdms' option names region {region!r} twice.")
+            raise InputError(f"The '--rdms' option names region {region!r} twice.")
         stacks[region] = load_array(path, key)
     data = BrainData.from_rdms(stacks, symmetrise=symmetrise)
     with _execution(backend, "float64", workers, scheduler):
@@ -339,22 +339,16 @@ def results(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
 ) -> None:
-    """Query a results database with SQL, or export the query to Parquet/CSV."""
-    from .store import ResultsStore
+    """Query a results database with one read-only SQL SELECT, or export it to Parquet/CSV.
 
-    if not database.is_file():
-        raise FileNotFoundError(f"The database '{database}' does not exist.")
-    with ResultsStore(database) as store:
-        try:
-            if export is not None:
-                path = store.export(sql, export)
-                out.print(f"Wrote {path}")
-                return
-            frame = store.query(sql)
-        except Exception as exc:
-            if "duckdb" in type(exc).__module__:
-                raise ValueError(f"The SQL query failed: {exc}") from None
-            raise
+    Tables: runs, results, blocks; the view `latest` holds the results of the most recent
+    complete run."""
+    from .store import export_frame, query_database
+
+    frame = query_database(database, sql)
+    if export is not None:
+        out.print(f"Wrote {export_frame(frame, export)}")
+        return
     if as_json:
         print(frame.to_json(orient="records"))
         return

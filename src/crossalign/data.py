@@ -23,6 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from ._validation import as_float_array, check_finite, describe
+from .errors import InputError, InputTypeError
 from .rdm import DISTANCES, check_rdm, rdm_vectors, upper_triangle
 
 __all__ = ["BrainData", "EntryBlock", "ModelData", "Representations", "match_stimuli"]
@@ -36,13 +37,13 @@ def _stimulus_index(stimuli: Any, n: int, name: str) -> pd.Index:
         return pd.RangeIndex(n, name="stimulus")
     index = pd.Index(list(stimuli) if not isinstance(stimuli, pd.Index) else stimuli)
     if len(index) != n:
-        raise ValueError(
+        raise InputError(
             f"The '{name}' argument must give one id per stimulus ({n} expected). "
             f"Got {len(index)} ids instead."
         )
     dup = index[index.duplicated()].unique()
     if len(dup):
-        raise ValueError(
+        raise InputError(
             f"The '{name}' argument must hold unique stimulus ids. Got {len(dup)} duplicated "
             f"id(s), e.g. {list(dup[:5])}."
         )
@@ -59,13 +60,13 @@ def _reorder_to(ids: pd.Index, target: pd.Index, what: str) -> np.ndarray:
     """Positions in ``ids`` of every id of ``target`` (raise when the sets differ)."""
     dup = ids[ids.duplicated()].unique()
     if len(dup):
-        raise ValueError(
+        raise InputError(
             f"{what} has duplicated stimulus ids, e.g. {list(dup[:5])}; expected unique ids."
         )
     missing = target.difference(ids)
     extra = ids.difference(target)
     if len(missing) or len(extra):
-        raise ValueError(
+        raise InputError(
             f"{what} does not cover the same stimuli: {len(missing)} expected id(s) missing "
             f"(e.g. {list(missing[:5])}) and {len(extra)} unexpected id(s) (e.g. "
             f"{list(extra[:5])}). Expected the {len(target)} ids {list(target[:5])}..."
@@ -115,7 +116,7 @@ class EntryBlock:
         """The response matrices (n_stimuli, n_units), repetitions averaged."""
         rdm_only = [k for k, kind in zip(self.keys, self.kinds, strict=True) if kind == "rdm"]
         if rdm_only:
-            raise ValueError(
+            raise InputError(
                 f"The metric {metric!r} compares raw responses, but {len(rdm_only)} entries "
                 f"are RDMs (e.g. {rdm_only[0]!r}). Expected responses (from_responses), or use "
                 "an RSA metric (spearman, pearson, kendall_taua, cosine)."
@@ -154,7 +155,7 @@ class Representations:
         self.attrs: dict[str, Any] = dict(attrs or {})
         self._rdm_cache: dict[tuple[str, str, str], np.ndarray] = {}
         if not self._entries:
-            raise ValueError(f"A {type(self).__name__} needs at least one entry. Got none.")
+            raise InputError(f"A {type(self).__name__} needs at least one entry. Got none.")
         if self.require_grid:
             self._check_grid()
 
@@ -169,19 +170,24 @@ class Representations:
         sources: Sequence[Hashable] | None = None,
         symmetrise: bool = False,
         atol: float = 1e-8,
+        similarity: str | bool | None = None,
+        allow_negative: bool = False,
     ) -> Self:
         """Build from RDM stacks: ``{area: array (n_sources, n, n)}``.
 
         ``subjects`` (alias ``sources``) names the stack's first axis (default 0..S-1), in the
         same order for every area; ``stimuli`` names the rows/columns (default 0..n-1). An
-        (n, n) array is taken as a single source. RDMs must be finite, square, symmetric and
-        zero-diagonal within ``atol`` (pass ``symmetrise=True`` to repair asymmetry).
+        (n, n) array is taken as a single source. RDMs must be finite, square, symmetric,
+        zero-diagonal within ``atol`` and non-negative (see :func:`crossalign.rdm.check_rdm`:
+        ``symmetrise=True`` averages rounding-level asymmetry, ``similarity="1-r"`` or
+        ``"kernel"`` converts similarity matrices, ``allow_negative=True`` accepts
+        cross-validated distances).
         """
         if subjects is not None and sources is not None:
-            raise TypeError("Pass either 'subjects' or 'sources', not both.")
+            raise InputTypeError("Pass either 'subjects' or 'sources', not both.")
         names = subjects if subjects is not None else sources
         if not isinstance(rdms, Mapping) or not rdms:
-            raise TypeError(
+            raise InputTypeError(
                 f"The 'rdms' argument must be a non-empty mapping {{{cls.area_dim}: array "
                 f"(n_{cls.source_dim}s, n_stimuli, n_stimuli)}}. Got {describe(rdms)} instead."
             )
@@ -194,32 +200,39 @@ class Representations:
             if arr.ndim == 2:
                 arr = arr[None]
             if arr.ndim != 3:
-                raise ValueError(
+                raise InputError(
                     f"The '{arg}' argument must be an array (n_{cls.source_dim}s, n_stimuli, "
                     f"n_stimuli). Got an array of shape {arr.shape} instead."
                 )
-            arr = check_rdm(arr, arg, atol=atol, symmetrise=symmetrise)
+            arr = check_rdm(
+                arr,
+                arg,
+                atol=atol,
+                symmetrise=symmetrise,
+                similarity=similarity,
+                allow_negative=allow_negative,
+            )
             if n_stim is None:
                 n_stim = arr.shape[-1]
             elif arr.shape[-1] != n_stim:
-                raise ValueError(
+                raise InputError(
                     f"The '{arg}' argument covers {arr.shape[-1]} stimuli but earlier areas "
                     f"cover {n_stim}. Expected the same stimuli for every area."
                 )
             if source_labels is None:
                 source_labels = list(names) if names is not None else list(range(arr.shape[0]))
                 if len(source_labels) != arr.shape[0]:
-                    raise ValueError(
+                    raise InputError(
                         f"The '{cls.source_dim}s' argument names {len(source_labels)} "
                         f"{cls.source_dim}s but '{arg}' stacks {arr.shape[0]} RDMs."
                     )
                 if len(set(source_labels)) != len(source_labels):
-                    raise ValueError(
+                    raise InputError(
                         f"The '{cls.source_dim}s' argument must hold unique names. Got "
                         f"{source_labels}."
                     )
             elif arr.shape[0] != len(source_labels):
-                raise ValueError(
+                raise InputError(
                     f"The '{arg}' argument stacks {arr.shape[0]} RDMs but earlier areas stack "
                     f"{len(source_labels)}. Expected every {cls.source_dim} to have every "
                     f"{cls.area_dim} (a {cls.source_dim} is missing an {cls.area_dim}?)."
@@ -253,12 +266,12 @@ class Representations:
         """
         policy = constant_units or cls.constant_units_default
         if policy not in ("raise", "drop", "keep"):
-            raise ValueError(
+            raise InputError(
                 "The 'constant_units' parameter must be one of ['drop', 'keep', 'raise']. "
                 f"Got {policy!r} instead."
             )
         if not isinstance(responses, Mapping) or not responses:
-            raise TypeError(
+            raise InputTypeError(
                 f"The 'responses' argument must be a non-empty mapping {{({cls.source_dim}, "
                 f"{cls.area_dim}): array (n_stimuli, n_units)}}. Got {describe(responses)} "
                 "instead."
@@ -267,7 +280,7 @@ class Representations:
         entries: dict[Key, np.ndarray] = {}
         for key, value in responses.items():
             if not (isinstance(key, tuple) and len(key) == 2):
-                raise TypeError(
+                raise InputTypeError(
                     f"The keys of 'responses' must be ({cls.source_dim}, {cls.area_dim}) "
                     f"tuples. Got the key {key!r} instead."
                 )
@@ -275,7 +288,7 @@ class Representations:
             ids = _ids_of(value)
             arr = as_float_array(value, arg, dtype=dtype)
             if arr.ndim not in (2, 3):
-                raise ValueError(
+                raise InputError(
                     f"The '{arg}' argument must be an array (n_stimuli, n_units) or "
                     f"(n_stimuli, n_units, n_repetitions). Got an array of shape {arr.shape} "
                     "instead."
@@ -285,13 +298,13 @@ class Representations:
                 base = stimuli if stimuli is not None else ids
                 index = _stimulus_index(base, arr.shape[0], "stimuli")
                 if index.size < 3:
-                    raise ValueError(
+                    raise InputError(
                         f"The '{arg}' argument must cover at least 3 stimuli. Got {index.size}."
                     )
             if ids is not None:
                 arr = arr[_reorder_to(ids, index, f"The '{arg}' argument")]
             elif arr.shape[0] != index.size:
-                raise ValueError(
+                raise InputError(
                     f"The '{arg}' argument has {arr.shape[0]} stimuli (rows) but "
                     f"{index.size} were expected, as for the other entries."
                 )
@@ -305,7 +318,7 @@ class Representations:
         mean_over_reps = arr.mean(axis=2) if arr.ndim == 3 else arr
         if policy == "keep":  # only a fully constant representation matters
             if not np.ptp(mean_over_reps, axis=0).any():
-                raise ValueError(
+                raise InputError(
                     f"The '{arg}' argument is constant across stimuli in all its "
                     f"{arr.shape[1]} units; it carries no stimulus information. Expected "
                     "responses that vary across stimuli."
@@ -313,14 +326,14 @@ class Representations:
             return arr
         const = np.ptp(mean_over_reps, axis=0) == 0
         if const.all():
-            raise ValueError(
+            raise InputError(
                 f"The '{arg}' argument is constant across stimuli in all its {arr.shape[1]} "
                 "units; it carries no stimulus information. Expected responses that vary "
                 "across stimuli."
             )
         if const.any():
             if policy == "raise":
-                raise ValueError(
+                raise InputError(
                     f"The '{arg}' argument has {int(const.sum())} constant unit(s) (zero "
                     f"variance across stimuli; first at unit {int(np.argmax(const))}). Pass "
                     "constant_units='drop' to remove them or 'keep' to keep them."
@@ -335,7 +348,7 @@ class Representations:
         missing = [(s, a) for s in sources for a in areas if (s, a) not in self._entries]
         if missing:
             s, a = missing[0]
-            raise ValueError(
+            raise InputError(
                 f"Every {self.source_dim} must have every {self.area_dim}. Got "
                 f"{len(missing)} missing entries, e.g. {self.source_dim} {s!r} has no "
                 f"{self.area_dim} {a!r}."
@@ -427,13 +440,13 @@ class Representations:
         ):
             unknown = [w for w in wanted if w not in have]
             if unknown:
-                raise ValueError(
+                raise InputError(
                     f"The '{label}' argument names unknown {dim}(s) {unknown}. Expected some "
                     f"of {have}."
                 )
         keys = [(s, a) for s in src for a in ars if (s, a) in self._entries]
         if not keys:
-            raise ValueError(
+            raise InputError(
                 f"The selection {self.source_dim}s={src}, {self.area_dim}s={ars} is empty."
             )
         return type(self)(
@@ -447,7 +460,7 @@ class Representations:
         """A new container restricted to (and ordered by) the given stimulus ids."""
         target = pd.Index(list(ids), name="stimulus")
         if len(target) < 3:
-            raise ValueError(f"The 'ids' argument must keep at least 3 stimuli. Got {len(target)}.")
+            raise InputError(f"The 'ids' argument must keep at least 3 stimuli. Got {len(target)}.")
         pos = _reorder_subset(self._stimuli, target)
         entries = {}
         for key, arr in self._entries.items():
@@ -503,7 +516,7 @@ class Representations:
     def rdms(self, distance: str = "correlation") -> xr.DataArray:
         """All RDMs as one DataArray (source, area, stimulus, stimulus2); grids only."""
         if not self.is_grid:
-            raise ValueError(
+            raise InputError(
                 f"This {type(self).__name__} is not a complete {self.source_dim} x "
                 f"{self.area_dim} grid; select one {self.source_dim} first."
             )
@@ -539,13 +552,13 @@ def _coord(labels: list[Hashable]) -> np.ndarray:
 def _reorder_subset(ids: pd.Index, target: pd.Index) -> np.ndarray:
     dup = target[target.duplicated()].unique()
     if len(dup):
-        raise ValueError(
+        raise InputError(
             f"The 'ids' argument must hold unique stimulus ids. Got duplicates {list(dup[:5])}."
         )
     pos = ids.get_indexer(target)
     if (pos < 0).any():
         missing = target[pos < 0]
-        raise ValueError(
+        raise InputError(
             f"The 'ids' argument names {len(missing)} unknown stimulus id(s), e.g. "
             f"{list(missing[:5])}. Expected ids among {list(ids[:5])}..."
         )
@@ -616,7 +629,7 @@ class ModelData(Representations):
         per stimulus.
         """
         if not isinstance(activations, Mapping) or not activations:
-            raise TypeError(
+            raise InputTypeError(
                 "The 'activations' argument must be a non-empty mapping {layer: array "
                 f"(n_stimuli, ...)}}. Got {describe(activations)} instead."
             )
@@ -645,13 +658,13 @@ class ModelData(Representations):
     def _one_model(self, model: Hashable | None) -> Hashable:
         if model is None:
             if len(self.models) != 1:
-                raise ValueError(
+                raise InputError(
                     f"This ModelData holds {len(self.models)} models {self.models}; pass "
                     "'model' to choose one."
                 )
             return self.models[0]
         if model not in self.models:
-            raise ValueError(
+            raise InputError(
                 f"The 'model' argument must be one of {self.models}. Got {model!r} instead."
             )
         return model

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._options import get_option, options
+from .errors import InputError
 
 if TYPE_CHECKING:
     from .data import Representations
@@ -55,12 +56,12 @@ def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterato
     """
     distributed = _distributed()
     if scheduler is not None and workers is not None:
-        raise ValueError(
+        raise InputError(
             f"Give either 'workers' (a local cluster) or 'scheduler' (an existing one), not "
             f"both. Got workers={workers!r}, scheduler={scheduler!r}."
         )
     if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"The 'workers' argument must be a positive integer. Got {workers!r}.")
+        raise InputError(f"The 'workers' argument must be a positive integer. Got {workers!r}.")
     with contextlib.ExitStack() as stack:
         if scheduler is not None:
             client = stack.enter_context(distributed.Client(scheduler))

@@ -21,6 +21,7 @@ import xarray as xr
 
 from ._options import get_option, options
 from .data import Representations, match_stimuli
+from .errors import InputError
 from .metrics import Metric, get_metric
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "pairwise_scores",
     "plan_scores",
     "representation_inputs",
+    "score",
     "score_tensor",
 ]
 
@@ -384,7 +386,7 @@ def _streamed(
 
 def _grid_dims(data: Representations, prefix: str = "") -> tuple[list[str], dict[str, Any]]:
     if not data.is_grid:
-        raise ValueError(
+        raise InputError(
             f"Scoring needs a complete {data.source_dim} x {data.area_dim} grid; this "
             f"{type(data).__name__} is ragged ({len(data)} entries for {len(data.sources)} "
             f"{data.source_dim}s and {len(data.areas)} {data.area_dim}s). Select one "
@@ -446,3 +448,66 @@ def score_tensor(
         },
         name="score",
     )
+
+
+def _one_representation(value: Any, name: str, kind: str) -> Representations:
+    from ._validation import check_option
+    from .data import ModelData
+
+    check_option(kind, "kind", ["auto", "rdm", "responses"], "score")
+    arr = value.values if isinstance(value, xr.DataArray) else np.asarray(value)
+    if arr.ndim != 2:
+        raise InputError(
+            f"The '{name}' argument must be a 2-D array: responses (n_stimuli, n_units) or an "
+            f"RDM (n_stimuli, n_stimuli). Got an array of shape {arr.shape} instead."
+        )
+    is_rdm = kind == "rdm" or (kind == "auto" and arr.shape[0] == arr.shape[1])
+    if is_rdm:
+        stimuli = None
+        if isinstance(value, xr.DataArray) and value.dims[0] in value.coords:
+            stimuli = list(value.coords[value.dims[0]].values)
+        return ModelData.from_rdms({name: arr[None]}, sources=[name], stimuli=stimuli)
+    return ModelData.from_responses({(name, name): value})
+
+
+def score(
+    x: Any,
+    y: Any,
+    *,
+    metric: str | Metric = "spearman",
+    rdm: str = "correlation",
+    kind: str = "auto",
+) -> float:
+    """The alignment of one pair of representations under any registered metric.
+
+    Parameters
+    ----------
+    x, y : array_like or xarray.DataArray
+        Responses (n_stimuli, n_units) or RDMs (n_stimuli, n_stimuli) over the same stimuli
+        (a DataArray's first coordinate gives stimulus ids, matched by id). A square array
+        is an RDM and is checked as one unless ``kind="responses"``.
+    metric : str or Metric
+        Any registered metric (``crossalign metrics`` lists them). RSA metrics accept
+        responses (turned into RDMs with ``rdm``) or RDMs; response metrics (CKA, shape,
+        predictivity, kNN) need responses.
+    rdm : str
+        The RDM distance used when an RSA metric gets responses.
+    kind : {"auto", "rdm", "responses"}
+        What the arrays hold; ``"auto"`` takes square arrays as RDMs.
+
+    Returns
+    -------
+    float
+        ``M(x, y)``; for asymmetric metrics (predictivity) ``x`` predicts ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np, crossalign as ca
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(20, 50))
+    >>> round(ca.score(x, x, metric="cka"), 6)
+    1.0
+    """
+    a = _one_representation(x, "x", kind)
+    b = _one_representation(y, "y", kind)
+    return float(score_tensor(a, b, metric=metric, rdm=rdm).values.ravel()[0])

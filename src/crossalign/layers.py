@@ -16,6 +16,7 @@ import xarray as xr
 
 from .data import BrainData, ModelData
 from .engine import score_tensor
+from .errors import InputError
 from .metrics import Metric
 
 __all__ = ["assign_layers", "layer_scores", "select_layers", "split_stimuli"]
@@ -93,7 +94,7 @@ def assign_layers(
         chosen = np.argmax(values, axis=0)
     elif assignment == "one-to-one":
         if n_layers < n_regions:
-            raise ValueError(
+            raise InputError(
                 f"A one-to-one assignment needs at least as many layers as regions. Got "
                 f"{n_layers} layers for {n_regions} regions."
             )
@@ -137,13 +138,13 @@ def split_stimuli(
     if labels is not None:
         return _stratified_split(ids, list(labels), test_fraction, seed)
     if not 0.0 < test_fraction < 1.0:
-        raise ValueError(
+        raise InputError(
             "The 'test_fraction' argument must lie strictly between 0 and 1. Got "
             f"{test_fraction!r}."
         )
     n_test = round(len(ids) * test_fraction)
     if n_test < 3 or len(ids) - n_test < 3:
-        raise ValueError(
+        raise InputError(
             f"Splitting {len(ids)} stimuli with test_fraction={test_fraction} leaves "
             f"{len(ids) - n_test} train / {n_test} test stimuli; each split needs at least 3. "
             "Expected at least 6 stimuli or a different fraction."
@@ -158,12 +159,12 @@ def _stratified_split(
     ids: list[Hashable], labels: list[Hashable], test_fraction: float, seed: int | None
 ) -> tuple[list[Hashable], list[Hashable]]:
     if len(labels) != len(ids):
-        raise ValueError(
+        raise InputError(
             f"The 'labels' argument must give one category per stimulus ({len(ids)} expected). "
             f"Got {len(labels)}."
         )
     if not 0.0 < test_fraction < 1.0:
-        raise ValueError(
+        raise InputError(
             "The 'test_fraction' argument must lie strictly between 0 and 1. Got "
             f"{test_fraction!r}."
         )
@@ -177,7 +178,7 @@ def _stratified_split(
     train = [_py(ids[i]) for i in range(len(ids)) if i not in test_set]
     test = [_py(ids[i]) for i in sorted(test_set)]
     if len(train) < 3 or len(test) < 3:
-        raise ValueError(
+        raise InputError(
             f"The stratified split leaves {len(train)} train / {len(test)} test stimuli; each "
             "needs at least 3."
         )

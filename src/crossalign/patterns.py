@@ -30,6 +30,7 @@ from scipy import stats
 
 from .data import BrainData, ModelData, Representations
 from .engine import _labels, score_tensor
+from .errors import InputError, InputTypeError
 from .metrics import Metric, get_metric
 
 __all__ = [
@@ -94,13 +95,13 @@ def cross_region_matrix(
             data, layers_by_region, metric=metric, rdm=rdm, model=model
         )
     if not isinstance(data, BrainData):
-        raise TypeError(
+        raise InputTypeError(
             "The 'data' argument must be a BrainData or ModelData. Got "
             f"{type(data).__name__} instead."
         )
     n_sub = len(data.subjects)
     if n_sub < 2:
-        raise ValueError(
+        raise InputError(
             "The 'data' argument must hold at least 2 subjects: the brain cross-region matrix "
             f"averages over pairs of different subjects. Got {n_sub} subject."
         )
@@ -130,7 +131,7 @@ def _assignment(
     model: Hashable | None,
 ) -> tuple[Hashable, dict[Hashable, Hashable]]:
     if not isinstance(model_data, ModelData):
-        raise TypeError(
+        raise InputTypeError(
             "The 'model_data' argument must be a ModelData. Got "
             f"{type(model_data).__name__} instead."
         )
@@ -139,7 +140,7 @@ def _assignment(
         layers_by_region if layers_by_region is not None else model_data.layers_by_region.get(name)
     )
     if not mapping:
-        raise ValueError(
+        raise InputError(
             "The 'layers_by_region' argument must map each region to a layer of model "
             f"{name!r} (e.g. {{'V1': 'conv1'}}). Got {mapping!r}; it is also absent from "
             "model_data.attrs."
@@ -151,7 +152,7 @@ def _assignment(
 
         r, la = next(iter(unknown.items()))
         hint = closest(str(la), [str(x) for x in layers])
-        raise ValueError(
+        raise InputError(
             f"The 'layers_by_region' argument assigns region {r!r} to layer {la!r}, which "
             f"model {name!r} does not have. Available layers: {layers}."
             + (f" Did you mean {hint!r}?" if hint else "")
@@ -204,14 +205,14 @@ def model_to_brain_matrix(
     which must all exist in ``brain_data``. Stimuli are matched by id."""
     name, mapping = _assignment(model_data, layers_by_region, model)
     if not isinstance(brain_data, BrainData):
-        raise TypeError(
+        raise InputTypeError(
             "The 'brain_data' argument must be a BrainData. Got "
             f"{type(brain_data).__name__} instead."
         )
     regions = list(mapping)
     missing = [r for r in regions if r not in brain_data.regions]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"The 'layers_by_region' argument names region(s) {missing} that brain_data does "
             f"not have. Expected regions among {brain_data.regions}."
         )
@@ -269,12 +270,12 @@ def _as_square(matrix: Any, name: str, n: int | None = None) -> np.ndarray:
 
     arr = as_float_array(matrix, name)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-        raise ValueError(
+        raise InputError(
             f"The '{name}' argument must be a square region x region matrix. Got an array of "
             f"shape {arr.shape} instead."
         )
     if n is not None and arr.shape[0] != n:
-        raise ValueError(
+        raise InputError(
             f"The '{name}' argument covers {arr.shape[0]} regions; expected {n}, as for the "
             "brain matrix."
         )
@@ -327,7 +328,7 @@ def compare_matrices(
 
     check_option(method, "method", ["pearson", "spearman"], "compare_matrices")
     if not isinstance(n_permutations, int | np.integer) or n_permutations < 1:
-        raise ValueError(
+        raise InputError(
             "The 'n_permutations' argument must be a positive integer. Got "
             f"{n_permutations!r} instead."
         )

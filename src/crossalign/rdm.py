@@ -25,12 +25,16 @@ import numpy as np
 
 from ._registry import Registry
 from ._validation import as_float_array, check_finite
+from .errors import InputError
 
 __all__ = [
     "DISTANCES",
+    "SIMILARITY_CONVERSIONS",
+    "SYMMETRISE_TOLERANCE",
     "check_rdm",
     "compute_rdms",
     "rdm_vectors",
+    "similarity_to_rdm",
     "square_from_vector",
     "upper_triangle",
 ]
@@ -61,7 +65,7 @@ def _unit_rows(x: np.ndarray, name: str, *, centre: bool) -> np.ndarray:
     if flat.any():
         where = tuple(int(i) for i in np.argwhere(flat)[0])
         what = "constant" if centre else "all-zero"
-        raise ValueError(
+        raise InputError(
             f"The '{name}' argument has {int(flat.sum())} {what} stimulus pattern(s) (first at "
             f"index {where}); the {'correlation' if centre else 'cosine'} distance is undefined "
             "for them. Expected every stimulus to evoke a non-"
@@ -159,7 +163,7 @@ def _responses_input(responses: np.ndarray, name: str) -> np.ndarray:
     """Responses as a finite float64 array (..., n_stimuli, n_units), or a clear error."""
     x = as_float_array(responses, name)
     if x.ndim < 2:
-        raise ValueError(
+        raise InputError(
             f"The '{name}' argument must be an array (n_stimuli, n_units) or a stack of them. "
             f"Got an array of shape {x.shape} instead."
         )
@@ -169,7 +173,7 @@ def _responses_input(responses: np.ndarray, name: str) -> np.ndarray:
 
 def _check_overflow(values: np.ndarray, scale: float, distance: str, name: str) -> None:
     if not np.isfinite(values).all():
-        raise ValueError(
+        raise InputError(
             f"The '{name}' argument is so large in magnitude (up to {scale:.3g}) that its "
             f"{distance} distances overflow float64. Expected responses of a sensible scale; "
             "rescale them (e.g. z-score each unit)."
@@ -246,7 +250,7 @@ def square_from_vector(vectors: np.ndarray) -> np.ndarray:
     m = vectors.shape[-1]
     n = round((1 + np.sqrt(1 + 8 * m)) / 2)
     if n * (n - 1) // 2 != m:
-        raise ValueError(
+        raise InputError(
             f"The 'vectors' argument must have n(n-1)/2 entries on its last axis. Got {m}."
         )
     out = np.zeros((*vectors.shape[:-1], n, n), dtype=vectors.dtype)
@@ -256,51 +260,158 @@ def square_from_vector(vectors: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Largest relative asymmetry ``max|D - D^T| / max|D|`` that ``symmetrise=True`` averages away
+#: (rounding in files written with single precision or text); anything larger is refused.
+SYMMETRISE_TOLERANCE = 1e-3
+
+#: Conversions of similarity matrices to RDMs: ``similarity=`` of the RDM constructors.
+SIMILARITY_CONVERSIONS = {
+    "1-r": "D = 1 - S, for correlation or cosine similarity matrices (unit diagonal)",
+    "kernel": "D = S_ii + S_jj - 2 S_ij, the squared Euclidean distance of a Gram/kernel matrix",
+}
+
+
+def similarity_to_rdm(sim: np.ndarray, conversion: str | bool, name: str = "rdm") -> np.ndarray:
+    """Convert a similarity matrix (or stack) to dissimilarities, checking it is one.
+
+    ``conversion`` is ``"1-r"`` (``True`` is the same): ``D = 1 - S`` for correlation or
+    cosine similarities, whose diagonal must be 1; or ``"kernel"``: ``D_ij = S_ii + S_jj -
+    2 S_ij``, the squared Euclidean distance between the patterns whose Gram matrix is ``S``.
+    """
+    from ._validation import check_option
+
+    conversion = "1-r" if conversion is True else conversion
+    check_option(conversion, "similarity", SIMILARITY_CONVERSIONS, name)
+    s = as_float_array(sim, name)
+    check_finite(s, name)
+    diag = np.diagonal(s, axis1=-2, axis2=-1)
+    if conversion == "1-r":
+        worst = float(np.abs(diag - 1.0).max(initial=0.0))
+        if worst > 1e-6:
+            raise InputError(
+                f"The '{name}' argument was given with similarity='1-r', which needs a unit "
+                f"diagonal (correlations or cosines). Got a diagonal entry {1.0 + worst:.4g} "
+                "away from 1. Use similarity='kernel' for a Gram or kernel matrix."
+            )
+        out = 1.0 - s
+    else:
+        out = diag[..., :, None] + diag[..., None, :] - 2.0 * s
+    n = out.shape[-1]
+    out[..., np.arange(n), np.arange(n)] = 0.0
+    return out
+
+
+def _looks_like_similarity(d: np.ndarray, scale: float) -> bool:
+    """A constant positive diagonal at least as large as every off-diagonal entry."""
+    diag = np.diagonal(d, axis1=-2, axis2=-1)
+    n = d.shape[-1]
+    off = d[..., ~np.eye(n, dtype=bool)]
+    return bool(
+        (diag > 1e-6 * scale).all()
+        and np.ptp(diag, axis=-1).max(initial=0.0) <= 1e-6 * scale
+        and (off <= diag.max(axis=-1, keepdims=True) + 1e-9 * scale).all()
+    )
+
+
 def check_rdm(
     rdm: np.ndarray,
     name: str = "rdm",
     *,
     atol: float = 1e-8,
     symmetrise: bool = False,
+    similarity: str | bool | None = None,
+    allow_negative: bool = False,
 ) -> np.ndarray:
     """Validate an RDM or a stack of RDMs (..., n, n) and return it as float64.
 
     Checks: finite, square, at least 3 stimuli, symmetric and zero-diagonal within ``atol``
-    (relative to the largest absolute entry). With ``symmetrise=True`` an asymmetric RDM is
-    replaced by ``(D + D^T) / 2`` instead of being rejected; the diagonal is then set to 0.
+    (relative to the largest absolute entry), and non-negative.
+
+    Parameters
+    ----------
+    rdm : array_like, shape (..., n, n)
+        Dissimilarities (or similarities, with ``similarity=``).
+    name : str
+        The argument's name, for error messages.
+    atol : float
+        Relative tolerance of the symmetry and zero-diagonal checks.
+    symmetrise : bool
+        Average a slightly asymmetric RDM with its transpose. Only asymmetries up to
+        ``SYMMETRISE_TOLERANCE`` (relative, 1e-3) are averaged; larger ones are refused,
+        and the diagonal is never changed.
+    similarity : {None, True, "1-r", "kernel"}
+        The input holds similarities: convert them first (see :func:`similarity_to_rdm`).
+    allow_negative : bool
+        Accept negative dissimilarities (cross-validated distances such as crossnobis are
+        unbiased and can be negative).
+
+    Returns
+    -------
+    numpy.ndarray
+        The validated (or converted) RDMs, float64.
+
+    Raises
+    ------
+    InputError
+        Naming the failed check, the value found and what to do.
     """
     d = as_float_array(rdm, name)
     if d.ndim < 2 or d.shape[-1] != d.shape[-2]:
-        raise ValueError(
+        raise InputError(
             f"The '{name}' argument must be a square RDM (n_stimuli, n_stimuli) or a stack of "
             f"them. Got an array of shape {d.shape} instead."
         )
     n = d.shape[-1]
     if n < 3:
-        raise ValueError(
+        raise InputError(
             f"The '{name}' argument must cover at least 3 stimuli (an RDM with fewer has at "
             f"most one dissimilarity to compare). Got an RDM of shape {d.shape[-2:]}."
         )
     check_finite(d, name)
+    if similarity not in (None, False):
+        d = similarity_to_rdm(d, similarity, name)
     scale = max(float(np.abs(d).max()), 1.0)
     with np.errstate(over="ignore"):  # huge entries: an overflowing difference is asymmetric
         asym = float(np.abs(d - np.swapaxes(d, -1, -2)).max())
     if asym > atol * scale:
         if not symmetrise:
-            raise ValueError(
+            hint = (
+                f"If this is rounding (at most {SYMMETRISE_TOLERANCE:g} of the largest entry), "
+                "pass symmetrise=True to average it with its transpose."
+                if asym <= SYMMETRISE_TOLERANCE * scale
+                else "Expected an RDM; if the variable holds responses with as many units as "
+                "stimuli, say so with kind='responses'."
+            )
+            raise InputError(
                 f"The '{name}' argument must be symmetric. Got an RDM whose largest asymmetry "
-                f"|D - D^T| is {asym:.3g} (tolerance {atol * scale:.3g}). Pass symmetrise=True to "
-                "average it with its transpose."
+                f"|D - D^T| is {asym:.3g} (tolerance {atol * scale:.3g}). {hint}"
+            )
+        if asym > SYMMETRISE_TOLERANCE * scale:
+            raise InputError(
+                f"The '{name}' argument is too asymmetric to be one RDM: largest |D - D^T| is "
+                f"{asym:.3g}, above what symmetrise=True averages ({SYMMETRISE_TOLERANCE:g} x "
+                f"the largest entry = {SYMMETRISE_TOLERANCE * scale:.3g}). Expected a symmetric "
+                "dissimilarity matrix; check that the variable holds RDMs."
             )
         d = 0.5 * (d + np.swapaxes(d, -1, -2))
     diag = np.abs(np.diagonal(d, axis1=-2, axis2=-1))
-    if float(diag.max()) > atol * scale and not symmetrise:
-        raise ValueError(
-            f"The '{name}' argument must have a zero diagonal (a stimulus is not dissimilar "
-            f"to itself). Got a largest diagonal entry of {float(diag.max()):.3g}. Pass "
-            "symmetrise=True to set the diagonal to 0."
+    if float(diag.max()) > atol * scale:
+        hint = (
+            " It looks like a similarity matrix (constant diagonal, the largest entry of each "
+            "row): pass similarity='1-r' (D = 1 - S) or similarity='kernel' to convert it."
+            if _looks_like_similarity(d, scale)
+            else " Expected an RDM; if the variable holds responses with as many units as "
+            "stimuli, say so with kind='responses'."
         )
-    if symmetrise:
-        d = d.copy()
-        d[..., np.arange(n), np.arange(n)] = 0.0
+        raise InputError(
+            f"The '{name}' argument must have a zero diagonal (a stimulus is not dissimilar "
+            f"to itself). Got a largest diagonal entry of {float(diag.max()):.3g}.{hint}"
+        )
+    low = float(d.min())
+    if low < -atol * scale and not allow_negative:
+        raise InputError(
+            f"The '{name}' argument must hold non-negative dissimilarities. Got a smallest "
+            f"entry of {low:.3g}. Pass allow_negative=True for cross-validated distances "
+            "(crossnobis), which can be negative; a similarity matrix needs similarity=."
+        )
     return d

@@ -19,6 +19,7 @@ from scipy import stats
 from .aps import evaluate_model
 from .data import BrainData, ModelData
 from .engine import _labels
+from .errors import InputError
 from .metrics import Metric, get_metric
 from .patterns import cross_region_matrix
 
@@ -42,13 +43,13 @@ def metric_sensitivity(
     to 0 here).
     """
     if not models:
-        raise ValueError("The 'models' argument must hold at least one model.")
+        raise InputError("The 'models' argument must hold at least one model.")
     if not metrics:
-        raise ValueError("The 'metrics' argument must name at least one metric.")
+        raise InputError("The 'metrics' argument must name at least one metric.")
     ms = [get_metric(m) for m in metrics]
     names = [m.name if not m.options else f"{m.name}{sorted(m.options.items())}" for m in ms]
     if len(set(names)) != len(names):
-        raise ValueError(f"The 'metrics' argument repeats a metric: {names}.")
+        raise InputError(f"The 'metrics' argument repeats a metric: {names}.")
     evaluate_options.setdefault("n_bootstrap", 0)
     model_names = list(models)
     regions = list(brain_data.regions)

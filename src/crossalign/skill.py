@@ -23,6 +23,7 @@ import xarray as xr
 
 from ._validation import describe
 from .data import BrainData, ModelData, Representations
+from .errors import InputError, InputTypeError
 from .layers import layer_scores, select_layers, split_stimuli
 from .metrics import get_metric
 from .patterns import (
@@ -79,7 +80,7 @@ def _as_brain(brain_data: Any, stimuli: Any = None) -> BrainData:
         return brain_data
     if isinstance(brain_data, Mapping):
         return BrainData.from_responses(brain_data, stimuli=_stimulus_ids(stimuli))
-    raise TypeError(
+    raise InputTypeError(
         "The 'brain_data' argument must be a BrainData or a mapping {(subject, region): "
         f"array (n_stimuli, n_units)}}. Got {describe(brain_data)} instead."
     )
@@ -93,12 +94,12 @@ def _model_data(model: ModelLike, stimuli: Any, ids: Sequence[Hashable]) -> Mode
     if callable(model) and not hasattr(model, "named_modules"):
         acts = model(stimuli)
         if not isinstance(acts, Mapping):
-            raise TypeError(
+            raise InputTypeError(
                 f"The model {name!r} must return a mapping {{layer: array (n_stimuli, ...)}} "
                 f"when called on the stimuli. Got {describe(acts)} instead."
             )
         return ModelData.from_activations(acts, model=name, stimuli=list(ids))
-    raise TypeError(
+    raise InputTypeError(
         "Each model must be a ModelData (precomputed activations) or a callable returning "
         f"{{layer: array}} for the stimuli. Got {describe(model)} instead. For a torch "
         "nn.Module, wrap it in a function that returns its layer activations."
@@ -131,7 +132,7 @@ def collect_multi_region_data(
     order of ``stimuli``) or a DataArray with a ``stimulus`` coordinate (matched by id).
     """
     if not callable(loader):
-        raise TypeError(
+        raise InputTypeError(
             f"The 'loader' argument must be callable (subject, region, stimuli) -> responses. "
             f"Got {describe(loader)} instead."
         )
@@ -153,7 +154,7 @@ def collect_model_responses(
     """
     named = dict(models) if isinstance(models, Mapping) else {_model_name(m): m for m in models}
     if not isinstance(models, Mapping) and len(named) != len(models):
-        raise ValueError(
+        raise InputError(
             "The 'models' argument holds models with duplicate names; pass a mapping "
             "{name: model} to name them."
         )
@@ -165,7 +166,7 @@ def collect_model_responses(
         if not isinstance(mapping, Mapping) or any(
             isinstance(v, Mapping) for v in mapping.values()
         ):
-            raise ValueError(
+            raise InputError(
                 f"The 'layers_by_region' argument has no {{region: layer}} mapping for model "
                 f"{name!r}. Got {describe(layers_by_region)}."
             )
@@ -176,7 +177,7 @@ def collect_model_responses(
         src = _model_name(md) if isinstance(model, ModelData) else name
         for layer in dict.fromkeys(mapping.values()):
             if (src, layer) not in md:
-                raise ValueError(
+                raise InputError(
                     f"The 'layers_by_region' argument names layer {layer!r}, which model "
                     f"{name!r} does not have. Available layers: {md.layers(src)}."
                 )
@@ -191,7 +192,7 @@ def _n(stimuli: Any) -> int:
     try:
         return len(stimuli)
     except TypeError as exc:
-        raise TypeError(
+        raise InputTypeError(
             f"The 'stimuli' argument must be a sequence. Got {describe(stimuli)}."
         ) from exc
 
@@ -202,7 +203,7 @@ def compute_rdm(responses: Any, metric: str = "correlation") -> np.ndarray:
     arr = responses.values if isinstance(responses, xr.DataArray) else responses
     rdm = compute_rdms(np.asarray(arr), metric, name="responses")
     if rdm.ndim != 2:
-        raise ValueError(
+        raise InputError(
             "The 'responses' argument must be one matrix (n_stimuli, n_units). Got an array "
             f"of shape {np.shape(arr)} instead."
         )
@@ -227,12 +228,12 @@ def compute_alignment_score(
     a = check_rdm(rdm1, "rdm1")
     b = check_rdm(rdm2, "rdm2")
     if a.ndim != 2 or b.ndim != 2 or a.shape != b.shape:
-        raise ValueError(
+        raise InputError(
             "The 'rdm1' and 'rdm2' arguments must be single RDMs of the same shape. Got "
             f"{a.shape} and {b.shape}."
         )
     if not isinstance(n_permutations, int | np.integer) or n_permutations < 1:
-        raise ValueError(
+        raise InputError(
             f"The 'n_permutations' argument must be a positive integer. Got {n_permutations!r}."
         )
     prep_a = m.prepare(upper_triangle(a)[None], ["rdm1"])
@@ -282,14 +283,14 @@ def compute_cross_region_alignment(
         mapping = data.layers_by_region.get(name) or {r: r for r in regions}
         missing = [r for r in regions if r not in mapping]
         if missing:
-            raise ValueError(
+            raise InputError(
                 f"The 'regions' argument names region(s) {missing} that have no layer assigned "
                 f"in model {name!r} (assigned: {list(mapping)})."
             )
         return model_cross_region_matrix(
             data, {r: mapping[r] for r in regions}, metric=metric, rdm=rdm
         )
-    raise TypeError(
+    raise InputTypeError(
         "The 'data_dict' argument must be BrainData, ModelData or a mapping {(source, region): "
         f"responses}}. Got {describe(data_dict)} instead."
     )
@@ -300,11 +301,11 @@ def _ordered(matrix: Any, region_names: Sequence[Hashable], name: str) -> np.nda
         have = list(matrix.coords["region"].values)
         missing = [r for r in region_names if r not in have]
         if missing:
-            raise ValueError(f"The '{name}' argument has no region(s) {missing}; it covers {have}.")
+            raise InputError(f"The '{name}' argument has no region(s) {missing}; it covers {have}.")
         return matrix.sel(region=list(region_names), target_region=list(region_names)).values
     arr = np.asarray(matrix, dtype=float)
     if arr.shape != (len(region_names), len(region_names)):
-        raise ValueError(
+        raise InputError(
             f"The '{name}' argument must be a {len(region_names)} x {len(region_names)} matrix "
             f"(one row and column per region in 'region_names'). Got shape {arr.shape}."
         )
@@ -332,7 +333,7 @@ def compare_alignment_patterns(
     label) or arrays ordered as ``region_names``.
     """
     if not isinstance(model_matrices, Mapping):
-        raise TypeError(
+        raise InputTypeError(
             "The 'model_matrices' argument must be a mapping {model_name: matrix}. Got "
             f"{describe(model_matrices)} instead."
         )
@@ -484,7 +485,7 @@ def compare_model_paradigms(
     ``n_bootstrap`` also to the evaluation).
     """
     if not isinstance(models_by_paradigm, Mapping) or not models_by_paradigm:
-        raise TypeError(
+        raise InputTypeError(
             "The 'models_by_paradigm' argument must be a non-empty mapping {paradigm: [models]}."
             f" Got {describe(models_by_paradigm)} instead."
         )
@@ -496,7 +497,7 @@ def compare_model_paradigms(
     for paradigm, models in models_by_paradigm.items():
         named = dict(models) if isinstance(models, Mapping) else {_model_name(m): m for m in models}
         if not named:
-            raise ValueError(f"Paradigm {paradigm!r} has no models.")
+            raise InputError(f"Paradigm {paradigm!r} has no models.")
         validate_options = {k: v for k, v in options.items() if k != "n_bootstrap"}
         reports = {
             name: validate_model_comprehensive(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -20,6 +21,7 @@ import xarray as xr
 
 from .data import BrainData
 from .engine import _labels, representation_inputs
+from .errors import InputError, InputTypeError
 from .metrics import Metric, get_metric
 
 __all__ = [
@@ -29,10 +31,12 @@ __all__ = [
     "equivalence",
     "fdr_bh",
     "fwer_maxstat",
+    "interval_diagnostics",
     "noise_ceiling",
     "paradigm_summary",
     "percentile_ci",
     "permutation_p_value",
+    "plan_inference",
     "resample_rdm_vectors",
     "two_factor_variance",
 ]
@@ -57,9 +61,9 @@ def noise_ceiling(
     asymmetric metric the pool predicts the held-out subject.
     """
     if not isinstance(data, BrainData):
-        raise TypeError(f"The 'data' argument must be a BrainData. Got {type(data).__name__}.")
+        raise InputTypeError(f"The 'data' argument must be a BrainData. Got {type(data).__name__}.")
     if len(data.subjects) < 2:
-        raise ValueError(
+        raise InputError(
             "A leave-one-subject-out noise ceiling needs at least 2 subjects. Got "
             f"{len(data.subjects)}."
         )
@@ -95,7 +99,7 @@ def _response_ceiling(data: BrainData, m: Metric) -> tuple[float, float]:
     xs = data.response_arrays(m.name)
     shapes = {x.shape for x in xs}
     if len(shapes) != 1:
-        raise ValueError(
+        raise InputError(
             f"A noise ceiling for {m.name!r} averages responses across subjects, which needs "
             f"the same units in every subject. Got shapes {sorted(shapes)} in region "
             f"{data.regions[0]!r}."
@@ -123,7 +127,7 @@ def ceiling_normalise(
 def bootstrap_indices(n: int, n_bootstrap: int, *, seed: int | None = 0) -> np.ndarray:
     """``n_bootstrap`` resamples (with replacement) of ``range(n)``: array (B, n)."""
     if not isinstance(n_bootstrap, int | np.integer) or n_bootstrap < 1:
-        raise ValueError(
+        raise InputError(
             f"The 'n_bootstrap' argument must be a positive integer. Got {n_bootstrap!r}."
         )
     return np.random.default_rng(seed).integers(0, n, size=(n_bootstrap, n))
@@ -132,12 +136,85 @@ def bootstrap_indices(n: int, n_bootstrap: int, *, seed: int | None = 0) -> np.n
 def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Percentile confidence interval along axis 0 (NaN samples ignored)."""
     if not 0.0 < level < 1.0:
-        raise ValueError(f"The 'level' argument must lie between 0 and 1. Got {level!r}.")
+        raise InputError(f"The 'level' argument must lie between 0 and 1. Got {level!r}.")
     alpha = (1.0 - level) / 2.0
     with warnings.catch_warnings():  # an undefined statistic (all NaN) has an undefined CI
         warnings.simplefilter("ignore", RuntimeWarning)
         low, high = np.nanpercentile(samples, [100 * alpha, 100 * (1 - alpha)], axis=0)
     return low, high
+
+
+#: A bootstrap interval is flagged when fewer than this fraction of resamples define it.
+MIN_KEPT_FRACTION = 0.5
+#: Fewer bootstrap resamples than this give unstable percentile intervals: a warning.
+MIN_BOOTSTRAP = 100
+
+
+def interval_diagnostics(
+    samples: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    *,
+    what: str = "statistic",
+    labels: Sequence[Hashable] | None = None,
+    min_kept: float = MIN_KEPT_FRACTION,
+    warn: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """How far a bootstrap interval can be trusted, per column of ``samples``.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray, shape (B, ...)
+        Bootstrap samples; NaN marks a resample that left the statistic undefined (e.g. a
+        subject resample with fewer than 3 distinct subjects, for APS).
+    low, high : numpy.ndarray
+        The interval's bounds, shaped like ``samples[0]``.
+    what : str
+        The statistic's name, for warnings.
+    labels : sequence, optional
+        Names of the last axis (regions), for warnings.
+    min_kept : float
+        The smallest fraction of defined resamples an interval may rest on.
+    warn : bool
+        Emit a :class:`~crossalign.errors.ReliabilityWarning` for every flagged interval and
+        for fewer than 100 resamples.
+
+    Returns
+    -------
+    kept : numpy.ndarray
+        Fraction of resamples that defined the statistic.
+    degenerate : numpy.ndarray of bool
+        The interval rests on fewer than ``min_kept`` of the resamples or has zero width
+        (every kept resample gave the same value); undefined statistics (all NaN) are not
+        flagged.
+    """
+    from .errors import ReliabilityWarning
+
+    samples = np.asarray(samples, dtype=float)
+    kept = np.isfinite(samples).mean(axis=0)
+    width = np.asarray(high, dtype=float) - np.asarray(low, dtype=float)
+    scale = np.maximum(1.0, np.abs(np.nan_to_num(np.asarray(high, dtype=float))))
+    defined = kept > 0
+    degenerate = defined & ((kept < min_kept) | (np.nan_to_num(width) <= 1e-12 * scale))
+    if warn and len(samples) < MIN_BOOTSTRAP:
+        warnings.warn(
+            f"{what}: {len(samples)} bootstrap resamples give unstable percentile intervals; "
+            f"use at least {MIN_BOOTSTRAP} (1000 is the default).",
+            ReliabilityWarning,
+            stacklevel=2,
+        )
+    if warn and degenerate.any():
+        names = np.asarray(list(labels) if labels is not None else range(kept.shape[-1]))
+        flagged = sorted({str(names[i[-1]]) for i in np.argwhere(degenerate)})
+        warnings.warn(
+            f"{what}: the bootstrap interval is degenerate for {flagged}: "
+            f"{float(kept[degenerate].min()):.0%} or fewer of the resamples define it, or "
+            "they all give one value (zero width). Too few subjects to estimate its "
+            "uncertainty; the interval is flagged in the results.",
+            ReliabilityWarning,
+            stacklevel=2,
+        )
+    return kept, degenerate
 
 
 def resample_rdm_vectors(vectors: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -239,7 +316,7 @@ def equivalence(
         threshold = lower_bounds[best]
         return {k: bool(means[k] >= threshold) for k in names}
     if upper_bounds is None:
-        raise ValueError("Pass 'upper_bounds' when lower scores are better.")
+        raise InputError("Pass 'upper_bounds' when lower scores are better.")
     best = min(names, key=lambda k: means[k])
     return {k: bool(means[k] <= upper_bounds[best]) for k in names}
 
@@ -257,13 +334,13 @@ def double_criterion(
     """
     names = list(evaluations)
     if not names:
-        raise ValueError("The 'evaluations' argument must hold at least one model.")
+        raise InputError("The 'evaluations' argument must hold at least one model.")
     first = evaluations[names[0]]
     regions = list(regions) if regions is not None else list(first.coords["region"].values)
     for name in names:
         ev = evaluations[name]
         if "score_low" not in ev:
-            raise ValueError(
+            raise InputError(
                 f"The evaluation of {name!r} has no confidence intervals; run evaluate_model "
                 "with n_bootstrap > 0."
             )
@@ -302,16 +379,16 @@ def paradigm_summary(
     rows = {}
     for paradigm, evaluations in evaluations_by_paradigm.items():
         if not evaluations:
-            raise ValueError(f"Paradigm {paradigm!r} has no evaluated models.")
+            raise InputError(f"Paradigm {paradigm!r} has no evaluated models.")
         evs = list(evaluations.values())
         if any("samples" not in ev for ev in evs):
-            raise ValueError(
+            raise InputError(
                 f"Every evaluation of paradigm {paradigm!r} needs bootstrap samples; run "
                 "evaluate_model with n_bootstrap > 0."
             )
         n_boot = {ev.sizes["bootstrap"] for ev in evs}
         if len(n_boot) != 1:
-            raise ValueError(
+            raise InputError(
                 f"The evaluations of paradigm {paradigm!r} use different bootstrap counts "
                 f"{sorted(n_boot)}; expected one (paired resamples)."
             )
@@ -336,3 +413,88 @@ def paradigm_summary(
     ds["n_models"] = ("paradigm", np.array([rows[p][3] for p in names]))
     ds.attrs["level"] = level
     return ds
+
+
+@dataclass(frozen=True)
+class InferencePlan:
+    """Memory and time of a study's bootstrap and permutation loops, known before they run
+    (:func:`plan_inference`)."""
+
+    n_bootstrap: int
+    n_permutations: int
+    peak_bytes: int
+    seconds: float
+
+    def describe(self) -> str:
+        """One line for the user, printed before the run starts."""
+        return (
+            f"{self.n_bootstrap} bootstraps and {self.n_permutations} permutations per model: "
+            f"peak memory about {self.peak_bytes / 1e6:.1f} MB, time about "
+            f"{_duration(self.seconds)}"
+        )
+
+
+def _duration(seconds: float) -> str:
+    from .engine import _duration as fmt
+
+    return fmt(seconds)
+
+
+def plan_inference(
+    n_subjects: int,
+    n_regions: int,
+    n_models: int,
+    n_layers: int,
+    *,
+    n_bootstrap: int,
+    n_permutations: int,
+    budget: int | None = None,
+) -> InferencePlan:
+    """Plan the resampling loops of a study on one dataset and metric, and refuse one that
+    cannot fit the memory budget before anything runs.
+
+    Each subject resample re-indexes the score tensors: the brain's (S, R, S, R) and each
+    model's (L, S, R); the samples kept are (B, R) for brain APS and (B, 3, R) per model.
+    Permutation nulls keep (P, R) values per model.
+
+    Parameters
+    ----------
+    n_subjects, n_regions, n_models, n_layers : int
+        The dataset's and models' sizes (``n_layers``: the most of any model).
+    n_bootstrap, n_permutations : int
+        The study's resample counts.
+    budget : int, optional
+        Bytes allowed (default: the ``memory_budget`` option).
+
+    Returns
+    -------
+    InferencePlan
+
+    Raises
+    ------
+    MemoryBudgetError
+        Naming ``n_bootstrap`` or ``n_permutations``, whichever needs the memory.
+    """
+    from ._options import MemoryBudgetError, get_option
+
+    s, r, lay = n_subjects, n_regions, max(n_layers, 1)
+    budget = get_option("memory_budget") if budget is None else budget
+    per_resample = 8 * 2 * (s * s * r * r + lay * s * r)  # re-indexed tensors, freed each time
+    boot_bytes = 8 * n_bootstrap * (r + 2 * 3 * r)
+    perm_bytes = 8 * n_permutations * (2 * r + r)
+    peak = per_resample + boot_bytes + perm_bytes
+    if peak > budget:
+        name, value = (
+            ("n_bootstrap", n_bootstrap)
+            if boot_bytes >= perm_bytes
+            else ("n_permutations", n_permutations)
+        )
+        raise MemoryBudgetError(
+            f"{name} = {value} needs about {peak / 1e9:.3g} GB for its resamples, over the "
+            f"memory budget of {budget / 1e9:.3g} GB. Use a smaller {name} (1000 is usual) "
+            "or a larger budget (--memory-budget)."
+        )
+    elements = s * s * r * r + n_models * (lay + s) * s * r * r
+    seconds = n_bootstrap * (1 + n_models) * (60e-6 + elements / 2e8)
+    seconds += n_models * n_permutations * (40e-6 + lay * s * r * r / 2e8)
+    return InferencePlan(n_bootstrap, n_permutations, int(peak), float(seconds))

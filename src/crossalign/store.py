@@ -3,9 +3,11 @@
 Tables
 ------
 ``runs``
-    ``run_id``, ``study``, ``started``, ``finished``, ``status`` (running / complete /
-    failed), ``config_hash`` (SHA-256 of the canonical config JSON), ``config`` (JSON),
-    ``version`` (crossalign's).
+    ``run_id``, ``study``, ``started``, ``finished``, ``status`` (running / computed /
+    complete / failed / interrupted), ``config_hash`` (SHA-256 of the canonical config JSON),
+    ``config`` (JSON), ``version`` (crossalign's), ``resume_key`` (SHA-256 of everything a
+    resumed run must share with the stored one) and ``key_parts`` (JSON: the validated config,
+    a content hash of every input, the version, backend and dtype).
 ``results``
     one row per labelled value: ``run_id``, ``dataset``, ``analysis`` (e.g.
     ``cross_region_matrix``, ``noise_ceiling``, ``brain_aps``, ``score``, ``aps``,
@@ -16,9 +18,13 @@ Tables
 ``blocks``
     which (run, dataset, model, block) writes are complete; a resumed run skips them.
 
+``latest`` (a view)
+    the ``results`` rows of the most recently finished complete run.
+
 Each block of rows is written in one transaction together with its ``blocks`` entry, so a
 failure (or a kill) never leaves a half-written block, and nothing already committed is lost.
-Query with SQL (``crossalign results``) or export to Parquet/CSV.
+Query with SQL (:func:`query_database`, ``crossalign results``: read-only, one SELECT, no
+file access) or export to Parquet/CSV.
 """
 
 from __future__ import annotations
@@ -34,8 +40,16 @@ import pandas as pd
 import xarray as xr
 
 from ._faults import checkpoint
+from .errors import BusyError, InputError, MissingFileError
 
-__all__ = ["COLUMNS", "ResultsStore", "rows_from", "scalar_rows"]
+__all__ = [
+    "COLUMNS",
+    "ResultsStore",
+    "export_frame",
+    "query_database",
+    "rows_from",
+    "scalar_rows",
+]
 
 COLUMNS = [
     "run_id",
@@ -64,7 +78,12 @@ CREATE TABLE IF NOT EXISTS results (
     split VARCHAR, statistic VARCHAR, value DOUBLE);
 CREATE TABLE IF NOT EXISTS blocks (
     run_id VARCHAR, block VARCHAR, written TIMESTAMP, n_rows BIGINT);
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS resume_key VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS key_parts VARCHAR;
+CREATE OR REPLACE VIEW latest AS SELECT * FROM results WHERE run_id = (
+    SELECT run_id FROM runs WHERE status = 'complete' ORDER BY finished DESC LIMIT 1);
 """
+UNFINISHED = ("running", "computed", "failed", "interrupted")
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
@@ -100,15 +119,11 @@ class ResultsStore:
     """A DuckDB results file. Open with a path; use as a context manager or ``close()``."""
 
     def __init__(self, path: str | Path) -> None:
-        try:
-            import duckdb
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "The results database needs duckdb: pip install 'crossalign[report]'"
-            ) from exc
-        self.path = Path(path)
+        from .outputs import check_not_link
+
+        self.path = check_not_link(Path(path), "results database")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(self.path))
+        self.con = _connect(self.path, read_only=False)
         self.con.execute(_SCHEMA)
 
     def __enter__(self) -> ResultsStore:
@@ -121,23 +136,50 @@ class ResultsStore:
         self.con.close()
 
     # -------------------------------------------------------------- runs
-    def start_run(self, study: str, config: Mapping[str, Any], version: str) -> str:
+    def start_run(
+        self,
+        study: str,
+        config: Mapping[str, Any],
+        version: str,
+        key_parts: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Record a new run (status ``running``) and return its id. Runs of any study left
+        ``running`` by a process that died are marked ``interrupted`` (the output folder's
+        lock guarantees that no other process writes here)."""
         digest = config_hash(config)
+        parts = dict(key_parts or {})
         run_id = f"{study}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{digest[:8]}"
+        self.con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
         self.con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', ?, ?, ?)",
-            [run_id, study, datetime.now(UTC), digest, json.dumps(config, default=str), version],
+            "INSERT INTO runs (run_id, study, started, finished, status, config_hash, config, "
+            "version, resume_key, key_parts) VALUES (?, ?, ?, NULL, 'running', ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                study,
+                datetime.now(UTC),
+                digest,
+                json.dumps(config, default=str),
+                version,
+                config_hash(parts),
+                json.dumps(parts, sort_keys=True, default=str),
+            ],
         )
         return run_id
 
-    def resumable_run(self, study: str, config: Mapping[str, Any]) -> str | None:
-        """The latest unfinished run of the same study and config, if any."""
+    def unfinished_run(self, study: str) -> tuple[str, dict[str, Any]] | None:
+        """The latest unfinished run of ``study``: ``(run_id, key_parts)``, or None."""
         row = self.con.execute(
-            "SELECT run_id FROM runs WHERE study = ? AND config_hash = ? AND status != "
-            "'complete' ORDER BY started DESC LIMIT 1",
-            [study, config_hash(config)],
+            f"SELECT run_id, key_parts FROM runs WHERE study = ? AND status IN "
+            f"({', '.join('?' for _ in UNFINISHED)}) ORDER BY started DESC LIMIT 1",
+            [study, *UNFINISHED],
         ).fetchone()
-        return row[0] if row else None
+        if row is None:
+            return None
+        return row[0], json.loads(row[1]) if row[1] else {}
+
+    def reopen(self, run_id: str) -> None:
+        """Mark a resumed run ``running`` again."""
+        self.con.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", [run_id])
 
     def finish(self, run_id: str, status: str = "complete") -> None:
         self.con.execute(
@@ -193,18 +235,6 @@ class ResultsStore:
             run_id = row[0]
         return self.query("SELECT * FROM results WHERE run_id = ?", [run_id])
 
-    def export(self, sql: str, path: str | Path) -> Path:
-        """Write a query's result to Parquet (``.parquet``) or CSV (``.csv``)."""
-        path = Path(path)
-        frame = self.query(sql)
-        if path.suffix == ".parquet":
-            frame.to_parquet(path, index=False)
-        elif path.suffix == ".csv":
-            frame.to_csv(path, index=False)
-        else:
-            raise ValueError(f"The export path must end in .parquet or .csv. Got {path.suffix!r}.")
-        return path
-
 
 def scalar_rows(values: Mapping[str, float], **labels: Any) -> pd.DataFrame:
     """Rows for a few named scalars (statistic -> value) sharing ``labels``."""
@@ -215,3 +245,93 @@ def scalar_rows(values: Mapping[str, float], **labels: Any) -> pd.DataFrame:
             frame[col] = None if value is None else str(value)
     frame["value"] = frame["value"].astype(float)
     return frame[[*LABELS, "value"]]
+
+
+def _connect(path: Path, *, read_only: bool) -> Any:
+    """Open a DuckDB file; a file that is not one, a damaged one or one held by another
+    process is an :class:`~crossalign.errors.InputError` naming it."""
+    try:
+        import duckdb
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "The results database needs duckdb: pip install 'crossalign[report]'"
+        ) from exc
+    config = {"enable_external_access": False, "lock_configuration": True} if read_only else {}
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=config)
+    except duckdb.Error as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            raise BusyError(
+                f"The database '{path}' is held by another process (a run still writing it?). "
+                "Try again when it has finished."
+            ) from None
+        raise InputError(
+            f"The file '{path}' could not be opened as a crossalign results database (DuckDB): "
+            f"{text.splitlines()[0]}"
+        ) from None
+
+
+def query_database(path: str | Path, sql: str) -> pd.DataFrame:
+    """Run one read-only ``SELECT`` on a results database.
+
+    The connection is read-only with file access switched off, so a query can neither change
+    the database nor read or write other files.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``results.duckdb`` file.
+    sql : str
+        Exactly one SELECT statement over ``runs``, ``results``, ``blocks`` or ``latest``.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    MissingFileError, InputError, BusyError
+        A missing or unreadable database, a query that is not one SELECT, a failing query.
+    """
+    import duckdb
+
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"The database '{path}' does not exist.")
+    con = _connect(path, read_only=True)
+    try:
+        try:
+            statements = con.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise InputError(f"The SQL query could not be parsed: {exc}") from None
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            kinds = [s.type.name for s in statements]
+            raise InputError(
+                f"The query must be exactly one SELECT statement (the database is read-only). "
+                f"Got {len(statements)} statement(s) of type {kinds}."
+            )
+        try:
+            return con.execute(sql).df()
+        except duckdb.Error as exc:
+            raise InputError(f"The SQL query failed: {exc}") from None
+    finally:
+        con.close()
+
+
+def export_frame(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a query result to Parquet (``.parquet``) or CSV (``.csv``), atomically."""
+    from .outputs import write_atomic
+
+    path = Path(path)
+    writers = {
+        ".parquet": lambda tmp: frame.to_parquet(tmp, index=False),
+        ".csv": lambda tmp: frame.to_csv(tmp, index=False),
+    }
+    if path.suffix not in writers:
+        raise InputError(f"The export path must end in .parquet or .csv. Got {path.suffix!r}.")
+    if not path.parent.is_dir():
+        raise InputError(
+            f"The export path '{path}' is in a folder that does not exist ('{path.parent}')."
+        )
+    return write_atomic(path, writers[path.suffix])

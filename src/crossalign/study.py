@@ -2,151 +2,66 @@
 
 For each dataset and metric: the brain cross-region matrix, noise ceilings and brain APS with
 CIs; for each model: layers chosen on training stimuli, pointwise score and APS on test
-stimuli with bootstrap CIs, the seed's matrix-level comparison, alignment patterns and layer
+stimuli with bootstrap CIs, the matrix-level comparison, alignment patterns and layer
 profiles; across models: the equivalence analysis (double criterion) and paradigm summaries.
-Every number goes to ``OUT/results.duckdb`` block by block (one transaction each, so an
-interrupted run resumes with ``--resume`` where it stopped); figures and the HTML report are
-then drawn from the database, so the report shows exactly what the database holds.
+
+Every number goes to ``OUT/results.duckdb`` block by block (one transaction each). A run holds
+its output folder's lock from start to report. ``--resume`` continues an interrupted run only
+if everything that decides its numbers is unchanged: the validated config, a content hash of
+every input (data, stimulus files, activation and RDM files), the crossalign version, the
+backend and the dtype; otherwise it is refused, naming what changed. Figures and the HTML
+report are drawn from the database, so the report shows exactly what the database holds.
 """
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Callable
+import contextlib
+import hashlib
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .data import BrainData, ModelData
+from .data import BrainData, ModelData, Representations
+from .errors import InputError, ReliabilityWarning, ResumeError
 from .store import ResultsStore, rows_from, scalar_rows
+from .studyconfig import (
+    DEMO_STUDY,
+    FILE_SOURCES,
+    IMAGE_SOURCES,
+    DatasetConfig,
+    ModelConfig,
+    StudyConfig,
+    load_study,
+    parse_study,
+)
 
-__all__ = ["DEMO_STUDY", "DatasetConfig", "ModelConfig", "StudyConfig", "load_study", "run_study"]
+__all__ = [
+    "DEMO_STUDY",
+    "DatasetConfig",
+    "ModelConfig",
+    "StudyConfig",
+    "load_study",
+    "parse_study",
+    "run_study",
+    "summary_table",
+]
 
-
-class DatasetConfig(BaseModel):
-    """A brain dataset: a reference dataset by name, or a user file (``path``)."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    options: dict[str, Any] = Field(default_factory=dict)
-    path: str | None = None
-    regions: list[str] | None = None
-
-
-class ModelConfig(BaseModel):
-    """A model. ``source``: ``registry`` (``model`` name, e.g. efficientnet_lite0 or
-    timm:resnet18), ``predictors`` (the dataset's hand-built model RDMs), ``pixels`` (a
-    pixel-space model of the stimulus images), ``activations`` (a precomputed file at
-    ``path``), or ``module`` (``"package.module:factory"``, needs --allow-user-modules)."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    source: Literal["registry", "predictors", "pixels", "activations", "module"] = "registry"
-    model: str | None = None
-    pretrained: bool = True
-    seed: int = 0
-    path: str | None = None
-    module: str | None = None
-    layers: list[str] | str | None = None
-    pool: Literal["flatten", "avg"] = "flatten"
-    paradigm: str | None = None
-    datasets: list[str] | None = None
+#: Config fields that do not change any number (left out of the resume key).
+_NOT_IN_KEY = ("memory_budget", "cache_dir", "batch_size")
 
 
-class StudyConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = "study"
-    datasets: list[DatasetConfig] = Field(min_length=1)
-    models: list[ModelConfig] = Field(default_factory=list)
-    metrics: list[str] = Field(default_factory=lambda: ["spearman"])
-    test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
-    seed: int = 0
-    n_bootstrap: int = Field(1000, ge=0)
-    n_permutations: int = Field(1000, ge=1)
-    batch_size: int = Field(32, ge=1)
-    cache_dir: str | None = None
-    memory_budget: str | None = None  # e.g. "8GB"; default 80% of the available memory
-
-    @field_validator("memory_budget")
-    @classmethod
-    def _valid_budget(cls, value: str | None) -> str | None:
-        from ._options import parse_bytes
-
-        if value is not None:
-            parse_bytes(value)
-        return value
-
-    @field_validator("metrics")
-    @classmethod
-    def _known_metrics(cls, value: list[str]) -> list[str]:
-        from .metrics import METRICS
-
-        for name in value:
-            METRICS.get(name)  # raises with the valid names and the closest match
-        if not value:
-            raise ValueError("at least one metric is needed")
-        return value
-
-
-DEMO_STUDY: dict[str, Any] = {
-    "name": "demo",
-    "datasets": [
-        {"name": "cichy2014"},
-        {"name": "castaldi2019", "options": {"task": "both"}},
-    ],
-    "models": [
-        {"name": "EfficientNet-Lite0", "model": "efficientnet_lite0", "paradigm": "supervised"},
-        {
-            "name": "EfficientNet-Lite0 untrained",
-            "model": "efficientnet_lite0",
-            "pretrained": False,
-            "seed": 0,
-            "paradigm": "untrained",
-        },
-        {"name": "pixels", "source": "pixels", "paradigm": "hand-built"},
-        {
-            "name": "Castaldi predictors",
-            "source": "predictors",
-            "paradigm": "hand-built",
-            "datasets": ["castaldi2019"],
-        },
-    ],
-    "metrics": ["spearman"],
-    "n_bootstrap": 1000,
-}
-
-
-def load_study(path: str | Path) -> StudyConfig:
-    """Read and validate a TOML study file (errors name the file and the field)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"The study file '{path}' does not exist.")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"The study file '{path}' is not valid TOML: {exc}") from None
-    return parse_study(raw, where=str(path))
-
-
-def parse_study(raw: dict[str, Any], where: str = "the study config") -> StudyConfig:
-    try:
-        return StudyConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-            for e in exc.errors()
-        )
-        raise ValueError(f"In {where}: {problems}") from None
-
-
-# ---------------------------------------------------------------------- building blocks
+# ---------------------------------------------------------------------- inputs
 def _load_brain(cfg: DatasetConfig) -> BrainData:
-    from .io import load_arrays, load_dataset, load_table, load_xarray
+    from .io import load_arrays, load_dataset, load_region_files, load_table, load_xarray
+    from .io.loaders import match_stimulus_files
 
-    if cfg.path is None:
+    if isinstance(cfg.regions, dict):
+        data = load_region_files(cfg.regions, **cfg.options)
+    elif cfg.path is None:
         data = load_dataset(cfg.name, **cfg.options)
     else:
         path = Path(cfg.path)
@@ -157,12 +72,185 @@ def _load_brain(cfg: DatasetConfig) -> BrainData:
             data = load_table(path, **cfg.options)
         else:
             data = load_arrays(path, **cfg.options)
-        data.attrs.setdefault("title", cfg.name)
-    if cfg.regions:
+    if cfg.path is not None or isinstance(cfg.regions, dict):
+        data.attrs.setdefault("title", cfg.key)
+    if isinstance(cfg.regions, list):
         data = data.select(areas=cfg.regions)
+    if cfg.stimuli is not None:
+        data.attrs["stimulus_paths"] = match_stimulus_files(cfg.stimuli, list(data.stimuli))
     return data
 
 
+def _models_for(cfg: StudyConfig, dataset: DatasetConfig) -> list[ModelConfig]:
+    return [
+        m
+        for m in cfg.models
+        if m.datasets is None or dataset.key in m.datasets or dataset.name in m.datasets
+    ]
+
+
+def _check_models(cfg: StudyConfig, dataset: DatasetConfig, brain: BrainData) -> None:
+    """Refuse, before anything runs, a model that cannot run on this dataset or whose
+    results would share a name with another model's."""
+    names = [m.name for m in cfg.models]
+    for mcfg in _models_for(cfg, dataset):
+        if mcfg.source in IMAGE_SOURCES and not brain.attrs.get("stimulus_paths"):
+            raise InputError(
+                f"Model {mcfg.name!r} needs the stimulus images of dataset {dataset.key!r}, "
+                "which has none. Give the dataset a 'stimuli' folder (one image per stimulus "
+                f"id, named by the id), or limit the model with datasets = [...]."
+            )
+        if mcfg.source == "predictors":
+            preds = brain.attrs.get("models")
+            if preds is None:
+                raise InputError(
+                    f"Model {mcfg.name!r} (source 'predictors') needs a dataset with "
+                    f"hand-built predictor models; dataset {dataset.key!r} has none. Limit "
+                    "it with datasets = [...]."
+                )
+            clash = sorted({str(p) for p in preds.models} & set(names))
+            if clash:
+                raise InputError(
+                    f"The predictor models of dataset {dataset.key!r} are named {clash}, as "
+                    "are other models of the study; results are keyed by model name. Rename "
+                    "those models."
+                )
+
+
+def _preflight(cfg: StudyConfig, console: Any) -> list[tuple[DatasetConfig, BrainData]]:
+    """Load every dataset, check every model can run on it, plan the scoring and the
+    resampling loops and print the plans; refuse the study before it starts if any of this
+    fails (the message names the dataset, model or parameter)."""
+    from .engine import plan_scores
+    from .metrics import get_metric
+    from .stats import plan_inference
+
+    loaded = []
+    for dcfg in cfg.datasets:
+        brain = _load_brain(dcfg)
+        _check_models(cfg, dcfg, brain)
+        for metric_name in cfg.metrics:
+            plan = plan_scores(brain, None, get_metric(metric_name))
+            if console is not None:
+                console.print(f"Plan for {dcfg.key}: {plan.describe()}")
+        models = _models_for(cfg, dcfg)
+        inference = plan_inference(
+            len(brain.subjects),
+            len(brain.regions),
+            len(models),
+            max((len(m.layers) for m in models if isinstance(m.layers, list)), default=20),
+            n_bootstrap=cfg.n_bootstrap,
+            n_permutations=cfg.n_permutations,
+        )
+        if console is not None:
+            console.print(f"Plan for {dcfg.key}: {inference.describe()}")
+        loaded.append((dcfg, brain))
+    return loaded
+
+
+# ---------------------------------------------------------------------- the resume key
+def _digest_files(paths: Iterable[Path]) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        path = Path(path)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            h.update(str(f.relative_to(path) if path.is_dir() else f.name).encode())
+            with f.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+    return h.hexdigest()
+
+
+def _digest_data(data: Representations) -> str:
+    h = hashlib.sha256(repr(list(data.stimuli)).encode())
+    for key in data:
+        h.update(f"{key!r}:{data.kind(key)}".encode())
+        h.update(np.ascontiguousarray(data[key].values).tobytes())
+    return h.hexdigest()
+
+
+def _stimulus_files(brain: BrainData) -> list[Path]:
+    paths = brain.attrs.get("stimulus_paths") or []
+    groups = [paths[k] for k in brain.stimuli] if isinstance(paths, dict) else paths
+    return [Path(p) for g in groups for p in (g if isinstance(g, list | tuple) else [g])]
+
+
+def _key_parts(cfg: StudyConfig, datasets: list[tuple[DatasetConfig, BrainData]]) -> dict[str, Any]:
+    """Everything a resumed run must share with the stored one."""
+    from . import __version__
+    from ._options import get_option
+
+    inputs = {}
+    for dcfg, brain in datasets:
+        inputs[f"data {dcfg.key}"] = _digest_data(brain)
+        if _stimulus_files(brain):
+            inputs[f"stimulus files {dcfg.key}"] = _digest_files(_stimulus_files(brain))
+    for mcfg in cfg.models:
+        if mcfg.source in FILE_SOURCES and mcfg.path:
+            inputs[f"model file {mcfg.name}"] = _digest_files([Path(mcfg.path)])
+    config = {k: v for k, v in cfg.model_dump(mode="json").items() if k not in _NOT_IN_KEY}
+    return {
+        "config": config,
+        "inputs": inputs,
+        "version": __version__,
+        "backend": get_option("backend"),
+        "dtype": get_option("dtype"),
+    }
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        out = {}
+        for i, v in enumerate(value):
+            out.update(_flatten(v, f"{prefix}[{i}]"))
+        return out
+    return {prefix: value}
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    a, b = _flatten(old), _flatten(new)
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key, "<absent>") != b.get(key, "<absent>"):
+            if key.startswith("inputs."):
+                out.append(f"{key[7:]} changed (content hash)")
+            else:
+                out.append(f"{key}: {a.get(key, '<absent>')!r} -> {b.get(key, '<absent>')!r}")
+    return out
+
+
+def _open_run(
+    store: ResultsStore, cfg: StudyConfig, parts: dict[str, Any], resume: bool, console: Any
+) -> str:
+    from . import __version__
+
+    if resume:
+        found = store.unfinished_run(cfg.name)
+        if found is not None:
+            run_id, stored = found
+            changed = _changes(stored, parts)
+            if changed:
+                raise ResumeError(
+                    f"Cannot resume run {run_id}: what decides its numbers has changed: "
+                    f"{'; '.join(changed[:8])}"
+                    + (f" (and {len(changed) - 8} more)" if len(changed) > 8 else "")
+                    + ". Run without --resume to start a new run (the interrupted run stays "
+                    "in the database)."
+                )
+            store.reopen(run_id)
+            console.print(f"Resuming run {run_id}")
+            return run_id
+        console.print(f"No unfinished run of study {cfg.name!r} to resume; starting a new run.")
+    return store.start_run(cfg.name, cfg.model_dump(mode="json"), __version__, parts)
+
+
+# ---------------------------------------------------------------------- models
 def _pixel_model(size: int = 64) -> Callable[[list[Any]], dict[str, np.ndarray]]:
     """A pixel-space model: each image as grey levels on a size x size grid."""
 
@@ -183,6 +271,46 @@ def _pixel_model(size: int = 64) -> Callable[[list[Any]], dict[str, np.ndarray]]
     return pixels
 
 
+def _user_module(mcfg: ModelConfig, allowed: bool) -> Any:
+    if not allowed:
+        raise InputError(
+            f"Model {mcfg.name!r} names Python code to import ({mcfg.module!r}); pass "
+            "--allow-user-modules to run code named in a config file."
+        )
+    if not mcfg.module or ":" not in mcfg.module:
+        raise InputError(
+            f"Model {mcfg.name!r}: 'module' must look like 'package.module:factory'. Got "
+            f"{mcfg.module!r}."
+        )
+    import importlib
+
+    module_name, _, factory = mcfg.module.partition(":")
+    return getattr(importlib.import_module(module_name), factory)()
+
+
+def _registry_model(mcfg: ModelConfig, allowed: bool) -> Any:
+    from .models import load_model
+
+    return load_model(mcfg.model or mcfg.name, pretrained=mcfg.pretrained, seed=mcfg.seed)
+
+
+#: How a model that sees the stimulus images is built, by source.
+_IMAGE_MODELS: dict[str, Callable[[ModelConfig, bool], Any]] = {
+    "registry": _registry_model,
+    "pixels": lambda mcfg, allowed: _pixel_model(),
+    "module": _user_module,
+}
+
+
+def _file_model(mcfg: ModelConfig, brain: BrainData) -> ModelData:
+    from .io import load_activations
+
+    kind = "rdm" if mcfg.source == "rdms" else "auto"
+    layers = mcfg.layers if isinstance(mcfg.layers, list) else None
+    md = load_activations(str(mcfg.path), model=mcfg.name, layers=layers, kind=kind)
+    return md.align_to(brain.stimuli)
+
+
 def _build_models(
     cfg: StudyConfig,
     dataset: DatasetConfig,
@@ -190,39 +318,21 @@ def _build_models(
     allow_user_modules: bool,
     console: Any,
 ) -> list[tuple[ModelConfig, ModelData]]:
-    from .models import extract, load_model
+    from .models import extract
 
     out = []
-    for mcfg in cfg.models:
-        if mcfg.datasets is not None and dataset.name not in mcfg.datasets:
-            continue
+    for mcfg in _models_for(cfg, dataset):
         if mcfg.source == "predictors":
-            preds = brain.attrs.get("models")
-            if preds is None:
-                console.print(f"  {dataset.name}: no predictor models; skipping {mcfg.name}")
-                continue
+            preds = brain.attrs["models"]
             for name in preds.models:
                 md = preds.select([name])
                 md.attrs.update(preds.attrs)
                 out.append((mcfg.model_copy(update={"name": str(name)}), md))
             continue
-        if mcfg.source == "activations":
-            from .io import load_activations
-
-            if not mcfg.path:
-                raise ValueError(f"Model {mcfg.name!r}: source 'activations' needs a 'path'.")
-            md = load_activations(mcfg.path, model=mcfg.name)
-            out.append((mcfg, md.align_to(brain.stimuli)))
+        if mcfg.source in FILE_SOURCES:
+            out.append((mcfg, _file_model(mcfg, brain)))
             continue
-        if not brain.attrs.get("stimulus_paths"):
-            console.print(f"  {dataset.name}: no stimulus images; skipping {mcfg.name}")
-            continue
-        if mcfg.source == "pixels":
-            model: Any = _pixel_model()
-        elif mcfg.source == "module":
-            model = _user_module(mcfg, allow_user_modules)
-        else:
-            model = load_model(mcfg.model or mcfg.name, pretrained=mcfg.pretrained, seed=mcfg.seed)
+        model = _IMAGE_MODELS[mcfg.source](mcfg, allow_user_modules)
         md = extract(
             model,
             brain,
@@ -236,35 +346,17 @@ def _build_models(
     return out
 
 
-def _user_module(mcfg: ModelConfig, allowed: bool) -> Any:
-    if not allowed:
-        raise ValueError(
-            f"Model {mcfg.name!r} names Python code to import ({mcfg.module!r}); pass "
-            "--allow-user-modules to run code named in a config file."
-        )
-    if not mcfg.module or ":" not in mcfg.module:
-        raise ValueError(
-            f"Model {mcfg.name!r}: 'module' must look like 'package.module:factory'. Got "
-            f"{mcfg.module!r}."
-        )
-    import importlib
-
-    module_name, _, factory = mcfg.module.partition(":")
-    return getattr(importlib.import_module(module_name), factory)()
-
-
 def _rename_model(md: ModelData, name: str) -> ModelData:
     old = md.models[0]
     if old == name:
         return md
     entries = {(name, layer): md[(old, layer)] for layer in md.layers(old)}
-    out = ModelData(
+    return ModelData(
         {k: v.values for k, v in entries.items()},
         {k: md.kind((old, k[1])) for k in entries},
         md.stimuli,
         md.attrs,
     )
-    return out
 
 
 # ---------------------------------------------------------------------- the run
@@ -278,160 +370,62 @@ def run_study(
 ) -> dict[str, Any]:
     """Run a study; write ``results.duckdb``, ``figures/`` and ``report.html`` to ``out_dir``.
 
-    Returns ``{"run_id", "database", "report", "figures", "summary"}`` where ``summary`` is a
-    DataFrame of the headline numbers (per dataset, model and region).
+    Parameters
+    ----------
+    config : StudyConfig or dict
+        The study (a dict is validated first; its relative paths resolve from the working
+        directory, those of a study file from the file's folder).
+    out_dir : str or Path
+        The output folder; held by this run (a second run on it is refused) until it ends.
+    resume : bool
+        Continue the latest unfinished run of this study in ``out_dir``; refused if its
+        config, inputs, crossalign version, backend or dtype differ.
+    allow_user_modules : bool
+        Allow models that name Python code to import (``source = "module"``).
+    console : rich.console.Console, optional
+        Where progress, plans and warnings are printed.
+
+    Returns
+    -------
+    dict
+        ``{"run_id", "database", "report", "figures", "summary"}``; ``summary`` is a
+        DataFrame of the headline numbers (per dataset, model and region).
+
+    Raises
+    ------
+    CrossalignError
+        Invalid config or input, a plan over the memory budget, a refused resume, or an
+        output folder held by another run; nothing has been computed then.
     """
+    from rich.console import Console
+
     from ._options import options
+    from .outputs import locked_folder
 
     cfg = config if isinstance(config, StudyConfig) else parse_study(config)
-    with options(memory_budget=cfg.memory_budget):
-        return _run(cfg, out_dir, resume, allow_user_modules, console)
-
-
-def _preflight(cfg: StudyConfig, console: Any) -> list[tuple[DatasetConfig, BrainData]]:
-    """Load every dataset, plan its brain-to-brain scoring and print the plan's memory and
-    time estimates; refuse the study before it starts if the scoring cannot fit the memory
-    budget even streamed (the estimate is in the message)."""
-    from .engine import plan_scores
-    from .metrics import get_metric
-
-    loaded = []
-    for dcfg in cfg.datasets:
-        brain = _load_brain(dcfg)
-        for metric_name in cfg.metrics:
-            plan = plan_scores(brain, None, get_metric(metric_name))
-            if console is not None:
-                console.print(f"Plan for {dcfg.name}: {plan.describe()}")
-        loaded.append((dcfg, brain))
-    return loaded
+    console = console or Console()
+    with options(memory_budget=cfg.memory_budget), locked_folder(out_dir) as out:
+        return _run(cfg, out, resume, allow_user_modules, console)
 
 
 def _run(
-    cfg: StudyConfig, out_dir: str | Path, resume: bool, allow_user_modules: bool, console: Any
+    cfg: StudyConfig, out: Path, resume: bool, allow_user_modules: bool, console: Any
 ) -> dict[str, Any]:
-    from rich.console import Console
+    from .report import write_report
 
-    from . import __version__
-    from .aps import brain_aps_ci, evaluate_model
-    from .metrics import get_metric
-    from .patterns import cross_region_matrix
-    from .stats import double_criterion, noise_ceiling
-
-    console = console or Console()
     datasets = _preflight(cfg, console)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    raw = cfg.model_dump()
+    parts = _key_parts(cfg, datasets)
     with ResultsStore(out / "results.duckdb") as store:
-        run_id = store.resumable_run(cfg.name, raw) if resume else None
-        if run_id:
-            console.print(f"Resuming run {run_id}")
-        else:
-            run_id = store.start_run(cfg.name, raw, __version__)
+        run_id = _open_run(store, cfg, parts, resume, console)
         try:
-            for dcfg, brain in datasets:
-                console.print(
-                    f"[bold]{dcfg.name}[/]: {brain.n_stimuli} stimuli, "
-                    f"{len(brain.subjects)} subjects, {len(brain.regions)} regions"
-                )
-                for metric_name in cfg.metrics:
-                    metric = get_metric(metric_name)
-                    block = f"{dcfg.name}/brain/{metric.name}"
-                    if not store.has_block(run_id, block):
-                        labels = {"dataset": dcfg.name, "metric": metric.name, "split": "all"}
-                        frames = [
-                            rows_from(
-                                cross_region_matrix(brain, metric),
-                                analysis="cross_region_matrix",
-                                **labels,
-                            ),
-                            rows_from(
-                                noise_ceiling(brain, metric), analysis="noise_ceiling", **labels
-                            ),
-                        ]
-                        if len(brain.regions) >= 3 and len(brain.subjects) >= 3:
-                            ci = brain_aps_ci(
-                                brain, metric, n_bootstrap=max(cfg.n_bootstrap, 1), seed=cfg.seed
-                            )
-                            frames.append(rows_from(ci["aps"], analysis="brain_aps", **labels))
-                            for stat in ("mean", "low", "high"):
-                                frames.append(
-                                    rows_from(
-                                        ci[stat], analysis="brain_aps", statistic=stat, **labels
-                                    )
-                                )
-                        store.write_block(run_id, block, frames)
-                models = None
-                for metric_name in cfg.metrics:
-                    metric = get_metric(metric_name)
-                    evaluations = {}
-                    if models is None:
-                        models = _build_models(cfg, dcfg, brain, allow_user_modules, console)
-                    for mcfg, md in models:
-                        block = f"{dcfg.name}/model/{mcfg.name}/{metric.name}"
-                        if store.has_block(run_id, block):
-                            continue
-                        console.print(
-                            f"  {dcfg.name} / {mcfg.name} / {metric.name}: layer selection, "
-                            f"score, APS, {cfg.n_bootstrap} bootstraps"
-                        )
-                        md = _rename_model(md, mcfg.name)
-                        ev = evaluate_model(
-                            md,
-                            brain,
-                            metric=metric,
-                            test_fraction=cfg.test_fraction,
-                            seed=cfg.seed,
-                            n_bootstrap=cfg.n_bootstrap,
-                        )
-                        evaluations[mcfg.name] = ev
-                        store.write_block(
-                            run_id,
-                            block,
-                            _evaluation_rows(
-                                ev,
-                                dataset=dcfg.name,
-                                model=mcfg.name,
-                                paradigm=mcfg.paradigm or md.attrs.get("paradigm", "user"),
-                                metric=metric.name,
-                            ),
-                        )
-                    block = f"{dcfg.name}/equivalence/{metric.name}"
-                    if cfg.n_bootstrap and not store.has_block(run_id, block):
-                        for m, md in models:  # models already stored (resume): same seeds, same
-                            if m.name not in evaluations:  # numbers; recompute for the test
-                                evaluations[m.name] = evaluate_model(
-                                    _rename_model(md, m.name),
-                                    brain,
-                                    metric=metric,
-                                    test_fraction=cfg.test_fraction,
-                                    seed=cfg.seed,
-                                    n_bootstrap=cfg.n_bootstrap,
-                                )
-                        if evaluations:
-                            crit = double_criterion(evaluations)
-                            frames = [
-                                rows_from(
-                                    crit[v].astype(float),
-                                    analysis="equivalence",
-                                    statistic=v,
-                                    dataset=dcfg.name,
-                                    metric=metric.name,
-                                    split="test",
-                                )
-                                for v in ("score_equivalent", "aps_equivalent", "double")
-                            ]
-                            frames.extend(
-                                _paradigm_rows(models, evaluations, dcfg.name, metric.name)
-                            )
-                            store.write_block(run_id, block, frames)
+            with _reported_warnings(console):
+                for dcfg, brain in datasets:
+                    _run_dataset(store, run_id, cfg, dcfg, brain, allow_user_modules, console)
             store.finish(run_id, "computed")
             results = store.results(run_id)
         except BaseException:
             store.finish(run_id, "failed")
             raise
-    from .report import write_report
-
     figures, report = write_report(results, cfg, out, run_id)
     with ResultsStore(out / "results.duckdb") as store:
         store.finish(run_id, "complete")
@@ -444,14 +438,185 @@ def _run(
     }
 
 
+@contextlib.contextmanager
+def _reported_warnings(console: Any) -> Iterator[None]:
+    """Print every reliability warning raised inside the block on the console (the flags
+    they describe are also in the database and the report); other warnings pass through."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ReliabilityWarning)
+        try:
+            yield
+        finally:
+            others = [w for w in caught if not issubclass(w.category, ReliabilityWarning)]
+            for w in caught:
+                if issubclass(w.category, ReliabilityWarning):
+                    console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+    for w in others:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _run_dataset(
+    store: ResultsStore,
+    run_id: str,
+    cfg: StudyConfig,
+    dcfg: DatasetConfig,
+    brain: BrainData,
+    allow_user_modules: bool,
+    console: Any,
+) -> None:
+    from .metrics import get_metric
+
+    console.print(
+        f"[bold]{dcfg.key}[/]: {brain.n_stimuli} stimuli, "
+        f"{len(brain.subjects)} subjects, {len(brain.regions)} regions",
+        highlight=False,
+    )
+    for metric_name in cfg.metrics:
+        _brain_block(store, run_id, cfg, dcfg.key, brain, get_metric(metric_name))
+    names = _result_names(cfg, dcfg, brain)
+    models: list[tuple[ModelConfig, ModelData]] | None = None
+    for metric_name in cfg.metrics:
+        metric = get_metric(metric_name)
+        blocks = [f"{dcfg.key}/model/{name}/{metric.name}" for name in names]
+        if cfg.n_bootstrap and names:
+            blocks.append(f"{dcfg.key}/equivalence/{metric.name}")
+        if all(store.has_block(run_id, b) for b in blocks):
+            continue
+        if models is None:
+            models = _build_models(cfg, dcfg, brain, allow_user_modules, console)
+        evaluations = {
+            mcfg.name: _model_block(store, run_id, cfg, dcfg.key, brain, mcfg, md, metric, console)
+            for mcfg, md in models
+        }
+        _equivalence_block(store, run_id, cfg, dcfg.key, models, evaluations, metric)
+
+
+def _result_names(cfg: StudyConfig, dcfg: DatasetConfig, brain: BrainData) -> list[str]:
+    """The model names results of this dataset carry (predictor sets expanded)."""
+    names = []
+    for mcfg in _models_for(cfg, dcfg):
+        if mcfg.source == "predictors":
+            names.extend(str(p) for p in brain.attrs["models"].models)
+        else:
+            names.append(mcfg.name)
+    return names
+
+
+def _brain_block(
+    store: ResultsStore, run_id: str, cfg: StudyConfig, dataset: str, brain: BrainData, metric: Any
+) -> None:
+    from .aps import brain_aps, brain_aps_ci
+    from .patterns import cross_region_matrix
+    from .stats import noise_ceiling
+
+    block = f"{dataset}/brain/{metric.name}"
+    if store.has_block(run_id, block):
+        return
+    labels = {"dataset": dataset, "metric": metric.name, "split": "all"}
+    frames = [
+        rows_from(cross_region_matrix(brain, metric), analysis="cross_region_matrix", **labels),
+        rows_from(noise_ceiling(brain, metric), analysis="noise_ceiling", **labels),
+    ]
+    if len(brain.regions) >= 3 and len(brain.subjects) >= 3:
+        if cfg.n_bootstrap == 0:
+            frames.append(rows_from(brain_aps(brain, metric), analysis="brain_aps", **labels))
+        else:
+            ci = brain_aps_ci(brain, metric, n_bootstrap=cfg.n_bootstrap, seed=cfg.seed)
+            frames.append(rows_from(ci["aps"], analysis="brain_aps", **labels))
+            for stat, var in _CI_STATISTICS:
+                values = ci[var].astype(float)
+                frames.append(rows_from(values, analysis="brain_aps", statistic=stat, **labels))
+    store.write_block(run_id, block, frames)
+
+
+#: (statistic in the database, variable of a CI dataset)
+_CI_STATISTICS = (
+    ("mean", "mean"),
+    ("low", "low"),
+    ("high", "high"),
+    ("kept_fraction", "kept"),
+    ("degenerate", "degenerate"),
+)
+
+
+def _model_block(
+    store: ResultsStore,
+    run_id: str,
+    cfg: StudyConfig,
+    dataset: str,
+    brain: BrainData,
+    mcfg: ModelConfig,
+    md: ModelData,
+    metric: Any,
+    console: Any,
+) -> Any:
+    """Evaluate one model (or reuse nothing: a stored block is skipped and its evaluation
+    recomputed only when the equivalence block still needs it)."""
+    from .aps import evaluate_model
+
+    block = f"{dataset}/model/{mcfg.name}/{metric.name}"
+    done = store.has_block(run_id, block)
+    if not done:
+        console.print(
+            f"  {dataset} / {mcfg.name} / {metric.name}: layer selection, score, APS, "
+            f"{cfg.n_bootstrap} bootstraps",
+            highlight=False,
+        )
+    elif store.has_block(run_id, f"{dataset}/equivalence/{metric.name}"):
+        return None
+    ev = evaluate_model(
+        _rename_model(md, mcfg.name),
+        brain,
+        metric=metric,
+        test_fraction=cfg.test_fraction,
+        seed=cfg.seed,
+        n_bootstrap=cfg.n_bootstrap,
+        n_permutations=cfg.n_permutations,
+    )
+    if not done:
+        paradigm = mcfg.paradigm or md.attrs.get("paradigm", "user")
+        store.write_block(
+            run_id,
+            block,
+            _evaluation_rows(
+                ev, dataset=dataset, model=mcfg.name, paradigm=paradigm, metric=metric.name
+            ),
+        )
+    return ev
+
+
+def _equivalence_block(
+    store: ResultsStore,
+    run_id: str,
+    cfg: StudyConfig,
+    dataset: str,
+    models: list[tuple[ModelConfig, ModelData]],
+    evaluations: dict[str, Any],
+    metric: Any,
+) -> None:
+    from .stats import double_criterion
+
+    block = f"{dataset}/equivalence/{metric.name}"
+    if not cfg.n_bootstrap or store.has_block(run_id, block) or not evaluations:
+        return
+    crit = double_criterion(evaluations)
+    labels = {"dataset": dataset, "metric": metric.name, "split": "test"}
+    frames = [
+        rows_from(crit[v].astype(float), analysis="equivalence", statistic=v, **labels)
+        for v in ("score_equivalent", "aps_equivalent", "double")
+    ]
+    frames.extend(_paradigm_rows(models, evaluations, dataset, metric.name))
+    store.write_block(run_id, block, frames)
+
+
 def _paradigm_rows(
     models: list[tuple[ModelConfig, ModelData]],
     evaluations: dict[str, Any],
     dataset: str,
     metric: str,
 ) -> list[pd.DataFrame]:
-    """The seed's paradigm comparison on the evaluation machinery: per paradigm, the mean
-    score and APS over its models and regions, with paired-bootstrap CIs."""
+    """The paradigm comparison on the evaluation machinery: per paradigm, the mean score and
+    APS over its models and regions, with paired-bootstrap CIs."""
     from .stats import paradigm_summary
 
     groups: dict[str, dict[str, Any]] = {}
@@ -481,43 +646,42 @@ def _paradigm_rows(
     return frames
 
 
+_MATRICES = (
+    ("brain_matrix", "brain_matrix_test"),
+    ("model_matrix", "model_matrix"),
+    ("model_pattern", "model_to_brain"),
+    ("brain_pattern", "brain_pattern"),
+    ("brain_pattern_low", "brain_pattern_low"),
+    ("brain_pattern_high", "brain_pattern_high"),
+)
+
+
 def _evaluation_rows(ev: Any, **labels: Any) -> list[pd.DataFrame]:
-    lab = dict(labels)
-    test = {**lab, "split": "test"}
+    test = {**labels, "split": "test"}
+    train = {**labels, "split": "train"}
     frames = []
     for var in ("score", "aps", "brain_aps"):
         frames.append(rows_from(ev[var], analysis=var, **test))
-        for stat in ("mean", "low", "high"):
-            if f"{var}_{stat}" in ev:
-                frames.append(rows_from(ev[f"{var}_{stat}"], analysis=var, statistic=stat, **test))
+        for stat, suffix in _CI_STATISTICS:
+            if f"{var}_{suffix}" in ev:
+                values = ev[f"{var}_{suffix}"].astype(float)
+                frames.append(rows_from(values, analysis=var, statistic=stat, **test))
     frames.append(rows_from(ev["score_normalised"], analysis="score_normalised", **test))
     frames.append(rows_from(ev["ceiling"], analysis="noise_ceiling_test", **test))
-    layers = ev["layer"].to_series()
     frames.append(
         pd.concat(
             [
                 scalar_rows(
-                    {"selected": 1.0},
-                    analysis="selected_layer",
-                    region=r,
-                    layer=la,
-                    **{**lab, "split": "train"},
+                    {"selected": 1.0}, analysis="selected_layer", region=r, layer=la, **train
                 )
-                for r, la in layers.items()
+                for r, la in ev["layer"].to_series().items()
             ]
         )
     )
     if "layer_profile" in ev:
         prof = ev["layer_profile"].rename(candidate_layer="layer")
-        frames.append(rows_from(prof, analysis="layer_profile", **{**lab, "split": "train"}))
-    for var, analysis in (
-        ("brain_matrix", "brain_matrix_test"),
-        ("model_matrix", "model_matrix"),
-        ("model_pattern", "model_to_brain"),
-        ("brain_pattern", "brain_pattern"),
-        ("brain_pattern_low", "brain_pattern_low"),
-        ("brain_pattern_high", "brain_pattern_high"),
-    ):
+        frames.append(rows_from(prof, analysis="layer_profile", **train))
+    for var, analysis in _MATRICES:
         frames.append(rows_from(ev[var], analysis=analysis, **test))
     frames.append(
         scalar_rows(
@@ -527,6 +691,7 @@ def _evaluation_rows(ev: Any, **labels: Any) -> list[pd.DataFrame]:
                     "matrix_pattern_correlation_with_diagonal"
                 ],
                 "p_value": ev.attrs["matrix_p_value"],
+                "n_permutations": ev.attrs["n_permutations"],
             },
             analysis="matrix_comparison",
             **test,

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError, MissingFileError
+
 __all__ = ["load_array", "read_mat_v5"]
 
 
@@ -19,7 +21,7 @@ def _pick(keys: list[str], key: str | None, path: Path) -> str:
     if key is None:
         if len(keys) == 1:
             return keys[0]
-        raise ValueError(
+        raise InputError(
             f"The file '{path}' holds {len(keys)} variables {keys}; name one with "
             f"'{path}:KEY' (or key=...)."
         )
@@ -27,7 +29,7 @@ def _pick(keys: list[str], key: str | None, path: Path) -> str:
         from .._validation import closest
 
         hint = closest(key, keys)
-        raise ValueError(
+        raise InputError(
             f"The file '{path}' has no variable {key!r}. Expected one of {keys}."
             + (f" Did you mean {hint!r}?" if hint else "")
         )
@@ -82,8 +84,8 @@ def read_mat_v5(path: Path, *, trusted: bool = False) -> dict[str, np.ndarray]:
         with np.load(io.BytesIO(message[2:]), allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     if message[:2] == b"ER":
-        raise ValueError(message[2:].decode(errors="replace"))
-    raise ValueError(
+        raise InputError(message[2:].decode(errors="replace"))
+    raise InputError(
         f"the MATLAB reader crashed on this file (exit code {proc.exitcode}); it is corrupt"
     )
 
@@ -101,7 +103,7 @@ def load_array(path: str | Path, key: str | None = None, *, trusted: bool = Fals
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"The file '{path}' does not exist (or is not a file).")
+        raise MissingFileError(f"The file '{path}' does not exist (or is not a file).")
     suffix = path.suffix.lower()
     name = key or "array"
     try:
@@ -115,25 +117,25 @@ def load_array(path: str | Path, key: str | None = None, *, trusted: bool = Fals
         elif suffix == ".mat":
             arr, name = _load_mat(path, key, trusted)
         else:
-            raise ValueError(
+            raise InputError(
                 f"The file '{path}' has an unsupported suffix {suffix!r}. Expected one of "
                 "['.mat', '.npy', '.npz']."
             )
     except ValueError as exc:
         if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-            raise ValueError(
+            raise InputError(
                 f"The file '{path}' holds an object (pickled) array {name!r}; crossalign never "
                 "unpickles input. Save plain numeric arrays instead."
             ) from None
         if str(exc).startswith("The file"):
             raise
-        raise ValueError(f"The file '{path}' could not be read: {exc}") from exc
+        raise InputError(f"The file '{path}' could not be read: {exc}") from exc
     except Exception as exc:  # zipfile.BadZipFile, OSError, EOFError, struct errors, ...
-        raise ValueError(
+        raise InputError(
             f"The file '{path}' could not be read (truncated or corrupt?): {exc}"
         ) from exc
     if arr.dtype.kind not in "biuf":
-        raise ValueError(
+        raise InputError(
             f"The variable {name!r} in '{path}' must be numeric. Got dtype {arr.dtype}."
         )
     return arr
@@ -146,7 +148,7 @@ def _load_mat(path: Path, key: str | None, trusted: bool = False) -> tuple[np.nd
         try:
             import h5py
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ValueError(
+            raise InputError(
                 f"The file '{path}' is MATLAB v7.3 (HDF5); install the 'io' extra "
                 "(pip install 'crossalign[io]') to read it."
             ) from exc
@@ -157,6 +159,6 @@ def _load_mat(path: Path, key: str | None, trusted: bool = False) -> tuple[np.nd
             return np.asarray(f[name][()]).transpose(), name
     contents = read_mat_v5(path, trusted=trusted)
     if not contents:
-        raise ValueError(f"The file '{path}' holds no numeric array (cells/structs are not read).")
+        raise InputError(f"The file '{path}' holds no numeric array (cells/structs are not read).")
     name = _pick(list(contents), key, path)
     return contents[name], name

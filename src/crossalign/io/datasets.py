@@ -33,6 +33,7 @@ import pandas as pd
 from .._registry import Registry
 from .._validation import check_option
 from ..data import BrainData, ModelData
+from ..errors import InputError, MissingFileError
 from .arrays import load_array
 
 __all__ = ["DATASETS", "DatasetSpec", "data_dirs", "dataset_status", "load_dataset"]
@@ -110,13 +111,13 @@ def _locate(spec: DatasetSpec, rel: str, *, download: bool = True) -> Path:
         looked.append(str(path))
         if path.is_file():
             if not path.resolve().is_relative_to(base.resolve()):
-                raise ValueError(
+                raise InputError(
                     f"The file '{path}' of dataset {spec.name!r} is a link to "
                     f"'{path.resolve()}', outside the data folder '{base}'. Refusing it: copy "
                     "the file into the folder instead."
                 )
             if expected is not None and _sha256(path) != expected:
-                raise ValueError(
+                raise InputError(
                     f"The file '{path}' of dataset {spec.name!r} fails its SHA-256 check "
                     f"(expected {expected[:12]}..., got {_sha256(path)[:12]}...): the copy is "
                     "corrupted or altered. Replace it with the original."
@@ -129,7 +130,7 @@ def _locate(spec: DatasetSpec, rel: str, *, download: bool = True) -> Path:
             return _download(spec.url(rel), target, expected)
         except (OSError, ValueError) as exc:
             reason = f"downloading {spec.url(rel)} failed: {exc}"
-    raise FileNotFoundError(
+    raise MissingFileError(
         f"Dataset {spec.name!r} is missing the file '{rel}'. Looked in: {looked}; {reason}. "
         f"Provide it by setting {ENV_VAR} to a folder that holds '{spec.folder}/' (as "
         f"distributed: {spec.source}), or copy that folder into {data_dirs()[-1]}."
@@ -151,7 +152,7 @@ def _download(url: str, target: Path, expected: str | None, timeout: float = 60.
         if expected is not None:
             got = _sha256(tmp)
             if got != expected:
-                raise ValueError(
+                raise InputError(
                     f"the download fails its SHA-256 check (expected {expected[:12]}..., got "
                     f"{got[:12]}...); nothing was kept"
                 )
@@ -270,7 +271,6 @@ def _load_castaldi(spec: DatasetSpec, task: str = "both", images: bool = True) -
         {"rdm": np.moveaxis(pred, -1, 0)},
         sources=list(CASTALDI_PREDICTORS),
         stimuli=list(conditions.index),
-        symmetrise=True,
     )
     models.attrs["paradigm"] = "hand-built"
     grouped: dict[str, list[Path]] = {c: [] for c in conditions.index}

@@ -28,14 +28,17 @@ import pandas as pd
 import xarray as xr
 
 from ..data import BrainData
+from ..errors import InputError, InputTypeError, MissingFileError
 
 __all__ = [
     "load_activations",
     "load_arrays",
     "load_nifti",
     "load_nwb",
+    "load_region_files",
     "load_table",
     "load_xarray",
+    "match_stimulus_files",
     "save_xarray",
 ]
 
@@ -52,7 +55,7 @@ def _context(path: Path | str, variable: str | None = None) -> Iterator[None]:
     except FileNotFoundError:
         raise
     except MemoryError as exc:  # e.g. a header declaring a huge shape
-        raise ValueError(
+        raise InputError(
             f"In {where}: the file declares more data than can be held in memory "
             f"({exc}); it is corrupt or not what it claims to be"
         ) from None
@@ -60,9 +63,9 @@ def _context(path: Path | str, variable: str | None = None) -> Iterator[None]:
         message = exc.args[0] if exc.args else repr(exc)
         if isinstance(message, str) and message.startswith(f"In {where}"):
             raise
-        raise ValueError(f"In {where}: {message}") from exc
+        raise InputError(f"In {where}: {message}") from exc
     except Exception as exc:  # format libraries raise their own types on corrupt input
-        raise ValueError(
+        raise InputError(
             f"In {where}: the file could not be read (truncated or corrupt?): "
             f"{type(exc).__name__}: {exc}"
         ) from exc
@@ -70,20 +73,8 @@ def _context(path: Path | str, variable: str | None = None) -> Iterator[None]:
 
 def _require(path: Path) -> Path:
     if not path.exists():
-        raise FileNotFoundError(f"The file '{path}' does not exist.")
+        raise MissingFileError(f"The file '{path}' does not exist.")
     return path
-
-
-def _is_rdm_stack(arr: np.ndarray) -> bool:
-    """Square, symmetric, zero-diagonal: a guess only (non-finite values are reported later,
-    by the constructors, with their position)."""
-    if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2] or not np.isfinite(arr).all():
-        return False
-    with np.errstate(over="ignore", invalid="ignore"):
-        scale = max(float(np.abs(arr).max(initial=0.0)), 1.0)
-        sym = np.abs(arr - np.swapaxes(arr, -1, -2)).max(initial=0.0) <= 1e-6 * scale
-        diag = np.abs(np.diagonal(arr, axis1=-2, axis2=-1)).max(initial=0.0) <= 1e-6 * scale
-    return bool(sym and diag)
 
 
 def _strings(values: Any) -> list[Hashable]:
@@ -94,17 +85,32 @@ def _strings(values: Any) -> list[Hashable]:
     return [x.strip() if isinstance(x, str) else x for x in out]
 
 
+def _variable_kind(name: str, arr: np.ndarray, kind: Kind, subject_axis: int | None) -> str:
+    """The one input-kind rule: a variable whose last two axes are square is an RDM stack
+    (and is then checked as one) unless the caller says ``kind="responses"``; anything else
+    is responses unless the caller says ``kind="rdm"``. Nothing is guessed from values."""
+    if kind != "auto":
+        return kind
+    if arr.ndim == 3 and subject_axis is None and arr.shape[0] == arr.shape[1] != arr.shape[2]:
+        raise InputError(
+            f"variable {name!r} has shape {arr.shape}: square in its first two axes, so it "
+            "looks like an RDM stack with the subjects last (as MATLAB files often store "
+            "them). Pass subject_axis=-1 for that, or kind='responses' (with subject_axis=0) "
+            "if it holds (subjects, stimuli, units) responses."
+        )
+    return "rdm" if arr.shape[-1] == arr.shape[-2] else "responses"
+
+
 def _from_variables(
     path: Path,
     variables: Mapping[str, np.ndarray],
     *,
     regions: Sequence[str] | None,
     kind: Kind,
-    subject_axis: int,
+    subject_axis: int | None,
     stimuli: Sequence[Hashable] | None,
     subjects: Sequence[Hashable] | None,
-    symmetrise: bool,
-    atol: float,
+    **rdm_options: Any,
 ) -> BrainData:
     if stimuli is None and "stimuli" in variables:
         stimuli = _strings(variables["stimuli"])
@@ -112,37 +118,44 @@ def _from_variables(
         subjects = _strings(variables["subjects"])
     names = [k for k in variables if k not in RESERVED] if regions is None else list(regions)
     if not names:
-        raise ValueError(f"The file '{path}' holds no array variables to load as regions.")
+        raise InputError(f"The file '{path}' holds no array variables to load as regions.")
     arrays: dict[str, np.ndarray] = {}
+    kinds: dict[str, str] = {}
     for name in names:
         with _context(path, name):
             if name not in variables:
-                raise KeyError(f"no such variable; the file has {sorted(variables)}")
+                raise InputError(f"no such variable; the file has {sorted(variables)}")
             arr = np.asarray(variables[name])
             if arr.dtype.kind not in "biuf":
-                raise TypeError(f"expected a numeric array, got dtype {arr.dtype}")
+                raise InputTypeError(f"expected a numeric array, got dtype {arr.dtype}")
             arr = arr.astype(np.float64)
-            if arr.ndim == 3:
-                arr = np.moveaxis(arr, subject_axis, 0)
-            elif arr.ndim != 2:
-                raise ValueError(
+            if arr.ndim not in (2, 3):
+                raise InputError(
                     f"expected (subjects, stimuli, stimuli) RDMs or (subjects, stimuli, units) "
                     f"responses, got shape {arr.shape}"
                 )
+            if arr.ndim == 3:
+                _variable_kind(name, arr, kind, subject_axis)  # refuses a subjects-last guess
+                arr = np.moveaxis(arr, subject_axis or 0, 0)
+            kinds[name] = _variable_kind(name, arr, kind, 0)
             arrays[name] = arr
-    first = next(iter(arrays.values()))
-    is_rdm = kind == "rdm" or (kind == "auto" and _is_rdm_stack(first))
+    found = set(kinds.values())
+    if len(found) > 1:
+        by_kind = {k: [n for n in names if kinds[n] == k] for k in sorted(found)}
+        raise InputError(
+            f"The file '{path}' mixes RDMs (square variables: {by_kind['rdm']}) and responses "
+            f"({by_kind['responses']}). Load one kind at a time with regions=[...], or say "
+            "kind='responses' if the square variables are responses too."
+        )
     with _context(path):
-        if is_rdm:
-            return BrainData.from_rdms(
-                arrays, subjects=subjects, stimuli=stimuli, symmetrise=symmetrise, atol=atol
-            )
+        if found == {"rdm"}:
+            return BrainData.from_rdms(arrays, subjects=subjects, stimuli=stimuli, **rdm_options)
         responses = {}
         for region, arr in arrays.items():
             stack = arr[None] if arr.ndim == 2 else arr
             labels = list(subjects) if subjects is not None else list(range(len(stack)))
             if len(labels) != len(stack):
-                raise ValueError(
+                raise InputError(
                     f"variable {region!r} stacks {len(stack)} subjects but {len(labels)} "
                     "subject names were given"
                 )
@@ -156,24 +169,64 @@ def load_arrays(
     *,
     regions: Sequence[str] | None = None,
     kind: Kind = "auto",
-    subject_axis: int = 0,
+    subject_axis: int | None = None,
     stimuli: Sequence[Hashable] | None = None,
     subjects: Sequence[Hashable] | None = None,
     symmetrise: bool = False,
     atol: float = 1e-8,
+    similarity: str | bool | None = None,
+    allow_negative: bool = False,
 ) -> BrainData:
     """Load one array per region from ``.npy``, ``.npz``, ``.mat`` or HDF5 (``.h5``/``.hdf5``).
 
     Each variable is a region: an RDM stack (subjects, n, n) or responses (subjects, n, units);
-    a 2-D array is one subject. ``subject_axis`` says where the subjects are (MATLAB files
-    often put them last: ``subject_axis=-1``). Variables named ``stimuli`` and ``subjects``
-    (string arrays) label the axes. In HDF5, groups at the root are subjects holding one
-    dataset per region (units may differ between subjects); an attribute or dataset
-    ``stimuli`` gives the stimulus ids. ``kind="auto"`` detects RDMs (square, symmetric,
-    zero diagonal). A ``.npy`` file needs ``regions=[name]``.
+    a 2-D array is one subject. Variables named ``stimuli`` and ``subjects`` (string arrays)
+    label the axes. In HDF5, groups at the root are subjects holding one dataset per region
+    (units may differ between subjects); an attribute or dataset ``stimuli`` gives the
+    stimulus ids.
 
-    Example
+    What a variable holds is decided by one rule, never guessed from its values: a variable
+    whose last two axes are square is an RDM stack and must pass every RDM check (symmetric,
+    zero diagonal, non-negative), or loading fails naming it; anything else is responses.
+    A file mixing both kinds is refused.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    regions : sequence of str, optional
+        The variables to load (default: all but ``stimuli``/``subjects``). A ``.npy`` file
+        needs ``regions=[name]``.
+    kind : {"auto", "rdm", "responses"}
+        ``"responses"`` takes square variables as responses (as many units as stimuli);
+        ``"rdm"`` requires RDMs.
+    subject_axis : int, optional
+        Where the subjects are in 3-D variables (default 0). A 3-D variable square in its
+        first two axes is refused unless this is given: MATLAB files often store RDM stacks
+        subjects last (``subject_axis=-1``).
+    stimuli, subjects : sequence, optional
+        Labels of the axes (default: the file's ``stimuli``/``subjects`` variables, or
+        positions).
+    symmetrise : bool
+        Average rounding-level asymmetry of RDMs (at most 1e-3 of the largest entry).
+    atol : float
+        Relative tolerance of the symmetry and zero-diagonal checks.
+    similarity : {None, "1-r", "kernel"}
+        The square variables hold similarities; convert them (``"1-r"``: D = 1 - S).
+    allow_negative : bool
+        Accept negative dissimilarities (cross-validated distances).
+
+    Returns
     -------
+    BrainData
+
+    Raises
+    ------
+    InputError
+        Naming the file, the variable and what is wrong.
+
+    Examples
+    --------
     >>> import numpy as np, crossalign as ca                        # doctest: +SKIP
     >>> np.savez("rdms.npz", EVC=evc_rdms, IT=it_rdms, stimuli=np.array(ids))
     >>> data = ca.io.load_arrays("rdms.npz")                        # 2 regions, ids matched
@@ -188,6 +241,8 @@ def load_arrays(
         "subjects": subjects,
         "symmetrise": symmetrise,
         "atol": atol,
+        "similarity": similarity,
+        "allow_negative": allow_negative,
     }
     if suffix in (".h5", ".hdf5") or (suffix == ".mat" and _is_hdf5(path)):
         if suffix == ".mat":
@@ -198,7 +253,7 @@ def load_arrays(
     with _context(path):
         if suffix == ".npy":
             if not regions or len(regions) != 1:
-                raise ValueError("a .npy file holds one array: pass regions=[name]")
+                raise InputError("a .npy file holds one array: pass regions=[name]")
             variables = {regions[0]: np.load(path, allow_pickle=False)}
         elif suffix == ".npz":
             with np.load(path, allow_pickle=False) as z:
@@ -208,7 +263,7 @@ def load_arrays(
 
             variables = read_mat_v5(path)
         else:
-            raise ValueError(
+            raise InputError(
                 f"unsupported suffix {suffix!r}; expected .npy, .npz, .mat, .h5 or .hdf5"
             )
     return _from_variables(path, variables, **opts)
@@ -224,7 +279,7 @@ def _h5py() -> Any:
     try:
         import h5py
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ValueError(
+        raise InputError(
             "reading HDF5 / MATLAB v7.3 files needs h5py: pip install 'crossalign[io]'"
         ) from exc
     return h5py
@@ -264,7 +319,7 @@ def _load_hdf5(path: Path, **opts: Any) -> BrainData:
                 with _context(path, f"{subject}/{region}"):
                     arr = np.asarray(ds[()], dtype=np.float64)
                     if arr.ndim != 2:
-                        raise ValueError(f"expected (stimuli, units), got shape {arr.shape}")
+                        raise InputError(f"expected (stimuli, units), got shape {arr.shape}")
                     responses[(subject, region)] = arr
     with _context(path):
         return BrainData.from_responses(responses, stimuli=stimuli)
@@ -281,7 +336,7 @@ def save_xarray(data: BrainData, path: str | Path) -> Path:
     for region in data.regions:
         entries = [data[(s, region)] for s in data.subjects]
         if len({e.shape for e in entries}) != 1:
-            raise ValueError(
+            raise InputError(
                 f"Region {region!r} has different unit counts across subjects; a netCDF/Zarr "
                 "variable needs one shape. Save RDMs instead (data.rdms())."
             )
@@ -338,19 +393,19 @@ def load_xarray(path: str | Path, *, regions: Sequence[str] | None = None) -> Br
             if "subject" not in da.dims:
                 da = da.expand_dims(subject=["0"])
             if "stimulus" not in da.dims:
-                raise ValueError(f"expected a 'stimulus' dimension, got dims {da.dims}")
+                raise InputError(f"expected a 'stimulus' dimension, got dims {da.dims}")
             if "stimulus2" in da.dims:
                 rdms[name] = da.transpose("subject", "stimulus", "stimulus2")
             else:
                 other = [d for d in da.dims if d not in ("subject", "stimulus")]
                 if len(other) != 1:
-                    raise ValueError(f"expected dims (subject, stimulus, unit), got {da.dims}")
+                    raise InputError(f"expected dims (subject, stimulus, unit), got {da.dims}")
                 da = da.transpose("subject", "stimulus", other[0])
                 for subject in da.coords["subject"].values:
                     responses[(_plain(subject), name)] = da.sel(subject=subject)
     with _context(path):
         if rdms and responses:
-            raise ValueError("mixes RDM and response variables; load them separately")
+            raise InputError("mixes RDM and response variables; load them separately")
         if rdms:
             first = next(iter(rdms.values()))
             ids = list(first.coords["stimulus"].values)
@@ -359,7 +414,7 @@ def load_xarray(path: str | Path, *, regions: Sequence[str] | None = None) -> Br
                 if list(da.coords["stimulus"].values) != ids:
                     order = da.coords["stimulus"].to_index().get_indexer(ids)
                     if (order < 0).any():
-                        raise ValueError(f"variable {name!r} covers different stimulus ids")
+                        raise InputError(f"variable {name!r} covers different stimulus ids")
                     da = da.isel(stimulus=order, stimulus2=order)
                 stacks[name] = da.values
             subjects = [_plain(s) for s in first.coords["subject"].values]
@@ -396,12 +451,12 @@ def load_table(
         elif path.suffix.lower() in (".csv", ".tsv", ".txt"):
             df = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
         else:
-            raise ValueError(f"unsupported suffix {path.suffix!r}; expected .csv, .tsv or .parquet")
+            raise InputError(f"unsupported suffix {path.suffix!r}; expected .csv, .tsv or .parquet")
         if columns:
             df = df.rename(columns=dict(columns))
         missing = [c for c in needed if c not in df.columns]
         if missing:
-            raise ValueError(
+            raise InputError(
                 f"the table lacks the column(s) {missing}; it has {list(df.columns)}. Map yours "
                 "with columns={'your_name': 'subject', ...}"
             )
@@ -409,7 +464,7 @@ def load_table(
         bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueError(
+            raise InputError(
                 f"column 'value' must hold finite numbers; {int(bad.sum())} row(s) do not "
                 f"(first: row {row}, value {df['value'].iloc[row]!r})"
             )
@@ -417,7 +472,7 @@ def load_table(
         dup = df.duplicated(subset=["subject", "region", "stimulus", "unit"])
         if dup.any():
             row = df[dup].iloc[0]
-            raise ValueError(
+            raise InputError(
                 f"{int(dup.sum())} duplicated (subject, region, stimulus, unit) row(s), e.g. "
                 f"{tuple(row[['subject', 'region', 'stimulus', 'unit']])}"
             )
@@ -426,7 +481,7 @@ def load_table(
             wide = group.pivot(index="stimulus", columns="unit", values="value")
             if wide.isna().any().any():
                 n_missing = int(wide.isna().sum().sum())
-                raise ValueError(
+                raise InputError(
                     f"subject {subject!r}, region {region!r} lacks {n_missing} "
                     "(stimulus, unit) value(s); expected every unit for every stimulus"
                 )
@@ -463,11 +518,11 @@ def load_nifti(
     try:
         import nibabel as nib
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ValueError("load_nifti needs nibabel: pip install 'crossalign[io]'") from exc
+        raise InputError("load_nifti needs nibabel: pip install 'crossalign[io]'") from exc
     if (masks is None) == (atlas is None):
-        raise ValueError("Pass exactly one of 'masks' or 'atlas' (with 'labels').")
+        raise InputError("Pass exactly one of 'masks' or 'atlas' (with 'labels').")
     if atlas is not None and not labels:
-        raise ValueError("An 'atlas' needs 'labels': {region: integer label}.")
+        raise InputError("An 'atlas' needs 'labels': {region: integer label}.")
 
     def image(path: str | Path) -> Any:
         p = _require(Path(path))
@@ -481,28 +536,28 @@ def load_nifti(
             with _context(spec):
                 data = np.asarray(img.get_fdata(dtype=np.float64))
                 if data.ndim != 4:
-                    raise ValueError(f"expected a 4-D image (x, y, z, stimulus), got {data.shape}")
+                    raise InputError(f"expected a 4-D image (x, y, z, stimulus), got {data.shape}")
             affine, grid = img.affine, data.shape[:3]
         else:
             imgs = [image(p) for p in spec]
             if not imgs:
-                raise ValueError(f"Subject {subject!r} has no beta images.")
+                raise InputError(f"Subject {subject!r} has no beta images.")
             data = np.stack([np.asarray(i.get_fdata(dtype=np.float64)) for i in imgs], axis=-1)
             affine, grid = imgs[0].affine, data.shape[:3]
         for region, mask_img in _subject_masks(subject, masks, atlas, labels, image).items():
             where = f"{mask_img.get_filename()} ({region!r})"
             with _context(where):
                 if mask_img.shape[:3] != grid:
-                    raise ValueError(f"mask grid {mask_img.shape[:3]} differs from betas {grid}")
+                    raise InputError(f"mask grid {mask_img.shape[:3]} differs from betas {grid}")
                 if not np.allclose(mask_img.affine, affine, atol=1e-4):
-                    raise ValueError("mask affine differs from the betas' affine")
+                    raise InputError("mask affine differs from the betas' affine")
                 mask = _mask_of(mask_img, region, labels)
                 if not mask.any():
-                    raise ValueError("the mask selects no voxel")
+                    raise InputError("the mask selects no voxel")
                 x = data[mask].T  # (stimuli, voxels)
                 bad_voxels = int((~np.isfinite(x)).any(axis=0).sum())
                 if bad_voxels:
-                    raise ValueError(
+                    raise InputError(
                         f"subject {subject!r} has NaN/inf betas in {bad_voxels} voxel(s) of "
                         "this ROI"
                     )
@@ -560,9 +615,9 @@ def load_nwb(
     try:
         from pynwb import NWBHDF5IO
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ValueError("load_nwb needs pynwb: pip install 'crossalign[io]'") from exc
+        raise InputError("load_nwb needs pynwb: pip install 'crossalign[io]'") from exc
     if source not in ("units", "roi"):
-        raise ValueError(f"The 'source' parameter must be 'units' or 'roi'. Got {source!r}.")
+        raise InputError(f"The 'source' parameter must be 'units' or 'roi'. Got {source!r}.")
     files = [paths] if isinstance(paths, str | Path) else list(paths)
     responses: dict[tuple[Hashable, Hashable], xr.DataArray] = {}
     for path in files:
@@ -576,10 +631,10 @@ def load_nwb(
             )
             table = nwb.intervals.get(intervals) if nwb.intervals else None
             if table is None:
-                raise ValueError(f"no intervals table {intervals!r} with stimulus presentations")
+                raise InputError(f"no intervals table {intervals!r} with stimulus presentations")
             pres = table.to_dataframe()
             if stimulus_column not in pres.columns:
-                raise ValueError(
+                raise InputError(
                     f"the {intervals!r} table has no column {stimulus_column!r}; it has "
                     f"{list(pres.columns)}"
                 )
@@ -606,19 +661,19 @@ def _unit_rates(
 ) -> dict[Hashable, np.ndarray]:
     units = nwb.units
     if units is None or len(units) == 0:
-        raise ValueError("the file has no units table")
+        raise InputError("the file has no units table")
     df = units.to_dataframe()
     if region_column in df.columns:
         regions = df[region_column].astype(str).to_numpy()
     elif "electrodes" in df.columns:
         regions = np.array([str(e["location"].iloc[0]) for e in df["electrodes"]])
     else:
-        raise ValueError(
+        raise InputError(
             f"the units table has no {region_column!r} column and no electrodes to locate units"
         )
     durations = stops - starts
     if (durations <= 0).any():
-        raise ValueError("presentation windows must have stop_time > start_time")
+        raise InputError("presentation windows must have stop_time > start_time")
     rates = np.empty((len(starts), len(df)))
     for j, spikes in enumerate(df["spike_times"]):
         spikes = np.sort(np.asarray(spikes, dtype=float))
@@ -636,7 +691,7 @@ def _roi_means(nwb: Any, starts: np.ndarray, stops: np.ndarray) -> dict[Hashable
             for name in ("roi_response_series",):
                 series.extend(getattr(container, name, {}).values())
     if not series:
-        raise ValueError("the file has no RoiResponseSeries (Fluorescence or DfOverF)")
+        raise InputError("the file has no RoiResponseSeries (Fluorescence or DfOverF)")
     out: dict[Hashable, list[np.ndarray]] = {}
     for rrs in series:
         data = np.asarray(rrs.data[:], dtype=float)
@@ -650,7 +705,7 @@ def _roi_means(nwb: Any, starts: np.ndarray, stops: np.ndarray) -> dict[Hashable
         for i, (t0, t1) in enumerate(zip(starts, stops, strict=True)):
             window = (times >= t0) & (times < t1)
             if not window.any():
-                raise ValueError(f"no imaging frame falls in presentation {i} ({t0}-{t1} s)")
+                raise InputError(f"no imaging frame falls in presentation {i} ({t0}-{t1} s)")
             means[i] = data[window].mean(axis=0)
         out.setdefault(region, []).append(means)
     return {r: np.hstack(parts) for r, parts in out.items()}
@@ -663,6 +718,9 @@ def load_activations(
     model: str | None = None,
     layers: Sequence[str] | None = None,
     stimuli: Sequence[Hashable] | None = None,
+    kind: Kind = "auto",
+    similarity: str | bool | None = None,
+    symmetrise: bool = False,
 ) -> Any:
     """Precomputed model activations as :class:`~crossalign.ModelData`.
 
@@ -670,6 +728,11 @@ def load_activations(
     netCDF / Zarr: one variable per layer with a ``stimulus`` dimension. Stimulus ids come from
     a ``stimuli`` variable (or attribute, or coordinate) when present, so they are matched by id
     against brain data. ``model`` names the model (default: the file's stem).
+
+    A 2-D square layer (n_stimuli, n_stimuli) is a model RDM and must pass the RDM checks
+    (symmetric, zero diagonal, non-negative); pass ``kind="responses"`` if it holds responses
+    with as many units as stimuli, ``similarity="1-r"`` to convert similarity matrices.
+    Files mixing RDM and response layers are refused.
 
     Example
     -------
@@ -699,12 +762,12 @@ def load_activations(
             for var in ds.data_vars:
                 da = ds[var]
                 if "stimulus" not in da.dims:
-                    raise ValueError(f"variable {var!r} has no 'stimulus' dimension")
+                    raise InputError(f"variable {var!r} has no 'stimulus' dimension")
                 variables[str(var)] = da.transpose("stimulus", ...).values
             if "stimulus" in ds.coords:
                 variables["stimuli"] = ds.coords["stimulus"].values
         else:
-            raise ValueError(
+            raise InputError(
                 f"unsupported suffix {suffix!r}; expected .npz, .h5, .hdf5, .nc or .zarr"
             )
         if stimuli is None and "stimuli" in variables:
@@ -716,6 +779,99 @@ def load_activations(
                 raise KeyError(f"no layer {layer!r}; the file has {sorted(variables)}")
             arr = np.asarray(variables[layer])
             if arr.dtype.kind not in "biuf":
-                raise TypeError(f"layer {layer!r} must be numeric, got dtype {arr.dtype}")
+                raise InputTypeError(f"layer {layer!r} must be numeric, got dtype {arr.dtype}")
             acts[layer] = arr
+        kinds = {
+            layer: kind
+            if kind != "auto"
+            else ("rdm" if arr.ndim == 2 and arr.shape[0] == arr.shape[1] else "responses")
+            for layer, arr in acts.items()
+        }
+        if len(set(kinds.values())) > 1:
+            square = [la for la, k in kinds.items() if k == "rdm"]
+            raise InputError(
+                f"the file mixes square (RDM) layers {square} with response layers; load one "
+                "kind at a time with layers=[...], or pass kind='responses'"
+            )
+        if acts and next(iter(kinds.values())) == "rdm":
+            return ModelData.from_rdms(
+                {layer: np.asarray(a, dtype=np.float64)[None] for layer, a in acts.items()},
+                sources=[name],
+                stimuli=stimuli,
+                similarity=similarity,
+                symmetrise=symmetrise,
+            )
         return ModelData.from_activations(acts, model=name, stimuli=stimuli)
+
+
+# ---------------------------------------------------------------------- one file per region
+def load_region_files(files: Mapping[str, str | Path], **options: Any) -> BrainData:
+    """One file per region (the layout of Net2Brain and many lab folders).
+
+    Parameters
+    ----------
+    files : mapping
+        ``{region: "path[:variable]"}``: a ``.npy`` file, or a variable of a ``.npz`` /
+        ``.mat`` file (default: the file's only variable).
+    **options
+        As for :func:`load_arrays` (``kind``, ``subject_axis``, ``similarity``, ...); the
+        same input-kind rule applies to every region.
+
+    Returns
+    -------
+    BrainData
+
+    Examples
+    --------
+    >>> data = ca.io.load_region_files({"EVC": "evc.npz:arr_0", "IT": "it.npz"})  # doctest: +SKIP
+    """
+    from .arrays import load_array
+
+    if not files:
+        raise InputError("The 'files' argument names no region; expected {region: 'path[:var]'}.")
+    variables: dict[str, np.ndarray] = {}
+    path = None
+    for region, spec in files.items():
+        text = str(spec)
+        path, _, key = text.rpartition(":") if ":" in Path(text).name else (text, "", "")
+        path = _require(Path(path))
+        with _context(path, key or None):
+            variables[str(region)] = load_array(path, key or None)
+    opts = {
+        "regions": None,
+        "kind": "auto",
+        "subject_axis": None,
+        "stimuli": None,
+        "subjects": None,
+        **options,
+    }
+    return _from_variables(Path(str(path)).parent, variables, **opts)
+
+
+def match_stimulus_files(folder: str | Path, ids: Sequence[Hashable]) -> dict[Hashable, list[Path]]:
+    """The stimulus file of each id in ``folder``, matched by file stem (``str(id)``).
+
+    Raises an :class:`~crossalign.errors.InputError` naming the ids without a file, or ids
+    matched by more than one file.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MissingFileError(f"The stimulus folder '{folder}' does not exist.")
+    by_stem: dict[str, list[Path]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and not path.name.startswith("."):
+            by_stem.setdefault(path.stem, []).append(path)
+    missing = [i for i in ids if str(i) not in by_stem]
+    if missing:
+        raise InputError(
+            f"The stimulus folder '{folder}' has no file for {len(missing)} stimulus id(s), "
+            f"e.g. {[str(m) for m in missing[:5]]}. Expected one file per id, named by the id "
+            "(e.g. 'img01.png' for id 'img01')."
+        )
+    double = [str(i) for i in ids if len(by_stem[str(i)]) > 1]
+    if double:
+        raise InputError(
+            f"The stimulus folder '{folder}' has several files for id(s) {double[:5]} (e.g. "
+            f"{[p.name for p in by_stem[double[0]]]}). Expected one file per id."
+        )
+    return {i: by_stem[str(i)] for i in ids}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._registry import Registry
+from ..errors import InputError
 from .base import Metric
 from .cka import CKA, DebiasedCKA, RbfCKA
 from .knn import MutualKNN
@@ -53,7 +54,7 @@ def get_metric(metric: str | Metric, **options: Any) -> Metric:
 
         hint = closest(unknown[0], cls.defaults)
         valid = sorted(cls.defaults) or "none"
-        raise ValueError(
+        raise InputError(
             f"The metric {metric!r} has no option {unknown[0]!r}. Its options: {valid}."
             + (f" Did you mean {hint!r}?" if hint else "")
         )

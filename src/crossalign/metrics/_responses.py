@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
+
 
 def as_responses(
     reps: Any, labels: Sequence[Any] | None, metric: str, *, min_stimuli: int = 3
@@ -21,22 +23,22 @@ def as_responses(
         if arr.ndim == 1:
             arr = arr[:, None]
         if arr.ndim != 2:
-            raise ValueError(
+            raise InputError(
                 f"The '{metric}' metric takes response matrices (n_stimuli, n_units). Got an "
                 f"array of shape {arr.shape} for {lab!r}."
             )
         if n is None:
             n = arr.shape[0]
         elif arr.shape[0] != n:
-            raise ValueError(
+            raise InputError(
                 f"The '{metric}' metric needs the same stimuli in every representation. Got "
                 f"{arr.shape[0]} stimuli for {lab!r} and {n} before."
             )
         if not np.isfinite(arr).all():
-            raise ValueError(f"The responses of {lab!r} must be finite for '{metric}'.")
+            raise InputError(f"The responses of {lab!r} must be finite for '{metric}'.")
         out.append(arr)
     if n is not None and n < min_stimuli:
-        raise ValueError(f"The '{metric}' metric needs at least {min_stimuli} stimuli. Got {n}.")
+        raise InputError(f"The '{metric}' metric needs at least {min_stimuli} stimuli. Got {n}.")
     return out
 
 
@@ -50,7 +52,7 @@ def unit_rows(v: np.ndarray, labels: Sequence[Any] | None, metric: str, what: st
     bad = norms <= 1e-12 * max(float(np.abs(v).max(initial=0.0)), 1e-300)
     if bad.any():
         labs = list(labels) if labels is not None else list(range(len(v)))
-        raise ValueError(
+        raise InputError(
             f"The '{metric}' metric is undefined for a representation whose {what} is zero "
             f"(constant responses). Got {labs[int(np.argmax(bad))]!r}."
         )

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import InputError
 from ._responses import as_responses, centre, unit_rows
 from .base import Metric, unit_inner_products
 
@@ -121,10 +122,10 @@ class RbfCKA(_GramMetric):
         median = float(np.median(np.sqrt(d2[iu])))
         bandwidth = float(self.option("bandwidth"))
         if bandwidth <= 0:
-            raise ValueError(
+            raise InputError(
                 f"The 'bandwidth' option of cka_rbf must be positive. Got {bandwidth!r}."
             )
         if median == 0.0:
-            raise ValueError("cka_rbf is undefined when all stimuli evoke identical responses.")
+            raise InputError("cka_rbf is undefined when all stimuli evoke identical responses.")
         sigma = bandwidth * median
         return np.exp(-d2 / (2.0 * sigma**2))

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import InputError
 from ._responses import as_responses
 from .base import Metric
 
@@ -58,7 +59,7 @@ class MutualKNN(Metric):
     def k(self, n: int) -> int:
         k = self.option("k")
         if not isinstance(k, int | np.integer) or not 1 <= k <= n - 1:
-            raise ValueError(
+            raise InputError(
                 f"The 'k' option of mutual_knn must be an integer in [1, n_stimuli - 1 = "
                 f"{n - 1}]. Got {k!r}."
             )
@@ -77,6 +78,6 @@ class MutualKNN(Metric):
 
     def cross(self, a: _Neighbours, b: _Neighbours) -> np.ndarray:
         if a.n_k != b.n_k:
-            raise ValueError("mutual_knn: both sides must use the same stimuli and k.")
+            raise InputError("mutual_knn: both sides must use the same stimuli and k.")
         shared = a.matrix @ a.matrix.T if a is b else a.matrix @ b.matrix.T
         return shared.astype(np.float64) / a.n_k

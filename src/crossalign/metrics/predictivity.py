@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import InputError
 from ._responses import as_responses
 from .base import Metric
 
@@ -54,7 +55,7 @@ def kfold_indices(n: int, n_folds: int, seed: int | None) -> list[tuple[np.ndarr
     """(train, test) index pairs identical to scikit-learn's
     ``KFold(n_folds, shuffle=True, random_state=seed)`` (both sorted ascending)."""
     if n_folds < 2 or n < n_folds:
-        raise ValueError(
+        raise InputError(
             f"Predictivity needs 2 <= folds <= n_stimuli. Got folds={n_folds} for {n} stimuli."
         )
     order = np.arange(n)
@@ -103,7 +104,7 @@ class Predictivity(Metric):
     def alphas(self) -> np.ndarray:
         alphas = np.asarray(self.option("alphas"), dtype=np.float64)
         if alphas.ndim != 1 or alphas.size == 0 or (alphas <= 0).any():
-            raise ValueError(
+            raise InputError(
                 f"The 'alphas' option of predictivity must be positive numbers. Got {alphas!r}."
             )
         return alphas
@@ -116,7 +117,7 @@ class Predictivity(Metric):
         """R^2 (Ka, Kb): ``out[i, j]`` predicts target ``b_j`` from source ``a_i``."""
         n = a.data[0].shape[0]
         if b.data[0].shape[0] != n:
-            raise ValueError("predictivity: sources and targets must share their stimuli.")
+            raise InputError("predictivity: sources and targets must share their stimuli.")
         alphas = self.alphas()
         folds = kfold_indices(n, int(self.option("folds")), self.option("seed"))
         out = np.zeros((len(a.data), len(b.data)))

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import stats
 
+from ..errors import InputError
 from .base import Metric, unit_inner_products
 
 __all__ = ["Cosine", "KendallTauA", "Pearson", "Spearman"]
@@ -45,7 +46,7 @@ def _labels(labels: Sequence[Any] | None, k: int) -> list[Any]:
 def _check_vectors(vectors: np.ndarray) -> np.ndarray:
     v = np.asarray(vectors, dtype=np.float64)
     if v.ndim != 2 or v.shape[1] < 2:
-        raise ValueError(
+        raise InputError(
             "RSA comparators take a stack of RDM upper-triangle vectors (K, m) with m >= 2. "
             f"Got an array of shape {v.shape} instead."
         )
@@ -75,7 +76,7 @@ def _unit(
     bad = norms <= 1e-12 * max(top, 1.0) * np.sqrt(v.shape[1])
     if bad.any():
         labs = _labels(labels, len(v))
-        raise ValueError(
+        raise InputError(
             f"The '{name}' comparison is undefined for an RDM whose dissimilarities are all "
             f"{what}. Got {int(bad.sum())} such RDM(s), e.g. {labs[int(np.argmax(bad))]!r}. "
             "Expected RDMs with varying dissimilarities."

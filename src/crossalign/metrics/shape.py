@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import InputError
 from ._responses import as_responses, centre
 from .base import Metric
 
@@ -48,7 +49,7 @@ def _reduce(x: np.ndarray, alpha: float, label: Any, metric: str) -> np.ndarray:
     u, s, _ = np.linalg.svd(xc, full_matrices=False)
     keep = s > s.max(initial=0.0) * max(xc.shape) * np.finfo(float).eps
     if not keep.any():
-        raise ValueError(
+        raise InputError(
             f"The '{metric}' metric is undefined for constant responses. Got {label!r}."
         )
     u, s = u[:, keep], s[keep]
@@ -108,7 +109,7 @@ class ShapeMetric(_Nuclear):
     def alpha(self) -> float:
         alpha = float(self.option("alpha"))
         if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"The 'alpha' option of shape must lie in [0, 1]. Got {alpha!r}.")
+            raise InputError(f"The 'alpha' option of shape must lie in [0, 1]. Got {alpha!r}.")
         return alpha
 
     def cross(self, a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._registry import Registry
+from ..errors import InputError, InputTypeError
 from .stimuli import IMAGENET, Preprocess
 
 __all__ = ["MODELS", "ModelAdapter", "as_adapter", "load_model"]
@@ -124,7 +125,7 @@ def _timm(architecture: str, pretrained: bool, seed: int) -> ModelAdapter:
         from .._validation import closest
 
         hint = closest(architecture, timm.list_models())
-        raise ValueError(
+        raise InputError(
             f"timm has no architecture {architecture!r}."
             + (f" Did you mean {hint!r}?" if hint else "")
         )
@@ -185,7 +186,7 @@ def load_model(name: str, pretrained: bool = True, seed: int = 0) -> ModelAdapte
         from .._validation import closest
 
         hint = closest(str(name), MODELS.names())
-        raise ValueError(
+        raise InputError(
             f"Unknown model {name!r}. Registered: {MODELS.names()}, or any timm architecture "
             "as 'timm:<architecture>'." + (f" Did you mean {hint!r}?" if hint else "")
         )
@@ -228,7 +229,7 @@ def as_adapter(
             default_layers=layers or [],
             weights_id=ident,
         )
-    raise TypeError(
+    raise InputTypeError(
         "The 'model' argument must be a registered name, a torch.nn.Module, a callable "
         f"returning {{layer: array}}, or a ModelAdapter. Got {type(model).__name__}."
     )

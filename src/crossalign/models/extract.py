@@ -18,6 +18,7 @@ import numpy as np
 
 from .._faults import checkpoint
 from ..data import ModelData
+from ..errors import InputError, InputTypeError
 from .adapters import ModelAdapter, as_adapter
 from .cache import ActivationCache
 from .stimuli import StimulusSet, resolve_stimuli
@@ -44,7 +45,7 @@ def select_layers(adapter: ModelAdapter, layers: str | Sequence[str] | None) -> 
         if any(ch in pattern for ch in "*?["):
             matches = [n for n in available if fnmatch.fnmatchcase(n, pattern)]
             if not matches:
-                raise ValueError(
+                raise InputError(
                     f"The layer pattern {pattern!r} matches no layer of {adapter.name!r}."
                     f" Available layers: {_by_closeness(pattern, available)}"
                 )
@@ -53,7 +54,7 @@ def select_layers(adapter: ModelAdapter, layers: str | Sequence[str] | None) -> 
             if pattern not in chosen:
                 chosen.append(pattern)
         else:
-            raise ValueError(
+            raise InputError(
                 f"Unknown layer {pattern!r} for model {adapter.name!r}. Available layers "
                 f"(closest first): {_by_closeness(pattern, available)}"
             )
@@ -133,9 +134,9 @@ def extract(
         ``True`` (default folder, ``$CROSSALIGN_CACHE_DIR``), a folder, or ``False``.
     """
     if pool not in ("flatten", "avg"):
-        raise ValueError(f"The 'pool' parameter must be 'flatten' or 'avg'. Got {pool!r}.")
+        raise InputError(f"The 'pool' parameter must be 'flatten' or 'avg'. Got {pool!r}.")
     if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(
+        raise InputError(
             f"The 'batch_size' argument must be a positive integer. Got {batch_size!r}."
         )
     adapter = as_adapter(model)
@@ -188,7 +189,7 @@ def _as_tensor_input(image: Any) -> np.ndarray:
     """Without preprocessing, an image must already be a float array (channels, H, W)."""
     arr = np.asarray(image, dtype=np.float32)
     if arr.ndim != 3:
-        raise ValueError(
+        raise InputError(
             "Without a preprocessing config, stimuli must be ready float arrays (channels, "
             f"height, width). Got shape {arr.shape}."
         )
@@ -207,7 +208,7 @@ def _from_function(adapter: ModelAdapter, stim: StimulusSet, layers: Any) -> Mod
     flat = [img for group in stim.images for img in group]
     acts = adapter.function(flat)
     if not hasattr(acts, "items"):
-        raise TypeError(
+        raise InputTypeError(
             f"The model {adapter.name!r} must return {{layer: array}}. Got {type(acts).__name__}."
         )
     names = (
@@ -215,7 +216,7 @@ def _from_function(adapter: ModelAdapter, stim: StimulusSet, layers: Any) -> Mod
     )
     unknown = [n for n in names if n not in acts]
     if unknown:
-        raise ValueError(
+        raise InputError(
             f"Unknown layer {unknown[0]!r} for model {adapter.name!r}. Available layers "
             f"(closest first): {_by_closeness(str(unknown[0]), [str(k) for k in acts])}"
         )
@@ -258,7 +259,7 @@ def _run(
     def hook_for(name: str) -> Any:
         def hook(_module: Any, _inputs: Any, output: Any) -> None:
             if name in captured:
-                raise ValueError(
+                raise InputError(
                     f"Layer {name!r} of {adapter.name!r} runs more than once per forward pass "
                     "(a shared module); its activations are ambiguous. Choose a layer that "
                     "runs once, e.g. its parent block."

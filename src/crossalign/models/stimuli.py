@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError, MissingFileError
+
 __all__ = ["IMAGENET", "Preprocess", "StimulusSet", "resolve_stimuli"]
 
 
@@ -94,7 +96,7 @@ def resolve_stimuli(stimuli: Any, ids: Sequence[Hashable] | None = None) -> Stim
     if isinstance(stimuli, Representations):
         paths = stimuli.attrs.get("stimulus_paths")
         if not paths:
-            raise ValueError(
+            raise InputError(
                 "This dataset carries no stimulus images (attrs['stimulus_paths'] is empty)."
             )
         if isinstance(paths, Mapping):
@@ -105,24 +107,24 @@ def resolve_stimuli(stimuli: Any, ids: Sequence[Hashable] | None = None) -> Stim
         groups = [list(v) if isinstance(v, list | tuple) else [v] for v in stimuli.values()]
         empty = [k for k, g in zip(keys, groups, strict=True) if not g]
         if empty:
-            raise ValueError(f"Stimulus {empty[0]!r} has no image.")
+            raise InputError(f"Stimulus {empty[0]!r} has no image.")
         return StimulusSet(keys, groups)
     if isinstance(stimuli, np.ndarray):
         if stimuli.ndim not in (3, 4):
-            raise ValueError(
+            raise InputError(
                 "The 'stimuli' array must be images (N, H, W) or (N, H, W, C). Got shape "
                 f"{stimuli.shape}."
             )
         items: list[Any] = list(stimuli)
     elif isinstance(stimuli, str | Path):
-        raise TypeError("The 'stimuli' argument must be a list of images, not a single path.")
+        raise InputTypeError("The 'stimuli' argument must be a list of images, not a single path.")
     else:
         items = list(stimuli)
     if not items:
-        raise ValueError("The 'stimuli' argument holds no image.")
+        raise InputError("The 'stimuli' argument holds no image.")
     for item in items:
         if isinstance(item, str | Path) and not Path(item).is_file():
-            raise FileNotFoundError(f"The stimulus image '{item}' does not exist.")
+            raise MissingFileError(f"The stimulus image '{item}' does not exist.")
     if ids is None:
         ids = (
             [Path(p).stem for p in items]
@@ -130,7 +132,7 @@ def resolve_stimuli(stimuli: Any, ids: Sequence[Hashable] | None = None) -> Stim
             else list(range(len(items)))
         )
     if len(ids) != len(items) or len(set(ids)) != len(ids):
-        raise ValueError(
+        raise InputError(
             f"The stimulus ids must be unique, one per image: {len(items)} images, "
             f"{len(set(ids))} distinct ids."
         )

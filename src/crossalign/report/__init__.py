@@ -33,15 +33,22 @@ def _citations(results: pd.DataFrame, config: Any) -> dict[str, str]:
 def write_report(
     results: pd.DataFrame, config: Any, out: Path, run_id: str
 ) -> tuple[dict[str, list[tuple[str, Path]]], Path]:
-    """Draw ``out/figures/*`` and write ``out/report.html``; return (figures, report path)."""
+    """Draw ``out/figures/*`` and write ``out/report.html``; return (figures, report path).
+
+    Files are written atomically and never through a link planted in ``out``."""
     from .. import __version__
+    from ..outputs import write_atomic
 
     figures = draw_figures(results, out / "figures")
     html = render_report(
-        results, config.model_dump(), figures, run_id, _citations(results, config), __version__
+        results, _shown_config(config), figures, run_id, _citations(results, config), __version__
     )
-    target = out / "report.html"
-    tmp = target.with_suffix(".html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(target)
+    target = write_atomic(out / "report.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))
     return figures, target
+
+
+def _shown_config(config: Any) -> dict[str, Any]:
+    """The config as it applies: each model with the fields its source uses."""
+    shown = config.model_dump(mode="json", exclude_none=True)
+    shown["models"] = [m.relevant() for m in config.models]
+    return shown

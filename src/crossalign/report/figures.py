@@ -12,8 +12,12 @@ __all__ = ["draw_figures", "slug"]
 
 
 def slug(text: str) -> str:
-    """A file-name-safe version of a label."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_")[:80] or "x"
+    """A file-name-safe, unique version of a label: its readable part plus a short hash of
+    the whole label (so "α" and "β" never share a file)."""
+    import hashlib
+
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_.")[:60] or "x"
+    return f"{readable}-{hashlib.sha256(str(text).encode()).hexdigest()[:8]}"
 
 
 def _matrix(rows: pd.DataFrame, regions: list[str]) -> np.ndarray:
@@ -24,23 +28,52 @@ def _matrix(rows: pd.DataFrame, regions: list[str]) -> np.ndarray:
 
 
 def _save(fig: object, folder: Path, name: str) -> Path:
-    png = folder / f"{name}.png"
-    fig.savefig(png, dpi=110, bbox_inches="tight")  # type: ignore[attr-defined]
-    fig.savefig(folder / f"{name}.pdf", bbox_inches="tight")  # type: ignore[attr-defined]
+    """Write PNG and PDF atomically (never through a link planted in the folder)."""
     import matplotlib.pyplot as plt
 
+    from ..outputs import write_atomic
+
+    png = write_atomic(
+        folder / f"{name}.png",
+        lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"),  # type: ignore[attr-defined]
+    )
+    write_atomic(
+        folder / f"{name}.pdf",
+        lambda tmp: fig.savefig(tmp, format="pdf", bbox_inches="tight"),  # type: ignore[attr-defined]
+    )
     plt.close(fig)  # type: ignore[arg-type]
     return png
 
 
+def _interval(ax: object, xs: np.ndarray, piv: pd.DataFrame, label: str) -> None:
+    """Means as points and their intervals as vertical lines: drawn as given, so an
+    estimate outside its interval (a degenerate bootstrap) is shown, never refused."""
+    points = ax.plot(xs, piv["mean"], "o", ms=3, label=label)  # type: ignore[attr-defined]
+    if {"low", "high"} <= set(piv.columns):
+        ax.vlines(  # type: ignore[attr-defined]
+            xs, piv["low"], piv["high"], colors=points[0].get_color(), lw=1
+        )
+
+
 def draw_figures(results: pd.DataFrame, folder: Path) -> dict[str, list[tuple[str, Path]]]:
-    """All figures, per dataset: ``{dataset: [(caption, png path), ...]}``."""
+    """All figures, per dataset: ``{dataset: [(caption, png path), ...]}``.
+
+    Labels are drawn as plain text (a ``$`` in a model name is a dollar sign, not mathtext),
+    file names are unique per label, and files are written atomically into ``folder``."""
     import matplotlib
 
+    from ..outputs import check_not_link
+
     matplotlib.use("Agg")
+    check_not_link(folder, "figures folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _draw_all(results, folder)
+
+
+def _draw_all(results: pd.DataFrame, folder: Path) -> dict[str, list[tuple[str, Path]]]:
     import matplotlib.pyplot as plt
 
-    folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, list[tuple[str, Path]]] = {}
     for (dataset, metric), res in results.groupby(["dataset", "metric"], sort=False):
         figs: list[tuple[str, Path]] = []
@@ -134,12 +167,7 @@ def draw_figures(results: pd.DataFrame, folder: Path) -> dict[str, list[tuple[st
                     if piv.empty or piv["mean"].isna().all():
                         continue
                     xs = np.arange(len(regions)) + (k - (len(models) - 1) / 2) * width
-                    err = None
-                    if {"low", "high"} <= set(piv.columns):
-                        err = np.vstack([piv["mean"] - piv["low"], piv["high"] - piv["mean"]])
-                    ax.errorbar(
-                        xs, piv["mean"], yerr=err, fmt="o", ms=3, capsize=2, label=str(model)
-                    )
+                    _interval(ax, xs, piv, str(model))
                 if analysis == "score":
                     ceil = res[(res["analysis"] == "noise_ceiling_test")]
                     ceil = ceil.pivot_table(

@@ -177,6 +177,7 @@ def render_report(
                 f"<tr><th class='label'>region</th><th>lower</th><th>upper</th></tr>"
                 f"{rows}</table>"
             )
+        parts.append(_warnings(res))
         if models:
             parts.append("<h3>Models: pointwise score (test stimuli, 95% CI)</h3>")
             parts.append(_table(res, "score", models, regions))
@@ -251,6 +252,37 @@ def render_report(
         + "</pre></body></html>"
     )
     return "\n".join(parts)
+
+
+def _warnings(res: pd.DataFrame) -> str:
+    """The reliability flags stored with the results, with the reason for each."""
+    flagged = res[(res["statistic"] == "degenerate") & (res["value"] > 0)]
+    if flagged.empty:
+        return ""
+    kept = res[res["statistic"] == "kept_fraction"].set_index(["analysis", "model", "region"])
+    subjects = res.loc[res["analysis"].isin(["brain_aps", "score"]), "subject"].dropna().nunique()
+    items = []
+    for _, row in flagged.iterrows():
+        key = (row["analysis"], row["model"], row["region"])
+        frac = float(kept["value"].get(key, np.nan)) if key in kept.index else np.nan
+        why = (
+            f"only {frac:.0%} of the bootstrap resamples define it"
+            if np.isfinite(frac) and frac < 0.5
+            else "every resample gave the same value (zero width)"
+        )
+        who = f"{row['model']}, " if isinstance(row["model"], str) else ""
+        items.append(
+            f"<li>{_e(row['analysis'].replace('_', ' '))} ({_e(who)}{_e(row['region'])}): "
+            f"{_e(why)}.</li>"
+        )
+    return (
+        "<h3>Warnings</h3><div class='note' data-table='warnings'><p>These intervals are "
+        f"degenerate and should not be read as uncertainty estimates. With {subjects} "
+        "subjects, a subject resample defines APS only when it draws at least 3 distinct "
+        "subjects, and few distinct resamples exist: more subjects are needed.</p><ul>"
+        + "".join(items)
+        + "</ul></div>"
+    )
 
 
 def _first(rows: pd.DataFrame, model: str, region: str) -> str:

@@ -1,0 +1,288 @@
+"""The study config: its schema, validation and path resolution (``crossalign run study.toml``).
+
+Everything a study file can say is declared here, strictly typed (``n_bootstrap = true`` or
+``1e10`` are errors, not 1 and ten billion), with names unique where results are keyed by
+them. Relative paths in a study file resolve from the file's folder, not the working directory.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import InputError, MissingFileError
+
+__all__ = [
+    "DEMO_STUDY",
+    "DatasetConfig",
+    "ModelConfig",
+    "StudyConfig",
+    "load_study",
+    "parse_study",
+]
+
+_STRICT = ConfigDict(extra="forbid", strict=True)
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
+#: Model sources that need the dataset's stimulus images (or clips).
+IMAGE_SOURCES = ("registry", "pixels", "module")
+#: Model sources that read a file at ``path``.
+FILE_SOURCES = ("activations", "rdms")
+
+
+class DatasetConfig(BaseModel):
+    """A brain dataset: a reference dataset by ``name``, or a user file (``path``).
+
+    ``label`` names the dataset in results (default ``name``), so one reference dataset can
+    run twice with different ``options``. ``regions`` selects regions (a list), or gives one
+    file per region (``{EVC = "evc.npz:Net_RDM", IT = "it.npz"}``). ``stimuli`` is a folder of
+    the dataset's stimulus images, matched to stimulus ids by file stem, for models that need
+    images.
+    """
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    label: str | None = Field(None, min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+    path: str | None = None
+    regions: Annotated[list[str], Field(min_length=1)] | dict[str, str] | None = None
+    stimuli: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The name this dataset carries in results (its ``label``, else its ``name``)."""
+        return self.label or self.name
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DatasetConfig:
+        if isinstance(self.regions, dict) and self.path is not None:
+            raise ValueError(
+                "give either 'path' (one file) or 'regions' as {region = 'file[:variable]'} "
+                "(one file per region), not both"
+            )
+        if isinstance(self.regions, dict) and not self.regions:
+            raise ValueError("'regions' needs at least one region")
+        return self
+
+
+class ModelConfig(BaseModel):
+    """A model. ``source``: ``registry`` (``model`` name, e.g. efficientnet_lite0 or
+    timm:resnet18), ``predictors`` (the dataset's hand-built model RDMs), ``pixels`` (a
+    pixel-space model of the stimulus images), ``activations`` (precomputed activations at
+    ``path``), ``rdms`` (model RDMs at ``path``: one square array per layer), or ``module``
+    (``"package.module:factory"``, needs --allow-user-modules). ``datasets`` limits the model
+    to the datasets with these names or labels."""
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    source: Literal["registry", "predictors", "pixels", "activations", "rdms", "module"] = (
+        "registry"
+    )
+    model: str | None = None
+    pretrained: bool = True
+    seed: Seed = 0
+    path: str | None = None
+    module: str | None = None
+    layers: list[str] | str | None = None
+    pool: Literal["flatten", "avg"] = "flatten"
+    paradigm: str | None = None
+    datasets: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _source_needs(self) -> ModelConfig:
+        if self.source in FILE_SOURCES and not self.path:
+            raise ValueError(f"source {self.source!r} needs a 'path'")
+        if self.source == "module" and not self.module:
+            raise ValueError("source 'module' needs 'module = \"package.module:factory\"'")
+        return self
+
+    def relevant(self) -> dict[str, Any]:
+        """The fields that apply to this model's source (what the report shows)."""
+        keep = {"name", "source", "paradigm", "datasets"} | _SOURCE_FIELDS[self.source]
+        return {k: v for k, v in self.model_dump().items() if k in keep and v is not None}
+
+
+_SOURCE_FIELDS: dict[str, set[str]] = {
+    "registry": {"model", "pretrained", "seed", "layers", "pool"},
+    "module": {"module", "layers", "pool"},
+    "pixels": set(),
+    "predictors": set(),
+    "activations": {"path", "layers"},
+    "rdms": {"path", "layers"},
+}
+
+
+class StudyConfig(BaseModel):
+    """A whole study: datasets, models, metrics, the split and the inference settings."""
+
+    model_config = _STRICT
+    name: str = Field("study", min_length=1)
+    datasets: list[DatasetConfig] = Field(min_length=1)
+    models: list[ModelConfig] = Field(default_factory=list)
+    metrics: list[str] = Field(default_factory=lambda: ["spearman"], min_length=1)
+    test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
+    seed: Seed = 0
+    n_bootstrap: int = Field(1000, ge=0)
+    n_permutations: int = Field(1000, ge=1)
+    batch_size: int = Field(32, ge=1)
+    cache_dir: str | None = None
+    memory_budget: str | None = None  # e.g. "8GB"; default 80% of the available memory
+
+    @field_validator("memory_budget")
+    @classmethod
+    def _valid_budget(cls, value: str | None) -> str | None:
+        from ._options import parse_bytes
+
+        if value is not None:
+            parse_bytes(value)
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str]) -> list[str]:
+        from .metrics import METRICS
+
+        for name in value:
+            METRICS.get(name)  # raises with the valid names and the closest match
+        if len(set(value)) != len(value):
+            raise ValueError(f"names a metric twice: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> StudyConfig:
+        keys = [d.key for d in self.datasets]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(
+                f"datasets: {twice} appear more than once; results are keyed by dataset, so "
+                "give each entry a distinct 'label' (e.g. label = \"castaldi-num\")"
+            )
+        names = [m.name for m in self.models]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"models: the name(s) {twice} appear more than once")
+        for m in self.models:
+            unknown = sorted(set(m.datasets or []) - set(keys))
+            if unknown:
+                raise ValueError(
+                    f"models.{m.name}.datasets names {unknown}, which no dataset has as its "
+                    f"name or label; the datasets are {keys}"
+                )
+        return self
+
+    def resolve_paths(self, base: Path) -> StudyConfig:
+        """A copy with every relative path made absolute against ``base`` (the study file's
+        folder)."""
+
+        def fix(value: str | None) -> str | None:
+            if value is None:
+                return None
+            head, sep, tail = value.partition(":") if ":" in Path(value).name else (value, "", "")
+            path = Path(head).expanduser()
+            return str(path if path.is_absolute() else base / path) + sep + tail
+
+        datasets = [
+            d.model_copy(
+                update={
+                    "path": fix(d.path),
+                    "stimuli": fix(d.stimuli),
+                    "regions": {r: fix(v) for r, v in d.regions.items()}
+                    if isinstance(d.regions, dict)
+                    else d.regions,
+                }
+            )
+            for d in self.datasets
+        ]
+        models = [m.model_copy(update={"path": fix(m.path)}) for m in self.models]
+        return self.model_copy(
+            update={"datasets": datasets, "models": models, "cache_dir": fix(self.cache_dir)}
+        )
+
+
+DEMO_STUDY: dict[str, Any] = {
+    "name": "demo",
+    "datasets": [
+        {"name": "cichy2014"},
+        {"name": "castaldi2019", "options": {"task": "both"}},
+    ],
+    "models": [
+        {"name": "EfficientNet-Lite0", "model": "efficientnet_lite0", "paradigm": "supervised"},
+        {
+            "name": "EfficientNet-Lite0 untrained",
+            "model": "efficientnet_lite0",
+            "pretrained": False,
+            "seed": 0,
+            "paradigm": "untrained",
+        },
+        {"name": "pixels", "source": "pixels", "paradigm": "hand-built"},
+        {
+            "name": "Castaldi predictors",
+            "source": "predictors",
+            "paradigm": "hand-built",
+            "datasets": ["castaldi2019"],
+        },
+    ],
+    "metrics": ["spearman"],
+    "n_bootstrap": 1000,
+}
+
+
+def load_study(path: str | Path) -> StudyConfig:
+    """Read and validate a TOML study file; relative paths in it resolve from its folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        The study file.
+
+    Returns
+    -------
+    StudyConfig
+
+    Raises
+    ------
+    MissingFileError
+        The file does not exist.
+    InputError
+        The file is not valid TOML or not a valid study (every problem is named by field).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"The study file '{path}' does not exist.")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"The study file '{path}' is not valid TOML: {exc}") from None
+    return parse_study(raw, where=str(path)).resolve_paths(path.resolve().parent)
+
+
+def parse_study(raw: dict[str, Any], where: str = "the study config") -> StudyConfig:
+    """Validate a study given as a dict (the parsed TOML).
+
+    Parameters
+    ----------
+    raw : dict
+        The config.
+    where : str
+        How error messages name the config.
+
+    Returns
+    -------
+    StudyConfig
+
+    Raises
+    ------
+    InputError
+        Listing every problem by field.
+    """
+    try:
+        return StudyConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise InputError(f"In {where}: {problems}") from None
