@@ -54,9 +54,13 @@ def parse_bytes(value: int | float | str) -> int:
 
 
 def _parse_backend(value: str) -> str:
-    from .backends import get_backend
+    from .backends import get_backend, installed
 
-    get_backend(value)  # fails with the valid names
+    if not get_backend(value).available():  # unknown names fail with the valid ones
+        raise InputError(
+            f"The backend {value!r} is not available on this machine (it needs PyTorch"
+            f"{' and a CUDA device' if 'cuda' in value else ''}). Available: {installed()}."
+        )
     return value
 
 

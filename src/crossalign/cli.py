@@ -324,7 +324,12 @@ def run(
     if memory_budget is not None:
         config = config.model_copy(update={"memory_budget": memory_budget})
     with _execution(backend, dtype, workers, scheduler):
-        _run_and_report(config, out_dir or Path(study).with_suffix(""), resume, allow_user_modules)
+        _run_and_report(config, out_dir or _default_out(study), resume, allow_user_modules)
+
+
+def _default_out(study: Path) -> Path:
+    """``study.toml`` -> ``study/``; a study file without a suffix -> ``study-results/``."""
+    return study.with_suffix("") if study.suffix else study.with_name(study.name + "-results")
 
 
 @app.command()
@@ -367,16 +372,20 @@ def layers(
         str, typer.Argument(help="Registered model, e.g. efficientnet_lite0 or timm:resnet18.")
     ],
     untrained: Annotated[bool, typer.Option(help="Random weights (seed 0).")] = False,
-    pattern: Annotated[str | None, typer.Option(help="Only layers matching this glob.")] = None,
+    pattern: Annotated[
+        str | None,
+        typer.Option(
+            help="Only layers matching this glob (* stays within a name part; ** crosses dots)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List a model's layers with their output shapes (one forward pass on a blank image);
     the default layers used by `extract` are marked."""
-    import fnmatch
-
     import torch
 
     from .models import load_model
+    from .models.extract import match_layers
 
     adapter = load_model(model, pretrained=not untrained)
     shapes: dict[str, list[int]] = {}
@@ -405,7 +414,7 @@ def layers(
             "default": n in adapter.default_layers,
         }
         for n, m in modules.items()
-        if n and (pattern is None or fnmatch.fnmatchcase(n, pattern))
+        if n and (pattern is None or match_layers(pattern, [n]))
     ]
     if as_json:
         print(json.dumps({"model": adapter.name, "layers": rows}))

@@ -64,7 +64,14 @@ def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterato
         raise InputError(f"The 'workers' argument must be a positive integer. Got {workers!r}.")
     with contextlib.ExitStack() as stack:
         if scheduler is not None:
-            client = stack.enter_context(distributed.Client(scheduler))
+            try:
+                client = stack.enter_context(distributed.Client(scheduler, timeout="10s"))
+            except (OSError, TimeoutError) as exc:
+                raise InputError(
+                    f"Could not connect to the Dask scheduler at {scheduler!r} within 10 s "
+                    f"({exc}). Expected the address of a running scheduler, e.g. "
+                    "'tcp://host:8786'."
+                ) from None
         else:
             local = stack.enter_context(
                 distributed.LocalCluster(

@@ -86,6 +86,13 @@ def _as_brain(brain_data: Any, stimuli: Any = None) -> BrainData:
     )
 
 
+def _is_network(model: Any) -> bool:
+    """A torch nn.Module, or a crossalign model adapter (``load_model``) wrapping one."""
+    return hasattr(model, "named_modules") or hasattr(
+        getattr(model, "module", None), "named_modules"
+    )
+
+
 def _model_data(model: ModelLike, stimuli: Any, ids: Sequence[Hashable]) -> ModelData:
     """All layers of ``model`` on ``stimuli``, labelled with stimulus ``ids``."""
     name = _model_name(model)
@@ -147,8 +154,10 @@ def collect_model_responses(
 ) -> ModelData:
     """Step 2: each model's activations at the layers assigned to regions, as ModelData.
 
-    ``models`` are callables returning ``{layer: array}`` for ``stimuli`` or ModelData
-    (precomputed activations); a mapping names them. ``layers_by_region`` is ``{region:
+    ``models`` are crossalign models (:func:`crossalign.load_model`) or torch modules (their
+    layers are extracted with hooks from the stimulus images), callables returning
+    ``{layer: array}`` for ``stimuli``, or ModelData (precomputed activations); a mapping
+    names them. ``layers_by_region`` is ``{region:
     layer}`` for every model, or ``{model_name: {region: layer}}``. The assignment is kept in
     the result's :attr:`ModelData.layers_by_region`.
     """
@@ -172,9 +181,13 @@ def collect_model_responses(
             )
         if isinstance(model, ModelData):
             md = model
+        elif _is_network(model):  # a torch module or a crossalign model: extract by hooks
+            from .models import extract
+
+            md = extract(model, stimuli, layers=list(dict.fromkeys(mapping.values())))
         else:
             md = _model_data(model, stimuli, ids if ids is not None else range(_n(stimuli)))
-        src = _model_name(md) if isinstance(model, ModelData) else name
+        src = _model_name(md)
         for layer in dict.fromkeys(mapping.values()):
             if (src, layer) not in md:
                 raise InputError(

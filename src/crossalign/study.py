@@ -519,7 +519,10 @@ def _brain_block(
     ]
     if len(brain.regions) >= 3 and len(brain.subjects) >= 3:
         if cfg.n_bootstrap == 0:
-            frames.append(rows_from(brain_aps(brain, metric), analysis="brain_aps", **labels))
+            aps = brain_aps(brain, metric)
+            frames.append(rows_from(aps, analysis="brain_aps", **labels))
+            mean = aps.mean("subject")
+            frames.append(rows_from(mean, analysis="brain_aps", statistic="mean", **labels))
         else:
             ci = brain_aps_ci(brain, metric, n_bootstrap=cfg.n_bootstrap, seed=cfg.seed)
             frames.append(rows_from(ci["aps"], analysis="brain_aps", **labels))

@@ -10,7 +10,7 @@ averaged. Results are cached on disk per layer (see :mod:`crossalign.models.cach
 
 from __future__ import annotations
 
-import fnmatch
+import re
 from collections.abc import Hashable, Sequence
 from typing import Any, Literal
 
@@ -33,9 +33,42 @@ def list_layers(model: Any) -> list[str]:
     return as_adapter(model).layer_names()
 
 
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """Layer-name globbing, as for paths with ``.`` as the separator: ``*`` and ``?`` stay
+    within one name part, ``**`` crosses parts, ``[...]`` is a character class."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append(r"[^.]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append(r"[^.]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
+            j = pattern.index("]", i + 2)
+            body = pattern[i + 1 : j]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = j + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def match_layers(pattern: str, names: Sequence[str]) -> list[str]:
+    """The names matching a layer glob: ``"_blocks.*"`` is every direct child of
+    ``_blocks`` (not their sub-modules); ``"_blocks.**"`` is everything below it."""
+    regex = _glob_regex(pattern)
+    return [n for n in names if regex.match(n)]
+
+
 def select_layers(adapter: ModelAdapter, layers: str | Sequence[str] | None) -> list[str]:
-    """Resolve names and glob patterns (``"_blocks.*"``) to layer names; unknown names fail
-    listing the available ones, closest match first."""
+    """Resolve names and glob patterns (``"_blocks.*"``: the direct children of ``_blocks``;
+    ``**`` also matches dots) to layer names; unknown names fail listing the available ones,
+    closest match first."""
     available = adapter.layer_names()
     if layers is None:
         return list(adapter.default_layers) or available
@@ -43,7 +76,7 @@ def select_layers(adapter: ModelAdapter, layers: str | Sequence[str] | None) -> 
     chosen: list[str] = []
     for pattern in patterns:
         if any(ch in pattern for ch in "*?["):
-            matches = [n for n in available if fnmatch.fnmatchcase(n, pattern)]
+            matches = match_layers(pattern, available)
             if not matches:
                 raise InputError(
                     f"The layer pattern {pattern!r} matches no layer of {adapter.name!r}."

@@ -190,7 +190,7 @@ def _draw_all(results: pd.DataFrame, folder: Path) -> dict[str, list[tuple[str, 
                         )
                         .reindex(regions)
                     )
-                    if not ba.empty and not ba["mean"].isna().all():
+                    if {"low", "high"} <= set(ba.columns) and not ba["low"].isna().all():
                         for i in range(len(regions)):
                             ax.fill_between(
                                 [i - 0.45, i + 0.45],
