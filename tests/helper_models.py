@@ -12,3 +12,14 @@ def tiny_net():
         torch.nn.Flatten(),
         torch.nn.Linear(96, 10),
     )
+
+
+def tiny_net_b():
+    """The same architecture as :func:`tiny_net` with other random weights."""
+    import torch
+
+    net = tiny_net()
+    torch.manual_seed(1)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    return net

@@ -56,7 +56,7 @@ def _write_inputs(folder: Path, seed: int = 0, n_sub: int = 4) -> dict[str, Path
     images = folder / "images"
     images.mkdir(exist_ok=True)
     for i, s in enumerate(stims):
-        pixels = (np.random.default_rng(i).random((24, 24, 3)) * 255).astype(np.uint8)
+        pixels = (np.random.default_rng((seed, i)).random((24, 24, 3)) * 255).astype(np.uint8)
         Image.fromarray(pixels).save(images / f"{s}.png")
     return {"brain": folder / "brain.npz", "acts": folder / "acts.npz", "images": images}
 

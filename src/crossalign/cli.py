@@ -135,8 +135,16 @@ def matrix(
     ],
     metric: Annotated[str, typer.Option(help="RSA comparator.")] = "spearman",
     symmetrise: Annotated[
-        bool, typer.Option(help="Average slightly asymmetric RDMs with their transpose.")
+        bool,
+        typer.Option(help="Average rounding-level asymmetry (at most 1e-3 of the largest entry)."),
     ] = False,
+    similarity: Annotated[
+        str | None,
+        typer.Option(
+            help="The files hold similarities: convert with 1-r (D = 1 - S, unit diagonal) or "
+            "kernel (D = S_ii + S_jj - 2 S_ij)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     backend: BackendOpt = "numpy",
     workers: WorkersOpt = None,
@@ -153,7 +161,7 @@ def matrix(
         if region in stacks:
             raise InputError(f"The '--rdms' option names region {region!r} twice.")
         stacks[region] = load_array(path, key)
-    data = BrainData.from_rdms(stacks, symmetrise=symmetrise)
+    data = BrainData.from_rdms(stacks, symmetrise=symmetrise, similarity=similarity)
     with _execution(backend, "float64", workers, scheduler):
         result = cross_region_matrix(data, metric)
     if as_json:

@@ -398,7 +398,8 @@ def check_rdm(
     if float(diag.max()) > atol * scale:
         hint = (
             " It looks like a similarity matrix (constant diagonal, the largest entry of each "
-            "row): pass similarity='1-r' (D = 1 - S) or similarity='kernel' to convert it."
+            "row): pass similarity='1-r' (D = 1 - S; --similarity 1-r on the command line) or "
+            "similarity='kernel' to convert it."
             if _looks_like_similarity(d, scale)
             else " Expected an RDM; if the variable holds responses with as many units as "
             "stimuli, say so with kind='responses'."

@@ -1,0 +1,306 @@
+"""Every study option reaches the code that uses it.
+
+The schema is walked: each field of the study, dataset and model configs must have a case
+here, which changes that one field in a small study and asserts what the change does to the
+results (or, for the few fields that by design change no number, that the numbers stay equal
+and the value is recorded). A field added without a case fails ``test_every_field_has_a_case``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from crossalign.store import ResultsStore, query_database
+from crossalign.study import run_study
+from crossalign.studyconfig import DatasetConfig, ModelConfig, StudyConfig
+
+from .test_hostile import _write_inputs
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("options")
+    files = _write_inputs(folder / "a")
+    other = _write_inputs(folder / "b", seed=1)
+    return {
+        **files,
+        "brain_b": other["brain"],
+        "acts_b": other["acts"],
+        "images_b": other["images"],
+    }
+
+
+def base(inputs) -> dict:
+    return {
+        "name": "options",
+        "datasets": [
+            {"name": "lab", "path": str(inputs["brain"]), "stimuli": str(inputs["images"])}
+        ],
+        "models": [
+            {"name": "net", "source": "activations", "path": str(inputs["acts"])},
+            {"name": "tiny", "source": "module", "module": "tests.helper_models:tiny_net"},
+            {
+                "name": "enet",
+                "model": "efficientnet_lite0",
+                "pretrained": False,
+                "seed": 0,
+                "layers": ["_blocks.1", "_blocks.15"],
+                "pool": "avg",
+            },
+        ],
+        "n_bootstrap": 30,
+        "n_permutations": 30,
+    }
+
+
+class Run:
+    """One run of a config: its results, runs table and console output."""
+
+    def __init__(self, config: dict, out: Path) -> None:
+        import crossalign.report as report
+
+        console = Console(file=io.StringIO(), width=300)
+        with pytest.MonkeyPatch.context() as mp:  # figures are tested elsewhere
+            mp.setattr(report, "write_report", lambda r, c, o, i: ({}, o / "report.html"))
+            run_study(config, out, allow_user_modules=True, console=console)
+        self.printed = console.file.getvalue()
+        with ResultsStore(out / "results.duckdb") as store:
+            self.results = store.results()
+        self.runs = query_database(out / "results.duckdb", "SELECT * FROM runs")
+        self.config = json.loads(self.runs["config"].iloc[-1])
+
+    def values(self, analysis: str, statistic: str = "mean", **where: str) -> pd.Series:
+        res = self.results
+        rows = res[(res["analysis"] == analysis) & (res["statistic"] == statistic)]
+        for col, value in where.items():
+            rows = rows[rows[col] == value]
+        return rows.set_index(["dataset", "model", "region"])["value"].sort_index()
+
+
+@pytest.fixture(scope="module")
+def reference(inputs, tmp_path_factory):
+    return Run(base(inputs), tmp_path_factory.mktemp("reference"))
+
+
+def _model(cfg: dict, name: str) -> dict:
+    return next(m for m in cfg["models"] if m["name"] == name)
+
+
+def _changed(ref: Run, new: Run, analysis: str = "score", model: str | None = None) -> bool:
+    a, b = ref.values(analysis), new.values(analysis)
+    if model is not None:
+        a, b = a.xs(model, level="model"), b.xs(model, level="model")
+    return not (a.index.equals(b.index) and np.allclose(a.to_numpy(), b.to_numpy(), atol=1e-12))
+
+
+# Each case: (change the base config in place, check the run against the reference).
+Case = tuple[Callable[[dict, dict], None], Callable[[Run, Run, dict], None]]
+
+
+def _set(path: str, value):
+    def change(cfg: dict, inputs: dict) -> None:
+        target = cfg
+        *head, last = path.split(".")
+        for part in head:
+            if part.startswith("model:"):  # the entry of the models list with this name
+                target = next(m for m in target if m["name"] == part[6:])
+            else:
+                target = target[part]
+        target[last] = value(inputs) if callable(value) else value
+
+    return change
+
+
+def _equal_numbers(ref: Run, new: Run) -> None:
+    for analysis in ("score", "aps", "brain_aps"):
+        a, b = ref.values(analysis), new.values(analysis)
+        pd.testing.assert_series_equal(a, b, rtol=0, atol=1e-12)
+
+
+CASES: dict[str, Case] = {
+    "StudyConfig.name": (
+        _set("name", "renamed"),
+        lambda ref, new, inp: (new.runs["study"].iloc[-1] == "renamed") or pytest.fail(),
+    ),
+    "StudyConfig.datasets": (
+        lambda cfg, inp: cfg["datasets"].append(
+            {
+                "name": "lab",
+                "label": "second",
+                "path": str(inp["brain_b"]),
+                "stimuli": str(inp["images_b"]),
+            }
+        ),
+        lambda ref, new, inp: assert_(set(new.results["dataset"]) == {"lab", "second"}),
+    ),
+    "StudyConfig.models": (
+        lambda cfg, inp: cfg["models"].pop(),
+        lambda ref, new, inp: assert_("enet" not in set(new.results["model"].dropna())),
+    ),
+    "StudyConfig.metrics": (
+        _set("metrics", ["pearson"]),
+        lambda ref, new, inp: assert_(set(new.results["metric"]) == {"pearson"}),
+    ),
+    "StudyConfig.test_fraction": (
+        _set("test_fraction", 0.3),
+        lambda ref, new, inp: assert_(_changed(ref, new)),
+    ),
+    "StudyConfig.seed": (_set("seed", 3), lambda ref, new, inp: assert_(_changed(ref, new))),
+    "StudyConfig.n_bootstrap": (
+        _set("n_bootstrap", 40),
+        lambda ref, new, inp: assert_(
+            not ref.values("score", "low").equals(new.values("score", "low"))
+            and ref.values("score").equals(new.values("score"))
+        ),
+    ),
+    "StudyConfig.n_permutations": (
+        _set("n_permutations", 5),
+        lambda ref, new, inp: assert_(
+            (new.results.query("statistic == 'n_permutations'")["value"] == 5).all()
+        ),
+    ),
+    "StudyConfig.batch_size": (  # changes no number, by design; recorded
+        _set("batch_size", 5),
+        lambda ref, new, inp: (_equal_numbers(ref, new), assert_(new.config["batch_size"] == 5)),
+    ),
+    "StudyConfig.cache_dir": (
+        _set("cache_dir", lambda inp: str(inp["brain"].parent / "cache-here")),
+        lambda ref, new, inp: (
+            _equal_numbers(ref, new),
+            assert_(any((inp["brain"].parent / "cache-here").rglob("*"))),
+        ),
+    ),
+    "StudyConfig.memory_budget": (
+        _set("memory_budget", "3GB"),
+        lambda ref, new, inp: (_equal_numbers(ref, new), assert_("budget 3.00 GB" in new.printed)),
+    ),
+    "DatasetConfig.name": (
+        lambda cfg, inp: cfg["datasets"][0].update(name="renamed"),
+        lambda ref, new, inp: assert_(set(new.results["dataset"]) == {"renamed"}),
+    ),
+    "DatasetConfig.label": (
+        lambda cfg, inp: cfg["datasets"][0].update(label="labelled"),
+        lambda ref, new, inp: assert_(set(new.results["dataset"]) == {"labelled"}),
+    ),
+    "DatasetConfig.options": (
+        lambda cfg, inp: cfg["datasets"][0].update(options={"subjects": ["a", "b", "c", "d"]}),
+        lambda ref, new, inp: assert_(set(new.results["subject"].dropna()) == {"a", "b", "c", "d"}),
+    ),
+    "DatasetConfig.path": (
+        lambda cfg, inp: cfg["datasets"][0].update(path=str(inp["brain_b"])),
+        lambda ref, new, inp: assert_(_changed(ref, new, "brain_aps")),
+    ),
+    "DatasetConfig.regions": (
+        lambda cfg, inp: cfg["datasets"][0].update(regions=["V1", "V2", "IT"]),
+        lambda ref, new, inp: assert_(set(new.results["region"].dropna()) == {"V1", "V2", "IT"}),
+    ),
+    "DatasetConfig.stimuli": (
+        lambda cfg, inp: cfg["datasets"][0].update(stimuli=str(inp["images_b"])),
+        lambda ref, new, inp: assert_(
+            _changed(ref, new, model="tiny") and not _changed(ref, new, model="net")
+        ),
+    ),
+    "ModelConfig.name": (
+        _set("models.model:net.name", "renamed"),
+        lambda ref, new, inp: assert_("renamed" in set(new.results["model"].dropna())),
+    ),
+    "ModelConfig.source": (
+        _set("models.model:net.source", "pixels"),
+        lambda ref, new, inp: assert_(
+            set(new.results.query("model == 'net' and analysis == 'layer_profile'")["layer"])
+            == {"pixels"}
+        ),
+    ),
+    "ModelConfig.model": (
+        lambda cfg, inp: _model(cfg, "enet").update(
+            model="timm:resnet18", layers=["layer1", "layer4"]
+        ),
+        lambda ref, new, inp: assert_(
+            set(new.results.query("model == 'enet' and analysis == 'layer_profile'")["layer"])
+            == {"layer1", "layer4"}
+        ),
+    ),
+    "ModelConfig.pretrained": (
+        _set("models.model:enet.pretrained", True),
+        lambda ref, new, inp: assert_(_changed(ref, new, model="enet")),
+    ),
+    "ModelConfig.seed": (
+        _set("models.model:enet.seed", 1),
+        lambda ref, new, inp: assert_(
+            _changed(ref, new, model="enet") and not _changed(ref, new, model="net")
+        ),
+    ),
+    "ModelConfig.path": (
+        _set("models.model:net.path", lambda inp: str(inp["acts_b"])),
+        lambda ref, new, inp: assert_(_changed(ref, new, model="net")),
+    ),
+    "ModelConfig.module": (
+        _set("models.model:tiny.module", "tests.helper_models:tiny_net_b"),
+        lambda ref, new, inp: assert_(_changed(ref, new, model="tiny")),
+    ),
+    "ModelConfig.layers": (
+        _set("models.model:enet.layers", ["_blocks.15"]),
+        lambda ref, new, inp: assert_(
+            set(new.results.query("model == 'enet' and analysis == 'selected_layer'")["layer"])
+            == {"_blocks.15"}
+        ),
+    ),
+    "ModelConfig.pool": (
+        _set("models.model:enet.pool", "flatten"),
+        lambda ref, new, inp: assert_(_changed(ref, new, model="enet")),
+    ),
+    "ModelConfig.paradigm": (
+        _set("models.model:net.paradigm", "self-supervised"),
+        lambda ref, new, inp: assert_(
+            set(new.results.query("model == 'net'")["paradigm"].dropna()) == {"self-supervised"}
+        ),
+    ),
+    "ModelConfig.datasets": (
+        lambda cfg, inp: (
+            cfg["datasets"].append(
+                {
+                    "name": "lab",
+                    "label": "second",
+                    "path": str(inp["brain_b"]),
+                    "stimuli": str(inp["images_b"]),
+                }
+            ),
+            _model(cfg, "net").update(datasets=["second"]),
+        ),
+        lambda ref, new, inp: assert_(
+            set(new.results.query("model == 'net'")["dataset"]) == {"second"}
+            and set(new.results.query("model == 'tiny'")["dataset"]) == {"lab", "second"}
+        ),
+    ),
+}
+
+
+def assert_(condition: bool) -> None:
+    assert condition
+
+
+def test_every_field_has_a_case():
+    fields = {
+        f"{cls.__name__}.{name}"
+        for cls in (StudyConfig, DatasetConfig, ModelConfig)
+        for name in cls.model_fields
+    }
+    assert fields == set(CASES)
+
+
+@pytest.mark.parametrize("field", sorted(CASES))
+def test_each_field_changes_what_it_should(field, inputs, reference, tmp_path):
+    change, check = CASES[field]
+    config = json.loads(json.dumps(base(inputs)))
+    change(config, inputs)
+    check(reference, Run(config, tmp_path / "out"), inputs)
