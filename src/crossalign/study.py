@@ -89,11 +89,15 @@ def _models_for(cfg: StudyConfig, dataset: DatasetConfig) -> list[ModelConfig]:
     ]
 
 
-def _check_models(cfg: StudyConfig, dataset: DatasetConfig, brain: BrainData) -> None:
+def _check_models(
+    cfg: StudyConfig, dataset: DatasetConfig, brain: BrainData, allow_user_modules: bool
+) -> None:
     """Refuse, before anything runs, a model that cannot run on this dataset or whose
     results would share a name with another model's."""
     names = [m.name for m in cfg.models]
     for mcfg in _models_for(cfg, dataset):
+        if mcfg.source == "module":
+            _user_module_allowed(mcfg, allow_user_modules)
         if mcfg.source in IMAGE_SOURCES and not brain.attrs.get("stimulus_paths"):
             raise InputError(
                 f"Model {mcfg.name!r} needs the stimulus images of dataset {dataset.key!r}, "
@@ -117,7 +121,9 @@ def _check_models(cfg: StudyConfig, dataset: DatasetConfig, brain: BrainData) ->
                 )
 
 
-def _preflight(cfg: StudyConfig, console: Any) -> list[tuple[DatasetConfig, BrainData]]:
+def _preflight(
+    cfg: StudyConfig, console: Any, allow_user_modules: bool = False
+) -> list[tuple[DatasetConfig, BrainData]]:
     """Load every dataset, check every model can run on it, plan the scoring and the
     resampling loops and print the plans; refuse the study before it starts if any of this
     fails (the message names the dataset, model or parameter)."""
@@ -128,7 +134,7 @@ def _preflight(cfg: StudyConfig, console: Any) -> list[tuple[DatasetConfig, Brai
     loaded = []
     for dcfg in cfg.datasets:
         brain = _load_brain(dcfg)
-        _check_models(cfg, dcfg, brain)
+        _check_models(cfg, dcfg, brain, allow_user_modules)
         for metric_name in cfg.metrics:
             plan = plan_scores(brain, None, get_metric(metric_name))
             if console is not None:
@@ -271,7 +277,7 @@ def _pixel_model(size: int = 64) -> Callable[[list[Any]], dict[str, np.ndarray]]
     return pixels
 
 
-def _user_module(mcfg: ModelConfig, allowed: bool) -> Any:
+def _user_module_allowed(mcfg: ModelConfig, allowed: bool) -> None:
     if not allowed:
         raise InputError(
             f"Model {mcfg.name!r} names Python code to import ({mcfg.module!r}); pass "
@@ -282,7 +288,12 @@ def _user_module(mcfg: ModelConfig, allowed: bool) -> Any:
             f"Model {mcfg.name!r}: 'module' must look like 'package.module:factory'. Got "
             f"{mcfg.module!r}."
         )
+
+
+def _user_module(mcfg: ModelConfig, allowed: bool) -> Any:
     import importlib
+
+    _user_module_allowed(mcfg, allowed)
 
     module_name, _, factory = mcfg.module.partition(":")
     return getattr(importlib.import_module(module_name), factory)()
@@ -413,7 +424,7 @@ def _run(
 ) -> dict[str, Any]:
     from .report import write_report
 
-    datasets = _preflight(cfg, console)
+    datasets = _preflight(cfg, console, allow_user_modules)
     parts = _key_parts(cfg, datasets)
     with ResultsStore(out / "results.duckdb") as store:
         run_id = _open_run(store, cfg, parts, resume, console)
