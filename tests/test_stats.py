@@ -143,9 +143,9 @@ def test_aps_permutation_nulls():
     layers = {f"R{r}": f"L{r}" for r in range(5)}
     results = {}
     for model in (good, bad):
-        ev = ca.evaluate_model(model, brain, layers, n_bootstrap=0)
+        ev = ca.Evaluation.fit(model, brain, layers)
         results[model.models[0]] = {
-            null: ca.aps_permutation_test(ev, model, brain, null=null, n_permutations=200)
+            null: ca.aps_permutation_test(ev, null=null, n_permutations=200)
             for null in ("regions", "stimuli")
         }
     stim_good = results["good"]["stimuli"]

@@ -151,6 +151,13 @@ CASES: dict[str, Case] = {
         _set("metrics", ["pearson"]),
         lambda ref, new, inp: assert_(set(new.results["metric"]) == {"pearson"}),
     ),
+    "StudyConfig.protocol": (  # the paper's bootstrap: same means, other intervals
+        _set("protocol", "hoefling2026"),
+        lambda ref, new, inp: assert_(
+            ref.values("score").equals(new.values("score"))
+            and not ref.values("score", "low").equals(new.values("score", "low"))
+        ),
+    ),
     "StudyConfig.test_fraction": (
         _set("test_fraction", 0.3),
         lambda ref, new, inp: assert_(_changed(ref, new)),

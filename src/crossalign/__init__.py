@@ -15,18 +15,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import backends, distributed, errors
 from ._options import MemoryBudgetError, options
-from .aps import (
-    aps_permutation_test,
-    brain_aps,
-    brain_aps_ci,
-    brain_patterns,
-    evaluate_model,
-    model_aps,
-    model_patterns,
-)
+from .aps import brain_aps, brain_aps_ci, brain_patterns, model_patterns
 from .data import BrainData, ModelData, Representations
 from .engine import pairwise_scores, plan_scores, score, score_tensor
 from .errors import CrossalignError, ReliabilityWarning
+from .evaluation import Evaluation, aps_permutation_test, evaluate_model, model_aps
 from .io import dataset_status, load_array, load_dataset
 from .layers import assign_layers, layer_scores, select_layers, split_stimuli
 from .metrics import METRICS, get_metric, list_metrics
@@ -38,6 +31,7 @@ from .patterns import (
     model_cross_region_matrix,
     model_to_brain_matrix,
 )
+from .protocols import PROTOCOLS, Protocol
 from .rdm import DISTANCES, compute_rdms, upper_triangle
 from .sensitivity import metric_sensitivity
 from .skill import (
@@ -72,11 +66,14 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "DISTANCES",
     "METRICS",
+    "PROTOCOLS",
     "BrainData",
     "CrossalignError",
+    "Evaluation",
     "MemoryBudgetError",
     "ModelData",
     "PatternComparison",
+    "Protocol",
     "ReliabilityWarning",
     "Representations",
     "__version__",

@@ -125,9 +125,8 @@ def bench_aps(size: str = "small", *, n_bootstrap: int = 1000) -> dict[str, Any]
     Times the score tensors (RDMs, preparation, products) and the bootstrap separately; the
     bootstrap only re-indexes the precomputed tensors, so it costs no RDM comparison.
     """
-    from .aps import _Resampler, brain_aps_kernel, model_aps_kernel
     from .data import BrainData, ModelData
-    from .metrics import get_metric
+    from .evaluation import Evaluation
 
     n_sub, n_reg, n, p, n_layers = SIZES["aps"][size]
     data, latent = _responses(n_sub, n_reg, n, p)
@@ -135,18 +134,10 @@ def bench_aps(size: str = "small", *, n_bootstrap: int = 1000) -> dict[str, Any]
     acts = {f"layer{i}": latent[i % n_reg] @ rng.normal(size=(16, 64)) for i in range(n_layers)}
     brain = BrainData.from_responses(data)
     model = ModelData.from_activations(acts, model="net", stimuli=brain.stimuli)
-    m = get_metric("spearman")
-    li = np.arange(n_reg) % n_layers
-    ri = np.arange(n_reg)
-
-    def statistics(t: np.ndarray, u: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
-        aps_all = model_aps_kernel(u, t, valid)
-        return np.stack([u[li, :, ri], aps_all[li, ri], brain_aps_kernel(t, valid)])
-
-    resampler = _Resampler(brain, model, m, "correlation", statistics, seed=0)
-    t_tensor, (t, u) = _timed(lambda: resampler.tensors(None))
-    resampler.tensors = lambda idx: (t, u)  # type: ignore[method-assign]
-    t_boot, samples = _timed(lambda: resampler.run("subjects", n_bootstrap))
+    layers = {r: f"layer{i % n_layers}" for i, r in enumerate(brain.regions)}
+    t_tensor, ev = _timed(lambda: Evaluation.fit(model, brain, layers, metric="spearman"))
+    t_boot, boot = _timed(lambda: ev.bootstrap(n_bootstrap, "recompute"))
+    samples = boot["samples"].values
     return {
         "benchmark": "aps",
         "size": size,

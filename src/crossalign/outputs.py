@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import BusyError, InputError
 
-__all__ = ["LOCK_NAME", "check_not_link", "locked_folder", "write_atomic"]
+__all__ = ["LOCK_NAME", "check_not_link", "locked_folder", "slug", "write_atomic"]
 
 LOCK_NAME = ".crossalign.lock"
 
@@ -114,3 +114,13 @@ def write_atomic(target: Path, write: Callable[[Path], object]) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def slug(text: object) -> str:
+    """A file-name-safe, unique version of a label: its readable part plus a short hash of
+    the whole label (so "α" and "β" never share a file)."""
+    import hashlib
+    import re
+
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_.")[:60] or "x"
+    return f"{readable}-{hashlib.sha256(str(text).encode()).hexdigest()[:8]}"

@@ -18,8 +18,6 @@ correspondence to brain regions.
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -32,6 +30,7 @@ from .data import BrainData, ModelData, Representations
 from .engine import _labels, score_tensor
 from .errors import InputError, InputTypeError
 from .metrics import Metric, get_metric
+from .stats import permutation_null, permutation_p_value
 
 __all__ = [
     "PatternComparison",
@@ -353,18 +352,13 @@ def compare_matrices(
 
     observed = float(corr_of(sel)[0])
     observed_diag = float(corr_of(with_diag)[0])
-    exact = math.factorial(n) <= n_permutations
-    if exact:
-        perms = np.array(list(itertools.permutations(range(n))))
-    else:
-        rng = np.random.default_rng(seed)
-        perms = np.array([rng.permutation(n) for _ in range(n_permutations)])
+    perms, exact = permutation_null(n, n_permutations, seed)
     if np.isnan(observed):
         p = float("nan")
     else:
-        null = corr_of(sel, perms)
-        ge = np.count_nonzero(null >= observed - 1e-12)
-        p = ge / len(perms) if exact else (ge + 1) / (len(perms) + 1)
+        p = float(
+            permutation_p_value(np.array([observed]), corr_of(sel, perms)[:, None], exact=exact)[0]
+        )
     bo, mo = b[off], mdl[off]
     return PatternComparison(
         pattern_correlation=observed,

@@ -16,10 +16,10 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from .aps import evaluate_model
 from .data import BrainData, ModelData
 from .engine import _labels
 from .errors import InputError
+from .evaluation import evaluate_model
 from .metrics import Metric, get_metric
 from .patterns import cross_region_matrix
 

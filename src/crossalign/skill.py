@@ -33,6 +33,7 @@ from .patterns import (
     model_to_brain_matrix,
 )
 from .rdm import check_rdm, compute_rdms, upper_triangle
+from .stats import permutation_p_value
 
 __all__ = [
     "collect_model_responses",
@@ -258,7 +259,7 @@ def compute_alignment_score(
     iu, ju = np.triu_indices(n, k=1)
     null_vecs = b[perms[:, iu], perms[:, ju]]
     null = m.cross(prep_a, m.prepare(null_vecs, None))[0]
-    p = (1 + np.count_nonzero(null >= score - 1e-12)) / (1 + n_permutations)
+    p = float(permutation_p_value(np.array([score]), np.asarray(null)[:, None])[0])
     return score, float(p)
 
 
@@ -557,7 +558,7 @@ def compare_model_paradigms(
 def _evaluate_for_paradigms(
     model: ModelLike, brain: BrainData, stimuli: Any, regions: list[Hashable], options: dict
 ) -> xr.Dataset:
-    from .aps import evaluate_model
+    from .evaluation import evaluate_model
 
     keep = {k: options[k] for k in ("metric", "rdm", "test_fraction", "seed") if k in options}
     md = _model_data(model, stimuli, _ids_for(brain, stimuli))

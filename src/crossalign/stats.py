@@ -27,14 +27,17 @@ from .metrics import Metric, get_metric
 __all__ = [
     "bootstrap_indices",
     "ceiling_normalise",
+    "check_n_bootstrap",
     "double_criterion",
     "equivalence",
     "fdr_bh",
+    "fixed_subject_bootstrap",
     "fwer_maxstat",
     "interval_diagnostics",
     "noise_ceiling",
     "paradigm_summary",
     "percentile_ci",
+    "permutation_null",
     "permutation_p_value",
     "plan_inference",
     "resample_rdm_vectors",
@@ -133,6 +136,25 @@ def bootstrap_indices(n: int, n_bootstrap: int, *, seed: int | None = 0) -> np.n
     return np.random.default_rng(seed).integers(0, n, size=(n_bootstrap, n))
 
 
+def fixed_subject_bootstrap(
+    values: np.ndarray, n_bootstrap: int, seed: int | None = 0
+) -> np.ndarray:
+    """Subject means over resampled subjects of fixed per-subject ``values`` (..., S):
+    array (B, ...). Resample b draws ``numpy.random.default_rng(seed + b).choice(S, S,
+    replace=True)`` (the estimator of Hoefling et al. 2026: the values are not recomputed
+    from the resampled subjects); NaN values are left out of a mean."""
+    values = np.asarray(values, dtype=float)
+    n_sub = values.shape[-1]
+    base = 0 if seed is None else int(seed)
+    out = np.empty((n_bootstrap, *values.shape[:-1]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN statistic stays NaN
+        for b in range(n_bootstrap):
+            idx = np.random.default_rng(base + b).choice(n_sub, n_sub, replace=True)
+            out[b] = np.nanmean(values[..., idx], axis=-1)
+    return out
+
+
 def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Percentile confidence interval along axis 0 (NaN samples ignored)."""
     if not 0.0 < level < 1.0:
@@ -148,6 +170,20 @@ def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[np.ndarray,
 MIN_KEPT_FRACTION = 0.5
 #: Fewer bootstrap resamples than this give unstable percentile intervals: a warning.
 MIN_BOOTSTRAP = 100
+
+
+def check_n_bootstrap(n_bootstrap: int, what: str = "bootstrap") -> None:
+    """Warn (:class:`~crossalign.errors.ReliabilityWarning`) when fewer than 100 resamples
+    are asked for: percentile intervals from so few are unstable."""
+    from .errors import ReliabilityWarning
+
+    if 0 < n_bootstrap < MIN_BOOTSTRAP:
+        warnings.warn(
+            f"{what}: {n_bootstrap} bootstrap resamples give unstable percentile intervals; "
+            f"use at least {MIN_BOOTSTRAP} (1000 is the default).",
+            ReliabilityWarning,
+            stacklevel=3,
+        )
 
 
 def interval_diagnostics(
@@ -176,8 +212,7 @@ def interval_diagnostics(
     min_kept : float
         The smallest fraction of defined resamples an interval may rest on.
     warn : bool
-        Emit a :class:`~crossalign.errors.ReliabilityWarning` for every flagged interval and
-        for fewer than 100 resamples.
+        Emit a :class:`~crossalign.errors.ReliabilityWarning` for the flagged intervals.
 
     Returns
     -------
@@ -196,13 +231,6 @@ def interval_diagnostics(
     scale = np.maximum(1.0, np.abs(np.nan_to_num(np.asarray(high, dtype=float))))
     defined = kept > 0
     degenerate = defined & ((kept < min_kept) | (np.nan_to_num(width) <= 1e-12 * scale))
-    if warn and len(samples) < MIN_BOOTSTRAP:
-        warnings.warn(
-            f"{what}: {len(samples)} bootstrap resamples give unstable percentile intervals; "
-            f"use at least {MIN_BOOTSTRAP} (1000 is the default).",
-            ReliabilityWarning,
-            stacklevel=2,
-        )
     if warn and degenerate.any():
         names = np.asarray(list(labels) if labels is not None else range(kept.shape[-1]))
         flagged = sorted({str(names[i[-1]]) for i in np.argwhere(degenerate)})
@@ -263,37 +291,67 @@ def two_factor_variance(
 
 
 # ---------------------------------------------------------------------- tests
-def permutation_p_value(observed: np.ndarray, null: np.ndarray) -> np.ndarray:
-    """One-sided Monte-Carlo p-value ``(1 + #{null >= observed}) / (1 + n)`` along axis 0."""
+def permutation_null(
+    n_items: int, n_permutations: int, seed: int | None = 0
+) -> tuple[np.ndarray, bool]:
+    """The permutations of ``range(n_items)`` a permutation test runs: every one of the
+    ``n_items!`` relabellings when there are at most ``n_permutations`` (an exact test; the
+    identity included), else ``n_permutations`` seeded random ones (Monte Carlo).
+
+    Returns
+    -------
+    permutations : numpy.ndarray, shape (P, n_items)
+    exact : bool
+    """
+    import itertools
+    import math
+
+    if not isinstance(n_permutations, int | np.integer) or n_permutations < 1:
+        raise InputError(
+            f"The 'n_permutations' argument must be a positive integer. Got {n_permutations!r}."
+        )
+    if math.factorial(n_items) <= n_permutations:
+        return np.array(list(itertools.permutations(range(n_items)))), True
+    rng = np.random.default_rng(seed)
+    return np.array([rng.permutation(n_items) for _ in range(n_permutations)]), False
+
+
+#: Null values within this of the observed value count as ties (at least as extreme).
+TIE_TOLERANCE = 1e-12
+
+
+def permutation_p_value(
+    observed: np.ndarray, null: np.ndarray, *, exact: bool = False
+) -> np.ndarray:
+    """One-sided p-value along axis 0: the share of the null at least as large as the
+    observed value when the null enumerates every permutation (``exact``), else the Monte
+    Carlo estimate ``(1 + #{null >= observed}) / (1 + n)`` (Phipson & Smyth 2010). Ties
+    within ``TIE_TOLERANCE`` count as at least as large; NaN in, NaN out."""
     null = np.asarray(null, dtype=float)
-    ge = np.sum(null >= np.asarray(observed)[None] - 1e-12, axis=0)
-    return (1.0 + ge) / (1.0 + null.shape[0])
+    observed = np.asarray(observed, dtype=float)
+    ge = np.sum(null >= observed[None] - TIE_TOLERANCE, axis=0)
+    p = ge / null.shape[0] if exact else (1.0 + ge) / (1.0 + null.shape[0])
+    return np.where(np.isnan(observed), np.nan, p)
 
 
 def fdr_bh(p_values: Any) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values), same shape as the input."""
+    """Benjamini-Hochberg adjusted p-values (q-values), same shape as the input
+    (:func:`scipy.stats.false_discovery_control`)."""
+    from scipy.stats import false_discovery_control
+
     p = np.asarray(p_values, dtype=float)
-    flat = p.ravel()
-    n = flat.size
-    order = np.argsort(flat)
-    ranked = flat[order] * n / np.arange(1, n + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(q, 1.0)
-    return out.reshape(p.shape)
+    return false_discovery_control(p.ravel(), method="bh").reshape(p.shape)
 
 
-def fwer_maxstat(observed: np.ndarray, null: np.ndarray) -> np.ndarray:
-    """Max-statistic FWER-adjusted p-values: for each test k,
-    ``(1 + #{max_j null[:, j] >= observed[k]}) / (1 + n)`` (Nichols & Holmes 2002).
-
-    ``null`` (n_permutations, K) must come from the same permutations for every test.
-    """
+def fwer_maxstat(observed: np.ndarray, null: np.ndarray, *, exact: bool = False) -> np.ndarray:
+    """Max-statistic FWER-adjusted p-values (Nichols & Holmes 2002): for each test k, the
+    p-value of ``observed[k]`` against the null of the maximum over tests
+    (:func:`permutation_p_value`'s rule). ``null`` (n_permutations, K) must come from the
+    same permutations for every test."""
     null = np.asarray(null, dtype=float)
     max_null = np.nanmax(null.reshape(null.shape[0], -1), axis=1)
     obs = np.asarray(observed, dtype=float)
-    ge = np.sum(max_null[:, None] >= obs.ravel()[None, :] - 1e-12, axis=0)
-    return ((1.0 + ge) / (1.0 + len(max_null))).reshape(obs.shape)
+    return permutation_p_value(obs.ravel(), max_null[:, None], exact=exact).reshape(obs.shape)
 
 
 def equivalence(

@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -428,10 +429,11 @@ def _run(
     parts = _key_parts(cfg, datasets)
     with ResultsStore(out / "results.duckdb") as store:
         run_id = _open_run(store, cfg, parts, resume, console)
+        ctx = _Context(store, run_id, cfg, out, console, allow_user_modules)
         try:
             with _reported_warnings(console):
                 for dcfg, brain in datasets:
-                    _run_dataset(store, run_id, cfg, dcfg, brain, allow_user_modules, console)
+                    _run_dataset(ctx, dcfg, brain)
             store.finish(run_id, "computed")
             results = store.results(run_id)
         except BaseException:
@@ -466,24 +468,38 @@ def _reported_warnings(console: Any) -> Iterator[None]:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def _run_dataset(
-    store: ResultsStore,
-    run_id: str,
-    cfg: StudyConfig,
-    dcfg: DatasetConfig,
-    brain: BrainData,
-    allow_user_modules: bool,
-    console: Any,
-) -> None:
+@dataclass(frozen=True)
+class _Context:
+    """What every block of a run needs."""
+
+    store: ResultsStore
+    run_id: str
+    cfg: StudyConfig
+    out: Path
+    console: Any
+    allow_user_modules: bool
+
+    def evaluation_path(self, dataset: str, model: str, metric: str) -> Path:
+        """Where this run keeps a model's evaluation (tensors, split, layers), so a resumed
+        run reuses it instead of recomputing."""
+        from .outputs import slug
+
+        folder = self.out / "evaluations" / slug(self.run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{slug(dataset)}--{slug(model)}--{slug(metric)}.nc"
+
+
+def _run_dataset(ctx: _Context, dcfg: DatasetConfig, brain: BrainData) -> None:
     from .metrics import get_metric
 
-    console.print(
+    cfg = ctx.cfg
+    ctx.console.print(
         f"[bold]{dcfg.key}[/]: {brain.n_stimuli} stimuli, "
         f"{len(brain.subjects)} subjects, {len(brain.regions)} regions",
         highlight=False,
     )
     for metric_name in cfg.metrics:
-        _brain_block(store, run_id, cfg, dcfg.key, brain, get_metric(metric_name))
+        _brain_block(ctx, dcfg.key, brain, get_metric(metric_name))
     names = _result_names(cfg, dcfg, brain)
     models: list[tuple[ModelConfig, ModelData]] | None = None
     for metric_name in cfg.metrics:
@@ -491,15 +507,14 @@ def _run_dataset(
         blocks = [f"{dcfg.key}/model/{name}/{metric.name}" for name in names]
         if cfg.n_bootstrap and names:
             blocks.append(f"{dcfg.key}/equivalence/{metric.name}")
-        if all(store.has_block(run_id, b) for b in blocks):
+        if all(ctx.store.has_block(ctx.run_id, b) for b in blocks):
             continue
         if models is None:
-            models = _build_models(cfg, dcfg, brain, allow_user_modules, console)
+            models = _build_models(cfg, dcfg, brain, ctx.allow_user_modules, ctx.console)
         evaluations = {
-            mcfg.name: _model_block(store, run_id, cfg, dcfg.key, brain, mcfg, md, metric, console)
-            for mcfg, md in models
+            mcfg.name: _model_block(ctx, dcfg.key, brain, mcfg, md, metric) for mcfg, md in models
         }
-        _equivalence_block(store, run_id, cfg, dcfg.key, models, evaluations, metric)
+        _equivalence_block(ctx, dcfg.key, models, evaluations, metric)
 
 
 def _result_names(cfg: StudyConfig, dcfg: DatasetConfig, brain: BrainData) -> list[str]:
@@ -513,15 +528,14 @@ def _result_names(cfg: StudyConfig, dcfg: DatasetConfig, brain: BrainData) -> li
     return names
 
 
-def _brain_block(
-    store: ResultsStore, run_id: str, cfg: StudyConfig, dataset: str, brain: BrainData, metric: Any
-) -> None:
+def _brain_block(ctx: _Context, dataset: str, brain: BrainData, metric: Any) -> None:
     from .aps import brain_aps, brain_aps_ci
     from .patterns import cross_region_matrix
+    from .protocols import get_protocol
     from .stats import noise_ceiling
 
     block = f"{dataset}/brain/{metric.name}"
-    if store.has_block(run_id, block):
+    if ctx.store.has_block(ctx.run_id, block):
         return
     labels = {"dataset": dataset, "metric": metric.name, "split": "all"}
     frames = [
@@ -529,18 +543,24 @@ def _brain_block(
         rows_from(noise_ceiling(brain, metric), analysis="noise_ceiling", **labels),
     ]
     if len(brain.regions) >= 3 and len(brain.subjects) >= 3:
-        if cfg.n_bootstrap == 0:
+        if ctx.cfg.n_bootstrap == 0:
             aps = brain_aps(brain, metric)
             frames.append(rows_from(aps, analysis="brain_aps", **labels))
             mean = aps.mean("subject")
             frames.append(rows_from(mean, analysis="brain_aps", statistic="mean", **labels))
         else:
-            ci = brain_aps_ci(brain, metric, n_bootstrap=cfg.n_bootstrap, seed=cfg.seed)
+            ci = brain_aps_ci(
+                brain,
+                metric,
+                n_bootstrap=ctx.cfg.n_bootstrap,
+                seed=ctx.cfg.seed,
+                bootstrap=get_protocol(ctx.cfg.protocol).bootstrap,
+            )
             frames.append(rows_from(ci["aps"], analysis="brain_aps", **labels))
             for stat, var in _CI_STATISTICS:
                 values = ci[var].astype(float)
                 frames.append(rows_from(values, analysis="brain_aps", statistic=stat, **labels))
-    store.write_block(run_id, block, frames)
+    ctx.store.write_block(ctx.run_id, block, frames)
 
 
 #: (statistic in the database, variable of a CI dataset)
@@ -554,55 +574,54 @@ _CI_STATISTICS = (
 
 
 def _model_block(
-    store: ResultsStore,
-    run_id: str,
-    cfg: StudyConfig,
+    ctx: _Context,
     dataset: str,
     brain: BrainData,
     mcfg: ModelConfig,
     md: ModelData,
     metric: Any,
-    console: Any,
 ) -> Any:
-    """Evaluate one model (or reuse nothing: a stored block is skipped and its evaluation
-    recomputed only when the equivalence block still needs it)."""
-    from .aps import evaluate_model
+    """Evaluate one model and store its rows; for a block already stored, return its
+    evaluation (loaded from disk when this run saved it) only if the equivalence block still
+    needs it."""
+    from .evaluation import Evaluation
 
+    cfg = ctx.cfg
     block = f"{dataset}/model/{mcfg.name}/{metric.name}"
-    done = store.has_block(run_id, block)
-    if not done:
-        console.print(
-            f"  {dataset} / {mcfg.name} / {metric.name}: layer selection, score, APS, "
-            f"{cfg.n_bootstrap} bootstraps",
-            highlight=False,
-        )
-    elif store.has_block(run_id, f"{dataset}/equivalence/{metric.name}"):
+    done = ctx.store.has_block(ctx.run_id, block)
+    if done and ctx.store.has_block(ctx.run_id, f"{dataset}/equivalence/{metric.name}"):
         return None
-    ev = evaluate_model(
-        _rename_model(md, mcfg.name),
-        brain,
-        metric=metric,
-        test_fraction=cfg.test_fraction,
-        seed=cfg.seed,
-        n_bootstrap=cfg.n_bootstrap,
-        n_permutations=cfg.n_permutations,
-    )
+    path = ctx.evaluation_path(dataset, mcfg.name, metric.name)
+    if done and path.is_file():
+        evaluation = Evaluation.load(path)
+    else:
+        if not done:
+            ctx.console.print(
+                f"  {dataset} / {mcfg.name} / {metric.name}: layer selection, score, APS, "
+                f"{cfg.n_bootstrap} bootstraps",
+                highlight=False,
+            )
+        evaluation = Evaluation.fit(
+            _rename_model(md, mcfg.name),
+            brain,
+            protocol=cfg.protocol,
+            metric=metric,
+            test_fraction=cfg.test_fraction,
+            seed=cfg.seed,
+        )
+        evaluation.save(path)
+    ev = evaluation.to_dataset(cfg.n_bootstrap, n_permutations=cfg.n_permutations)
     if not done:
         paradigm = mcfg.paradigm or md.attrs.get("paradigm", "user")
-        store.write_block(
-            run_id,
-            block,
-            _evaluation_rows(
-                ev, dataset=dataset, model=mcfg.name, paradigm=paradigm, metric=metric.name
-            ),
+        rows = _evaluation_rows(
+            ev, dataset=dataset, model=mcfg.name, paradigm=paradigm, metric=metric.name
         )
+        ctx.store.write_block(ctx.run_id, block, rows)
     return ev
 
 
 def _equivalence_block(
-    store: ResultsStore,
-    run_id: str,
-    cfg: StudyConfig,
+    ctx: _Context,
     dataset: str,
     models: list[tuple[ModelConfig, ModelData]],
     evaluations: dict[str, Any],
@@ -611,7 +630,7 @@ def _equivalence_block(
     from .stats import double_criterion
 
     block = f"{dataset}/equivalence/{metric.name}"
-    if not cfg.n_bootstrap or store.has_block(run_id, block) or not evaluations:
+    if not ctx.cfg.n_bootstrap or ctx.store.has_block(ctx.run_id, block) or not evaluations:
         return
     crit = double_criterion(evaluations)
     labels = {"dataset": dataset, "metric": metric.name, "split": "test"}
@@ -620,7 +639,7 @@ def _equivalence_block(
         for v in ("score_equivalent", "aps_equivalent", "double")
     ]
     frames.extend(_paradigm_rows(models, evaluations, dataset, metric.name))
-    store.write_block(run_id, block, frames)
+    ctx.store.write_block(ctx.run_id, block, frames)
 
 
 def _paradigm_rows(

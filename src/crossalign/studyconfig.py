@@ -122,6 +122,7 @@ class StudyConfig(BaseModel):
     name: str = Field("study", min_length=1)
     datasets: list[DatasetConfig] = Field(min_length=1)
     models: list[ModelConfig] = Field(default_factory=list)
+    protocol: str = "crossalign"
     metrics: list[str] = Field(default_factory=lambda: ["spearman"], min_length=1)
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     seed: Seed = 0
@@ -138,6 +139,14 @@ class StudyConfig(BaseModel):
 
         if value is not None:
             parse_bytes(value)
+        return value
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, value: str) -> str:
+        from .protocols import PROTOCOLS
+
+        PROTOCOLS.get(value)  # raises with the valid names and the closest match
         return value
 
     @field_validator("metrics")

@@ -24,6 +24,18 @@ target's n x n Gram matrix, which depends only on the target and fold. So the pe
 every (source, target) pair costs one small product, instead of a full ridge path per pair.
 Held-out predictions use the chosen alpha: ``Y_hat = (X_te - mean) V diag(s/(s^2+alpha)) U^T Yc
 + mean(Y_train)``.
+
+Two protocols
+-------------
+``test="cross-validated"`` (default): the score of the given stimuli is the cross-validated
+R^2 within them; fold scores are averaged equally (``fold_weights="equal"``) or weighted by
+fold size (``"size"``, as the paper's code does for its training-set scores).
+
+``test="train-fitted"`` with ``split=(train, test)`` (positions of the stimulus axis): the
+paper's held-out protocol. Responses are z-scored with the *training* stimuli's mean and SD;
+the five fold models are fitted on the training stimuli only (each fold's training part, its
+penalty chosen by leave-one-out as above) and each predicts all test stimuli; the score is the
+mean over the fold models of the test R^2 (per unit around the test mean, averaged over units).
 """
 
 from __future__ import annotations
@@ -72,10 +84,15 @@ def kfold_indices(n: int, n_folds: int, seed: int | None) -> list[tuple[np.ndarr
     return out
 
 
-def zscore(x: np.ndarray) -> np.ndarray:
-    """Columns to mean 0 and (population) SD 1; constant columns become 0 (StandardScaler)."""
-    mean = x.mean(axis=0)
-    sd = x.std(axis=0)
+_TESTS = ("cross-validated", "train-fitted")
+_WEIGHTS = ("equal", "size")
+
+
+def zscore(x: np.ndarray, rows: Any = slice(None)) -> np.ndarray:
+    """Columns to mean 0 and (population) SD 1 over ``rows`` (default all); constant columns
+    keep SD 1 (as scikit-learn's StandardScaler)."""
+    mean = x[rows].mean(axis=0)
+    sd = x[rows].std(axis=0)
     sd[sd == 0] = 1.0
     return (x - mean) / sd
 
@@ -99,6 +116,9 @@ class Predictivity(Metric):
         "folds": 5,
         "alphas": tuple(np.logspace(0, 9, 19)),
         "seed": 0,
+        "fold_weights": "equal",
+        "test": "cross-validated",
+        "split": None,
     }
 
     def alphas(self) -> np.ndarray:
@@ -109,9 +129,57 @@ class Predictivity(Metric):
             )
         return alphas
 
+    def _split(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The (train, test) positions of the train-fitted protocol; None when
+        cross-validating within the given stimuli."""
+        from .._validation import check_option
+
+        mode = check_option(self.option("test"), "test", _TESTS, "predictivity")
+        check_option(self.option("fold_weights"), "fold_weights", _WEIGHTS, "predictivity")
+        if mode == "cross-validated":
+            return None
+        split = self.option("split")
+        if split is None or len(split) != 2:
+            raise InputError(
+                "predictivity with test='train-fitted' needs split=(train, test): the "
+                f"positions of the training and test stimuli. Got {split!r}."
+            )
+        train, test = (np.asarray(part, dtype=int) for part in split)
+        together = np.concatenate([train, test])
+        if (
+            len(np.unique(together)) != len(together)
+            or (together < 0).any()
+            or (together >= n).any()
+        ):
+            raise InputError(
+                f"The predictivity split must hold distinct positions below {n} (the number of "
+                f"stimuli), in disjoint train and test parts. Got {len(train)} train and "
+                f"{len(test)} test positions."
+            )
+        return train, test
+
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> _Prepared:
         xs = as_responses(reps, labels, self.name, min_stimuli=2 * int(self.option("folds")))
-        return _Prepared([zscore(x) for x in xs], [np.ptp(x, axis=0) > 0 for x in xs])
+        split = self._split(xs[0].shape[0])
+        rows = slice(None) if split is None else split[0]  # statistics of the training stimuli
+        return _Prepared([zscore(x, rows) for x in xs], [np.ptp(x[rows], axis=0) > 0 for x in xs])
+
+    def _folds(self, n: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+        """(fitting rows, scored rows) per fold, and the weight of each fold's score."""
+        split = self._split(n)
+        k = int(self.option("folds"))
+        if split is None:
+            folds = kfold_indices(n, k, self.option("seed"))
+        else:
+            train, test = split
+            folds = [
+                (train[tr], test) for tr, _ in kfold_indices(len(train), k, self.option("seed"))
+            ]
+        if split is None and self.option("fold_weights") == "size":
+            weights = np.array([len(te) for _, te in folds], dtype=float) / n
+        else:
+            weights = np.full(len(folds), 1.0 / len(folds))
+        return folds, weights
 
     def cross(self, a: _Prepared, b: _Prepared) -> np.ndarray:
         """R^2 (Ka, Kb): ``out[i, j]`` predicts target ``b_j`` from source ``a_i``."""
@@ -119,17 +187,17 @@ class Predictivity(Metric):
         if b.data[0].shape[0] != n:
             raise InputError("predictivity: sources and targets must share their stimuli.")
         alphas = self.alphas()
-        folds = kfold_indices(n, int(self.option("folds")), self.option("seed"))
+        folds, weights = self._folds(n)
         out = np.zeros((len(a.data), len(b.data)))
-        for train, test in folds:
+        for (train, test), weight in zip(folds, weights, strict=True):
             targets = [
                 _Target(y, keep, train, test) for y, keep in zip(b.data, b.varying, strict=True)
             ]
             grams = np.stack([t.gram.ravel() for t in targets])  # (Kb, n_tr^2)
             diag_l = np.stack([t.sq_norms for t in targets])  # (Kb, n_tr)
             for i, x in enumerate(a.data):
-                out[i] += _fold_scores(x, train, test, targets, grams, diag_l, alphas)
-        return out / len(folds)
+                out[i] += weight * _fold_scores(x, train, test, targets, grams, diag_l, alphas)
+        return out
 
 
 class _Target:

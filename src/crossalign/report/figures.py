@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..outputs import slug
+
 __all__ = ["draw_figures", "slug"]
-
-
-def slug(text: str) -> str:
-    """A file-name-safe, unique version of a label: its readable part plus a short hash of
-    the whole label (so "α" and "β" never share a file)."""
-    import hashlib
-
-    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_.")[:60] or "x"
-    return f"{readable}-{hashlib.sha256(str(text).encode()).hexdigest()[:8]}"
 
 
 def _matrix(rows: pd.DataFrame, regions: list[str]) -> np.ndarray:
