@@ -29,6 +29,7 @@ from .errors import InputError
 from .layers import assign_layers, layer_scores, split_stimuli
 from .metrics import Metric, get_metric
 from .protocols import Protocol, get_protocol
+from .stats import permutation_p_value
 
 __all__ = [
     "BOOTSTRAPS",
@@ -152,7 +153,7 @@ class Evaluation:
             metric=metric,
             layer_profile=profile,
             model_matrix=own[np.ix_(pos, pos)],
-            ceiling=noise_ceiling(brain_x, metric, rdm=rdm),
+            ceiling=noise_ceiling(brain_x, metric, rdm=rdm, definition=options["ceiling"]),
             data=(md_x, brain_x),
         )
 
@@ -324,6 +325,61 @@ class Evaluation:
             },
         )
 
+    def compare(
+        self,
+        other: Evaluation,
+        *,
+        n_bootstrap: int = 1000,
+        n_permutations: int = 10000,
+        level: float = 0.95,
+    ) -> xr.Dataset:
+        """A paired comparison of this model with ``other`` on the same subjects.
+
+        Per region, the difference of the subject means of the pointwise score and of APS
+        (this model minus ``other``), its bootstrap CI over subjects (the per-subject
+        differences resampled, :func:`~crossalign.stats.fixed_subject_bootstrap`), and a
+        two-sided paired permutation p-value (each subject's difference flips its sign; exact
+        over all 2^S patterns when there are at most ``n_permutations``).
+
+        Returns
+        -------
+        xarray.Dataset
+            ``difference``, ``low``, ``high``, ``p_value`` (statistic, region).
+        """
+        from .stats import fixed_subject_bootstrap, percentile_ci, sign_flips
+
+        if (self.subjects, self.regions, self.test) != (other.subjects, other.regions, other.test):
+            raise InputError(
+                f"A paired comparison needs the same subjects, regions and test stimuli. "
+                f"{self.model!r} and {other.model!r} differ in them."
+            )
+        d = self.values()[:2] - other.values()[:2]  # (2, R, S) per-subject differences
+        observed = np.nanmean(d, axis=2)
+        low, high = percentile_ci(
+            fixed_subject_bootstrap(d, n_bootstrap, self.options["seed"]), level
+        )
+        flips, exact = sign_flips(len(self.subjects), n_permutations, self.options["seed"])
+        null = np.abs(np.nanmean(d[None] * flips[:, None, None, :], axis=3))  # (P, 2, R)
+        with np.errstate(invalid="ignore"):
+            p = permutation_p_value(np.abs(observed), null, exact=exact)
+        dims = ("statistic", "region")
+        return xr.Dataset(
+            {
+                "difference": (dims, observed),
+                "low": (dims, low),
+                "high": (dims, high),
+                "p_value": (dims, p),
+            },
+            coords={"statistic": ["score", "aps"], "region": _labels(self.regions)},
+            attrs={
+                "model": self.model,
+                "other_model": other.model,
+                "n_bootstrap": n_bootstrap,
+                "n_permutations": len(flips),
+                "exact": exact,
+            },
+        )
+
     def _stimulus_null(self, stats_of: Any, n_permutations: int, seed: int | None) -> np.ndarray:
         """Shuffle the stimulus labels of the model's RDMs and rescore."""
         from .engine import representation_inputs
@@ -367,14 +423,17 @@ class Evaluation:
         )
         ds["layer"] = ("region", _labels([self.layers[r] for r in self.regions]))
         ds = ds.merge(self._patterns())
-        ds["ceiling"] = self.ceiling
+        ds["ceiling"] = self.ceiling.drop_attrs()
+        per_subject = self.ceiling.attrs.get("subject_upper") or []
+        if len(per_subject):
+            ds["ceiling_subject"] = (rs, np.asarray(per_subject, dtype=float))
         if self.layer_profile is not None:
             ds["layer_profile"] = self.layer_profile.rename(layer="candidate_layer").drop_attrs()
         with warnings.catch_warnings():  # an undefined APS (too few subjects) has no mean
             warnings.simplefilter("ignore", RuntimeWarning)
             for var in STATISTICS:
                 ds[f"{var}_mean"] = ds[var].mean("subject")
-        ds["score_normalised"] = ds["score_mean"] / ds["ceiling"].sel(bound="upper", drop=True)
+        ds["score_normalised"] = ("region", self._normalised(values[0]))
         matrices = self.matrices(n_permutations)
         rr = ("region", "target_region")
         ds["brain_matrix"] = (rr, matrices["brain"])
@@ -385,6 +444,14 @@ class Evaluation:
             ds = self._with_intervals(ds, self.bootstrap(n_bootstrap, kind, level))
         ds.attrs.update(self._attrs(n_bootstrap, kind, level, n_permutations, matrices))
         return ds
+
+    def _normalised(self, score: np.ndarray) -> np.ndarray:
+        """Mean score over the upper noise ceiling, or, for per-subject ceilings (the
+        ``hoefling2026`` definition), the mean over subjects of score / ceiling."""
+        per_subject = np.asarray(self.ceiling.attrs.get("subject_upper", []), dtype=float)
+        if per_subject.size:
+            return np.nanmean(score / per_subject, axis=1)
+        return np.nanmean(score, axis=1) / self.ceiling.sel(bound="upper").values
 
     def _patterns(self) -> xr.Dataset:
         """Alignment patterns on test stimuli, for figures: the brain's AP[a->s](r) over
@@ -434,7 +501,8 @@ class Evaluation:
             "split_seed": o["seed"] if o["seed"] is not None else "none",
             "n_bootstrap": n_bootstrap,
             "level": level,
-            "score_normalised_by": "upper noise ceiling",
+            "score_normalised_by": f"upper noise ceiling ({o['ceiling']})",
+            "ceiling_definition": o["ceiling"],
             "matrix_test": "less strict: brain vs model cross-region matrices (compare_matrices)",
             "matrix_pattern_correlation": comparison.pattern_correlation,
             "matrix_pattern_correlation_with_diagonal": (
@@ -467,6 +535,13 @@ class Evaluation:
                 "u": (("layer", "subject", "region"), self.u),
                 "model_matrix": (("region", "region2"), self.model_matrix),
                 "ceiling": (("region", "bound"), self.ceiling.transpose("region", "bound").values),
+                "subject_upper": (
+                    ("region", "subject"),
+                    np.asarray(
+                        self.ceiling.attrs.get("subject_upper")
+                        or np.full(self.u.shape[2:0:-1], np.nan)
+                    ),
+                ),
             },
             coords={"bound": list(self.ceiling.coords["bound"].values)},
             attrs={
@@ -504,10 +579,12 @@ class Evaluation:
         except KeyError:
             raise InputError(f"The file '{path}' is not a saved crossalign evaluation.") from None
         regions = [_label(r) for r in meta["regions"]]
+        upper = ds["subject_upper"].values
         ceiling = xr.DataArray(
             ds["ceiling"].values,
             dims=("region", "bound"),
             coords={"region": _labels(regions), "bound": list(ds.coords["bound"].values)},
+            attrs={"subject_upper": [] if np.isnan(upper).all() else upper.tolist()},
         )
         profile = None
         if "layer_profile" in ds:

@@ -23,6 +23,10 @@ LP folds               KFold(5, shuffle, seed 0),   KFold(5, shuffle, seed 1),
 bootstrap              subjects, patterns           subjects over fixed per-subject
                        recomputed in each resample  values, resample b drawn with
                                                     ``default_rng(seed + b)``
+noise ceiling          Nili et al. 2014: upper =    upper = pool of the other
+                       pool of all subjects, lower  subjects, lower = mean pairwise
+                       = pool of the others; score  score; score normalised per
+                       / upper                      subject
 =====================  ===========================  ===========================
 """
 
@@ -53,6 +57,7 @@ class Protocol:
     predictivity_test: str = "cross-validated"
     predictivity_seed: int = 0
     fold_weights: str = "equal"
+    ceiling: str = "nili2014"
     citation: str = ""
 
     def choices(self) -> dict[str, Any]:
@@ -81,6 +86,7 @@ PROTOCOLS.register(
         predictivity_test="train-fitted",
         predictivity_seed=1,
         fold_weights="size",
+        ceiling="hoefling2026",
         citation=HOEFLING2026,
     ),
 )

@@ -25,6 +25,7 @@ from .errors import InputError, InputTypeError
 from .metrics import Metric, get_metric
 
 __all__ = [
+    "CEILINGS",
     "bootstrap_indices",
     "ceiling_normalise",
     "check_n_bootstrap",
@@ -41,28 +42,42 @@ __all__ = [
     "permutation_p_value",
     "plan_inference",
     "resample_rdm_vectors",
+    "sign_flips",
     "two_factor_variance",
 ]
 
 
 # ---------------------------------------------------------------------- noise ceilings
+#: Noise-ceiling definitions (``definition=`` of :func:`noise_ceiling`).
+CEILINGS = ("nili2014", "hoefling2026")
+
+
 def noise_ceiling(
     data: BrainData,
     metric: str | Metric = "spearman",
     *,
     rdm: str = "correlation",
     pool: Literal["mean", "metric"] = "mean",
+    definition: str = "nili2014",
 ) -> xr.DataArray:
-    """Leave-one-subject-out noise ceiling per region: DataArray (region, bound).
+    """Noise ceiling per region: DataArray (region, bound), with per-subject upper bounds in
+    ``attrs["subject_upper"]`` where the definition normalises per subject.
 
-    ``upper = mean_s M(pool(all subjects), X[s])`` and ``lower = mean_s M(pool(others), X[s])``
-    (Nili et al. 2014). For RSA metrics ``pool="mean"`` averages RDMs (DESIGN section 1);
-    ``pool="metric"`` averages them the way the metric would (ranks for Spearman/Kendall,
-    z-scores for Pearson, RMS-normalised for cosine), which is what rsatoolbox's
-    ``boot_noise_ceiling`` does. For metrics on responses (CKA, predictivity, ...) the
-    subjects' responses are averaged, which needs the same units in every subject; for an
-    asymmetric metric the pool predicts the held-out subject.
+    ``definition="nili2014"`` (Nili et al. 2014): ``upper = mean_s M(pool(all subjects),
+    X[s])`` and ``lower = mean_s M(pool(others), X[s])``. ``definition="hoefling2026"``
+    (Hoefling et al. 2026): ``upper = mean_s M(pool(others), X[s])`` (the leave-one-out pool
+    of the other subjects) and ``lower`` the mean pairwise score ``M(X[a], X[b])`` over
+    ordered pairs of different subjects; scores are normalised per subject by
+    ``M(pool(others), X[s])``.
+
+    For RSA metrics ``pool="mean"`` averages RDMs; ``pool="metric"`` averages them the way
+    the metric would (ranks for Spearman/Kendall, z-scores for Pearson, RMS-normalised for
+    cosine), as rsatoolbox's ``boot_noise_ceiling`` does. For metrics on responses (CKA,
+    predictivity, ...) the subjects' responses are averaged, which needs the same units in
+    every subject; for an asymmetric metric the pool predicts the held-out subject.
     """
+    from ._validation import check_option
+
     if not isinstance(data, BrainData):
         raise InputTypeError(f"The 'data' argument must be a BrainData. Got {type(data).__name__}.")
     if len(data.subjects) < 2:
@@ -70,51 +85,62 @@ def noise_ceiling(
             "A leave-one-subject-out noise ceiling needs at least 2 subjects. Got "
             f"{len(data.subjects)}."
         )
-    from ._validation import check_option
-
     check_option(pool, "pool", ["mean", "metric"], "noise_ceiling")
+    check_option(definition, "definition", CEILINGS, "noise_ceiling")
     m = get_metric(metric)
-    out = np.empty((len(data.regions), 2))
-    for i, region in enumerate(data.regions):
-        if m.input_kind == "responses":
-            out[i] = _response_ceiling(data.select(areas=[region]), m)
-            continue
-        v = representation_inputs(data.select(areas=[region]), m, rdm)  # (S, m)
-        pooled_in = m.pool_inputs(v) if pool == "metric" else v
-        n = len(v)
-        total = pooled_in.sum(axis=0)
-        loo = (total[None, :] - pooled_in) / (n - 1)  # (S, m): pool of the others
-        prep_v = m.prepare(v, list(data.subjects))
-        upper = m.cross(m.prepare((total / n)[None], ["pool"]), prep_v)[0]
-        lower = np.diag(m.cross(m.prepare(loo, None), prep_v))
-        out[i] = (lower.mean(), upper.mean())
+    parts = [_ceiling_parts(data.select(areas=[r]), m, rdm, pool) for r in data.regions]
+    loo = np.stack([p[0] for p in parts])  # (R, S): M(pool(others), s)
+    if definition == "nili2014":
+        out = np.stack([loo.mean(axis=1), np.array([p[1].mean() for p in parts])], axis=1)
+    else:
+        out = np.stack([np.array([p[2] for p in parts]), loo.mean(axis=1)], axis=1)
     return xr.DataArray(
         out,
         dims=("region", "bound"),
         coords={"region": _labels(data.regions), "bound": ["lower", "upper"]},
-        attrs={"metric": m.name, "rdm": rdm, "pool": pool, "n_subjects": len(data.subjects)},
+        attrs={
+            "metric": m.name,
+            "rdm": rdm,
+            "pool": pool,
+            "definition": definition,
+            "n_subjects": len(data.subjects),
+            "subject_upper": loo.tolist() if definition == "hoefling2026" else [],
+        },
         name="noise_ceiling",
     )
 
 
-def _response_ceiling(data: BrainData, m: Metric) -> tuple[float, float]:
-    """(lower, upper) for a response metric: subjects' responses averaged (same units)."""
-    xs = data.response_arrays(m.name)
-    shapes = {x.shape for x in xs}
-    if len(shapes) != 1:
-        raise InputError(
-            f"A noise ceiling for {m.name!r} averages responses across subjects, which needs "
-            f"the same units in every subject. Got shapes {sorted(shapes)} in region "
-            f"{data.regions[0]!r}."
-        )
-    stack = np.stack(xs)
-    n = len(stack)
-    total = stack.sum(axis=0)
-    prep_s = m.prepare(xs, list(data.subjects))
-    upper = m.cross(m.prepare([total / n], ["pool"]), prep_s)[0]
-    loo = [(total - x) / (n - 1) for x in stack]
-    lower = np.diag(m.cross(m.prepare(loo, None), prep_s))
-    return float(lower.mean()), float(upper.mean())
+def _ceiling_parts(
+    data: BrainData, m: Metric, rdm: str, pool: str
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """For one region: per subject M(pool(others), s) and M(pool(all), s), and the mean
+    pairwise score over ordered pairs of different subjects."""
+    if m.input_kind == "responses":
+        xs = data.response_arrays(m.name)
+        shapes = {x.shape for x in xs}
+        if len(shapes) != 1:
+            raise InputError(
+                f"A noise ceiling for {m.name!r} averages responses across subjects, which "
+                f"needs the same units in every subject. Got shapes {sorted(shapes)} in region "
+                f"{data.regions[0]!r}."
+            )
+        stack = np.stack(xs)
+        v, pooled_in, prep = stack, stack, m.prepare(xs, list(data.subjects))
+        as_input = list
+    else:
+        v = representation_inputs(data, m, rdm)  # (S, m)
+        pooled_in = m.pool_inputs(v) if pool == "metric" else v
+        prep = m.prepare(v, list(data.subjects))
+        as_input = np.asarray
+    n = len(v)
+    total = pooled_in.sum(axis=0)
+    loo = np.diag(
+        m.cross(m.prepare(as_input([(total - x) / (n - 1) for x in pooled_in]), None), prep)
+    )
+    everyone = m.cross(m.prepare(as_input([total / n]), ["pool"]), prep)[0]
+    pairs = m.cross(prep, prep)
+    pairwise = float(pairs[~np.eye(n, dtype=bool)].mean())
+    return loo, everyone, pairwise
 
 
 def ceiling_normalise(
@@ -314,6 +340,21 @@ def permutation_null(
         return np.array(list(itertools.permutations(range(n_items)))), True
     rng = np.random.default_rng(seed)
     return np.array([rng.permutation(n_items) for _ in range(n_permutations)]), False
+
+
+def sign_flips(n_items: int, n_permutations: int, seed: int | None = 0) -> tuple[np.ndarray, bool]:
+    """Sign patterns for a paired permutation test (each subject's difference keeps or flips
+    its sign): all ``2**n_items`` when there are at most ``n_permutations`` (exact), else
+    ``n_permutations`` seeded random ones. Returns (array (P, n_items) of +-1, exact)."""
+    if not isinstance(n_permutations, int | np.integer) or n_permutations < 1:
+        raise InputError(
+            f"The 'n_permutations' argument must be a positive integer. Got {n_permutations!r}."
+        )
+    if 2**n_items <= n_permutations:
+        bits = (np.arange(2**n_items)[:, None] >> np.arange(n_items)[None, :]) & 1
+        return 1.0 - 2.0 * bits, True
+    rng = np.random.default_rng(seed)
+    return rng.choice([-1.0, 1.0], size=(n_permutations, n_items)), False
 
 
 #: Null values within this of the observed value count as ties (at least as extreme).
