@@ -566,3 +566,48 @@ def test_collect_model_responses_takes_the_librarys_own_models(data_dir):
         md[(name, "_blocks.14")].values, direct[(direct.models[0], "_blocks.14")].values
     )
     assert md.layers_by_region == {name: {"EVC": "_blocks.2", "IT": "_blocks.14"}}
+
+
+def test_study_stores_paired_comparisons_and_unreliable_regions(tmp_path):
+    inputs = _write_inputs(tmp_path / "in")
+    rdms = dict(np.load(inputs["brain"]))
+    rng = np.random.default_rng(5)
+    d1 = ca.compute_rdm(rng.normal(size=(N_STIM, 20)))
+    d2 = d1.max() - d1 + 0.05 * ca.compute_rdm(rng.normal(size=(N_STIM, 20)))
+    np.fill_diagonal(d2, 0.0)
+    rdms["V4"] = np.stack([d1, d1, d2, d2])  # V4: two subjects disagree with the other two
+    np.savez(inputs["brain"], **rdms)
+    acts = dict(np.load(inputs["acts"]))
+    acts["late"] = rng.normal(size=acts["late"].shape)
+    np.savez(tmp_path / "other.npz", **acts)
+    config = _config(
+        inputs,
+        models=[
+            {"name": "net", "source": "activations", "path": str(inputs["acts"])},
+            {"name": "other", "source": "activations", "path": str(tmp_path / "other.npz")},
+        ],
+        n_bootstrap=100,
+    )
+    result = run_study(config, tmp_path / "out")
+    res = _results(tmp_path / "out")
+    flags = res[(res["analysis"] == "noise_ceiling") & (res["statistic"] == "unreliable")]
+    assert flags.set_index("region")["value"].to_dict()["V4"] == 1.0
+    lower = res.query("analysis == 'noise_ceiling' and statistic == 'lower'").set_index("region")
+    assert (flags.set_index("region")["value"] == (lower["value"] <= 0).astype(float)).all()
+    assert lower.loc["V1", "value"] > 0 and flags.set_index("region").loc["V1", "value"] == 0
+    paired = res[res["analysis"] == "paired_score"]
+    assert set(zip(paired["model"], paired["other_model"], strict=True)) == {("net", "other")}
+    brain = ca.io.load_arrays(inputs["brain"])
+    evs = {
+        name: ca.Evaluation.fit(ca.io.load_activations(path, model=name), brain)
+        for name, path in (("net", inputs["acts"]), ("other", tmp_path / "other.npz"))
+    }
+    expected = evs["net"].compare(evs["other"], n_bootstrap=100, n_permutations=20)
+    got = paired[paired["statistic"] == "difference"].set_index("region")["value"]
+    np.testing.assert_allclose(
+        got.reindex(REGIONS).values,
+        expected["difference"].sel(statistic="score").values,
+        atol=1e-12,
+    )
+    html = result["report"].read_text()
+    assert "data-table='paired_comparison'" in html and "noise ceiling (V4)" in html

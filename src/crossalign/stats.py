@@ -44,6 +44,7 @@ __all__ = [
     "resample_rdm_vectors",
     "sign_flips",
     "two_factor_variance",
+    "unreliable_regions",
 ]
 
 
@@ -141,6 +142,30 @@ def _ceiling_parts(
     pairs = m.cross(prep, prep)
     pairwise = float(pairs[~np.eye(n, dtype=bool)].mean())
     return loo, everyone, pairwise
+
+
+def unreliable_regions(ceiling: xr.DataArray, *, warn: bool = True) -> xr.DataArray:
+    """Regions whose noise-ceiling interval [lower, upper] does not lie above 0 (it includes
+    0, or lies below it): the subjects do not agree beyond chance, so no model score there can
+    be interpreted. Warns
+    (:class:`~crossalign.errors.ReliabilityWarning`) naming them.
+
+    Returns
+    -------
+    xarray.DataArray of bool (region)
+    """
+    from .errors import ReliabilityWarning
+
+    flags = ~(ceiling.sel(bound="lower", drop=True) > 0)  # NaN (undefined) is flagged too
+    if warn and bool(flags.any()):
+        names = [str(r) for r in flags.coords["region"].values[flags.values]]
+        warnings.warn(
+            f"The noise ceiling of {names} does not lie above 0: the subjects do not agree "
+            "there beyond chance, so scores in these regions cannot be interpreted.",
+            ReliabilityWarning,
+            stacklevel=2,
+        )
+    return flags.rename("unreliable")
 
 
 def ceiling_normalise(

@@ -12,7 +12,8 @@ Tables
     one row per labelled value: ``run_id``, ``dataset``, ``analysis`` (e.g.
     ``cross_region_matrix``, ``noise_ceiling``, ``brain_aps``, ``score``, ``aps``,
     ``layer_profile``, ``selected_layer``, ``model_matrix``, ``model_to_brain``,
-    ``matrix_comparison``, ``equivalence``, ``paradigm``), ``model``, ``paradigm``, ``layer``,
+    ``matrix_comparison``, ``equivalence``, ``paradigm``, ``paired_comparison``), ``model``,
+    ``other_model`` (the second model of a paired comparison), ``paradigm``, ``layer``,
     ``region``, ``target_region``, ``subject``, ``metric``, ``split`` (train / test / all),
     ``statistic`` (value, mean, low, high, lower, upper, p_value, ...) and ``value``.
 ``blocks``
@@ -56,6 +57,7 @@ COLUMNS = [
     "dataset",
     "analysis",
     "model",
+    "other_model",
     "paradigm",
     "layer",
     "region",
@@ -75,11 +77,12 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS results (
     run_id VARCHAR, dataset VARCHAR, analysis VARCHAR, model VARCHAR, paradigm VARCHAR,
     layer VARCHAR, region VARCHAR, target_region VARCHAR, subject VARCHAR, metric VARCHAR,
-    split VARCHAR, statistic VARCHAR, value DOUBLE);
+    split VARCHAR, statistic VARCHAR, value DOUBLE, other_model VARCHAR);
 CREATE TABLE IF NOT EXISTS blocks (
     run_id VARCHAR, block VARCHAR, written TIMESTAMP, n_rows BIGINT);
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS resume_key VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS key_parts VARCHAR;
+ALTER TABLE results ADD COLUMN IF NOT EXISTS other_model VARCHAR;
 CREATE OR REPLACE VIEW latest AS SELECT * FROM results WHERE run_id = (
     SELECT run_id FROM runs WHERE status = 'complete' ORDER BY finished DESC LIMIT 1);
 """
@@ -207,7 +210,8 @@ class ResultsStore:
         self.con.execute("BEGIN TRANSACTION")
         try:
             self.con.register("_incoming", frame)
-            self.con.execute(f"INSERT INTO results SELECT {', '.join(COLUMNS)} FROM _incoming")
+            cols = ", ".join(COLUMNS)
+            self.con.execute(f"INSERT INTO results ({cols}) SELECT {cols} FROM _incoming")
             self.con.unregister("_incoming")
             self.con.execute(
                 "INSERT INTO blocks VALUES (?, ?, ?, ?)",

@@ -532,15 +532,19 @@ def _brain_block(ctx: _Context, dataset: str, brain: BrainData, metric: Any) -> 
     from .aps import brain_aps, brain_aps_ci
     from .patterns import cross_region_matrix
     from .protocols import get_protocol
-    from .stats import noise_ceiling
+    from .stats import noise_ceiling, unreliable_regions
 
     block = f"{dataset}/brain/{metric.name}"
     if ctx.store.has_block(ctx.run_id, block):
         return
     labels = {"dataset": dataset, "metric": metric.name, "split": "all"}
+    protocol = get_protocol(ctx.cfg.protocol)
+    ceiling = noise_ceiling(brain, metric, definition=protocol.ceiling).drop_attrs()
+    unreliable = unreliable_regions(ceiling).astype(float)
     frames = [
         rows_from(cross_region_matrix(brain, metric), analysis="cross_region_matrix", **labels),
-        rows_from(noise_ceiling(brain, metric), analysis="noise_ceiling", **labels),
+        rows_from(ceiling, analysis="noise_ceiling", **labels),
+        rows_from(unreliable, analysis="noise_ceiling", statistic="unreliable", **labels),
     ]
     if len(brain.regions) >= 3 and len(brain.subjects) >= 3:
         if ctx.cfg.n_bootstrap == 0:
@@ -554,7 +558,7 @@ def _brain_block(ctx: _Context, dataset: str, brain: BrainData, metric: Any) -> 
                 metric,
                 n_bootstrap=ctx.cfg.n_bootstrap,
                 seed=ctx.cfg.seed,
-                bootstrap=get_protocol(ctx.cfg.protocol).bootstrap,
+                bootstrap=protocol.bootstrap,
             )
             frames.append(rows_from(ci["aps"], analysis="brain_aps", **labels))
             for stat, var in _CI_STATISTICS:
@@ -617,7 +621,7 @@ def _model_block(
             ev, dataset=dataset, model=mcfg.name, paradigm=paradigm, metric=metric.name
         )
         ctx.store.write_block(ctx.run_id, block, rows)
-    return ev
+    return evaluation, ev
 
 
 def _equivalence_block(
@@ -632,14 +636,45 @@ def _equivalence_block(
     block = f"{dataset}/equivalence/{metric.name}"
     if not ctx.cfg.n_bootstrap or ctx.store.has_block(ctx.run_id, block) or not evaluations:
         return
-    crit = double_criterion(evaluations)
+    datasets = {name: ds for name, (_, ds) in evaluations.items()}
+    crit = double_criterion(datasets)
     labels = {"dataset": dataset, "metric": metric.name, "split": "test"}
     frames = [
         rows_from(crit[v].astype(float), analysis="equivalence", statistic=v, **labels)
         for v in ("score_equivalent", "aps_equivalent", "double")
     ]
-    frames.extend(_paradigm_rows(models, evaluations, dataset, metric.name))
+    frames.extend(_paradigm_rows(models, datasets, dataset, metric.name))
+    frames.extend(_paired_rows(ctx, evaluations, labels))
     ctx.store.write_block(ctx.run_id, block, frames)
+
+
+def _paired_rows(
+    ctx: _Context, evaluations: dict[str, Any], labels: dict[str, str]
+) -> list[pd.DataFrame]:
+    """Every pair of models compared on the same subjects: the difference of score and APS
+    (first minus second), its bootstrap CI and the paired permutation p-value."""
+    names = list(evaluations)
+    frames = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            cmp = evaluations[a][0].compare(
+                evaluations[b][0],
+                n_bootstrap=ctx.cfg.n_bootstrap,
+                n_permutations=ctx.cfg.n_permutations,
+            )
+            for stat in ("score", "aps"):
+                for var in ("difference", "low", "high", "p_value"):
+                    frames.append(
+                        rows_from(
+                            cmp[var].sel(statistic=stat, drop=True),
+                            analysis=f"paired_{stat}",
+                            statistic=var,
+                            model=a,
+                            other_model=b,
+                            **labels,
+                        )
+                    )
+    return frames
 
 
 def _paradigm_rows(

@@ -178,6 +178,7 @@ def render_report(
                 f"{rows}</table>"
             )
         parts.append(_warnings(res))
+        parts.append(_paired(res))
         if models:
             parts.append("<h3>Models: pointwise score (test stimuli, 95% CI)</h3>")
             parts.append(_table(res, "score", models, regions))
@@ -254,14 +255,65 @@ def render_report(
     return "\n".join(parts)
 
 
+def _paired(res: pd.DataFrame) -> str:
+    """Paired model comparisons: difference (first minus second), CI and permutation p."""
+    rows = res[res["analysis"].isin(["paired_score", "paired_aps"])]
+    if rows.empty:
+        return ""
+    wide = rows.pivot_table(
+        index=["model", "other_model", "region"],
+        columns=["analysis", "statistic"],
+        values="value",
+        aggfunc="first",
+        sort=False,
+    )
+    body = []
+    for (a, b, region), row in wide.iterrows():
+        cells = "".join(
+            _cell(
+                float(row.get((f"paired_{stat}", part), np.nan)),
+                analysis=f"paired_{stat}",
+                model=a,
+                other_model=b,
+                region=region,
+                statistic=part,
+            )
+            for stat in ("score", "aps")
+            for part in ("difference", "low", "high", "p_value")
+        )
+        body.append(
+            f'<tr><td class="label">{_e(a)}</td><td class="label">{_e(b)}</td>'
+            f'<td class="label">{_e(region)}</td>{cells}</tr>'
+        )
+    head = "<th>difference</th><th>low</th><th>high</th><th>p</th>" * 2
+    return (
+        "<h3>Paired comparisons (same subjects; first minus second; 95% CI; two-sided "
+        "sign-flip permutation p)</h3><table data-table='paired_comparison'><tr>"
+        "<th class='label' rowspan='2'>model</th><th class='label' rowspan='2'>vs</th>"
+        "<th class='label' rowspan='2'>region</th><th colspan='4'>score</th>"
+        f"<th colspan='4'>APS</th></tr><tr>{head}</tr>{''.join(body)}</table>"
+    )
+
+
 def _warnings(res: pd.DataFrame) -> str:
     """The reliability flags stored with the results, with the reason for each."""
+    unreliable = res[(res["statistic"] == "unreliable") & (res["value"] > 0)]
     flagged = res[(res["statistic"] == "degenerate") & (res["value"] > 0)]
-    if flagged.empty:
+    if flagged.empty and unreliable.empty:
         return ""
+    items = [
+        f"<li>noise ceiling ({_e(r)}): its lower bound is not above 0; the subjects do not agree "
+        "there beyond chance, so no score in this region can be interpreted.</li>"
+        for r in unreliable["region"]
+    ]
+    if flagged.empty:
+        return (
+            "<h3>Warnings</h3><div class='note' data-table='warnings'><ul>"
+            + "".join(items)
+            + "</ul></div>"
+        )
     kept = res[res["statistic"] == "kept_fraction"].set_index(["analysis", "model", "region"])
     subjects = res.loc[res["analysis"].isin(["brain_aps", "score"]), "subject"].dropna().nunique()
-    items = []
     for _, row in flagged.iterrows():
         key = (row["analysis"], row["model"], row["region"])
         frac = float(kept["value"].get(key, np.nan)) if key in kept.index else np.nan
