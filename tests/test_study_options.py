@@ -266,6 +266,12 @@ CASES: dict[str, Case] = {
         _set("models.model:enet.pool", "flatten"),
         lambda ref, new, inp: assert_(_changed(ref, new, model="enet")),
     ),
+    "ModelConfig.projection": (
+        _set("models.model:enet.projection", 8),
+        lambda ref, new, inp: assert_(
+            _changed(ref, new, model="enet") and not _changed(ref, new, model="net")
+        ),
+    ),
     "ModelConfig.paradigm": (
         _set("models.model:net.paradigm", "self-supervised"),
         lambda ref, new, inp: assert_(

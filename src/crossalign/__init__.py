@@ -24,6 +24,7 @@ from .io import dataset_status, load_array, load_dataset
 from .layers import assign_layers, layer_scores, select_layers, split_stimuli
 from .metrics import METRICS, get_metric, list_metrics
 from .models import as_adapter, extract, list_layers, load_model
+from .models.video import load_video
 from .patterns import (
     PatternComparison,
     compare_matrices,
@@ -33,6 +34,7 @@ from .patterns import (
 )
 from .protocols import PROTOCOLS, Protocol
 from .rdm import DISTANCES, compute_rdms, upper_triangle
+from .reliability import ncsnr, reliable_units
 from .sensitivity import metric_sensitivity
 from .skill import (
     collect_model_responses,
@@ -113,17 +115,20 @@ __all__ = [
     "load_array",
     "load_dataset",
     "load_model",
+    "load_video",
     "metric_sensitivity",
     "model_aps",
     "model_cross_region_matrix",
     "model_patterns",
     "model_to_brain_matrix",
+    "ncsnr",
     "noise_ceiling",
     "options",
     "pairwise_scores",
     "paradigm_summary",
     "percentile_ci",
     "plan_scores",
+    "reliable_units",
     "score",
     "score_tensor",
     "select_layers",

@@ -354,12 +354,16 @@ class Evaluation:
                 f"{self.model!r} and {other.model!r} differ in them."
             )
         d = self.values()[:2] - other.values()[:2]  # (2, R, S) per-subject differences
-        observed = np.nanmean(d, axis=2)
+        with warnings.catch_warnings():  # an undefined APS (too few regions) stays NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            observed = np.nanmean(d, axis=2)
         low, high = percentile_ci(
             fixed_subject_bootstrap(d, n_bootstrap, self.options["seed"]), level
         )
         flips, exact = sign_flips(len(self.subjects), n_permutations, self.options["seed"])
-        null = np.abs(np.nanmean(d[None] * flips[:, None, None, :], axis=3))  # (P, 2, R)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            null = np.abs(np.nanmean(d[None] * flips[:, None, None, :], axis=3))  # (P, 2, R)
         with np.errstate(invalid="ignore"):
             p = permutation_p_value(np.abs(observed), null, exact=exact)
         dims = ("statistic", "region")
@@ -449,9 +453,11 @@ class Evaluation:
         """Mean score over the upper noise ceiling, or, for per-subject ceilings (the
         ``hoefling2026`` definition), the mean over subjects of score / ceiling."""
         per_subject = np.asarray(self.ceiling.attrs.get("subject_upper", []), dtype=float)
-        if per_subject.size:
-            return np.nanmean(score / per_subject, axis=1)
-        return np.nanmean(score, axis=1) / self.ceiling.sel(bound="upper").values
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # undefined scores stay NaN
+            if per_subject.size:
+                return np.nanmean(score / per_subject, axis=1)
+            return np.nanmean(score, axis=1) / self.ceiling.sel(bound="upper").values
 
     def _patterns(self) -> xr.Dataset:
         """Alignment patterns on test stimuli, for figures: the brain's AP[a->s](r) over

@@ -23,6 +23,9 @@ LP folds               KFold(5, shuffle, seed 0),   KFold(5, shuffle, seed 1),
 bootstrap              subjects, patterns           subjects over fixed per-subject
                        recomputed in each resample  values, resample b drawn with
                                                     ``default_rng(seed + b)``
+model features         as extracted                 sparse random projection to
+(studies)                                           the Johnson-Lindenstrauss
+                                                    dimension (eps 0.1), seeded
 noise ceiling          Nili et al. 2014: upper =    upper = pool of the other
                        pool of all subjects, lower  subjects, lower = mean pairwise
                        = pool of the others; score  score; score normalised per
@@ -58,11 +61,13 @@ class Protocol:
     predictivity_seed: int = 0
     fold_weights: str = "equal"
     ceiling: str = "nili2014"
+    projection: int | str | None = None
     citation: str = ""
 
     def choices(self) -> dict[str, Any]:
-        """The options this protocol sets (everything but its name, text and citation)."""
-        skip = {"name", "description", "citation"}
+        """The evaluation options this protocol sets (everything but its name, text,
+        citation and the extraction-time ``projection``)."""
+        skip = {"name", "description", "citation", "projection"}
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
 
 
@@ -87,6 +92,7 @@ PROTOCOLS.register(
         predictivity_seed=1,
         fold_weights="size",
         ceiling="hoefling2026",
+        projection="auto",
         citation=HOEFLING2026,
     ),
 )

@@ -350,12 +350,23 @@ def _build_models(
             brain,
             layers=mcfg.layers,
             pool=mcfg.pool,
+            projection=_projection(cfg, mcfg),
             batch_size=cfg.batch_size,
             cache=cfg.cache_dir or True,
             progress=console.is_terminal,
         )
         out.append((mcfg, md))
     return out
+
+
+def _projection(cfg: StudyConfig, mcfg: ModelConfig) -> int | str | None:
+    """The model's own projection setting, else the protocol's."""
+    from .protocols import get_protocol
+
+    value = (
+        mcfg.projection if mcfg.projection is not None else get_protocol(cfg.protocol).projection
+    )
+    return None if value == "none" else value
 
 
 def _rename_model(md: ModelData, name: str) -> ModelData:

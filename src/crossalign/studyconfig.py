@@ -74,7 +74,9 @@ class ModelConfig(BaseModel):
     pixel-space model of the stimulus images), ``activations`` (precomputed activations at
     ``path``), ``rdms`` (model RDMs at ``path``: one square array per layer), or ``module``
     (``"package.module:factory"``, needs --allow-user-modules). ``datasets`` limits the model
-    to the datasets with these names or labels."""
+    to the datasets with these names or labels. ``projection`` reduces extracted layers with a
+    seeded sparse random projection (a dimension, ``"auto"`` for the Johnson-Lindenstrauss
+    dimension, ``"none"``; default: the study protocol's)."""
 
     model_config = _STRICT
     name: str = Field(min_length=1)
@@ -88,6 +90,7 @@ class ModelConfig(BaseModel):
     module: str | None = None
     layers: list[str] | str | None = None
     pool: Literal["flatten", "avg"] = "flatten"
+    projection: Annotated[int, Field(ge=1)] | Literal["auto", "none"] | None = None
     paradigm: str | None = None
     datasets: list[str] | None = None
 
@@ -106,8 +109,8 @@ class ModelConfig(BaseModel):
 
 
 _SOURCE_FIELDS: dict[str, set[str]] = {
-    "registry": {"model", "pretrained", "seed", "layers", "pool"},
-    "module": {"module", "layers", "pool"},
+    "registry": {"model", "pretrained", "seed", "layers", "pool", "projection"},
+    "module": {"module", "layers", "pool", "projection"},
     "pixels": set(),
     "predictors": set(),
     "activations": {"path", "layers"},

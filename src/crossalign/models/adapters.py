@@ -11,6 +11,13 @@ Registered by name (``crossalign.load_model(name, pretrained=True, seed=0)``):
 ``timm:<architecture>``
     any timm architecture (Wightman 2019); ``pretrained=True`` fetches its weights through
     timm where a network is available, ``pretrained=False`` builds it offline, seeded.
+``torchvision:<name>``
+    torchvision's image and video classification models (video: r3d_18, mc3_18,
+    r2plus1d_18, s3d, mvit_v1_b, mvit_v2_s, swin3d_t/s/b), preprocessed as their weights
+    enum says; ``pretrained=False`` builds them offline, seeded.
+``hf:<hub id or local folder>``
+    Hugging Face transformers vision and video models (ViT, DINOv2, VideoMAE, TimeSformer,
+    ViViT, ...) with their own processors (:mod:`crossalign.models.huggingface`).
 
 Any ``torch.nn.Module`` (with a :class:`Preprocess`) or a callable returning ``{layer: array}``
 is wrapped with :func:`as_adapter`.
@@ -48,6 +55,17 @@ class ModelAdapter:
     weights_id: str = ""
     paradigm: str = "user"
     citation: str = ""
+    #: ``"image"`` (one frame at a time; clips are fed frame by frame and aggregated) or
+    #: ``"video"`` (a clip at a time)
+    kind: str = "image"
+    #: video models: frames per clip by default, and the input layout (B, C, T, H, W) or
+    #: (B, T, C, H, W)
+    frames: int = 16
+    video_layout: str = "BCTHW"
+    #: the model's layers output channels last (Swin3D: (B, T, H, W, C))
+    channels_last: bool = False
+    #: calls the module with ``{input_name: tensor}`` (Hugging Face) instead of positionally
+    input_name: str | None = None
 
     def layer_names(self) -> list[str]:
         if self.module is None:
@@ -170,6 +188,70 @@ def _timm(architecture: str, pretrained: bool, seed: int) -> ModelAdapter:
     )
 
 
+_TORCHVISION = """@inproceedings{marcel2010torchvision,
+  title={Torchvision the machine-vision package of torch},
+  author={Marcel, S{\'e}bastien and Rodriguez, Yann},
+  booktitle={ACM International Conference on Multimedia}, pages={1485--1488}, year={2010}}"""
+
+
+def _torchvision(architecture: str, pretrained: bool, seed: int) -> ModelAdapter:
+    """A torchvision classification model, image or video, with its weights enum's
+    preprocessing; ``pretrained=False`` builds it offline with seeded random weights."""
+    import torch
+    import torchvision.models as tvm
+    import torchvision.models.video as tv_video
+
+    names = tvm.list_models(module=tvm) + tvm.list_models(module=tv_video)
+    if architecture not in names:
+        from .._validation import closest
+
+        hint = closest(architecture, names)
+        raise InputError(
+            f"torchvision has no classification model {architecture!r}."
+            + (f" Did you mean {hint!r}?" if hint else "")
+            + f" Video models: {tvm.list_models(module=tv_video)}."
+        )
+    weights = tvm.get_model_weights(architecture).DEFAULT
+    torch.manual_seed(seed)
+    if pretrained:
+        try:
+            module = tvm.get_model(architecture, weights=weights)
+        except Exception as exc:  # no network, or a failed download
+            raise RuntimeError(
+                f"torchvision could not load the pretrained weights {weights} for "
+                f"{architecture!r} ({type(exc).__name__}: {exc}). torchvision downloads them "
+                "from download.pytorch.org into $TORCH_HOME; offline, copy them there or use "
+                "pretrained=False (random initialisation, seeded)."
+            ) from exc
+    else:
+        module = tvm.get_model(architecture, weights=None)
+    module.eval()
+    video = architecture in tvm.list_models(module=tv_video)
+    t = weights.transforms()
+    crop = int(t.crop_size[0])
+    resize = int(min(t.resize_size))
+    preprocess = Preprocess(
+        size=crop,
+        crop_pct=crop / resize,
+        mean=tuple(t.mean),
+        std=tuple(t.std),
+        interpolation="bilinear",
+    )
+    children = [n for n, _ in module.named_children()]
+    return ModelAdapter(
+        name=f"torchvision:{architecture}" + ("" if pretrained else f"-untrained-seed{seed}"),
+        module=module,
+        preprocess=preprocess,
+        default_layers=children,
+        weights_id=weights_hash(module),
+        paradigm=("video" if video else "supervised") if pretrained else "untrained",
+        citation=_TORCHVISION,
+        kind="video" if video else "image",
+        frames=int(weights.meta.get("_frames", 16)) if video else 1,
+        channels_last=architecture.startswith("swin3d"),
+    )
+
+
 MODELS: Registry[Callable[[bool, int], ModelAdapter]] = Registry("model")
 MODELS.register("efficientnet_lite0", _efficientnet_lite0)
 
@@ -182,13 +264,20 @@ def load_model(name: str, pretrained: bool = True, seed: int = 0) -> ModelAdapte
     """
     if isinstance(name, str) and name.startswith("timm:"):
         return _timm(name.removeprefix("timm:"), pretrained, seed)
+    if isinstance(name, str) and name.startswith("torchvision:"):
+        return _torchvision(name.removeprefix("torchvision:"), pretrained, seed)
+    if isinstance(name, str) and name.startswith("hf:"):
+        from .huggingface import load_hf
+
+        return load_hf(name.removeprefix("hf:"), pretrained, seed)
     if name not in MODELS:
         from .._validation import closest
 
         hint = closest(str(name), MODELS.names())
         raise InputError(
-            f"Unknown model {name!r}. Registered: {MODELS.names()}, or any timm architecture "
-            "as 'timm:<architecture>'." + (f" Did you mean {hint!r}?" if hint else "")
+            f"Unknown model {name!r}. Registered: {MODELS.names()}, or 'timm:<architecture>', "
+            "'torchvision:<name>', 'hf:<hub id or folder>'."
+            + (f" Did you mean {hint!r}?" if hint else "")
         )
     return MODELS.get(name)(pretrained, seed)
 

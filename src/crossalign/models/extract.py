@@ -12,20 +12,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from .._faults import checkpoint
+from .._validation import check_option
 from ..data import ModelData
 from ..errors import InputError, InputTypeError
 from .adapters import ModelAdapter, as_adapter
 from .cache import ActivationCache
 from .stimuli import StimulusSet, resolve_stimuli
 
-__all__ = ["extract", "list_layers", "select_layers", "sparse_projection"]
+__all__ = [
+    "extract",
+    "jl_dimension",
+    "list_layers",
+    "match_layers",
+    "select_layers",
+    "sparse_projection",
+]
 
-Pool = Literal["flatten", "avg"]
+Pool = Literal["flatten", "avg", "spatial", "temporal", "cls"]
 
 
 def list_layers(model: Any) -> list[str]:
@@ -102,6 +111,19 @@ def _by_closeness(name: str, options: list[str], limit: int = 25) -> str:
     return text + (f", ... ({len(options)} in all)" if len(options) > limit else "")
 
 
+def jl_dimension(n_samples: int, eps: float = 0.1) -> int:
+    """The Johnson-Lindenstrauss dimension: the smallest ``k`` with
+    ``k >= 4 ln(n) / (eps^2 / 2 - eps^3 / 3)``, enough for a random projection to keep all
+    pairwise distances of ``n`` points within a factor ``1 +- eps`` with high probability
+    (Dasgupta & Gupta 2003)."""
+    if not 0 < eps < 1 or n_samples < 1:
+        raise InputError(
+            f"jl_dimension needs 0 < eps < 1 and n_samples >= 1. Got eps={eps!r}, "
+            f"n_samples={n_samples!r}."
+        )
+    return int(np.ceil(4 * np.log(n_samples) / (eps**2 / 2 - eps**3 / 3)))
+
+
 def sparse_projection(n_features: int, dim: int, seed: int = 0) -> Any:
     """A very sparse random projection matrix (n_features, dim) as scipy CSR: entries
     ``+-sqrt(s / dim)`` with probability ``1 / (2 s)`` each, else 0, ``s = sqrt(n_features)``
@@ -118,17 +140,26 @@ def sparse_projection(n_features: int, dim: int, seed: int = 0) -> Any:
     return sparse.csr_matrix((signs, (rows, cols)), shape=(n_features, dim))
 
 
-def _pool(output: Any, pool: str) -> np.ndarray:
-    import torch
+@dataclass(frozen=True)
+class _Setting:
+    """How one extraction runs: everything that decides the activations (and keys the
+    cache), besides the model and the stimuli."""
 
-    if isinstance(output, tuple | list):
-        output = next(o for o in output if isinstance(o, torch.Tensor))
-    x = output.detach()
-    if pool == "avg" and x.ndim == 4:
-        x = x.mean(dim=(2, 3))
-    elif pool == "avg" and x.ndim == 3:
-        x = x.mean(dim=1)  # tokens
-    return x.reshape(x.shape[0], -1).float().cpu().numpy()
+    pool: str
+    frames: int | None
+    fps: float | None
+    temporal: str
+    projection: int | None
+    projection_seed: int
+    dtype: str
+
+    def key(self) -> dict[str, Any]:
+        return {
+            "pool": self.pool,
+            "clip": [self.frames, self.fps, self.temporal],
+            "projection": [self.projection, self.projection_seed] if self.projection else None,
+            "dtype": self.dtype,
+        }
 
 
 def extract(
@@ -138,8 +169,12 @@ def extract(
     pool: Pool = "flatten",
     batch_size: int = 32,
     *,
-    projection: int | None = None,
+    frames: int | None = None,
+    fps: float | None = None,
+    temporal: str = "mean",
+    projection: int | Literal["auto"] | None = None,
     projection_seed: int = 0,
+    dtype: str = "float32",
     stimulus_ids: Sequence[Hashable] | None = None,
     cache: bool | str | ActivationCache = True,
     progress: bool = True,
@@ -155,55 +190,66 @@ def extract(
         ``torch.nn.Module`` (ImageNet preprocessing unless wrapped with :func:`as_adapter`), or
         a callable returning ``{layer: array}`` for a list of stimuli.
     stimuli
-        Image paths, an image array, ``{id: [paths]}`` or a dataset from ``load_dataset``.
+        Images or clips: paths (image files, video files, folders of frames), an array of
+        images (N, H, W[, C]) or clips (N, T, H, W, 3), ``{id: [paths]}``, or a dataset from
+        ``load_dataset``.
     layers
-        Names or glob patterns; default: the adapter's default layers.
+        Names or glob patterns (``*`` stays within a name part, ``**`` crosses dots); default:
+        the adapter's default layers.
     pool
-        ``"flatten"`` (all units) or ``"avg"`` (global average over space / tokens).
+        ``flatten``, ``avg``, ``spatial``, ``temporal`` or ``cls``: see
+        :mod:`crossalign.models.pooling` for each output shape.
+    batch_size
+        Stimuli per forward pass.
+    frames, fps
+        Frames sampled from each clip (:func:`crossalign.load_video`); default: a video
+        model's own frame count, all frames for an image model.
+    temporal
+        How an image model's per-frame features of a clip are aggregated: ``mean``, ``max``,
+        ``middle``, ``concat``; ``none`` only for video models.
     projection
         Reduce every layer wider than this to ``projection`` dimensions with a sparse random
-        projection (seeded by ``projection_seed``).
+        projection (seeded by ``projection_seed``; the same matrix for every batch, applied as
+        each batch arrives, so a wide layer is never held whole); ``"auto"`` uses the
+        Johnson-Lindenstrauss dimension for the number of stimuli at eps = 0.1
+        (:func:`jl_dimension`), as Hoefling et al. 2026 do.
+    dtype
+        Stored precision: ``float32`` (default) or ``float16``.
     cache
         ``True`` (default folder, ``$CROSSALIGN_CACHE_DIR``), a folder, or ``False``.
+
+    Raises
+    ------
+    PlanError
+        The activations would not fit the memory budget (checked after the first batch,
+        before the rest runs).
     """
-    if pool not in ("flatten", "avg"):
-        raise InputError(f"The 'pool' parameter must be 'flatten' or 'avg'. Got {pool!r}.")
+    from .pooling import POOLS
+
+    check_option(pool, "pool", POOLS, "extract")
+    check_option(dtype, "dtype", ["float32", "float16"], "extract")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(
             f"The 'batch_size' argument must be a positive integer. Got {batch_size!r}."
         )
     adapter = as_adapter(model)
     stim = resolve_stimuli(stimuli, stimulus_ids)
+    if projection == "auto":
+        projection = jl_dimension(len(stim.ids))
     if adapter.function is not None:
         return _from_function(adapter, stim, layers)
+    if adapter.kind == "video" and frames is None and fps is None:
+        frames = adapter.frames
+    setting = _Setting(pool, frames, fps, temporal, projection, projection_seed, dtype)
     names = select_layers(adapter, layers)
-    store = _cache(cache)
-    setting: dict[str, Any] = {}
-    keys: dict[str, str] = {}
-    found: dict[str, np.ndarray | None] = {}
-    if store is not None:  # hashing the stimulus set only pays off with a cache
-        setting = {
-            "model": adapter.name,
-            "weights": adapter.weights_id,
-            "stimuli": stim.key(),
-            "preprocess": adapter.preprocess.key() if adapter.preprocess else None,
-            "pool": pool,
-            "projection": [projection, projection_seed] if projection else None,
-        }
-        keys = {name: ActivationCache.key(layer=name, **setting) for name in names}
-        found = {n: store.get(keys[n]) for n in names}
+    found, keys, store = _cached(adapter, stim, names, setting, cache)
     missing = [n for n in names if found.get(n) is None]
     if missing:
-        computed = _run(adapter, stim, missing, pool, batch_size, progress, device)
+        computed = _run(adapter, stim, missing, setting, batch_size, progress, device)
         for name in missing:
-            acts = computed[name]
-            if projection and acts.shape[1] > projection:
-                acts = np.asarray(
-                    acts @ sparse_projection(acts.shape[1], projection, projection_seed)
-                )
-            found[name] = acts
+            found[name] = computed[name]
             if store:
-                store.put(keys[name], acts, {"layer": name, **setting})
+                store.put(keys[name], computed[name], {"layer": name, **setting.key()})
     out = ModelData.from_activations(
         {n: found[n] for n in names}, model=adapter.name, stimuli=stim.ids, dtype=np.float32
     )
@@ -212,10 +258,34 @@ def extract(
         weights_id=adapter.weights_id,
         pool=pool,
         projection=projection,
+        frames=frames,
+        temporal=temporal,
         citation=adapter.citation,
         cached_layers=[n for n in names if n not in missing],
     )
     return out
+
+
+def _cached(
+    adapter: ModelAdapter,
+    stim: StimulusSet,
+    names: list[str],
+    setting: _Setting,
+    cache: bool | str | ActivationCache,
+) -> tuple[dict[str, np.ndarray | None], dict[str, str], ActivationCache | None]:
+    """The layers already in the activation cache, their keys, and the cache."""
+    store = _cache(cache)
+    if store is None:  # hashing the stimulus set only pays off with a cache
+        return {}, {}, None
+    parts = {
+        "model": adapter.name,
+        "weights": adapter.weights_id,
+        "stimuli": stim.key(),
+        "preprocess": adapter.preprocess.key() if adapter.preprocess else None,
+        **setting.key(),
+    }
+    keys = {name: ActivationCache.key(layer=name, **parts) for name in names}
+    return {n: store.get(keys[n]) for n in names}, keys, store
 
 
 def _as_tensor_input(image: Any) -> np.ndarray:
@@ -264,17 +334,125 @@ def _from_function(adapter: ModelAdapter, stim: StimulusSet, layers: Any) -> Mod
     return md
 
 
+def _prepare_item(adapter: ModelAdapter, item: Any, setting: _Setting) -> np.ndarray:
+    """One stimulus as network input: an image (C, H, W), or a clip (T, C, H, W) of
+    preprocessed frames. A video model given an image sees it as a static clip."""
+    from .video import is_clip, load_video
+
+    prep = adapter.preprocess or _as_tensor_input
+    if is_clip(item):
+        clip = load_video(item, frames=setting.frames, fps=setting.fps)
+        return np.stack([prep(frame) for frame in clip])
+    image = prep(item)
+    if adapter.kind == "video":
+        return np.repeat(image[None], setting.frames or adapter.frames, axis=0)
+    return image
+
+
+def _forward_batch(
+    adapter: ModelAdapter, inputs: list[np.ndarray], setting: _Setting, dev: Any
+) -> int:
+    """Run one batch; returns the frames per stimulus an image model saw (1 for images and
+    video models), so the hooks' per-frame features can be aggregated."""
+    import torch
+
+    shapes = {x.shape for x in inputs}
+    if len(shapes) != 1:
+        raise InputError(
+            f"The stimuli of one batch differ in shape {sorted(shapes)}: clips need the same "
+            "number of frames (pass frames=N) and images the same size."
+        )
+    batch = np.stack(inputs)
+    n_frames = 1
+    if batch.ndim == 5 and adapter.kind == "video":  # (B, T, C, H, W)
+        if adapter.video_layout == "BCTHW":
+            batch = batch.transpose(0, 2, 1, 3, 4)
+    elif batch.ndim == 5:  # an image model on clips: every frame through the network
+        if setting.temporal == "none":
+            raise InputError(
+                f"{adapter.name!r} is an image model: it sees a clip frame by frame, whose "
+                "features must be aggregated; use temporal='mean', 'max', 'middle' or "
+                "'concat' ('none' is for video models)."
+            )
+        n_frames = batch.shape[1]
+        batch = batch.reshape(-1, *batch.shape[2:])
+    tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(dev)
+    if adapter.input_name:
+        adapter.module(**{adapter.input_name: tensor})
+    else:
+        adapter.module(tensor)
+    return n_frames
+
+
+class _Accumulator:
+    """Per-layer activations of all stimuli, filled batch by batch: frames aggregated,
+    projected at once (the same seeded matrix for every batch) and stored at ``dtype``, so
+    memory holds the reduced activations and one batch, never a whole wide layer."""
+
+    def __init__(self, n_stimuli: int, counts: np.ndarray, setting: _Setting) -> None:
+        self.n, self.counts, self.setting = n_stimuli, counts, setting
+        self.single = bool((counts == 1).all())
+        self.arrays: dict[str, np.ndarray] = {}
+        self.projections: dict[str, Any] = {}
+
+    def add(self, name: str, acts: np.ndarray, owners: np.ndarray, n_frames: int) -> None:
+        from .pooling import aggregate_frames
+
+        if n_frames > 1:
+            acts = aggregate_frames(
+                acts.reshape(-1, n_frames, acts.shape[1]), self.setting.temporal
+            )
+        k = self.setting.projection
+        if k and acts.shape[1] > k:
+            if name not in self.projections:
+                self.projections[name] = sparse_projection(
+                    acts.shape[1], k, self.setting.projection_seed
+                )
+            acts = np.asarray(acts @ self.projections[name])
+        if name not in self.arrays:
+            self._allocate(name, acts.shape[1])
+        if self.single:
+            self.arrays[name][owners] = acts
+        else:  # images come grouped by stimulus: sum each run of one owner
+            starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+            self.arrays[name][owners[starts]] += np.add.reduceat(acts.astype(np.float64), starts, 0)
+
+    def _allocate(self, name: str, width: int) -> None:
+        from .._options import MemoryBudgetError, get_option
+
+        dtype = np.dtype(self.setting.dtype if self.single else np.float64)
+        need = self.n * width * dtype.itemsize + sum(a.nbytes for a in self.arrays.values())
+        budget = get_option("memory_budget")
+        if need > budget:
+            raise MemoryBudgetError(
+                f"Extracting layer {name!r} ({width} units for {self.n} stimuli) needs about "
+                f"{need / 1e9:.3g} GB for the activations, over the memory budget of "
+                f"{budget / 1e9:.3g} GB. Reduce it with projection=N (or 'auto'), pool='avg', "
+                "fewer layers, or raise the budget (--memory-budget)."
+            )
+        self.arrays[name] = np.zeros((self.n, width), dtype=dtype)
+
+    def result(self) -> dict[str, np.ndarray]:
+        if self.single:
+            return self.arrays
+        return {
+            n: (a / self.counts[:, None]).astype(self.setting.dtype) for n, a in self.arrays.items()
+        }
+
+
 def _run(
     adapter: ModelAdapter,
     stim: StimulusSet,
     names: list[str],
-    pool: str,
+    setting: _Setting,
     batch_size: int,
     progress: bool,
     device: str | None,
 ) -> dict[str, np.ndarray]:
     import torch
     from rich.progress import Progress
+
+    from .pooling import pool_output
 
     module = adapter.module
     modules = dict(module.named_modules())
@@ -284,9 +462,7 @@ def _run(
         else next((p.device for p in module.parameters()), torch.device("cpu"))
     )
     flat = [(i, img) for i, group in enumerate(stim.images) for img in group]
-    counts = np.array([len(g) for g in stim.images], dtype=np.float64)
-    single = bool((counts == 1).all())  # one image per stimulus: no averaging needed
-    sums: dict[str, np.ndarray] = {}
+    store = _Accumulator(len(stim.ids), np.array([len(g) for g in stim.images], float), setting)
     captured: dict[str, np.ndarray] = {}
 
     def hook_for(name: str) -> Any:
@@ -297,7 +473,7 @@ def _run(
                     "(a shared module); its activations are ambiguous. Choose a layer that "
                     "runs once, e.g. its parent block."
                 )
-            captured[name] = _pool(output, pool)
+            captured[name] = pool_output(output, setting.pool, channels_last=adapter.channels_last)
 
         return hook
 
@@ -307,33 +483,14 @@ def _run(
             task = bar.add_task(f"extracting {adapter.name}", total=len(flat))
             for start in range(0, len(flat), batch_size):
                 chunk = flat[start : start + batch_size]
-                prep = adapter.preprocess or _as_tensor_input
-                batch = np.stack([prep(img) for _, img in chunk])
-                module(torch.from_numpy(batch).to(dev))
+                inputs = [_prepare_item(adapter, img, setting) for _, img in chunk]
+                n_frames = _forward_batch(adapter, inputs, setting, dev)
                 checkpoint("extraction-batch")
                 owners = np.array([i for i, _ in chunk])
-                # images come grouped by stimulus: sum each run of one owner with reduceat
-                starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
                 for name in names:
-                    acts = captured.pop(name)
-                    if single and len(chunk) == len(flat):  # one batch: keep the arrays as is
-                        sums[name] = acts
-                        continue
-                    if name not in sums:
-                        dtype = np.float32 if single else np.float64
-                        sums[name] = np.zeros((len(stim.ids), acts.shape[1]), dtype=dtype)
-                    if single:
-                        sums[name][owners] = acts
-                    else:
-                        sums[name][owners[starts]] += np.add.reduceat(
-                            acts.astype(np.float64), starts, axis=0
-                        )
+                    store.add(name, captured.pop(name), owners, n_frames)
                 bar.advance(task, len(chunk))
     finally:
         for handle in handles:
             handle.remove()
-    if single:
-        return sums
-    for name in names:
-        sums[name] /= counts[:, None]
-    return sums
+    return store.result()

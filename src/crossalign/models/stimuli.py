@@ -76,7 +76,11 @@ class StimulusSet:
         for sid, group in zip(self.ids, self.images, strict=True):
             h.update(repr(sid).encode())
             for image in group:
-                if isinstance(image, str | Path):
+                if isinstance(image, str | Path) and Path(image).is_dir():  # a clip's frames
+                    for frame in sorted(Path(image).iterdir()):
+                        h.update(frame.name.encode())
+                        h.update(frame.read_bytes())
+                elif isinstance(image, str | Path):
                     h.update(Path(image).read_bytes())
                 else:
                     h.update(np.ascontiguousarray(np.asarray(image)).tobytes())
@@ -86,9 +90,10 @@ class StimulusSet:
 def resolve_stimuli(stimuli: Any, ids: Sequence[Hashable] | None = None) -> StimulusSet:
     """Turn what the user passed into a :class:`StimulusSet`.
 
-    Accepted: a list of image paths (ids: file stems), an array of images (N, H, W[, C]) or a
-    list of arrays, a mapping ``{id: path | [paths]}`` (the activations of several images are
-    averaged for one id, e.g. exemplars of a condition), or a dataset from
+    Accepted: a list of paths of images, video files or folders of frames (ids: file stems),
+    an array of images (N, H, W[, C]) or clips (N, T, H, W, 3), a list of arrays, a mapping
+    ``{id: path | [paths]}`` (the activations of several images are averaged for one id,
+    e.g. exemplars of a condition), or a dataset from
     :func:`crossalign.load_dataset` (its ``stimulus_paths``, in its stimulus order).
     """
     from ..data import Representations
@@ -110,10 +115,10 @@ def resolve_stimuli(stimuli: Any, ids: Sequence[Hashable] | None = None) -> Stim
             raise InputError(f"Stimulus {empty[0]!r} has no image.")
         return StimulusSet(keys, groups)
     if isinstance(stimuli, np.ndarray):
-        if stimuli.ndim not in (3, 4):
+        if stimuli.ndim not in (3, 4, 5):
             raise InputError(
-                "The 'stimuli' array must be images (N, H, W) or (N, H, W, C). Got shape "
-                f"{stimuli.shape}."
+                "The 'stimuli' array must be images (N, H, W) or (N, H, W, C), or clips "
+                f"(N, T, H, W, 3). Got shape {stimuli.shape}."
             )
         items: list[Any] = list(stimuli)
     elif isinstance(stimuli, str | Path):
@@ -123,8 +128,8 @@ def resolve_stimuli(stimuli: Any, ids: Sequence[Hashable] | None = None) -> Stim
     if not items:
         raise InputError("The 'stimuli' argument holds no image.")
     for item in items:
-        if isinstance(item, str | Path) and not Path(item).is_file():
-            raise MissingFileError(f"The stimulus image '{item}' does not exist.")
+        if isinstance(item, str | Path) and not Path(item).exists():
+            raise MissingFileError(f"The stimulus '{item}' does not exist.")
     if ids is None:
         ids = (
             [Path(p).stem for p in items]
