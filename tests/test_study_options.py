@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
+from crossalign.models.video import write_video
 from crossalign.store import ResultsStore, query_database
 from crossalign.study import run_study
 from crossalign.studyconfig import DatasetConfig, ModelConfig, StudyConfig
@@ -32,11 +33,18 @@ def inputs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("options")
     files = _write_inputs(folder / "a")
     other = _write_inputs(folder / "b", seed=1)
+    clips = folder / "clips"
+    clips.mkdir()
+    rng = np.random.default_rng(3)
+    for image in sorted(files["images"].iterdir()):  # a short clip per stimulus, named by id
+        frames = rng.integers(0, 256, size=(6, 24, 24, 3), dtype=np.uint8)
+        write_video(clips / f"{image.stem}.mkv", frames)
     return {
         **files,
         "brain_b": other["brain"],
         "acts_b": other["acts"],
         "images_b": other["images"],
+        "clips": clips,
     }
 
 
@@ -272,6 +280,20 @@ CASES: dict[str, Case] = {
             _changed(ref, new, model="enet") and not _changed(ref, new, model="net")
         ),
     ),
+    "ModelConfig.frames": (
+        lambda cfg, inp: (
+            cfg["datasets"][0].update(stimuli=str(inp["clips"])),
+            _model(cfg, "tiny").update(frames=2),
+        ),
+        lambda ref, new, inp: assert_(_clip_variant_differs(new, inp, frames=4)),
+    ),
+    "ModelConfig.temporal": (
+        lambda cfg, inp: (
+            cfg["datasets"][0].update(stimuli=str(inp["clips"])),
+            _model(cfg, "tiny").update(temporal="max"),
+        ),
+        lambda ref, new, inp: assert_(_clip_variant_differs(new, inp, temporal="mean")),
+    ),
     "ModelConfig.paradigm": (
         _set("models.model:net.paradigm", "self-supervised"),
         lambda ref, new, inp: assert_(
@@ -296,6 +318,18 @@ CASES: dict[str, Case] = {
         ),
     ),
 }
+
+
+def _clip_variant_differs(new: Run, inputs: dict, **tiny: object) -> bool:
+    """The same clip study with the tiny model's clip option set otherwise: its numbers
+    differ, the other models' do not."""
+    import tempfile
+
+    config = json.loads(json.dumps(base(inputs)))
+    config["datasets"][0]["stimuli"] = str(inputs["clips"])
+    _model(config, "tiny").update(tiny)
+    other = Run(config, Path(tempfile.mkdtemp()) / "out")
+    return _changed(other, new, model="tiny") and not _changed(other, new, model="net")
 
 
 def assert_(condition: bool) -> None:

@@ -388,8 +388,9 @@ def layers(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List a model's layers with their output shapes (one forward pass on a blank image);
-    the default layers used by `extract` are marked."""
+    """List a model's layers with their output shapes (one forward pass on a blank image, or
+    a blank clip for video models: (C, T, H, W) or token shapes); the default layers used by
+    `extract` are marked."""
     import torch
 
     from .models import load_model
@@ -401,16 +402,17 @@ def layers(
 
     def hook_for(name: str) -> Any:
         def hook(_m: Any, _i: Any, output: Any) -> None:
+            if isinstance(output, tuple | list) and output and isinstance(output[0], torch.Tensor):
+                output = output[0]  # transformer blocks return (hidden states, ...)
             if isinstance(output, torch.Tensor):
                 shapes[name] = list(output.shape[1:])
 
         return hook
 
     handles = [m.register_forward_hook(hook_for(n)) for n, m in modules.items() if n]
-    size = adapter.preprocess.size if adapter.preprocess else 224
     try:
         with torch.inference_mode():
-            adapter.module(torch.zeros(1, 3, size, size))
+            adapter.forward(adapter.blank_input())
     finally:
         for h in handles:
             h.remove()

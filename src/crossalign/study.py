@@ -351,6 +351,8 @@ def _build_models(
             layers=mcfg.layers,
             pool=mcfg.pool,
             projection=_projection(cfg, mcfg),
+            frames=mcfg.frames,
+            temporal=mcfg.temporal,
             batch_size=cfg.batch_size,
             cache=cfg.cache_dir or True,
             progress=console.is_terminal,

@@ -76,7 +76,9 @@ class ModelConfig(BaseModel):
     (``"package.module:factory"``, needs --allow-user-modules). ``datasets`` limits the model
     to the datasets with these names or labels. ``projection`` reduces extracted layers with a
     seeded sparse random projection (a dimension, ``"auto"`` for the Johnson-Lindenstrauss
-    dimension, ``"none"``; default: the study protocol's)."""
+    dimension, ``"none"``; default: the study protocol's). On clips, ``frames`` are sampled
+    from each clip (default: a video model's own count, all frames for an image model) and an
+    image model's frame features are aggregated by ``temporal``."""
 
     model_config = _STRICT
     name: str = Field(min_length=1)
@@ -91,6 +93,8 @@ class ModelConfig(BaseModel):
     layers: list[str] | str | None = None
     pool: Literal["flatten", "avg"] = "flatten"
     projection: Annotated[int, Field(ge=1)] | Literal["auto", "none"] | None = None
+    frames: Annotated[int, Field(ge=1)] | None = None
+    temporal: Literal["mean", "max", "middle", "concat", "none"] = "mean"
     paradigm: str | None = None
     datasets: list[str] | None = None
 
@@ -109,8 +113,17 @@ class ModelConfig(BaseModel):
 
 
 _SOURCE_FIELDS: dict[str, set[str]] = {
-    "registry": {"model", "pretrained", "seed", "layers", "pool", "projection"},
-    "module": {"module", "layers", "pool", "projection"},
+    "registry": {
+        "model",
+        "pretrained",
+        "seed",
+        "layers",
+        "pool",
+        "projection",
+        "frames",
+        "temporal",
+    },
+    "module": {"module", "layers", "pool", "projection", "frames", "temporal"},
     "pixels": set(),
     "predictors": set(),
     "activations": {"path", "layers"},

@@ -72,6 +72,24 @@ class ModelAdapter:
             return list(self.default_layers)
         return [name for name, _ in self.module.named_modules() if name]
 
+    def forward(self, batch: Any) -> Any:
+        """Run the network on a batch tensor (positionally, or as ``input_name=``)."""
+        if self.input_name:
+            return self.module(**{self.input_name: batch})
+        return self.module(batch)
+
+    def blank_input(self) -> Any:
+        """A zero batch of one stimulus in the network's input layout: (1, 3, H, W), or for
+        video models (1, 3, T, H, W) / (1, T, 3, H, W)."""
+        import torch
+
+        size = self.preprocess.size if self.preprocess else 224
+        if self.kind != "video":
+            return torch.zeros(1, 3, size, size)
+        if self.video_layout == "BCTHW":
+            return torch.zeros(1, 3, self.frames, size, size)
+        return torch.zeros(1, self.frames, 3, size, size)
+
 
 def weights_hash(module: Any) -> str:
     """SHA-256 over the module's state dict (names, shapes and values), 16 hex digits."""

@@ -376,11 +376,7 @@ def _forward_batch(
             )
         n_frames = batch.shape[1]
         batch = batch.reshape(-1, *batch.shape[2:])
-    tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(dev)
-    if adapter.input_name:
-        adapter.module(**{adapter.input_name: tensor})
-    else:
-        adapter.module(tensor)
+    adapter.forward(torch.from_numpy(np.ascontiguousarray(batch)).to(dev))
     return n_frames
 
 
