@@ -289,12 +289,13 @@ def _cached(
 
 
 def _as_tensor_input(image: Any) -> np.ndarray:
-    """Without preprocessing, an image must already be a float array (channels, H, W)."""
+    """Without preprocessing, a stimulus must already be a float array: an image (channels,
+    H, W) or a clip (frames, channels, H, W)."""
     arr = np.asarray(image, dtype=np.float32)
-    if arr.ndim != 3:
+    if arr.ndim not in (3, 4):
         raise InputError(
             "Without a preprocessing config, stimuli must be ready float arrays (channels, "
-            f"height, width). Got shape {arr.shape}."
+            f"height, width) or clips (frames, channels, height, width). Got shape {arr.shape}."
         )
     return arr
 
@@ -339,11 +340,15 @@ def _prepare_item(adapter: ModelAdapter, item: Any, setting: _Setting) -> np.nda
     preprocessed frames. A video model given an image sees it as a static clip."""
     from .video import is_clip, load_video
 
-    prep = adapter.preprocess or _as_tensor_input
+    if adapter.preprocess is None:  # ready arrays: (C, H, W) images or (T, C, H, W) clips
+        ready = _as_tensor_input(item)
+        if ready.ndim == 3 and adapter.kind == "video":
+            return np.repeat(ready[None], setting.frames or adapter.frames, axis=0)
+        return ready
     if is_clip(item):
         clip = load_video(item, frames=setting.frames, fps=setting.fps)
-        return np.stack([prep(frame) for frame in clip])
-    image = prep(item)
+        return np.stack([adapter.preprocess(frame) for frame in clip])
+    image = adapter.preprocess(item)
     if adapter.kind == "video":
         return np.repeat(image[None], setting.frames or adapter.frames, axis=0)
     return image
