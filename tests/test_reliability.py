@@ -61,3 +61,32 @@ def test_reliable_units_keeps_exactly_the_units_above_threshold(rng):
         assert keep.tolist() == [True, False, True, False]
     with pytest.raises(ca.errors.InputError, match=r"No unit of \('a', 'V1'\) reaches NCSNR 50"):
         reliable_units(data, threshold=50)
+
+
+def test_the_paper_protocol_filters_units_by_ncsnr(rng):
+    """With repeats, protocol="hoefling2026" scores only the units with NCSNR >= 0.2; the
+    default protocol keeps all."""
+    stimuli = [f"s{i}" for i in range(24)]
+    latent = rng.normal(size=(24, 3)) * 2
+    entries = {}
+    for s in ("a", "b", "c"):
+        for r in ("V1", "V2", "V3"):
+            signal = latent @ rng.normal(size=(3, 6))
+            signal[:, 3:] = 0.0  # the last three units hold noise only
+            entries[(s, r)] = signal[:, :, None] + 0.5 * rng.normal(size=(24, 6, 3))
+    brain = ca.BrainData.from_responses(entries, stimuli=stimuli)
+    model = ca.ModelData.from_activations(
+        {"l": latent @ rng.normal(size=(3, 8))}, model="m", stimuli=stimuli
+    )
+    split = {"train_stimuli": stimuli[:12], "test_stimuli": stimuli[12:]}
+    paper = ca.Evaluation.fit(model, brain, protocol="hoefling2026", **split)
+    filtered = reliable_units(brain, 0.2)
+    kept = {k: int((ncsnr(entries[k]) >= 0.2).sum()) for k in entries}
+    assert all(filtered[k].shape[1] == kept[k] for k in entries)
+    assert all(3 <= n < 6 for n in kept.values())  # the signal units, not all the noise
+    by_hand = ca.Evaluation.fit(
+        model, filtered, protocol="hoefling2026", ncsnr_threshold=None, **split
+    )
+    np.testing.assert_array_equal(paper.values(), by_hand.values())
+    default = ca.Evaluation.fit(model, brain, **split)
+    assert not np.allclose(default.values()[0], paper.values()[0])

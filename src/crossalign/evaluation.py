@@ -91,10 +91,15 @@ class Evaluation:
         Parameters are those of :func:`evaluate_model` (without the statistics' options);
         ``choices`` override the protocol's (``metric``, ``rdm``, ``similarity``,
         ``include_same_region``, ``assignment``, ``bootstrap``, ``predictivity_test``,
-        ``predictivity_seed``, ``fold_weights``).
+        ``predictivity_seed``, ``fold_weights``, ``ceiling``, ``ncsnr_threshold``: entries
+        with repeats keep the units whose NCSNR reaches it).
         """
         options = _options(get_protocol(protocol), choices, seed)
         brain = _check_brain(brain_data, min_subjects=2, min_regions=1)
+        if options["ncsnr_threshold"] is not None:  # units reliable across repeats only
+            from .reliability import reliable_units
+
+            brain = reliable_units(brain, options["ncsnr_threshold"])
         name, md = _prepare_model(model_data, brain, model)
         if layers_by_region is None:
             train, test = _split(

@@ -26,6 +26,8 @@ bootstrap              subjects, patterns           subjects over fixed per-subj
 model features         as extracted                 sparse random projection to
 (studies)                                           the Johnson-Lindenstrauss
                                                     dimension (eps 0.1), seeded
+voxels (with repeats)  all                          NCSNR >= 0.2 (Allen et al.
+                                                    2022), from the repeats
 noise ceiling          Nili et al. 2014: upper =    upper = pool of the other
                        pool of all subjects, lower  subjects, lower = mean pairwise
                        = pool of the others; score  score; score normalised per
@@ -61,6 +63,7 @@ class Protocol:
     predictivity_seed: int = 0
     fold_weights: str = "equal"
     ceiling: str = "nili2014"
+    ncsnr_threshold: float | None = None
     projection: int | str | None = None
     citation: str = ""
 
@@ -92,6 +95,7 @@ PROTOCOLS.register(
         predictivity_seed=1,
         fold_weights="size",
         ceiling="hoefling2026",
+        ncsnr_threshold=0.2,
         projection="auto",
         citation=HOEFLING2026,
     ),
