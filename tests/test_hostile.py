@@ -611,3 +611,19 @@ def test_study_stores_paired_comparisons_and_unreliable_regions(tmp_path):
     )
     html = result["report"].read_text()
     assert "data-table='paired_comparison'" in html and "noise ceiling (V4)" in html
+
+
+def test_an_extraction_over_budget_is_refused_before_anything_runs(tmp_path):
+    inputs = _write_inputs(tmp_path / "in")
+    dataset = {"name": "lab", "path": str(inputs["brain"]), "stimuli": str(inputs["images"])}
+    model = {"name": "enet", "model": "efficientnet_lite0", "pretrained": False}
+    config = _config(inputs, datasets=[dataset], models=[model], memory_budget="30MB")
+    with pytest.raises(PlanError, match=r"Model 'enet': its activations for 12 stimuli need"):
+        run_study(config, tmp_path / "out")
+    assert not (tmp_path / "out" / "results.duckdb").exists()
+    from crossalign.models.extract import extraction_bytes
+
+    net = ca.load_model("efficientnet_lite0", pretrained=False)
+    md = ca.extract(net, sorted(inputs["images"].iterdir()), cache=False, progress=False)
+    stored = sum(md[k].values.size for k in md) * 4
+    assert extraction_bytes(net, 12) == stored

@@ -151,8 +151,37 @@ def _preflight(
         )
         if console is not None:
             console.print(f"Plan for {dcfg.key}: {inference.describe()}")
+        for mcfg in models:
+            if mcfg.source in IMAGE_SOURCES and mcfg.source != "pixels":
+                _plan_extraction(cfg, mcfg, brain, allow_user_modules, console)
         loaded.append((dcfg, brain))
     return loaded
+
+
+def _plan_extraction(
+    cfg: StudyConfig, mcfg: ModelConfig, brain: BrainData, allowed: bool, console: Any
+) -> None:
+    """The memory of a model's stored activations, from one blank forward pass; refused
+    before anything runs when over the budget, naming the model and what reduces it."""
+    from ._options import MemoryBudgetError, get_option
+    from .models.extract import extraction_bytes
+
+    model = _IMAGE_MODELS[mcfg.source](mcfg, allowed)
+    need = extraction_bytes(model, brain.n_stimuli, mcfg.layers, mcfg.pool, _projection(cfg, mcfg))
+    budget = get_option("memory_budget")
+    if need > budget:
+        raise MemoryBudgetError(
+            f"Model {mcfg.name!r}: its activations for {brain.n_stimuli} stimuli need about "
+            f"{need / 1e9:.3g} GB, over the memory budget of {budget / 1e9:.3g} GB. Set its "
+            "'projection' (e.g. \"auto\"), pool = \"avg\", fewer 'layers', or a larger "
+            "memory_budget."
+        )
+    if console is not None:
+        console.print(
+            f"Plan for {mcfg.name}: activations of {brain.n_stimuli} stimuli, about "
+            f"{need / 1e6:.1f} MB",
+            highlight=False,
+        )
 
 
 # ---------------------------------------------------------------------- the resume key

@@ -27,6 +27,7 @@ from .stimuli import StimulusSet, resolve_stimuli
 
 __all__ = [
     "extract",
+    "extraction_bytes",
     "jl_dimension",
     "list_layers",
     "match_layers",
@@ -264,6 +265,46 @@ def extract(
         cached_layers=[n for n in names if n not in missing],
     )
     return out
+
+
+def extraction_bytes(
+    model: Any,
+    n_stimuli: int,
+    layers: str | Sequence[str] | None = None,
+    pool: str = "flatten",
+    projection: int | str | None = None,
+    dtype: str = "float32",
+) -> int:
+    """The memory the stored activations of an extraction will take, from one forward pass
+    on a blank input (before anything is extracted): stimuli x the layers' widths after
+    pooling and projection x the dtype's size. 0 for models that are plain functions."""
+    import torch
+
+    from .pooling import pool_output
+
+    adapter = as_adapter(model)
+    if adapter.module is None:
+        return 0
+    names = select_layers(adapter, layers)
+    modules = dict(adapter.module.named_modules())
+    widths: dict[str, int] = {}
+
+    def hook_for(name: str) -> Any:
+        def hook(_m: Any, _i: Any, output: Any) -> None:
+            widths[name] = pool_output(output, pool, channels_last=adapter.channels_last).shape[1]
+
+        return hook
+
+    handles = [modules[n].register_forward_hook(hook_for(n)) for n in names]
+    try:
+        with torch.inference_mode():
+            adapter.forward(adapter.blank_input())
+    finally:
+        for handle in handles:
+            handle.remove()
+    k = jl_dimension(n_stimuli) if projection == "auto" else projection
+    stored = sum(min(w, k) if k else w for w in widths.values())
+    return int(n_stimuli * stored * np.dtype(dtype).itemsize)
 
 
 def _cached(
