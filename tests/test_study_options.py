@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
+import crossalign as ca
 from crossalign.models.video import write_video
 from crossalign.store import ResultsStore, query_database
 from crossalign.study import run_study
@@ -154,6 +155,13 @@ CASES: dict[str, Case] = {
     "StudyConfig.models": (
         lambda cfg, inp: cfg["models"].pop(),
         lambda ref, new, inp: assert_("enet" not in set(new.results["model"].dropna())),
+    ),
+    "StudyConfig.models_file": (  # the same models from a file: the same numbers
+        lambda cfg, inp: cfg.update(models_file=_models_file(cfg.pop("models"), inp)),
+        lambda ref, new, inp: (
+            _equal_numbers(ref, new),
+            assert_(set(new.results["model"].dropna()) == set(ref.results["model"].dropna())),
+        ),
     ),
     "StudyConfig.metrics": (
         _set("metrics", ["pearson"]),
@@ -294,6 +302,26 @@ CASES: dict[str, Case] = {
         ),
         lambda ref, new, inp: assert_(_clip_variant_differs(new, inp, temporal="mean")),
     ),
+    "ModelConfig.weights": (
+        lambda cfg, inp: _model(cfg, "enet").update(weights=_weights_file(inp)),
+        lambda ref, new, inp: assert_(
+            _changed(ref, new, model="enet") and not _changed(ref, new, model="net")
+        ),
+    ),
+    "ModelConfig.family": (  # metadata: no number changes; recorded for the report
+        _set("models.model:net.family", "convnet"),
+        lambda ref, new, inp: (
+            _equal_numbers(ref, new),
+            assert_(_model(new.config, "net")["family"] == "convnet"),
+        ),
+    ),
+    "ModelConfig.training_data": (
+        _set("models.model:net.training_data", "ImageNet-1k"),
+        lambda ref, new, inp: (
+            _equal_numbers(ref, new),
+            assert_(_model(new.config, "net")["training_data"] == "ImageNet-1k"),
+        ),
+    ),
     "ModelConfig.paradigm": (
         _set("models.model:net.paradigm", "self-supervised"),
         lambda ref, new, inp: assert_(
@@ -318,6 +346,29 @@ CASES: dict[str, Case] = {
         ),
     ),
 }
+
+
+def _weights_file(inputs: dict) -> str:
+    """EfficientNet-Lite0 weights drawn with another seed, saved as a state dict."""
+    import torch
+
+    path = inputs["brain"].parent / "enet-seed7.pt"
+    if not path.exists():
+        torch.save(
+            ca.load_model("efficientnet_lite0", pretrained=False, seed=7).module.state_dict(), path
+        )
+    return str(path)
+
+
+def _models_file(models: list[dict], inputs: dict) -> str:
+    """The models as a TOML models file."""
+    lines = []
+    for m in models:
+        lines.append("[[models]]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in m.items()]
+    path = inputs["brain"].parent / "models.toml"
+    path.write_text("\n".join(lines) + "\n")  # JSON scalars and lists are valid TOML
+    return str(path)
 
 
 def _clip_variant_differs(new: Run, inputs: dict, **tiny: object) -> bool:

@@ -332,7 +332,9 @@ def _user_module(mcfg: ModelConfig, allowed: bool) -> Any:
 def _registry_model(mcfg: ModelConfig, allowed: bool) -> Any:
     from .models import load_model
 
-    return load_model(mcfg.model or mcfg.name, pretrained=mcfg.pretrained, seed=mcfg.seed)
+    return load_model(
+        mcfg.model or mcfg.name, pretrained=mcfg.pretrained, seed=mcfg.seed, weights=mcfg.weights
+    )
 
 
 #: How a model that sees the stimulus images is built, by source.

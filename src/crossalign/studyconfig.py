@@ -78,7 +78,9 @@ class ModelConfig(BaseModel):
     seeded sparse random projection (a dimension, ``"auto"`` for the Johnson-Lindenstrauss
     dimension, ``"none"``; default: the study protocol's). On clips, ``frames`` are sampled
     from each clip (default: a video model's own count, all frames for an image model) and an
-    image model's frame features are aggregated by ``temporal``."""
+    image model's frame features are aggregated by ``temporal``. ``weights`` loads your own
+    state dict into a registry architecture; ``family`` and ``training_data`` describe the
+    model in the report."""
 
     model_config = _STRICT
     name: str = Field(min_length=1)
@@ -95,7 +97,10 @@ class ModelConfig(BaseModel):
     projection: Annotated[int, Field(ge=1)] | Literal["auto", "none"] | None = None
     frames: Annotated[int, Field(ge=1)] | None = None
     temporal: Literal["mean", "max", "middle", "concat", "none"] = "mean"
+    weights: str | None = None
     paradigm: str | None = None
+    family: str | None = None
+    training_data: str | None = None
     datasets: list[str] | None = None
 
     @model_validator(mode="after")
@@ -108,7 +113,8 @@ class ModelConfig(BaseModel):
 
     def relevant(self) -> dict[str, Any]:
         """The fields that apply to this model's source (what the report shows)."""
-        keep = {"name", "source", "paradigm", "datasets"} | _SOURCE_FIELDS[self.source]
+        keep = {"name", "source", "paradigm", "family", "training_data", "datasets"}
+        keep |= _SOURCE_FIELDS[self.source]
         return {k: v for k, v in self.model_dump().items() if k in keep and v is not None}
 
 
@@ -138,6 +144,7 @@ class StudyConfig(BaseModel):
     name: str = Field("study", min_length=1)
     datasets: list[DatasetConfig] = Field(min_length=1)
     models: list[ModelConfig] = Field(default_factory=list)
+    models_file: str | None = None
     protocol: str = "crossalign"
     metrics: list[str] = Field(default_factory=lambda: ["spearman"], min_length=1)
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
@@ -221,9 +228,17 @@ class StudyConfig(BaseModel):
             )
             for d in self.datasets
         ]
-        models = [m.model_copy(update={"path": fix(m.path)}) for m in self.models]
+        models = [
+            m.model_copy(update={"path": fix(m.path), "weights": fix(m.weights)})
+            for m in self.models
+        ]
         return self.model_copy(
-            update={"datasets": datasets, "models": models, "cache_dir": fix(self.cache_dir)}
+            update={
+                "datasets": datasets,
+                "models": models,
+                "cache_dir": fix(self.cache_dir),
+                "models_file": fix(self.models_file),
+            }
         )
 
 
@@ -281,10 +296,36 @@ def load_study(path: str | Path) -> StudyConfig:
         raw = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"The study file '{path}' is not valid TOML: {exc}") from None
-    return parse_study(raw, where=str(path)).resolve_paths(path.resolve().parent)
+    base = path.resolve().parent
+    return parse_study(raw, where=str(path), base=base).resolve_paths(base)
 
 
-def parse_study(raw: dict[str, Any], where: str = "the study config") -> StudyConfig:
+def _with_models_file(raw: dict[str, Any], base: Path | None) -> dict[str, Any]:
+    """The config with the models of its ``models_file`` (a TOML file of ``[[models]]``
+    entries, paths in it relative to itself) added after its own."""
+    name = raw.get("models_file")
+    if not isinstance(name, str):
+        return raw
+    path = Path(name) if base is None or Path(name).is_absolute() else base / name
+    if not path.is_file():
+        raise MissingFileError(f"The models file '{path}' (models_file) does not exist.")
+    try:
+        listed = tomllib.loads(path.read_text()).get("models", [])
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"The models file '{path}' is not valid TOML: {exc}") from None
+    if not isinstance(listed, list):
+        raise InputError(f"The models file '{path}' must hold [[models]] entries.")
+    for entry in listed:
+        for key in ("path", "weights"):
+            if isinstance(entry, dict) and isinstance(entry.get(key), str):
+                value = Path(entry[key])
+                entry[key] = str(value if value.is_absolute() else path.parent / value)
+    return {**raw, "models": [*raw.get("models", []), *listed], "models_file": str(path)}
+
+
+def parse_study(
+    raw: dict[str, Any], where: str = "the study config", base: Path | None = None
+) -> StudyConfig:
     """Validate a study given as a dict (the parsed TOML).
 
     Parameters
@@ -293,6 +334,9 @@ def parse_study(raw: dict[str, Any], where: str = "the study config") -> StudyCo
         The config.
     where : str
         How error messages name the config.
+    base : Path, optional
+        The folder relative paths resolve from (the ``models_file`` among them); default the
+        working directory.
 
     Returns
     -------
@@ -304,7 +348,7 @@ def parse_study(raw: dict[str, Any], where: str = "the study config") -> StudyCo
         Listing every problem by field.
     """
     try:
-        return StudyConfig.model_validate(raw)
+        return StudyConfig.model_validate(_with_models_file(raw, base))
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
