@@ -610,7 +610,7 @@ def test_study_stores_paired_comparisons_and_unreliable_regions(tmp_path):
         atol=1e-12,
     )
     html = result["report"].read_text()
-    assert "data-table='paired_comparison'" in html and "noise ceiling (V4)" in html
+    assert 'data-table="paired_comparison"' in html and "noise ceiling (V4)" in html
 
 
 def test_an_extraction_over_budget_is_refused_before_anything_runs(tmp_path):

@@ -126,9 +126,10 @@ def test_markup_in_names_is_shown_as_text(tmp_path, rng):
     result = run_study(config, tmp_path / "out")
     html = result["report"].read_text()
     assert "<script>alert" not in html and "<img src=x" not in html
-    assert "&lt;script&gt;alert(&#x27;r&#x27;)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(&#39;r&#39;)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert "<script" not in html.lower()  # the report needs no script at all
+    scripts = re.findall(r"<script[^>]*>", html.lower())
+    assert scripts == ["<script>"]  # only the report's own inline sorter, no external source
     assert all(
         re.fullmatch(r"[A-Za-z0-9._-]+\.(png|pdf)", p.name)
         for p in (tmp_path / "out" / "figures").iterdir()
@@ -175,8 +176,50 @@ def test_report_renders_in_headless_chromium(demo_out, tmp_path):
         [browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
     ).stdout
     assert dom.count("<table") >= 8 and dom.count("data:image/png;base64") >= 10
-    assert "<svg" in dom
+    assert 'id="leaderboard"' in dom
     shutil.copy(shot, demo_out / "report-screenshot.png")
+
+
+def _leaderboard_models(dom: str, key: str) -> list[tuple[str, float]]:
+    """(model, value of column key) in the order the leaderboard rows stand in the DOM."""
+    board = dom[dom.index('id="leaderboard"') :]
+    board = board[: board.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", board, flags=re.S)[1:]
+    out = []
+    for row in rows:
+        model = re.search(r'data-model="([^"]*)"', row).group(1)
+        value = re.search(rf'data-statistic="{key}"[^>]*data-value="([^"]*)"', row)
+        out.append((unescape(model), float(value.group(1)) if value else float("-inf")))
+    return out
+
+
+def test_leaderboard_sorts_in_headless_chromium(demo_out, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium must be installed in CI (.ci/run installs it)")
+        pytest.skip("chromium is not installed")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    html = (demo_out / "report.html").read_text()
+    for key in ("aps_mean", "score_mean"):
+        url = (demo_out / "report.html").as_uri() + f"#sort={key}"
+        dom = subprocess.run(
+            [browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120
+        ).stdout
+        rows = _leaderboard_models(dom, key)
+        assert len(rows) >= 4  # every model of every dataset
+        values = [v for _, v in rows]
+        assert values == sorted(values, reverse=True), rows
+    assert {m for m, _ in _leaderboard_models(html, "aps_mean")} == {m for m, _ in rows}
 
 
 def test_resume_after_failure_keeps_what_was_written(data_dir, tmp_path, monkeypatch):

@@ -35,6 +35,7 @@ __all__ = [
     "fixed_subject_bootstrap",
     "fwer_maxstat",
     "interval_diagnostics",
+    "leaderboard",
     "noise_ceiling",
     "paradigm_summary",
     "percentile_ci",
@@ -485,6 +486,43 @@ def double_criterion(
         },
         coords=coords,
     )
+
+
+def leaderboard(evaluations: Mapping[Hashable, xr.Dataset], level: float = 0.95) -> xr.Dataset:
+    """Models ranked on their means over regions: Dataset (model).
+
+    Per model, the mean over regions of the pointwise score and of APS, with percentile CIs
+    from the same bootstrap resamples (each resample's mean over regions), and the
+    equivalence analysis on these means: ``score_equivalent`` (mean at or above the best
+    model's lower bound), ``aps_equivalent`` and ``double`` (both).
+    """
+    names = list(evaluations)
+    if not names or any("samples" not in evaluations[n] for n in names):
+        raise InputError(
+            "A leaderboard needs evaluations with bootstrap samples (n_bootstrap > 0)."
+        )
+    out: dict[str, list[float]] = {}
+    with warnings.catch_warnings():  # an undefined APS (too few regions) stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for stat in ("score", "aps"):
+            means = [float(np.nanmean(evaluations[n][f"{stat}_mean"].values)) for n in names]
+            per_sample = [
+                np.nanmean(evaluations[n]["samples"].sel(statistic=stat).values, axis=1)
+                for n in names
+            ]
+            bounds = [percentile_ci(x, level) for x in per_sample]
+            out[f"{stat}_mean"] = means
+            out[f"{stat}_low"] = [float(b[0]) for b in bounds]
+            out[f"{stat}_high"] = [float(b[1]) for b in bounds]
+            eq = equivalence(
+                dict(zip(names, means, strict=True)),
+                dict(zip(names, out[f"{stat}_low"], strict=True)),
+            )
+            out[f"{stat}_equivalent"] = [bool(eq[n]) for n in names]
+    out["double"] = [
+        a and b for a, b in zip(out["score_equivalent"], out["aps_equivalent"], strict=True)
+    ]
+    return xr.Dataset({k: ("model", v) for k, v in out.items()}, coords={"model": _labels(names)})
 
 
 def paradigm_summary(

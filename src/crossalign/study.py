@@ -675,7 +675,7 @@ def _equivalence_block(
     evaluations: dict[str, Any],
     metric: Any,
 ) -> None:
-    from .stats import double_criterion
+    from .stats import double_criterion, leaderboard
 
     block = f"{dataset}/equivalence/{metric.name}"
     if not ctx.cfg.n_bootstrap or ctx.store.has_block(ctx.run_id, block) or not evaluations:
@@ -689,6 +689,15 @@ def _equivalence_block(
     ]
     frames.extend(_paradigm_rows(models, datasets, dataset, metric.name))
     frames.extend(_paired_rows(ctx, evaluations, labels))
+    board = leaderboard(datasets)
+    paradigms = {m.name: m.paradigm or md.attrs.get("paradigm", "user") for m, md in models}
+    for name in board.coords["model"].values:
+        values = {k: float(board[k].sel(model=name)) for k in board.data_vars}
+        frames.append(
+            scalar_rows(
+                values, analysis="leaderboard", model=name, paradigm=paradigms[name], **labels
+            )
+        )
     ctx.store.write_block(ctx.run_id, block, frames)
 
 

@@ -1,10 +1,11 @@
-"""The self-contained HTML report (no network, no CDN; every label escaped)."""
+"""The self-contained HTML report, rendered from the results table with a Jinja2 template
+(``templates/report.html.j2``, autoescaping on: every label is escaped). No network resource
+is used; the only script sorts the leaderboard."""
 
 from __future__ import annotations
 
 import base64
 import json
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -28,83 +29,194 @@ pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.8em}
 """
 
 
-def _e(x: Any) -> str:
-    return escape(str(x), quote=True)
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
-def _fmt(v: float) -> str:
-    return "–" if v is None or not np.isfinite(v) else f"{v:.3f}"
+def _environment() -> Any:
+    from jinja2 import Environment, PackageLoader, select_autoescape
 
-
-def _cell(v: float, **attrs: Any) -> str:
-    data = " ".join(f'data-{k}="{_e(val)}"' for k, val in attrs.items() if val is not None)
-    value = "" if v is None or not np.isfinite(v) else f' data-value="{float(v)!r}"'
-    return f"<td {data}{value}>{_fmt(v)}</td>"
-
-
-def _heatmap(matrix: pd.DataFrame, title: str) -> str:
-    """An SVG heatmap; hovering a cell shows its regions and value (SVG <title>)."""
-    regions = list(matrix.index)
-    n = len(regions)
-    cell, pad = 34, 70
-    values = matrix.to_numpy(dtype=float)
-    finite = values[np.isfinite(values)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    span = hi - lo or 1.0
-    parts = [
-        f'<svg class="heat" role="img" aria-label="{_e(title)}" width="{pad + n * cell + 10}"'
-        f' height="{pad + n * cell + 10}" xmlns="http://www.w3.org/2000/svg">'
-    ]
-    for i, r in enumerate(regions):
-        parts.append(
-            f'<text x="{pad - 4}" y="{pad + i * cell + cell / 2 + 4}" font-size="10" '
-            f'text-anchor="end">{_e(r)}</text>'
-        )
-        parts.append(
-            f'<text transform="translate({pad + i * cell + cell / 2 + 3},{pad - 4}) '
-            f'rotate(-60)" font-size="10">{_e(r)}</text>'
-        )
-        for j, q in enumerate(regions):
-            v = values[i, j]
-            t = 0.5 if not np.isfinite(v) else (v - lo) / span
-            color = f"rgb({int(68 + 185 * t)},{int(1 + 200 * t)},{int(84 + 60 * (1 - t))})"
-            parts.append(
-                f'<rect x="{pad + j * cell}" y="{pad + i * cell}" width="{cell - 1}" '
-                f'height="{cell - 1}" fill="{color}"><title>{_e(r)} → {_e(q)}: {_fmt(v)}'
-                f"</title></rect>"
-            )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _table(res: pd.DataFrame, analysis: str, models: list[str], regions: list[str]) -> str:
-    rows = res[(res["analysis"] == analysis) & res["statistic"].isin(["mean", "low", "high"])]
-    head = "".join(f'<th colspan="3">{_e(r)}</th>' for r in regions)
-    sub = "".join("<th>mean</th><th>low</th><th>high</th>" for _ in regions)
-    body = []
-    for model in models:
-        cells = []
-        for region in regions:
-            for stat in ("mean", "low", "high"):
-                hit = rows[
-                    (rows["model"] == model)
-                    & (rows["region"] == region)
-                    & (rows["statistic"] == stat)
-                ]
-                v = float(hit["value"].iloc[0]) if len(hit) else float("nan")
-                cells.append(
-                    _cell(v, analysis=analysis, model=model, region=region, statistic=stat)
-                )
-        body.append(f'<tr><td class="label">{_e(model)}</td>{"".join(cells)}</tr>')
-    return (
-        f'<table data-table="{_e(analysis)}"><tr><th class="label" rowspan="2">model</th>'
-        f"{head}</tr><tr>{sub}</tr>{''.join(body)}</table>"
+    env = Environment(
+        loader=PackageLoader("crossalign.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
+    env.filters["fmt"] = _fmt
+    return env
 
 
-def _img(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{_e(path.stem)}" src="data:image/png;base64,{data}">'
+def _value(rows: pd.DataFrame, **where: Any) -> float | None:
+    for col, value in where.items():
+        rows = rows[rows[col] == value]
+    if rows.empty or not np.isfinite(float(rows["value"].iloc[0])):
+        return None
+    return float(rows["value"].iloc[0])
+
+
+def _interval_table(
+    res: pd.DataFrame, analysis: str, models: list[str], regions: list[str]
+) -> dict:
+    rows = res[(res["analysis"] == analysis) & res["statistic"].isin(["mean", "low", "high"])]
+    out = []
+    for model in models:
+        sub = (
+            rows
+            if model == "brain" and rows["model"].isna().all()
+            else rows[rows["model"] == model]
+        )
+        cells = [
+            {"value": _value(sub, region=r, statistic=stat), "region": r, "statistic": stat}
+            for r in regions
+            for stat in ("mean", "low", "high")
+        ]
+        out.append({"model": model, "cells": cells})
+    return {"analysis": analysis, "regions": regions, "rows": out}
+
+
+def _warnings(res: pd.DataFrame) -> tuple[list[str], bool]:
+    """The reliability flags stored with the results, each with its reason."""
+    items = [
+        f"noise ceiling ({r}): its lower bound is not above 0; the subjects do not agree there "
+        "beyond chance, so no score in this region can be interpreted."
+        for r in res[(res["statistic"] == "unreliable") & (res["value"] > 0)]["region"]
+    ]
+    flagged = res[(res["statistic"] == "degenerate") & (res["value"] > 0)]
+    kept = res[res["statistic"] == "kept_fraction"]
+    for _, row in flagged.iterrows():
+        frac = _value(
+            kept,
+            analysis=row["analysis"],
+            region=row["region"],
+            **({"model": row["model"]} if isinstance(row["model"], str) else {}),
+        )
+        why = (
+            f"only {frac:.0%} of the bootstrap resamples define it"
+            if frac is not None and frac < 0.5
+            else "every resample gave the same value (zero width)"
+        )
+        who = f"{row['model']}, " if isinstance(row["model"], str) else ""
+        items.append(f"{row['analysis'].replace('_', ' ')} ({who}{row['region']}): {why}.")
+    return items, not flagged.empty
+
+
+def _paired(res: pd.DataFrame) -> list[dict]:
+    rows = res[res["analysis"].isin(["paired_score", "paired_aps"])]
+    out = []
+    for (a, b, region), sub in rows.groupby(["model", "other_model", "region"], sort=False):
+        cells = [
+            {
+                "value": _value(sub, analysis=f"paired_{stat}", statistic=part),
+                "analysis": f"paired_{stat}",
+                "statistic": part,
+            }
+            for stat in ("score", "aps")
+            for part in ("difference", "low", "high", "p_value")
+        ]
+        out.append({"model": a, "other": b, "region": region, "cells": cells})
+    return out
+
+
+def _paradigms(res: pd.DataFrame) -> list[dict]:
+    par = res[res["analysis"] == "paradigm"]
+    out = []
+    for paradigm in dict.fromkeys(par["paradigm"]):
+        sub = par[par["paradigm"] == paradigm]
+        cells = [
+            {"value": _value(sub, statistic=f"{stat}_{part}"), "statistic": f"{stat}_{part}"}
+            for stat in ("score", "aps")
+            for part in ("mean", "low", "high")
+        ]
+        n = _value(sub, statistic="n_models")
+        out.append({"paradigm": paradigm, "n_models": int(n or 0), "cells": cells})
+    return out
+
+
+def _section(dataset: str, metric: str, res: pd.DataFrame, figures: list) -> dict[str, Any]:
+    brain = res[res["analysis"] == "cross_region_matrix"]
+    regions = list(dict.fromkeys(brain["region"]))
+    models = list(dict.fromkeys(res.loc[res["analysis"] == "score", "model"].dropna()))
+    matrix = {r: {q: _value(brain, region=r, target_region=q) for q in regions} for r in regions}
+    nc = res[res["analysis"] == "noise_ceiling"]
+    ceiling = {
+        r: {b: _value(nc, region=r, statistic=b) for b in ("lower", "upper")} for r in regions
+    }
+    brain_rows = res[(res["analysis"] == "brain_aps") & res["model"].isna()]
+    sel = res[res["analysis"] == "selected_layer"]
+    warnings_, degenerate = _warnings(res)
+    has_aps = bool(res.loc[res["analysis"] == "aps", "value"].notna().any())
+    return {
+        "dataset": dataset,
+        "metric": metric,
+        "regions": regions,
+        "matrix": matrix,
+        "ceiling": ceiling if not nc.empty else None,
+        "brain_aps": _interval_table(brain_rows, "brain_aps", ["brain"], regions)
+        if not brain_rows.empty
+        else None,
+        "score": _interval_table(res, "score", models, regions) if models else None,
+        "aps": _interval_table(res, "aps", models, regions) if models and has_aps else None,
+        "layers": {
+            m: dict(
+                zip(sel[sel["model"] == m]["region"], sel[sel["model"] == m]["layer"], strict=True)
+            )
+            for m in models
+        },
+        "paired": _paired(res),
+        "paradigms": _paradigms(res),
+        "warnings": warnings_,
+        "degenerate": degenerate,
+        "n_subjects": res.loc[res["analysis"].isin(["brain_aps", "score"]), "subject"]
+        .dropna()
+        .nunique(),
+        "figures": [
+            {
+                "alt": Path(path).stem,
+                "caption": caption,
+                "data": base64.b64encode(Path(path).read_bytes()).decode(),
+            }
+            for caption, path in figures
+        ],
+    }
+
+
+#: Leaderboard columns: (key, label, numeric)
+_BOARD = (
+    ("dataset", "dataset", False),
+    ("metric", "metric", False),
+    ("model", "model", False),
+    ("paradigm", "paradigm", False),
+    ("score_mean", "score", True),
+    ("score_low", "score low", True),
+    ("score_high", "score high", True),
+    ("aps_mean", "APS", True),
+    ("aps_low", "APS low", True),
+    ("aps_high", "APS high", True),
+    ("score_equivalent", "score equivalent", True),
+    ("aps_equivalent", "APS equivalent", True),
+    ("double", "double", True),
+)
+
+
+def _leaderboard(results: pd.DataFrame) -> dict[str, Any] | None:
+    rows = results[results["analysis"] == "leaderboard"]
+    if rows.empty:
+        return None
+    out = []
+    for (dataset, metric, model), sub in rows.groupby(["dataset", "metric", "model"], sort=False):
+        row: dict[str, Any] = {"dataset": dataset, "metric": metric, "model": model}
+        row["paradigm"] = sub["paradigm"].iloc[0]
+        for key, _, _numeric in _BOARD[4:]:
+            row[key] = _value(sub, statistic=key)
+        out.append(row)
+    out.sort(key=lambda r: -(r["score_mean"] if r["score_mean"] is not None else -np.inf))
+    flags = {"score_equivalent", "aps_equivalent", "double"}
+    columns = [{"key": k, "label": la, "numeric": n, "flag": k in flags} for k, la, n in _BOARD]
+    return {"columns": columns, "rows": out}
 
 
 def render_report(
@@ -115,231 +227,26 @@ def render_report(
     citations: dict[str, str],
     version: str,
 ) -> str:
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>crossalign report: {_e(config.get('name', 'study'))}</title>",
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>crossalign report: {_e(config.get('name', 'study'))}</h1>",
-        f"<p class='note'>Run <code>{_e(run_id)}</code>, crossalign {_e(version)}. Every "
-        "number below is read from <code>results.duckdb</code> in this folder (query it with "
-        "<code>crossalign results</code>).</p>",
+    """The report as one HTML string (figures embedded, no network resource)."""
+    sections = [
+        _section(str(dataset), str(metric), res, figures.get(f"{dataset} ({metric})", []))
+        for (dataset, metric), res in results.groupby(["dataset", "metric"], sort=False)
     ]
-    for (dataset, metric), res in results.groupby(["dataset", "metric"], sort=False):
-        brain = res[res["analysis"] == "cross_region_matrix"]
-        regions = list(dict.fromkeys(brain["region"]))
-        models = list(dict.fromkeys(res.loc[res["analysis"] == "score", "model"].dropna()))
-        parts.append(f"<h2>{_e(dataset)} — {_e(metric)}</h2>")
-        matrix = brain.pivot_table(
-            index="region", columns="target_region", values="value", aggfunc="first"
-        ).reindex(index=regions, columns=regions)
-        parts.append(
-            "<h3>Brain-to-brain cross-region alignment</h3><p class='note'>Mean over "
-            "ordered pairs of different subjects; the diagonal is the cross-subject "
-            "reliability of each region. Hover a cell for its value.</p>"
-        )
-        parts.append(_heatmap(matrix, f"{dataset} brain cross-region matrix"))
-        cells = "".join(
-            f'<tr><td class="label">{_e(r)}</td>'
-            + "".join(
-                _cell(
-                    float(matrix.loc[r, q]),
-                    analysis="cross_region_matrix",
-                    region=r,
-                    target_region=q,
-                )
-                for q in regions
-            )
-            + "</tr>"
-            for r in regions
-        )
-        parts.append(
-            f'<table data-table="cross_region_matrix"><tr><th class="label">region'
-            f"</th>{''.join(f'<th>{_e(q)}</th>' for q in regions)}</tr>{cells}</table>"
-        )
-        nc = res[res["analysis"] == "noise_ceiling"]
-        if not nc.empty:
-            rows = "".join(
-                f'<tr><td class="label">{_e(r)}</td>'
-                + "".join(
-                    _cell(
-                        float(nc[(nc["region"] == r) & (nc["statistic"] == b)]["value"].iloc[0]),
-                        analysis="noise_ceiling",
-                        region=r,
-                        statistic=b,
-                    )
-                    for b in ("lower", "upper")
-                )
-                + "</tr>"
-                for r in regions
-            )
-            parts.append(
-                "<h3>Noise ceilings (all stimuli)</h3><table data-table='noise_ceiling'>"
-                f"<tr><th class='label'>region</th><th>lower</th><th>upper</th></tr>"
-                f"{rows}</table>"
-            )
-        parts.append(_warnings(res))
-        parts.append(_paired(res))
-        if models:
-            parts.append("<h3>Models: pointwise score (test stimuli, 95% CI)</h3>")
-            parts.append(_table(res, "score", models, regions))
-            if res.loc[res["analysis"] == "aps", "value"].notna().any():
-                parts.append("<h3>Models: alignment pattern score, APS (test stimuli, 95% CI)</h3>")
-                parts.append(_table(res, "aps", models, regions))
-                parts.append("<h3>Brain APS, the yardstick (all stimuli, 95% CI)</h3>")
-                parts.append(
-                    _table(
-                        res.assign(model=res["model"].fillna("brain")),
-                        "brain_aps",
-                        ["brain"],
-                        regions,
-                    )
-                )
-            else:
-                parts.append(
-                    "<p class='note'>APS needs at least 3 regions (a pattern over 2 "
-                    "target regions has no correlation to speak of); this dataset "
-                    "reports pointwise scores and matrices.</p>"
-                )
-            sel = res[res["analysis"] == "selected_layer"]
-            rows = "".join(
-                f'<tr><td class="label">{_e(m)}</td>'
-                + "".join(f'<td class="label">{_e(_first(sel, m, r))}</td>' for r in regions)
-                + "</tr>"
-                for m in models
-            )
-            parts.append(
-                "<h3>Layers selected on training stimuli</h3><table "
-                "data-table='selected_layer'><tr><th class='label'>model</th>"
-                f"{''.join(f'<th>{_e(r)}</th>' for r in regions)}</tr>{rows}</table>"
-            )
-        par = res[res["analysis"] == "paradigm"]
-        if not par.empty:
-            rows = []
-            for paradigm in dict.fromkeys(par["paradigm"]):
-                sub = par[par["paradigm"] == paradigm].set_index("statistic")["value"]
-                cells = "".join(
-                    _cell(
-                        float(sub.get(f"{stat}_{part}", np.nan)),
-                        analysis="paradigm",
-                        paradigm=paradigm,
-                        statistic=f"{stat}_{part}",
-                    )
-                    for stat in ("score", "aps")
-                    for part in ("mean", "low", "high")
-                )
-                rows.append(
-                    f'<tr><td class="label">{_e(paradigm)}</td>'
-                    f"<td>{int(sub.get('n_models', 0))}</td>{cells}</tr>"
-                )
-            parts.append(
-                "<h3>Paradigms (the seed's comparison: mean over models and regions, "
-                "test stimuli, 95% CI)</h3><table data-table='paradigm'><tr><th "
-                "class='label' rowspan='2'>paradigm</th><th rowspan='2'>models</th>"
-                "<th colspan='3'>score</th><th colspan='3'>APS</th></tr><tr>"
-                + "<th>mean</th><th>low</th><th>high</th>" * 2
-                + "</tr>"
-                + "".join(rows)
-                + "</table>"
-            )
-        for caption, path in figures.get(f"{dataset} ({metric})", []):
-            parts.append(f"<figure>{_img(path)}<figcaption>{_e(caption)}</figcaption></figure>")
-    parts.append("<h2>Methods</h2>" + METHODS)
-    parts.append("<h2>References</h2>")
-    for key, bib in citations.items():
-        parts.append(f"<h4>{_e(key)}</h4><pre>{_e(bib)}</pre>")
-    parts.append(
-        "<h2>Configuration</h2><pre>"
-        + _e(json.dumps(config, indent=2, default=str))
-        + "</pre></body></html>"
-    )
-    return "\n".join(parts)
-
-
-def _paired(res: pd.DataFrame) -> str:
-    """Paired model comparisons: difference (first minus second), CI and permutation p."""
-    rows = res[res["analysis"].isin(["paired_score", "paired_aps"])]
-    if rows.empty:
-        return ""
-    wide = rows.pivot_table(
-        index=["model", "other_model", "region"],
-        columns=["analysis", "statistic"],
-        values="value",
-        aggfunc="first",
-        sort=False,
-    )
-    body = []
-    for (a, b, region), row in wide.iterrows():
-        cells = "".join(
-            _cell(
-                float(row.get((f"paired_{stat}", part), np.nan)),
-                analysis=f"paired_{stat}",
-                model=a,
-                other_model=b,
-                region=region,
-                statistic=part,
-            )
-            for stat in ("score", "aps")
-            for part in ("difference", "low", "high", "p_value")
-        )
-        body.append(
-            f'<tr><td class="label">{_e(a)}</td><td class="label">{_e(b)}</td>'
-            f'<td class="label">{_e(region)}</td>{cells}</tr>'
-        )
-    head = "<th>difference</th><th>low</th><th>high</th><th>p</th>" * 2
     return (
-        "<h3>Paired comparisons (same subjects; first minus second; 95% CI; two-sided "
-        "sign-flip permutation p)</h3><table data-table='paired_comparison'><tr>"
-        "<th class='label' rowspan='2'>model</th><th class='label' rowspan='2'>vs</th>"
-        "<th class='label' rowspan='2'>region</th><th colspan='4'>score</th>"
-        f"<th colspan='4'>APS</th></tr><tr>{head}</tr>{''.join(body)}</table>"
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            study=config.get("name", "study"),
+            css=CSS,
+            run_id=run_id,
+            version=version,
+            leaderboard=_leaderboard(results),
+            sections=sections,
+            methods=METHODS,
+            citations=citations,
+            config=json.dumps(config, indent=2, default=str),
+        )
     )
-
-
-def _warnings(res: pd.DataFrame) -> str:
-    """The reliability flags stored with the results, with the reason for each."""
-    unreliable = res[(res["statistic"] == "unreliable") & (res["value"] > 0)]
-    flagged = res[(res["statistic"] == "degenerate") & (res["value"] > 0)]
-    if flagged.empty and unreliable.empty:
-        return ""
-    items = [
-        f"<li>noise ceiling ({_e(r)}): its lower bound is not above 0; the subjects do not agree "
-        "there beyond chance, so no score in this region can be interpreted.</li>"
-        for r in unreliable["region"]
-    ]
-    if flagged.empty:
-        return (
-            "<h3>Warnings</h3><div class='note' data-table='warnings'><ul>"
-            + "".join(items)
-            + "</ul></div>"
-        )
-    kept = res[res["statistic"] == "kept_fraction"].set_index(["analysis", "model", "region"])
-    subjects = res.loc[res["analysis"].isin(["brain_aps", "score"]), "subject"].dropna().nunique()
-    for _, row in flagged.iterrows():
-        key = (row["analysis"], row["model"], row["region"])
-        frac = float(kept["value"].get(key, np.nan)) if key in kept.index else np.nan
-        why = (
-            f"only {frac:.0%} of the bootstrap resamples define it"
-            if np.isfinite(frac) and frac < 0.5
-            else "every resample gave the same value (zero width)"
-        )
-        who = f"{row['model']}, " if isinstance(row["model"], str) else ""
-        items.append(
-            f"<li>{_e(row['analysis'].replace('_', ' '))} ({_e(who)}{_e(row['region'])}): "
-            f"{_e(why)}.</li>"
-        )
-    return (
-        "<h3>Warnings</h3><div class='note' data-table='warnings'><p>These intervals are "
-        f"degenerate and should not be read as uncertainty estimates. With {subjects} "
-        "subjects, a subject resample defines APS only when it draws at least 3 distinct "
-        "subjects, and few distinct resamples exist: more subjects are needed.</p><ul>"
-        + "".join(items)
-        + "</ul></div>"
-    )
-
-
-def _first(rows: pd.DataFrame, model: str, region: str) -> str:
-    hit = rows[(rows["model"] == model) & (rows["region"] == region)]
-    return str(hit["layer"].iloc[0]) if len(hit) else "–"
 
 
 METHODS = """
