@@ -34,7 +34,8 @@ def test_demo_writes_report_figures_and_database(demo_out):
     pngs = sorted(p.name for p in (demo_out / "figures").glob("*.png"))
     pdfs = sorted(p.name for p in (demo_out / "figures").glob("*.pdf"))
     assert len(pngs) == len(pdfs) >= 10
-    for kind in ("matrices", "patterns", "scores", "equivalence", "layers"):
+    kinds = ("brain_matrix", "brain_aps", "matrices", "patterns", "scores", "equivalence")
+    for kind in (*kinds, "profiles"):
         assert any(p.startswith(kind) for p in pngs), kind
     with ResultsStore(demo_out / "results.duckdb") as store:
         runs = store.query("SELECT status, config_hash, version FROM runs")
