@@ -627,3 +627,47 @@ def test_an_extraction_over_budget_is_refused_before_anything_runs(tmp_path):
     md = ca.extract(net, sorted(inputs["images"].iterdir()), cache=False, progress=False)
     stored = sum(md[k].values.size for k in md) * 4
     assert extraction_bytes(net, 12) == stored
+
+
+def test_a_six_model_study_has_all_six_on_the_leaderboard(tmp_path):
+    inputs = _write_inputs(tmp_path / "in")
+    acts = dict(np.load(inputs["acts"]))
+    rng = np.random.default_rng(9)
+    models = []
+    for k in range(6):
+        mixed = {
+            "early": acts["early"] + k * 0.5 * rng.normal(size=acts["early"].shape),
+            "late": acts["late"] + k * 0.5 * rng.normal(size=acts["late"].shape),
+            "stimuli": acts["stimuli"],
+        }
+        np.savez(tmp_path / f"m{k}.npz", **mixed)
+        models.append(
+            {"name": f"model {k}", "source": "activations", "path": str(tmp_path / f"m{k}.npz")}
+        )
+    result = run_study(_config(inputs, models=models, n_bootstrap=100), tmp_path / "out")
+    board = query_database(
+        tmp_path / "out" / "results.duckdb",
+        "SELECT model, statistic, value FROM latest WHERE analysis = 'leaderboard'",
+    ).pivot(index="model", columns="statistic", values="value")
+    assert sorted(board.index) == [f"model {k}" for k in range(6)]
+    assert (board["score_low"] <= board["score_mean"]).all() and (
+        board["score_mean"] <= board["score_high"]
+    ).all()
+    best = board["score_mean"].idxmax()
+    assert board.loc[best, "score_equivalent"] == 1.0
+    expected = (board["score_mean"] >= board.loc[best, "score_low"]).astype(float)
+    pd.testing.assert_series_equal(board["score_equivalent"], expected, check_names=False)
+    html = result["report"].read_text()
+    assert html.count('data-analysis="leaderboard" data-model="model ') == 6 * 9
+
+
+def test_a_brain_only_study_draws_brain_aps(data_dir, tmp_path):
+    result = run_study(
+        {"datasets": [{"name": "castaldi2019"}], "n_bootstrap": 50}, tmp_path / "out"
+    )
+    names = [p.name for p in (tmp_path / "out" / "figures").glob("*.png")]
+    assert any(n.startswith("brain_aps_") for n in names) and any(
+        n.startswith("brain_matrix_") for n in names
+    )
+    html = result["report"].read_text()
+    assert 'data-table="brain_aps"' in html and "Leaderboard" not in html

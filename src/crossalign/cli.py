@@ -318,9 +318,9 @@ def demo(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
 ) -> None:
-    """The built-in study: Cichy 2014 and Castaldi 2019 with EfficientNet-Lite0, its untrained
-    control, a pixel model and the Castaldi predictors; writes a report, figures and a
-    database."""
+    """The built-in study: Cichy 2014 and Castaldi 2019 with the EfficientNet-Lite0/1/2
+    capacity series and their untrained controls, a pixel model and the Castaldi predictors;
+    writes a report (with a leaderboard), figures and a database."""
     from .study import DEMO_STUDY
 
     config = {**DEMO_STUDY, "n_bootstrap": n_bootstrap, "memory_budget": memory_budget}

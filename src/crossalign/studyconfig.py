@@ -257,6 +257,26 @@ DEMO_STUDY: dict[str, Any] = {
             "seed": 0,
             "paradigm": "untrained",
         },
+        *(
+            entry
+            for k in (1, 2)
+            for entry in (
+                {
+                    "name": f"EfficientNet-Lite{k}",
+                    "model": f"efficientnet_lite{k}",
+                    "paradigm": "supervised",
+                    "family": "EfficientNet-Lite",
+                },
+                {
+                    "name": f"EfficientNet-Lite{k} untrained",
+                    "model": f"efficientnet_lite{k}",
+                    "pretrained": False,
+                    "seed": 0,
+                    "paradigm": "untrained",
+                    "family": "EfficientNet-Lite",
+                },
+            )
+        ),
         {"name": "pixels", "source": "pixels", "paradigm": "hand-built"},
         {
             "name": "Castaldi predictors",
