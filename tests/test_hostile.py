@@ -671,3 +671,25 @@ def test_a_brain_only_study_draws_brain_aps(data_dir, tmp_path):
     )
     html = result["report"].read_text()
     assert 'data-table="brain_aps"' in html and "Leaderboard" not in html
+
+
+def test_geometry_rows_equal_the_rdms_and_their_mds(tmp_path):
+    from scipy.spatial.distance import pdist
+
+    inputs = _write_inputs(tmp_path / "in")
+    result = run_study(_config(inputs, n_bootstrap=0), tmp_path / "out")
+    res = _results(tmp_path / "out")
+    brain = ca.io.load_arrays(inputs["brain"])
+    mean_rdm = np.mean([brain[(s, "IT")].values for s in brain.subjects], axis=0)
+    rdm = res[(res["analysis"] == "rdm") & (res["region"] == "IT") & res["model"].isna()]
+    square = rdm.pivot(index="stimulus", columns="target_stimulus", values="value")
+    square = square.loc[list(brain.stimuli), list(brain.stimuli)]
+    np.testing.assert_allclose(square.to_numpy(), mean_rdm, atol=1e-12)
+    mds = res[(res["analysis"] == "mds") & (res["region"] == "IT") & res["model"].isna()]
+    xy = mds.pivot(index="stimulus", columns="statistic", values="value").loc[list(brain.stimuli)]
+    # classical MDS in 2-D preserves the dissimilarities' order to the extent they are planar
+    assert np.corrcoef(pdist(xy.to_numpy()), mean_rdm[np.triu_indices(12, 1)])[0, 1] > 0.5
+    model_mds = res[(res["analysis"] == "mds") & (res["model"] == "net")]
+    assert set(model_mds["region"]) == set(REGIONS) and model_mds["layer"].notna().all()
+    assert any(p.name.startswith("geometry_") for p in (tmp_path / "out" / "figures").glob("*.png"))
+    assert "geometry" in result["report"].read_text()

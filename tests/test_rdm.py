@@ -90,3 +90,15 @@ def test_fast_rdm_vectors_equal_full_rdms(distance, rng):
         rdm_vectors(x, distance), upper_triangle(compute_rdms(x, distance)), rtol=1e-12, atol=1e-12
     )
     assert rdm_vectors(x, distance).shape == (2, 3, 300)
+
+
+def test_classical_mds_recovers_planar_distances(rng):
+    from scipy.spatial.distance import pdist, squareform
+
+    from crossalign.rdm import classical_mds
+
+    points = rng.normal(size=(12, 2)) * [3.0, 1.0]
+    coords = classical_mds(squareform(pdist(points)), 2)
+    np.testing.assert_allclose(pdist(coords), pdist(points), atol=1e-9)
+    # the first axis carries the larger spread
+    assert coords[:, 0].std() > coords[:, 1].std()

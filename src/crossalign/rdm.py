@@ -32,6 +32,7 @@ __all__ = [
     "SIMILARITY_CONVERSIONS",
     "SYMMETRISE_TOLERANCE",
     "check_rdm",
+    "classical_mds",
     "compute_rdms",
     "rdm_vectors",
     "similarity_to_rdm",
@@ -416,3 +417,20 @@ def check_rdm(
             "(crossnobis), which can be negative; a similarity matrix needs similarity=."
         )
     return d
+
+
+def classical_mds(rdm: np.ndarray, dims: int = 2) -> np.ndarray:
+    """Classical (Torgerson) multidimensional scaling of one RDM: (n, dims) coordinates whose
+    Euclidean distances best approximate the dissimilarities (exactly, for Euclidean
+    distances of points in ``dims`` dimensions). ``B = -1/2 J D^2 J`` with the centring
+    matrix ``J``; the coordinates are the top eigenvectors of ``B`` scaled by the square
+    roots of their (non-negative) eigenvalues (Torgerson 1952)."""
+    d = check_rdm(rdm, "rdm")
+    if d.ndim != 2:
+        raise InputError(f"classical_mds takes one RDM (n, n). Got shape {d.shape}.")
+    n = d.shape[0]
+    j = np.eye(n) - 1.0 / n
+    b = -0.5 * j @ (d**2) @ j
+    values, vectors = np.linalg.eigh((b + b.T) / 2)
+    order = np.argsort(values)[::-1][:dims]
+    return vectors[:, order] * np.sqrt(np.clip(values[order], 0.0, None))[None, :]

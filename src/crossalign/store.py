@@ -14,6 +14,7 @@ Tables
     ``layer_profile``, ``selected_layer``, ``model_matrix``, ``model_to_brain``,
     ``matrix_comparison``, ``equivalence``, ``paradigm``, ``paired_comparison``), ``model``,
     ``other_model`` (the second model of a paired comparison), ``paradigm``, ``layer``,
+    ``stimulus`` / ``target_stimulus`` (RDM entries and MDS coordinates),
     ``region``, ``target_region``, ``subject``, ``metric``, ``split`` (train / test / all),
     ``statistic`` (value, mean, low, high, lower, upper, p_value, ...) and ``value``.
 ``blocks``
@@ -63,6 +64,8 @@ COLUMNS = [
     "region",
     "target_region",
     "subject",
+    "stimulus",
+    "target_stimulus",
     "metric",
     "split",
     "statistic",
@@ -77,12 +80,15 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS results (
     run_id VARCHAR, dataset VARCHAR, analysis VARCHAR, model VARCHAR, paradigm VARCHAR,
     layer VARCHAR, region VARCHAR, target_region VARCHAR, subject VARCHAR, metric VARCHAR,
-    split VARCHAR, statistic VARCHAR, value DOUBLE, other_model VARCHAR);
+    split VARCHAR, statistic VARCHAR, value DOUBLE, other_model VARCHAR, stimulus VARCHAR,
+    target_stimulus VARCHAR);
 CREATE TABLE IF NOT EXISTS blocks (
     run_id VARCHAR, block VARCHAR, written TIMESTAMP, n_rows BIGINT);
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS resume_key VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS key_parts VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS other_model VARCHAR;
+ALTER TABLE results ADD COLUMN IF NOT EXISTS stimulus VARCHAR;
+ALTER TABLE results ADD COLUMN IF NOT EXISTS target_stimulus VARCHAR;
 CREATE OR REPLACE VIEW latest AS SELECT * FROM results WHERE run_id = (
     SELECT run_id FROM runs WHERE status = 'complete' ORDER BY finished DESC LIMIT 1);
 """

@@ -589,6 +589,7 @@ def _brain_block(ctx: _Context, dataset: str, brain: BrainData, metric: Any) -> 
         rows_from(cross_region_matrix(brain, metric), analysis="cross_region_matrix", **labels),
         rows_from(ceiling, analysis="noise_ceiling", **labels),
         rows_from(unreliable, analysis="noise_ceiling", statistic="unreliable", **labels),
+        *_brain_geometry(brain, labels),
     ]
     if len(brain.regions) >= 3 and len(brain.subjects) >= 3:
         if ctx.cfg.n_bootstrap == 0:
@@ -609,6 +610,59 @@ def _brain_block(ctx: _Context, dataset: str, brain: BrainData, metric: Any) -> 
                 values = ci[var].astype(float)
                 frames.append(rows_from(values, analysis="brain_aps", statistic=stat, **labels))
     ctx.store.write_block(ctx.run_id, block, frames)
+
+
+#: RDMs of up to this many stimuli are stored whole (for the report's heatmaps); their
+#: MDS coordinates are stored for any number.
+RDM_ROWS_MAX = 150
+
+
+def _geometry_rows(vector: np.ndarray, stimuli: list[Any], **labels: Any) -> list[pd.DataFrame]:
+    """An RDM's classical MDS coordinates (and the RDM itself when small) as rows."""
+    import xarray as xr
+
+    from .rdm import classical_mds, square_from_vector
+
+    square = square_from_vector(np.asarray(vector, dtype=float))
+    ids = [str(x) for x in stimuli]
+    coords = xr.DataArray(
+        classical_mds(square, 2),
+        dims=("stimulus", "statistic"),
+        coords={"stimulus": ids, "statistic": ["x", "y"]},
+    )
+    frames = [rows_from(coords, analysis="mds", **labels)]
+    if len(ids) <= RDM_ROWS_MAX:
+        rdm = xr.DataArray(
+            square,
+            dims=("stimulus", "target_stimulus"),
+            coords={"stimulus": ids, "target_stimulus": ids},
+        )
+        frames.append(rows_from(rdm, analysis="rdm", **labels))
+    return frames
+
+
+def _brain_geometry(brain: BrainData, labels: dict[str, Any]) -> list[pd.DataFrame]:
+    """Per region, the subject-mean RDM's geometry (all stimuli)."""
+    frames = []
+    for region in brain.regions:
+        vector = brain.select(areas=[region]).rdm_vectors().mean(axis=0)
+        frames.extend(_geometry_rows(vector, list(brain.stimuli), region=region, **labels))
+    return frames
+
+
+def _model_geometry(
+    md: ModelData, layers: dict[Any, Any], labels: dict[str, Any]
+) -> list[pd.DataFrame]:
+    """Per region, the geometry of the model's layer chosen for it (all stimuli)."""
+    vectors: dict[Any, np.ndarray] = {}
+    frames = []
+    for region, layer in layers.items():
+        if layer not in vectors:
+            vectors[layer] = md.select(areas=[layer]).rdm_vectors()[0]
+        frames.extend(
+            _geometry_rows(vectors[layer], list(md.stimuli), region=region, layer=layer, **labels)
+        )
+    return frames
 
 
 #: (statistic in the database, variable of a CI dataset)
@@ -664,6 +718,8 @@ def _model_block(
         rows = _evaluation_rows(
             ev, dataset=dataset, model=mcfg.name, paradigm=paradigm, metric=metric.name
         )
+        geometry = {"dataset": dataset, "model": mcfg.name, "metric": metric.name, "split": "all"}
+        rows += _model_geometry(md.select([md.models[0]]), evaluation.layers, geometry)
         ctx.store.write_block(ctx.run_id, block, rows)
     return evaluation, ev
 

@@ -337,6 +337,55 @@ def _profiles(p: _Panel) -> list[tuple[str, Path]]:
     return [(caption, _save(fig, p.folder, f"profiles_{p.tag}"))]
 
 
+def _geometry(p: _Panel) -> list[tuple[str, Path]]:
+    """Per region: the brain's subject-mean RDM (when stored) and MDS views of the brain and
+    of each model's chosen layer."""
+    import matplotlib.pyplot as plt
+
+    mds = p.res[p.res["analysis"] == "mds"]
+    rdm = p.res[(p.res["analysis"] == "rdm") & p.res["model"].isna()]
+    out = []
+    for region in p.regions:
+        sub = mds[mds["region"] == region]
+        owners = ["brain", *[m for m in p.models if (sub["model"] == m).any()]][:5]
+        has_rdm = not rdm[rdm["region"] == region].empty
+        n = len(owners) + has_rdm
+        fig, axes = plt.subplots(1, n, figsize=(2.8 * n, 2.8), squeeze=False)
+        axes = list(axes[0])
+        if has_rdm:
+            ax = axes.pop(0)
+            sq = rdm[rdm["region"] == region].pivot_table(
+                index="stimulus",
+                columns="target_stimulus",
+                values="value",
+                aggfunc="first",
+                sort=False,
+            )
+            im = ax.imshow(sq.to_numpy(dtype=float), cmap="viridis")
+            ax.set_title("brain RDM (subject mean)", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            fig.colorbar(im, ax=ax, fraction=0.046)
+        for ax, owner in zip(axes, owners, strict=True):
+            pts = sub[sub["model"].isna()] if owner == "brain" else sub[sub["model"] == owner]
+            xy = pts.pivot_table(
+                index="stimulus", columns="statistic", values="value", aggfunc="first", sort=False
+            )
+            ax.scatter(xy["x"], xy["y"], s=8, c=np.arange(len(xy)), cmap="viridis")
+            layer = pts["layer"].dropna()
+            ax.set_title(owner if layer.empty else f"{owner} ({layer.iloc[0]})", fontsize=7)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.suptitle(f"{p.dataset}: {region} geometry (all stimuli; MDS of the RDMs)", fontsize=9)
+        fig.tight_layout()
+        caption = (
+            f"{region}: the brain's subject-mean RDM and classical MDS views of the brain's and "
+            "each model's chosen layer's RDM (points coloured by stimulus order)"
+        )
+        out.append((caption, _save(fig, p.folder, f"geometry_{p.tag}_{slug(region)}")))
+    return out
+
+
 #: The figures of each dataset and metric, in report order.
 FIGURES: list[Callable[[_Panel], list[tuple[str, Path]]]] = [
     _brain_matrix,
@@ -346,4 +395,5 @@ FIGURES: list[Callable[[_Panel], list[tuple[str, Path]]]] = [
     _scores,
     _equivalence,
     _profiles,
+    _geometry,
 ]
