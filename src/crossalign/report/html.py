@@ -190,6 +190,8 @@ _BOARD = (
     ("metric", "metric", False),
     ("model", "model", False),
     ("paradigm", "paradigm", False),
+    ("family", "family", False),
+    ("training_data", "training data", False),
     ("score_mean", "score", True),
     ("score_low", "score low", True),
     ("score_high", "score high", True),
@@ -202,15 +204,18 @@ _BOARD = (
 )
 
 
-def _leaderboard(results: pd.DataFrame) -> dict[str, Any] | None:
+def _leaderboard(results: pd.DataFrame, config: dict[str, Any]) -> dict[str, Any] | None:
     rows = results[results["analysis"] == "leaderboard"]
     if rows.empty:
         return None
+    info = {m.get("name"): m for m in config.get("models", [])}
     out = []
     for (dataset, metric, model), sub in rows.groupby(["dataset", "metric", "model"], sort=False):
         row: dict[str, Any] = {"dataset": dataset, "metric": metric, "model": model}
         row["paradigm"] = sub["paradigm"].iloc[0]
-        for key, _, _numeric in _BOARD[4:]:
+        for key in ("family", "training_data"):  # metadata from the study's models
+            row[key] = info.get(model, {}).get(key) or ""
+        for key, _, _numeric in _BOARD[6:]:
             row[key] = _value(sub, statistic=key)
         out.append(row)
     out.sort(key=lambda r: -(r["score_mean"] if r["score_mean"] is not None else -np.inf))
@@ -240,7 +245,7 @@ def render_report(
             css=CSS,
             run_id=run_id,
             version=version,
-            leaderboard=_leaderboard(results),
+            leaderboard=_leaderboard(results, config),
             sections=sections,
             methods=METHODS,
             citations=citations,
