@@ -207,8 +207,8 @@ def test_timm_architecture_offline(images, monkeypatch):
         load_model("timm:resnet18", pretrained=True)
     with pytest.raises(ValueError, match=r"timm has no architecture 'resnet19'.*Did you mean"):
         load_model("timm:resnet19", pretrained=False)
-    with pytest.raises(ValueError, match=r"Unknown model 'efficientnet_lite1'.*timm:"):
-        load_model("efficientnet_lite1")
+    with pytest.raises(ValueError, match=r"Unknown model 'efficientnet_lite9'.*timm:"):
+        load_model("efficientnet_lite9")
 
 
 def test_precomputed_activations_work_like_a_model(tmp_path, rng):
