@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The reference data lives outside the repository (never copied in).
 export CROSSALIGN_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: install demo test lint docs clean
+.PHONY: install demo test test-fast lint docs clean
 
 # PyTorch is pinned here, not in pyproject.toml (users keep ranges): this pair lies on the
 # machine's disk (a CUDA build that runs on the CPU); torchvision is needed by timm.
@@ -26,6 +26,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# everyday loop: everything but the tests marked slow, with fewer hypothesis examples
+test-fast: install
+	HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -m "not slow"
 
 docs: install
 	$(BIN)/mkdocs build --strict --quiet

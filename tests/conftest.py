@@ -18,7 +18,8 @@ settings.register_profile(
     # the one function-scoped fixture used with @given (engine_backend) only sets an option
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-settings.load_profile("default")
+settings.register_profile("fast", parent=settings.get_profile("default"), max_examples=15)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -18,6 +18,8 @@ import crossalign as ca
 from crossalign import io
 from crossalign.study import parse_study
 
+pytestmark = pytest.mark.slow  # the demo, kills and resumes, 1000-case fuzzing
+
 FUZZ = settings(
     max_examples=1000,
     deadline=None,

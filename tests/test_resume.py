@@ -11,6 +11,8 @@ import pytest
 
 from crossalign.store import LABELS, ResultsStore
 
+pytestmark = pytest.mark.slow  # the demo, kills and resumes, 1000-case fuzzing
+
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = """
 name = "resume-test"

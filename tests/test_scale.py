@@ -99,6 +99,7 @@ def test_plan_estimates_time_and_memory(big):
     assert 0 < plan.seconds < 60
 
 
+@pytest.mark.slow
 def test_local_dask_cluster_with_two_workers_gives_the_same_numbers(big):
     distributed = pytest.importorskip("distributed")
     single = ca.score_tensor(big)

@@ -69,6 +69,7 @@ def test_percentile_ci_and_bootstrap_indices():
         ca.bootstrap_indices(5, 0)
 
 
+@pytest.mark.slow
 def test_subject_bootstrap_ci_coverage():
     """Percentile CIs of the mean pointwise score cover the population value ~95% of the time.
 

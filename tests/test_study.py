@@ -16,6 +16,8 @@ from crossalign.cli import app
 from crossalign.store import ResultsStore
 from crossalign.study import load_study, parse_study, run_study
 
+pytestmark = pytest.mark.slow  # the demo, kills and resumes, 1000-case fuzzing
+
 runner = CliRunner()
 
 
