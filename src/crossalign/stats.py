@@ -514,13 +514,15 @@ def leaderboard(evaluations: Mapping[Hashable, xr.Dataset], level: float = 0.95)
             out[f"{stat}_mean"] = means
             out[f"{stat}_low"] = [float(b[0]) for b in bounds]
             out[f"{stat}_high"] = [float(b[1]) for b in bounds]
+            defined = [i for i, m in enumerate(means) if np.isfinite(m)]
             eq = equivalence(
-                dict(zip(names, means, strict=True)),
-                dict(zip(names, out[f"{stat}_low"], strict=True)),
+                {names[i]: means[i] for i in defined},
+                {names[i]: out[f"{stat}_low"][i] for i in defined},
             )
-            out[f"{stat}_equivalent"] = [bool(eq[n]) for n in names]
+            # 1 / 0, or NaN where the statistic is undefined (APS with too few regions)
+            out[f"{stat}_equivalent"] = [float(eq[n]) if n in eq else np.nan for n in names]
     out["double"] = [
-        a and b for a, b in zip(out["score_equivalent"], out["aps_equivalent"], strict=True)
+        a * b for a, b in zip(out["score_equivalent"], out["aps_equivalent"], strict=True)
     ]
     return xr.Dataset({k: ("model", v) for k, v in out.items()}, coords={"model": _labels(names)})
 

@@ -249,13 +249,19 @@ DEMO_STUDY: dict[str, Any] = {
         {"name": "castaldi2019", "options": {"task": "both"}},
     ],
     "models": [
-        {"name": "EfficientNet-Lite0", "model": "efficientnet_lite0", "paradigm": "supervised"},
+        {
+            "name": "EfficientNet-Lite0",
+            "model": "efficientnet_lite0",
+            "paradigm": "supervised",
+            "family": "EfficientNet-Lite",
+        },
         {
             "name": "EfficientNet-Lite0 untrained",
             "model": "efficientnet_lite0",
             "pretrained": False,
             "seed": 0,
             "paradigm": "untrained",
+            "family": "EfficientNet-Lite",
         },
         *(
             entry
