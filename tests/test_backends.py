@@ -143,3 +143,38 @@ def test_cuda_backend_without_a_device_says_what_to_use_instead(brain):
         ca.score_tensor(brain, backend="torch:cuda")
     with pytest.raises(RuntimeError, match=r"needs a CUDA device.*backend='torch:cpu'"):
         ca.backends.get_backend("torch:cuda").gram(np.ones((1, 3, 2)))
+
+
+def test_options_are_isolated_between_overlapping_threads():
+    """Two threads inside overlapping `with options(...)` blocks each see their own dtype,
+    and both blocks leave the defaults behind."""
+    import threading
+
+    from crossalign._options import get_option
+
+    seen: dict[str, list[str]] = {"a": [], "b": []}
+    a_in, b_in, a_read = threading.Event(), threading.Event(), threading.Event()
+
+    def worker_a() -> None:
+        with ca.options(dtype="float32"):
+            a_in.set()
+            b_in.wait(5)  # b is inside its own block now
+            seen["a"].append(get_option("dtype"))
+            a_read.set()
+        seen["a"].append(get_option("dtype"))
+
+    def worker_b() -> None:
+        a_in.wait(5)
+        with ca.options(dtype="float64", backend="torch:cpu"):
+            b_in.set()
+            a_read.wait(5)
+            seen["b"].append(get_option("dtype") + "/" + get_option("backend"))
+        seen["b"].append(get_option("dtype"))
+
+    threads = [threading.Thread(target=worker_a), threading.Thread(target=worker_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == {"a": ["float32", "float64"], "b": ["float64/torch:cpu", "float64"]}
+    assert get_option("dtype") == "float64" and get_option("backend") == "numpy"

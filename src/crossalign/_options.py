@@ -1,5 +1,7 @@
-"""Global options, set for a block of code with a context manager (state restored in
-``finally``, as scikit-learn's ``config_context``).
+"""Options, set for a block of code with a context manager (state restored in ``finally``,
+as scikit-learn's ``config_context``). They live in a context variable: each thread (and each
+asyncio task) sees its own, so overlapping ``with options(...)`` blocks in two threads never
+see each other's settings, and leaving a block always restores what was there before.
 
 >>> import crossalign as ca
 >>> with ca.options(memory_budget="2GB", backend="numpy", dtype="float64"):
@@ -23,6 +25,7 @@ Options:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -97,7 +100,9 @@ _DEFAULTS: dict[str, Any] = {
     "dtype": "float64",
     "cluster": None,
 }
-_OPTIONS: dict[str, Any] = dict(_DEFAULTS)
+_OPTIONS: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar(
+    "crossalign_options", default=_DEFAULTS
+)
 
 
 def available_memory() -> int:
@@ -113,10 +118,12 @@ def available_memory() -> int:
 
 
 def get_option(name: str) -> Any:
+    """The current value of option ``name`` in this thread."""
+    current = _OPTIONS.get()
     if name == "memory_budget":
-        value = _OPTIONS["memory_budget"]
+        value = current["memory_budget"]
         return int(0.8 * available_memory()) if value is None else value
-    return _OPTIONS[name]
+    return current[name]
 
 
 @contextlib.contextmanager
@@ -125,17 +132,15 @@ def options(**kwargs: Any) -> Iterator[None]:
 
     ``None`` restores an option's default; unknown names fail with the valid ones.
     """
-    unknown = set(kwargs) - set(_OPTIONS)
+    unknown = set(kwargs) - set(_DEFAULTS)
     if unknown:
-        raise InputError(f"Unknown option(s) {sorted(unknown)}. Options: {sorted(_OPTIONS)}.")
+        raise InputError(f"Unknown option(s) {sorted(unknown)}. Options: {sorted(_DEFAULTS)}.")
     parsed = {
         key: _DEFAULTS[key] if value is None else _PARSERS[key](value)
         for key, value in kwargs.items()
     }
-    saved = dict(_OPTIONS)
+    token = _OPTIONS.set({**_OPTIONS.get(), **parsed})
     try:
-        _OPTIONS.update(parsed)
         yield
     finally:
-        _OPTIONS.clear()
-        _OPTIONS.update(saved)
+        _OPTIONS.reset(token)
