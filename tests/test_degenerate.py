@@ -69,12 +69,16 @@ def test_one_region(rng):
 
 
 def test_no_code_execution_from_data():
-    """No pickle anywhere; torch weights only with weights_only=True; no YAML loader."""
+    """No pickle anywhere but the restricted reader (io/pickles.py, which never calls
+    pickle.load); torch weights only with weights_only=True; no YAML loader."""
     offenders = []
     for path in SRC.rglob("*.py"):
         text = path.read_text()
+        restricted = path.relative_to(SRC).as_posix() == "io/pickles.py"
+        if restricted:
+            assert "def find_class" in text and "pickle.Unpickler)" in text
         for pattern in (
-            r"\bimport pickle\b",
+            *([] if restricted else [r"\bimport pickle\b"]),
             r"allow_pickle\s*=\s*True",
             r"\byaml\.load\(",
             r"\bpickle\.loads?\(",

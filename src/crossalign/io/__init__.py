@@ -2,6 +2,7 @@
 
 from .arrays import load_array
 from .datasets import DATASETS, dataset_status, load_dataset
+from .pickles import load_pickle
 from .loaders import (
     load_activations,
     load_arrays,
@@ -22,6 +23,7 @@ __all__ = [
     "load_dataset",
     "load_nifti",
     "load_nwb",
+    "load_pickle",
     "load_region_files",
     "load_table",
     "load_xarray",
