@@ -2,7 +2,6 @@
 
 from .arrays import load_array
 from .datasets import DATASETS, dataset_status, load_dataset
-from .pickles import load_pickle
 from .loaders import (
     load_activations,
     load_arrays,
@@ -13,6 +12,7 @@ from .loaders import (
     load_xarray,
     save_xarray,
 )
+from .pickles import load_pickle
 
 __all__ = [
     "DATASETS",
