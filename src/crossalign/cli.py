@@ -461,7 +461,8 @@ def layers(
 @user_errors
 def bench(
     name: Annotated[
-        str, typer.Argument(help="Benchmark: rsa, aps, predictivity, extract or stream.")
+        str,
+        typer.Argument(help="Benchmark: rsa, aps, predictivity, extract, extract-video or stream."),
     ],
     size: Annotated[str, typer.Option(help="small or full (DESIGN section 4).")] = "small",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
