@@ -1,6 +1,6 @@
 """Alignment patterns and the alignment pattern score (APS).
 
-Hoefling et al. 2026 (arXiv:2604.21780), DESIGN section 1. With ``T[a, r, b, q] =
+Hoefling et al. 2026 (arXiv:2604.21780). With ``T[a, r, b, q] =
 M(X[a, r], X[b, q])`` the all-pairs score tensor (computed once by the engine):
 
 * alignment pattern of region r from subject a to subject b: ``AP[a->b](r) = T[a, r, b, :]``

@@ -1,4 +1,4 @@
-"""Benchmarks of DESIGN section 4 on seeded synthetic data (``crossalign bench``).
+"""Benchmarks on seeded synthetic data (``crossalign bench``).
 
 Each benchmark builds its workload, runs crossalign and, where one exists, the reference tool
 on the same data in the same process, and returns a JSON-able dict of timings (seconds), the

@@ -464,7 +464,9 @@ def bench(
         str,
         typer.Argument(help="Benchmark: rsa, aps, predictivity, extract, extract-video or stream."),
     ],
-    size: Annotated[str, typer.Option(help="small or full (DESIGN section 4).")] = "small",
+    size: Annotated[
+        str, typer.Option(help="small or full (the full sizes are those of BENCHMARKS.md).")
+    ] = "small",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     backend: BackendOpt = "numpy",
     dtype: DtypeOpt = "float64",

@@ -1,4 +1,4 @@
-"""Cross-region alignment matrices and their comparison (DESIGN section 1).
+"""Cross-region alignment matrices and their comparison.
 
 Brain-to-brain matrix (different subjects only, so the diagonal is the cross-subject
 same-region reliability, not 1)::
