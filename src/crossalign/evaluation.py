@@ -284,7 +284,7 @@ class Evaluation:
     ) -> xr.Dataset:
         """Permutation nulls for the model's pattern similarity (see
         :func:`aps_permutation_test`)."""
-        from .stats import fdr_bh, fwer_maxstat, permutation_null, permutation_p_value
+        from .stats import fdr_bh, fwer_maxstat, permutation_null
 
         check_option(null, "null", ["regions", "stimuli"], "permutation_test")
         li, ri = self._layer_index(), np.arange(len(self.regions))

@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from .data import BrainData
-from .engine import _labels, representation_inputs
+from .engine import _duration, _labels, representation_inputs
 from .errors import InputError, InputTypeError
 from .metrics import Metric, get_metric
 
@@ -596,12 +596,6 @@ class InferencePlan:
             f"peak memory about {self.peak_bytes / 1e6:.1f} MB, time about "
             f"{_duration(self.seconds)}"
         )
-
-
-def _duration(seconds: float) -> str:
-    from .engine import _duration as fmt
-
-    return fmt(seconds)
 
 
 def plan_inference(

@@ -451,18 +451,27 @@ class _Accumulator:
                     acts.shape[1], k, self.setting.projection_seed
                 )
             acts = np.asarray(acts @ self.projections[name])
+        if self.single and len(owners) == self.n and name not in self.arrays:
+            self._check(name, acts.shape[1], np.dtype(self.setting.dtype))
+            self.arrays[name] = acts.astype(self.setting.dtype, copy=False)  # one batch: no copy
+            return
         if name not in self.arrays:
             self._allocate(name, acts.shape[1])
-        if self.single:
-            self.arrays[name][owners] = acts
+        if self.single:  # stimuli come in order: each batch is one contiguous block
+            self.arrays[name][owners[0] : owners[-1] + 1] = acts
         else:  # images come grouped by stimulus: sum each run of one owner
             starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
             self.arrays[name][owners[starts]] += np.add.reduceat(acts.astype(np.float64), starts, 0)
 
     def _allocate(self, name: str, width: int) -> None:
+        dtype = np.dtype(self.setting.dtype if self.single else np.float64)
+        self._check(name, width, dtype)
+        self.arrays[name] = np.zeros((self.n, width), dtype=dtype)
+
+    def _check(self, name: str, width: int, dtype: np.dtype) -> None:
+        """Refuse a layer whose stored activations would push past the memory budget."""
         from .._options import MemoryBudgetError, get_option
 
-        dtype = np.dtype(self.setting.dtype if self.single else np.float64)
         need = self.n * width * dtype.itemsize + sum(a.nbytes for a in self.arrays.values())
         budget = get_option("memory_budget")
         if need > budget:
@@ -472,7 +481,6 @@ class _Accumulator:
                 f"{budget / 1e9:.3g} GB. Reduce it with projection=N (or 'auto'), pool='avg', "
                 "fewer layers, or raise the budget (--memory-budget)."
             )
-        self.arrays[name] = np.zeros((self.n, width), dtype=dtype)
 
     def result(self) -> dict[str, np.ndarray]:
         if self.single:
