@@ -84,21 +84,27 @@ def test_model_and_brain_stimuli_must_match(rng):
         ca.model_to_brain_matrix(model, brain, {"V1": "l1"})
 
 
-def test_missing_region_for_a_subject(rng):
-    data = responses(rng)
+def test_missing_region_for_a_subject_is_a_missing_cell(rng):
+    data = responses(rng, subjects=("s1", "s2", "s3"))
     del data[("s2", "IT")]
-    with pytest.raises(
-        ValueError,
-        match=r"Every subject must have every region.*subject 's2' has "
-        r"no region 'IT'",
-    ):
-        ca.BrainData.from_responses(data)
-    with pytest.raises(
-        ValueError,
-        match=r"'rdms\['IT'\]' argument stacks 2 RDMs but earlier areas "
-        r"stack 3",
-    ):
+    brain = ca.BrainData.from_responses(data)
+    assert brain.present().values.tolist() == [[True, True], [True, False], [True, True]]
+    assert brain.subjects_with("IT") == ["s1", "s3"]
+    rdms = brain.rdms().values
+    assert np.isnan(rdms[1, 1]).all() and np.isfinite(rdms[1, 0]).all()
+    # an entirely NaN RDM in a stack is the same missing cell
+    stack = np.stack([brain.rdms().values[:, r] for r in range(2)], axis=0)
+    again = ca.BrainData.from_rdms({"V1": stack[0], "IT": stack[1]}, subjects=["s1", "s2", "s3"])
+    assert again.keys() == brain.keys()
+    # a region in one subject only is refused by statistics that need two
+    del data[("s3", "IT")]
+    one = ca.BrainData.from_responses(data)
+    with pytest.raises(ValueError, match=r"at least 2 subjects.*'IT' in 1 subject"):
+        ca.cross_region_matrix(one)
+    with pytest.raises(ValueError, match=r"stacks 2 RDMs but earlier areas stack 3"):
         ca.BrainData.from_rdms({"V1": np.zeros((3, 5, 5)), "IT": np.zeros((2, 5, 5))})
+    with pytest.raises(ValueError, match=r"ModelData cannot have missing entries"):
+        ca.ModelData.from_rdms({"l1": np.full((1, 5, 5), np.nan), "l2": np.zeros((1, 5, 5))})
 
 
 def test_nan_and_inf_rejected(rng):

@@ -70,6 +70,56 @@ def _pair_masks(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return k, w
 
 
+def _masked_corr(x: np.ndarray, y: np.ndarray, similarity: str) -> np.ndarray:
+    """Correlation along the last axis over the entries finite in both (broadcast); NaN with
+    fewer than 3 such entries or a flat side. Spearman ranks those entries only."""
+    x, y = np.broadcast_arrays(x, y)
+    both = np.isfinite(x) & np.isfinite(y)
+    x, y = np.where(both, x, np.nan), np.where(both, y, np.nan)
+    if similarity == "spearman":
+        x = stats.rankdata(x, axis=-1, nan_policy="omit")
+        y = stats.rankdata(y, axis=-1, nan_policy="omit")
+    n = both.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xc = np.where(both, x - np.nansum(x, axis=-1, keepdims=True) / n, 0.0)
+        yc = np.where(both, y - np.nansum(y, axis=-1, keepdims=True) / n, 0.0)
+        sx, sy = np.sqrt((xc**2).sum(axis=-1)), np.sqrt((yc**2).sum(axis=-1))
+        r = (xc * yc).sum(axis=-1) / (sx * sy)
+    r[(n[..., 0] < 3) | (sx <= 1e-12) | (sy <= 1e-12)] = np.nan
+    return r
+
+
+def _cells(t: np.ndarray) -> np.ndarray:
+    """Which (subject, region) cells of a score tensor (S, R, S, R) exist: those with any
+    finite score."""
+    return np.isfinite(t).any(axis=(2, 3))
+
+
+def _weighted_mean(c: np.ndarray, weight: np.ndarray, axis: int) -> np.ndarray:
+    """Mean of ``c`` over ``axis`` with 0/1 weights; an undefined value with weight 1 stays
+    NaN (a flat pattern), one with weight 0 is skipped."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.where(weight > 0, c, 0.0) * weight
+        return total.sum(axis=axis) / weight.sum(axis=axis)
+
+
+def _brain_aps_masked(
+    tsel: np.ndarray, valid: np.ndarray, present: np.ndarray, similarity: str
+) -> np.ndarray:
+    """APS_brain (R, S) when some (subject, region) cells are missing (NaN scores): the
+    reference averages, per entry, the pairs that have it; correlations use the entries
+    both patterns have; the mean over source subjects skips those lacking the region."""
+    k, w = _pair_masks(valid)
+    finite = np.isfinite(tsel)
+    num = np.einsum("abs,arbk->srk", k, np.where(finite, tsel, 0.0))
+    den = np.einsum("abs,arbk->srk", k, finite.astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = np.where(den > 0, num / den, np.nan)  # (s, r, k)
+    c = _masked_corr(ref.transpose(1, 0, 2)[None], tsel, similarity)  # (a, r, s)
+    weight = w[:, None, :] * present[:, :, None]  # (a, r, s)
+    return _weighted_mean(c, weight, axis=0)
+
+
 def brain_aps_kernel(
     t: np.ndarray,
     valid: np.ndarray | None = None,
@@ -80,12 +130,15 @@ def brain_aps_kernel(
     """APS_brain (R, S) from the score tensor ``t`` (S, R, S, R).
 
     ``valid[a, b]`` says whether subjects a and b are different (default: a != b); a
-    subject bootstrap passes ``idx[:, None] != idx[None, :]``.
+    subject bootstrap passes ``idx[:, None] != idx[None, :]``. NaN scores mark missing
+    (subject, region) cells: every mean and correlation then uses the entries that exist.
     """
     n_sub, n_reg = t.shape[0], t.shape[1]
     valid = ~np.eye(n_sub, dtype=bool) if valid is None else valid
     sel = _selection(n_reg, include_same_region)
     tsel = np.take_along_axis(t, sel[None, :, None, :], axis=3)  # (S, R, S, Q')
+    if np.isnan(t).any():
+        return _brain_aps_masked(tsel, valid, _cells(t), similarity)
     k, w = _pair_masks(valid)
     count = k.sum(axis=(0, 1))  # (S,)
     q = tsel.shape[-1]
@@ -115,9 +168,23 @@ def model_aps_kernel(
     tsel = np.take_along_axis(t, sel[None, :, None, :], axis=3)  # (a, r, s, k)
     usel = u[:, :, sel]  # (L, S, R, Q')
     w = valid.astype(float)
+    if np.isnan(t).any() or np.isnan(u).any():
+        c = _masked_corr(usel.transpose(0, 2, 1, 3)[None], tsel[:, None], similarity)
+        weight = (w[:, None, :] * _cells(t)[:, :, None])[:, None]  # (a, 1, r, s)
+        return _weighted_mean(c, weight, axis=0)
     c = np.einsum("lsrk,arsk->alrs", _standardise(usel, similarity), _standardise(tsel, similarity))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.einsum("alrs,as->lrs", c, w) / w.sum(axis=0)[None, None, :]
+
+
+def subject_pair_mean(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cross-region matrix (R, R) of a score tensor (S, R, S, R): the mean over ordered
+    pairs of different subjects of ``t[a, r, b, q]``, skipping NaN (missing cells), with the
+    number of pairs behind each entry."""
+    finite = np.isfinite(t) & ~np.eye(t.shape[0], dtype=bool)[:, None, :, None]
+    pairs = finite.sum(axis=(0, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(finite, t, 0.0).sum(axis=(0, 2)) / pairs, pairs
 
 
 # ---------------------------------------------------------------------- labelled API
@@ -137,6 +204,7 @@ def _check_brain(data: Any, min_subjects: int = 3, min_regions: int = 3) -> Brai
             f"regions has no correlation to speak of. Got {len(data.regions)} "
             f"({data.regions})."
         )
+    data.require_subjects(2, "the alignment pattern score")
     return data
 
 

@@ -3,8 +3,12 @@
 For brains the source is a subject and the area a region (:class:`BrainData`); for models the
 source is a model and the area a layer (:class:`ModelData`). Each entry is either
 
-* raw responses: an (n_stimuli, n_units) array, optionally (n_stimuli, n_units, n_repetitions);
+* raw responses: an (n_stimuli, n_units) array, optionally (n_stimuli, n_units, n_repetitions)
+  with NaN marking a missing repetition (kept for reliability, averaged for analysis);
 * or an RDM: an (n_stimuli, n_stimuli) dissimilarity matrix.
+
+Brain data may miss (subject, region) cells (subject-specific regions of interest): scores
+involving a missing cell are NaN in every score tensor, and the statistics skip them.
 
 All entries share one stimulus index (ids are unique, checked, and matched by id, never by
 position, whenever the input carries ids). Entries are exposed as :class:`xarray.DataArray`
@@ -108,8 +112,7 @@ class EntryBlock:
             if kind == "rdm":
                 out[i] = upper_triangle(arr)
             else:
-                x = arr.mean(axis=-1) if arr.ndim == 3 else arr
-                out[i] = rdm_vectors(x, distance, name=f"responses of {key!r}")
+                out[i] = rdm_vectors(average_repeats(arr), distance, name=f"responses of {key!r}")
         return out
 
     def response_arrays(self, metric: str = "this metric") -> list[np.ndarray]:
@@ -121,7 +124,34 @@ class EntryBlock:
                 f"are RDMs (e.g. {rdm_only[0]!r}). Expected responses (from_responses), or use "
                 "an RSA metric (spearman, pearson, kendall_taua, cosine)."
             )
-        return [a.mean(axis=2) if a.ndim == 3 else a for a in self.arrays]
+        return [average_repeats(a) for a in self.arrays]
+
+
+def average_repeats(arr: np.ndarray) -> np.ndarray:
+    """Responses averaged over the repetition axis (NaN repetitions skipped); 2-D arrays are
+    returned as they are."""
+    if arr.ndim != 3:
+        return arr
+    if np.isnan(arr).any():
+        return np.nanmean(arr, axis=2)
+    return arr.mean(axis=2)
+
+
+def _check_repeats(arr: np.ndarray, arg: str) -> None:
+    """Finite values, except NaN for missing repetitions; every (stimulus, unit) needs one."""
+    if arr.ndim != 3:
+        check_finite(arr, arg)
+        return
+    if np.isinf(arr).any():
+        raise InputError(f"The '{arg}' argument must not hold infinite values.")
+    empty = np.isnan(arr).all(axis=2)
+    if empty.any():
+        stim, unit = (int(i) for i in np.argwhere(empty)[0])
+        raise InputError(
+            f"The '{arg}' argument has {int(empty.sum())} (stimulus, unit) cell(s) with no "
+            f"finite repetition (first: stimulus {stim}, unit {unit}). NaN may mark missing "
+            "repetitions only; drop units that were never measured."
+        )
 
 
 class Representations:
@@ -133,7 +163,8 @@ class Representations:
 
     source_dim: ClassVar[str] = "source"
     area_dim: ClassVar[str] = "area"
-    require_grid: ClassVar[bool] = False
+    #: Whether a source may lack an area (scores involving the gap are NaN in score tensors).
+    missing_cells: ClassVar[bool] = False
     constant_units_default: ClassVar[str] = "keep"
 
     def __init__(
@@ -156,8 +187,6 @@ class Representations:
         self._rdm_cache: dict[tuple[str, str, str], np.ndarray] = {}
         if not self._entries:
             raise InputError(f"A {type(self).__name__} needs at least one entry. Got none.")
-        if self.require_grid:
-            self._check_grid()
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -204,6 +233,9 @@ class Representations:
                     f"The '{arg}' argument must be an array (n_{cls.source_dim}s, n_stimuli, "
                     f"n_stimuli). Got an array of shape {arr.shape} instead."
                 )
+            absent = _absent_rdms(arr, arg, cls)
+            arr = arr.copy() if absent.any() else arr
+            arr[absent] = 0.0  # checked as empty RDMs, then left out
             arr = check_rdm(
                 arr,
                 arg,
@@ -238,11 +270,14 @@ class Representations:
                     f"{cls.area_dim} (a {cls.source_dim} is missing an {cls.area_dim}?)."
                 )
             for i, src in enumerate(source_labels):
-                entries[(src, area)] = arr[i]
+                if not absent[i]:
+                    entries[(src, area)] = arr[i]
         assert n_stim is not None and source_labels is not None  # for type checkers only
         index = _stimulus_index(stimuli, n_stim, "stimuli")
         kinds: dict[Key, Kind] = dict.fromkeys(entries, "rdm")
-        ordered = {(s, a): entries[(s, a)] for s in source_labels for a in rdms}
+        ordered = {
+            (s, a): entries[(s, a)] for s in source_labels for a in rdms if (s, a) in entries
+        }
         return cls(ordered, kinds, index)
 
     @classmethod
@@ -293,7 +328,7 @@ class Representations:
                     f"(n_stimuli, n_units, n_repetitions). Got an array of shape {arr.shape} "
                     "instead."
                 )
-            check_finite(arr, arg)
+            _check_repeats(arr, arg)
             if index is None:
                 base = stimuli if stimuli is not None else ids
                 index = _stimulus_index(base, arr.shape[0], "stimuli")
@@ -315,7 +350,7 @@ class Representations:
 
     @staticmethod
     def _constant_units(arr: np.ndarray, arg: str, policy: str) -> np.ndarray:
-        mean_over_reps = arr.mean(axis=2) if arr.ndim == 3 else arr
+        mean_over_reps = average_repeats(arr)
         if policy == "keep":  # only a fully constant representation matters
             if not np.ptp(mean_over_reps, axis=0).any():
                 raise InputError(
@@ -343,17 +378,6 @@ class Representations:
         return arr
 
     # ------------------------------------------------------------------ structure
-    def _check_grid(self) -> None:
-        sources, areas = self.sources, self.areas
-        missing = [(s, a) for s in sources for a in areas if (s, a) not in self._entries]
-        if missing:
-            s, a = missing[0]
-            raise InputError(
-                f"Every {self.source_dim} must have every {self.area_dim}. Got "
-                f"{len(missing)} missing entries, e.g. {self.source_dim} {s!r} has no "
-                f"{self.area_dim} {a!r}."
-            )
-
     @property
     def stimuli(self) -> pd.Index:
         return self._stimuli
@@ -376,6 +400,14 @@ class Representations:
 
     def keys(self) -> list[Key]:
         return list(self._entries)
+
+    def grid_positions(self) -> np.ndarray:
+        """The position of each entry (``keys()`` order) in the flattened
+        (source, area) grid: ``source_index * n_areas + area_index``."""
+        src = {s: i for i, s in enumerate(self.sources)}
+        ars = {a: j for j, a in enumerate(self.areas)}
+        n = len(ars)
+        return np.array([src[s] * n + ars[a] for s, a in self._entries], dtype=np.intp)
 
     def kind(self, key: Key) -> Kind:
         return self._kinds[self._key(key)]
@@ -514,18 +546,19 @@ class Representations:
         )
 
     def rdms(self, distance: str = "correlation") -> xr.DataArray:
-        """All RDMs as one DataArray (source, area, stimulus, stimulus2); grids only."""
-        if not self.is_grid:
+        """All RDMs as one DataArray (source, area, stimulus, stimulus2); missing cells of
+        brain data are entirely NaN."""
+        if not self.is_grid and not self.missing_cells:
             raise InputError(
                 f"This {type(self).__name__} is not a complete {self.source_dim} x "
                 f"{self.area_dim} grid; select one {self.source_dim} first."
             )
         from .rdm import square_from_vector
 
-        vec = self.rdm_vectors(distance)
-        sq = square_from_vector(vec).reshape(
-            len(self.sources), len(self.areas), self.n_stimuli, self.n_stimuli
-        )
+        n = self.n_stimuli
+        sq = np.full((len(self.sources) * len(self.areas), n, n), np.nan)
+        sq[self.grid_positions()] = square_from_vector(self.rdm_vectors(distance))
+        sq = sq.reshape(len(self.sources), len(self.areas), n, n)
         stim = self._stimuli.to_numpy()
         return xr.DataArray(
             sq,
@@ -538,6 +571,20 @@ class Representations:
             },
             attrs={"distance": distance},
         )
+
+
+def _absent_rdms(arr: np.ndarray, arg: str, cls: type[Representations]) -> np.ndarray:
+    """Which RDMs of a stack are entirely NaN: missing cells where the container allows them
+    (an RDM with only some NaN is an error, raised by the RDM check)."""
+    absent = np.isnan(arr).all(axis=(1, 2))
+    if absent.any() and not cls.missing_cells:
+        raise InputError(
+            f"The '{arg}' argument has {int(absent.sum())} RDM(s) that are entirely NaN. A "
+            f"{cls.__name__} cannot have missing entries; expected finite RDMs."
+        )
+    if absent.all():
+        raise InputError(f"The '{arg}' argument holds only NaN RDMs; expected at least one.")
+    return absent
 
 
 def _coord(labels: list[Hashable]) -> np.ndarray:
@@ -573,7 +620,10 @@ def match_stimuli(reference: Representations, other: Representations) -> Represe
 class BrainData(Representations):
     """Brain representations: entries indexed by (subject, region).
 
-    Every subject must have every region (a complete grid). Build with
+    A subject may lack a region (subject-specific regions of interest, or an entirely NaN RDM
+    in a :meth:`from_rdms` stack): statistics average over the (subject, region) pairs that
+    exist and report their counts; a statistic that needs 2 subjects in a region raises
+    when fewer have it. Build with
     :meth:`BrainData.from_rdms` (``{region: array (n_subjects, n, n)}``) or
     :meth:`BrainData.from_responses` (``{(subject, region): array (n, p)}``).
 
@@ -589,7 +639,7 @@ class BrainData(Representations):
 
     source_dim = "subject"
     area_dim = "region"
-    require_grid = True
+    missing_cells = True
     constant_units_default = "raise"
 
     @property
@@ -599,6 +649,33 @@ class BrainData(Representations):
     @property
     def regions(self) -> list[Hashable]:
         return self.areas
+
+    def present(self) -> xr.DataArray:
+        """Which (subject, region) cells exist: boolean DataArray (subject, region)."""
+        mask = np.array([[(s, r) in self for r in self.regions] for s in self.subjects])
+        return xr.DataArray(
+            mask,
+            dims=("subject", "region"),
+            coords={"subject": _coord(self.subjects), "region": _coord(self.regions)},
+            name="present",
+        )
+
+    def subjects_with(self, region: Hashable) -> list[Hashable]:
+        """The subjects that have ``region``."""
+        return [s for s in self.subjects if (s, region) in self]
+
+    def require_subjects(self, n: int, what: str) -> None:
+        """Raise unless every region is present in at least ``n`` subjects (``what`` names
+        the statistic in the message)."""
+        counts = {r: len(self.subjects_with(r)) for r in self.regions}
+        short = {r: k for r, k in counts.items() if k < n}
+        if short:
+            r, k = next(iter(short.items()))
+            raise InputError(
+                f"{what[0].upper()}{what[1:]} needs every region in at least {n} subjects. Got "
+                f"{len(short)} region(s) with fewer, e.g. {r!r} in {k} subject(s) "
+                f"{self.subjects_with(r)}. Drop such regions with data.select(areas=[...])."
+            )
 
 
 class ModelData(Representations):
@@ -610,7 +687,6 @@ class ModelData(Representations):
 
     source_dim = "model"
     area_dim = "layer"
-    require_grid = False
     constant_units_default = "keep"
 
     @classmethod

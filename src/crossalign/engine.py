@@ -385,7 +385,7 @@ def _streamed(
 
 
 def _grid_dims(data: Representations, prefix: str = "") -> tuple[list[str], dict[str, Any]]:
-    if not data.is_grid:
+    if not data.is_grid and not data.missing_cells:
         raise InputError(
             f"Scoring needs a complete {data.source_dim} x {data.area_dim} grid; this "
             f"{type(data).__name__} is ragged ({len(data)} entries for {len(data.sources)} "
@@ -402,6 +402,18 @@ def _labels(labels: list[Hashable]) -> np.ndarray:
     if labels and all(isinstance(x, str) for x in labels):
         return np.asarray(labels, dtype=str)
     return arr
+
+
+def on_grid(scores: np.ndarray, data: Representations, other: Representations) -> np.ndarray:
+    """Scores between entries (``keys()`` orders) placed on the full (source x area) grids
+    of both containers, NaN where a cell is missing."""
+    if data.is_grid and other.is_grid:
+        return scores
+    out = np.full(
+        (len(data.sources) * len(data.areas), len(other.sources) * len(other.areas)), np.nan
+    )
+    out[np.ix_(data.grid_positions(), other.grid_positions())] = scores
+    return out
 
 
 def score_tensor(
@@ -422,7 +434,7 @@ def score_tensor(
     the containers (e.g. ``subject, region, target_subject, target_region`` for brains, or
     ``model, layer, subject, region`` for a model against brains). Element
     ``[a, r, b, q]`` is ``M(rep[a, r], other_rep[b, q])``; direction matters for asymmetric
-    metrics.
+    metrics. Where brain data lacks a (subject, region) cell, its scores are NaN.
     """
     m = get_metric(metric)
     dims_a, coords_a = _grid_dims(data)
@@ -438,7 +450,7 @@ def score_tensor(
         len(target.areas),
     )
     return xr.DataArray(
-        scores.reshape(shape),
+        on_grid(scores, data, target).reshape(shape),
         dims=(*dims_a, *dims_b),
         coords={**coords_a, **coords_b},
         attrs={

@@ -22,9 +22,15 @@ import numpy as np
 import xarray as xr
 
 from ._validation import check_option
-from .aps import _check_brain, _prepare_model, brain_aps_kernel, model_aps_kernel
+from .aps import (
+    _check_brain,
+    _prepare_model,
+    brain_aps_kernel,
+    model_aps_kernel,
+    subject_pair_mean,
+)
 from .data import BrainData, ModelData
-from .engine import _labels, score_tensor
+from .engine import _labels, on_grid, score_tensor
 from .errors import InputError
 from .layers import assign_layers, layer_scores, split_stimuli
 from .metrics import Metric, get_metric
@@ -272,8 +278,7 @@ class Evaluation:
         matrix-level comparison (the less strict test), with ``n_permutations``."""
         from .patterns import compare_matrices
 
-        n_sub = len(self.subjects)
-        brain = (self.t.sum(axis=(0, 2)) - np.einsum("srsq->rq", self.t)) / (n_sub * (n_sub - 1))
+        brain = subject_pair_mean(self.t)[0]
         comparison = compare_matrices(
             brain, self.model_matrix, n_permutations=n_permutations, seed=self.options["seed"]
         )
@@ -295,7 +300,9 @@ class Evaluation:
 
         def stats_of(ub: np.ndarray) -> np.ndarray:  # (2, R): mean score, mean APS
             aps_all = model_aps_kernel(ub, self.t, **kw)
-            return np.stack([ub[li, :, ri].mean(axis=1), aps_all[li, ri].mean(axis=1)])
+            return np.stack(
+                [np.nanmean(ub[li, :, ri], axis=1), np.nanmean(aps_all[li, ri], axis=1)]
+            )
 
         if null == "regions":
             perms, exact = permutation_null(len(self.regions), n_permutations, seed)
@@ -472,10 +479,10 @@ class Evaluation:
         rr = ("region", "target_region")
         return xr.Dataset(
             {
-                "brain_pattern": (rr, brain_ap.mean(axis=2)),
-                "brain_pattern_low": (rr, np.percentile(brain_ap, 2.5, axis=2)),
-                "brain_pattern_high": (rr, np.percentile(brain_ap, 97.5, axis=2)),
-                "model_pattern": (rr, self.u[self._layer_index()].mean(axis=1)),
+                "brain_pattern": (rr, np.nanmean(brain_ap, axis=2)),
+                "brain_pattern_low": (rr, np.nanpercentile(brain_ap, 2.5, axis=2)),
+                "brain_pattern_high": (rr, np.nanpercentile(brain_ap, 97.5, axis=2)),
+                "model_pattern": (rr, np.nanmean(self.u[self._layer_index()], axis=1)),
             },
             coords={"region": _labels(self.regions), "target_region": _labels(self.regions)},
         )
@@ -749,10 +756,11 @@ class _Resampler:
                 "across cross-validation folds), or the evaluation was loaded without its "
                 "data. Use bootstrap='fixed' or 'recompute'."
             )
+        md_x, brain_x = self.ev.data
         bv, mv = (resample_rdm_vectors(v, stim_idx) for v in self.vectors)
         prep_b = self.metric.prepare(bv, None)
-        t = self.metric.cross(prep_b, prep_b)
-        u = self.metric.cross(self.metric.prepare(mv, None), prep_b)
+        t = on_grid(self.metric.cross(prep_b, prep_b), brain_x, brain_x)
+        u = on_grid(self.metric.cross(self.metric.prepare(mv, None), prep_b), md_x, brain_x)
         return (
             t.reshape(self.n_sub, self.n_reg, self.n_sub, self.n_reg),
             u.reshape(len(self.ev.layer_names), self.n_sub, self.n_reg),

@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from .aps import subject_pair_mean
 from .data import BrainData, ModelData, Representations
 from .engine import _labels, score_tensor
 from .errors import InputError, InputTypeError
@@ -64,6 +65,8 @@ def cross_region_matrix(
 
     For :class:`~crossalign.BrainData`: ``C[r, q]`` is the mean over ordered pairs of
     *different* subjects s != t of ``M(X[s, r], X[t, q])``; at least 2 subjects are needed.
+    Pairs involving a missing (subject, region) cell are skipped; ``attrs["n_pairs"]`` then
+    gives each entry's count.
     For :class:`~crossalign.ModelData`: the model's own matrix
     ``C[r, q] = M(F[layer(r)], F[layer(q)])`` (see :func:`model_cross_region_matrix`).
 
@@ -104,24 +107,22 @@ def cross_region_matrix(
             "The 'data' argument must hold at least 2 subjects: the brain cross-region matrix "
             f"averages over pairs of different subjects. Got {n_sub} subject."
         )
+    data.require_subjects(2, "the brain cross-region matrix")
     m = get_metric(metric)
-    t = score_tensor(data, metric=m, rdm=rdm).values  # (S, R, S, R)
-    total = t.sum(axis=(0, 2))
-    same = np.einsum("srsq->rq", t)
-    c = (total - same) / (n_sub * (n_sub - 1))
+    t = score_tensor(data, metric=m, rdm=rdm).values  # (S, R, S, R), NaN for missing cells
+    c, pairs = subject_pair_mean(t)
     if m.symmetric:
         c = 0.5 * (c + c.T)  # exact symmetry (the sums differ in the last bit only)
-    return _matrix(
-        c,
-        data.regions,
-        {
-            "kind": "brain-to-brain",
-            "metric": m.name,
-            "rdm": rdm,
-            "n_subjects": n_sub,
-            "n_stimuli": data.n_stimuli,
-        },
-    )
+    attrs = {
+        "kind": "brain-to-brain",
+        "metric": m.name,
+        "rdm": rdm,
+        "n_subjects": n_sub,
+        "n_stimuli": data.n_stimuli,
+    }
+    if not data.is_grid:  # which subject pairs each entry averages
+        attrs["n_pairs"] = pairs.tolist()
+    return _matrix(c, data.regions, attrs)
 
 
 def _assignment(
@@ -220,7 +221,7 @@ def model_to_brain_matrix(
     t = score_tensor(
         model_data.select([name], used), brain_data.select(areas=regions), metric=m, rdm=rdm
     ).values  # (1, L, S, R)
-    per_layer = t[0].mean(axis=1)  # (L, R): mean over subjects
+    per_layer = np.nanmean(t[0], axis=1)  # (L, R): mean over the subjects with region q
     c = per_layer[[used.index(mapping[r]) for r in regions]]
     return _matrix(
         c,

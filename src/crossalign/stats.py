@@ -77,6 +77,9 @@ def noise_ceiling(
     cosine), as rsatoolbox's ``boot_noise_ceiling`` does. For metrics on responses (CKA,
     predictivity, ...) the subjects' responses are averaged, which needs the same units in
     every subject; for an asymmetric metric the pool predicts the held-out subject.
+
+    A region uses the subjects that have it (at least 2); ``attrs["subjects_per_region"]``
+    gives their counts and ``subject_upper`` is NaN where a subject lacks the region.
     """
     from ._validation import check_option
 
@@ -89,13 +92,20 @@ def noise_ceiling(
         )
     check_option(pool, "pool", ["mean", "metric"], "noise_ceiling")
     check_option(definition, "definition", CEILINGS, "noise_ceiling")
+    data.require_subjects(2, "a leave-one-subject-out noise ceiling")
     m = get_metric(metric)
-    parts = [_ceiling_parts(data.select(areas=[r]), m, rdm, pool) for r in data.regions]
-    loo = np.stack([p[0] for p in parts])  # (R, S): M(pool(others), s)
+    present = data.present().values.T  # (R, S)
+    loo = np.full(present.shape, np.nan)  # (R, S): M(pool(others), s); NaN where s lacks r
+    everyone = np.full(present.shape, np.nan)
+    pairwise = np.empty(len(data.regions))
+    for i, r in enumerate(data.regions):
+        loo[i, present[i]], everyone[i, present[i]], pairwise[i] = _ceiling_parts(
+            data.select(sources=data.subjects_with(r), areas=[r]), m, rdm, pool
+        )
     if definition == "nili2014":
-        out = np.stack([loo.mean(axis=1), np.array([p[1].mean() for p in parts])], axis=1)
+        out = np.stack([np.nanmean(loo, axis=1), np.nanmean(everyone, axis=1)], axis=1)
     else:
-        out = np.stack([np.array([p[2] for p in parts]), loo.mean(axis=1)], axis=1)
+        out = np.stack([pairwise, np.nanmean(loo, axis=1)], axis=1)
     return xr.DataArray(
         out,
         dims=("region", "bound"),
@@ -106,6 +116,7 @@ def noise_ceiling(
             "pool": pool,
             "definition": definition,
             "n_subjects": len(data.subjects),
+            "subjects_per_region": present.sum(axis=1).tolist(),
             "subject_upper": loo.tolist() if definition == "hoefling2026" else [],
         },
         name="noise_ceiling",
