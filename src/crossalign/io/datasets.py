@@ -333,18 +333,76 @@ DATASETS.register(
 )
 
 
-def load_dataset(name: str, **options: Any) -> BrainData:
-    """Load a reference dataset as :class:`~crossalign.BrainData`.
+def _local_loaders() -> dict[str, Callable[..., BrainData]]:
+    from .algonauts import load_algonauts2021, load_algonauts2023
+    from .bold_moments import load_bold_moments
+    from .nsd import load_nsd
+    from .things import load_things_fmri
 
-    Files are looked up in ``$CROSSALIGN_DATA_DIR``, then the user cache; missing files are
-    downloaded from the original repository (or ``$CROSSALIGN_MIRROR``) and verified against
-    the SHA-256 sums shipped with crossalign. ``images=False`` skips the stimulus images.
-    ``data.attrs`` carries the ``citation`` (BibTeX), ``stimulus_paths`` and, for
-    ``castaldi2019``, ``conditions`` (a DataFrame of number/size/tfa levels) and ``models``
-    (the 5 predictor RDMs as :class:`~crossalign.ModelData`).
+    return {
+        "bold_moments": load_bold_moments,
+        "algonauts2021": load_algonauts2021,
+        "algonauts2023": load_algonauts2023,
+        "nsd": load_nsd,
+        "things_fmri": load_things_fmri,
+    }
 
+
+#: Datasets read from a local copy (``root=``): their hosts need an account or a licence,
+#: so crossalign reads them where they were downloaded and never fetches them itself.
+LOCAL_DATASETS = ("bold_moments", "algonauts2021", "algonauts2023", "nsd", "things_fmri")
+
+
+def load_dataset(name: str, root: str | Path | None = None, **options: Any) -> BrainData:
+    """Load a dataset as :class:`~crossalign.BrainData`.
+
+    Parameters
+    ----------
+    name : str
+        A reference dataset (``cichy2014``, ``castaldi2019``; fetched and verified) or a
+        local dataset (``bold_moments``, ``algonauts2021``, ``algonauts2023``, ``nsd``,
+        ``things_fmri``; read from ``root``).
+    root : str or Path, optional
+        Where a local dataset was downloaded (required for those; unused for reference
+        datasets).
+    **options
+        The loader's options (ROI sets, hemispheres, subjects, stimuli, repeats, ...; see
+        each loader, e.g. :func:`crossalign.io.bold_moments.load_bold_moments`).
+
+    Returns
+    -------
+    BrainData
+        Reference datasets carry ``citation`` (BibTeX), ``stimulus_paths`` and, for
+        ``castaldi2019``, ``conditions`` and ``models`` in ``attrs``. Local datasets carry
+        ``split`` (where the dataset has a fixed one), ``missing_cells`` and
+        ``dropped_units``.
+
+    Notes
+    -----
+    Reference files are looked up in ``$CROSSALIGN_DATA_DIR``, then the user cache; missing
+    files are downloaded from the original repository (or ``$CROSSALIGN_MIRROR``) and
+    verified against the SHA-256 sums shipped with crossalign. ``images=False`` skips the
+    stimulus images.
+
+    Examples
+    --------
     >>> data = load_dataset("castaldi2019", task="num")   # doctest: +SKIP
+    >>> bmd = load_dataset("bold_moments", root="ds005165", rois=["V1v", "FFA"])  # doctest: +SKIP
     """
+    if name in LOCAL_DATASETS:
+        if root is None:
+            raise InputError(
+                f"The dataset {name!r} is read from a local copy: pass root=<the folder you "
+                "downloaded it to>."
+            )
+        return _local_loaders()[name](root, **options)
+    if name not in DATASETS:
+        check_option(name, "name", [*DATASETS.names(), *LOCAL_DATASETS], "load_dataset")
+    if root is not None:
+        raise InputError(
+            f"The dataset {name!r} is fetched and verified by crossalign; 'root' applies to "
+            f"the local datasets {list(LOCAL_DATASETS)} only (set CROSSALIGN_DATA_DIR instead)."
+        )
     spec = DATASETS.get(name)
     return spec.loader(spec, **options)
 

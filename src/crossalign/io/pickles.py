@@ -20,7 +20,15 @@ from typing import Any
 
 from ..errors import InputError, MissingFileError
 
-__all__ = ["ALLOWED", "NIBABEL", "RestrictedUnpickler", "load_pickle", "loads_restricted"]
+__all__ = [
+    "ALLOWED",
+    "NIBABEL",
+    "RestrictedUnpickler",
+    "load_npy_object",
+    "load_pickle",
+    "load_pickles",
+    "loads_restricted",
+]
 
 #: (module, name) pairs a pickle may use: numpy arrays, dtypes and scalars, and builtins that
 #: only build containers and plain values.
@@ -85,15 +93,21 @@ def loads_restricted(
     return RestrictedUnpickler(io.BytesIO(data), allowed, **kwargs).load()
 
 
-def _child(path: str, allowed: list[tuple[str, str]], encoding: str, conn: Any) -> None:
-    """Runs in the child: read the file restricted, send back a pickle of the result (or the
-    error text)."""
+def _child(
+    paths: list[str], allowed: list[tuple[str, str]], encoding: str, conn: Any, offset: int = 0
+) -> None:
+    """Runs in the child: read each file restricted (from byte ``offset``), send back a
+    pickle of the list of results (or the failing file and the error text)."""
+    path = paths[0] if paths else ""
     try:
-        with open(path, "rb") as fh:
-            obj = RestrictedUnpickler(fh, allowed, encoding=encoding).load()
-        conn.send_bytes(b"ok" + pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+        out = []
+        for path in paths:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                out.append(RestrictedUnpickler(fh, allowed, encoding=encoding).load())
+        conn.send_bytes(b"ok" + pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
     except Exception as exc:  # every failure goes back as text
-        conn.send_bytes(b"er" + f"{type(exc).__name__}: {exc}".encode())
+        conn.send_bytes(b"er" + f"{path}\0{type(exc).__name__}: {exc}".encode())
     finally:
         conn.close()
 
@@ -104,6 +118,7 @@ def load_pickle(
     nibabel: bool = False,
     encoding: str = "ASCII",
     timeout: float = 600.0,
+    offset: int = 0,
 ) -> Any:
     """Read a dataset's pickle safely: allow-listed globals only, in an isolated child.
 
@@ -117,6 +132,8 @@ def load_pickle(
         How Python 2 ``str`` objects are decoded (``"latin1"`` for Algonauts 2021).
     timeout : float
         Seconds the child may take.
+    offset : int
+        Where the pickle starts in the file (after an ``.npy`` header, say).
 
     Returns
     -------
@@ -131,28 +148,92 @@ def load_pickle(
         The pickle names a global outside the allow-list (named in the message), is
         damaged, or its reader crashed.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(f"The pickle '{path}' does not exist.")
+    return load_pickles([path], nibabel=nibabel, encoding=encoding, timeout=timeout, offset=offset)[
+        0
+    ]
+
+
+def load_pickles(
+    paths: list[str | Path],
+    *,
+    nibabel: bool = False,
+    encoding: str = "ASCII",
+    timeout: float = 600.0,
+    offset: int = 0,
+) -> list[Any]:
+    """Several pickles read like :func:`load_pickle`, in one child process (one start-up
+    for all of them). Parameters and errors are those of :func:`load_pickle`; the results
+    come back in the order of ``paths``."""
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if not path.is_file():
+            raise MissingFileError(f"The pickle '{path}' does not exist.")
     allowed = set(ALLOWED) | (set(NIBABEL) if nibabel else set())
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(str(path), sorted(allowed), encoding, child))
+    names = [str(p) for p in paths]
+    process = context.Process(target=_child, args=(names, sorted(allowed), encoding, child, offset))
     process.start()
     child.close()
+    where = names[0] if len(names) == 1 else f"{names[0]} (and {len(names) - 1} more)"
     try:
         if not parent.poll(timeout):
             process.kill()
-            raise InputError(f"Reading the pickle '{path}' took longer than {timeout} s.")
+            raise InputError(f"Reading the pickle '{where}' took longer than {timeout} s.")
         message = parent.recv_bytes()
     except EOFError:
         raise InputError(
-            f"The reader of the pickle '{path}' crashed (exit code {process.exitcode}); the "
+            f"The reader of the pickle '{where}' crashed (exit code {process.exitcode}); the "
             "file is damaged or not a pickle."
         ) from None
     finally:
         process.join(5)
         parent.close()
     if message[:2] == b"er":
-        raise InputError(f"The pickle '{path}' was not loaded: {message[2:].decode()}")
+        failed, text = message[2:].decode().split("\0", 1)
+        raise InputError(f"The pickle '{failed}' was not loaded: {text}")
     return loads_restricted(message[2:], allowed)
+
+
+def load_npy_object(path: str | Path) -> Any:
+    """The object stored in an object-dtype ``.npy`` file (what ``np.save`` writes for a
+    dict), read like :func:`load_pickle`: allow-listed globals only, in a child process,
+    never ``np.load(..., allow_pickle=True)``.
+
+    Parameters
+    ----------
+    path : str or Path
+        An ``.npy`` file holding a pickled object array.
+
+    Returns
+    -------
+    object
+        The array's single element for a 0-d array (e.g. a dict), else the array.
+
+    Raises
+    ------
+    InputError
+        The file is not an ``.npy`` file of object dtype, or its pickle is refused.
+    """
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"The file '{path}' does not exist.")
+    with open(path, "rb") as fh:
+        try:
+            version = np.lib.format.read_magic(fh)
+            readers = {
+                (1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0,
+            }
+            if version not in readers:
+                raise ValueError(f"format version {version} (expected 1.0 or 2.0)")
+            _, _, dtype = readers[version](fh)
+        except ValueError as exc:
+            raise InputError(f"The file '{path}' is not an .npy file: {exc}") from None
+        offset = fh.tell()
+    if dtype.kind != "O":
+        raise InputError(f"The file '{path}' holds dtype {dtype}. Expected an object array.")
+    arr = load_pickle(path, offset=offset)
+    return arr.item() if isinstance(arr, np.ndarray) and arr.ndim == 0 else arr

@@ -1,0 +1,143 @@
+"""Turning a dataset's trials into :class:`~crossalign.BrainData`: grouping repeated trials
+by stimulus (NaN for a missing repeat), dropping units that were never measured, merging
+hemispheres, choosing a split, and recording what was done in ``attrs``.
+
+Every dataset loader (BOLD Moments, NSD, THINGS-fMRI, Algonauts) builds its result here, so
+the rules are the same for all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .._validation import check_option
+from ..data import BrainData
+from ..errors import InputError
+
+__all__ = ["Entries", "group_repeats", "pick_stimuli"]
+
+#: What a loader may do with repetitions: keep the axis (for reliability) or average it.
+REPEATS = ("keep", "average")
+#: Hemisphere handling: concatenate left and right voxels into one region, or keep both.
+HEMISPHERES = ("merge", "keep")
+
+
+def group_repeats(trials: np.ndarray, ids: Sequence[Hashable]) -> tuple[list[Hashable], np.ndarray]:
+    """Trials (n_trials, n_units) shown as stimulus ``ids[t]`` -> (stimulus, repeat, unit).
+
+    Stimuli come in order of first appearance; the repeat index is the order of occurrence;
+    stimuli shown fewer times than the most-repeated one get NaN repeats.
+    """
+    codes, uniques = pd.factorize(pd.Index(list(ids)), sort=False)
+    counts = np.bincount(codes, minlength=len(uniques))
+    out = np.full((len(uniques), int(counts.max()), trials.shape[1]), np.nan)
+    seen = np.zeros(len(uniques), dtype=np.intp)
+    for t, c in enumerate(codes):
+        out[c, seen[c]] = trials[t]
+        seen[c] += 1
+    return list(uniques), out
+
+
+def pick_stimuli(
+    available: Sequence[Hashable], wanted: Iterable[Hashable] | None, what: str
+) -> list[Hashable]:
+    """``wanted`` (all of ``available`` when None), each checked to exist."""
+    if wanted is None:
+        return list(available)
+    wanted = list(wanted)
+    have = set(available)
+    unknown = [w for w in wanted if w not in have]
+    if unknown:
+        raise InputError(
+            f"The 'stimuli' option names {len(unknown)} stimulus id(s) that {what} does not "
+            f"have, e.g. {unknown[:5]}. Expected ids such as {list(available)[:3]}."
+        )
+    return wanted
+
+
+@dataclass
+class Entries:
+    """Collects (subject, region) -> (stimulus, repeat, unit) arrays, then builds BrainData.
+
+    ``repeats="average"`` averages each array over its repeats (NaN skipped) as it is added,
+    so large selections never hold the repeat axis; ``"keep"`` keeps it (needed for NCSNR
+    and split-half reliability).
+    """
+
+    repeats: str = "keep"
+    dtype: Any = np.float64
+    arrays: dict[tuple[Hashable, Hashable], xr.DataArray] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    missing: list[tuple[Hashable, Hashable]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_option(self.repeats, "repeats", REPEATS, "the dataset loader")
+
+    def add(
+        self,
+        subject: Hashable,
+        region: Hashable,
+        betas: np.ndarray,
+        stimuli: Sequence[Hashable],
+    ) -> None:
+        """Add one cell from (stimulus, repeat, unit) betas; units with a stimulus that has no
+        finite repeat (never measured, or zero variance in the source files) are dropped and
+        counted; a cell left with no unit is recorded as missing."""
+        betas = np.asarray(betas)
+        if betas.ndim != 3 or betas.shape[0] != len(stimuli):
+            raise InputError(
+                f"Expected (stimulus, repeat, unit) betas for {len(stimuli)} stimuli in "
+                f"({subject!r}, {region!r}). Got an array of shape {betas.shape}."
+            )
+        measured = np.isfinite(betas).any(axis=1).all(axis=0)  # (unit,)
+        if not measured.all():
+            self.dropped[f"{subject}/{region}"] = int((~measured).sum())
+            betas = betas[:, :, measured]
+        if betas.shape[2] == 0:
+            self.missing.append((subject, region))
+            return
+        if self.repeats == "average" or betas.shape[1] == 1:
+            with np.errstate(invalid="ignore"):
+                arr = np.nanmean(betas, axis=1, dtype=np.float64).astype(self.dtype)
+            dims: tuple[str, ...] = ("stimulus", "unit")
+        else:
+            arr = betas.transpose(0, 2, 1).astype(self.dtype)
+            dims = ("stimulus", "unit", "repetition")
+        self.arrays[(subject, region)] = xr.DataArray(
+            arr, dims=dims, coords={"stimulus": list(stimuli)}
+        )
+
+    def build(
+        self,
+        *,
+        stimuli: Sequence[Hashable],
+        split: Mapping[str, Sequence[Hashable]] | None,
+        attrs: Mapping[str, Any],
+        constant_units: str = "raise",
+    ) -> BrainData:
+        """BrainData over ``stimuli`` (the arrays are matched by id), with the fixed split
+        (restricted to those stimuli) and the loader's record in ``attrs``."""
+        if not self.arrays:
+            raise InputError("The selection holds no (subject, region) cell with any voxel.")
+        data = BrainData.from_responses(
+            self.arrays,
+            stimuli=list(stimuli),
+            constant_units=constant_units,  # type: ignore[arg-type]
+            dtype=self.dtype,
+        )
+        data.attrs.update(attrs)
+        data.attrs["repeats"] = self.repeats
+        data.attrs["dropped_units"] = dict(self.dropped)
+        data.attrs["missing_cells"] = [list(map(str, k)) for k in self.missing]
+        if split is not None:
+            keep = set(stimuli)
+            parts = {k: [i for i in v if i in keep] for k, v in split.items()}
+            if all(parts.values()):
+                data.attrs["split"] = parts
+        return data
