@@ -261,3 +261,90 @@ def test_local_datasets_need_a_root():
         ca.load_dataset("nsd")
     with pytest.raises(ValueError, match=r"must be one of .*Did you mean 'bold_moments'"):
         ca.load_dataset("bold_moment", root=".")
+
+
+def test_convert_writes_one_safe_file_that_reads_back_exactly(bmd, tmp_path):
+    from typer.testing import CliRunner
+
+    from crossalign.cli import app
+
+    root, _, _ = bmd
+    out = tmp_path / "bmd.nc"
+    result = CliRunner().invoke(
+        app,
+        [
+            "convert",
+            "bold_moments",
+            str(out),
+            "--root",
+            str(root),
+            "-o",
+            "rois=V1v,FFA",
+            "-o",
+            "subjects=1,3",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 subjects x 2 regions (3 cells), 1102 stimuli" in result.output
+    direct = ca.load_dataset("bold_moments", root=root, rois=["V1v", "FFA"], subjects=[1, 3])
+    back = ca.io.load_xarray(out)
+    assert back.keys() == direct.keys() and list(back.stimuli) == list(direct.stimuli)
+    for key in direct:
+        np.testing.assert_array_equal(back[key].values, direct[key].values)  # NaN repeats kept
+    assert back.attrs["split"] == direct.attrs["split"]
+    assert back.attrs["missing_cells"] == [["sub-03", "FFA"]]
+    bad = CliRunner().invoke(
+        app, ["convert", "bold_moments", str(out), "--root", str(root), "-o", "rois"]
+    )
+    assert bad.exit_code == 2 and "must be key=value" in bad.output
+
+
+def test_saved_labels_keep_their_type(tmp_path):
+    rng = np.random.default_rng(0)
+    data = ca.BrainData.from_responses(
+        {(s, r): rng.normal(size=(5, 3)) for s in (1, 2) for r in ("V1", 7)},
+        stimuli=[10, 11, 12, 13, 14],
+    )
+    for suffix in (".nc", ".zarr"):
+        back = ca.io.load_xarray(ca.io.save_xarray(data, tmp_path / f"d{suffix}"))
+        assert back.keys() == data.keys()  # ints stay ints, strings stay strings
+        assert list(back.stimuli) == [10, 11, 12, 13, 14]
+        assert all(type(x) is int for x in back.stimuli)
+
+
+@pytest.mark.slow
+def test_a_study_on_a_converted_dataset_with_missing_cells(bmd, tmp_path):
+    from crossalign.study import run_study
+
+    root, _, _ = bmd
+    data = ca.load_dataset("bold_moments", root=root, rois=["V1v", "FFA"], repeats="average")
+    ca.io.save_xarray(data, tmp_path / "bmd.nc")
+    rng = np.random.default_rng(1)
+    np.savez(
+        tmp_path / "acts.npz",
+        l1=rng.normal(size=(1102, 6)),
+        l2=rng.normal(size=(1102, 6)),
+        stimuli=np.array(list(data.stimuli)),
+    )
+    config = {
+        "name": "bmd",
+        "datasets": [{"name": "bmd", "path": str(tmp_path / "bmd.nc")}],
+        "models": [{"name": "net", "source": "activations", "path": str(tmp_path / "acts.npz")}],
+        "n_bootstrap": 20,
+        "n_permutations": 10,
+    }
+    result = run_study(config, tmp_path / "out")
+    import duckdb
+
+    con = duckdb.connect(str(result["database"]), read_only=True)
+    rows = con.execute(
+        "SELECT value FROM results WHERE subject = 'sub-03' AND region = 'FFA' "
+        "AND analysis = 'score' AND statistic = 'value'"
+    ).fetchall()
+    assert rows == [(None,)]  # never a number for a gap
+    n = con.execute(
+        "SELECT count(*) FROM results WHERE analysis = 'score' AND statistic = 'value' "
+        "AND value IS NOT NULL"
+    ).fetchone()[0]
+    assert n == 5  # 3 subjects x 2 regions, less the missing cell
+    assert "no data: sub-03 / FFA." in result["report"].read_text()

@@ -457,6 +457,71 @@ def layers(
     out.print(table)
 
 
+def _option_value(text: str) -> Any:
+    """A ``-o key=value`` value: JSON where it parses (numbers, true/false, lists), a list
+    for comma-separated items, else the string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    if "," in text:
+        return [_option_value(part) for part in text.split(",") if part]
+    return text
+
+
+@app.command()
+@user_errors
+def convert(
+    dataset: Annotated[
+        str,
+        typer.Argument(
+            help="A dataset name (bold_moments, nsd, algonauts2021, algonauts2023, "
+            "things_fmri, cichy2014, castaldi2019) or an RDM file kind (rsatoolbox, "
+            "matlab-rdms)."
+        ),
+    ],
+    output: Annotated[Path, typer.Argument(help="The file to write: .nc (netCDF) or .zarr.")],
+    root: Annotated[
+        Path | None,
+        typer.Option(help="Where the dataset was downloaded (or the RDM file to read)."),
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            help="A loader option as key=value (repeatable), e.g. -o rois=V1v,FFA "
+            "-o hemispheres=keep -o subjects=1,2.",
+        ),
+    ] = None,
+) -> None:
+    """Read a dataset once (pickles in a restricted child process) and write it to one safe
+    file that keeps repeats, missing cells, label types and the fixed split; read it back
+    with ``crossalign.io.load_xarray`` or in a study (``path = "file.nc"``)."""
+    from .io.datasets import load_dataset
+    from .io.loaders import save_xarray
+    from .io.rdm_files import load_matlab_rdms, load_rsatoolbox_rdms
+
+    options = {}
+    for item in option or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"The option {item!r} must be key=value.")
+        options[key.strip().replace("-", "_")] = _option_value(value.strip())
+    files = {"rsatoolbox": load_rsatoolbox_rdms, "matlab-rdms": load_matlab_rdms}
+    if dataset in files:
+        if root is None:
+            raise InputError(f"Converting {dataset} needs --root <the RDM file>.")
+        data = files[dataset](root, **options)
+    else:
+        data = load_dataset(dataset, root=root, **options)
+    path = save_xarray(data, output, layout="entries")
+    out.print(
+        f"wrote {path}: {len(data.subjects)} subjects x {len(data.regions)} regions "
+        f"({len(data)} cells), {data.n_stimuli} stimuli"
+    )
+
+
 @app.command()
 @user_errors
 def bench(

@@ -589,6 +589,7 @@ def _brain_block(ctx: _Context, dataset: str, brain: BrainData, metric: Any) -> 
         rows_from(cross_region_matrix(brain, metric), analysis="cross_region_matrix", **labels),
         rows_from(ceiling, analysis="noise_ceiling", **labels),
         rows_from(unreliable, analysis="noise_ceiling", statistic="unreliable", **labels),
+        rows_from(brain.present().astype(float), analysis="cells", statistic="present", **labels),
         *_brain_geometry(brain, labels),
     ]
     if len(brain.regions) >= 3 and len(brain.subjects) >= 3:

@@ -7,6 +7,7 @@ an object array fails with a message naming the file and the variable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,25 +37,36 @@ def _pick(keys: list[str], key: str | None, path: Path) -> str:
     return key
 
 
-def read_mat_v5(path: Path, *, trusted: bool = False) -> dict[str, np.ndarray]:
-    """Numeric variables of a MATLAB v5 file.
+def _numeric(contents: dict[str, Any]) -> dict[str, np.ndarray]:
+    return {
+        k: v
+        for k, v in contents.items()
+        if not k.startswith("__") and isinstance(v, np.ndarray) and v.dtype.kind in "biuf"
+    }
+
+
+def read_mat_v5(
+    path: Path,
+    *,
+    trusted: bool = False,
+    convert: Callable[[dict[str, Any]], dict[str, np.ndarray]] = _numeric,
+    simplify_cells: bool = False,
+) -> dict[str, np.ndarray]:
+    """Numeric variables of a MATLAB v5 file (or what ``convert`` makes of its contents).
 
     scipy's reader can crash the interpreter (segmentation fault) on some corrupt files, so an
     untrusted file is read in a forked child process, which sends back plain ``.npz`` bytes
     (parsed with ``allow_pickle=False``); if the child dies, the file is reported as corrupt.
-    ``trusted=True`` (checksum-verified files) reads in-process.
+    ``trusted=True`` (checksum-verified files) reads in-process. ``convert`` turns the
+    ``loadmat`` dict (with ``simplify_cells``) into plain arrays, in the child.
     """
     from scipy.io import loadmat
 
     def numeric(contents: dict[str, Any]) -> dict[str, np.ndarray]:
-        return {
-            k: v
-            for k, v in contents.items()
-            if not k.startswith("__") and isinstance(v, np.ndarray) and v.dtype.kind in "biuf"
-        }
+        return convert(contents)
 
     if trusted:
-        return numeric(loadmat(path))
+        return numeric(loadmat(path, simplify_cells=simplify_cells))
     import io
     import multiprocessing as mp
 
@@ -67,7 +79,7 @@ def read_mat_v5(path: Path, *, trusted: bool = False) -> dict[str, np.ndarray]:
         faulthandler.disable()  # a crash here is expected and handled by the parent
         try:
             buf = io.BytesIO()
-            np.savez(buf, **numeric(loadmat(path)))
+            np.savez(buf, **numeric(loadmat(path, simplify_cells=simplify_cells)))
             sender.send_bytes(b"OK" + buf.getvalue())
         except Exception as exc:  # a readable error: pass its text back
             sender.send_bytes(b"ER" + f"{type(exc).__name__}: {exc}".encode()[:2000])

@@ -395,6 +395,9 @@ def load_dataset(name: str, root: str | Path | None = None, **options: Any) -> B
                 f"The dataset {name!r} is read from a local copy: pass root=<the folder you "
                 "downloaded it to>."
             )
+        for key in ("subjects", "rois", "roi_sets", "sessions"):  # one name means a list of one
+            if isinstance(options.get(key), str | int):
+                options[key] = [options[key]]
         return _local_loaders()[name](root, **options)
     if name not in DATASETS:
         check_option(name, "name", [*DATASETS.names(), *LOCAL_DATASETS], "load_dataset")

@@ -29,6 +29,7 @@ import xarray as xr
 
 from ..data import BrainData
 from ..errors import InputError, InputTypeError, MissingFileError
+from ..rdm import square_from_vector
 
 __all__ = [
     "load_activations",
@@ -42,7 +43,7 @@ __all__ = [
     "save_xarray",
 ]
 
-Kind = Literal["auto", "rdm", "responses"]
+Kind = Literal["auto", "rdm", "responses", "condensed"]
 RESERVED = ("stimuli", "subjects")
 
 
@@ -101,6 +102,25 @@ def _variable_kind(name: str, arr: np.ndarray, kind: Kind, subject_axis: int | N
     return "rdm" if arr.shape[-1] == arr.shape[-2] else "responses"
 
 
+def condensed_rdms(arr: np.ndarray, name: str = "array") -> np.ndarray:
+    """Vector-form RDMs (L,) or (subjects, L) in ``scipy.spatial.distance.squareform`` order
+    (pairs i < j, row-major; the order of MATLAB's ``squareform`` and rsatoolbox) as square
+    RDMs (n, n) or (subjects, n, n), with ``L = n (n - 1) / 2``."""
+    if arr.ndim not in (1, 2):
+        raise InputError(
+            f"variable {name!r} has shape {arr.shape}. Expected vector-form RDMs (L,) or "
+            "(subjects, L)."
+        )
+    length = arr.shape[-1]
+    n = round((1 + np.sqrt(1 + 8 * length)) / 2)
+    if n * (n - 1) // 2 != length or n < 3:
+        raise InputError(
+            f"variable {name!r} has {length} entries per RDM, which is not n(n-1)/2 for any "
+            "n >= 3 stimuli. Expected vector-form (condensed) RDMs."
+        )
+    return square_from_vector(arr)
+
+
 def _from_variables(
     path: Path,
     variables: Mapping[str, np.ndarray],
@@ -129,6 +149,8 @@ def _from_variables(
             if arr.dtype.kind not in "biuf":
                 raise InputTypeError(f"expected a numeric array, got dtype {arr.dtype}")
             arr = arr.astype(np.float64)
+            if kind == "condensed":
+                arr = condensed_rdms(arr, name)
             if arr.ndim not in (2, 3):
                 raise InputError(
                     f"expected (subjects, stimuli, stimuli) RDMs or (subjects, stimuli, units) "
@@ -137,7 +159,7 @@ def _from_variables(
             if arr.ndim == 3:
                 _variable_kind(name, arr, kind, subject_axis)  # refuses a subjects-last guess
                 arr = np.moveaxis(arr, subject_axis or 0, 0)
-            kinds[name] = _variable_kind(name, arr, kind, 0)
+            kinds[name] = _variable_kind(name, arr, "rdm" if kind == "condensed" else kind, 0)
             arrays[name] = arr
     found = set(kinds.values())
     if len(found) > 1:
@@ -197,9 +219,10 @@ def load_arrays(
     regions : sequence of str, optional
         The variables to load (default: all but ``stimuli``/``subjects``). A ``.npy`` file
         needs ``regions=[name]``.
-    kind : {"auto", "rdm", "responses"}
+    kind : {"auto", "rdm", "responses", "condensed"}
         ``"responses"`` takes square variables as responses (as many units as stimuli);
-        ``"rdm"`` requires RDMs.
+        ``"rdm"`` requires RDMs; ``"condensed"`` reads vector-form RDMs (L,) or
+        (subjects, L) in ``scipy.spatial.distance.squareform`` order.
     subject_axis : int, optional
         Where the subjects are in 3-D variables (default 0). A 3-D variable square in its
         first two axes is refused unless this is given: MATLAB files often store RDM stacks
@@ -326,12 +349,37 @@ def _load_hdf5(path: Path, **opts: Any) -> BrainData:
 
 
 # ---------------------------------------------------------------------- xarray
-def save_xarray(data: BrainData, path: str | Path) -> Path:
-    """Write BrainData as netCDF (``.nc``) or Zarr (``.zarr``): one variable per region with
-    dims (subject, stimulus, stimulus2) for RDMs or (subject, stimulus, unit_<region>) for
-    responses (same units in every subject). The write goes to a temporary path first, then
-    is renamed, so an existing file is never left half-written."""
+def save_xarray(data: BrainData, path: str | Path, *, layout: str = "auto") -> Path:
+    """Write BrainData as netCDF (``.nc``) or Zarr (``.zarr``).
+
+    Parameters
+    ----------
+    data : BrainData
+        What to write.
+    path : str or Path
+        The output; written to a temporary path first, then renamed, so an existing file is
+        never left half-written.
+    layout : {"auto", "regions", "entries"}
+        ``"regions"``: one variable per region with dims (subject, stimulus, stimulus2) for
+        RDMs or (subject, stimulus, unit_<region>) for responses (every subject has the
+        region with the same units; repetitions are averaged). ``"entries"``: one variable
+        per (subject, region) cell, keeping repetitions, missing cells, unit counts that
+        differ between subjects, label types and the fixed split
+        (:mod:`crossalign.io.entries`). ``"auto"``: regions where that loses nothing, else
+        entries.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    from .._validation import check_option
+    from .entries import dataset_of_entries, write_dataset
+
+    check_option(layout, "layout", ["auto", "regions", "entries"], "save_xarray")
     path = Path(path)
+    if layout == "entries" or (layout == "auto" and not _regions_layout_fits(data)):
+        return write_dataset(dataset_of_entries(data), path)
     variables = {}
     for region in data.regions:
         entries = [data[(s, region)] for s in data.subjects]
@@ -366,6 +414,18 @@ def save_xarray(data: BrainData, path: str | Path) -> Path:
     return path
 
 
+def _regions_layout_fits(data: BrainData) -> bool:
+    """Whether the per-region layout holds ``data`` without loss."""
+    if not data.is_grid or any(k in data.attrs for k in ("split", "repeats")):
+        return False
+    for region in data.regions:
+        shapes = {data[(s, region)].shape for s in data.subjects}
+        if len(shapes) != 1 or len(next(iter(shapes))) == 3:
+            return False
+    labels = [*data.subjects, *data.stimuli]
+    return all(isinstance(x, str) for x in labels)
+
+
 def load_xarray(path: str | Path, *, regions: Sequence[str] | None = None) -> BrainData:
     """Load a netCDF (``.nc``) or Zarr (``.zarr``) dataset written with xarray.
 
@@ -385,6 +445,12 @@ def load_xarray(path: str | Path, *, regions: Sequence[str] | None = None) -> Br
             ds = xr.open_zarr(path).load()
         else:
             ds = xr.open_dataset(path).load()
+    if ds.attrs.get("layout", "").startswith("crossalign-entries"):
+        from .entries import entries_of_dataset
+
+        with _context(path):
+            data = entries_of_dataset(ds, f"The file '{path}'")
+        return data if regions is None else data.select(areas=list(regions))
     names = list(ds.data_vars) if regions is None else list(regions)
     rdms, responses = {}, {}
     for name in names:

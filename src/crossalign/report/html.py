@@ -148,6 +148,8 @@ def _section(dataset: str, metric: str, res: pd.DataFrame, figures: list) -> dic
     brain_rows = res[(res["analysis"] == "brain_aps") & res["model"].isna()]
     sel = res[res["analysis"] == "selected_layer"]
     warnings_, degenerate = _warnings(res)
+    cells = res[(res["analysis"] == "cells") & (res["value"] == 0)]
+    missing = [f"{row['subject']} / {row['region']}" for _, row in cells.iterrows()]
     has_aps = bool(res.loc[res["analysis"] == "aps", "value"].notna().any())
     return {
         "dataset": dataset,
@@ -169,6 +171,7 @@ def _section(dataset: str, metric: str, res: pd.DataFrame, figures: list) -> dic
         "paired": _paired(res),
         "paradigms": _paradigms(res),
         "warnings": warnings_,
+        "missing_cells": missing,
         "degenerate": degenerate,
         "n_subjects": res.loc[res["analysis"].isin(["brain_aps", "score"]), "subject"]
         .dropna()
