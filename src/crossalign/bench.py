@@ -19,6 +19,7 @@ __all__ = [
     "BENCHMARKS",
     "bench_aps",
     "bench_extract",
+    "bench_nsd",
     "bench_predictivity",
     "bench_rsa",
     "bench_stream",
@@ -32,6 +33,8 @@ SIZES = {
     # clips per timed batch, repeats, clips of the projected run, projection dimension
     "extract-video": {"small": (8, 2, 60, 256), "full": (64, 3, 1000, 1024)},
     "stream": {"small": (8, 4, 500, 50, 26 * 10**6), "full": (8, 8, 2000, 100, 6 * 10**8)},
+    # NSD volume grid, sessions, ROI voxels (V1-like, nsdgeneral-like): subj01's real sizes
+    "nsd": {"small": ((30, 30, 30), 1, (300, 2000)), "full": ((81, 104, 83), 2, (1350, 15724))},
 }
 
 
@@ -385,7 +388,109 @@ def bench_extract_video(size: str = "small") -> dict[str, Any]:
     }
 
 
+def _nsd_fixture(root: Path, grid: tuple[int, int, int], n_sessions: int, sizes: tuple) -> None:
+    """One subject in the NSD layout: uncompressed int16 sessions of 750 trials, a label
+    volume with two ROIs of the given voxel counts, and a design where every image repeats 3
+    times."""
+    import nibabel as nib
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(0)
+    order = (np.arange(30000) // 3) % 10000 + 1  # images 1, 1, 1, 2, 2, 2, ...
+    subjectim = np.tile(np.arange(10000) + 1, (8, 1))
+    design = root / "nsddata" / "experiments" / "nsd"
+    design.mkdir(parents=True)
+    savemat(
+        design / "nsd_expdesign.mat",
+        {
+            "masterordering": order[None],
+            "subjectim": subjectim,
+            "sharedix": np.arange(1, 1001)[None],
+        },
+    )
+    labels = np.zeros(grid, dtype=np.int16)
+    flat = rng.permutation(labels.size)
+    labels.flat[flat[: sizes[0]]] = 1
+    labels.flat[flat[sizes[0] : sizes[0] + sizes[1]]] = 2
+    (root / "nsddata" / "freesurfer" / "subj01" / "label").mkdir(parents=True)
+    (root / "nsddata" / "freesurfer" / "subj01" / "label" / "rois.mgz.ctab").write_text(
+        "0 Unknown\n1 V1\n2 general\n"
+    )
+    roi = root / "nsddata" / "ppdata" / "subj01" / "func1pt8mm" / "roi"
+    roi.mkdir(parents=True)
+    for hemi in ("lh", "rh"):
+        nib.save(
+            nib.Nifti1Image(labels if hemi == "lh" else labels * 0, np.eye(4)),
+            roi / f"{hemi}.rois.nii.gz",
+        )
+    betas = (
+        root / "nsddata_betas" / "ppdata" / "subj01" / "func1pt8mm" / "betas_fithrf_GLMdenoise_RR"
+    )
+    betas.mkdir(parents=True)
+    for k in range(n_sessions):
+        data = rng.integers(-3000, 3000, size=(*grid, 750), dtype=np.int16)
+        nib.save(nib.Nifti1Image(data, np.eye(4)), betas / f"betas_session{k + 1:02d}.nii")
+        del data
+
+
+def _proc_status_mb(field: str) -> float:
+    """A memory field of /proc/self/status (Linux) in MB: ``VmHWM`` is this process's own
+    peak RSS (``ru_maxrss`` would include the parent's, inherited across fork and exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def _load_nsd_child(root: str, n_sessions: int, conn: Any) -> None:
+    from .io.nsd import load_nsd
+
+    baseline = _proc_status_mb("VmRSS")
+    start = time.perf_counter()
+    data = load_nsd(root, roi_sets=["rois"], sessions=list(range(1, n_sessions + 1)), stimuli="all")
+    conn.send(
+        {
+            "seconds": time.perf_counter() - start,
+            "stimuli": data.n_stimuli,
+            "voxels": {str(k[1]): int(data[k].shape[1]) for k in data},
+            "repeats": int(data[data.keys()[0]].shape[2]),
+            "stored_mb": sum(data[k].values.nbytes for k in data) / 1e6,
+            "loader_peak_rss_mb": _proc_status_mb("VmHWM"),
+            "rss_after_imports_mb": baseline,
+        }
+    )
+
+
+def bench_nsd(size: str = "small") -> dict[str, Any]:
+    """Peak memory of ``load_nsd`` on an NSD-layout subject of the real grid size, measured
+    in a child process (its own peak RSS), against the size of one session as
+    ``get_fdata()`` (float64) would load it."""
+    import multiprocessing
+    import tempfile
+
+    grid, n_sessions, sizes = SIZES["nsd"][size]
+    with tempfile.TemporaryDirectory() as tmp:
+        _nsd_fixture(Path(tmp), grid, n_sessions, sizes)
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_load_nsd_child, args=(tmp, n_sessions, child))
+        proc.start()
+        child.close()
+        result = parent.recv()
+        proc.join()
+    n_vox = int(np.prod(grid))
+    return {
+        "grid": list(grid),
+        "sessions": n_sessions,
+        "session_int16_mb": n_vox * 750 * 2 / 1e6,
+        "session_get_fdata_mb": n_vox * 750 * 8 / 1e6,
+        **result,
+    }
+
+
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
+    "nsd": bench_nsd,
     "extract-video": bench_extract_video,
     "stream": bench_stream,
     "rsa": bench_rsa,

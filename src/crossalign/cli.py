@@ -527,7 +527,9 @@ def convert(
 def bench(
     name: Annotated[
         str,
-        typer.Argument(help="Benchmark: rsa, aps, predictivity, extract, extract-video or stream."),
+        typer.Argument(
+            help="Benchmark: rsa, aps, predictivity, extract, extract-video, stream or nsd."
+        ),
     ],
     size: Annotated[
         str, typer.Option(help="small or full (the full sizes are those of BENCHMARKS.md).")

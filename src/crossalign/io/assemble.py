@@ -32,11 +32,13 @@ def group_repeats(trials: np.ndarray, ids: Sequence[Hashable]) -> tuple[list[Has
     """Trials (n_trials, n_units) shown as stimulus ``ids[t]`` -> (stimulus, repeat, unit).
 
     Stimuli come in order of first appearance; the repeat index is the order of occurrence;
-    stimuli shown fewer times than the most-repeated one get NaN repeats.
+    stimuli shown fewer times than the most-repeated one get NaN repeats. Float trials keep
+    their dtype.
     """
     codes, uniques = pd.factorize(pd.Index(list(ids)), sort=False)
     counts = np.bincount(codes, minlength=len(uniques))
-    out = np.full((len(uniques), int(counts.max()), trials.shape[1]), np.nan)
+    dtype = trials.dtype if trials.dtype.kind == "f" else np.float64
+    out = np.full((len(uniques), int(counts.max()), trials.shape[1]), np.nan, dtype=dtype)
     seen = np.zeros(len(uniques), dtype=np.intp)
     for t, c in enumerate(codes):
         out[c, seen[c]] = trials[t]

@@ -152,7 +152,7 @@ def _read_volume(path: Path, mask: np.ndarray, chunk: int) -> np.ndarray:
             return box[:, zs - zs.min(), ys - ys.min(), xs - xs.min()]
     import nibabel as nib
 
-    img = nib.load(path, keep_file_open=True)
+    img = nib.load(path, mmap=False, keep_file_open=True)  # a memory map would count in RSS
     if len(img.shape) != 4 or img.shape[:3] != mask.shape:
         raise InputError(
             f"The file '{path}' has shape {img.shape}. Expected (X, Y, Z, trials) on the ROI "
@@ -277,7 +277,9 @@ def load_nsd(
                 continue
             ids, values = trials[(int(s), region)]
             chosen = np.isin(ids, keep)
-            order, grouped = group_repeats(values[chosen], np.asarray(ids)[chosen])
+            if not chosen.all():
+                values, ids = values[chosen], np.asarray(ids)[chosen]
+            order, grouped = group_repeats(values, ids)
             pos = {i: k for k, i in enumerate(order)}
             entries.add(f"subj{int(s):02d}", region, grouped[[pos[i] for i in keep]], keep)
     return entries.build(
@@ -386,9 +388,10 @@ def _session_values(
     values = raw.astype(np.float64)
     if space != "fsaverage":
         values /= 300.0
-    if zscore:
+    if zscore:  # in place: no session-sized temporaries
         sd = values.std(axis=0, ddof=1)
-        values = (values - values.mean(axis=0)) / np.where(sd > 0, sd, np.nan)
+        values -= values.mean(axis=0)
+        values /= np.where(sd > 0, sd, np.nan)
     flat = np.flatnonzero(union.ravel())
     pos = {v: k for k, v in enumerate(flat)}
     return {k: values[:, [pos[v] for v in np.flatnonzero(m.ravel())]] for k, m in masks.items()}
