@@ -135,6 +135,9 @@ def nsd(root: Path, rng, *, grid=(6, 5, 4), n_sessions=2, fmt="nifti", subjects=
         written[s] = betas
         out = root / "nsddata_betas" / "ppdata" / subj / "func1pt8mm" / "betas_fithrf_GLMdenoise_RR"
         out.mkdir(parents=True, exist_ok=True)
+        ncsnr = rng.uniform(0, 1, size=grid).astype(np.float32)
+        nib.save(nib.Nifti1Image(ncsnr, np.eye(4)), out / "ncsnr.nii.gz")
+        labels_out[(s, "ncsnr")] = ncsnr
         for k in range(n_sessions):
             part = betas[..., k * 750 : (k + 1) * 750]
             if fmt == "nifti":

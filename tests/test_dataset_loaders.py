@@ -169,6 +169,12 @@ def test_nsd_volume(tmp_path, fmt):
     expected = _nsd_expected(written[1], lab, trial_ids[1], 2, list(data.stimuli))
     got = data[("subj01", "V1d")].values.transpose(0, 2, 1)
     np.testing.assert_allclose(got, expected, rtol=2e-5, atol=1e-5)  # float32 storage
+    snr = ca.load_dataset(
+        "nsd", root=tmp_path, subjects=[1], format=fmt, sessions=[1], rois=["V1d"], ncsnr=True
+    )
+    vol = labels[(1, "ncsnr")]
+    want = np.concatenate([vol[lab["lh"] == 2], vol[lab["rh"] == 2]])
+    np.testing.assert_allclose(snr.attrs["ncsnr"]["subj01/V1d"], want, rtol=1e-7)
 
 
 def test_nsd_options(tmp_path):

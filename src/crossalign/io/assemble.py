@@ -77,6 +77,7 @@ class Entries:
     arrays: dict[tuple[Hashable, Hashable], xr.DataArray] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
     missing: list[tuple[Hashable, Hashable]] = field(default_factory=list)
+    unit_attrs: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_option(self.repeats, "repeats", REPEATS, "the dataset loader")
@@ -87,10 +88,12 @@ class Entries:
         region: Hashable,
         betas: np.ndarray,
         stimuli: Sequence[Hashable],
+        per_unit: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         """Add one cell from (stimulus, repeat, unit) betas; units with a stimulus that has no
         finite repeat (never measured, or zero variance in the source files) are dropped and
-        counted; a cell left with no unit is recorded as missing."""
+        counted; a cell left with no unit is recorded as missing. ``per_unit`` values (e.g.
+        the dataset's NCSNR) follow the kept units into ``attrs[name]["subject/region"]``."""
         betas = np.asarray(betas)
         if betas.ndim != 3 or betas.shape[0] != len(stimuli):
             raise InputError(
@@ -104,6 +107,10 @@ class Entries:
         if betas.shape[2] == 0:
             self.missing.append((subject, region))
             return
+        for name, values in (per_unit or {}).items():
+            self.unit_attrs.setdefault(name, {})[f"{subject}/{region}"] = np.asarray(values)[
+                measured
+            ]
         if self.repeats == "average" or betas.shape[1] == 1:
             with np.errstate(invalid="ignore"):
                 arr = np.nanmean(betas, axis=1, dtype=np.float64).astype(self.dtype)
@@ -137,6 +144,7 @@ class Entries:
         data.attrs["repeats"] = self.repeats
         data.attrs["dropped_units"] = dict(self.dropped)
         data.attrs["missing_cells"] = [list(map(str, k)) for k in self.missing]
+        data.attrs.update(self.unit_attrs)
         if split is not None:
             keep = set(stimuli)
             parts = {k: [i for i in v if i in keep] for k, v in split.items()}

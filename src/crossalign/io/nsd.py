@@ -204,6 +204,7 @@ def load_nsd(
     repeats: str = "keep",
     dtype: Any = np.float32,
     chunk: int = 50,
+    ncsnr: bool = False,
 ) -> BrainData:
     """Load NSD single-trial betas for the ROIs of ``roi_sets``.
 
@@ -237,6 +238,10 @@ def load_nsd(
         Stored precision (float32 by default: NSD selections are large).
     chunk : int
         Trials read at once from a NIfTI session file.
+    ncsnr : bool
+        Also read the dataset's NCSNR maps (``ncsnr.nii.gz``, ``{lh,rh}.ncsnr.mgh``) into
+        ``attrs["ncsnr"]["subjAA/region"]``, one value per kept voxel (noise ceiling in % is
+        ``100 * ncsnr**2 / (ncsnr**2 + 1 / n)`` for n averaged repeats).
 
     Returns
     -------
@@ -281,7 +286,14 @@ def load_nsd(
                 values, ids = values[chosen], np.asarray(ids)[chosen]
             order, grouped = group_repeats(values, ids)
             pos = {i: k for k, i in enumerate(order)}
-            entries.add(f"subj{int(s):02d}", region, grouped[[pos[i] for i in keep]], keep)
+            extra = (
+                {"ncsnr": _ncsnr(root, int(s), space, region, roi_sets, hemispheres)}
+                if ncsnr
+                else None
+            )
+            entries.add(
+                f"subj{int(s):02d}", region, grouped[[pos[i] for i in keep]], keep, per_unit=extra
+            )
     return entries.build(
         stimuli=keep,
         split=None,
@@ -395,3 +407,29 @@ def _session_values(
     flat = np.flatnonzero(union.ravel())
     pos = {v: k for k, v in enumerate(flat)}
     return {k: values[:, [pos[v] for v in np.flatnonzero(m.ravel())]] for k, m in masks.items()}
+
+
+def _ncsnr(
+    root: Path, s: int, space: str, region: str, roi_sets: Sequence[str], hemispheres: str
+) -> np.ndarray:
+    """The dataset's NCSNR of the voxels of ``region``, in the loader's voxel order (left
+    hemisphere's mask voxels, then the right's)."""
+    import nibabel as nib
+
+    subj = f"subj{s:02d}"
+    base = root / "nsddata_betas" / "ppdata" / subj / space / "betas_fithrf_GLMdenoise_RR"
+    name = region.split(".", 1)[1] if hemispheres == "keep" else region
+    hemis = [region.split(".", 1)[0]] if hemispheres == "keep" else ["lh", "rh"]
+    parts = []
+    for hemi in hemis:
+        mask = _roi_masks(root, subj, space, roi_sets, [name], hemi).get(name)
+        if mask is None or not mask.any():
+            continue
+        path = base / ("ncsnr.nii.gz" if space == "func1pt8mm" else f"{hemi}.ncsnr.mgh")
+        if not path.is_file():
+            raise MissingFileError(f"The NSD noise-ceiling SNR file '{path}' does not exist.")
+        values = np.asarray(nib.load(path).dataobj, dtype=np.float64)
+        if values.size != mask.size:
+            raise InputError(f"The file '{path}' has shape {values.shape}. Expected {mask.shape}.")
+        parts.append(values.reshape(mask.shape).ravel()[np.flatnonzero(mask.ravel())])
+    return np.concatenate(parts)
