@@ -99,7 +99,7 @@ def test_missing_dataset_message(tmp_path, monkeypatch):
         ca.load_dataset("cichy2014")
     with pytest.raises(
         ValueError,
-        match=r"'dataset' parameter must be one of.*Did you mean "
+        match=r"'name' parameter of load_dataset must be one of.*Did you mean "
         r"'cichy2014'",
     ):
         ca.load_dataset("cichy2015")

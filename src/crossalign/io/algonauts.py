@@ -8,8 +8,8 @@
   ``(images, vertices)`` arrays, z-scored and already averaged over repeats, with integer ROI
   masks in challenge space and ``{code: name}`` mappings.
 
-Pickles go through the restricted unpickler in a child process, never ``np.load(...,
-allow_pickle=True)``.
+Pickles go through the restricted unpickler in a child process; numpy files are read with
+pickles disabled.
 """
 
 from __future__ import annotations
@@ -238,7 +238,10 @@ def _subject_2023(
     ids = _image_ids(folder / "training_split" / "training_images")
     cells: dict[str, list[np.ndarray]] = {}
     for hemi in ("lh", "rh"):
-        fmri = np.load(folder / "training_split" / "training_fmri" / f"{hemi}_training_fmri.npy")
+        fmri = np.load(
+            folder / "training_split" / "training_fmri" / f"{hemi}_training_fmri.npy",
+            allow_pickle=False,
+        )
         if fmri.ndim != 2 or fmri.shape[0] != len(ids):
             raise InputError(
                 f"The file '{folder}/training_split/training_fmri/{hemi}_training_fmri.npy' "
@@ -246,7 +249,7 @@ def _subject_2023(
             )
         for roi_set in roi_sets:
             mask_path = folder / "roi_masks" / f"{hemi}.{roi_set}_challenge_space.npy"
-            mask = np.load(mask_path)
+            mask = np.load(mask_path, allow_pickle=False)
             if mask.shape != (fmri.shape[1],) or mask.dtype.kind not in "iuf":
                 raise InputError(
                     f"The file '{mask_path}' has shape {mask.shape}. Expected one integer code "

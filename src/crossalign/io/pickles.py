@@ -198,7 +198,7 @@ def load_pickles(
 def load_npy_object(path: str | Path) -> Any:
     """The object stored in an object-dtype ``.npy`` file (what ``np.save`` writes for a
     dict), read like :func:`load_pickle`: allow-listed globals only, in a child process,
-    never ``np.load(..., allow_pickle=True)``.
+    never numpy's own unpickling.
 
     Parameters
     ----------
