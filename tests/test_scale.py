@@ -198,3 +198,39 @@ def test_bench_stream_command_stays_within_its_budget():
     assert "streamed in blocks" in out["plan"]
     assert out["streamed_traced_peak_mb"] <= out["budget_mb"] < out["one_block_traced_peak_mb"]
     assert out["max_abs_diff"] <= 1e-14
+
+
+def test_a_metric_registered_from_outside_is_planned_from_its_declared_cost(rng):
+    """The planner asks the metric (Metric.cost), never switches on metric names: a new
+    metric declaring a large prepared size is streamed, with its declared time."""
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from crossalign.metrics import METRICS, Cost, Metric
+
+    @dataclass(frozen=True)
+    class Heavy(Metric):
+        name: ClassVar = "heavy_test_metric"
+        input_kind: ClassVar = "responses"
+        symmetric: ClassVar = True
+
+        def cost(self, n: int, p: int) -> Cost:
+            return Cost(1e6, 4e8, 1e6, prepare_products=1e12, pair_products=0.0)
+
+        def prepare(self, reps, labels=None):
+            return [np.asarray(x) for x in reps]
+
+        def cross(self, a, b):
+            return np.zeros((len(a), len(b)))
+
+    METRICS.register(Heavy.name, Heavy)
+    try:
+        data = ca.BrainData.from_responses({(s, "V1"): rng.normal(size=(20, 5)) for s in range(6)})
+        with ca.options(memory_budget="2GB"):
+            plan = plan_scores(data, None, Heavy.name)
+        assert plan.prepared_bytes == 4e8 and plan.streamed  # 6 x 0.4 GB > 2 GB
+        assert plan.block == (2 * 10**9 - 1e6 - 6 * 6 * 8) // (1e6 + 8e8)
+        cheap = plan_scores(data, None, "cka")
+        assert plan.seconds > 1000 * cheap.seconds  # 1e12 products per preparation
+    finally:
+        METRICS._items.pop(Heavy.name)

@@ -95,28 +95,14 @@ def _footprint(
     data: Representations, other: Representations | None, m: Metric
 ) -> tuple[int, int, int]:
     """Bytes per representation as metric input and as prepared, and the fixed working set
-    of preparing (a Gram matrix, the triangle's temporaries, ranking) and of one product."""
-    from .backends import get_backend
+    of preparing and of one product, as the metric declares them (:meth:`Metric.cost`)."""
+    cost = m.cost(data.n_stimuli, _width(data, other))
+    return int(cost.input_bytes), int(cost.prepared_bytes), int(cost.working_bytes)
 
-    n = data.n_stimuli
+
+def _width(data: Representations, other: Representations | None) -> int:
     widths = _widths(data) + ([] if other is None else _widths(other))
-    p = max(max(widths, default=1), 1)
-    copies = 3 * n * p * 8  # scaled, centred and normalised copies of one response matrix
-    if m.input_kind == "rdm":
-        vec = n * (n - 1) // 2 * 8
-        work = n * n * 9 + vec + copies  # Gram, triangle mask, one triangle temporary
-        if m.name == "spearman":
-            work += get_backend().rank_bytes(vec // 8)
-        elif m.name == "kendall_taua":  # sorting copies of one pair
-            work += 12 * vec
-        return vec, vec, work
-    if m.name in ("cka", "cka_debiased", "cka_rbf"):
-        return n * p * 8, n * n * 8, 3 * n * n * 8 + copies
-    if m.name == "mutual_knn":
-        return n * p * 8, n * n * 4, 3 * n * n * 8 + copies
-    if m.name == "predictivity":
-        return n * p * 8, n * n * 8 + n * p * 16, 3 * n * n * 8 + copies
-    return n * p * 8, n * p * 16, 3 * n * p * 8 + copies
+    return max(max(widths, default=1), 1)
 
 
 @dataclass(frozen=True)
@@ -217,26 +203,25 @@ def _rates(backend: str, dtype: str) -> tuple[float, float, float]:
 def _seconds(
     m: Metric, n: int, p: int, n_a: int, n_b: int, block: int, backend: str, dtype: str
 ) -> float:
-    """Rough run time: preparations (counting re-preparations when streamed) plus products.
-    A preparation is its Gram product, its ranking (Spearman) and its memory traffic (the
-    n x n Gram matrix written and read back, the response matrix copied a few times)."""
+    """Rough run time from the metric's declared cost (:meth:`Metric.cost`) and rates
+    measured on this machine: preparations (counting re-preparations when streamed), the
+    responses-to-RDM step of RDM metrics, and the pair products."""
     gram_rate, rank_rate, copy_rate = _rates(backend, dtype)
     n_blocks = -(-n_a // block)
     if n_b:
         preps = n_a + (n_b if n_blocks == 1 else n_blocks * n_b)
-        pairs = 2 * n_a * n_b
+        pairs = n_a * n_b
     else:
         preps = n_a + (0 if n_blocks == 1 else block * n_blocks * (n_blocks - 1) // 2)
         pairs = n_a * n_a
-    width = n * (n - 1) // 2 if m.input_kind == "rdm" else n * n
-    prep = n * n * p / gram_rate + (3 * n * n + 6 * n * p) * 8 / copy_rate
-    if m.name == "spearman":
-        prep += width / rank_rate
-    if m.name == "kendall_taua":
-        return preps * prep + pairs / 2 * 3 * width / rank_rate
-    if m.name in ("predictivity", "procrustes", "shape"):
-        return preps * (prep + n**3 / gram_rate) + pairs * n * n * p / gram_rate
-    return preps * prep + pairs * width / gram_rate
+    c = m.cost(n, p)
+    prep = (
+        c.prepare_products / gram_rate + c.prepare_ranked / rank_rate + c.prepare_copied / copy_rate
+    )
+    if m.input_kind == "rdm":  # responses -> RDM: a Gram product and its triangle
+        prep += n * n * p / gram_rate + (3 * n * n + 6 * n * p) * 8 / copy_rate
+    pair = c.pair_products / gram_rate + c.pair_ranked / rank_rate
+    return preps * prep + pairs * pair
 
 
 def plan_scores(
@@ -272,8 +257,7 @@ def plan_scores(
             )
         block = int(min(block, max(n_a, n_b)))
     backend, dtype = get_option("backend"), get_option("dtype")
-    widths = _widths(data) + ([] if other is None else _widths(other))
-    p = max(max(widths, default=1), 1)
+    p = _width(data, other)
     return ScoringPlan(
         metric=m.name,
         n_a=n_a,

@@ -11,14 +11,14 @@ from typing import Any
 
 from .._registry import Registry
 from ..errors import InputError
-from .base import Metric
+from .base import Cost, Metric
 from .cka import CKA, DebiasedCKA, RbfCKA
 from .knn import MutualKNN
 from .predictivity import Predictivity
 from .rsa import Cosine, KendallTauA, Pearson, Spearman
 from .shape import Procrustes, ShapeMetric
 
-__all__ = ["METRICS", "Metric", "get_metric", "list_metrics"]
+__all__ = ["METRICS", "Cost", "Metric", "get_metric", "list_metrics"]
 
 METRICS: Registry[type[Metric]] = Registry("metric")
 for _cls in (

@@ -25,7 +25,29 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-__all__ = ["Metric", "unit_inner_products"]
+__all__ = ["Cost", "Metric", "unit_inner_products"]
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What scoring with a metric costs, declared by the metric for the planner.
+
+    For ``n`` stimuli and representations of ``p`` units (or RDM vectors of length
+    ``n (n - 1) / 2``): bytes of one representation as metric input and as prepared, the fixed
+    working set of one preparation and one product, and the work of preparing one
+    representation and of scoring one pair, as multiply-adds (``*_products``), ranked
+    elements (``*_ranked``) and copied bytes (``*_copied``), which the planner turns into
+    seconds with rates measured on the machine.
+    """
+
+    input_bytes: float
+    prepared_bytes: float
+    working_bytes: float
+    prepare_products: float = 0.0
+    prepare_ranked: float = 0.0
+    prepare_copied: float = 0.0
+    pair_products: float = 0.0
+    pair_ranked: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +77,24 @@ class Metric(ABC):
     @abstractmethod
     def cross(self, a: Any, b: Any) -> np.ndarray:
         """Scores (Ka, Kb) between two prepared stacks; ``out[i, j] = M(a_i, b_j)``."""
+
+    def cost(self, n: int, p: int) -> Cost:
+        """The declared cost of this metric on ``n`` stimuli and ``p`` units (see
+        :class:`Cost`). The default suits an RDM metric scored by one inner product per pair,
+        or a response metric prepared by an ``n x n x p`` product and scored by ``n x n``
+        ones (CKA-like); metrics with other costs override it."""
+        copies = 3.0 * n * p * 8
+        if self.input_kind == "rdm":
+            vec = n * (n - 1) / 2
+            return Cost(vec * 8, vec * 8, 9.0 * n * n + 8 * vec + copies, pair_products=vec)
+        return Cost(
+            n * p * 8.0,
+            n * p * 16.0,
+            3.0 * n * p * 8 + copies,
+            prepare_products=float(n * n * p),
+            prepare_copied=copies,
+            pair_products=float(n * n),
+        )
 
     def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
         """Per-representation transform applied before averaging representations into a

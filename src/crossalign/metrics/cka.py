@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._responses import as_responses, centre, unit_rows
-from .base import Metric, unit_inner_products
+from .base import Cost, Metric, unit_inner_products
 
 __all__ = ["CKA", "DebiasedCKA", "RbfCKA", "u_centre"]
 
@@ -66,6 +66,18 @@ class _GramMetric(Metric):
     input_kind: ClassVar = "responses"
     symmetric: ClassVar = True
     min_stimuli: ClassVar[int] = 3
+
+    def cost(self, n: int, p: int) -> Cost:
+        """A centred n x n Gram matrix per representation; one inner product per pair."""
+        copies = 3.0 * n * p * 8
+        return Cost(
+            n * p * 8.0,
+            n * n * 8.0,
+            3.0 * n * n * 8 + copies,
+            prepare_products=float(n * n * p),
+            prepare_copied=copies,
+            pair_products=float(n * n),
+        )
 
     def gram(self, x: np.ndarray) -> np.ndarray:
         from ..backends import get_backend

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._responses import as_responses
-from .base import Metric
+from .base import Cost, Metric
 
 __all__ = ["MutualKNN"]
 
@@ -64,6 +64,18 @@ class MutualKNN(Metric):
                 f"{n - 1}]. Got {k!r}."
             )
         return int(k)
+
+    def cost(self, n: int, p: int) -> Cost:
+        """A distance matrix per representation, neighbour sets compared per pair."""
+        copies = 3.0 * n * p * 8
+        return Cost(
+            n * p * 8.0,
+            n * n * 4.0,
+            3.0 * n * n * 8 + copies,
+            prepare_products=float(n * n * p),
+            prepare_copied=copies,
+            pair_products=float(n * n),
+        )
 
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> _Neighbours:
         xs = as_responses(reps, labels, self.name)

@@ -48,7 +48,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._responses import as_responses
-from .base import Metric
+from .base import Cost, Metric
 
 __all__ = ["Predictivity", "kfold_indices"]
 
@@ -158,6 +158,23 @@ class Predictivity(Metric):
             )
         return train, test
 
+    def cost(self, n: int, p: int) -> Cost:
+        """Per fold: every target's stacked n x n matrices, and per source one spectrum and
+        one n x n matrix per alpha (symmetric products); per pair one inner product per
+        alpha."""
+        folds, n_alpha = int(self.option("folds")), len(self.alphas())
+        n_tr = n * (folds - 1) / folds
+        r = min(n_tr, p)
+        per_target = (2 * n_tr * n_tr + (n - n_tr) * n_tr) * 8.0
+        return Cost(
+            n * p * 8.0,
+            n * p * 8.0 + per_target,
+            (n_alpha + 3) * n_tr * n_tr * 8.0 + 3.0 * n * p * 8,
+            prepare_products=folds * (n_alpha * (n_tr**2 * r + n_tr**3) / 2 + 2 * n_tr**2 * p),
+            prepare_copied=folds * n_alpha * n_tr * n_tr * 16.0,
+            pair_products=folds * n_alpha * n_tr * n_tr,
+        )
+
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> _Prepared:
         xs = as_responses(reps, labels, self.name, min_stimuli=2 * int(self.option("folds")))
         split = self._split(xs[0].shape[0])
@@ -190,70 +207,163 @@ class Predictivity(Metric):
         folds, weights = self._folds(n)
         out = np.zeros((len(a.data), len(b.data)))
         for (train, test), weight in zip(folds, weights, strict=True):
-            targets = [
-                _Target(y, keep, train, test) for y, keep in zip(b.data, b.varying, strict=True)
-            ]
-            grams = np.stack([t.gram.ravel() for t in targets])  # (Kb, n_tr^2)
-            diag_l = np.stack([t.sq_norms for t in targets])  # (Kb, n_tr)
+            targets = _Targets(b.data, b.varying, train, test)
             for i, x in enumerate(a.data):
-                out[i] += weight * _fold_scores(x, train, test, targets, grams, diag_l, alphas)
+                out[i] += weight * _Source(x, train, test).scores(targets, alphas)
         return out
 
 
+class _Targets:
+    """Every target's per-fold matrices, stacked (one row per target), so that all sources
+    meet all targets in matrix products:
+
+    * ``gram`` ``Yc Yc^T`` (upper triangle, off-diagonal doubled): the leave-one-out error of
+      any source at any alpha is an inner product with it;
+    * ``wgram`` ``Yc D Yc^T``, ``cross`` ``(Y_te - mean) D Yc^T`` and ``const``
+      ``sum (Y_te - mean)^2 D`` with ``D = diag(1 / SST)`` per unit: the held-out
+      ``sum_u SS_res,u / SST_u`` of a fold model ``P`` (test x train) is
+      ``const - 2 <P, cross> + <P^T P, wgram>``.
+
+    A target with a unit that is constant over the scored stimuli (R^2 by convention) is
+    scored explicitly instead (``explicit``).
+    """
+
+    def __init__(
+        self,
+        ys: Sequence[np.ndarray],
+        keeps: Sequence[np.ndarray],
+        train: np.ndarray,
+        test: np.ndarray,
+    ) -> None:
+        n_tr, n_te, k = len(train), len(test), len(ys)
+        upper = np.triu(np.full((n_tr, n_tr), 2.0), 1) + np.eye(n_tr)
+        self.gram = np.zeros((k, n_tr * n_tr))
+        self.wgram = np.zeros((k, n_tr * n_tr))
+        self.cross = np.zeros((k, n_te * n_tr))
+        self.const = np.zeros(k)
+        self.units = np.zeros(k)
+        self.explicit: dict[int, _Target] = {}
+        for t, (y, keep) in enumerate(zip(ys, keeps, strict=True)):
+            y = y[:, keep]
+            yc = y[train] - y[train].mean(axis=0)
+            self.gram[t] = ((yc @ yc.T) * upper).ravel()
+            y_te = y[test]
+            sst = ((y_te - y_te.mean(axis=0)) ** 2).sum(axis=0)
+            if sst.size == 0 or (sst == 0).any():
+                self.explicit[t] = _Target(y, np.ones(y.shape[1], dtype=bool), train, test)
+                continue
+            dev = (y_te - y[train].mean(axis=0)) / sst
+            self.wgram[t] = ((yc / sst) @ yc.T).ravel()
+            self.cross[t] = (dev @ yc.T).ravel()
+            self.const[t] = (dev * (y_te - y[train].mean(axis=0))).sum()
+            self.units[t] = y.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.const)
+
+
 class _Target:
-    """The per-fold quantities of one target representation."""
+    """The per-fold quantities of one target representation (the explicit path)."""
 
     def __init__(self, y: np.ndarray, keep: np.ndarray, train: np.ndarray, test: np.ndarray):
         y = y[:, keep]
         ytr = y[train]
         self.mean = ytr.mean(axis=0)
         self.centred = ytr - self.mean  # Yc
-        self.gram = self.centred @ self.centred.T  # Yc Yc^T
-        self.sq_norms = np.einsum("ij,ij->i", self.centred, self.centred)
         self.test = y[test]
         self.ss_tot = ((self.test - self.test.mean(axis=0)) ** 2).sum(axis=0)
 
 
-def _fold_scores(
-    x: np.ndarray,
-    train: np.ndarray,
-    test: np.ndarray,
-    targets: list[_Target],
-    grams: np.ndarray,
-    diag_l: np.ndarray,
-    alphas: np.ndarray,
-) -> np.ndarray:
-    """Held-out R^2 of every target from source ``x`` in one fold (LOO choice of alpha)."""
-    xtr = x[train]
-    mu = xtr.mean(axis=0)
-    u, s, vt = np.linalg.svd(xtr - mu, full_matrices=False)
-    keep = s > s.max(initial=0.0) * max(xtr.shape) * np.finfo(float).eps
-    u, s, vt = u[:, keep], s[keep], vt[keep]
-    n_tr = len(train)
-    u2 = u * u
-    sse = np.empty((len(alphas), len(targets)))
-    for k, alpha in enumerate(alphas):
-        w = 1.0 / (s**2 + alpha) - 1.0 / alpha
-        d = u2 @ w + (1.0 - 1.0 / n_tr) / alpha  # diag of the smoother, intercept handled
-        omega = 1.0 / d**2
-        m1 = u * w  # U diag(w)
-        t = u.T @ (u * omega[:, None])  # U^T diag(omega) U
-        inner = t @ m1.T + (2.0 / alpha) * (u.T * omega[None, :])
-        f = m1 @ inner  # G diag(omega) G minus its diagonal part, up to symmetrisation
-        sse[k] = grams @ f.ravel() + (diag_l @ omega) / alpha**2
-    # first alpha with the smallest error, as RidgeCV (strictly better replaces)
-    best = np.argmin(sse, axis=0)
-    a_te = (x[test] - mu) @ vt.T  # (n_te, r)
-    scores = np.empty(len(targets))
-    for k in np.unique(best):
-        alpha = alphas[k]
-        projector = (a_te * (s / (s**2 + alpha))[None, :]) @ u.T  # (n_te, n_tr)
-        for j in np.flatnonzero(best == k):
-            tgt = targets[j]
-            pred = projector @ tgt.centred + tgt.mean
-            ss_res = ((tgt.test - pred) ** 2).sum(axis=0)
-            scores[j] = _r2(ss_res, tgt.ss_tot)
-    return scores
+class _Source:
+    """One source in one fold: the spectrum of its centred training responses (from the
+    smaller Gram matrix) and its projected test responses."""
+
+    def __init__(self, x: np.ndarray, train: np.ndarray, test: np.ndarray) -> None:
+        xtr = x[train]
+        self.mu = xtr.mean(axis=0)
+        xc = xtr - self.mu
+        self.u, self.s, v = _spectrum(xc)
+        self.n = len(train)
+        self.a_te = (x[test] - self.mu) @ v  # (n_te, r)
+
+    def loo_errors(self, targets: _Targets, alphas: np.ndarray) -> np.ndarray:
+        """(alphas, targets): the summed squared leave-one-out error of every target at every
+        alpha. With ``G = U diag(w) U^T + I / alpha`` and ``omega = 1 / diag(G)^2`` (the
+        intercept correction in the diagonal), it is ``<G diag(omega) G, Yc Yc^T>``: one
+        n x n matrix per alpha, met by every target's Gram matrix in one product."""
+        u, s = self.u, self.s
+        u2 = u * u
+        stack = np.empty((len(alphas), self.n * self.n))
+        for k, alpha in enumerate(alphas):
+            w = 1.0 / (s**2 + alpha) - 1.0 / alpha  # negative: G = I/alpha - (u r)(u r)^T
+            omega = 1.0 / (u2 @ w + (1.0 - 1.0 / self.n) / alpha) ** 2
+            g = _symmetric(_syrk(u * np.sqrt(-w), -1.0))
+            g[np.diag_indices_from(g)] += 1.0 / alpha
+            stack[k] = _syrk(g * np.sqrt(omega)[None, :], 1.0).ravel()  # upper triangle
+        return stack @ targets.gram.T
+
+    def scores(self, targets: _Targets, alphas: np.ndarray) -> np.ndarray:
+        """Held-out R^2 of every target, each at the alpha its leave-one-out error chose
+        (the first of the smallest, as RidgeCV)."""
+        best = np.argmin(self.loo_errors(targets, alphas), axis=0)
+        out = np.empty(len(targets))
+        for k in np.unique(best):
+            chosen = np.flatnonzero(best == k)
+            p = (self.a_te * (self.s / (self.s**2 + alphas[k]))[None, :]) @ self.u.T
+            stacked = [j for j in chosen if j not in targets.explicit]
+            if stacked:
+                ptp = (p.T @ p).ravel()
+                ss = (
+                    targets.const[stacked]
+                    - 2.0 * (targets.cross[stacked] @ p.ravel())
+                    + targets.wgram[stacked] @ ptp
+                )
+                out[stacked] = 1.0 - ss / targets.units[stacked]
+            for j in chosen:
+                if j in targets.explicit:
+                    tgt = targets.explicit[j]
+                    pred = p @ tgt.centred + tgt.mean
+                    out[j] = _r2(((tgt.test - pred) ** 2).sum(axis=0), tgt.ss_tot)
+        return out
+
+
+def _syrk(h: np.ndarray, scale: float) -> np.ndarray:
+    """``scale * h @ h.T``, upper triangle only (lower left zero): BLAS syrk, half the
+    multiplications of a general product."""
+    from scipy.linalg import blas
+
+    return blas.dsyrk(scale, np.asfortranarray(h))
+
+
+def _symmetric(upper: np.ndarray) -> np.ndarray:
+    """The full symmetric matrix from its upper triangle (lower left zero)."""
+    out = upper + upper.T
+    out[np.diag_indices_from(out)] *= 0.5
+    return out
+
+
+def _spectrum(xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``U, s, V`` of the thin SVD of ``xc`` without its null space.
+
+    From the eigendecomposition of the smaller of ``xc^T xc`` and ``xc xc^T`` (a third of an
+    SVD's time) when every kept eigenvalue is resolved well (above 1e-9 of the largest);
+    eigenvalues at the eigensolver's noise floor are the null space (the constant direction
+    of centred data among them). A source with directions in between is decomposed by SVD,
+    which keeps them accurately."""
+    n, p = xc.shape
+    small = xc.T @ xc if p <= n else xc @ xc.T
+    lam, vecs = np.linalg.eigh(small)
+    top = lam.max(initial=0.0)
+    floor = top * max(n, p) * np.finfo(float).eps * 10
+    keep = lam > floor
+    if (keep & (lam < top * 1e-9)).any():
+        u, s, vt = np.linalg.svd(xc, full_matrices=False)
+        keep = s > s.max(initial=0.0) * max(n, p) * np.finfo(float).eps
+        return u[:, keep], s[keep], vt[keep].T
+    vecs, s = vecs[:, keep], np.sqrt(lam[keep])
+    if p <= n:
+        return (xc @ vecs) / s, s, vecs
+    return vecs, s, (xc.T @ vecs) / s
 
 
 def _r2(ss_res: np.ndarray, ss_tot: np.ndarray) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import InputError
-from .base import Metric, unit_inner_products
+from .base import Cost, Metric, unit_inner_products
 
 __all__ = ["Cosine", "KendallTauA", "Pearson", "Spearman"]
 
@@ -104,6 +104,20 @@ class Spearman(_InnerProduct):
     citation: ClassVar = _NILI
     description: ClassVar = "Spearman rank correlation of RDM upper triangles (average ties)"
 
+    def cost(self, n: int, p: int) -> Cost:
+        """RDM inner products, plus ranking each RDM (its working set on the backend)."""
+        from dataclasses import replace
+
+        from ..backends import get_backend
+
+        base = super().cost(n, p)
+        vec = n * (n - 1) // 2
+        return replace(
+            base,
+            working_bytes=base.working_bytes + get_backend().rank_bytes(vec),
+            prepare_ranked=float(vec),
+        )
+
     def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
         return stats.rankdata(_check_vectors(reps), axis=1, method="average")
 
@@ -162,6 +176,19 @@ class KendallTauA(Metric):
         "Kendall's tau-a of RDM upper triangles (ties count zero; recommended for "
         "categorical model RDMs by Nili et al. 2014)"
     )
+
+    def cost(self, n: int, p: int) -> Cost:
+        """Sorting copies of each pair's RDM vectors: no product to batch."""
+        from dataclasses import replace
+
+        base = super().cost(n, p)
+        vec = n * (n - 1) / 2
+        return replace(
+            base,
+            working_bytes=base.working_bytes + 12 * vec * 8,
+            pair_products=0.0,
+            pair_ranked=1.5 * vec,
+        )
 
     def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
         return stats.rankdata(_check_vectors(reps), axis=1, method="average")

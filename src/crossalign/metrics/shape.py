@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._responses import as_responses, centre
-from .base import Metric
+from .base import Cost, Metric
 
 __all__ = ["Procrustes", "ShapeMetric"]
 
@@ -63,6 +63,19 @@ def _reduce(x: np.ndarray, alpha: float, label: Any, metric: str) -> np.ndarray:
 class _Nuclear(Metric):
     input_kind: ClassVar = "responses"
     symmetric: ClassVar = True
+
+    def cost(self, n: int, p: int) -> Cost:
+        """A whitening per representation; per pair a cross-covariance and its singular
+        values."""
+        copies = 3.0 * n * p * 8
+        return Cost(
+            n * p * 8.0,
+            n * p * 16.0,
+            3.0 * n * p * 8 + copies,
+            prepare_products=float(n**3),
+            prepare_copied=copies,
+            pair_products=float(n * n * p),
+        )
 
     def alpha(self) -> float:
         return 1.0
