@@ -481,12 +481,17 @@ class Representations:
             raise InputError(
                 f"The selection {self.source_dim}s={src}, {self.area_dim}s={ars} is empty."
             )
-        return type(self)(
+        out = type(self)(
             {k: self._entries[k] for k in keys},
             {k: self._kinds[k] for k in keys},
             self._stimuli,
             self.attrs,
         )
+        if self._rdm_cache:  # the selected rows of RDMs already computed (no recomputation)
+            pos = {k: i for i, k in enumerate(self._entries)}
+            rows = [pos[k] for k in out]
+            out._rdm_cache = {key: _read_only(v[rows]) for key, v in self._rdm_cache.items()}
+        return out
 
     def subset_stimuli(self, ids: Iterable[Hashable]) -> Self:
         """A new container restricted to (and ordered by) the given stimulus ids."""
@@ -497,7 +502,12 @@ class Representations:
         entries = {}
         for key, arr in self._entries.items():
             entries[key] = arr[np.ix_(pos, pos)] if self._kinds[key] == "rdm" else arr[pos]
-        return type(self)(entries, self._kinds, target, self.attrs)
+        out = type(self)(entries, self._kinds, target, self.attrs)
+        for key, vectors in self._rdm_cache.items():
+            # a distance between two stimuli depends on those two rows only: a subset's RDMs
+            # are submatrices of the RDMs already computed (indexing, not recomputing)
+            out._rdm_cache[key] = _read_only(_subset_vectors(vectors, pos, self.n_stimuli))
+        return out
 
     def align_to(self, stimuli: pd.Index) -> Self:
         """Reorder to the stimulus ids ``stimuli`` (same id set required)."""
@@ -571,6 +581,21 @@ class Representations:
             },
             attrs={"distance": distance},
         )
+
+
+def _read_only(arr: np.ndarray) -> np.ndarray:
+    arr.setflags(write=False)
+    return arr
+
+
+def _subset_vectors(vectors: np.ndarray, pos: np.ndarray, n: int) -> np.ndarray:
+    """Upper-triangle RDM vectors (K, n(n-1)/2) restricted and reordered to the stimuli at
+    ``pos``, without forming the square matrices."""
+    i, j = np.triu_indices(len(pos), k=1)
+    a, b = pos[i], pos[j]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    flat = n * lo - lo * (lo + 1) // 2 + hi - lo - 1  # squareform index of (lo, hi)
+    return vectors[:, flat]
 
 
 def _absent_rdms(arr: np.ndarray, arg: str, cls: type[Representations]) -> np.ndarray:

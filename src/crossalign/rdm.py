@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -219,6 +220,10 @@ def rdm_vectors(
 
     dist = DISTANCES.get(distance)
     backend = get_backend()
+    if distance in ("correlation", "cosine"):
+        fast = _unit_rdm_vectors(responses, distance, backend, name)
+        if fast is not None:
+            return fast
     x = _responses_input(responses, name)
     lead = x.shape[:-2]
     n, p = x.shape[-2:]
@@ -237,6 +242,57 @@ def rdm_vectors(
             out *= scale if distance == "euclidean" else scale * scale
         _check_overflow(out, scale, distance, name)
     return out.reshape(*lead, out.shape[-1])
+
+
+#: Largest ``eps * |x_i|^2 / |x_i - mean|^2`` (the relative error the centring algebra adds to a
+#: row's Gram entries) for which correlation RDMs are computed from the raw rows' Gram matrix.
+CENTRING_ERROR = 1e-11
+
+
+def _unit_gram(x: np.ndarray, distance: str, backend: Any) -> np.ndarray | None:
+    """The Gram matrix of the rows of ``x`` centred (correlation) and scaled to unit norm,
+    from one product of the raw rows: ``G - s s^T / p`` with the row sums ``s``, divided by
+    the outer product of its diagonal's square roots. This reads the data twice (the product
+    and the sums) where centring and scaling copies read it five times. None when the
+    algebra would cost precision (rows whose mean dwarfs their spread, values near the
+    float range, a non-finite product): the caller then centres explicitly."""
+    from .backends import _working_dtype
+
+    g = backend.gram(x)
+    if not np.isfinite(g).all():
+        return None
+    full = np.diagonal(g).copy()
+    if distance == "correlation":
+        sums = np.sum(x, axis=-1, dtype=np.float64)
+        g -= np.outer(sums, sums) / x.shape[-1]
+    diag = np.diagonal(g).copy()
+    eps = np.finfo(np.dtype(_working_dtype())).eps
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precise = (full / diag) * eps <= CENTRING_ERROR
+    if not (precise.all() and (diag > np.finfo(np.float64).tiny * 1e20).all()):
+        return None
+    inv = 1.0 / np.sqrt(diag)
+    g *= inv[:, None]
+    g *= inv[None, :]
+    return g
+
+
+def _unit_rdm_vectors(responses: Any, distance: str, backend: Any, name: str) -> np.ndarray | None:
+    """Correlation or cosine RDM vectors through :func:`_unit_gram`, without converting or
+    copying the responses first; None where any representation needs the explicit path."""
+    x = np.asarray(responses)
+    if x.dtype.kind not in "f" or x.ndim < 2:
+        return None
+    n, p = x.shape[-2:]
+    flat = x.reshape(-1, n, p)
+    mask = _upper_mask(n)
+    out = np.empty((len(flat), n * (n - 1) // 2))
+    for b in range(len(flat)):
+        g = _unit_gram(flat[b], distance, backend)
+        if g is None:
+            return None
+        np.subtract(1.0, g[mask], out=out[b])
+    return out.reshape(*x.shape[:-2], out.shape[-1])
 
 
 def upper_triangle(rdms: np.ndarray) -> np.ndarray:
