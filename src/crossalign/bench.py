@@ -489,7 +489,14 @@ def bench_nsd(size: str = "small") -> dict[str, Any]:
     }
 
 
+def _paper(size: str = "small") -> dict[str, Any]:
+    from .bench_paper import bench_paper
+
+    return bench_paper(size)
+
+
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
+    "paper": _paper,
     "nsd": bench_nsd,
     "extract-video": bench_extract_video,
     "stream": bench_stream,

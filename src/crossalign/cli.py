@@ -528,7 +528,7 @@ def bench(
     name: Annotated[
         str,
         typer.Argument(
-            help="Benchmark: rsa, aps, predictivity, extract, extract-video, stream or nsd."
+            help="Benchmark: paper, rsa, aps, predictivity, extract, extract-video, stream or nsd."
         ),
     ],
     size: Annotated[

@@ -139,13 +139,11 @@ class Evaluation:
     ) -> Evaluation:
         """The test tensors: on the test stimuli, or for train-fitted predictivity on train
         and test stimuli together, with the metric told which are which."""
-        from .stats import noise_ceiling
-
         metric = _metric(options, "test", n_train=len(train), n_test=len(test))
         stimuli = [*train, *test] if _train_fitted(options) else test
-        brain_x, md_x = brain.subset_stimuli(stimuli), md.subset_stimuli(stimuli)
+        brain_x, t, ceiling = _brain_side(brain, stimuli, metric, options)
+        md_x = md.subset_stimuli(stimuli)
         rdm = options["rdm"]
-        t = score_tensor(brain_x, metric=metric, rdm=rdm).values
         u = score_tensor(md_x, brain_x, metric=metric, rdm=rdm).values[0]
         chosen = list(dict.fromkeys(layers[r] for r in brain.regions))
         own = score_tensor(md_x.select(areas=chosen), metric=metric, rdm=rdm).values[0, :, 0]
@@ -164,7 +162,7 @@ class Evaluation:
             metric=metric,
             layer_profile=profile,
             model_matrix=own[np.ix_(pos, pos)],
-            ceiling=noise_ceiling(brain_x, metric, rdm=rdm, definition=options["ceiling"]),
+            ceiling=ceiling,
             data=(md_x, brain_x),
         )
 
@@ -638,6 +636,40 @@ def _json_label(x: Any) -> Any:
 
 def _label(x: Any) -> Hashable:
     return tuple(x) if isinstance(x, list) else x
+
+
+def _brain_side(
+    brain: BrainData, stimuli: list[Hashable], metric: Metric, options: dict[str, Any]
+) -> tuple[BrainData, np.ndarray, xr.DataArray]:
+    """The brain's part of an evaluation on ``stimuli``: the subset, its score tensor and its
+    noise ceiling. It depends on the brain data, the stimuli and the metric only, so it is
+    kept with ``brain`` (a private memo, never saved) and every further model evaluated
+    against the same brain data reuses it instead of recomputing it."""
+    from .stats import noise_ceiling
+
+    key = (tuple(stimuli), _metric_key(metric), options["rdm"], options["ceiling"])
+    memo = brain.__dict__.setdefault("_brain_side_memo", {})
+    if key not in memo:
+        brain_x = brain.subset_stimuli(stimuli)
+        t = score_tensor(brain_x, metric=metric, rdm=options["rdm"]).values
+        ceiling = noise_ceiling(brain_x, metric, rdm=options["rdm"], definition=options["ceiling"])
+        memo.clear()  # one entry: the last split and metric
+        memo[key] = (brain_x, t, ceiling)
+    return memo[key]
+
+
+def _metric_key(metric: Metric) -> tuple:
+    """A metric's name and options as a hashable key (arrays by content)."""
+    import hashlib
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, np.ndarray):
+            return (v.shape, str(v.dtype), hashlib.sha256(np.ascontiguousarray(v)).hexdigest())
+        if isinstance(v, list | tuple):
+            return tuple(plain(x) for x in v)
+        return v
+
+    return (metric.name, tuple((k, plain(v)) for k, v in sorted(metric.options.items())))
 
 
 def _options(protocol: Protocol, choices: dict[str, Any], seed: int | None) -> dict[str, Any]:
