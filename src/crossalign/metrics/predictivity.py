@@ -311,14 +311,10 @@ class _Source:
             chosen = np.flatnonzero(best == k)
             p = (self.a_te * (self.s / (self.s**2 + alphas[k]))[None, :]) @ self.u.T
             stacked = [j for j in chosen if j not in targets.explicit]
-            if stacked:
-                ptp = (p.T @ p).ravel()
-                ss = (
-                    targets.const[stacked]
-                    - 2.0 * (targets.cross[stacked] @ p.ravel())
-                    + targets.wgram[stacked] @ ptp
-                )
-                out[stacked] = 1.0 - ss / targets.units[stacked]
+            if stacked:  # products with every target's rows (no copy of the stacks)
+                ptp = _symmetric(_syrk(p.T, 1.0)).ravel()
+                ss = targets.const - 2.0 * (targets.cross @ p.ravel()) + targets.wgram @ ptp
+                out[stacked] = 1.0 - ss[stacked] / targets.units[stacked]
             for j in chosen:
                 if j in targets.explicit:
                     tgt = targets.explicit[j]
