@@ -87,10 +87,10 @@ def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterato
 
 
 def _prepare_task(block: Any, metric: Metric, rdm: str, backend: str, dtype: str) -> Any:
-    from .engine import _prepare
+    from .engine import prepare_entries
 
     with options(backend=backend, dtype=dtype):
-        return _prepare(block, metric, rdm)
+        return prepare_entries(block, metric, rdm)
 
 
 def _cross_task(metric: Metric, a: Any, b: Any, backend: str, dtype: str) -> np.ndarray:

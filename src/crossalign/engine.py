@@ -208,13 +208,15 @@ def _seconds(
     responses-to-RDM step of RDM metrics, and the pair products."""
     gram_rate, rank_rate, copy_rate = _rates(backend, dtype)
     n_blocks = -(-n_a // block)
+    c = m.cost(n, p)
+    if c.spillable:
+        n_blocks = 1  # streamed blocks are prepared once and kept on disk (_SpilledBlocks)
     if n_b:
         preps = n_a + (n_b if n_blocks == 1 else n_blocks * n_b)
         pairs = n_a * n_b
     else:
         preps = n_a + (0 if n_blocks == 1 else block * n_blocks * (n_blocks - 1) // 2)
         pairs = n_a * n_a
-    c = m.cost(n, p)
     prep = (
         c.prepare_products / gram_rate + c.prepare_ranked / rank_rate + c.prepare_copied / copy_rate
     )
@@ -306,9 +308,7 @@ def all_pairs(
     m = get_metric(metric)
     plan = plan or plan_scores(data, other, m)
     if get_option("cluster") is not None:
-        from .distributed import dask_all_pairs
-
-        return dask_all_pairs(data, other, m, rdm, plan)
+        return executor("dask")(data, other, m, rdm, plan)
     if not plan.streamed:
         return pairwise_scores(
             representation_inputs(data, m, rdm),
@@ -320,13 +320,33 @@ def all_pairs(
     return _streamed(data, other, m, rdm, plan)
 
 
+#: Executors that run a plan elsewhere than in this process: name -> "module:function",
+#: imported when first used, so the engine depends on no executor module (each executor
+#: depends on the engine's public block functions: ``prepare_entries``, ``block_pairs``,
+#: ``place_block``). A function takes (data, other, metric, rdm, plan) and returns the score
+#: matrix of :func:`all_pairs`.
+EXECUTORS: dict[str, str] = {"dask": "crossalign.distributed:dask_all_pairs"}
+
+
+def executor(name: str) -> Any:
+    """The executor function registered as ``name`` (see :data:`EXECUTORS`)."""
+    import importlib
+
+    from ._validation import check_option
+
+    module, func = EXECUTORS[check_option(name, "executor", EXECUTORS, "all_pairs")].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
 def prepare_block(data: Representations, rows: range, m: Metric, rdm: str) -> Any:
     """Metric inputs and preparation of the entries ``rows`` of ``data`` (keys order)."""
     keys = data.keys()
-    return _prepare(data.block([keys[i] for i in rows]), m, rdm)
+    return prepare_entries(data.block([keys[i] for i in rows]), m, rdm)
 
 
-def _prepare(block: Any, m: Metric, rdm: str) -> Any:
+def prepare_entries(block: Any, m: Metric, rdm: str) -> Any:
+    """The metric's preparation of an :class:`~crossalign.data.EntryBlock`: its RDM vectors
+    or response matrices, prepared (what an executor runs per block)."""
     inputs = block.rdm_vectors(rdm) if m.input_kind == "rdm" else block.response_arrays(m.name)
     return m.prepare(inputs, list(block.keys))
 
@@ -353,19 +373,62 @@ def place_block(out: np.ndarray, plan: ScoringPlan, i: int, j: int, scores: np.n
 def _streamed(
     data: Representations, other: Representations | None, m: Metric, rdm: str, plan: ScoringPlan
 ) -> np.ndarray:
+    """Block by block within the budget. Where the metric's prepared form is one array per
+    block (RDM metrics), every block is prepared exactly once and kept in a temporary file
+    on disk, from which each pair of blocks is read; otherwise column blocks are prepared
+    again for each row block."""
     target = data if other is None else other
-    col_blocks = plan.blocks(len(target))
     out = np.empty((len(data), len(target)))
-    pairs = block_pairs(plan)
-    for i, rows in enumerate(plan.blocks(len(data))):
-        held = prepare_block(data, rows, m, rdm)
-        for _, j in (pair for pair in pairs if pair[0] == i):
-            same = other is None and i == j
-            cols = held if same else prepare_block(target, col_blocks[j], m, rdm)
-            place_block(out, plan, i, j, m.cross(held, cols))
-            del cols
-        del held
+    with _SpilledBlocks(data, m, rdm, plan) as rows_store:
+        cols_store = rows_store if other is None else _SpilledBlocks(target, m, rdm, plan)
+        with cols_store:
+            for i, j in block_pairs(plan):
+                held = rows_store.get(i)
+                cols = held if other is None and i == j else cols_store.get(j)
+                place_block(out, plan, i, j, m.cross(held, cols))
+                del cols, held
     return out
+
+
+class _SpilledBlocks:
+    """Prepared blocks of one container: written once to a temporary memory-mapped file when
+    the preparation is an array, else prepared on each request."""
+
+    def __init__(self, data: Representations, m: Metric, rdm: str, plan: ScoringPlan) -> None:
+        self.data, self.m, self.rdm = data, m, rdm
+        self.blocks = plan.blocks(len(data))
+        self.file: Any = None
+        self.store: np.ndarray | None = None
+
+    def __enter__(self) -> _SpilledBlocks:
+        import tempfile
+
+        if self.m.input_kind != "rdm" or self.store is not None:
+            return self
+        for rows in self.blocks:
+            prepared = prepare_block(self.data, rows, self.m, self.rdm)
+            if not isinstance(prepared, np.ndarray):
+                return self  # prepared on request instead
+            if self.store is None:
+                self.file = tempfile.TemporaryFile(prefix="crossalign-blocks-")
+                shape = (len(self.data), prepared.shape[1])
+                self.file.truncate(int(np.prod(shape)) * prepared.dtype.itemsize)
+                self.store = np.memmap(self.file, dtype=prepared.dtype, mode="r+", shape=shape)
+            self.store[rows.start : rows.stop] = prepared
+            del prepared
+        return self
+
+    def get(self, b: int) -> Any:
+        rows = self.blocks[b]
+        if self.store is None:
+            return prepare_block(self.data, rows, self.m, self.rdm)
+        return np.asarray(self.store[rows.start : rows.stop])
+
+    def __exit__(self, *exc: object) -> None:
+        self.store = None
+        if self.file is not None:
+            self.file.close()
+            self.file = None
 
 
 def _grid_dims(data: Representations, prefix: str = "") -> tuple[list[str], dict[str, Any]]:

@@ -48,6 +48,7 @@ class Cost:
     prepare_copied: float = 0.0
     pair_products: float = 0.0
     pair_ranked: float = 0.0
+    spillable: bool = False  # the prepared form is one array per block (kept on disk when streamed)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,9 @@ class Metric(ABC):
         copies = 3.0 * n * p * 8
         if self.input_kind == "rdm":
             vec = n * (n - 1) / 2
-            return Cost(vec * 8, vec * 8, 9.0 * n * n + 8 * vec + copies, pair_products=vec)
+            return Cost(
+                vec * 8, vec * 8, 9.0 * n * n + 8 * vec + copies, pair_products=vec, spillable=True
+            )
         return Cost(
             n * p * 8.0,
             n * p * 16.0,
