@@ -178,3 +178,25 @@ def test_options_are_isolated_between_overlapping_threads():
         t.join(10)
     assert seen == {"a": ["float32", "float64"], "b": ["float64/torch:cpu", "float64"]}
     assert get_option("dtype") == "float64" and get_option("backend") == "numpy"
+
+
+@pytest.mark.parametrize("backend", OTHERS)
+@pytest.mark.parametrize("metric", ca.metrics.METRICS.names())
+def test_every_metric_agrees_across_backends_and_says_where_it_runs(brain, backend, metric):
+    """Each metric either has kernels for the backend (its scores agree with NumPy's) or
+    runs on NumPy, with a warning and a plan that says numpy, never silently."""
+    from crossalign.engine import plan_scores
+    from crossalign.metrics import get_metric
+
+    m = get_metric(metric)
+    ref = ca.score_tensor(brain, metric=metric)
+    with ca.options(backend=backend):
+        if backend.split(":")[0] in m.backends:
+            got = ca.score_tensor(brain, metric=metric)
+            assert plan_scores(brain, None, metric).backend == backend
+        else:
+            with pytest.warns(UserWarning, match=rf"{metric}.* runs on numpy"):
+                got = ca.score_tensor(brain, metric=metric)
+            with pytest.warns(UserWarning):
+                assert plan_scores(brain, None, metric).backend == "numpy"
+    np.testing.assert_allclose(got.values, ref.values, rtol=0, atol=1e-10)

@@ -187,7 +187,7 @@ def metrics(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
         print(json.dumps([{k: v for k, v in r.items() if k != "citation"} for r in records]))
         return
     table = Table(title="Alignment metrics")
-    for col in ("name", "input", "symmetric", "higher is better", "description"):
+    for col in ("name", "input", "symmetric", "higher is better", "backends", "description"):
         table.add_column(col)
     for r in records:
         table.add_row(
@@ -195,6 +195,7 @@ def metrics(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
             r["input"],
             str(r["symmetric"]),
             str(r["higher_is_better"]),
+            ", ".join(r["backends"]),
             r["description"],
         )
     out.print(table)

@@ -226,6 +226,22 @@ def _seconds(
     return preps * prep + pairs * pair
 
 
+def _effective_backend(m: Metric) -> str:
+    """The ``backend`` option where the metric has kernels for it, else ``numpy`` (with a
+    warning naming the metric): nothing silently runs elsewhere than the plan says."""
+    import warnings
+
+    requested = get_option("backend")
+    if requested.split(":")[0] in m.backends:
+        return requested
+    warnings.warn(
+        f"The metric {m.name!r} has kernels for {list(m.backends)} only; it runs on numpy "
+        f"although the backend option is {requested!r} (RDMs are still computed there).",
+        stacklevel=3,
+    )
+    return "numpy"
+
+
 def plan_scores(
     data: Representations, other: Representations | None, metric: str | Metric
 ) -> ScoringPlan:
@@ -258,7 +274,7 @@ def plan_scores(
                 "machine has the memory."
             )
         block = int(min(block, max(n_a, n_b)))
-    backend, dtype = get_option("backend"), get_option("dtype")
+    backend, dtype = _effective_backend(m), get_option("dtype")
     p = _width(data, other)
     return ScoringPlan(
         metric=m.name,

@@ -62,13 +62,15 @@ def get_metric(metric: str | Metric, **options: Any) -> Metric:
 
 
 def list_metrics() -> list[dict[str, Any]]:
-    """One record per registered metric: name, input kind, symmetry, direction, description."""
+    """One record per registered metric: name, input kind, symmetry, direction, the backends
+    with kernels for it, description, options and citation."""
     return [
         {
             "name": name,
             "input": cls.input_kind,
             "symmetric": cls.symmetric,
             "higher_is_better": cls.higher_is_better,
+            "backends": list(cls.backends),
             "description": cls.description,
             "options": {
                 k: (list(v) if isinstance(v, tuple) else v) for k, v in cls.defaults.items()

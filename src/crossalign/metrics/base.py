@@ -66,6 +66,9 @@ class Metric(ABC):
     citation: ClassVar[str] = ""
     description: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
+    #: Backends with kernels for this metric (the ``backend`` option); elsewhere it runs on
+    #: NumPy, and the plan says so.
+    backends: ClassVar[tuple[str, ...]] = ("numpy",)
     options: dict[str, Any] = field(default_factory=dict)
 
     def option(self, key: str) -> Any:

@@ -67,6 +67,8 @@ class _GramMetric(Metric):
     symmetric: ClassVar = True
     min_stimuli: ClassVar[int] = 3
 
+    backends: ClassVar = ("numpy", "torch")
+
     def cost(self, n: int, p: int) -> Cost:
         """A centred n x n Gram matrix per representation; one inner product per pair."""
         copies = 3.0 * n * p * 8

@@ -94,6 +94,8 @@ class _InnerProduct(Metric):
     input_kind: ClassVar = "rdm"
     symmetric: ClassVar = True
 
+    backends: ClassVar = ("numpy", "torch")
+
     def cross(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return unit_inner_products(a, b)
 
