@@ -355,7 +355,7 @@ def test_download_from_a_mirror_is_verified_and_atomic(data_dir, tmp_path, monke
     ):
         ca.load_dataset("cichy2014", images=False)
     assert not cached.exists()
-    assert not list(cached.parent.glob("*.part"))
+    assert not list(cached.parent.glob("*.part")) and not list(cached.parent.glob("tmp*"))
 
 
 def test_offline_and_missing(tmp_path, monkeypatch):

@@ -138,28 +138,41 @@ def _locate(spec: DatasetSpec, rel: str, *, download: bool = True) -> Path:
 
 
 def _download(url: str, target: Path, expected: str | None, timeout: float = 60.0) -> Path:
-    """Fetch ``url`` to ``target`` atomically; a file failing its checksum is never kept."""
-    import shutil
-    import tempfile
-    import urllib.request
+    """Fetch ``url`` to ``target`` with pooch: written to a temporary file, checked against
+    its SHA-256 sum, then moved into place; a file failing its check is never kept. Any URL
+    scheme urllib reads works (``https://``, a lab mirror, a ``file://`` copy)."""
+    import pooch
+
+    def fetch(source: str, output_file: str, _pooch: object) -> None:
+        import shutil
+        import urllib.request
+
+        with (
+            urllib.request.urlopen(source, timeout=timeout) as resp,
+            open(output_file, "wb") as out,
+        ):
+            shutil.copyfileobj(resp, out)
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-            shutil.copyfileobj(resp, out)
-        if expected is not None:
-            got = _sha256(tmp)
-            if got != expected:
-                raise InputError(
-                    f"the download fails its SHA-256 check (expected {expected[:12]}..., got "
-                    f"{got[:12]}...); nothing was kept"
-                )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+        path = pooch.retrieve(
+            url,
+            known_hash=f"sha256:{expected}" if expected else None,
+            fname=target.name,
+            path=target.parent,
+            downloader=fetch,
+            progressbar=False,
+        )
+    except ValueError as exc:
+        if "hash" not in str(exc).lower():
+            raise
+        got = pooch.file_hash(str(target)) if target.exists() else "unknown"
+        target.unlink(missing_ok=True)
+        raise InputError(
+            f"the download fails its SHA-256 check (expected {expected[:12] if expected else ''}"
+            f"..., got {got[:12]}...); nothing was kept"
+        ) from None
+    return Path(path)
 
 
 # ---------------------------------------------------------------------- Cichy 2014
