@@ -241,11 +241,31 @@ def brain_aps(
     include_same_region: bool = True,
     rdm: str = "correlation",
 ) -> xr.DataArray:
-    """Brain alignment pattern score ``APS_brain(r, s)``: DataArray (region, subject).
+    """Brain alignment pattern score ``APS_brain(r, s)`` (Hoefling et al. 2026).
 
-    ``metric`` is the alignment metric M that fills the patterns (any registered metric, as
-    everywhere in crossalign); ``similarity`` compares patterns (Pearson by default, or
-    Spearman). ``include_same_region`` keeps the entry q = r in each pattern.
+    Parameters
+    ----------
+    data : BrainData
+        At least 3 subjects and 3 regions (4 without the same-region entry); every region in
+        at least 2 subjects (missing cells are skipped).
+    metric : str or Metric
+        The alignment metric M that fills the patterns (any registered metric).
+    similarity : {"pearson", "spearman"}
+        How a subject's pattern is compared with the reference pattern.
+    include_same_region : bool
+        Keep the entry q = r in each pattern.
+    rdm : str
+        The RDM distance for response entries under RSA metrics.
+
+    Returns
+    -------
+    xarray.DataArray
+        (region, subject), named ``aps_brain``, with the choices in ``attrs``.
+
+    Raises
+    ------
+    InputError
+        Too few subjects or regions, or a region in fewer than 2 subjects.
     """
     data = _check_brain(data, min_regions=3 if include_same_region else 4)
     check_option(similarity, "similarity", ["pearson", "spearman"], "brain_aps")
@@ -281,16 +301,34 @@ def brain_aps_ci(
     seed: int | None = 0,
     bootstrap: str = "recompute",
 ) -> xr.Dataset:
-    """Brain APS per region with subject-bootstrap percentile CIs: Dataset (region).
+    """Brain APS per region with subject-bootstrap percentile CIs.
 
-    Variables ``mean`` (mean over subjects of ``APS_brain(r, s)``), ``low``, ``high``,
-    ``aps`` (region, subject) and ``samples`` (bootstrap, region). Each resample re-indexes the
-    score tensor; a subject drawn twice never pairs with itself (``bootstrap="recompute"``);
-    ``bootstrap="fixed"`` resamples the fixed per-subject values instead
-    (:func:`~crossalign.stats.fixed_subject_bootstrap`). ``kept`` is the fraction of
-    resamples that define APS (a resample needs 3 distinct subjects) and ``degenerate`` flags
-    intervals resting on fewer than half of them or of zero width
-    (:func:`~crossalign.stats.interval_diagnostics`, which also warns).
+    Each resample re-indexes the score tensor; a subject drawn twice never pairs with itself
+    (``bootstrap="recompute"``); ``bootstrap="fixed"`` resamples the fixed per-subject values
+    instead (:func:`~crossalign.stats.fixed_subject_bootstrap`).
+
+    Parameters
+    ----------
+    data, metric, similarity, include_same_region, rdm
+        As for :func:`brain_aps`.
+    n_bootstrap : int
+        Resamples (fewer than 100 warn).
+    level : float
+        Coverage of the percentile interval.
+    seed : int or None
+        Seed of the resampling.
+    bootstrap : {"recompute", "subjects", "fixed"}
+        Recompute the patterns in each resample (``subjects`` is an alias), or resample
+        fixed per-subject values.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``region``: ``mean`` (mean over subjects), ``low``, ``high``, ``kept`` (the
+        fraction of resamples that define APS: a resample needs 3 distinct subjects),
+        ``degenerate`` (intervals resting on fewer than half of them, or of zero width; see
+        :func:`~crossalign.stats.interval_diagnostics`, which also warns), ``aps`` (region,
+        subject) and ``samples`` (bootstrap, region).
     """
     from .stats import (
         bootstrap_indices,

@@ -65,6 +65,25 @@ def noise_ceiling(
     """Noise ceiling per region: DataArray (region, bound), with per-subject upper bounds in
     ``attrs["subject_upper"]`` where the definition normalises per subject.
 
+    Parameters
+    ----------
+    data : BrainData
+        Every region in at least 2 subjects.
+    metric : str or Metric
+        The metric the ceiling bounds.
+    rdm : str
+        The RDM distance for response entries under RSA metrics.
+    pool : {"mean", "metric"}
+        How subjects are averaged into a reference (see below).
+    definition : {"nili2014", "hoefling2026"}
+        Which bounds (see below).
+
+    Returns
+    -------
+    xarray.DataArray
+        (region, bound) with bounds ``lower`` and ``upper``; ``attrs`` hold the choices,
+        ``subjects_per_region`` and ``subject_upper`` (region, subject).
+
     ``definition="nili2014"`` (Nili et al. 2014): ``upper = mean_s M(pool(all subjects),
     X[s])`` and ``lower = mean_s M(pool(others), X[s])``. ``definition="hoefling2026"``
     (Hoefling et al. 2026): ``upper = mean_s M(pool(others), X[s])`` (the leave-one-out pool
