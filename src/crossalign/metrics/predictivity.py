@@ -219,7 +219,8 @@ class _Targets:
 
     * ``gram`` ``Yc Yc^T`` (upper triangle, off-diagonal doubled): the leave-one-out error of
       any source at any alpha is an inner product with it;
-    * ``wgram`` ``Yc D Yc^T``, ``cross`` ``(Y_te - mean) D Yc^T`` and ``const``
+    * ``wgram`` ``Yc D Yc^T`` (upper triangle, off-diagonal doubled), ``cross``
+      ``(Y_te - mean) D Yc^T`` and ``const``
       ``sum (Y_te - mean)^2 D`` with ``D = diag(1 / SST)`` per unit: the held-out
       ``sum_u SS_res,u / SST_u`` of a fold model ``P`` (test x train) is
       ``const - 2 <P, cross> + <P^T P, wgram>``.
@@ -246,14 +247,14 @@ class _Targets:
         for t, (y, keep) in enumerate(zip(ys, keeps, strict=True)):
             y = y[:, keep]
             yc = y[train] - y[train].mean(axis=0)
-            self.gram[t] = ((yc @ yc.T) * upper).ravel()
+            self.gram[t] = (_syrk(yc, 1.0) * upper).ravel()
             y_te = y[test]
             sst = ((y_te - y_te.mean(axis=0)) ** 2).sum(axis=0)
             if sst.size == 0 or (sst == 0).any():
                 self.explicit[t] = _Target(y, np.ones(y.shape[1], dtype=bool), train, test)
                 continue
             dev = (y_te - y[train].mean(axis=0)) / sst
-            self.wgram[t] = ((yc / sst) @ yc.T).ravel()
+            self.wgram[t] = (_syrk(yc / np.sqrt(sst), 1.0) * upper).ravel()
             self.cross[t] = (dev @ yc.T).ravel()
             self.const[t] = (dev * (y_te - y[train].mean(axis=0))).sum()
             self.units[t] = y.shape[1]
