@@ -42,6 +42,15 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _reset_peak() -> None:
+    """Start a new peak-RSS measurement (Linux: VmHWM reset through /proc/self/clear_refs)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
 def _world(size: str, seed: int = 0) -> tuple[Any, dict[str, Any]]:
     """Synthetic brain data (with its fixed split) and model activations."""
     from .data import BrainData, ModelData
@@ -159,7 +168,10 @@ def bench_paper(
         "setup_s": setup,
     }
     for metric in metrics:
+        _reset_peak()
+        brain, models = _world(size)  # fresh containers: no caches from the other metric
         out[metric] = _evaluate(brain, models, metric, n_bootstrap)
+        out[metric]["peak_rss_mb"] = _peak_mb()
     if "predictivity" in metrics:
         n_cells, n_layers = len(brain), sum(len(md) for md in models.values())
         pairs = n_cells * n_cells + 2 * n_layers * n_cells  # brain, selection, test
