@@ -12,13 +12,15 @@ restricted unpickler.
 from __future__ import annotations
 
 import io
-import multiprocessing
-import pickle
+import json
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, MissingFileError
+from ._unpickle_child import RestrictedUnpickler
 
 __all__ = [
     "ALLOWED",
@@ -69,47 +71,11 @@ NIBABEL: frozenset[tuple[str, str]] = frozenset(
 )
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that resolves only the globals in ``allowed`` and refuses any other by
-    name (no code named by the pickle runs)."""
-
-    def __init__(self, file: Any, allowed: Iterable[tuple[str, str]] = ALLOWED, **kwargs: Any):
-        super().__init__(file, **kwargs)
-        self.allowed = frozenset(allowed)
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in self.allowed:
-            raise pickle.UnpicklingError(
-                f"the pickle names {module}.{name}, which crossalign does not load (only numpy "
-                "arrays, plain containers and, where asked, nibabel images)"
-            )
-        return super().find_class(module, name)
-
-
 def loads_restricted(
     data: bytes, allowed: Iterable[tuple[str, str]] = ALLOWED, **kwargs: Any
 ) -> Any:
     """Unpickle bytes with :class:`RestrictedUnpickler`."""
     return RestrictedUnpickler(io.BytesIO(data), allowed, **kwargs).load()
-
-
-def _child(
-    paths: list[str], allowed: list[tuple[str, str]], encoding: str, conn: Any, offset: int = 0
-) -> None:
-    """Runs in the child: read each file restricted (from byte ``offset``), send back a
-    pickle of the list of results (or the failing file and the error text)."""
-    path = paths[0] if paths else ""
-    try:
-        out = []
-        for path in paths:
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                out.append(RestrictedUnpickler(fh, allowed, encoding=encoding).load())
-        conn.send_bytes(b"ok" + pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
-    except Exception as exc:  # every failure goes back as text
-        conn.send_bytes(b"er" + f"{path}\0{type(exc).__name__}: {exc}".encode())
-    finally:
-        conn.close()
 
 
 def load_pickle(
@@ -169,28 +135,27 @@ def load_pickles(
         if not path.is_file():
             raise MissingFileError(f"The pickle '{path}' does not exist.")
     allowed = set(ALLOWED) | (set(NIBABEL) if nibabel else set())
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe(duplex=False)
     names = [str(p) for p in paths]
-    process = context.Process(target=_child, args=(names, sorted(allowed), encoding, child, offset))
-    process.start()
-    child.close()
+    request = {"paths": names, "allowed": sorted(allowed), "encoding": encoding, "offset": offset}
     where = names[0] if len(names) == 1 else f"{names[0]} (and {len(names) - 1} more)"
     try:
-        if not parent.poll(timeout):
-            process.kill()
-            raise InputError(f"Reading the pickle '{where}' took longer than {timeout} s.")
-        message = parent.recv_bytes()
-    except EOFError:
+        run = subprocess.run(
+            [sys.executable, "-I", str(Path(__file__).with_name("_unpickle_child.py"))],
+            input=json.dumps(request).encode(),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise InputError(f"Reading the pickle '{where}' took longer than {timeout} s.") from None
+    message = run.stdout
+    if run.returncode != 0 or message[:2] not in (b"ok", b"er"):
         raise InputError(
-            f"The reader of the pickle '{where}' crashed (exit code {process.exitcode}); the "
+            f"The reader of the pickle '{where}' crashed (exit code {run.returncode}); the "
             "file is damaged or not a pickle."
-        ) from None
-    finally:
-        process.join(5)
-        parent.close()
+        )
     if message[:2] == b"er":
-        failed, text = message[2:].decode().split("\0", 1)
+        failed, text = message[2:].decode(errors="replace").split("\0", 1)
         raise InputError(f"The pickle '{failed}' was not loaded: {text}")
     return loads_restricted(message[2:], allowed)
 
