@@ -145,6 +145,7 @@ def test_model_aps_equals_slow_twin_on_synthetic_data():
     assert list(given.coords["layer"].values) == [f"L{r}" for r in range(5)]
 
 
+@pytest.mark.slow
 def test_castaldi_brain_aps_with_bootstrap_cis(castaldi):
     predictors = castaldi.attrs["models"]
     # a hand-built "model" whose single layer is the Number predictor, to run the full pipeline

@@ -207,6 +207,7 @@ def test_n_permutations_reaches_the_matrix_test(inputs, tmp_path, no_report):
 
 
 # ---------------------------------------------------------------------- figures and crashes
+@pytest.mark.slow
 def test_figure_names_are_unique_and_dollar_labels_draw(inputs, tmp_path):
     acts = dict(np.load(inputs["acts"]))
     np.savez(tmp_path / "b.npz", **acts)
@@ -228,6 +229,7 @@ def test_figure_names_are_unique_and_dollar_labels_draw(inputs, tmp_path):
     assert status["status"].tolist() == ["complete"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_bootstrap", [1, 2, 5])
 def test_tiny_bootstraps_finish_with_a_report_and_warn(inputs, tmp_path, n_bootstrap):
     result = run_study(_config(inputs, n_bootstrap=n_bootstrap), tmp_path / "out")
@@ -237,6 +239,7 @@ def test_tiny_bootstraps_finish_with_a_report_and_warn(inputs, tmp_path, n_boots
     assert len(kept) == len(REGIONS) and (kept["value"] == 1.0).all()
 
 
+@pytest.mark.slow
 def test_three_subjects_give_flagged_degenerate_intervals(tmp_path):
     inputs = _write_inputs(tmp_path / "in", n_sub=3)
     from rich.console import Console
@@ -339,6 +342,7 @@ def test_results_while_another_process_writes_is_a_clear_error(inputs, tmp_path,
 
 
 # ---------------------------------------------------------------------- CLI errors
+@pytest.mark.slow
 def test_cli_user_errors_are_one_line(inputs, tmp_path):
     runner = CliRunner()
     truncated = tmp_path / "t" / "results.duckdb"
@@ -404,6 +408,7 @@ def test_a_second_run_on_a_held_folder_is_refused(inputs, tmp_path, no_report):
     assert not (out / ".crossalign.lock").exists()
 
 
+@pytest.mark.slow
 def test_links_planted_in_the_output_folder_are_not_written_through(inputs, tmp_path):
     out = tmp_path / "out"
     (out / "figures").mkdir(parents=True)
@@ -555,6 +560,7 @@ def test_readme_extract_glob_selects_blocks_not_shared_submodules():
     assert match_layers("_blocks.[!1]*", names) == ["_blocks.0"]
 
 
+@pytest.mark.slow
 def test_collect_model_responses_takes_the_librarys_own_models(data_dir):
     pytest.importorskip("torch")
     data = ca.load_dataset("cichy2014")
@@ -568,6 +574,7 @@ def test_collect_model_responses_takes_the_librarys_own_models(data_dir):
     assert md.layers_by_region == {name: {"EVC": "_blocks.2", "IT": "_blocks.14"}}
 
 
+@pytest.mark.slow
 def test_study_stores_paired_comparisons_and_unreliable_regions(tmp_path):
     inputs = _write_inputs(tmp_path / "in")
     rdms = dict(np.load(inputs["brain"]))
@@ -629,6 +636,7 @@ def test_an_extraction_over_budget_is_refused_before_anything_runs(tmp_path):
     assert extraction_bytes(net, 12) == stored
 
 
+@pytest.mark.slow
 def test_a_six_model_study_has_all_six_on_the_leaderboard(tmp_path):
     inputs = _write_inputs(tmp_path / "in")
     acts = dict(np.load(inputs["acts"]))
@@ -676,6 +684,7 @@ def test_a_brain_only_study_draws_brain_aps(data_dir, tmp_path):
     assert 'data-table="brain_aps"' in html and "Leaderboard" not in html
 
 
+@pytest.mark.slow
 def test_geometry_rows_equal_the_rdms_and_their_mds(tmp_path):
     from scipy.spatial.distance import pdist
 

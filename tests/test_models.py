@@ -257,6 +257,7 @@ def test_pretrained_efficientnet_sees_a_cat(lite):
     assert 281 <= top <= 285  # ImageNet's domestic cat classes (tabby ... Egyptian cat)
 
 
+@pytest.mark.slow
 def test_trained_beats_untrained_on_cichy_it(cichy, lite):
     it = cichy.select(areas=["IT"]).rdm_vectors().mean(axis=0)
     spearman = ca.get_metric("spearman")

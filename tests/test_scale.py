@@ -146,6 +146,7 @@ def test_cluster_arguments_are_checked():
             pass
 
 
+@pytest.mark.slow
 def test_cli_matrix_on_dask_and_torch_equals_the_default(data_dir):
     pytest.importorskip("distributed")
     from typer.testing import CliRunner
