@@ -217,10 +217,9 @@ class _Targets:
     """Every target's per-fold matrices, stacked (one row per target), so that all sources
     meet all targets in matrix products:
 
-    * ``gram`` ``Yc Yc^T`` (upper triangle, off-diagonal doubled): the leave-one-out error of
-      any source at any alpha is an inner product with it;
-    * ``wgram`` ``Yc D Yc^T`` (upper triangle, off-diagonal doubled), ``cross``
-      ``(Y_te - mean) D Yc^T`` and ``const``
+    * ``gram`` ``Yc Yc^T``: the leave-one-out error of any source at any alpha is an inner
+      product with it;
+    * ``wgram`` ``Yc D Yc^T``, ``cross`` ``(Y_te - mean) D Yc^T`` and ``const``
       ``sum (Y_te - mean)^2 D`` with ``D = diag(1 / SST)`` per unit: the held-out
       ``sum_u SS_res,u / SST_u`` of a fold model ``P`` (test x train) is
       ``const - 2 <P, cross> + <P^T P, wgram>``.
@@ -237,7 +236,6 @@ class _Targets:
         test: np.ndarray,
     ) -> None:
         n_tr, n_te, k = len(train), len(test), len(ys)
-        upper = np.triu(np.full((n_tr, n_tr), 2.0), 1) + np.eye(n_tr)
         self.gram = np.zeros((k, n_tr * n_tr))
         self.wgram = np.zeros((k, n_tr * n_tr))
         self.cross = np.zeros((k, n_te * n_tr))
@@ -247,14 +245,14 @@ class _Targets:
         for t, (y, keep) in enumerate(zip(ys, keeps, strict=True)):
             y = y[:, keep]
             yc = y[train] - y[train].mean(axis=0)
-            self.gram[t] = (_syrk(yc, 1.0) * upper).ravel()
+            self.gram[t] = (yc @ yc.T).ravel()
             y_te = y[test]
             sst = ((y_te - y_te.mean(axis=0)) ** 2).sum(axis=0)
             if sst.size == 0 or (sst == 0).any():
                 self.explicit[t] = _Target(y, np.ones(y.shape[1], dtype=bool), train, test)
                 continue
             dev = (y_te - y[train].mean(axis=0)) / sst
-            self.wgram[t] = (_syrk(yc / np.sqrt(sst), 1.0) * upper).ravel()
+            self.wgram[t] = ((yc / sst) @ yc.T).ravel()
             self.cross[t] = (dev @ yc.T).ravel()
             self.const[t] = (dev * (y_te - y[train].mean(axis=0))).sum()
             self.units[t] = y.shape[1]
@@ -293,14 +291,14 @@ class _Source:
         intercept correction in the diagonal), it is ``<G diag(omega) G, Yc Yc^T>``: one
         n x n matrix per alpha, met by every target's Gram matrix in one product."""
         u, s = self.u, self.s
-        u2 = u * u
+        u2, ut = u * u, np.ascontiguousarray(u.T)
         stack = np.empty((len(alphas), self.n * self.n))
         for k, alpha in enumerate(alphas):
-            w = 1.0 / (s**2 + alpha) - 1.0 / alpha  # negative: G = I/alpha - (u r)(u r)^T
+            w = 1.0 / (s**2 + alpha) - 1.0 / alpha
             omega = 1.0 / (u2 @ w + (1.0 - 1.0 / self.n) / alpha) ** 2
-            g = _symmetric(_syrk(u * np.sqrt(-w), -1.0))
+            g = (u * w) @ ut
             g[np.diag_indices_from(g)] += 1.0 / alpha
-            stack[k] = _syrk(g * np.sqrt(omega)[None, :], 1.0).ravel()  # upper triangle
+            stack[k] = ((g * omega[None, :]) @ g).ravel()
         return stack @ targets.gram.T
 
     def scores(self, targets: _Targets, alphas: np.ndarray) -> np.ndarray:
@@ -313,7 +311,7 @@ class _Source:
             p = (self.a_te * (self.s / (self.s**2 + alphas[k]))[None, :]) @ self.u.T
             stacked = [j for j in chosen if j not in targets.explicit]
             if stacked:  # products with every target's rows (no copy of the stacks)
-                ptp = _symmetric(_syrk(p.T, 1.0)).ravel()
+                ptp = (p.T @ p).ravel()
                 ss = targets.const - 2.0 * (targets.cross @ p.ravel()) + targets.wgram @ ptp
                 out[stacked] = 1.0 - ss[stacked] / targets.units[stacked]
             for j in chosen:
@@ -322,21 +320,6 @@ class _Source:
                     pred = p @ tgt.centred + tgt.mean
                     out[j] = _r2(((tgt.test - pred) ** 2).sum(axis=0), tgt.ss_tot)
         return out
-
-
-def _syrk(h: np.ndarray, scale: float) -> np.ndarray:
-    """``scale * h @ h.T``, upper triangle only (lower left zero): BLAS syrk, half the
-    multiplications of a general product."""
-    from scipy.linalg import blas
-
-    return blas.dsyrk(scale, np.asfortranarray(h))
-
-
-def _symmetric(upper: np.ndarray) -> np.ndarray:
-    """The full symmetric matrix from its upper triangle (lower left zero)."""
-    out = upper + upper.T
-    out[np.diag_indices_from(out)] *= 0.5
-    return out
 
 
 def _spectrum(xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
