@@ -298,7 +298,7 @@ class _Source:
             omega = 1.0 / (u2 @ w + (1.0 - 1.0 / self.n) / alpha) ** 2
             g = (u * w) @ ut
             g[np.diag_indices_from(g)] += 1.0 / alpha
-            stack[k] = ((g * omega[None, :]) @ g).ravel()
+            np.matmul(g * omega[None, :], g, out=stack[k].reshape(self.n, self.n))
         return stack @ targets.gram.T
 
     def scores(self, targets: _Targets, alphas: np.ndarray) -> np.ndarray:
