@@ -212,7 +212,22 @@ def brain_patterns(
     data: BrainData, metric: str | Metric = "spearman", *, rdm: str = "correlation"
 ) -> xr.DataArray:
     """All brain alignment patterns: ``AP[a->b](r)[q]`` as a DataArray
-    (subject, region, target_subject, target_region) - the engine's score tensor."""
+    (subject, region, target_subject, target_region) - the engine's score tensor.
+
+    Parameters
+    ----------
+    data : BrainData
+        The brain data (missing cells give NaN entries).
+    metric : str or Metric
+        Any registered metric.
+    rdm : str
+        The RDM distance for response entries under RSA metrics.
+
+    Returns
+    -------
+    xarray.DataArray
+        (subject, region, target_subject, target_region).
+    """
     return score_tensor(data, metric=metric, rdm=rdm)
 
 
@@ -225,7 +240,26 @@ def model_patterns(
     model: Hashable | None = None,
 ) -> xr.DataArray:
     """Model alignment patterns ``AP[m,l](s)[q] = M(F[m, l], X[s, q])``: (layer, subject,
-    region)."""
+    region).
+
+    Parameters
+    ----------
+    model_data : ModelData
+        The model's layers.
+    brain_data : BrainData
+        The brain data (missing cells give NaN entries).
+    metric : str or Metric
+        Any registered metric.
+    rdm : str
+        The RDM distance for response entries under RSA metrics.
+    model : hashable, optional
+        Which model of ``model_data``.
+
+    Returns
+    -------
+    xarray.DataArray
+        (layer, subject, region), with the model in ``attrs``.
+    """
     name = model_data._one_model(model)
     t = score_tensor(model_data.select([name]), brain_data, metric=metric, rdm=rdm)
     out = t.isel(model=0, drop=True)

@@ -249,6 +249,26 @@ def plan_scores(
     the memory budget (the ``memory_budget`` option): in one block when it all fits, else
     streamed in blocks of representations; refused with :class:`MemoryBudgetError` when not
     even two representations at a time fit. The plan carries its memory and time estimates.
+
+    Parameters
+    ----------
+    data : Representations
+        The representations scored (rows).
+    other : Representations or None
+        The representations they are scored against (columns); None for ``data`` itself.
+    metric : str or Metric
+        Any registered metric; its declared cost (:meth:`Metric.cost`) sizes the plan.
+
+    Returns
+    -------
+    ScoringPlan
+        Block size, memory (input, prepared, working, peak) and time estimates, and the
+        backend the metric will run on.
+
+    Raises
+    ------
+    MemoryBudgetError
+        Not even one representation at a time fits the budget.
     """
     from ._options import MemoryBudgetError
 

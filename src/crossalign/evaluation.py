@@ -1038,6 +1038,26 @@ def model_aps(
     the APS is computed on held-out test stimuli; ``options`` are those of
     :func:`evaluate_model` (split, protocol, similarity, ...). The selected layers are in the
     ``layer`` coordinate.
+
+    Parameters
+    ----------
+    model_data : ModelData
+        The model's layers (one model, or name it with ``model``).
+    brain_data : BrainData
+        The brain data.
+    layers_by_region : mapping, optional
+        A fixed ``{region: layer}`` assignment; default: selected on training stimuli.
+    metric : str or Metric, optional
+        The alignment metric (default the protocol's).
+    model : hashable, optional
+        Which model of ``model_data``.
+    **options
+        The options of :func:`evaluate_model`.
+
+    Returns
+    -------
+    xarray.DataArray
+        (region, subject) with the selected ``layer`` per region as a coordinate.
     """
     result = evaluate_model(
         model_data,

@@ -50,7 +50,20 @@ def layer_scores(
 def select_layers(
     scores: xr.DataArray, *, higher_is_better: bool = True
 ) -> dict[Hashable, Hashable]:
-    """Per region, the layer with the best score (first one on ties)."""
+    """Per region, the layer with the best score (first one on ties).
+
+    Parameters
+    ----------
+    scores : xarray.DataArray
+        (layer, region) scores, e.g. from :func:`layer_scores`.
+    higher_is_better : bool
+        Whether larger scores are better (False for distances).
+
+    Returns
+    -------
+    dict
+        ``{region: layer}``.
+    """
     values = scores.transpose("layer", "region").values
     best = np.argmax(values, axis=0) if higher_is_better else np.argmin(values, axis=0)
     layers = scores.coords["layer"].values
@@ -79,6 +92,27 @@ def assign_layers(
         layers in model order that never go back along the region hierarchy
         (``region_order``, default the table's order): ``l*(r1) <= l*(r2)`` when r1 precedes
         r2, maximising the total score (dynamic programming).
+
+    Parameters
+    ----------
+    scores : xarray.DataArray
+        (layer, region) scores, layers in model order.
+    assignment : {"argmax", "one-to-one", "monotone"}
+        The rule above.
+    higher_is_better : bool
+        Whether larger scores are better.
+    region_order : sequence, optional
+        The region hierarchy for ``monotone``.
+
+    Returns
+    -------
+    dict
+        ``{region: layer}``.
+
+    Raises
+    ------
+    InputError
+        An unknown rule, or ``one-to-one`` with fewer layers than regions.
     """
     from ._validation import check_option
 
@@ -133,6 +167,22 @@ def split_stimuli(
 
     With ``labels`` (one category per stimulus) the split is stratified: each category
     contributes ``round(test_fraction * size)`` stimuli to the test set.
+
+    Parameters
+    ----------
+    stimuli : sequence
+        The stimulus ids.
+    test_fraction : float
+        The share of stimuli in the test set.
+    seed : int or None
+        Seed of the split.
+    labels : sequence, optional
+        One category per stimulus, for a stratified split.
+
+    Returns
+    -------
+    tuple of list
+        The training ids and the test ids.
     """
     ids = list(stimuli)
     if labels is not None:

@@ -171,6 +171,24 @@ def model_cross_region_matrix(
     """A model's own cross-region matrix ``C[r, q] = M(F[layer(r)], F[layer(q)])``.
 
     Two regions assigned the same layer score ``M(F, F)`` (1 for correlation metrics).
+
+    Parameters
+    ----------
+    model_data : ModelData
+        The model's layers.
+    layers_by_region : mapping, optional
+        ``{region: layer}``; default ``model_data.layers_by_region``.
+    metric : str or Metric
+        Any registered metric.
+    rdm : str
+        The RDM distance for response entries under RSA metrics.
+    model : hashable, optional
+        Which model of ``model_data``.
+
+    Returns
+    -------
+    xarray.DataArray
+        (region, target_region), with the model and its layers in ``attrs``.
     """
     name, mapping = _assignment(model_data, layers_by_region, model)
     m = get_metric(metric)
@@ -202,7 +220,28 @@ def model_to_brain_matrix(
 ) -> xr.DataArray:
     """``C_mb[r, q] = mean_s M(F[layer(r)], X[s, q])``: the model's stand-in for region r
     against every subject's region q. Rows and columns follow ``layers_by_region``'s regions,
-    which must all exist in ``brain_data``. Stimuli are matched by id."""
+    which must all exist in ``brain_data``. Stimuli are matched by id.
+
+    Parameters
+    ----------
+    model_data : ModelData
+        The model's layers.
+    brain_data : BrainData
+        The brain data; missing (subject, region) cells are skipped in the subject mean.
+    layers_by_region : mapping, optional
+        ``{region: layer}``; default ``model_data.layers_by_region``.
+    metric : str or Metric
+        Any registered metric.
+    rdm : str
+        The RDM distance for response entries under RSA metrics.
+    model : hashable, optional
+        Which model of ``model_data``.
+
+    Returns
+    -------
+    xarray.DataArray
+        (region, target_region), with the model and its layers in ``attrs``.
+    """
     name, mapping = _assignment(model_data, layers_by_region, model)
     if not isinstance(brain_data, BrainData):
         raise InputTypeError(
