@@ -34,6 +34,26 @@ def layer_scores(
     """Mean-over-subjects score of every layer against every region: DataArray (layer, region).
 
     ``stimuli`` restricts the comparison to those stimulus ids (e.g. a training split).
+
+    Parameters
+    ----------
+    model_data : ModelData
+        The model's layers.
+    brain_data : BrainData
+        The brain data; the mean over subjects skips missing cells.
+    metric : str or Metric
+        Any registered metric.
+    rdm : str
+        The RDM distance for response entries under RSA metrics.
+    model : hashable, optional
+        Which model of ``model_data``.
+    stimuli : sequence, optional
+        The stimulus ids to compare on.
+
+    Returns
+    -------
+    xarray.DataArray
+        (layer, region), with the model and ``n_stimuli`` in ``attrs``.
     """
     name = model_data._one_model(model)
     mdl = model_data.select([name])

@@ -362,6 +362,24 @@ def compare_matrices(
     Returns a :class:`PatternComparison`. With fewer than 3 compared entries (or a constant
     pattern) the correlation is undefined and reported as NaN, as is its p-value. When
     ``R! <= n_permutations`` every relabelling is enumerated (exact test).
+
+    Parameters
+    ----------
+    brain_matrix, model_matrix : array_like
+        (R, R) cross-region matrices over the same regions.
+    include_diagonal : bool
+        Compare the diagonal too.
+    method : {"pearson", "spearman"}
+        The correlation of the compared entries.
+    n_permutations : int
+        Relabellings of the regions for the null.
+    seed : int or None
+        Seed of the relabellings.
+
+    Returns
+    -------
+    PatternComparison
+        The correlation, its permutation p-value and the settings.
     """
     from ._validation import check_option
 

@@ -296,7 +296,18 @@ def _unit_rdm_vectors(responses: Any, distance: str, backend: Any, name: str) ->
 
 
 def upper_triangle(rdms: np.ndarray) -> np.ndarray:
-    """Vectors of the strict upper triangle (k=1, row-major, as ``squareform``) of RDMs."""
+    """Vectors of the strict upper triangle (k=1, row-major, as ``squareform``) of RDMs.
+
+    Parameters
+    ----------
+    rdms : numpy.ndarray
+        (..., n, n) RDMs.
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., n (n - 1) / 2).
+    """
     n = rdms.shape[-1]
     iu, ju = np.triu_indices(n, k=1)
     return rdms[..., iu, ju]

@@ -202,7 +202,22 @@ def unreliable_regions(ceiling: xr.DataArray, *, warn: bool = True) -> xr.DataAr
 def ceiling_normalise(
     scores: xr.DataArray, ceiling: xr.DataArray, bound: Literal["lower", "upper"] = "upper"
 ) -> xr.DataArray:
-    """Scores divided by the noise ceiling of their region (``bound`` = lower or upper)."""
+    """Scores divided by the noise ceiling of their region (``bound`` = lower or upper).
+
+    Parameters
+    ----------
+    scores : xarray.DataArray
+        Scores with a ``region`` dimension.
+    ceiling : xarray.DataArray
+        (region, bound), from :func:`noise_ceiling`.
+    bound : {"lower", "upper"}
+        Which bound divides.
+
+    Returns
+    -------
+    xarray.DataArray
+        The normalised scores, aligned by region.
+    """
     out = scores / ceiling.sel(bound=bound, drop=True)
     out.attrs = {**scores.attrs, "normalised_by": f"{bound} noise ceiling"}
     return out
@@ -210,7 +225,22 @@ def ceiling_normalise(
 
 # ---------------------------------------------------------------------- bootstrap
 def bootstrap_indices(n: int, n_bootstrap: int, *, seed: int | None = 0) -> np.ndarray:
-    """``n_bootstrap`` resamples (with replacement) of ``range(n)``: array (B, n)."""
+    """``n_bootstrap`` resamples (with replacement) of ``range(n)``: array (B, n).
+
+    Parameters
+    ----------
+    n : int
+        Items resampled.
+    n_bootstrap : int
+        Resamples.
+    seed : int or None
+        Seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_bootstrap, n) integer indices.
+    """
     if not isinstance(n_bootstrap, int | np.integer) or n_bootstrap < 1:
         raise InputError(
             f"The 'n_bootstrap' argument must be a positive integer. Got {n_bootstrap!r}."
@@ -238,7 +268,20 @@ def fixed_subject_bootstrap(
 
 
 def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile confidence interval along axis 0 (NaN samples ignored)."""
+    """Percentile confidence interval along axis 0 (NaN samples ignored).
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        Bootstrap samples along axis 0.
+    level : float
+        Coverage, in (0, 1).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The lower and upper bounds, each of the shape of ``samples[0]``.
+    """
     if not 0.0 < level < 1.0:
         raise InputError(f"The 'level' argument must lie between 0 and 1. Got {level!r}.")
     alpha = (1.0 - level) / 2.0
@@ -358,6 +401,18 @@ def two_factor_variance(
     small-sample form ``n_s/(n_s-1) V_subj + n_c/(n_c-1) V_stim - n_s n_c / ((n_s-1)(n_c-1))
     (V_both - V_subj - V_stim)``. The estimate is kept between ``max(V_subj, V_stim)`` and
     ``V_both``.
+
+    Parameters
+    ----------
+    var_both, var_subjects, var_stimuli : numpy.ndarray
+        Bootstrap variances over both factors, subjects only and stimuli only.
+    n_subjects, n_stimuli : int, optional
+        Sample sizes for the small-sample form.
+
+    Returns
+    -------
+    numpy.ndarray
+        The corrected variance.
     """
     vb, vs, vc = (np.asarray(v, dtype=float) for v in (var_both, var_subjects, var_stimuli))
     if n_subjects is None or n_stimuli is None:
@@ -433,7 +488,18 @@ def permutation_p_value(
 
 def fdr_bh(p_values: Any) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (q-values), same shape as the input
-    (:func:`scipy.stats.false_discovery_control`)."""
+    (:func:`scipy.stats.false_discovery_control`).
+
+    Parameters
+    ----------
+    p_values : array_like
+        p-values in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        The adjusted p-values.
+    """
     from scipy.stats import false_discovery_control
 
     p = np.asarray(p_values, dtype=float)
@@ -444,7 +510,22 @@ def fwer_maxstat(observed: np.ndarray, null: np.ndarray, *, exact: bool = False)
     """Max-statistic FWER-adjusted p-values (Nichols & Holmes 2002): for each test k, the
     p-value of ``observed[k]`` against the null of the maximum over tests
     (:func:`permutation_p_value`'s rule). ``null`` (n_permutations, K) must come from the
-    same permutations for every test."""
+    same permutations for every test.
+
+    Parameters
+    ----------
+    observed : numpy.ndarray
+        (K,) observed statistics.
+    null : numpy.ndarray
+        (n_permutations, K) statistics under the same permutations.
+    exact : bool
+        Whether ``null`` enumerates every permutation (no +1 correction).
+
+    Returns
+    -------
+    numpy.ndarray
+        (K,) adjusted p-values.
+    """
     null = np.asarray(null, dtype=float)
     max_null = np.nanmax(null.reshape(null.shape[0], -1), axis=1)
     obs = np.asarray(observed, dtype=float)
@@ -462,6 +543,27 @@ def equivalence(
 
     The best model has the highest mean; a model is equivalent when its mean lies at or above
     the best model's lower CI bound (at or below its upper bound when lower is better).
+
+    Parameters
+    ----------
+    means : mapping
+        ``{model: mean}``.
+    lower_bounds : mapping
+        ``{model: lower CI bound}``.
+    higher_is_better : bool
+        Whether larger means are better.
+    upper_bounds : mapping, optional
+        ``{model: upper CI bound}``, needed when lower is better.
+
+    Returns
+    -------
+    dict
+        ``{model: equivalent to the best}``.
+
+    Raises
+    ------
+    InputError
+        Lower is better and no upper bounds are given.
     """
     names = list(means)
     if not names:
@@ -486,6 +588,19 @@ def double_criterion(
     Per region and model: ``score_equivalent`` (mean score >= best model's lower CI bound),
     ``aps_equivalent`` (the same for APS) and ``double`` (both). All evaluations must use the
     same subjects, seed and bootstrap count (paired resamples).
+
+    Parameters
+    ----------
+    evaluations : mapping
+        ``{model: Dataset}`` from :func:`evaluate_model` (with bootstrap samples).
+    regions : sequence, optional
+        The regions to report; default all.
+
+    Returns
+    -------
+    xarray.Dataset
+        Boolean (model, region) variables ``score_equivalent``, ``aps_equivalent`` and
+        ``double``.
     """
     names = list(evaluations)
     if not names:

@@ -40,6 +40,18 @@ for _cls in (
 def get_metric(metric: str | Metric, **options: Any) -> Metric:
     """The metric registered as ``metric``, with ``options`` (an instance is returned as is).
 
+    Parameters
+    ----------
+    metric : str or Metric
+        A registered name (``crossalign metrics`` lists them) or a metric instance.
+    **options
+        The metric's parameters, validated against its defaults.
+
+    Returns
+    -------
+    Metric
+        A frozen metric instance.
+
     >>> get_metric("shape", alpha=0.5).option("alpha")
     0.5
     """
