@@ -131,6 +131,16 @@ def options(**kwargs: Any) -> Iterator[None]:
     """Set options for the duration of a ``with`` block (see the module docstring).
 
     ``None`` restores an option's default; unknown names fail with the valid ones.
+
+    Parameters
+    ----------
+    **kwargs
+        Option names and values (``backend``, ``dtype``, ``memory_budget``, ``cluster``, ...).
+
+    Yields
+    ------
+    None
+        The options hold inside the block, in this thread (and context) only.
     """
     unknown = set(kwargs) - set(_DEFAULTS)
     if unknown:

@@ -518,6 +518,25 @@ def score_tensor(
     ``model, layer, subject, region`` for a model against brains). Element
     ``[a, r, b, q]`` is ``M(rep[a, r], other_rep[b, q])``; direction matters for asymmetric
     metrics. Where brain data lacks a (subject, region) cell, its scores are NaN.
+
+    Parameters
+    ----------
+    data : Representations
+        Brain or model data (brain data may miss cells; other containers must be grids).
+    other : Representations, optional
+        The targets; default ``data`` itself. Stimuli are matched by id.
+    metric : str or Metric
+        Any registered metric.
+    rdm : str
+        The RDM distance for response entries under RSA metrics.
+    backend : str, optional
+        Where the kernels run; default the ``backend`` option.
+
+    Returns
+    -------
+    xarray.DataArray
+        The score tensor described above, with ``metric``, ``rdm`` and ``n_stimuli`` in
+        ``attrs``.
     """
     m = get_metric(metric)
     dims_a, coords_a = _grid_dims(data)

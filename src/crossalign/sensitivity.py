@@ -41,6 +41,22 @@ def metric_sensitivity(
     ``aps_rank_correlation`` (metric, metric_b: Spearman correlation of the model rankings).
     ``evaluate_options`` go to :func:`~crossalign.evaluate_model` (``n_bootstrap`` defaults
     to 0 here).
+
+    Parameters
+    ----------
+    brain_data : BrainData
+        The brain data.
+    models : mapping
+        ``{name: ModelData}``.
+    metrics : sequence of str or Metric
+        The metrics compared.
+    **evaluate_options
+        Options of :func:`~crossalign.evaluate_model`.
+
+    Returns
+    -------
+    xarray.Dataset
+        The variables described above.
     """
     if not models:
         raise InputError("The 'models' argument must hold at least one model.")

@@ -684,6 +684,19 @@ def paradigm_summary(
     value is the mean over its models and over regions; its CI comes from the models' paired
     bootstrap samples (same subjects, seed and resample count are required), averaged the same
     way, so a paradigm's CI reflects subject sampling, not only the spread across models.
+
+    Parameters
+    ----------
+    evaluations_by_paradigm : mapping
+        ``{paradigm: {model: Dataset}}``.
+    level : float
+        Coverage of the intervals.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``paradigm``: the means of score and APS and their lower and upper bounds, and
+        the number of models.
     """
     rows = {}
     for paradigm, evaluations in evaluations_by_paradigm.items():

@@ -112,6 +112,21 @@ def load_array(path: str | Path, key: str | None = None, *, trusted: bool = Fals
     ValueError
         Unknown format, unknown key, truncated or corrupt file, object (pickled) arrays,
         non-numeric data.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.npy``, ``.npz`` or ``.mat`` (v5 or v7.3) file.
+    key : str, optional
+        The variable; needed when the file holds several.
+    trusted : bool
+        Read MATLAB v5 files in-process (checksum-verified files only); otherwise a child
+        process reads them.
+
+    Returns
+    -------
+    numpy.ndarray
+        The numeric array.
     """
     path = Path(path)
     if not path.is_file():

@@ -482,7 +482,24 @@ def as_adapter(
     layers: list[str] | None = None,
 ) -> ModelAdapter:
     """Wrap a ``ModelAdapter``, a registered name, a ``torch.nn.Module`` or a callable
-    returning ``{layer: array}`` for a batch of stimuli."""
+    returning ``{layer: array}`` for a batch of stimuli.
+
+    Parameters
+    ----------
+    model : ModelAdapter, str, torch.nn.Module or callable
+        What to wrap.
+    name : str, optional
+        The model's name in results.
+    preprocess : callable, optional
+        Stimuli to a model input batch (modules and callables).
+    layers : list of str, optional
+        Default layers to read (modules).
+
+    Returns
+    -------
+    ModelAdapter
+        The adapter extraction uses.
+    """
     if isinstance(model, ModelAdapter):
         return model
     if isinstance(model, str):

@@ -39,7 +39,18 @@ Pool = Literal["flatten", "avg", "spatial", "temporal", "cls"]
 
 
 def list_layers(model: Any) -> list[str]:
-    """Every named layer of the model (torch modules), in definition order."""
+    """Every named layer of the model (torch modules), in definition order.
+
+    Parameters
+    ----------
+    model : torch.nn.Module, ModelAdapter or str
+        The model (a registered name is built first).
+
+    Returns
+    -------
+    list of str
+        Layer names usable in ``layers=`` (globs allowed there).
+    """
     return as_adapter(model).layer_names()
 
 
