@@ -695,8 +695,8 @@ def paradigm_summary(
     Returns
     -------
     xarray.Dataset
-        Over ``paradigm``: the means of score and APS and their lower and upper bounds, and
-        the number of models.
+        ``mean``, ``low`` and ``high`` over (paradigm, statistic) with statistics ``score``
+        and ``aps``, and ``n_models`` per paradigm.
     """
     rows = {}
     for paradigm, evaluations in evaluations_by_paradigm.items():
