@@ -56,7 +56,36 @@ STATISTICS = ("score", "aps", "brain_aps")
 @dataclass
 class Evaluation:
     """One model against one brain dataset: the split, the selected layers and the test
-    score tensors, with the statistics computed from them. Build with :meth:`fit`."""
+    score tensors, with the statistics computed from them. Build with :meth:`fit`.
+
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    regions, subjects, layer_names : list
+        Labels of the tensors' axes.
+    layers : dict
+        ``{region: layer}``, the selected (or given) assignment.
+    train, test : list
+        Stimulus ids of the split (``train`` empty for a given assignment).
+    t : numpy.ndarray
+        (subject, region, subject, region) brain scores on the test stimuli (NaN for
+        missing cells).
+    u : numpy.ndarray
+        (layer, subject, region) model-to-brain scores on the test stimuli.
+    options : dict
+        Every choice (the protocol's, and those given).
+    metric : Metric, optional
+        The metric of the test tensors, with its options.
+    layer_profile : xarray.DataArray, optional
+        (layer, region) training scores behind the selection.
+    model_matrix : numpy.ndarray, optional
+        The model's own (region, region) matrix.
+    ceiling : xarray.DataArray, optional
+        The noise ceiling on the test stimuli.
+    data : tuple, optional
+        The (model, brain) data on the test stimuli, for resampling stimuli.
+    """
 
     model: str
     regions: list[Hashable]

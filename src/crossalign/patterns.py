@@ -285,6 +285,27 @@ class PatternComparison:
     ``p_value`` is the one-sided region-label permutation p-value of that correlation
     (``exact`` when all R! relabellings were enumerated). Off-diagonal summaries follow the
     seed: mean and std of the off-diagonal entries, and ``mean_difference`` = brain - model.
+
+    Parameters
+    ----------
+    pattern_correlation : float
+        Correlation of the compared entries.
+    pattern_correlation_with_diagonal : float
+        The same with the diagonal included.
+    p_value : float
+        One-sided permutation p-value of ``pattern_correlation``.
+    n_permutations : int
+        Relabellings drawn (or all of them when ``exact``).
+    exact : bool
+        Whether every relabelling was enumerated.
+    brain_mean, brain_std, model_mean, model_std : float
+        Mean and SD of each matrix's off-diagonal entries.
+    mean_difference : float
+        ``brain_mean - model_mean``.
+    method : str
+        The correlation used.
+    include_diagonal : bool
+        Whether the diagonal was compared.
     """
 
     pattern_correlation: float

@@ -49,7 +49,33 @@ __all__ = ["PROTOCOLS", "Protocol", "get_protocol"]
 @dataclass(frozen=True)
 class Protocol:
     """Every choice of an evaluation. Fields are the option names of
-    :func:`crossalign.evaluate_model`."""
+    :func:`crossalign.evaluate_model`.
+
+    Parameters
+    ----------
+    name, description : str
+        The protocol's name and what it reproduces.
+    metric, rdm, similarity : str
+        Alignment metric, RDM distance, and how alignment patterns are compared.
+    include_same_region : bool
+        Whether a region's own entry is part of its pattern.
+    assignment : str
+        Layer assignment (argmax, one-to-one, monotone).
+    bootstrap : str
+        Bootstrap estimator (:data:`crossalign.evaluation.BOOTSTRAPS`).
+    predictivity_test, predictivity_seed, fold_weights : str, int, str
+        The predictivity protocol: train-fitted or cross-validated test scores, the seed
+        of its folds, and how fold scores are weighted.
+    ceiling : str
+        Noise-ceiling definition (nili2014, hoefling2026).
+    ncsnr_threshold : float or None
+        Keep units whose NCSNR reaches it (entries with repeats); None keeps all.
+    projection : int, str or None
+        Sparse random projection of model features in studies (a dimension, ``"jl"``, or
+        None).
+    citation : str
+        BibTeX of the protocol's source.
+    """
 
     name: str
     description: str
