@@ -138,6 +138,19 @@ def collect_multi_region_data(
 
     ``loader(subject, region, stimuli)`` returns an (n_stimuli, n_units) array (rows in the
     order of ``stimuli``) or a DataArray with a ``stimulus`` coordinate (matched by id).
+
+    Parameters
+    ----------
+    subjects, regions : sequence
+        The labels.
+    stimuli : sequence or array
+        The stimuli (ids are taken from it where it has them).
+    loader : callable
+        ``loader(subject, region, stimuli)``, as above.
+
+    Returns
+    -------
+    BrainData
     """
     if not callable(loader):
         raise InputTypeError(
@@ -161,6 +174,19 @@ def collect_model_responses(
     names them. ``layers_by_region`` is ``{region:
     layer}`` for every model, or ``{model_name: {region: layer}}``. The assignment is kept in
     the result's :attr:`ModelData.layers_by_region`.
+
+    Parameters
+    ----------
+    models : sequence or mapping
+        The models, as above.
+    stimuli : sequence or array
+        Stimulus images (for networks) or ids.
+    layers_by_region : mapping
+        As above.
+
+    Returns
+    -------
+    ModelData
     """
     named = dict(models) if isinstance(models, Mapping) else {_model_name(m): m for m in models}
     if not isinstance(models, Mapping) and len(named) != len(models):
@@ -213,7 +239,19 @@ def _n(stimuli: Any) -> int:
 
 # ---------------------------------------------------------------------- Step 3: RSA
 def compute_rdm(responses: Any, metric: str = "correlation") -> np.ndarray:
-    """Step 3a: the RDM (n_stimuli, n_stimuli) of one response matrix (n_stimuli, n_units)."""
+    """Step 3a: the RDM (n_stimuli, n_stimuli) of one response matrix (n_stimuli, n_units).
+
+    Parameters
+    ----------
+    responses : array_like
+        (n_stimuli, n_units).
+    metric : str
+        The RDM distance (correlation, cosine, euclidean, sqeuclidean).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     arr = responses.values if isinstance(responses, xr.DataArray) else responses
     rdm = compute_rdms(np.asarray(arr), metric, name="responses")
     if rdm.ndim != 2:
@@ -237,6 +275,22 @@ def compute_alignment_score(
     The p-value is one-sided (H1: score > 0): rows and columns of ``rdm2`` are permuted
     together ``n_permutations`` times, p = (1 + #{null >= observed}) / (1 + n_permutations).
     This replaces the seed's parametric p-value, which assumes independent RDM entries.
+
+    Parameters
+    ----------
+    rdm1, rdm2 : array_like
+        RDMs (n, n) over the same stimuli.
+    method : str
+        An RSA metric.
+    n_permutations : int
+        Stimulus permutations for the p-value.
+    seed : int or None
+        Seed of the permutations.
+
+    Returns
+    -------
+    tuple of float
+        The score and its p-value.
     """
     m = get_metric(method)
     a = check_rdm(rdm1, "rdm1")
@@ -277,6 +331,21 @@ def compute_cross_region_alignment(
     ``{(source, region): responses}``. With two or more sources (subjects) the matrix averages
     over pairs of *different* sources; with a single source (a model) it is that source's own
     ``M(X[r], X[q])``.
+
+    Parameters
+    ----------
+    data_dict : Representations or mapping
+        As above.
+    regions : sequence
+        The regions, in the matrix's order.
+    metric : str
+        Any registered metric.
+    rdm : str
+        The RDM distance for responses under RSA metrics.
+
+    Returns
+    -------
+    xarray.DataArray
     """
     regions = list(regions)
     if isinstance(data_dict, Mapping) and not isinstance(data_dict, Representations):
@@ -345,6 +414,27 @@ def compare_alignment_patterns(
     permutation ``p_value`` of the similarity beside it: with R regions the smallest possible
     exact p-value is 1/R!, so read both). Matrices may be DataArrays (reordered by region
     label) or arrays ordered as ``region_names``.
+
+    Parameters
+    ----------
+    brain_matrix : array_like or xarray.DataArray
+        The brain's (region, region) matrix.
+    model_matrices : mapping
+        ``{model: matrix}``.
+    region_names : sequence
+        The regions, in the arrays' order.
+    threshold : float
+        The similarity above which a model "captures" the pattern.
+    n_permutations : int
+        Region relabellings for the p-values.
+    seed : int or None
+        Seed of the relabellings.
+    include_diagonal : bool
+        Compare the diagonal too.
+
+    Returns
+    -------
+    dict
     """
     if not isinstance(model_matrices, Mapping):
         raise InputTypeError(
@@ -413,6 +503,26 @@ def identify_best_layers(
 
     Pass ``train_stimuli`` (ids) to select on a training split; report scores on the other
     stimuli (as :func:`validate_model_comprehensive` does).
+
+    Parameters
+    ----------
+    model : model-like
+        A crossalign model, torch module, callable or ModelData.
+    regions : sequence
+        The regions to assign.
+    brain_data : BrainData or mapping
+        BrainData, or ``{(subject, region): responses}``.
+    stimuli : sequence or array
+        The stimuli.
+    metric, rdm : str
+        Metric and RDM distance.
+    train_stimuli : sequence, optional
+        Ids to select on.
+
+    Returns
+    -------
+    dict
+        ``{region: layer}``.
     """
     brain = _as_brain(brain_data, stimuli).select(areas=list(regions))
     md = _model_data(model, stimuli, _ids_for(brain, stimuli))
@@ -439,6 +549,31 @@ def validate_model_comprehensive(
     ``cross_region_alignment`` (:func:`compare_alignment_patterns` of the brain matrix against
     the model's own matrix), ``model_to_brain_matrix``, ``overall_score`` (mean within-region),
     ``captures_global_dynamics``, ``selected_layers`` and the ``split``.
+
+    Parameters
+    ----------
+    model : model-like
+        A crossalign model, torch module, callable or ModelData.
+    brain_data : BrainData or mapping
+        BrainData, or ``{(subject, region): responses}``.
+    stimuli : sequence or array
+        The stimuli.
+    regions : sequence
+        The regions.
+    metric, rdm : str
+        Metric and RDM distance.
+    test_fraction : float
+        Share of the stimuli held out.
+    seed : int or None
+        Seed of the split and permutations.
+    threshold : float
+        As for :func:`compare_alignment_patterns`.
+    n_permutations : int
+        Relabellings for the pattern p-value.
+
+    Returns
+    -------
+    dict
     """
     regions = list(regions)
     brain = _as_brain(brain_data, stimuli).select(areas=regions)
@@ -497,6 +632,25 @@ def compare_model_paradigms(
     (:func:`~crossalign.paradigm_summary`). ``options`` go to
     :func:`validate_model_comprehensive` (``metric``, ``rdm``, ``test_fraction``, ``seed`` and
     ``n_bootstrap`` also to the evaluation).
+
+    Parameters
+    ----------
+    models_by_paradigm : mapping
+        ``{paradigm: models}``.
+    brain_data : BrainData or mapping
+        BrainData, or ``{(subject, region): responses}``.
+    stimuli : sequence or array
+        The stimuli.
+    regions : sequence
+        The regions.
+    **options
+        Options of :func:`validate_model_comprehensive` (and ``n_bootstrap`` for the
+        paper's test).
+
+    Returns
+    -------
+    dict
+        Per paradigm, the summary above.
     """
     if not isinstance(models_by_paradigm, Mapping) or not models_by_paradigm:
         raise InputTypeError(
