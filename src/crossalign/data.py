@@ -159,6 +159,18 @@ class Representations:
 
     Use the constructors :meth:`from_rdms` and :meth:`from_responses`; ``__init__`` takes
     entries that are already validated numpy arrays.
+
+    Parameters
+    ----------
+    entries : mapping
+        ``{(source, area): array}``: responses (n_stimuli, n_units[, n_repetitions]) or RDMs
+        (n_stimuli, n_stimuli), validated.
+    kinds : mapping
+        ``{(source, area): "responses" | "rdm"}``.
+    stimuli : pandas.Index
+        The stimulus ids, in row order.
+    attrs : mapping, optional
+        Metadata (citation, fixed split, loader records, ...).
     """
 
     source_dim: ClassVar[str] = "source"
@@ -648,7 +660,7 @@ class BrainData(Representations):
     A subject may lack a region (subject-specific regions of interest, or an entirely NaN RDM
     in a :meth:`from_rdms` stack): statistics average over the (subject, region) pairs that
     exist and report their counts; a statistic that needs 2 subjects in a region raises
-    when fewer have it. Build with
+    when fewer have it. Parameters are those of :class:`Representations`. Build with
     :meth:`BrainData.from_rdms` (``{region: array (n_subjects, n, n)}``) or
     :meth:`BrainData.from_responses` (``{(subject, region): array (n, p)}``).
 
@@ -707,7 +719,9 @@ class ModelData(Representations):
     """Model representations: entries indexed by (model, layer).
 
     Models may have different layers. :attr:`layers_by_region` records, per model, which
-    layer stands in for which brain region.
+    layer stands in for which brain region. Parameters are those of
+    :class:`Representations`; build with :meth:`from_activations`, :meth:`from_responses` or
+    :meth:`from_rdms`.
     """
 
     source_dim = "model"

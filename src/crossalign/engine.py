@@ -54,6 +54,8 @@ def pairwise_scores(
         ``reps_b=None`` scores ``reps_a`` against itself (prepared once, symmetric product).
     metric
         A registered metric name or a :class:`~crossalign.metrics.Metric` instance.
+    labels_a, labels_b
+        Names of the representations, for the metric's error messages.
     backend
         Where the kernels run (:mod:`crossalign.backends`); default the ``backend`` option.
 

@@ -75,9 +75,13 @@ def cross_region_matrix(
     data
         Labelled brain or model data.
     metric
-        Registered metric name (``spearman``, ``pearson``, ``kendall_taua``, ``cosine``).
+        Any registered metric (``crossalign metrics`` lists them).
     rdm
         Distance used to turn raw responses into RDMs (ignored for RDM entries).
+    layers_by_region
+        For ModelData: ``{region: layer}`` (default ``data.layers_by_region``).
+    model
+        For ModelData: which model.
 
     Returns
     -------

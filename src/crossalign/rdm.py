@@ -135,6 +135,8 @@ def compute_rdms(
         average repetitions first (cross-validated distances are planned separately).
     distance
         One of ``DISTANCES`` (``correlation``, ``cosine``, ``euclidean``, ``sqeuclidean``).
+    name
+        The argument's name in error messages.
 
     Returns
     -------

@@ -219,7 +219,7 @@ def extract(
     temporal
         How an image model's per-frame features of a clip are aggregated: ``mean``, ``max``,
         ``middle``, ``concat``; ``none`` only for video models.
-    projection
+    projection, projection_seed
         Reduce every layer wider than this to ``projection`` dimensions with a sparse random
         projection (seeded by ``projection_seed``; the same matrix for every batch, applied as
         each batch arrives, so a wide layer is never held whole); ``"auto"`` uses the
@@ -227,8 +227,19 @@ def extract(
         (:func:`jl_dimension`), as Hoefling et al. 2026 do.
     dtype
         Stored precision: ``float32`` (default) or ``float16``.
+    stimulus_ids
+        Ids of the stimuli (default: file stems, the dataset's ids, or 0..N-1).
     cache
         ``True`` (default folder, ``$CROSSALIGN_CACHE_DIR``), a folder, or ``False``.
+    progress
+        Show a progress bar.
+    device
+        Where the model runs (``"cpu"``, ``"cuda"``, ...); default CUDA when visible.
+
+    Returns
+    -------
+    ModelData
+        One model, its layers in ``keys()`` order, with the extraction settings in ``attrs``.
 
     Raises
     ------
