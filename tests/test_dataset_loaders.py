@@ -354,3 +354,18 @@ def test_a_study_on_a_converted_dataset_with_missing_cells(bmd, tmp_path):
     ).fetchone()[0]
     assert n == 5  # 3 subjects x 2 regions, less the missing cell
     assert "no data: sub-03 / FFA." in result["report"].read_text()
+
+
+def test_a_study_reads_a_local_dataset_from_a_root_relative_to_the_study_file(bmd, tmp_path):
+    from crossalign.studyconfig import load_study
+
+    root, _, _ = bmd
+    study = tmp_path / "study.toml"
+    link = tmp_path / "bmd_copy"
+    link.symlink_to(root)
+    study.write_text(
+        'name = "s"\n[[datasets]]\nname = "bold_moments"\noptions = { root = "bmd_copy", '
+        'rois = ["V1v"] }\n[[models]]\nname = "pixels"\nsource = "pixels"\n'
+    )
+    cfg = load_study(study)
+    assert cfg.datasets[0].options["root"] == str(tmp_path / "bmd_copy")

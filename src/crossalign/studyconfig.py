@@ -221,6 +221,14 @@ class StudyConfig(BaseModel):
                 update={
                     "path": fix(d.path),
                     "stimuli": fix(d.stimuli),
+                    "options": {  # a local dataset's download folder
+                        **d.options,
+                        **(
+                            {"root": fix(str(d.options["root"]))}
+                            if isinstance(d.options.get("root"), str)
+                            else {}
+                        ),
+                    },
                     "regions": {r: fix(v) for r, v in d.regions.items()}
                     if isinstance(d.regions, dict)
                     else d.regions,
