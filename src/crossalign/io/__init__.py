@@ -13,6 +13,7 @@ from .loaders import (
     save_xarray,
 )
 from .pickles import load_pickle
+from .rdm_files import load_matlab_rdms, load_rsatoolbox_rdms
 
 __all__ = [
     "DATASETS",
@@ -20,11 +21,13 @@ __all__ = [
     "load_activations",
     "load_array",
     "load_arrays",
+    "load_matlab_rdms",
     "load_dataset",
     "load_nifti",
     "load_nwb",
     "load_pickle",
     "load_region_files",
+    "load_rsatoolbox_rdms",
     "load_table",
     "load_xarray",
     "save_xarray",
