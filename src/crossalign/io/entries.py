@@ -123,6 +123,12 @@ def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix not in (".nc", ".zarr"):
         raise InputError(f"The output '{path}' must end in .nc (netCDF) or .zarr.")
+    return write_atomically(ds, path)
+
+
+def write_atomically(ds: xr.Dataset, path: Path) -> Path:
+    """``ds`` to ``path`` (Zarr for ``.zarr``, else netCDF) through a temporary path and a
+    rename."""
     tmp = path.with_name(path.name + ".tmp")
     if path.suffix == ".zarr":
         shutil.rmtree(tmp, ignore_errors=True)

@@ -374,7 +374,7 @@ def save_xarray(data: BrainData, path: str | Path, *, layout: str = "auto") -> P
         The written file.
     """
     from .._validation import check_option
-    from .entries import dataset_of_entries, write_dataset
+    from .entries import dataset_of_entries, write_atomically, write_dataset
 
     check_option(layout, "layout", ["auto", "regions", "entries"], "save_xarray")
     path = Path(path)
@@ -401,17 +401,7 @@ def save_xarray(data: BrainData, path: str | Path, *, layout: str = "auto") -> P
     ds = ds.assign_coords(stimulus=[str(s) for s in data.stimuli])
     if "stimulus2" in ds.dims:
         ds = ds.assign_coords(stimulus2=[str(s) for s in data.stimuli])
-    tmp = path.with_name(path.name + ".tmp")
-    if path.suffix == ".zarr":
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
-        ds.to_zarr(tmp, mode="w")
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        ds.to_netcdf(tmp)
-    tmp.replace(path)
-    return path
+    return write_atomically(ds, path)
 
 
 def _regions_layout_fits(data: BrainData) -> bool:
