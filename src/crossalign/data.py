@@ -650,7 +650,16 @@ def _reorder_subset(ids: pd.Index, target: pd.Index) -> np.ndarray:
 
 
 def match_stimuli(reference: Representations, other: Representations) -> Representations:
-    """``other`` reordered to ``reference``'s stimulus ids, or a clear error if they differ."""
+    """``other`` reordered to ``reference``'s stimulus ids, or a clear error if they differ.
+
+    Parameters
+    ----------
+    reference, other : Representations
+
+    Returns
+    -------
+    Representations
+    """
     return other.align_to(reference.stimuli)
 
 

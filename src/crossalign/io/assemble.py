@@ -34,6 +34,18 @@ def group_repeats(trials: np.ndarray, ids: Sequence[Hashable]) -> tuple[list[Has
     Stimuli come in order of first appearance; the repeat index is the order of occurrence;
     stimuli shown fewer times than the most-repeated one get NaN repeats. Float trials keep
     their dtype.
+
+    Parameters
+    ----------
+    trials : numpy.ndarray
+        (n_trials, n_units).
+    ids : sequence
+        The stimulus of each trial.
+
+    Returns
+    -------
+    tuple
+        The stimulus ids and the (stimulus, repeat, unit) array.
     """
     codes, uniques = pd.factorize(pd.Index(list(ids)), sort=False)
     counts = np.bincount(codes, minlength=len(uniques))
@@ -49,7 +61,21 @@ def group_repeats(trials: np.ndarray, ids: Sequence[Hashable]) -> tuple[list[Has
 def pick_stimuli(
     available: Sequence[Hashable], wanted: Iterable[Hashable] | None, what: str
 ) -> list[Hashable]:
-    """``wanted`` (all of ``available`` when None), each checked to exist."""
+    """``wanted`` (all of ``available`` when None), each checked to exist.
+
+    Parameters
+    ----------
+    available : sequence
+        The dataset's ids.
+    wanted : iterable or None
+        The ids asked for.
+    what : str
+        The dataset's name, for the error message.
+
+    Returns
+    -------
+    list
+    """
     if wanted is None:
         return list(available)
     wanted = list(wanted)
@@ -70,6 +96,21 @@ class Entries:
     ``repeats="average"`` averages each array over its repeats (NaN skipped) as it is added,
     so large selections never hold the repeat axis; ``"keep"`` keeps it (needed for NCSNR
     and split-half reliability).
+
+    Parameters
+    ----------
+    repeats : {"keep", "average"}
+        What to do with the repeat axis.
+    dtype : numpy dtype
+        Stored precision.
+    arrays : dict
+        The cells added so far, as DataArrays (stimulus, unit[, repetition]).
+    dropped : dict
+        Units dropped per ``"subject/region"``.
+    missing : list
+        (subject, region) cells without data.
+    unit_attrs : dict
+        Per-unit values (e.g. NCSNR) per ``"subject/region"``, by name.
     """
 
     repeats: str = "keep"

@@ -51,7 +51,16 @@ def _json_default(x: Any) -> Any:
 
 
 def dataset_of_entries(data: BrainData) -> xr.Dataset:
-    """BrainData as an ``entries`` Dataset (see the module docstring)."""
+    """BrainData as an ``entries`` Dataset (see the module docstring).
+
+    Parameters
+    ----------
+    data : BrainData
+
+    Returns
+    -------
+    xarray.Dataset
+    """
     variables = {}
     for i, key in enumerate(data.keys()):
         da = data[key]
@@ -85,7 +94,19 @@ def _label(text: str) -> Hashable:
 
 
 def entries_of_dataset(ds: xr.Dataset, source: str = "the dataset") -> BrainData:
-    """The BrainData stored in an ``entries`` Dataset."""
+    """The BrainData stored in an ``entries`` Dataset.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A Dataset in the entries layout.
+    source : str
+        What it was read from, for error messages.
+
+    Returns
+    -------
+    BrainData
+    """
     if ds.attrs.get("layout") != LAYOUT:
         raise InputError(f"{source} is not in the {LAYOUT} layout (attribute 'layout').")
     ids = [v.item() if isinstance(v, np.generic) else v for v in ds["stimulus"].values]
@@ -119,7 +140,19 @@ def entries_of_dataset(ds: xr.Dataset, source: str = "the dataset") -> BrainData
 
 def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
     """Write ``ds`` to ``.nc`` (netCDF) or ``.zarr`` through a temporary path, then rename,
-    so an existing file is never left half-written."""
+    so an existing file is never left half-written.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        What to write.
+    path : str or Path
+        A ``.nc`` or ``.zarr`` path.
+
+    Returns
+    -------
+    Path
+    """
     path = Path(path)
     if path.suffix not in (".nc", ".zarr"):
         raise InputError(f"The output '{path}' must end in .nc (netCDF) or .zarr.")

@@ -74,7 +74,21 @@ NIBABEL: frozenset[tuple[str, str]] = frozenset(
 def loads_restricted(
     data: bytes, allowed: Iterable[tuple[str, str]] = ALLOWED, **kwargs: Any
 ) -> Any:
-    """Unpickle bytes with :class:`RestrictedUnpickler`."""
+    """Unpickle bytes with :class:`RestrictedUnpickler`.
+
+    Parameters
+    ----------
+    data : bytes
+        A pickle.
+    allowed : iterable of (module, name)
+        The globals it may name.
+    **kwargs
+        Passed to :class:`pickle.Unpickler` (``encoding``).
+
+    Returns
+    -------
+    object
+    """
     return RestrictedUnpickler(io.BytesIO(data), allowed, **kwargs).load()
 
 

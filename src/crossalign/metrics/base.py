@@ -38,6 +38,20 @@ class Cost:
     representation and of scoring one pair, as multiply-adds (``*_products``), ranked
     elements (``*_ranked``) and copied bytes (``*_copied``), which the planner turns into
     seconds with rates measured on the machine.
+
+    Parameters
+    ----------
+    input_bytes, prepared_bytes : float
+        One representation as metric input, and as prepared.
+    working_bytes : float
+        The fixed working set of one preparation and one product.
+    prepare_products, prepare_ranked, prepare_copied : float
+        Work of preparing one representation.
+    pair_products, pair_ranked : float
+        Work of scoring one pair.
+    spillable : bool
+        Whether the prepared form is one array per block, so a streamed run keeps each
+        prepared block on disk instead of preparing it again.
     """
 
     input_bytes: float

@@ -65,7 +65,21 @@ _YAMINS = """@article{yamins2014performance,
 
 def kfold_indices(n: int, n_folds: int, seed: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, test) index pairs identical to scikit-learn's
-    ``KFold(n_folds, shuffle=True, random_state=seed)`` (both sorted ascending)."""
+    ``KFold(n_folds, shuffle=True, random_state=seed)`` (both sorted ascending).
+
+    Parameters
+    ----------
+    n : int
+        Stimuli.
+    n_folds : int
+        Folds.
+    seed : int or None
+        ``random_state`` of the shuffle.
+
+    Returns
+    -------
+    list of tuple
+    """
     if n_folds < 2 or n < n_folds:
         raise InputError(
             f"Predictivity needs 2 <= folds <= n_stimuli. Got folds={n_folds} for {n} stimuli."
