@@ -369,3 +369,85 @@ def test_a_study_reads_a_local_dataset_from_a_root_relative_to_the_study_file(bm
     )
     cfg = load_study(study)
     assert cfg.datasets[0].options["root"] == str(tmp_path / "bmd_copy")
+
+
+def test_nsd_fsaverage_surface(tmp_path):
+    """fsaverage MGH betas (float32, already % signal change: not divided by 300) with
+    per-hemisphere label files from fsaverage's label folder."""
+    import nibabel as nib
+
+    rng = np.random.default_rng(8)
+    _, _, trial_ids = layouts.nsd(tmp_path, rng, n_sessions=1, subjects=(1,))
+    n_vertices = 40
+    label_dir = tmp_path / "nsddata" / "freesurfer" / "fsaverage" / "label"
+    label_dir.mkdir(parents=True)
+    (label_dir / "prf-visualrois.mgz.ctab").write_text("0 Unknown\n1 V1v\n7 hV4\n")
+    out = tmp_path / "nsddata_betas/ppdata/subj01/fsaverage/betas_fithrf_GLMdenoise_RR"
+    out.mkdir(parents=True)
+    written = {}
+    for h in ("lh", "rh"):
+        codes = rng.choice([0, 1, 7], size=n_vertices).astype(np.int32)
+        nib.save(
+            nib.MGHImage(codes.reshape(-1, 1, 1), np.eye(4)), label_dir / f"{h}.prf-visualrois.mgz"
+        )
+        betas = rng.normal(size=(n_vertices, 1, 1, 750)).astype(np.float32)
+        nib.save(nib.MGHImage(betas, np.eye(4)), out / f"{h}.betas_session01.mgh")
+        written[h] = (codes, betas[:, 0, 0, :].T)
+    data = ca.load_dataset(
+        "nsd",
+        root=tmp_path,
+        subjects=[1],
+        space="fsaverage",
+        sessions=[1],
+        zscore=False,
+        rois=["V1v"],
+        stimuli=[101, 105, 110],
+        repeats="average",
+        dtype=np.float64,
+    )
+    x = np.concatenate([written[h][1][:, written[h][0] == 1] for h in ("lh", "rh")], axis=1)
+    x = x.astype(np.float64)  # stored float32, averaged in float64
+    expected = np.stack([x[trial_ids[1][:750] == i].mean(0) for i in (101, 105, 110)])
+    np.testing.assert_allclose(data[("subj01", "V1v")].values, expected, rtol=1e-12)
+
+
+def test_nsd_nativesurface_hdf5(tmp_path):
+    """nativesurface HDF5 /betas (750, vertices), int16 x300, with the subject's own surface
+    labels; a file of another orientation is refused."""
+    import h5py
+    import nibabel as nib
+
+    rng = np.random.default_rng(9)
+    _, _, trial_ids = layouts.nsd(tmp_path, rng, n_sessions=1, subjects=(1,))
+    label_dir = tmp_path / "nsddata" / "freesurfer" / "subj01" / "label"
+    out = tmp_path / "nsddata_betas/ppdata/subj01/nativesurface/betas_fithrf_GLMdenoise_RR"
+    out.mkdir(parents=True)
+    written = {}
+    for h, n in (("lh", 30), ("rh", 25)):
+        codes = rng.choice([0, 2, 7], size=n).astype(np.int32)
+        nib.save(
+            nib.MGHImage(codes.reshape(-1, 1, 1), np.eye(4)), label_dir / f"{h}.prf-visualrois.mgz"
+        )
+        betas = (rng.normal(size=(750, n)) * 300).astype(np.int16)
+        with h5py.File(out / f"{h}.betas_session01.hdf5", "w") as f:
+            f["betas"] = betas
+        written[h] = (codes, betas)
+    data = ca.load_dataset(
+        "nsd",
+        root=tmp_path,
+        subjects=[1],
+        space="nativesurface",
+        sessions=[1],
+        zscore=False,
+        rois=["V1d"],
+        stimuli=[101, 107, 110],
+        repeats="average",
+        dtype=np.float64,
+    )
+    x = np.concatenate([w[1][:, w[0] == 2] for w in written.values()], axis=1) / 300.0
+    expected = np.stack([x[trial_ids[1][:750] == i].mean(0) for i in (101, 107, 110)])
+    np.testing.assert_allclose(data[("subj01", "V1d")].values, expected, rtol=1e-12)
+    with h5py.File(out / "lh.betas_session01.hdf5", "w") as f:
+        f["betas"] = written["lh"][1].T  # (vertices, 750): the other orientation
+    with pytest.raises(ValueError, match=r"lh.betas_session01.hdf5' holds /betas of shape"):
+        ca.load_dataset("nsd", root=tmp_path, subjects=[1], space="nativesurface", sessions=[1])

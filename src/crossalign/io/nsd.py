@@ -186,7 +186,14 @@ def _read_surface(path: Path, sel: np.ndarray) -> np.ndarray:
         raise InputError(
             f"The file '{path}' has shape {img.shape}. Expected ({sel.size}, 1, 1, trials)."
         )
-    return np.asarray(img.dataobj[np.flatnonzero(sel), 0, 0, :]).T
+    rows = np.flatnonzero(sel)
+    parts = []
+    for start in range(0, sel.size, 16384):  # vertex blocks: never the whole hemisphere
+        inside = rows[(rows >= start) & (rows < start + 16384)]
+        if inside.size:
+            block = np.asarray(img.dataobj[start : start + 16384, 0, 0, :])
+            parts.append(block[inside - start])
+    return np.concatenate(parts, axis=0).T
 
 
 def load_nsd(
