@@ -95,12 +95,21 @@ def test_brain_aps_skips_exactly_the_missing_pairs(world):
     brain = ca.BrainData.from_responses(responses)
     got = ca.brain_aps(brain, "spearman").sel(region=REGIONS, subject=SUBJECTS).values
     np.testing.assert_allclose(got, _twin_brain_aps(responses), atol=1e-12)
-    # the masked kernel on a complete grid equals the dense one
-    full = {k: v for k, v in responses.items()}
+    # on a complete grid the masked kernels equal the dense ones
+    from crossalign import aps
+
+    full = dict(responses)
     for s, r in MISSING:
         full[(s, r)] = np.random.default_rng(1).normal(size=(N, 10))
-    dense = ca.brain_aps(ca.BrainData.from_responses(full), "spearman").values
-    assert np.isfinite(dense).all()
+    t = ca.brain_patterns(ca.BrainData.from_responses(full), "spearman").values
+    sel = aps._selection(len(REGIONS), True)
+    tsel = np.take_along_axis(t, sel[None, :, None, :], axis=3)
+    valid = ~np.eye(len(SUBJECTS), dtype=bool)
+    cells = np.ones((len(SUBJECTS), len(REGIONS)), dtype=bool)
+    for similarity in ("pearson", "spearman"):
+        dense = aps.brain_aps_kernel(t, similarity=similarity)
+        masked = aps._brain_aps_masked(tsel, valid, cells, similarity)
+        np.testing.assert_allclose(masked, dense, atol=1e-13)
 
 
 def test_model_aps_skips_exactly_the_missing_pairs(world):

@@ -20,7 +20,7 @@ from .._validation import check_option
 from ..data import BrainData
 from ..errors import InputError
 
-__all__ = ["Entries", "group_repeats", "pick_stimuli"]
+__all__ = ["Entries", "group_repeats", "pick_stimuli", "rdm_cells"]
 
 #: What a loader may do with repetitions: keep the axis (for reliability) or average it.
 REPEATS = ("keep", "average")
@@ -192,3 +192,39 @@ class Entries:
             if all(parts.values()):
                 data.attrs["split"] = parts
         return data
+
+
+def rdm_cells(
+    rdms: Mapping[tuple[Hashable, Hashable], np.ndarray],
+    stimuli: Sequence[Hashable],
+    allow_negative: bool = False,
+) -> BrainData:
+    """BrainData from ``{(subject, region): RDM}``; absent pairs become missing cells
+    (entirely NaN RDMs in :meth:`BrainData.from_rdms` stacks).
+
+    Parameters
+    ----------
+    rdms : mapping
+        Square RDMs over ``stimuli``.
+    stimuli : sequence
+        The stimulus ids.
+    allow_negative : bool
+        Accept negative dissimilarities (cross-validated distances).
+
+    Returns
+    -------
+    BrainData
+    """
+    subjects = list(dict.fromkeys(s for s, _ in rdms))
+    regions = list(dict.fromkeys(r for _, r in rdms))
+    n = len(stimuli)
+    stacks = {}
+    for r in regions:
+        stack = np.full((len(subjects), n, n), np.nan)
+        for i, s in enumerate(subjects):
+            if (s, r) in rdms:
+                stack[i] = rdms[(s, r)]
+        stacks[r] = stack
+    return BrainData.from_rdms(
+        stacks, subjects=subjects, stimuli=list(stimuli), allow_negative=allow_negative
+    )

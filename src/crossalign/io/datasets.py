@@ -166,7 +166,10 @@ def _download(url: str, target: Path, expected: str | None, timeout: float = 60.
     except ValueError as exc:
         if "hash" not in str(exc).lower():
             raise
-        got = pooch.file_hash(str(target)) if target.exists() else "unknown"
+        import re
+
+        found = re.search(r"\(([0-9a-f]{64})\)", str(exc))  # pooch names the file's hash
+        got = found.group(1) if found else "unknown"
         target.unlink(missing_ok=True)
         raise InputError(
             f"the download fails its SHA-256 check (expected {expected[:12] if expected else ''}"

@@ -126,9 +126,9 @@ def entries_of_dataset(ds: xr.Dataset, source: str = "the dataset") -> BrainData
     if responses:
         data = BrainData.from_responses(responses, stimuli=ids, constant_units="keep")
     else:
-        from .rdm_files import _from_pairs
+        from .assemble import rdm_cells
 
-        data = _from_pairs(rdms, ids, allow_negative=True)
+        data = rdm_cells(rdms, ids, allow_negative=True)
         data = type(data)(
             {k: data[k].values for k in rdms}, dict.fromkeys(rdms, "rdm"), data.stimuli
         )

@@ -331,7 +331,11 @@ def _images(design: dict[str, np.ndarray], trials: dict, stimuli: Any) -> list[i
                 f"subject in the sessions read, e.g. {unseen[:5]}."
             )
     if len(keep) < 3:
-        raise InputError(f"Only {len(keep)} image(s) were seen by every selected subject.")
+        raise InputError(
+            f"Only {len(keep)} image(s) of the 'stimuli' option were seen by every selected "
+            "subject in the sessions read. Expected at least 3: read more sessions or select "
+            "fewer subjects."
+        )
     return keep
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from ..data import BrainData
 from ..errors import InputError, MissingFileError
 from .arrays import read_mat_v5
+from .assemble import rdm_cells
 from .pickles import load_pickle
 
 __all__ = ["load_matlab_rdms", "load_rsatoolbox_rdms"]
@@ -160,28 +161,9 @@ def load_rsatoolbox_rdms(
             "pair: choose descriptors that tell them apart."
         )
     negative = measure in CROSS_VALIDATED if allow_negative is None else allow_negative
-    data = _from_pairs(dict(zip(pairs, square, strict=True)), stim, negative)
+    data = rdm_cells(dict(zip(pairs, square, strict=True)), stim, negative)
     data.attrs["dissimilarity_measure"] = measure
     return data
-
-
-def _from_pairs(
-    rdms: dict[tuple[Hashable, Hashable], np.ndarray], stimuli: list, allow_negative: bool
-) -> BrainData:
-    """BrainData from {(subject, region): RDM}; absent pairs become missing cells."""
-    subjects = list(dict.fromkeys(s for s, _ in rdms))
-    regions = list(dict.fromkeys(r for _, r in rdms))
-    n = len(stimuli)
-    stacks = {}
-    for r in regions:
-        stack = np.full((len(subjects), n, n), np.nan)
-        for i, s in enumerate(subjects):
-            if (s, r) in rdms:
-                stack[i] = rdms[(s, r)]
-        stacks[r] = stack
-    return BrainData.from_rdms(
-        stacks, subjects=subjects, stimuli=stimuli, allow_negative=allow_negative
-    )
 
 
 # ---------------------------------------------------------------------- MATLAB RSA toolbox
@@ -281,7 +263,7 @@ def load_matlab_rdms(
     if len(sizes) != 1:
         raise InputError(f"The RDMs in '{path}' have different shapes {sorted(sizes)}.")
     n = rdms[0].shape[-1]
-    data = _from_pairs(dict(zip(pairs, rdms, strict=True)), list(range(n)), allow_negative)
+    data = rdm_cells(dict(zip(pairs, rdms, strict=True)), list(range(n)), allow_negative)
     data.attrs["rdm_names"] = names
     return data
 
