@@ -1,5 +1,7 @@
 """Metrics on raw responses against independent references, and their properties."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -12,6 +14,10 @@ from scipy.stats import ortho_group
 import crossalign as ca
 from crossalign.engine import pairwise_scores
 from crossalign.metrics import get_metric
+from crossalign.metrics.knn import MutualKNN
+from crossalign.metrics.predictivity import Predictivity
+from crossalign.metrics.rsa import Spearman
+from crossalign.metrics.shape import ShapeMetric
 
 # every engine test runs once per installed backend (numpy, torch:cpu, torch:cuda)
 pytestmark = pytest.mark.usefixtures("engine_backend")
@@ -258,15 +264,50 @@ def test_registry_lists_every_metric_with_its_properties():
         assert r["input"] in ("rdm", "responses")
 
 
-def test_metric_option_errors():
+def test_metric_parameter_errors():
     with pytest.raises(
-        ValueError, match=r"'shape' has no option 'alfa'.*\['alpha'\].*Did you mean"
+        ValueError, match=r"'shape' has no parameter 'alfa'.*\['alpha'\].*Did you mean"
     ):
         get_metric("shape", alfa=0.5)
-    with pytest.raises(ValueError, match=r"'alpha' option of shape must lie in \[0, 1\]"):
-        get_metric("shape", alpha=2.0).score(np.eye(5), np.eye(5))
-    with pytest.raises(ValueError, match=r"'k' option of mutual_knn must be an integer"):
+    # refused when the metric is built, not when it first scores
+    with pytest.raises(
+        ValueError, match=r"'alpha' parameter of shape must be a number in \[0, 1\]"
+    ):
+        get_metric("shape", alpha=2.0)
+    with pytest.raises(ValueError, match=r"'alpha' parameter of shape.*Got True"):
+        ShapeMetric(alpha=True)
+    with pytest.raises(ValueError, match=r"'k' parameter of mutual_knn must be a positive integer"):
+        MutualKNN(k=2.5)
+    with pytest.raises(ValueError, match=r"'k' parameter of mutual_knn must be an integer in"):
         get_metric("mutual_knn", k=50).score(np.eye(5), np.eye(5))
+    with pytest.raises(ValueError, match=r"'bandwidth' parameter of cka_rbf.*Got -1"):
+        get_metric("cka_rbf", bandwidth=-1)
+    with pytest.raises(ValueError, match=r"'folds' parameter of predictivity.*Got 1"):
+        Predictivity(folds=1)
+    with pytest.raises(ValueError, match=r"'alphas' parameter of predictivity"):
+        Predictivity(alphas=(1.0, -2.0))
+    with pytest.raises(ValueError, match=r"'test' parameter of predictivity.*Got 'held-out'"):
+        Predictivity(test="held-out")
+    with pytest.raises(ValueError, match=r"needs split=\(train, test\)"):
+        Predictivity(test="train-fitted")
+
+
+def test_metric_parameters_are_typed_frozen_fields():
+    m = get_metric("predictivity", alphas=np.array([1.0, 10.0]), split=None)
+    assert m.alphas == (1.0, 10.0) and isinstance(m.alphas, tuple)
+    assert m.options == {"alphas": (1.0, 10.0)}
+    assert get_metric("predictivity").options == {}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.folds = 3
+    tf = Predictivity(test="train-fitted", split=(np.arange(3), np.array([3, 4])))
+    assert tf.split == ((0, 1, 2), (3, 4)) and hash(tf) == hash(
+        Predictivity(test="train-fitted", split=([0, 1, 2], [3, 4]))
+    )
+    # replacing a parameter of an instance keeps the others
+    assert get_metric(get_metric("shape", alpha=0.25), alpha=0.5) == ShapeMetric(alpha=0.5)
+    pars = {p.name: (p.type, p.default) for p in Predictivity.parameters().values()}
+    assert pars["folds"] == ("int", 5) and pars["test"] == ("str", "cross-validated")
+    assert Spearman.parameters() == {}
 
 
 def test_response_metric_on_rdm_data_explains(cichy):

@@ -187,7 +187,8 @@ def metrics(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
         print(json.dumps([{k: v for k, v in r.items() if k != "citation"} for r in records]))
         return
     table = Table(title="Alignment metrics")
-    for col in ("name", "input", "symmetric", "higher is better", "backends", "description"):
+    columns = ("name", "input", "symmetric", "higher is better", "backends", "parameters")
+    for col in (*columns, "description"):
         table.add_column(col)
     for r in records:
         table.add_row(
@@ -196,9 +197,19 @@ def metrics(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
             str(r["symmetric"]),
             str(r["higher_is_better"]),
             ", ".join(r["backends"]),
+            "\n".join(_parameter_text(p) for p in r["parameters"]) or "-",
             r["description"],
         )
     out.print(table)
+
+
+def _parameter_text(par: dict) -> str:
+    default = par["default"]
+    if isinstance(default, list) and len(default) > 4:
+        default = f"[{default[0]:g}, ..., {default[-1]:g}] ({len(default)} values)"
+    from rich.markup import escape
+
+    return escape(f"{par['name']}: {par['type']} = {default}")
 
 
 @app.command()

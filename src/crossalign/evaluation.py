@@ -728,17 +728,17 @@ def _metric(options: dict[str, Any], part: str, n_train: int = 0, n_test: int = 
     m = get_metric(options["metric"])
     if m.name != "predictivity":
         return m
-    own = dict(m.options)
-    own.setdefault("seed", options["predictivity_seed"])
-    own.setdefault("fold_weights", options["fold_weights"])
+    own: dict[str, Any] = {}
+    if m.seed is None:
+        own["seed"] = options["predictivity_seed"]
     if part == "test" and _train_fitted(options):
         own.update(
             test="train-fitted",
             split=(np.arange(n_train), np.arange(n_train, n_train + n_test)),
         )
-    elif part == "test":
-        own["fold_weights"] = m.options.get("fold_weights", "equal")
-    return get_metric("predictivity", **own)
+    elif part != "test" and m.fold_weights is None:
+        own["fold_weights"] = options["fold_weights"]
+    return get_metric(m, **own)
 
 
 def _split(

@@ -7,18 +7,19 @@ True
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from .._registry import Registry
 from ..errors import InputError
-from .base import Cost, Metric
+from .base import Cost, Metric, Parameter
 from .cka import CKA, DebiasedCKA, RbfCKA
 from .knn import MutualKNN
 from .predictivity import Predictivity
 from .rsa import Cosine, KendallTauA, Pearson, Spearman
 from .shape import Procrustes, ShapeMetric
 
-__all__ = ["METRICS", "Cost", "Metric", "get_metric", "list_metrics"]
+__all__ = ["METRICS", "Cost", "Metric", "Parameter", "get_metric", "list_metrics"]
 
 METRICS: Registry[type[Metric]] = Registry("metric")
 for _cls in (
@@ -37,45 +38,60 @@ for _cls in (
     METRICS.register(_cls.name, _cls)
 
 
-def get_metric(metric: str | Metric, **options: Any) -> Metric:
-    """The metric registered as ``metric``, with ``options`` (an instance is returned as is).
+def get_metric(metric: str | Metric, **parameters: Any) -> Metric:
+    """The metric registered as ``metric``, with its typed ``parameters``.
 
     Parameters
     ----------
     metric : str or Metric
-        A registered name (``crossalign metrics`` lists them) or a metric instance.
-    **options
-        The metric's parameters, validated against its defaults.
+        A registered name (``crossalign metrics`` lists them) or a metric instance (returned
+        as is, or a copy with ``parameters`` replaced).
+    **parameters
+        The metric's parameters (e.g. ``k`` for ``mutual_knn``, ``alpha`` for ``shape``),
+        checked by the metric.
 
     Returns
     -------
     Metric
         A frozen metric instance.
 
-    >>> get_metric("shape", alpha=0.5).option("alpha")
+    Raises
+    ------
+    InputError
+        For an unknown metric or parameter, or a parameter value the metric refuses.
+
+    Examples
+    --------
+    >>> get_metric("shape", alpha=0.5).alpha
     0.5
     """
-    if isinstance(metric, Metric):
-        if options:
-            return type(metric)(options={**metric.options, **options})
-        return metric
-    cls = METRICS.get(metric)
-    unknown = sorted(set(options) - set(cls.defaults))
+    cls = type(metric) if isinstance(metric, Metric) else METRICS.get(metric)
+    known = cls.parameters()
+    unknown = sorted(set(parameters) - set(known))
     if unknown:
         from .._validation import closest
 
-        hint = closest(unknown[0], cls.defaults)
-        valid = sorted(cls.defaults) or "none"
+        hint = closest(unknown[0], known)
+        valid = sorted(known) or "none"
         raise InputError(
-            f"The metric {metric!r} has no option {unknown[0]!r}. Its options: {valid}."
+            f"The metric {cls.name!r} has no parameter {unknown[0]!r}. Its parameters: {valid}."
             + (f" Did you mean {hint!r}?" if hint else "")
         )
-    return cls(options=options)
+    if isinstance(metric, Metric):
+        return replace(metric, **parameters) if parameters else metric
+    return cls(**parameters)
 
 
 def list_metrics() -> list[dict[str, Any]]:
-    """One record per registered metric: name, input kind, symmetry, direction, the backends
-    with kernels for it, description, options and citation."""
+    """One record per registered metric.
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``input`` kind, ``symmetric``, ``higher_is_better``, the ``backends`` with
+        kernels for it, ``description``, ``parameters`` (name, type, default each),
+        ``options`` (defaults by name) and ``citation``.
+    """
     return [
         {
             "name": name,
@@ -84,10 +100,16 @@ def list_metrics() -> list[dict[str, Any]]:
             "higher_is_better": cls.higher_is_better,
             "backends": list(cls.backends),
             "description": cls.description,
-            "options": {
-                k: (list(v) if isinstance(v, tuple) else v) for k, v in cls.defaults.items()
-            },
+            "parameters": [
+                {"name": p.name, "type": p.type, "default": _plain(p.default)}
+                for p in cls.parameters().values()
+            ],
+            "options": {p.name: _plain(p.default) for p in cls.parameters().values()},
             "citation": cls.citation,
         }
         for name, cls in ((n, METRICS.get(n)) for n in METRICS)
     ]
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-__all__ = ["Cost", "Metric", "unit_inner_products"]
+__all__ = ["Cost", "Metric", "Parameter", "unit_inner_products"]
 
 
 @dataclass(frozen=True)
@@ -66,11 +66,33 @@ class Cost:
 
 
 @dataclass(frozen=True)
+class Parameter:
+    """One parameter of a metric, as :meth:`Metric.parameters` describes it.
+
+    Parameters
+    ----------
+    name : str
+        The keyword that sets it (``get_metric(name, **{parameter: value})``).
+    type : str
+        Its type, as annotated on the metric class.
+    default : object
+        The value used when it is not set.
+    """
+
+    name: str
+    type: str
+    default: Any
+
+
+@dataclass(frozen=True)
 class Metric(ABC):
     """An alignment metric. Subclasses set the class attributes and implement the two steps.
 
-    ``options`` holds the metric's parameters (e.g. ``k`` for mutual kNN); construct through
-    :func:`crossalign.get_metric`, which validates them against ``defaults``.
+    A metric's parameters are the typed fields of its (frozen) dataclass, e.g.
+    ``MutualKNN(k=10)`` or ``ShapeMetric(alpha=0.5)``; each subclass checks them when it is
+    constructed (``__post_init__``) and raises :class:`~crossalign.errors.InputError` naming the
+    parameter. :func:`crossalign.get_metric` builds one by name; :meth:`parameters` and
+    ``crossalign metrics`` list each metric's parameters (most have none).
     """
 
     name: ClassVar[str]
@@ -79,14 +101,25 @@ class Metric(ABC):
     higher_is_better: ClassVar[bool] = True
     citation: ClassVar[str] = ""
     description: ClassVar[str] = ""
-    defaults: ClassVar[dict[str, Any]] = {}
     #: Backends with kernels for this metric (the ``backend`` option); elsewhere it runs on
     #: NumPy, and the plan says so.
     backends: ClassVar[tuple[str, ...]] = ("numpy",)
-    options: dict[str, Any] = field(default_factory=dict)
 
-    def option(self, key: str) -> Any:
-        return self.options.get(key, self.defaults[key])
+    @classmethod
+    def parameters(cls) -> dict[str, Parameter]:
+        """The metric's parameters by name: their types and defaults."""
+        return {f.name: Parameter(f.name, str(f.type), f.default) for f in fields(cls) if f.init}
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The parameters set to other values than their defaults (empty for a default
+        metric); used in labels and cache keys."""
+        out = {}
+        for name, par in self.parameters().items():
+            value = getattr(self, name)
+            if not _same(value, par.default):
+                out[name] = value
+        return out
 
     @abstractmethod
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> Any:
@@ -132,6 +165,32 @@ class Metric(ABC):
         a = self.prepare(self.stack([x]), ["x"])
         b = self.prepare(self.stack([y]), ["y"])
         return float(self.cross(a, b)[0, 0])
+
+
+def check_parameter(metric: Metric, name: str, ok: bool, expected: str) -> None:
+    """Raise :class:`~crossalign.errors.InputError` naming the parameter ``name`` of ``metric``,
+    its value and ``expected`` unless ``ok``."""
+    if not ok:
+        from ..errors import InputError
+
+        raise InputError(
+            f"The '{name}' parameter of {metric.name} must be {expected}. "
+            f"Got {getattr(metric, name)!r}."
+        )
+
+
+def is_number(value: Any) -> bool:
+    """A real number that is not a bool."""
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # array-like values
+        return False
 
 
 def unit_inner_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._responses import as_responses, centre, unit_rows
-from .base import Cost, Metric, unit_inner_products
+from .base import Cost, Metric, check_parameter, is_number, unit_inner_products
 
 __all__ = ["CKA", "DebiasedCKA", "RbfCKA", "u_centre"]
 
@@ -124,7 +124,12 @@ class RbfCKA(_GramMetric):
     name: ClassVar = "cka_rbf"
     citation: ClassVar = _KORNBLITH
     description: ClassVar = "CKA with Gaussian kernels, bandwidth a fraction of the median distance"
-    defaults: ClassVar = {"bandwidth": 1.0}
+    bandwidth: float = 1.0
+
+    def __post_init__(self) -> None:
+        ok = is_number(self.bandwidth) and self.bandwidth > 0 and np.isfinite(self.bandwidth)
+        check_parameter(self, "bandwidth", ok, "a positive number (times the median distance)")
+        object.__setattr__(self, "bandwidth", float(self.bandwidth))
 
     def gram(self, x: np.ndarray) -> np.ndarray:
         from ..backends import get_backend
@@ -134,11 +139,7 @@ class RbfCKA(_GramMetric):
         np.fill_diagonal(d2, 0.0)
         iu = np.triu_indices(len(x), k=1)
         median = float(np.median(np.sqrt(d2[iu])))
-        bandwidth = float(self.option("bandwidth"))
-        if bandwidth <= 0:
-            raise InputError(
-                f"The 'bandwidth' option of cka_rbf must be positive. Got {bandwidth!r}."
-            )
+        bandwidth = self.bandwidth
         if median == 0.0:
             raise InputError("cka_rbf is undefined when all stimuli evoke identical responses.")
         sigma = bandwidth * median

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._responses import as_responses
-from .base import Cost, Metric
+from .base import Cost, Metric, check_parameter
 
 __all__ = ["MutualKNN"]
 
@@ -54,16 +54,21 @@ class MutualKNN(Metric):
     symmetric: ClassVar = True
     citation: ClassVar = _HUH
     description: ClassVar = "mutual k-nearest-neighbour alignment (cosine neighbours)"
-    defaults: ClassVar = {"k": 10}
+    k: int = 10
 
-    def k(self, n: int) -> int:
-        k = self.option("k")
-        if not isinstance(k, int | np.integer) or not 1 <= k <= n - 1:
+    def __post_init__(self) -> None:
+        ok = isinstance(self.k, int | np.integer) and not isinstance(self.k, bool) and self.k >= 1
+        check_parameter(self, "k", ok, "a positive integer")
+        object.__setattr__(self, "k", int(self.k))
+
+    def neighbours(self, n: int) -> int:
+        """The number of neighbours on ``n`` stimuli (``k``, which must be below ``n``)."""
+        if not self.k <= n - 1:
             raise InputError(
-                f"The 'k' option of mutual_knn must be an integer in [1, n_stimuli - 1 = "
-                f"{n - 1}]. Got {k!r}."
+                f"The 'k' parameter of mutual_knn must be an integer in [1, n_stimuli - 1 = "
+                f"{n - 1}]. Got {self.k!r}."
             )
-        return int(k)
+        return self.k
 
     def cost(self, n: int, p: int) -> Cost:
         """A distance matrix per representation, neighbour sets compared per pair."""
@@ -80,7 +85,7 @@ class MutualKNN(Metric):
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> _Neighbours:
         xs = as_responses(reps, labels, self.name)
         n = xs[0].shape[0]
-        k = self.k(n)
+        k = self.neighbours(n)
         # binary neighbour matrices; float32 counts are exact up to 2^24 shared neighbours
         out = np.zeros((len(xs), n, n), dtype=np.float32)
         rows = np.repeat(np.arange(n), k)

@@ -48,7 +48,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._responses import as_responses
-from .base import Cost, Metric
+from .base import Cost, Metric, check_parameter
 
 __all__ = ["Predictivity", "kfold_indices"]
 
@@ -126,39 +126,69 @@ class Predictivity(Metric):
     description: ClassVar = (
         "cross-validated ridge R^2 from X to Y (z-scored, 5 folds, LOO alpha; asymmetric)"
     )
-    defaults: ClassVar = {
-        "folds": 5,
-        "alphas": tuple(np.logspace(0, 9, 19)),
-        "seed": 0,
-        "fold_weights": "equal",
-        "test": "cross-validated",
-        "split": None,
-    }
+    folds: int = 5
+    alphas: tuple[float, ...] = tuple(float(a) for a in np.logspace(0, 9, 19))
+    seed: int | None = None
+    fold_weights: str | None = None
+    test: str = "cross-validated"
+    split: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
-    def alphas(self) -> np.ndarray:
-        alphas = np.asarray(self.option("alphas"), dtype=np.float64)
-        if alphas.ndim != 1 or alphas.size == 0 or (alphas <= 0).any():
-            raise InputError(
-                f"The 'alphas' option of predictivity must be positive numbers. Got {alphas!r}."
-            )
-        return alphas
+    def __post_init__(self) -> None:
+        ok = isinstance(self.folds, int | np.integer) and not isinstance(self.folds, bool)
+        check_parameter(self, "folds", ok and self.folds >= 2, "an integer >= 2")
+        try:
+            alphas = np.asarray(self.alphas, dtype=np.float64)
+        except (TypeError, ValueError):
+            alphas = np.array([np.nan])
+        good = alphas.ndim == 1 and alphas.size > 0 and bool((alphas > 0).all())
+        check_parameter(
+            self,
+            "alphas",
+            good and bool(np.isfinite(alphas).all()),
+            "a non-empty sequence of positive numbers",
+        )
+        seed_ok = self.seed is None or (
+            isinstance(self.seed, int | np.integer) and not isinstance(self.seed, bool)
+        )
+        check_parameter(self, "seed", seed_ok, "an integer or None")
+        check_parameter(
+            self,
+            "fold_weights",
+            self.fold_weights in (None, *_WEIGHTS),
+            f"one of {list(_WEIGHTS)} (or None: 'equal')",
+        )
+        check_parameter(self, "test", self.test in _TESTS, f"one of {list(_TESTS)}")
+        object.__setattr__(self, "folds", int(self.folds))
+        object.__setattr__(self, "alphas", tuple(float(a) for a in alphas))
+        object.__setattr__(self, "seed", None if self.seed is None else int(self.seed))
+        object.__setattr__(self, "split", self._normalised_split())
 
-    def _split(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """The (train, test) positions of the train-fitted protocol; None when
-        cross-validating within the given stimuli."""
-        from .._validation import check_option
-
-        mode = check_option(self.option("test"), "test", _TESTS, "predictivity")
-        check_option(self.option("fold_weights"), "fold_weights", _WEIGHTS, "predictivity")
-        if mode == "cross-validated":
+    def _normalised_split(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        split = self.split
+        if self.test == "cross-validated":
+            check_parameter(self, "split", split is None, "None unless test='train-fitted'")
             return None
-        split = self.option("split")
         if split is None or len(split) != 2:
             raise InputError(
                 "predictivity with test='train-fitted' needs split=(train, test): the "
                 f"positions of the training and test stimuli. Got {split!r}."
             )
-        train, test = (np.asarray(part, dtype=int) for part in split)
+        parts = tuple(np.asarray(part).ravel() for part in split)
+        ints = all(p.dtype.kind in "iu" or p.size == 0 for p in parts)
+        check_parameter(self, "split", ints, "two sequences of integer positions")
+        return tuple(tuple(int(i) for i in p) for p in parts)
+
+    @property
+    def seed_value(self) -> int:
+        """The fold seed in use (``seed``, 0 when it is None)."""
+        return 0 if self.seed is None else self.seed
+
+    def _split(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The (train, test) positions of the train-fitted protocol; None when
+        cross-validating within the given stimuli."""
+        if self.split is None:
+            return None
+        train, test = (np.asarray(part, dtype=int) for part in self.split)
         together = np.concatenate([train, test])
         if (
             len(np.unique(together)) != len(together)
@@ -176,7 +206,7 @@ class Predictivity(Metric):
         """Per fold: every target's stacked n x n matrices, and per source one spectrum and
         one n x n matrix per alpha (symmetric products); per pair one inner product per
         alpha."""
-        folds, n_alpha = int(self.option("folds")), len(self.alphas())
+        folds, n_alpha = self.folds, len(self.alphas)
         n_tr = n * (folds - 1) / folds
         r = min(n_tr, p)
         per_target = (2 * n_tr * n_tr + (n - n_tr) * n_tr) * 8.0
@@ -190,7 +220,7 @@ class Predictivity(Metric):
         )
 
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> _Prepared:
-        xs = as_responses(reps, labels, self.name, min_stimuli=2 * int(self.option("folds")))
+        xs = as_responses(reps, labels, self.name, min_stimuli=2 * self.folds)
         split = self._split(xs[0].shape[0])
         rows = slice(None) if split is None else split[0]  # statistics of the training stimuli
         return _Prepared([zscore(x, rows) for x in xs], [np.ptp(x[rows], axis=0) > 0 for x in xs])
@@ -198,15 +228,13 @@ class Predictivity(Metric):
     def _folds(self, n: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
         """(fitting rows, scored rows) per fold, and the weight of each fold's score."""
         split = self._split(n)
-        k = int(self.option("folds"))
+        k = self.folds
         if split is None:
-            folds = kfold_indices(n, k, self.option("seed"))
+            folds = kfold_indices(n, k, self.seed_value)
         else:
             train, test = split
-            folds = [
-                (train[tr], test) for tr, _ in kfold_indices(len(train), k, self.option("seed"))
-            ]
-        if split is None and self.option("fold_weights") == "size":
+            folds = [(train[tr], test) for tr, _ in kfold_indices(len(train), k, self.seed_value)]
+        if split is None and self.fold_weights == "size":
             weights = np.array([len(te) for _, te in folds], dtype=float) / n
         else:
             weights = np.full(len(folds), 1.0 / len(folds))
@@ -217,7 +245,7 @@ class Predictivity(Metric):
         n = a.data[0].shape[0]
         if b.data[0].shape[0] != n:
             raise InputError("predictivity: sources and targets must share their stimuli.")
-        alphas = self.alphas()
+        alphas = np.asarray(self.alphas)
         folds, weights = self._folds(n)
         out = np.zeros((len(a.data), len(b.data)))
         for (train, test), weight in zip(folds, weights, strict=True):

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._responses import as_responses, centre
-from .base import Cost, Metric
+from .base import Cost, Metric, check_parameter, is_number
 
 __all__ = ["Procrustes", "ShapeMetric"]
 
@@ -77,12 +77,13 @@ class _Nuclear(Metric):
             pair_products=float(n * n * p),
         )
 
-    def alpha(self) -> float:
+    def whitening(self) -> float:
+        """The partial-whitening parameter (1: Procrustes, no whitening)."""
         return 1.0
 
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> list[np.ndarray]:
         xs = as_responses(reps, labels, self.name)
-        alpha = self.alpha()
+        alpha = self.whitening()
         labs = list(labels) if labels is not None else list(range(len(xs)))
         return [_reduce(x, alpha, lab, self.name) for x, lab in zip(xs, labs, strict=True)]
 
@@ -117,13 +118,15 @@ class ShapeMetric(_Nuclear):
     description: ClassVar = (
         "angular generalised shape distance, partial whitening alpha (1 Procrustes, 0 CCA)"
     )
-    defaults: ClassVar = {"alpha": 1.0}
+    alpha: float = 1.0
 
-    def alpha(self) -> float:
-        alpha = float(self.option("alpha"))
-        if not 0.0 <= alpha <= 1.0:
-            raise InputError(f"The 'alpha' option of shape must lie in [0, 1]. Got {alpha!r}.")
-        return alpha
+    def __post_init__(self) -> None:
+        ok = is_number(self.alpha) and 0.0 <= self.alpha <= 1.0
+        check_parameter(self, "alpha", ok, "a number in [0, 1] (1 Procrustes, 0 CCA)")
+        object.__setattr__(self, "alpha", float(self.alpha))
+
+    def whitening(self) -> float:
+        return self.alpha
 
     def cross(self, a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
         return np.arccos(self.similarity(a, b))
