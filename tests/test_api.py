@@ -5,6 +5,7 @@ import inspect
 import pytest
 
 import crossalign as ca
+import crossalign.functional as caf
 
 SEED_SIGNATURES = {
     "collect_multi_region_data": ["subjects", "regions", "stimuli", "loader"],
@@ -26,20 +27,30 @@ def test_every_exported_name_exists():
 
 @pytest.mark.parametrize(("name", "params"), SEED_SIGNATURES.items())
 def test_seed_functions_keep_seed_arguments(name, params):
-    sig = inspect.signature(getattr(ca, name))
+    sig = inspect.signature(getattr(caf, name))
     positional = [
         p.name
         for p in sig.parameters.values()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
     assert positional[: len(params)] == params
-    assert getattr(ca, name).__doc__
+    assert getattr(caf, name).__doc__
+
+
+@pytest.mark.parametrize("name", SEED_SIGNATURES)
+def test_function_level_api_lives_in_its_own_module(name):
+    assert name not in ca.__all__ and name in caf.__all__
+    with pytest.warns(DeprecationWarning, match=rf"crossalign.functional.{name}"):
+        old = getattr(ca, name)  # still importable from the top level
+    assert old is getattr(caf, name)
+    with pytest.raises(AttributeError, match="no attribute 'compute_rdn'"):
+        ca.compute_rdn  # noqa: B018
 
 
 def test_defaults_of_the_seed():
-    assert inspect.signature(ca.compute_rdm).parameters["metric"].default == "correlation"
-    assert inspect.signature(ca.compute_alignment_score).parameters["method"].default == "spearman"
-    assert inspect.signature(ca.compare_alignment_patterns).parameters["threshold"].default == 0.5
+    assert inspect.signature(caf.compute_rdm).parameters["metric"].default == "correlation"
+    assert inspect.signature(caf.compute_alignment_score).parameters["method"].default == "spearman"
+    assert inspect.signature(caf.compare_alignment_patterns).parameters["threshold"].default == 0.5
 
 
 def test_public_functions_are_typed_and_documented():

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 import crossalign as ca
+import crossalign.functional as caf
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "crossalign"
 
 
 def rdm_stack(rng, n, s=3):
-    return np.stack([ca.compute_rdm(rng.normal(size=(n, 5))) for _ in range(s)])
+    return np.stack([caf.compute_rdm(rng.normal(size=(n, 5))) for _ in range(s)])
 
 
 def test_constant_rdm(rng):

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crossalign as ca
+import crossalign.functional as caf
 from crossalign import io
 from crossalign.study import parse_study
 
@@ -36,7 +37,7 @@ IDS = [f"im{i}" for i in range(6)]
 
 def _rdms(seed=0):
     rng = np.random.default_rng(seed)
-    return np.stack([ca.compute_rdm(rng.normal(size=(6, 4))) for _ in range(3)])
+    return np.stack([caf.compute_rdm(rng.normal(size=(6, 4))) for _ in range(3)])
 
 
 def _valid_files(folder):

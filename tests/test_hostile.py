@@ -18,6 +18,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import crossalign as ca
+import crossalign.functional as caf
 from crossalign.cli import app
 from crossalign.errors import BusyError, InputError, PlanError, ResumeError
 from crossalign.store import ResultsStore, query_database
@@ -39,7 +40,7 @@ def _write_inputs(folder: Path, seed: int = 0, n_sub: int = 4) -> dict[str, Path
     rdms = {
         r: np.stack(
             [
-                ca.compute_rdm(patterns[r] + 0.7 * rng.normal(size=(N_STIM, 20)))
+                caf.compute_rdm(patterns[r] + 0.7 * rng.normal(size=(N_STIM, 20)))
                 for _ in range(n_sub)
             ]
         )
@@ -513,7 +514,7 @@ def test_model_rdms_and_one_file_per_region(tmp_path, no_report):
             tmp_path / f"{r}.npz", arr_0=np.stack([brain[(s, r)].values for s in brain.subjects])
         )
         files[r] = f"{tmp_path / r}.npz:arr_0"
-    model_rdm = ca.compute_rdm(np.load(inputs["acts"])["late"])
+    model_rdm = caf.compute_rdm(np.load(inputs["acts"])["late"])
     np.savez(tmp_path / "model_rdms.npz", late=model_rdm, stimuli=np.array(list(brain.stimuli)))
     config = {
         "datasets": [
@@ -565,7 +566,7 @@ def test_collect_model_responses_takes_the_librarys_own_models(data_dir):
     pytest.importorskip("torch")
     data = ca.load_dataset("cichy2014")
     net = ca.load_model("efficientnet_lite0", pretrained=False, seed=0)
-    md = ca.collect_model_responses([net], data, {"EVC": "_blocks.2", "IT": "_blocks.14"})
+    md = caf.collect_model_responses([net], data, {"EVC": "_blocks.2", "IT": "_blocks.14"})
     direct = ca.extract(net, data, layers=["_blocks.2", "_blocks.14"])
     name = md.models[0]
     np.testing.assert_array_equal(
@@ -579,8 +580,8 @@ def test_study_stores_paired_comparisons_and_unreliable_regions(tmp_path):
     inputs = _write_inputs(tmp_path / "in")
     rdms = dict(np.load(inputs["brain"]))
     rng = np.random.default_rng(5)
-    d1 = ca.compute_rdm(rng.normal(size=(N_STIM, 20)))
-    d2 = d1.max() - d1 + 0.05 * ca.compute_rdm(rng.normal(size=(N_STIM, 20)))
+    d1 = caf.compute_rdm(rng.normal(size=(N_STIM, 20)))
+    d2 = d1.max() - d1 + 0.05 * caf.compute_rdm(rng.normal(size=(N_STIM, 20)))
     np.fill_diagonal(d2, 0.0)
     rdms["V4"] = np.stack([d1, d1, d2, d2])  # V4: two subjects disagree with the other two
     np.savez(inputs["brain"], **rdms)

@@ -9,6 +9,7 @@ import pytest
 import xarray as xr
 
 import crossalign as ca
+import crossalign.functional as caf
 from crossalign import io
 
 SUBJECTS = ["s1", "s2", "s3"]
@@ -32,7 +33,7 @@ def same_data(a, b):
 
 
 def rdm_stacks(responses):
-    return {r: np.stack([ca.compute_rdm(responses[(s, r)]) for s in SUBJECTS]) for r in REGIONS}
+    return {r: np.stack([caf.compute_rdm(responses[(s, r)]) for s in SUBJECTS]) for r in REGIONS}
 
 
 # ---------------------------------------------------------------- numpy, MATLAB, HDF5

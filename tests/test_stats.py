@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import crossalign as ca
+import crossalign.functional as caf
 from crossalign.stats import permutation_p_value, resample_rdm_vectors
 
 from .test_aps import synthetic_world
@@ -52,7 +53,7 @@ def test_equivalence_rule():
 
 def test_resampled_rdm_vectors_equal_explicit_construction(rng):
     x = rng.normal(size=(7, 5))
-    d = ca.compute_rdm(x)
+    d = caf.compute_rdm(x)
     idx = np.array([3, 3, 0, 6, 1, 1, 2])
     got = resample_rdm_vectors(ca.upper_triangle(d)[None], idx)[0]
     expected = [d[idx[i], idx[j]] for i in range(7) for j in range(i + 1, 7) if idx[i] != idx[j]]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import crossalign as ca
+import crossalign.functional as caf
 from crossalign.cli import app
 from crossalign.store import ResultsStore
 from crossalign.study import load_study, parse_study, run_study
@@ -109,7 +109,7 @@ def test_markup_in_names_is_shown_as_text(tmp_path, rng):
     rdms = {
         name: np.stack(
             [
-                ca.compute_rdm(latent @ rng.normal(size=(4, 10)) + rng.normal(size=(12, 10)))
+                caf.compute_rdm(latent @ rng.normal(size=(4, 10)) + rng.normal(size=(12, 10)))
                 for _ in range(4)
             ]
         )

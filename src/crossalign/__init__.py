@@ -13,7 +13,7 @@ Quick start
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import backends, distributed, errors
+from . import backends, distributed, errors, functional
 from ._options import MemoryBudgetError, options
 from .aps import brain_aps, brain_aps_ci, brain_patterns, model_patterns
 from .data import BrainData, ModelData, Representations
@@ -36,17 +36,6 @@ from .protocols import PROTOCOLS, Protocol
 from .rdm import DISTANCES, compute_rdms, upper_triangle
 from .reliability import ncsnr, reliable_units
 from .sensitivity import metric_sensitivity
-from .skill import (
-    collect_model_responses,
-    collect_multi_region_data,
-    compare_alignment_patterns,
-    compare_model_paradigms,
-    compute_alignment_score,
-    compute_cross_region_alignment,
-    compute_rdm,
-    identify_best_layers,
-    validate_model_comprehensive,
-)
 from .stats import (
     bootstrap_indices,
     ceiling_normalise,
@@ -65,75 +54,92 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
+    # data containers and loading
+    "BrainData",
+    "ModelData",
+    "Representations",
+    "dataset_status",
+    "load_array",
+    "load_dataset",
+    # models and their activations
+    "as_adapter",
+    "extract",
+    "list_layers",
+    "load_model",
+    "load_video",
+    # RDMs and metrics
     "DISTANCES",
     "METRICS",
-    "PROTOCOLS",
-    "BrainData",
-    "CrossalignError",
-    "Evaluation",
+    "compute_rdms",
+    "get_metric",
+    "list_metrics",
+    "upper_triangle",
+    # the engine: scores of all pairs, plans, memory budgets
     "MemoryBudgetError",
-    "ModelData",
+    "options",
+    "pairwise_scores",
+    "plan_scores",
+    "score",
+    "score_tensor",
+    # cross-region matrices
     "PatternComparison",
-    "Protocol",
-    "ReliabilityWarning",
-    "Representations",
-    "__version__",
-    "aps_permutation_test",
-    "as_adapter",
-    "assign_layers",
-    "backends",
-    "bootstrap_indices",
+    "compare_matrices",
+    "cross_region_matrix",
+    "model_cross_region_matrix",
+    "model_to_brain_matrix",
+    # alignment patterns and APS
     "brain_aps",
     "brain_aps_ci",
     "brain_patterns",
-    "ceiling_normalise",
-    "collect_model_responses",
-    "collect_multi_region_data",
-    "compare_alignment_patterns",
-    "compare_matrices",
-    "compare_model_paradigms",
-    "compute_alignment_score",
-    "compute_cross_region_alignment",
-    "compute_rdm",
-    "compute_rdms",
-    "cross_region_matrix",
-    "dataset_status",
-    "distributed",
-    "double_criterion",
-    "equivalence",
-    "errors",
-    "evaluate_model",
-    "extract",
-    "fdr_bh",
-    "fwer_maxstat",
-    "get_metric",
-    "identify_best_layers",
-    "layer_scores",
-    "list_layers",
-    "list_metrics",
-    "load_array",
-    "load_dataset",
-    "load_model",
-    "load_video",
-    "metric_sensitivity",
     "model_aps",
-    "model_cross_region_matrix",
     "model_patterns",
-    "model_to_brain_matrix",
-    "ncsnr",
-    "noise_ceiling",
-    "options",
-    "pairwise_scores",
-    "paradigm_summary",
-    "percentile_ci",
-    "plan_scores",
-    "reliable_units",
-    "score",
-    "score_tensor",
+    # layer selection
+    "assign_layers",
+    "layer_scores",
     "select_layers",
     "split_stimuli",
+    # the evaluation and its protocols
+    "PROTOCOLS",
+    "Evaluation",
+    "Protocol",
+    "aps_permutation_test",
+    "evaluate_model",
+    # statistics and reliability
+    "bootstrap_indices",
+    "ceiling_normalise",
+    "double_criterion",
+    "equivalence",
+    "fdr_bh",
+    "fwer_maxstat",
+    "metric_sensitivity",
+    "ncsnr",
+    "noise_ceiling",
+    "paradigm_summary",
+    "percentile_ci",
+    "reliable_units",
     "two_factor_variance",
-    "upper_triangle",
-    "validate_model_comprehensive",
+    # errors and submodules
+    "CrossalignError",
+    "ReliabilityWarning",
+    "__version__",
+    "backends",
+    "distributed",
+    "errors",
+    "functional",
 ]
+
+
+def __getattr__(name: str):
+    """The function-level API's names, still importable from here (deprecated)."""
+    if name in functional.__all__:
+        import warnings
+
+        warnings.warn(
+            f"crossalign.{name} moved to crossalign.functional.{name}; import it from there "
+            "(the top level holds the library's own API).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(functional, name)
+    raise AttributeError(f"module 'crossalign' has no attribute {name!r}")

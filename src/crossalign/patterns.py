@@ -381,7 +381,7 @@ def compare_matrices(
 ) -> PatternComparison:
     """Compare a model's cross-region matrix with the brain's (matrix-level test).
 
-    This is the seed's *less strict* test: it compares region x region summaries. The
+    This is the paper's *less strict* test: it compares region x region summaries. The
     alignment-pattern score (APS) compares per-subject patterns instead.
 
     Returns a :class:`PatternComparison`. With fewer than 3 compared entries (or a constant

@@ -267,7 +267,7 @@ one matrix product.</p>
 s != t of M(X[s, r], X[t, q]). A model with a layer assigned to each region has its own matrix
 M(F[l(r)], F[l(q)]) and a model-to-brain matrix mean_s M(F[l(r)], X[s, q]). Comparing brain
 and model matrices (correlation of their entries, region-label permutation test) is the
-seed's less strict test.</p>
+paper's less strict test.</p>
 <p><b>Alignment patterns and APS</b> (Hoefling et al. 2026). The pattern of region r from
 subject a to subject b is AP[a-&gt;b](r) = [M(X[a, r], X[b, q])] over target regions q. For a
 held-out subject s the reference is the mean pattern over pairs a != b not involving s, and

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import crossalign as ca
+import crossalign.functional as caf
 
 REGIONS = ["V1", "V4", "IT"]
 SUBJECTS = [f"sub{i}" for i in range(6)]
@@ -52,7 +53,7 @@ def world():
 
 def test_seed_workflow_steps_1_to_5(world):
     # Step 1: data collection
-    brain = ca.collect_multi_region_data(SUBJECTS, REGIONS, world.stimuli, world.loader)
+    brain = caf.collect_multi_region_data(SUBJECTS, REGIONS, world.stimuli, world.loader)
     assert isinstance(brain, ca.BrainData)
     assert brain.subjects == SUBJECTS and brain.regions == REGIONS
     assert list(brain.stimuli) == world.stimuli
@@ -60,33 +61,33 @@ def test_seed_workflow_steps_1_to_5(world):
     # Step 2: model responses at the layers assigned to regions
     net = world.trained_net  # named by its __name__
     layers = {"V1": "block1", "V4": "block2", "IT": "block3"}
-    model_data = ca.collect_model_responses([net], world.stimuli, layers)
+    model_data = caf.collect_model_responses([net], world.stimuli, layers)
     assert model_data.models == ["trained_net"]
     assert model_data.layers_by_region == {"trained_net": layers}
 
     # Step 3: RDMs and an alignment score with a permutation p-value
-    rdm_b = ca.compute_rdm(brain[("sub0", "IT")])
-    rdm_m = ca.compute_rdm(model_data[("trained_net", "block3")])
+    rdm_b = caf.compute_rdm(brain[("sub0", "IT")])
+    rdm_m = caf.compute_rdm(model_data[("trained_net", "block3")])
     assert rdm_b.shape == (N, N)
-    score, p = ca.compute_alignment_score(rdm_b, rdm_m, method="spearman")
+    score, p = caf.compute_alignment_score(rdm_b, rdm_m, method="spearman")
     assert score > 0.3 and p == pytest.approx(1 / 1001)
-    _score_p, p_p = ca.compute_alignment_score(rdm_b, rdm_m, method="pearson")
+    _score_p, p_p = caf.compute_alignment_score(rdm_b, rdm_m, method="pearson")
     assert p_p is not None and 0 < p_p <= 1  # the seed left Pearson p-values empty
 
     # Step 4: cross-region alignment matrices
-    brain_matrix = ca.compute_cross_region_alignment(brain, REGIONS)
-    model_matrix = ca.compute_cross_region_alignment(model_data, REGIONS)
+    brain_matrix = caf.compute_cross_region_alignment(brain, REGIONS)
+    model_matrix = caf.compute_cross_region_alignment(model_data, REGIONS)
     assert brain_matrix.shape == (3, 3)
     assert np.all(np.diag(brain_matrix.values) < 1.0)  # cross-subject reliability, not 1
     np.testing.assert_allclose(np.diag(model_matrix.values), 1.0)
     # same result from the seed's plain dict input
     as_dict = {k: brain[k].values for k in brain}
     np.testing.assert_allclose(
-        ca.compute_cross_region_alignment(as_dict, REGIONS).values, brain_matrix.values
+        caf.compute_cross_region_alignment(as_dict, REGIONS).values, brain_matrix.values
     )
 
     # Step 5: pattern comparison
-    result = ca.compare_alignment_patterns(brain_matrix, {"trained_net": model_matrix}, REGIONS)
+    result = caf.compare_alignment_patterns(brain_matrix, {"trained_net": model_matrix}, REGIONS)
     assert set(result) == {"brain_to_brain", "model_to_brain", "comparisons"}
     cmp = result["comparisons"]["trained_net"]
     assert set(cmp) >= {"mean_diff", "pattern_similarity", "captures_cross_region", "p_value"}
@@ -96,15 +97,15 @@ def test_seed_workflow_steps_1_to_5(world):
     )
     assert cmp["exact_permutation_test"] and cmp["n_permutations"] == 6
     assert cmp["captures_cross_region"] == (cmp["pattern_similarity"] > 0.5)
-    strict = ca.compare_alignment_patterns(
+    strict = caf.compare_alignment_patterns(
         brain_matrix, {"m": model_matrix}, REGIONS, threshold=cmp["pattern_similarity"] + 1e-9
     )
     assert strict["comparisons"]["m"]["captures_cross_region"] is False
 
 
 def test_application_1_validate_model(world):
-    brain = ca.collect_multi_region_data(SUBJECTS, REGIONS, world.stimuli, world.loader)
-    report = ca.validate_model_comprehensive(world.trained_net, brain, world.stimuli, REGIONS)
+    brain = caf.collect_multi_region_data(SUBJECTS, REGIONS, world.stimuli, world.loader)
+    report = caf.validate_model_comprehensive(world.trained_net, brain, world.stimuli, REGIONS)
     assert report["selected_layers"] == {"V1": "block1", "V4": "block2", "IT": "block3"}
     train, test = report["split"]["train"], report["split"]["test"]
     assert not set(train) & set(test) and len(train) + len(test) == N
@@ -116,7 +117,7 @@ def test_application_1_validate_model(world):
     assert isinstance(report["captures_global_dynamics"], bool)
     # the best layers selected by the seed's own function agree when given the same split
     assert (
-        ca.identify_best_layers(
+        caf.identify_best_layers(
             world.trained_net, REGIONS, brain, world.stimuli, train_stimuli=train
         )
         == report["selected_layers"]
@@ -124,11 +125,11 @@ def test_application_1_validate_model(world):
 
 
 def test_application_2_compare_paradigms(world):
-    brain = ca.collect_multi_region_data(SUBJECTS, REGIONS, world.stimuli, world.loader)
+    brain = caf.collect_multi_region_data(SUBJECTS, REGIONS, world.stimuli, world.loader)
     precomputed = ca.ModelData.from_activations(
         world.trained_net(world.stimuli), model="precomputed", stimuli=world.stimuli
     )
-    out = ca.compare_model_paradigms(
+    out = caf.compare_model_paradigms(
         {
             "supervised": {"trained": world.trained_net, "precomputed": precomputed},
             "untrained": {"random": world.untrained_net},
@@ -155,26 +156,26 @@ def test_application_2_compare_paradigms(world):
 
 def test_seed_api_errors(world):
     with pytest.raises(TypeError, match=r"'loader' argument must be callable"):
-        ca.collect_multi_region_data(SUBJECTS, REGIONS, world.stimuli, loader=None)
+        caf.collect_multi_region_data(SUBJECTS, REGIONS, world.stimuli, loader=None)
     with pytest.raises(ValueError, match=r"layer 'nope'.*Available layers"):
-        ca.collect_model_responses([world.trained_net], world.stimuli, {"V1": "nope"})
-    rdm = ca.compute_rdm(np.random.default_rng(0).normal(size=(10, 4)))
+        caf.collect_model_responses([world.trained_net], world.stimuli, {"V1": "nope"})
+    rdm = caf.compute_rdm(np.random.default_rng(0).normal(size=(10, 4)))
     with pytest.raises(ValueError, match=r"same shape"):
-        ca.compute_alignment_score(rdm, rdm[:5, :5])
+        caf.compute_alignment_score(rdm, rdm[:5, :5])
     with pytest.raises(ValueError, match=r"Did you mean 'spearman'"):
-        ca.compute_alignment_score(rdm, rdm, method="spearmann")
+        caf.compute_alignment_score(rdm, rdm, method="spearmann")
     with pytest.raises(ValueError, match=r"'brain_matrix' argument must be a 2 x 2 matrix"):
-        ca.compare_alignment_patterns(np.eye(3), {}, ["a", "b"])
-    brain = ca.collect_multi_region_data(SUBJECTS, REGIONS, world.stimuli, world.loader)
+        caf.compare_alignment_patterns(np.eye(3), {}, ["a", "b"])
+    brain = caf.collect_multi_region_data(SUBJECTS, REGIONS, world.stimuli, world.loader)
     with pytest.raises(TypeError, match=r"must return a mapping \{layer: array"):
-        ca.identify_best_layers(lambda s: np.zeros(3), REGIONS, brain, world.stimuli)
+        caf.identify_best_layers(lambda s: np.zeros(3), REGIONS, brain, world.stimuli)
     with pytest.raises(TypeError, match=r"'brain_data' argument must be a BrainData or a mapping"):
-        ca.identify_best_layers(world.trained_net, REGIONS, [1, 2], world.stimuli)
+        caf.identify_best_layers(world.trained_net, REGIONS, [1, 2], world.stimuli)
 
 
 def test_alignment_score_p_value_unrelated_rdms_not_significant():
     rng = np.random.default_rng(4)
-    a = ca.compute_rdm(rng.normal(size=(20, 10)))
-    b = ca.compute_rdm(rng.normal(size=(20, 10)))
-    score, p = ca.compute_alignment_score(a, b, n_permutations=2000, seed=1)
+    a = caf.compute_rdm(rng.normal(size=(20, 10)))
+    b = caf.compute_rdm(rng.normal(size=(20, 10)))
+    score, p = caf.compute_alignment_score(a, b, n_permutations=2000, seed=1)
     assert abs(score) < 0.3 and p > 0.05
