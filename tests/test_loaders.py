@@ -25,10 +25,12 @@ def responses(rng):
 
 
 def same_data(a, b):
-    """Same labels and values; region order may differ (HDF5 lists names alphabetically)."""
+    """Same labels (of the same types) and values; region order may differ (HDF5 lists names
+    alphabetically)."""
     assert a.subjects == b.subjects and sorted(a.regions) == sorted(b.regions)
     b = b.select(areas=a.regions)
-    assert list(map(str, a.stimuli)) == list(map(str, b.stimuli))
+    assert list(a.stimuli) == list(b.stimuli)
+    assert [type(x) for x in a.stimuli] == [type(x) for x in b.stimuli]
     np.testing.assert_allclose(a.rdm_vectors(), b.rdm_vectors(), atol=1e-12)
 
 

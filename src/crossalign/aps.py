@@ -27,8 +27,9 @@ from scipy import stats
 
 from ._validation import check_option
 from .data import BrainData, ModelData
-from .engine import _labels, score_tensor
+from .engine import score_tensor
 from .errors import InputError, InputTypeError
+from .labels import coord
 from .metrics import Metric, get_metric
 
 __all__ = [
@@ -311,7 +312,7 @@ def brain_aps(
     return xr.DataArray(
         values,
         dims=("region", "subject"),
-        coords={"region": _labels(data.regions), "subject": _labels(data.subjects)},
+        coords={"region": coord(data.regions), "subject": coord(data.subjects)},
         attrs={
             "metric": m.name,
             "similarity": similarity,

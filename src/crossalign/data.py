@@ -28,6 +28,7 @@ import xarray as xr
 
 from ._validation import as_float_array, check_finite, describe
 from .errors import InputError, InputTypeError
+from .labels import coord
 from .rdm import DISTANCES, check_rdm, rdm_vectors, upper_triangle
 
 __all__ = ["BrainData", "EntryBlock", "ModelData", "Representations", "match_stimuli"]
@@ -199,6 +200,65 @@ class Representations:
         self._rdm_cache: dict[tuple[str, str, str], np.ndarray] = {}
         if not self._entries:
             raise InputError(f"A {type(self).__name__} needs at least one entry. Got none.")
+
+    # ------------------------------------------------------------------ xarray
+    @classmethod
+    def from_dataset(
+        cls,
+        ds: xr.Dataset,
+        *,
+        areas: Sequence[Hashable] | None = None,
+        source: str = "The dataset",
+    ) -> Self:
+        """Build from an xarray Dataset, in memory.
+
+        Parameters
+        ----------
+        ds : xarray.Dataset
+            One variable per region (layer) with dims ``(subject, stimulus, <unit dim>)`` or
+            ``(subject, stimulus, stimulus2)`` (``model`` for ModelData), or the ``entries``
+            layout that :meth:`to_dataset` writes for data it cannot put in that form
+            (missing cells, repetitions, unit counts that differ between subjects). See
+            :mod:`crossalign.conversions`.
+        areas : sequence, optional
+            Keep only these regions (layers).
+        source : str
+            What ``ds`` was read from, for error messages.
+
+        Returns
+        -------
+        BrainData or ModelData
+            With labels and stimulus ids of the types stored in ``ds``.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, crossalign as ca
+        >>> ds = xr.Dataset(
+        ...     {"V1": (("subject", "stimulus", "unit"), np.random.default_rng(0).normal(
+        ...         size=(2, 5, 3)))}, coords={"subject": [1, 2], "stimulus": [10, 11, 12, 13, 14]})
+        >>> ca.BrainData.from_dataset(ds).subjects
+        [1, 2]
+        """
+        from .conversions import from_dataset
+
+        return from_dataset(cls, ds, areas=areas, source=source)
+
+    def to_dataset(self, layout: str = "auto") -> xr.Dataset:
+        """This data as an xarray Dataset; :meth:`from_dataset` reads it back identically.
+
+        Parameters
+        ----------
+        layout : {"auto", "regions", "areas", "entries"}
+            ``"regions"`` (``"areas"``): one variable per region; ``"entries"``: one variable
+            per cell, lossless; ``"auto"``: regions where that loses nothing, else entries.
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        from .conversions import to_dataset
+
+        return to_dataset(self, layout)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -586,8 +646,8 @@ class Representations:
             sq,
             dims=(self.source_dim, self.area_dim, "stimulus", "stimulus2"),
             coords={
-                self.source_dim: _coord(self.sources),
-                self.area_dim: _coord(self.areas),
+                self.source_dim: coord(self.sources),
+                self.area_dim: coord(self.areas),
                 "stimulus": stim,
                 "stimulus2": stim,
             },
@@ -622,15 +682,6 @@ def _absent_rdms(arr: np.ndarray, arg: str, cls: type[Representations]) -> np.nd
     if absent.all():
         raise InputError(f"The '{arg}' argument holds only NaN RDMs; expected at least one.")
     return absent
-
-
-def _coord(labels: list[Hashable]) -> np.ndarray:
-    out = np.empty(len(labels), dtype=object)
-    out[:] = labels
-    try:
-        return np.asarray(labels) if len({type(x) for x in labels}) == 1 else out
-    except Exception:
-        return out
 
 
 def _reorder_subset(ids: pd.Index, target: pd.Index) -> np.ndarray:
@@ -702,7 +753,7 @@ class BrainData(Representations):
         return xr.DataArray(
             mask,
             dims=("subject", "region"),
-            coords={"subject": _coord(self.subjects), "region": _coord(self.regions)},
+            coords={"subject": coord(self.subjects), "region": coord(self.regions)},
             name="present",
         )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ import xarray as xr
 from ._options import get_option, options
 from .data import Representations, match_stimuli
 from .errors import InputError
+from .labels import coord
 from .metrics import Metric, get_metric
 
 __all__ = [
@@ -478,15 +479,7 @@ def _grid_dims(data: Representations, prefix: str = "") -> tuple[list[str], dict
             f"{data.source_dim} with .select(sources=[...])."
         )
     dims = [prefix + data.source_dim, prefix + data.area_dim]
-    return dims, {dims[0]: _labels(data.sources), dims[1]: _labels(data.areas)}
-
-
-def _labels(labels: list[Hashable]) -> np.ndarray:
-    arr = np.empty(len(labels), dtype=object)
-    arr[:] = labels
-    if labels and all(isinstance(x, str) for x in labels):
-        return np.asarray(labels, dtype=str)
-    return arr
+    return dims, {dims[0]: coord(data.sources), dims[1]: coord(data.areas)}
 
 
 def on_grid(scores: np.ndarray, data: Representations, other: Representations) -> np.ndarray:

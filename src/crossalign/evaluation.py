@@ -30,8 +30,9 @@ from .aps import (
     subject_pair_mean,
 )
 from .data import BrainData, ModelData
-from .engine import _labels, on_grid, score_tensor
+from .engine import on_grid, score_tensor
 from .errors import InputError
+from .labels import coord, dumps, from_json
 from .layers import assign_layers, layer_scores, split_stimuli
 from .metrics import Metric, get_metric
 from .protocols import Protocol, get_protocol
@@ -293,7 +294,7 @@ class Evaluation:
                 "kept": (dims, kept),
                 "degenerate": (dims, degenerate),
             },
-            coords={"statistic": list(STATISTICS), "region": _labels(self.regions)},
+            coords={"statistic": list(STATISTICS), "region": coord(self.regions)},
             attrs={"bootstrap": kind, "n_bootstrap": n_bootstrap, "level": level},
         )
         if variance is not None:
@@ -353,7 +354,7 @@ class Evaluation:
                 "p_fwer": (dims, fwer),
                 "null": (("permutation", *dims), samples),
             },
-            coords={"region": _labels(self.regions), "statistic": ["score", "aps"]},
+            coords={"region": coord(self.regions), "statistic": ["score", "aps"]},
             attrs={
                 "model": self.model,
                 "null": null,
@@ -413,7 +414,7 @@ class Evaluation:
                 "high": (dims, high),
                 "p_value": (dims, p),
             },
-            coords={"statistic": ["score", "aps"], "region": _labels(self.regions)},
+            coords={"statistic": ["score", "aps"], "region": coord(self.regions)},
             attrs={
                 "model": self.model,
                 "other_model": other.model,
@@ -458,13 +459,13 @@ class Evaluation:
     ) -> xr.Dataset:
         """Everything :func:`evaluate_model` returns, as one labelled Dataset."""
         values = self.values()
-        regions, subjects = _labels(self.regions), _labels(self.subjects)
+        regions, subjects = coord(self.regions), coord(self.subjects)
         rs = ("region", "subject")
         ds = xr.Dataset(
             {name: (rs, values[i]) for i, name in enumerate(STATISTICS)},
             coords={"region": regions, "subject": subjects},
         )
-        ds["layer"] = ("region", _labels([self.layers[r] for r in self.regions]))
+        ds["layer"] = ("region", coord([self.layers[r] for r in self.regions]))
         ds = ds.merge(self._patterns())
         ds["ceiling"] = self.ceiling.drop_attrs()
         per_subject = self.ceiling.attrs.get("subject_upper") or []
@@ -511,7 +512,7 @@ class Evaluation:
                 "brain_pattern_high": (rr, np.nanpercentile(brain_ap, 97.5, axis=2)),
                 "model_pattern": (rr, np.nanmean(self.u[self._layer_index()], axis=1)),
             },
-            coords={"region": _labels(self.regions), "target_region": _labels(self.regions)},
+            coords={"region": coord(self.regions), "target_region": coord(self.regions)},
         )
 
     @staticmethod
@@ -570,7 +571,6 @@ class Evaluation:
         """Write the evaluation (tensors, split, layers, options) to a netCDF file,
         atomically; :meth:`load` reads it back for every statistic but the stimulus
         resamples, which need the data."""
-        import json
 
         from .outputs import write_atomic
 
@@ -590,7 +590,7 @@ class Evaluation:
             },
             coords={"bound": list(self.ceiling.coords["bound"].values)},
             attrs={
-                "crossalign_evaluation": json.dumps(
+                "crossalign_evaluation": dumps(
                     {
                         "model": self.model,
                         "regions": self.regions,
@@ -599,9 +599,8 @@ class Evaluation:
                         "layers": [[r, self.layers[r]] for r in self.regions],
                         "train": self.train,
                         "test": self.test,
-                        "options": self.options,
-                    },
-                    default=_json_label,
+                        "options": _stored_options(self.options),
+                    }
                 )
             },
         )
@@ -623,12 +622,12 @@ class Evaluation:
             meta = json.loads(ds.attrs["crossalign_evaluation"])
         except KeyError:
             raise InputError(f"The file '{path}' is not a saved crossalign evaluation.") from None
-        regions = [_label(r) for r in meta["regions"]]
+        regions = [from_json(r) for r in meta["regions"]]
         upper = ds["subject_upper"].values
         ceiling = xr.DataArray(
             ds["ceiling"].values,
             dims=("region", "bound"),
-            coords={"region": _labels(regions), "bound": list(ds.coords["bound"].values)},
+            coords={"region": coord(regions), "bound": list(ds.coords["bound"].values)},
             attrs={"subject_upper": [] if np.isnan(upper).all() else upper.tolist()},
         )
         profile = None
@@ -637,21 +636,21 @@ class Evaluation:
                 ds["layer_profile"].values,
                 dims=("layer", "region"),
                 coords={
-                    "layer": _labels([_label(x) for x in meta["layer_names"]]),
-                    "region": _labels(regions),
+                    "layer": coord([from_json(x) for x in meta["layer_names"]]),
+                    "region": coord(regions),
                 },
             )
         return cls(
             model=meta["model"],
             regions=regions,
-            subjects=[_label(s) for s in meta["subjects"]],
-            layer_names=[_label(x) for x in meta["layer_names"]],
-            layers={_label(r): _label(la) for r, la in meta["layers"]},
-            train=[_label(x) for x in meta["train"]],
-            test=[_label(x) for x in meta["test"]],
+            subjects=[from_json(s) for s in meta["subjects"]],
+            layer_names=[from_json(x) for x in meta["layer_names"]],
+            layers={from_json(r): from_json(la) for r, la in meta["layers"]},
+            train=[from_json(x) for x in meta["train"]],
+            test=[from_json(x) for x in meta["test"]],
             t=ds["t"].values,
             u=ds["u"].values,
-            options=meta["options"],
+            options=_read_options(meta["options"]),
             layer_profile=profile,
             model_matrix=ds["model_matrix"].values,
             ceiling=ceiling,
@@ -659,12 +658,19 @@ class Evaluation:
 
 
 # ---------------------------------------------------------------------- helpers
-def _json_label(x: Any) -> Any:
-    return x.item() if isinstance(x, np.generic) else str(x)
+def _stored_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Options with a metric instance written as its name and parameters."""
+    metric = options.get("metric")
+    if isinstance(metric, Metric):
+        return {**options, "metric": {"name": metric.name, "parameters": metric.options}}
+    return options
 
 
-def _label(x: Any) -> Hashable:
-    return tuple(x) if isinstance(x, list) else x
+def _read_options(options: dict[str, Any]) -> dict[str, Any]:
+    metric = options.get("metric")
+    if isinstance(metric, dict):
+        return {**options, "metric": get_metric(metric["name"], **metric["parameters"])}
+    return options
 
 
 def _brain_side(

@@ -28,8 +28,9 @@ from scipy import stats
 
 from .aps import subject_pair_mean
 from .data import BrainData, ModelData, Representations
-from .engine import _labels, score_tensor
+from .engine import score_tensor
 from .errors import InputError, InputTypeError
+from .labels import coord
 from .metrics import Metric, get_metric
 from .stats import permutation_null, permutation_p_value
 
@@ -43,7 +44,7 @@ __all__ = [
 
 
 def _matrix(values: np.ndarray, regions: Sequence[Hashable], attrs: dict[str, Any]) -> xr.DataArray:
-    lab = _labels(list(regions))
+    lab = coord(list(regions))
     return xr.DataArray(
         values,
         dims=("region", "target_region"),
@@ -326,7 +327,26 @@ class PatternComparison:
     include_diagonal: bool
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
+
+    def to_dataset(self) -> xr.Dataset:
+        """The comparison as an xarray Dataset: every number a 0-d data variable, the
+        correlation ``method`` and ``include_diagonal`` as attributes.
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        values = self.to_dict()
+        attrs = {k: values.pop(k) for k in ("method", "include_diagonal")}
+        attrs["include_diagonal"] = int(attrs["include_diagonal"])  # netCDF has no bool
+        return xr.Dataset({k: ((), v) for k, v in values.items()}, attrs=attrs)
 
 
 def _as_square(matrix: Any, name: str, n: int | None = None) -> np.ndarray:

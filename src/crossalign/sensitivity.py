@@ -17,9 +17,9 @@ import xarray as xr
 from scipy import stats
 
 from .data import BrainData, ModelData
-from .engine import _labels
 from .errors import InputError
 from .evaluation import evaluate_model
+from .labels import coord
 from .metrics import Metric, get_metric
 from .patterns import cross_region_matrix
 
@@ -98,9 +98,9 @@ def metric_sensitivity(
         coords={
             "metric": names,
             "metric_b": names,
-            "model": _labels(model_names),
-            "region": _labels(regions),
-            "target_region": _labels(regions),
+            "model": coord(model_names),
+            "region": coord(regions),
+            "target_region": coord(regions),
         },
     )
     ds.attrs["note"] = "ranks: 1 = best model under that metric (mean over regions)"

@@ -20,8 +20,9 @@ import numpy as np
 import xarray as xr
 
 from .data import BrainData
-from .engine import _duration, _labels, representation_inputs
+from .engine import _duration, representation_inputs
 from .errors import InputError, InputTypeError
+from .labels import coord
 from .metrics import Metric, get_metric
 
 __all__ = [
@@ -128,7 +129,7 @@ def noise_ceiling(
     return xr.DataArray(
         out,
         dims=("region", "bound"),
-        coords={"region": _labels(data.regions), "bound": ["lower", "upper"]},
+        coords={"region": coord(data.regions), "bound": ["lower", "upper"]},
         attrs={
             "metric": m.name,
             "rdm": rdm,
@@ -621,7 +622,7 @@ def double_criterion(
             lows = {n: float(evaluations[n][f"{stat}_low"].sel(region=r)) for n in names}
             eq = equivalence(means, lows)
             out[stat][i] = [eq[n] for n in names]
-    coords = {"region": _labels(regions), "model": _labels(names)}
+    coords = {"region": coord(regions), "model": coord(names)}
     dims = ("region", "model")
     return xr.Dataset(
         {
@@ -669,7 +670,7 @@ def leaderboard(evaluations: Mapping[Hashable, xr.Dataset], level: float = 0.95)
     out["double"] = [
         a * b for a, b in zip(out["score_equivalent"], out["aps_equivalent"], strict=True)
     ]
-    return xr.Dataset({k: ("model", v) for k, v in out.items()}, coords={"model": _labels(names)})
+    return xr.Dataset({k: ("model", v) for k, v in out.items()}, coords={"model": coord(names)})
 
 
 def paradigm_summary(
@@ -727,7 +728,7 @@ def paradigm_summary(
             )
         rows[paradigm] = (means, low[:2], high[:2], len(evs))
     names = list(rows)
-    ds = xr.Dataset(coords={"paradigm": _labels(names), "statistic": ["score", "aps"]})
+    ds = xr.Dataset(coords={"paradigm": coord(names), "statistic": ["score", "aps"]})
     dims = ("paradigm", "statistic")
     ds["mean"] = (dims, np.array([rows[p][0] for p in names]))
     ds["low"] = (dims, np.array([rows[p][1] for p in names]))

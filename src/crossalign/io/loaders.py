@@ -365,55 +365,17 @@ def save_xarray(data: BrainData, path: str | Path, *, layout: str = "auto") -> P
         region with the same units; repetitions are averaged). ``"entries"``: one variable
         per (subject, region) cell, keeping repetitions, missing cells, unit counts that
         differ between subjects, label types and the fixed split
-        (:mod:`crossalign.io.entries`). ``"auto"``: regions where that loses nothing, else
-        entries.
+        (:mod:`crossalign.conversions`). ``"auto"``: regions where that loses nothing, else
+        entries. Labels and stimulus ids keep their type (integers or strings) in both.
 
     Returns
     -------
     Path
         The written file.
     """
-    from .._validation import check_option
-    from .entries import dataset_of_entries, write_atomically, write_dataset
+    from .entries import write_atomically
 
-    check_option(layout, "layout", ["auto", "regions", "entries"], "save_xarray")
-    path = Path(path)
-    if layout == "entries" or (layout == "auto" and not _regions_layout_fits(data)):
-        return write_dataset(dataset_of_entries(data), path)
-    variables = {}
-    for region in data.regions:
-        entries = [data[(s, region)] for s in data.subjects]
-        if len({e.shape for e in entries}) != 1:
-            raise InputError(
-                f"Region {region!r} has different unit counts across subjects; a netCDF/Zarr "
-                "variable needs one shape. Save RDMs instead (data.rdms())."
-            )
-        stacked = xr.concat([e.drop_attrs() for e in entries], dim="subject")
-        if "repetition" in stacked.dims:
-            stacked = stacked.mean("repetition")
-        stacked = stacked.drop_vars(
-            [c for c in stacked.coords if c not in ("stimulus", "stimulus2")]
-        )
-        if "unit" in stacked.dims:  # regions differ in their unit counts: one dim each
-            stacked = stacked.rename(unit=f"unit_{region}")
-        variables[str(region)] = stacked
-    ds = xr.Dataset(variables).assign_coords(subject=[str(s) for s in data.subjects])
-    ds = ds.assign_coords(stimulus=[str(s) for s in data.stimuli])
-    if "stimulus2" in ds.dims:
-        ds = ds.assign_coords(stimulus2=[str(s) for s in data.stimuli])
-    return write_atomically(ds, path)
-
-
-def _regions_layout_fits(data: BrainData) -> bool:
-    """Whether the per-region layout holds ``data`` without loss."""
-    if not data.is_grid or any(k in data.attrs for k in ("split", "repeats")):
-        return False
-    for region in data.regions:
-        shapes = {data[(s, region)].shape for s in data.subjects}
-        if len(shapes) != 1 or len(next(iter(shapes))) == 3:
-            return False
-    labels = [*data.subjects, *data.stimuli]
-    return all(isinstance(x, str) for x in labels)
+    return write_atomically(data.to_dataset(layout), Path(path))
 
 
 def load_xarray(path: str | Path, *, regions: Sequence[str] | None = None) -> BrainData:
@@ -435,51 +397,7 @@ def load_xarray(path: str | Path, *, regions: Sequence[str] | None = None) -> Br
             ds = xr.open_zarr(path).load()
         else:
             ds = xr.open_dataset(path).load()
-    if ds.attrs.get("layout", "").startswith("crossalign-entries"):
-        from .entries import entries_of_dataset
-
-        with _context(path):
-            data = entries_of_dataset(ds, f"The file '{path}'")
-        return data if regions is None else data.select(areas=list(regions))
-    names = list(ds.data_vars) if regions is None else list(regions)
-    rdms, responses = {}, {}
-    for name in names:
-        with _context(path, name):
-            da = ds[name]
-            if "subject" not in da.dims:
-                da = da.expand_dims(subject=["0"])
-            if "stimulus" not in da.dims:
-                raise InputError(f"expected a 'stimulus' dimension, got dims {da.dims}")
-            if "stimulus2" in da.dims:
-                rdms[name] = da.transpose("subject", "stimulus", "stimulus2")
-            else:
-                other = [d for d in da.dims if d not in ("subject", "stimulus")]
-                if len(other) != 1:
-                    raise InputError(f"expected dims (subject, stimulus, unit), got {da.dims}")
-                da = da.transpose("subject", "stimulus", other[0])
-                for subject in da.coords["subject"].values:
-                    responses[(_plain(subject), name)] = da.sel(subject=subject)
-    with _context(path):
-        if rdms and responses:
-            raise InputError("mixes RDM and response variables; load them separately")
-        if rdms:
-            first = next(iter(rdms.values()))
-            ids = list(first.coords["stimulus"].values)
-            stacks = {}
-            for name, da in rdms.items():
-                if list(da.coords["stimulus"].values) != ids:
-                    order = da.coords["stimulus"].to_index().get_indexer(ids)
-                    if (order < 0).any():
-                        raise InputError(f"variable {name!r} covers different stimulus ids")
-                    da = da.isel(stimulus=order, stimulus2=order)
-                stacks[name] = da.values
-            subjects = [_plain(s) for s in first.coords["subject"].values]
-            return BrainData.from_rdms(stacks, subjects=subjects, stimuli=[_plain(i) for i in ids])
-        return BrainData.from_responses(responses)
-
-
-def _plain(x: Any) -> Hashable:
-    return x.item() if isinstance(x, np.generic) else x
+        return BrainData.from_dataset(ds, areas=regions, source=f"The file '{path}'")
 
 
 # ---------------------------------------------------------------------- tidy tables

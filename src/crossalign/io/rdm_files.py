@@ -20,6 +20,7 @@ import numpy as np
 
 from ..data import BrainData
 from ..errors import InputError, MissingFileError
+from ..labels import plain
 from .arrays import read_mat_v5
 from .assemble import rdm_cells
 from .pickles import load_pickle
@@ -86,18 +87,12 @@ def _descriptor(table: dict[str, Any], name: str | None, n: int, what: str, path
             f"The file '{path}' has no {what} descriptor {name!r}. It has {sorted(table)}; "
             f"pass the one that names the {what.split()[0]}s."
         )
-    values = [_plain(v) for v in np.asarray(table[name]).ravel().tolist()]
+    values = [plain(v) for v in np.asarray(table[name]).ravel().tolist()]
     if len(values) != n:
         raise InputError(
             f"The {what} descriptor {name!r} of '{path}' has {len(values)} values for {n} entries."
         )
     return values
-
-
-def _plain(x: Any) -> Hashable:
-    if isinstance(x, bytes):
-        return x.decode()
-    return x.item() if isinstance(x, np.generic) else x
 
 
 def load_rsatoolbox_rdms(
