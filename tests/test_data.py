@@ -191,3 +191,28 @@ def test_repetitions_are_averaged_for_rdms(rng):
     b = ca.BrainData.from_responses({("s", "r"): reps.mean(-1), ("t", "r"): reps.mean(-1)})
     np.testing.assert_allclose(a.rdm_vectors(), b.rdm_vectors(), atol=1e-14)
     assert a[("s", "r")].dims == ("stimulus", "unit", "repetition")
+
+
+def test_reading_layers_by_region_changes_nothing():
+    md = ca.ModelData.from_activations({"l1": np.random.default_rng(0).normal(size=(5, 3))})
+    assert md.layers_by_region == {} and "layers_by_region" not in md.attrs
+    md.layers_by_region["model"] = {"V1": "l1"}  # a copy: the record is unchanged
+    assert md.layers_by_region == {} and md.attrs == {}
+    md.attrs["layers_by_region"] = {"model": {"V1": "l1"}}
+    assert md.layers_by_region == {"model": {"V1": "l1"}}
+
+
+def test_subset_rdms_index_the_cached_ones_and_stay_read_only():
+    from scipy.spatial.distance import pdist
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(9, 4))
+    data = ca.BrainData.from_responses({("s", "r"): x, ("t", "r"): x + rng.normal(size=(9, 4))})
+    full = data.rdm_vectors("euclidean")
+    assert not full.flags.writeable
+    ids = [7, 2, 5, 0]
+    sub = data.subset_stimuli(ids)
+    assert sub._rdm_cache  # carried over, not recomputed
+    np.testing.assert_allclose(sub.rdm_vectors("euclidean")[0], pdist(x[ids]), atol=1e-12)
+    picked = data.select(sources=["t"])
+    np.testing.assert_array_equal(picked.rdm_vectors("euclidean"), full[1:])

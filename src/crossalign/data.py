@@ -26,64 +26,22 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._validation import as_float_array, check_finite, describe
+from ._validation import as_float_array, describe
+from .construct import (
+    Key,
+    Kind,
+    average_repeats,
+    rdm_entries,
+    reorder_to,
+    response_entries,
+    subset_positions,
+)
 from .errors import InputError, InputTypeError
 from .labels import coord
-from .rdm import DISTANCES, check_rdm, rdm_vectors, upper_triangle
+from .rdm import DISTANCES, rdm_vectors, upper_triangle
+from .rdm_cache import RDMCache
 
 __all__ = ["BrainData", "EntryBlock", "ModelData", "Representations", "match_stimuli"]
-
-Kind = Literal["responses", "rdm"]
-Key = tuple[Hashable, Hashable]
-
-
-def _stimulus_index(stimuli: Any, n: int, name: str) -> pd.Index:
-    if stimuli is None:
-        return pd.RangeIndex(n, name="stimulus")
-    index = pd.Index(list(stimuli) if not isinstance(stimuli, pd.Index) else stimuli)
-    if len(index) != n:
-        raise InputError(
-            f"The '{name}' argument must give one id per stimulus ({n} expected). "
-            f"Got {len(index)} ids instead."
-        )
-    dup = index[index.duplicated()].unique()
-    if len(dup):
-        raise InputError(
-            f"The '{name}' argument must hold unique stimulus ids. Got {len(dup)} duplicated "
-            f"id(s), e.g. {list(dup[:5])}."
-        )
-    return index.rename("stimulus")
-
-
-def _ids_of(value: Any) -> pd.Index | None:
-    if isinstance(value, xr.DataArray) and "stimulus" in value.coords:
-        return pd.Index(value.coords["stimulus"].values)
-    return None
-
-
-def _reorder_to(ids: pd.Index, target: pd.Index, what: str) -> np.ndarray:
-    """Positions in ``ids`` of every id of ``target`` (raise when the sets differ)."""
-    dup = ids[ids.duplicated()].unique()
-    if len(dup):
-        raise InputError(
-            f"{what} has duplicated stimulus ids, e.g. {list(dup[:5])}; expected unique ids."
-        )
-    missing = target.difference(ids)
-    extra = ids.difference(target)
-    if len(missing) or len(extra):
-        raise InputError(
-            f"{what} does not cover the same stimuli: {len(missing)} expected id(s) missing "
-            f"(e.g. {list(missing[:5])}) and {len(extra)} unexpected id(s) (e.g. "
-            f"{list(extra[:5])}). Expected the {len(target)} ids {list(target[:5])}..."
-        )
-    return ids.get_indexer(target)
-
-
-def _cache_key(distance: str) -> tuple[str, str, str]:
-    """RDM vectors are cached per distance and per backend and precision that computed them."""
-    from ._options import get_option
-
-    return distance, get_option("backend"), get_option("dtype")
 
 
 @dataclass(frozen=True)
@@ -128,33 +86,6 @@ class EntryBlock:
         return [average_repeats(a) for a in self.arrays]
 
 
-def average_repeats(arr: np.ndarray) -> np.ndarray:
-    """Responses averaged over the repetition axis (NaN repetitions skipped); 2-D arrays are
-    returned as they are."""
-    if arr.ndim != 3:
-        return arr
-    if np.isnan(arr).any():
-        return np.nanmean(arr, axis=2)
-    return arr.mean(axis=2)
-
-
-def _check_repeats(arr: np.ndarray, arg: str) -> None:
-    """Finite values, except NaN for missing repetitions; every (stimulus, unit) needs one."""
-    if arr.ndim != 3:
-        check_finite(arr, arg)
-        return
-    if np.isinf(arr).any():
-        raise InputError(f"The '{arg}' argument must not hold infinite values.")
-    empty = np.isnan(arr).all(axis=2)
-    if empty.any():
-        stim, unit = (int(i) for i in np.argwhere(empty)[0])
-        raise InputError(
-            f"The '{arg}' argument has {int(empty.sum())} (stimulus, unit) cell(s) with no "
-            f"finite repetition (first: stimulus {stim}, unit {unit}). NaN may mark missing "
-            "repetitions only; drop units that were never measured."
-        )
-
-
 class Representations:
     """Base class: a mapping (source, area) -> responses or RDM over a shared stimulus set.
 
@@ -197,7 +128,7 @@ class Representations:
         self._kinds = {k: kinds[k] for k in order}
         self._stimuli = stimuli
         self.attrs: dict[str, Any] = dict(attrs or {})
-        self._rdm_cache: dict[tuple[str, str, str], np.ndarray] = {}
+        self._rdm_cache = RDMCache()
         if not self._entries:
             raise InputError(f"A {type(self).__name__} needs at least one entry. Got none.")
 
@@ -286,71 +217,17 @@ class Representations:
         """
         if subjects is not None and sources is not None:
             raise InputTypeError("Pass either 'subjects' or 'sources', not both.")
-        names = subjects if subjects is not None else sources
-        if not isinstance(rdms, Mapping) or not rdms:
-            raise InputTypeError(
-                f"The 'rdms' argument must be a non-empty mapping {{{cls.area_dim}: array "
-                f"(n_{cls.source_dim}s, n_stimuli, n_stimuli)}}. Got {describe(rdms)} instead."
-            )
-        entries: dict[Key, np.ndarray] = {}
-        n_stim: int | None = None
-        source_labels: list[Hashable] | None = None
-        for area, stack in rdms.items():
-            arg = f"rdms[{area!r}]"
-            arr = as_float_array(stack, arg)
-            if arr.ndim == 2:
-                arr = arr[None]
-            if arr.ndim != 3:
-                raise InputError(
-                    f"The '{arg}' argument must be an array (n_{cls.source_dim}s, n_stimuli, "
-                    f"n_stimuli). Got an array of shape {arr.shape} instead."
-                )
-            absent = _absent_rdms(arr, arg, cls)
-            arr = arr.copy() if absent.any() else arr
-            arr[absent] = 0.0  # checked as empty RDMs, then left out
-            arr = check_rdm(
-                arr,
-                arg,
-                atol=atol,
-                symmetrise=symmetrise,
-                similarity=similarity,
-                allow_negative=allow_negative,
-            )
-            if n_stim is None:
-                n_stim = arr.shape[-1]
-            elif arr.shape[-1] != n_stim:
-                raise InputError(
-                    f"The '{arg}' argument covers {arr.shape[-1]} stimuli but earlier areas "
-                    f"cover {n_stim}. Expected the same stimuli for every area."
-                )
-            if source_labels is None:
-                source_labels = list(names) if names is not None else list(range(arr.shape[0]))
-                if len(source_labels) != arr.shape[0]:
-                    raise InputError(
-                        f"The '{cls.source_dim}s' argument names {len(source_labels)} "
-                        f"{cls.source_dim}s but '{arg}' stacks {arr.shape[0]} RDMs."
-                    )
-                if len(set(source_labels)) != len(source_labels):
-                    raise InputError(
-                        f"The '{cls.source_dim}s' argument must hold unique names. Got "
-                        f"{source_labels}."
-                    )
-            elif arr.shape[0] != len(source_labels):
-                raise InputError(
-                    f"The '{arg}' argument stacks {arr.shape[0]} RDMs but earlier areas stack "
-                    f"{len(source_labels)}. Expected every {cls.source_dim} to have every "
-                    f"{cls.area_dim} (a {cls.source_dim} is missing an {cls.area_dim}?)."
-                )
-            for i, src in enumerate(source_labels):
-                if not absent[i]:
-                    entries[(src, area)] = arr[i]
-        assert n_stim is not None and source_labels is not None  # for type checkers only
-        index = _stimulus_index(stimuli, n_stim, "stimuli")
-        kinds: dict[Key, Kind] = dict.fromkeys(entries, "rdm")
-        ordered = {
-            (s, a): entries[(s, a)] for s in source_labels for a in rdms if (s, a) in entries
-        }
-        return cls(ordered, kinds, index)
+        entries, kinds, index = rdm_entries(
+            cls,
+            rdms,
+            subjects if subjects is not None else sources,
+            stimuli,
+            symmetrise=symmetrise,
+            atol=atol,
+            similarity=similarity,
+            allow_negative=allow_negative,
+        )
+        return cls(entries, kinds, index)
 
     @classmethod
     def from_responses(
@@ -371,83 +248,10 @@ class Representations:
         constant is always rejected. ``dtype`` is the stored precision (``np.float32`` halves
         the memory of large activations; analyses compute in float64 either way).
         """
-        policy = constant_units or cls.constant_units_default
-        if policy not in ("raise", "drop", "keep"):
-            raise InputError(
-                "The 'constant_units' parameter must be one of ['drop', 'keep', 'raise']. "
-                f"Got {policy!r} instead."
-            )
-        if not isinstance(responses, Mapping) or not responses:
-            raise InputTypeError(
-                f"The 'responses' argument must be a non-empty mapping {{({cls.source_dim}, "
-                f"{cls.area_dim}): array (n_stimuli, n_units)}}. Got {describe(responses)} "
-                "instead."
-            )
-        index: pd.Index | None = None
-        entries: dict[Key, np.ndarray] = {}
-        for key, value in responses.items():
-            if not (isinstance(key, tuple) and len(key) == 2):
-                raise InputTypeError(
-                    f"The keys of 'responses' must be ({cls.source_dim}, {cls.area_dim}) "
-                    f"tuples. Got the key {key!r} instead."
-                )
-            arg = f"responses[{key!r}]"
-            ids = _ids_of(value)
-            arr = as_float_array(value, arg, dtype=dtype)
-            if arr.ndim not in (2, 3):
-                raise InputError(
-                    f"The '{arg}' argument must be an array (n_stimuli, n_units) or "
-                    f"(n_stimuli, n_units, n_repetitions). Got an array of shape {arr.shape} "
-                    "instead."
-                )
-            _check_repeats(arr, arg)
-            if index is None:
-                base = stimuli if stimuli is not None else ids
-                index = _stimulus_index(base, arr.shape[0], "stimuli")
-                if index.size < 3:
-                    raise InputError(
-                        f"The '{arg}' argument must cover at least 3 stimuli. Got {index.size}."
-                    )
-            if ids is not None:
-                arr = arr[_reorder_to(ids, index, f"The '{arg}' argument")]
-            elif arr.shape[0] != index.size:
-                raise InputError(
-                    f"The '{arg}' argument has {arr.shape[0]} stimuli (rows) but "
-                    f"{index.size} were expected, as for the other entries."
-                )
-            entries[key] = cls._constant_units(arr, arg, policy)
-        assert index is not None
-        kinds: dict[Key, Kind] = dict.fromkeys(entries, "responses")
+        entries, kinds, index = response_entries(
+            cls, responses, stimuli, constant_units or cls.constant_units_default, dtype
+        )
         return cls(entries, kinds, index)
-
-    @staticmethod
-    def _constant_units(arr: np.ndarray, arg: str, policy: str) -> np.ndarray:
-        mean_over_reps = average_repeats(arr)
-        if policy == "keep":  # only a fully constant representation matters
-            if not np.ptp(mean_over_reps, axis=0).any():
-                raise InputError(
-                    f"The '{arg}' argument is constant across stimuli in all its "
-                    f"{arr.shape[1]} units; it carries no stimulus information. Expected "
-                    "responses that vary across stimuli."
-                )
-            return arr
-        const = np.ptp(mean_over_reps, axis=0) == 0
-        if const.all():
-            raise InputError(
-                f"The '{arg}' argument is constant across stimuli in all its {arr.shape[1]} "
-                "units; it carries no stimulus information. Expected responses that vary "
-                "across stimuli."
-            )
-        if const.any():
-            if policy == "raise":
-                raise InputError(
-                    f"The '{arg}' argument has {int(const.sum())} constant unit(s) (zero "
-                    f"variance across stimuli; first at unit {int(np.argmax(const))}). Pass "
-                    "constant_units='drop' to remove them or 'keep' to keep them."
-                )
-            if policy == "drop":
-                arr = arr[:, ~const]
-        return arr
 
     # ------------------------------------------------------------------ structure
     @property
@@ -561,8 +365,7 @@ class Representations:
         )
         if self._rdm_cache:  # the selected rows of RDMs already computed (no recomputation)
             pos = {k: i for i, k in enumerate(self._entries)}
-            rows = [pos[k] for k in out]
-            out._rdm_cache = {key: _read_only(v[rows]) for key, v in self._rdm_cache.items()}
+            out._rdm_cache = self._rdm_cache.rows([pos[k] for k in out])
         return out
 
     def subset_stimuli(self, ids: Iterable[Hashable]) -> Self:
@@ -570,22 +373,19 @@ class Representations:
         target = pd.Index(list(ids), name="stimulus")
         if len(target) < 3:
             raise InputError(f"The 'ids' argument must keep at least 3 stimuli. Got {len(target)}.")
-        pos = _reorder_subset(self._stimuli, target)
+        pos = subset_positions(self._stimuli, target)
         entries = {}
         for key, arr in self._entries.items():
             entries[key] = arr[np.ix_(pos, pos)] if self._kinds[key] == "rdm" else arr[pos]
         out = type(self)(entries, self._kinds, target, self.attrs)
-        for key, vectors in self._rdm_cache.items():
-            # a distance between two stimuli depends on those two rows only: a subset's RDMs
-            # are submatrices of the RDMs already computed (indexing, not recomputing)
-            out._rdm_cache[key] = _read_only(_subset_vectors(vectors, pos, self.n_stimuli))
+        out._rdm_cache = self._rdm_cache.stimuli(pos, self.n_stimuli)  # indexing, not recomputing
         return out
 
     def align_to(self, stimuli: pd.Index) -> Self:
         """Reorder to the stimulus ids ``stimuli`` (same id set required)."""
         if self._stimuli.equals(stimuli):
             return self
-        _reorder_to(self._stimuli, stimuli, f"This {type(self).__name__}")
+        reorder_to(self._stimuli, stimuli, f"This {type(self).__name__}")
         return self.subset_stimuli(stimuli)
 
     # ------------------------------------------------------------------ RDMs
@@ -597,12 +397,7 @@ class Representations:
         is cached per distance (use :meth:`block` for a part without building the whole).
         """
         DISTANCES.get(distance)
-        key = _cache_key(distance)
-        if key not in self._rdm_cache:
-            out = self.block(self.keys()).rdm_vectors(distance)
-            out.setflags(write=False)
-            self._rdm_cache[key] = out
-        return self._rdm_cache[key]
+        return self._rdm_cache.get(distance, lambda: self.block(self.keys()).rdm_vectors(distance))
 
     def response_arrays(self, metric: str = "this metric") -> list[np.ndarray]:
         """The response matrices (n_stimuli, n_units) in ``keys()`` order, repetitions
@@ -616,10 +411,7 @@ class Representations:
         cached = {}
         if self._rdm_cache:
             pos = {k: i for i, k in enumerate(self._entries)}
-            rows = [pos[k] for k in keys]
-            cached = {
-                key[0]: v[rows] for key, v in self._rdm_cache.items() if key == _cache_key(key[0])
-            }
+            cached = self._rdm_cache.current([pos[k] for k in keys])
         return EntryBlock(
             tuple(keys),
             tuple(self._entries[k] for k in keys),
@@ -653,51 +445,6 @@ class Representations:
             },
             attrs={"distance": distance},
         )
-
-
-def _read_only(arr: np.ndarray) -> np.ndarray:
-    arr.setflags(write=False)
-    return arr
-
-
-def _subset_vectors(vectors: np.ndarray, pos: np.ndarray, n: int) -> np.ndarray:
-    """Upper-triangle RDM vectors (K, n(n-1)/2) restricted and reordered to the stimuli at
-    ``pos``, without forming the square matrices."""
-    i, j = np.triu_indices(len(pos), k=1)
-    a, b = pos[i], pos[j]
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    flat = n * lo - lo * (lo + 1) // 2 + hi - lo - 1  # squareform index of (lo, hi)
-    return vectors[:, flat]
-
-
-def _absent_rdms(arr: np.ndarray, arg: str, cls: type[Representations]) -> np.ndarray:
-    """Which RDMs of a stack are entirely NaN: missing cells where the container allows them
-    (an RDM with only some NaN is an error, raised by the RDM check)."""
-    absent = np.isnan(arr).all(axis=(1, 2))
-    if absent.any() and not cls.missing_cells:
-        raise InputError(
-            f"The '{arg}' argument has {int(absent.sum())} RDM(s) that are entirely NaN. A "
-            f"{cls.__name__} cannot have missing entries; expected finite RDMs."
-        )
-    if absent.all():
-        raise InputError(f"The '{arg}' argument holds only NaN RDMs; expected at least one.")
-    return absent
-
-
-def _reorder_subset(ids: pd.Index, target: pd.Index) -> np.ndarray:
-    dup = target[target.duplicated()].unique()
-    if len(dup):
-        raise InputError(
-            f"The 'ids' argument must hold unique stimulus ids. Got duplicates {list(dup[:5])}."
-        )
-    pos = ids.get_indexer(target)
-    if (pos < 0).any():
-        missing = target[pos < 0]
-        raise InputError(
-            f"The 'ids' argument names {len(missing)} unknown stimulus id(s), e.g. "
-            f"{list(missing[:5])}. Expected ids among {list(ids[:5])}..."
-        )
-    return pos
 
 
 def match_stimuli(reference: Representations, other: Representations) -> Representations:
@@ -846,5 +593,6 @@ class ModelData(Representations):
 
     @property
     def layers_by_region(self) -> dict[Hashable, dict[Hashable, Hashable]]:
-        """``{model: {region: layer}}``: which layer stands in for which region."""
-        return self.attrs.setdefault("layers_by_region", {})
+        """``{model: {region: layer}}``: which layer stands in for which region, as recorded
+        in ``attrs["layers_by_region"]`` (empty when none is); reading it changes nothing."""
+        return dict(self.attrs.get("layers_by_region", {}))
