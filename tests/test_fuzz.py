@@ -213,4 +213,9 @@ def test_the_fuzzed_formats_are_really_valid_when_intact(valid):
     _, files = valid
     for fmt, (path, loader) in files.items():
         assert isinstance(loader(path), ca.BrainData | ca.ModelData), fmt
-    assert tomllib.loads('datasets = [{name = "x"}]')
+    # and the intact config the config fuzzers start from parses to what it says
+    cfg = parse_study(
+        tomllib.loads('datasets = [{name = "cichy2014"}]\nmodels = [{name = "efficientnet_lite0"}]')
+    )
+    assert [d.name for d in cfg.datasets] == ["cichy2014"]
+    assert [m.name for m in cfg.models] == ["efficientnet_lite0"]

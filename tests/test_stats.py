@@ -30,20 +30,20 @@ def test_fwer_maxstat_equals_loop():
     assert np.all(ca.fwer_maxstat(obs, null) >= permutation_p_value(obs, null) - 1e-12)
 
 
-def test_two_factor_variance_formula():
-    vb, vs, vc = np.array([0.05, 0.03]), np.array([0.02, 0.02]), np.array([0.01, 0.015])
-    large = 2 * (vs + vc) - vb
-    np.testing.assert_allclose(
-        ca.two_factor_variance(vb, vs, vc), np.minimum(np.maximum(large, np.maximum(vs, vc)), vb)
-    )
-    ns, nc = 10, 50
-    small = (
-        ns / (ns - 1) * vs + nc / (nc - 1) * vc - ns * nc / ((ns - 1) * (nc - 1)) * (vb - vs - vc)
-    )
-    np.testing.assert_allclose(
-        ca.two_factor_variance(vb, vs, vc, ns, nc),
-        np.minimum(np.maximum(small, np.maximum(vs, vc)), vb),
-    )
+def test_two_factor_variance_against_hand_computed_values():
+    """Values worked out by hand from Schuett et al. 2023 (eLife 12:e82566), eq. for the
+    two-factor bootstrap; not from the code under test."""
+    vb = np.array([0.05, 0.03, 0.05])
+    vs = np.array([0.03, 0.02, 0.01])
+    vc = np.array([0.015, 0.01, 0.005])
+    # large-sample 2 (V_s + V_c) - V_b = 0.04, 0.03, -0.02; the last clipped up to max(V_s, V_c)
+    np.testing.assert_allclose(ca.two_factor_variance(vb, vs, vc), [0.04, 0.03, 0.01])
+    # small-sample form with 10 subjects and 50 stimuli, first column:
+    # 10/9 * 0.03 + 50/49 * 0.015 - 500/441 * (0.05 - 0.045) = 0.0429705215...
+    got = ca.two_factor_variance(vb[:1], vs[:1], vc[:1], 10, 50)
+    np.testing.assert_allclose(got, [0.042970521541950], rtol=1e-12)
+    # clipped down to V_both when the correction overshoots
+    assert ca.two_factor_variance(np.array([0.02]), np.array([0.019]), np.array([0.018]))[0] == 0.02
 
 
 def test_equivalence_rule():
