@@ -18,7 +18,9 @@ settings.register_profile(
     # the one function-scoped fixture used with @given (engine_backend) only sets an option
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+# small by default, fewer in `make test-fast`, 1000 examples per property in CI (.ci/run)
 settings.register_profile("fast", parent=settings.get_profile("default"), max_examples=15)
+settings.register_profile("ci", parent=settings.get_profile("default"), max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 

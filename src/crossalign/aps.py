@@ -133,6 +133,22 @@ def brain_aps_kernel(
     ``valid[a, b]`` says whether subjects a and b are different (default: a != b); a
     subject bootstrap passes ``idx[:, None] != idx[None, :]``. NaN scores mark missing
     (subject, region) cells: every mean and correlation then uses the entries that exist.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        The score tensor (S, R, S, R), NaN where a cell is missing.
+    valid : numpy.ndarray of bool, optional
+        (S, S): which subject pairs count (default: pairs of different subjects).
+    include_same_region : bool
+        Whether a pattern includes its own region.
+    similarity : {"pearson", "spearman"}
+        How two patterns are compared.
+
+    Returns
+    -------
+    numpy.ndarray
+        (R, S).
     """
     n_sub, n_reg = t.shape[0], t.shape[1]
     valid = ~np.eye(n_sub, dtype=bool) if valid is None else valid
@@ -162,7 +178,26 @@ def model_aps_kernel(
     include_same_region: bool = True,
     similarity: str = "pearson",
 ) -> np.ndarray:
-    """APS_model (L, R, S) from the model-vs-brain tensor ``u`` (L, S, R) and ``t``."""
+    """APS_model (L, R, S) from the model-vs-brain tensor ``u`` (L, S, R) and ``t``.
+
+    Parameters
+    ----------
+    u : numpy.ndarray
+        Model-vs-brain scores (L, S, R): layer l against subject s's region r.
+    t : numpy.ndarray
+        The brain score tensor (S, R, S, R).
+    valid : numpy.ndarray of bool, optional
+        (S, S): which subject pairs count (default: pairs of different subjects).
+    include_same_region : bool
+        Whether a pattern includes its own region.
+    similarity : {"pearson", "spearman"}
+        How two patterns are compared.
+
+    Returns
+    -------
+    numpy.ndarray
+        (L, R, S).
+    """
     n_sub, n_reg = t.shape[0], t.shape[1]
     valid = ~np.eye(n_sub, dtype=bool) if valid is None else valid
     sel = _selection(n_reg, include_same_region)

@@ -71,34 +71,96 @@ def _average_ranks(row: np.ndarray, out: np.ndarray) -> None:
 
 @dataclass(frozen=True)
 class Backend:
-    """The kernels of one backend (subclasses implement them)."""
+    """The kernels of one backend (subclasses implement them).
+
+    Parameters
+    ----------
+    name : str
+        The registered name (``"numpy"``, ``"torch:cpu"``, ...).
+    """
 
     name: str
 
     def available(self) -> bool:
+        """Whether this backend can run here (its library installed, its device present).
+
+        Returns
+        -------
+        bool
+        """
         return True
 
     def gram(self, z: np.ndarray) -> np.ndarray:
-        """``z @ z.T`` for one (n, p) matrix, in the working dtype; float64 (n, n) out."""
+        """``z @ z.T`` for one (n, p) matrix, in the working dtype; float64 (n, n) out.
+
+        Parameters
+        ----------
+        z : numpy.ndarray
+            (n, p).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         raise NotImplementedError
 
     def rank(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Average-tie ranks (1..m, as scipy's ``rankdata``) of each row of ``v`` into ``out``."""
+        """Average-tie ranks (1..m, as scipy's ``rankdata``) of each row of ``v`` into ``out``.
+
+        Parameters
+        ----------
+        v : numpy.ndarray
+            (K, m) rows to rank.
+        out : numpy.ndarray
+            (K, m) float64, written in place.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out``.
+        """
         raise NotImplementedError
 
     def rank_bytes(self, m: int) -> int:
-        """Peak temporary memory of :meth:`rank` on rows of ``m`` entries."""
+        """Peak temporary memory of :meth:`rank` on rows of ``m`` entries.
+
+        Parameters
+        ----------
+        m : int
+
+        Returns
+        -------
+        int
+        """
         return RANK_TEMP_BYTES * m
 
     def inner(self, a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
         """``a @ b.T`` (``a @ a.T`` when ``b is None``: symmetric, half the work), clipped to
-        [-1, 1]; float64 (Ka, Kb) out."""
+        [-1, 1]; float64 (Ka, Kb) out.
+
+        Parameters
+        ----------
+        a : numpy.ndarray
+            (Ka, m).
+        b : numpy.ndarray or None
+            (Kb, m).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         raise NotImplementedError
 
 
 @dataclass(frozen=True)
 class NumpyBackend(Backend):
-    """NumPy and the BLAS it links; rows ranked on every core (the sorts drop the GIL)."""
+    """NumPy and the BLAS it links; rows ranked on every core (the sorts drop the GIL).
+
+    Parameters
+    ----------
+    name : str
+        The registered name, ``"numpy"``.
+    """
 
     def gram(self, z: np.ndarray) -> np.ndarray:
         z = np.ascontiguousarray(z, dtype=_working_dtype())
@@ -136,7 +198,15 @@ class NumpyBackend(Backend):
 @dataclass(frozen=True)
 class TorchBackend(Backend):
     """PyTorch on ``device`` (``None``: CUDA when available, else CPU). Arrays cross to the
-    device for each kernel and come back as float64 NumPy arrays."""
+    device for each kernel and come back as float64 NumPy arrays.
+
+    Parameters
+    ----------
+    name : str
+        The registered name (``"torch"``, ``"torch:cpu"``, ``"torch:cuda"``).
+    device : str, optional
+        A torch device; None picks CUDA when available, else the CPU.
+    """
 
     device: str | None = None
 
@@ -211,7 +281,22 @@ BACKENDS.register("torch:cuda", TorchBackend("torch:cuda", "cuda"))
 
 
 def get_backend(name: str | Backend | None = None) -> Backend:
-    """The backend ``name`` (default: the ``backend`` option, ``"numpy"`` unless set)."""
+    """The backend ``name`` (default: the ``backend`` option, ``"numpy"`` unless set).
+
+    Parameters
+    ----------
+    name : str or Backend, optional
+        A registered name or a backend instance (returned as is).
+
+    Returns
+    -------
+    Backend
+
+    Raises
+    ------
+    InputError
+        For a name that is not registered or not installed here.
+    """
     if isinstance(name, Backend):
         return name
     if name is None:

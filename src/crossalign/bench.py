@@ -74,6 +74,18 @@ def bench_rsa(size: str = "small", *, reference: bool = True) -> dict[str, Any]:
     Compared with rsatoolbox (``calc_rdm`` + ``compare``) on the same data, and with the floor:
     one batched Gram product ``X @ X^T`` over the centred, normalised responses in the working
     dtype (the ``dtype`` option). crossalign runs on the ``backend`` option.
+
+    Parameters
+    ----------
+    size : {"small", "full"}
+        ``"full"`` is the scale the published figures use; ``"small"`` a quick check.
+    reference : bool
+        Also time rsatoolbox (when installed).
+
+    Returns
+    -------
+    dict
+        Timings, ratios to the floor and to rsatoolbox, and the largest difference.
     """
     from .data import BrainData
     from .engine import score_tensor
@@ -130,6 +142,18 @@ def bench_aps(size: str = "small", *, n_bootstrap: int = 1000) -> dict[str, Any]
 
     Times the score tensors (RDMs, preparation, products) and the bootstrap separately; the
     bootstrap only re-indexes the precomputed tensors, so it costs no RDM comparison.
+
+    Parameters
+    ----------
+    size : {"small", "full"}
+        ``"full"`` is the scale the published figures use; ``"small"`` a quick check.
+    n_bootstrap : int
+        Subject bootstrap resamples.
+
+    Returns
+    -------
+    dict
+        Timings (seconds) and sizes.
     """
     from .data import BrainData, ModelData
     from .evaluation import Evaluation
@@ -165,6 +189,18 @@ def bench_predictivity(size: str = "small", *, seed: int = 0) -> dict[str, Any]:
     crossalign scores every ordered pair; scikit-learn's ``RidgeCV`` inside
     ``KFold(5, shuffle=True, random_state=seed)`` on z-scored data (the paper's implementation)
     runs on a sample of pairs, and its time is extrapolated to all pairs.
+
+    Parameters
+    ----------
+    size : {"small", "full"}
+        ``"full"`` is the scale the published figures use; ``"small"`` a quick check.
+    seed : int
+        Seed of the synthetic data and of the folds.
+
+    Returns
+    -------
+    dict
+        Timings, the speed-up and the largest difference on the sampled pairs.
     """
     from sklearn.linear_model import RidgeCV
     from sklearn.metrics import r2_score
@@ -212,7 +248,18 @@ def bench_predictivity(size: str = "small", *, seed: int = 0) -> dict[str, Any]:
 
 def bench_extract(size: str = "small") -> dict[str, Any]:
     """Feature extraction (hooks on every default layer of EfficientNet-Lite0, flattened)
-    against the model's bare forward pass on the same preprocessed batch; images/s."""
+    against the model's bare forward pass on the same preprocessed batch; images/s.
+
+    Parameters
+    ----------
+    size : {"small", "full"}
+        ``"full"`` is the scale the published figures use; ``"small"`` a quick check.
+
+    Returns
+    -------
+    dict
+        Timings (seconds), memory and sizes.
+    """
     import dataclasses
 
     import torch
@@ -255,7 +302,18 @@ def bench_extract(size: str = "small") -> dict[str, Any]:
 def bench_stream(size: str = "small") -> dict[str, Any]:
     """An analysis whose RDM stack does not fit the memory budget, streamed in blocks, against
     the same analysis in one block: times, the budget, the traced peak of NumPy's allocations
-    and the largest difference."""
+    and the largest difference.
+
+    Parameters
+    ----------
+    size : {"small", "full"}
+        ``"full"`` is the scale the published figures use; ``"small"`` a quick check.
+
+    Returns
+    -------
+    dict
+        Timings (seconds), memory and sizes.
+    """
     import tracemalloc
 
     from ._options import options
@@ -465,7 +523,18 @@ def _load_nsd_child(root: str, n_sessions: int, conn: Any) -> None:
 def bench_nsd(size: str = "small") -> dict[str, Any]:
     """Peak memory of ``load_nsd`` on an NSD-layout subject of the real grid size, measured
     in a child process (its own peak RSS), against the size of one session as
-    ``get_fdata()`` (float64) would load it."""
+    ``get_fdata()`` (float64) would load it.
+
+    Parameters
+    ----------
+    size : {"small", "full"}
+        ``"full"`` is the scale the published figures use; ``"small"`` a quick check.
+
+    Returns
+    -------
+    dict
+        Timings (seconds), memory and sizes.
+    """
     import multiprocessing
     import tempfile
 

@@ -151,7 +151,20 @@ def bench_paper(
     size: str = "small", *, metrics: tuple[str, ...] = ("spearman", "predictivity")
 ) -> dict[str, Any]:
     """The paper's analysis at scale (module docstring); seconds per metric, peak memory,
-    and the per-pair RidgeCV approach extrapolated to the same predictivity pairs."""
+    and the per-pair RidgeCV approach extrapolated to the same predictivity pairs.
+
+    Parameters
+    ----------
+    size : {"small", "full"}
+        ``"full"`` is the scale the published figures use; ``"small"`` a quick check.
+    metrics : tuple of str
+        The metrics to run (``"spearman"`` for RSA, ``"predictivity"`` for LP).
+
+    Returns
+    -------
+    dict
+        Seconds per metric, peak memory and the extrapolated per-pair time.
+    """
     sizes = PAPER_SIZES[size]
     n_bootstrap, n_sampled = sizes[9], sizes[10]
     start = time.perf_counter()

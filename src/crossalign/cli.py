@@ -26,6 +26,9 @@ from rich.text import Text
 from . import __version__
 from .errors import CrossalignError, InputError
 
+# The commands are documented by their --help (typer); the Python API is app and main.
+__all__ = ["app", "main"]
+
 app = typer.Typer(
     name="crossalign",
     help="Evaluate models of the brain by cross-region alignment patterns.",

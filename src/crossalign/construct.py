@@ -21,18 +21,7 @@ from ._validation import as_float_array, check_finite, describe
 from .errors import InputError, InputTypeError
 from .rdm import check_rdm
 
-__all__ = [
-    "absent_rdms",
-    "average_repeats",
-    "check_repeats",
-    "constant_units",
-    "ids_of",
-    "rdm_entries",
-    "reorder_to",
-    "response_entries",
-    "stimulus_index",
-    "subset_positions",
-]
+__all__ = ["average_repeats", "rdm_entries", "response_entries"]
 
 Kind = Literal["responses", "rdm"]
 Key = tuple[Hashable, Hashable]
@@ -82,7 +71,18 @@ def reorder_to(ids: pd.Index, target: pd.Index, what: str) -> np.ndarray:
 
 def average_repeats(arr: np.ndarray) -> np.ndarray:
     """Responses averaged over the repetition axis (NaN repetitions skipped); 2-D arrays are
-    returned as they are."""
+    returned as they are.
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        (n_stimuli, n_units) or (n_stimuli, n_units, n_repetitions).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_stimuli, n_units).
+    """
     if arr.ndim != 3:
         return arr
     if np.isnan(arr).any():
@@ -201,7 +201,26 @@ def rdm_entries(
 ) -> tuple[dict[Key, np.ndarray], dict[Key, Kind], pd.Index]:
     """Entries, kinds and stimulus index from RDM stacks ``{area: (n_sources, n, n)}`` for
     the container class ``cls`` (``check``: the options of :func:`crossalign.rdm.check_rdm`).
-    An entirely NaN RDM is a missing cell where ``cls`` allows them."""
+    An entirely NaN RDM is a missing cell where ``cls`` allows them.
+
+    Parameters
+    ----------
+    cls : type
+        The container class (``BrainData`` or ``ModelData``).
+    rdms : mapping
+        ``{area: array (n_sources, n, n)}``; an (n, n) array is one source.
+    names : sequence, optional
+        Source labels (default 0..S-1).
+    stimuli : sequence, optional
+        Stimulus ids (default 0..n-1).
+    **check
+        ``atol``, ``symmetrise``, ``similarity``, ``allow_negative``.
+
+    Returns
+    -------
+    tuple
+        ``(entries, kinds, stimulus index)``.
+    """
     if not isinstance(rdms, Mapping) or not rdms:
         raise InputTypeError(
             f"The 'rdms' argument must be a non-empty mapping {{{cls.area_dim}: array "
@@ -255,7 +274,26 @@ def response_entries(
 ) -> tuple[dict[Key, np.ndarray], dict[Key, Kind], pd.Index]:
     """Entries, kinds and stimulus index from ``{(source, area): responses}`` for the
     container class ``cls``; DataArrays with a ``stimulus`` coordinate are matched by id and
-    ``policy`` says what happens to constant units (see :func:`constant_units`)."""
+    ``policy`` says what happens to constant units (see :func:`constant_units`).
+
+    Parameters
+    ----------
+    cls : type
+        The container class (``BrainData`` or ``ModelData``).
+    responses : mapping
+        ``{(source, area): array (n_stimuli, n_units[, n_repetitions])}``.
+    stimuli : sequence, optional
+        Stimulus ids (default: the first DataArray's ids, else 0..n-1).
+    policy : {"raise", "drop", "keep"}
+        What to do with constant units.
+    dtype : numpy dtype
+        The stored precision.
+
+    Returns
+    -------
+    tuple
+        ``(entries, kinds, stimulus index)``.
+    """
     if policy not in ("raise", "drop", "keep"):
         raise InputError(
             "The 'constant_units' parameter must be one of ['drop', 'keep', 'raise']. "

@@ -50,6 +50,17 @@ class EntryBlock:
 
     ``rdm_vectors`` and ``response_arrays`` give the metric inputs of exactly these entries,
     so a part of an analysis never builds the inputs of the whole container.
+
+    Parameters
+    ----------
+    keys : tuple
+        The entries' (source, area) labels.
+    arrays : tuple of numpy.ndarray
+        Their responses or RDMs.
+    kinds : tuple of str
+        ``"responses"`` or ``"rdm"`` per entry.
+    cached : mapping
+        RDM vectors already computed, by distance.
     """
 
     keys: tuple[Key, ...]
@@ -62,7 +73,17 @@ class EntryBlock:
 
     def rdm_vectors(self, distance: str = "correlation") -> np.ndarray:
         """Upper-triangle RDM vectors (len(self), n(n-1)/2), computed one entry at a time (a
-        symmetric product each; only one n x n matrix in memory)."""
+        symmetric product each; only one n x n matrix in memory).
+
+        Parameters
+        ----------
+        distance : str
+            A name of :data:`crossalign.rdm.DISTANCES` (for response entries).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         if distance in self.cached:
             return self.cached[distance]
         n = self.arrays[0].shape[0]
@@ -75,7 +96,17 @@ class EntryBlock:
         return out
 
     def response_arrays(self, metric: str = "this metric") -> list[np.ndarray]:
-        """The response matrices (n_stimuli, n_units), repetitions averaged."""
+        """The response matrices (n_stimuli, n_units), repetitions averaged.
+
+        Parameters
+        ----------
+        metric : str
+            The metric's name, for the error message.
+
+        Returns
+        -------
+        list of numpy.ndarray
+        """
         rdm_only = [k for k, kind in zip(self.keys, self.kinds, strict=True) if kind == "rdm"]
         if rdm_only:
             raise InputError(
@@ -214,6 +245,23 @@ class Representations:
         ``symmetrise=True`` averages rounding-level asymmetry, ``similarity="1-r"`` or
         ``"kernel"`` converts similarity matrices, ``allow_negative=True`` accepts
         cross-validated distances).
+
+        Parameters
+        ----------
+        rdms : mapping
+            ``{area: array (n_sources, n, n)}``.
+        subjects, sources : sequence, optional
+            Labels of the stacks' first axis (one of the two).
+        stimuli : sequence, optional
+            Stimulus ids.
+        symmetrise : bool
+        atol : float
+        similarity : {"1-r", "kernel"} or bool, optional
+        allow_negative : bool
+
+        Returns
+        -------
+        BrainData or ModelData
         """
         if subjects is not None and sources is not None:
             raise InputTypeError("Pass either 'subjects' or 'sources', not both.")
@@ -247,6 +295,19 @@ class Representations:
         dead units are common and harmless for RSA). A representation whose units are all
         constant is always rejected. ``dtype`` is the stored precision (``np.float32`` halves
         the memory of large activations; analyses compute in float64 either way).
+
+        Parameters
+        ----------
+        responses : mapping
+            ``{(source, area): array (n_stimuli, n_units[, n_repetitions])}``.
+        stimuli : sequence, optional
+            Stimulus ids.
+        constant_units : {"raise", "drop", "keep"}, optional
+        dtype : numpy dtype
+
+        Returns
+        -------
+        BrainData or ModelData
         """
         entries, kinds, index = response_entries(
             cls, responses, stimuli, constant_units or cls.constant_units_default, dtype
@@ -275,6 +336,12 @@ class Representations:
         return len(self._entries) == len(self.sources) * len(self.areas)
 
     def keys(self) -> list[Key]:
+        """The (source, area) labels of the entries, source-major.
+
+        Returns
+        -------
+        list of tuple
+        """
         return list(self._entries)
 
     def grid_positions(self) -> np.ndarray:
@@ -286,6 +353,17 @@ class Representations:
         return np.array([src[s] * n + ars[a] for s, a in self._entries], dtype=np.intp)
 
     def kind(self, key: Key) -> Kind:
+        """Whether the entry ``key`` holds responses or an RDM.
+
+        Parameters
+        ----------
+        key : tuple
+            A (source, area) label.
+
+        Returns
+        -------
+        {"responses", "rdm"}
+        """
         return self._kinds[self._key(key)]
 
     def __len__(self) -> int:
@@ -339,7 +417,17 @@ class Representations:
         sources: Iterable[Hashable] | None = None,
         areas: Iterable[Hashable] | None = None,
     ) -> Self:
-        """A new container restricted to (and ordered by) the given sources and areas."""
+        """A new container restricted to (and ordered by) the given sources and areas.
+
+        Parameters
+        ----------
+        sources, areas : iterable, optional
+            Labels to keep (default: all).
+
+        Returns
+        -------
+        BrainData or ModelData
+        """
         src = list(sources) if sources is not None else self.sources
         ars = list(areas) if areas is not None else self.areas
         for label, wanted, have, dim in (
@@ -369,7 +457,17 @@ class Representations:
         return out
 
     def subset_stimuli(self, ids: Iterable[Hashable]) -> Self:
-        """A new container restricted to (and ordered by) the given stimulus ids."""
+        """A new container restricted to (and ordered by) the given stimulus ids.
+
+        Parameters
+        ----------
+        ids : iterable
+            At least 3 stimulus ids.
+
+        Returns
+        -------
+        BrainData or ModelData
+        """
         target = pd.Index(list(ids), name="stimulus")
         if len(target) < 3:
             raise InputError(f"The 'ids' argument must keep at least 3 stimuli. Got {len(target)}.")
@@ -382,7 +480,16 @@ class Representations:
         return out
 
     def align_to(self, stimuli: pd.Index) -> Self:
-        """Reorder to the stimulus ids ``stimuli`` (same id set required)."""
+        """Reorder to the stimulus ids ``stimuli`` (same id set required).
+
+        Parameters
+        ----------
+        stimuli : pandas.Index
+
+        Returns
+        -------
+        BrainData or ModelData
+        """
         if self._stimuli.equals(stimuli):
             return self
         reorder_to(self._stimuli, stimuli, f"This {type(self).__name__}")
@@ -395,18 +502,47 @@ class Representations:
         RDM entries are used as they are; response entries are turned into RDMs with
         ``distance`` (repetitions averaged first), one representation at a time. The result
         is cached per distance (use :meth:`block` for a part without building the whole).
+
+        Parameters
+        ----------
+        distance : str
+            A name of :data:`crossalign.rdm.DISTANCES`.
+
+        Returns
+        -------
+        numpy.ndarray
+            Read-only.
         """
         DISTANCES.get(distance)
         return self._rdm_cache.get(distance, lambda: self.block(self.keys()).rdm_vectors(distance))
 
     def response_arrays(self, metric: str = "this metric") -> list[np.ndarray]:
         """The response matrices (n_stimuli, n_units) in ``keys()`` order, repetitions
-        averaged. Raises when an entry only has an RDM."""
+        averaged. Raises when an entry only has an RDM.
+
+        Parameters
+        ----------
+        metric : str
+            The metric's name, for the error message.
+
+        Returns
+        -------
+        list of numpy.ndarray
+        """
         return self.block(self.keys()).response_arrays(metric)
 
     def block(self, keys: Sequence[Key]) -> EntryBlock:
         """The entries ``keys`` (in that order) as an :class:`EntryBlock`: the unit the engine
-        streams and ships to Dask workers. RDM vectors already cached are carried along."""
+        streams and ships to Dask workers. RDM vectors already cached are carried along.
+
+        Parameters
+        ----------
+        keys : sequence of tuple
+
+        Returns
+        -------
+        EntryBlock
+        """
         keys = [self._key(k) for k in keys]
         cached = {}
         if self._rdm_cache:
@@ -421,7 +557,17 @@ class Representations:
 
     def rdms(self, distance: str = "correlation") -> xr.DataArray:
         """All RDMs as one DataArray (source, area, stimulus, stimulus2); missing cells of
-        brain data are entirely NaN."""
+        brain data are entirely NaN.
+
+        Parameters
+        ----------
+        distance : str
+            A name of :data:`crossalign.rdm.DISTANCES`.
+
+        Returns
+        -------
+        xarray.DataArray
+        """
         if not self.is_grid and not self.missing_cells:
             raise InputError(
                 f"This {type(self).__name__} is not a complete {self.source_dim} x "
@@ -505,12 +651,31 @@ class BrainData(Representations):
         )
 
     def subjects_with(self, region: Hashable) -> list[Hashable]:
-        """The subjects that have ``region``."""
+        """The subjects that have ``region``.
+
+        Parameters
+        ----------
+        region : Hashable
+
+        Returns
+        -------
+        list
+        """
         return [s for s in self.subjects if (s, region) in self]
 
     def require_subjects(self, n: int, what: str) -> None:
         """Raise unless every region is present in at least ``n`` subjects (``what`` names
-        the statistic in the message)."""
+        the statistic in the message).
+
+        Parameters
+        ----------
+        n : int
+        what : str
+
+        Raises
+        ------
+        InputError
+        """
         counts = {r: len(self.subjects_with(r)) for r in self.regions}
         short = {r: k for r, k in counts.items() if k < n}
         if short:
@@ -549,6 +714,23 @@ class ModelData(Representations):
 
         Activations with more than two axes (e.g. channels x height x width) are flattened
         per stimulus.
+
+        Parameters
+        ----------
+        activations : mapping
+            ``{layer: array (n_stimuli, ...)}`` or DataArrays with a ``stimulus`` coordinate.
+        model : Hashable
+            The model's label.
+        stimuli : sequence, optional
+            Stimulus ids (default 0..n-1, or the DataArrays' ids).
+        constant_units : {"raise", "drop", "keep"}, optional
+            Default ``"keep"``.
+        dtype : numpy dtype
+            The stored precision.
+
+        Returns
+        -------
+        ModelData
         """
         if not isinstance(activations, Mapping) or not activations:
             raise InputTypeError(
@@ -573,7 +755,16 @@ class ModelData(Representations):
         return self.sources
 
     def layers(self, model: Hashable | None = None) -> list[Hashable]:
-        """Layers of ``model`` (of the only model when there is one)."""
+        """Layers of ``model`` (of the only model when there is one).
+
+        Parameters
+        ----------
+        model : Hashable, optional
+
+        Returns
+        -------
+        list
+        """
         model = self._one_model(model)
         return [a for (s, a) in self._entries if s == model]
 

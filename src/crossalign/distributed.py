@@ -53,6 +53,17 @@ def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterato
     ``scheduler``: the address of a running scheduler (``tcp://host:8786``); otherwise a local
     cluster of ``workers`` processes (default 2, one thread each) is started and closed after.
     Yields the ``distributed.Client``.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Worker processes of a local cluster (default 2).
+    scheduler : str, optional
+        Address of a running scheduler.
+
+    Yields
+    ------
+    distributed.Client
     """
     distributed = _distributed()
     if scheduler is not None and workers is not None:
@@ -107,7 +118,24 @@ def dask_all_pairs(
     client: Any = None,
 ) -> np.ndarray:
     """The score matrix of :func:`crossalign.engine.all_pairs`, computed on ``client`` (default:
-    the ``cluster`` option, a Client or a scheduler address)."""
+    the ``cluster`` option, a Client or a scheduler address).
+
+    Parameters
+    ----------
+    data, other : Representations
+        Scored against each other (``other`` None: ``data`` against itself).
+    metric : Metric
+    rdm : str
+        The RDM distance for RSA metrics on responses.
+    plan : ScoringPlan
+        The blocks to run.
+    client : distributed.Client or str, optional
+
+    Returns
+    -------
+    numpy.ndarray
+        (len(data), len(other or data)).
+    """
     from .engine import block_pairs, place_block
 
     client = client if client is not None else get_option("cluster")

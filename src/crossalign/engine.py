@@ -82,7 +82,19 @@ def representation_inputs(
 ) -> Any:
     """The metric inputs for every entry of ``data``, in ``data.keys()`` order: RDM vectors
     (K, m) for RDM metrics (responses turned into RDMs with ``rdm``), the response matrices
-    (repetitions averaged) for response metrics."""
+    (repetitions averaged) for response metrics.
+
+    Parameters
+    ----------
+    data : Representations
+    metric : str or Metric
+    rdm : str
+        The RDM distance for responses.
+
+    Returns
+    -------
+    numpy.ndarray or list of numpy.ndarray
+    """
     m = get_metric(metric)
     if m.input_kind == "rdm":
         return data.rdm_vectors(rdm)
@@ -111,7 +123,27 @@ def _width(data: Representations, other: Representations | None) -> int:
 @dataclass(frozen=True)
 class ScoringPlan:
     """How an all-pairs analysis will run: block size, memory and time, decided before it
-    starts (:func:`plan_scores`)."""
+    starts (:func:`plan_scores`).
+
+    Parameters
+    ----------
+    metric : str
+    n_a, n_b : int
+        Representations on each side (``n_b`` 0: data against itself).
+    n_stimuli : int
+    block : int
+        Representations per block (``n_a`` or more: one block).
+    input_bytes, prepared_bytes : int
+        One representation as metric input and as prepared.
+    working_bytes : int
+        The fixed working set.
+    budget : int
+        The memory budget (bytes).
+    backend, dtype : str
+        Where and in what precision the kernels run.
+    seconds : float
+        The predicted time.
+    """
 
     metric: str
     n_a: int
@@ -148,6 +180,16 @@ class ScoringPlan:
         return k * per + held + self.working_bytes + self.score_bytes
 
     def blocks(self, n: int) -> list[range]:
+        """The blocks of ``n`` representations this plan runs.
+
+        Parameters
+        ----------
+        n : int
+
+        Returns
+        -------
+        list of range
+        """
         return [range(i, min(i + self.block, n)) for i in range(0, n, self.block)]
 
     def describe(self) -> str:
@@ -320,7 +362,17 @@ def estimate_bytes(
 ) -> int:
     """Peak memory (bytes) of scoring ``data`` against ``other`` with ``metric`` in one
     block: inputs and prepared copies of every representation, the working set of one
-    preparation and the score matrix."""
+    preparation and the score matrix.
+
+    Parameters
+    ----------
+    data, other : Representations
+    metric : str or Metric
+
+    Returns
+    -------
+    int
+    """
     m = get_metric(metric)
     inp, prep, work = _footprint(data, other, m)
     n_a, n_b = len(data), (0 if other is None else len(other))
@@ -343,6 +395,20 @@ def all_pairs(
     representations while the next is prepared and scored, so peak memory stays within the
     budget whatever the number of representations; on a Dask cluster when the ``cluster``
     option is set (:mod:`crossalign.distributed`). ``other`` must share ``data``'s stimuli.
+
+    Parameters
+    ----------
+    data, other : Representations
+        Scored against each other (``other`` None: ``data`` against itself).
+    metric : str or Metric
+    rdm : str
+        The RDM distance for RSA metrics on responses.
+    plan : ScoringPlan, optional
+        Default: :func:`plan_scores` under the current options.
+
+    Returns
+    -------
+    numpy.ndarray
     """
     m = get_metric(metric)
     plan = plan or plan_scores(data, other, m)

@@ -124,11 +124,35 @@ class Evaluation:
     ) -> Evaluation:
         """Split, select layers on training stimuli and score on test stimuli.
 
-        Parameters are those of :func:`evaluate_model` (without the statistics' options);
-        ``choices`` override the protocol's (``metric``, ``rdm``, ``similarity``,
-        ``include_same_region``, ``assignment``, ``bootstrap``, ``predictivity_test``,
-        ``predictivity_seed``, ``fold_weights``, ``ceiling``, ``ncsnr_threshold``: entries
-        with repeats keep the units whose NCSNR reaches it).
+        The parameters are those of :func:`evaluate_model` without the statistics' options.
+
+        Parameters
+        ----------
+        model_data : ModelData
+        brain_data : BrainData
+        layers_by_region : mapping, optional
+            ``{region: layer}``; default: selected on the training stimuli.
+        protocol : str or Protocol
+            The evaluation protocol (``"crossalign"``, ``"hoefling2026"``).
+        model : Hashable, optional
+            Which model of ``model_data`` (when it holds several).
+        train_stimuli, test_stimuli : sequence, optional
+            A fixed split (both or neither; default: the dataset's own, else seeded).
+        test_fraction : float
+        labels : sequence, optional
+            Stratify the seeded split by these stimulus labels.
+        seed : int or None
+        region_order : sequence, optional
+            The regions' order in results.
+        **choices
+            Override the protocol's choices: ``metric``, ``rdm``, ``similarity``,
+            ``include_same_region``, ``assignment``, ``bootstrap``, ``predictivity_test``,
+            ``predictivity_seed``, ``fold_weights``, ``ceiling``, ``ncsnr_threshold`` (entries
+            with repeats keep the units whose NCSNR reaches it).
+
+        Returns
+        -------
+        Evaluation
         """
         options = _options(get_protocol(protocol), choices, seed)
         brain = _check_brain(brain_data, min_subjects=2, min_regions=1)
@@ -210,7 +234,19 @@ class Evaluation:
         self, t: np.ndarray | None = None, u: np.ndarray | None = None, valid: Any = None
     ) -> np.ndarray:
         """(3, R, S): pointwise score, model APS and brain APS per region and subject (of the
-        given tensors; default the evaluation's own)."""
+        given tensors; default the evaluation's own).
+
+        Parameters
+        ----------
+        t, u : numpy.ndarray, optional
+            Brain and model-vs-brain tensors (default: the evaluation's).
+        valid : numpy.ndarray of bool, optional
+            Which subject pairs count (see :func:`crossalign.aps.brain_aps_kernel`).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         t = self.t if t is None else t
         u = self.u if u is None else u
         li, ri = self._layer_index(), np.arange(len(self.regions))
@@ -303,7 +339,16 @@ class Evaluation:
 
     def matrices(self, n_permutations: int = 1000) -> dict[str, Any]:
         """The brain's and the model's cross-region matrices on test stimuli and their
-        matrix-level comparison (the less strict test), with ``n_permutations``."""
+        matrix-level comparison (the less strict test), with ``n_permutations``.
+
+        Parameters
+        ----------
+        n_permutations : int
+
+        Returns
+        -------
+        dict
+        """
         from .patterns import compare_matrices
 
         brain = subject_pair_mean(self.t)[0]
@@ -316,7 +361,18 @@ class Evaluation:
         self, null: str = "regions", n_permutations: int = 1000, seed: int | None = 0
     ) -> xr.Dataset:
         """Permutation nulls for the model's pattern similarity (see
-        :func:`aps_permutation_test`)."""
+        :func:`aps_permutation_test`).
+
+        Parameters
+        ----------
+        null : {"regions", "stimuli", "subjects"}
+        n_permutations : int
+        seed : int or None
+
+        Returns
+        -------
+        xarray.Dataset
+        """
         from .stats import fdr_bh, fwer_maxstat, permutation_null
 
         check_option(null, "null", ["regions", "stimuli"], "permutation_test")
@@ -381,10 +437,22 @@ class Evaluation:
         two-sided paired permutation p-value (each subject's difference flips its sign; exact
         over all 2^S patterns when there are at most ``n_permutations``).
 
+        Parameters
+        ----------
+        other : Evaluation
+            Another model on the same data, split and subjects.
+        n_bootstrap : int
+        n_permutations : int
+        level : float
+
         Returns
         -------
         xarray.Dataset
             ``difference``, ``low``, ``high``, ``p_value`` (statistic, region).
+
+        Returns
+        -------
+        xarray.Dataset
         """
         from .stats import fixed_subject_bootstrap, percentile_ci, sign_flips
 
@@ -457,7 +525,20 @@ class Evaluation:
         level: float = 0.95,
         n_permutations: int = 1000,
     ) -> xr.Dataset:
-        """Everything :func:`evaluate_model` returns, as one labelled Dataset."""
+        """Everything :func:`evaluate_model` returns, as one labelled Dataset.
+
+        Parameters
+        ----------
+        n_bootstrap : int
+        bootstrap : {"subjects", "fixed_subjects", "stimuli", "both"}, optional
+            Default: the protocol's.
+        level : float
+        n_permutations : int
+
+        Returns
+        -------
+        xarray.Dataset
+        """
         values = self.values()
         regions, subjects = coord(self.regions), coord(self.subjects)
         rs = ("region", "subject")
@@ -570,7 +651,16 @@ class Evaluation:
     def save(self, path: str | Path) -> Path:
         """Write the evaluation (tensors, split, layers, options) to a netCDF file,
         atomically; :meth:`load` reads it back for every statistic but the stimulus
-        resamples, which need the data."""
+        resamples, which need the data.
+
+        Parameters
+        ----------
+        path : str or Path
+
+        Returns
+        -------
+        Path
+        """
 
         from .outputs import write_atomic
 
@@ -613,7 +703,16 @@ class Evaluation:
 
     @classmethod
     def load(cls, path: str | Path) -> Evaluation:
-        """Read an evaluation written by :meth:`save`."""
+        """Read an evaluation written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or Path
+
+        Returns
+        -------
+        Evaluation
+        """
         import json
 
         with xr.open_dataset(path) as ds:

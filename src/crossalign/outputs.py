@@ -94,7 +94,18 @@ def locked_folder(folder: str | Path) -> Iterator[Path]:
 
 
 def check_not_link(path: Path, what: str) -> Path:
-    """Refuse a symbolic link where crossalign writes (it would write outside the folder)."""
+    """Refuse a symbolic link where crossalign writes (it would write outside the folder).
+
+    Parameters
+    ----------
+    path : Path
+    what : str
+        What the path is, for the error message.
+
+    Returns
+    -------
+    Path
+    """
     if path.is_symlink():
         raise InputError(
             f"The {what} '{path}' is a symbolic link (to '{os.readlink(path)}'); crossalign "
@@ -105,7 +116,18 @@ def check_not_link(path: Path, what: str) -> Path:
 
 def write_atomic(target: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp)`` on a fresh temporary path beside ``target``, then rename it over
-    ``target`` (replacing a link there instead of following it)."""
+    ``target`` (replacing a link there instead of following it).
+
+    Parameters
+    ----------
+    target : Path
+    write : callable
+        Writes the file at the path it is given.
+
+    Returns
+    -------
+    Path
+    """
     target = Path(target)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
@@ -118,7 +140,17 @@ def write_atomic(target: Path, write: Callable[[Path], object]) -> Path:
 
 def slug(text: object) -> str:
     """A file-name-safe, unique version of a label: its readable part plus a short hash of
-    the whole label (so "α" and "β" never share a file)."""
+    the whole label (so "α" and "β" never share a file).
+
+    Parameters
+    ----------
+    text : object
+        The label.
+
+    Returns
+    -------
+    str
+    """
     import hashlib
     import re
 

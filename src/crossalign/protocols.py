@@ -129,5 +129,14 @@ PROTOCOLS.register(
 
 
 def get_protocol(name: str | Protocol) -> Protocol:
-    """The protocol registered as ``name`` (an instance is returned as is)."""
+    """The protocol registered as ``name`` (an instance is returned as is).
+
+    Parameters
+    ----------
+    name : str or Protocol
+
+    Returns
+    -------
+    Protocol
+    """
     return name if isinstance(name, Protocol) else PROTOCOLS.get(name)

@@ -217,6 +217,19 @@ def rdm_vectors(
     update: half the work of a general product) on the current backend
     (:mod:`crossalign.backends`), only its upper triangle is read, and no more than one n x n
     matrix is held at a time.
+
+    Parameters
+    ----------
+    responses : numpy.ndarray
+        (..., n_stimuli, n_units).
+    distance : str
+        A name of :data:`DISTANCES`.
+    name : str
+        What the responses are, for error messages.
+
+    Returns
+    -------
+    numpy.ndarray
     """
     from .backends import get_backend
 
@@ -316,7 +329,18 @@ def upper_triangle(rdms: np.ndarray) -> np.ndarray:
 
 
 def square_from_vector(vectors: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`upper_triangle`: symmetric RDMs with zero diagonal."""
+    """Inverse of :func:`upper_triangle`: symmetric RDMs with zero diagonal.
+
+    Parameters
+    ----------
+    vectors : numpy.ndarray
+        (..., n (n - 1) / 2).
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., n, n).
+    """
     m = vectors.shape[-1]
     n = round((1 + np.sqrt(1 + 8 * m)) / 2)
     if n * (n - 1) // 2 != m:
@@ -347,6 +371,17 @@ def similarity_to_rdm(sim: np.ndarray, conversion: str | bool, name: str = "rdm"
     ``conversion`` is ``"1-r"`` (``True`` is the same): ``D = 1 - S`` for correlation or
     cosine similarities, whose diagonal must be 1; or ``"kernel"``: ``D_ij = S_ii + S_jj -
     2 S_ij``, the squared Euclidean distance between the patterns whose Gram matrix is ``S``.
+
+    Parameters
+    ----------
+    sim : numpy.ndarray
+    conversion : {"1-r", "kernel"} or bool
+    name : str
+        The argument's name, for error messages.
+
+    Returns
+    -------
+    numpy.ndarray
     """
     from ._validation import check_option
 
@@ -493,7 +528,19 @@ def classical_mds(rdm: np.ndarray, dims: int = 2) -> np.ndarray:
     Euclidean distances best approximate the dissimilarities (exactly, for Euclidean
     distances of points in ``dims`` dimensions). ``B = -1/2 J D^2 J`` with the centring
     matrix ``J``; the coordinates are the top eigenvectors of ``B`` scaled by the square
-    roots of their (non-negative) eigenvalues (Torgerson 1952)."""
+    roots of their (non-negative) eigenvalues (Torgerson 1952).
+
+    Parameters
+    ----------
+    rdm : numpy.ndarray
+        (n, n).
+    dims : int
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, dims).
+    """
     d = check_rdm(rdm, "rdm")
     if d.ndim != 2:
         raise InputError(f"classical_mds takes one RDM (n, n). Got shape {d.shape}.")

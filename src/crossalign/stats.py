@@ -182,6 +182,13 @@ def unreliable_regions(ceiling: xr.DataArray, *, warn: bool = True) -> xr.DataAr
     be interpreted. Warns
     (:class:`~crossalign.errors.ReliabilityWarning`) naming them.
 
+    Parameters
+    ----------
+    ceiling : xarray.DataArray
+        From :func:`noise_ceiling` (region, bound).
+    warn : bool
+        Warn naming the regions.
+
     Returns
     -------
     xarray.DataArray of bool (region)
@@ -255,7 +262,19 @@ def fixed_subject_bootstrap(
     """Subject means over resampled subjects of fixed per-subject ``values`` (..., S):
     array (B, ...). Resample b draws ``numpy.random.default_rng(seed + b).choice(S, S,
     replace=True)`` (the estimator of Hoefling et al. 2026: the values are not recomputed
-    from the resampled subjects); NaN values are left out of a mean."""
+    from the resampled subjects); NaN values are left out of a mean.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        (..., S).
+    n_bootstrap : int
+    seed : int or None
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     values = np.asarray(values, dtype=float)
     n_sub = values.shape[-1]
     base = 0 if seed is None else int(seed)
@@ -300,7 +319,14 @@ MIN_BOOTSTRAP = 100
 
 def check_n_bootstrap(n_bootstrap: int, what: str = "bootstrap") -> None:
     """Warn (:class:`~crossalign.errors.ReliabilityWarning`) when fewer than 100 resamples
-    are asked for: percentile intervals from so few are unstable."""
+    are asked for: percentile intervals from so few are unstable.
+
+    Parameters
+    ----------
+    n_bootstrap : int
+    what : str
+        What is resampled, for the message.
+    """
     from .errors import ReliabilityWarning
 
     if 0 < n_bootstrap < MIN_BOOTSTRAP:
@@ -376,6 +402,17 @@ def resample_rdm_vectors(vectors: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
     Pairs of copies of the same stimulus (zero dissimilarity by construction) are dropped, as
     in rsatoolbox's pattern bootstrap; every other pair keeps its multiplicity.
+
+    Parameters
+    ----------
+    vectors : numpy.ndarray
+        (K, n (n - 1) / 2).
+    idx : numpy.ndarray
+        (n,) resampled stimulus positions.
+
+    Returns
+    -------
+    numpy.ndarray
     """
     n = round((1 + np.sqrt(1 + 8 * vectors.shape[-1])) / 2)
     i, j = np.triu_indices(len(idx), k=1)
@@ -436,6 +473,12 @@ def permutation_null(
     ``n_items!`` relabellings when there are at most ``n_permutations`` (an exact test; the
     identity included), else ``n_permutations`` seeded random ones (Monte Carlo).
 
+    Parameters
+    ----------
+    n_items : int
+    n_permutations : int
+    seed : int or None
+
     Returns
     -------
     permutations : numpy.ndarray, shape (P, n_items)
@@ -457,7 +500,14 @@ def permutation_null(
 def sign_flips(n_items: int, n_permutations: int, seed: int | None = 0) -> tuple[np.ndarray, bool]:
     """Sign patterns for a paired permutation test (each subject's difference keeps or flips
     its sign): all ``2**n_items`` when there are at most ``n_permutations`` (exact), else
-    ``n_permutations`` seeded random ones. Returns (array (P, n_items) of +-1, exact)."""
+    ``n_permutations`` seeded random ones. Returns (array (P, n_items) of +-1, exact).
+
+    Parameters
+    ----------
+    n_items : int
+    n_permutations : int
+    seed : int or None
+    """
     if not isinstance(n_permutations, int | np.integer) or n_permutations < 1:
         raise InputError(
             f"The 'n_permutations' argument must be a positive integer. Got {n_permutations!r}."
@@ -479,7 +529,19 @@ def permutation_p_value(
     """One-sided p-value along axis 0: the share of the null at least as large as the
     observed value when the null enumerates every permutation (``exact``), else the Monte
     Carlo estimate ``(1 + #{null >= observed}) / (1 + n)`` (Phipson & Smyth 2010). Ties
-    within ``TIE_TOLERANCE`` count as at least as large; NaN in, NaN out."""
+    within ``TIE_TOLERANCE`` count as at least as large; NaN in, NaN out.
+
+    Parameters
+    ----------
+    observed : numpy.ndarray
+    null : numpy.ndarray
+        (P, ...).
+    exact : bool
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     null = np.asarray(null, dtype=float)
     observed = np.asarray(observed, dtype=float)
     ge = np.sum(null >= observed[None] - TIE_TOLERANCE, axis=0)
@@ -641,6 +703,17 @@ def leaderboard(evaluations: Mapping[Hashable, xr.Dataset], level: float = 0.95)
     from the same bootstrap resamples (each resample's mean over regions), and the
     equivalence analysis on these means: ``score_equivalent`` (mean at or above the best
     model's lower bound), ``aps_equivalent`` and ``double`` (both).
+
+    Parameters
+    ----------
+    evaluations : mapping
+        ``{model: evaluate_model(...) Dataset}``, all with the same bootstrap.
+    level : float
+        The confidence level.
+
+    Returns
+    -------
+    xarray.Dataset
     """
     names = list(evaluations)
     if not names or any("samples" not in evaluations[n] for n in names):

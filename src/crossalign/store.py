@@ -103,7 +103,18 @@ def config_hash(config: Mapping[str, Any]) -> str:
 def rows_from(data: xr.DataArray, **labels: Any) -> pd.DataFrame:
     """Long rows from a labelled DataArray: its dims become label columns (``region``,
     ``target_region``, ``subject``, ``layer``, ``bound`` -> ``statistic``...), ``labels`` fill
-    the rest (``analysis``, ``model``, ``metric``...)."""
+    the rest (``analysis``, ``model``, ``metric``...).
+
+    Parameters
+    ----------
+    data : xarray.DataArray
+    **labels
+        Values of the other label columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     frame = data.to_dataframe(name="value").reset_index()
     rename = {"bound": "statistic", "model": "model", "layer": "layer"}
     frame = frame.rename(columns={k: v for k, v in rename.items() if k in frame.columns})
@@ -125,7 +136,13 @@ def rows_from(data: xr.DataArray, **labels: Any) -> pd.DataFrame:
 
 
 class ResultsStore:
-    """A DuckDB results file. Open with a path; use as a context manager or ``close()``."""
+    """A DuckDB results file. Open with a path; use as a context manager or ``close()``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.duckdb`` file (created when missing).
+    """
 
     def __init__(self, path: str | Path) -> None:
         from .outputs import check_not_link
@@ -142,6 +159,7 @@ class ResultsStore:
         self.close()
 
     def close(self) -> None:
+        """Close the database connection."""
         self.con.close()
 
     # -------------------------------------------------------------- runs
@@ -154,7 +172,21 @@ class ResultsStore:
     ) -> str:
         """Record a new run (status ``running``) and return its id. Runs of any study left
         ``running`` by a process that died are marked ``interrupted`` (the output folder's
-        lock guarantees that no other process writes here)."""
+        lock guarantees that no other process writes here).
+
+        Parameters
+        ----------
+        study : str
+        config : mapping
+            The study config, stored with the run.
+        version : str
+        key_parts : mapping, optional
+            What a resume must match (inputs, backend, dtype ...).
+
+        Returns
+        -------
+        str
+        """
         digest = config_hash(config)
         parts = dict(key_parts or {})
         run_id = f"{study}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{digest[:8]}"
@@ -176,7 +208,16 @@ class ResultsStore:
         return run_id
 
     def unfinished_run(self, study: str) -> tuple[str, dict[str, Any]] | None:
-        """The latest unfinished run of ``study``: ``(run_id, key_parts)``, or None."""
+        """The latest unfinished run of ``study``: ``(run_id, key_parts)``, or None.
+
+        Parameters
+        ----------
+        study : str
+
+        Returns
+        -------
+        tuple or None
+        """
         row = self.con.execute(
             f"SELECT run_id, key_parts FROM runs WHERE study = ? AND status IN "
             f"({', '.join('?' for _ in UNFINISHED)}) ORDER BY started DESC LIMIT 1",
@@ -187,10 +228,23 @@ class ResultsStore:
         return row[0], json.loads(row[1]) if row[1] else {}
 
     def reopen(self, run_id: str) -> None:
-        """Mark a resumed run ``running`` again."""
+        """Mark a resumed run ``running`` again.
+
+        Parameters
+        ----------
+        run_id : str
+        """
         self.con.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", [run_id])
 
     def finish(self, run_id: str, status: str = "complete") -> None:
+        """Mark a run finished.
+
+        Parameters
+        ----------
+        run_id : str
+        status : str
+            ``"complete"``, or ``"failed"``/``"interrupted"``.
+        """
         self.con.execute(
             "UPDATE runs SET finished = ?, status = ? WHERE run_id = ?",
             [datetime.now(UTC), status, run_id],
@@ -198,13 +252,36 @@ class ResultsStore:
 
     # -------------------------------------------------------------- blocks
     def has_block(self, run_id: str, block: str) -> bool:
+        """Whether ``block`` of a run was written completely (a resume skips it).
+
+        Parameters
+        ----------
+        run_id : str
+        block : str
+
+        Returns
+        -------
+        bool
+        """
         row = self.con.execute(
             "SELECT count(*) FROM blocks WHERE run_id = ? AND block = ?", [run_id, block]
         ).fetchone()
         return bool(row and row[0])
 
     def write_block(self, run_id: str, block: str, frames: Iterable[pd.DataFrame]) -> int:
-        """Write rows and mark ``block`` complete, in one transaction (all or nothing)."""
+        """Write rows and mark ``block`` complete, in one transaction (all or nothing).
+
+        Parameters
+        ----------
+        run_id : str
+        block : str
+        frames : iterable of pandas.DataFrame
+
+        Returns
+        -------
+        int
+            Rows written.
+        """
         parts = [f for f in frames if f is not None and len(f)]
         frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=LABELS)
         frame = frame.assign(run_id=run_id)
@@ -233,9 +310,32 @@ class ResultsStore:
 
     # -------------------------------------------------------------- reading
     def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run one SQL query on the store's connection (``crossalign results`` uses a
+        read-only connection instead).
+
+        Parameters
+        ----------
+        sql : str
+        params : list, optional
+            Values of the query's ``?`` placeholders.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         return self.con.execute(sql, params or []).df()
 
     def results(self, run_id: str | None = None) -> pd.DataFrame:
+        """The result rows of a run (default: the most recently started one).
+
+        Parameters
+        ----------
+        run_id : str, optional
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         if run_id is None:
             row = self.con.execute(
                 "SELECT run_id FROM runs ORDER BY started DESC LIMIT 1"
@@ -247,7 +347,19 @@ class ResultsStore:
 
 
 def scalar_rows(values: Mapping[str, float], **labels: Any) -> pd.DataFrame:
-    """Rows for a few named scalars (statistic -> value) sharing ``labels``."""
+    """Rows for a few named scalars (statistic -> value) sharing ``labels``.
+
+    Parameters
+    ----------
+    values : mapping
+        ``{statistic: value}``.
+    **labels
+        Values of the label columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     frame = pd.DataFrame({"statistic": list(values), "value": [float(v) for v in values.values()]})
     for col in LABELS:
         if col != "statistic":
@@ -330,7 +442,17 @@ def query_database(path: str | Path, sql: str) -> pd.DataFrame:
 
 
 def export_frame(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a query result to Parquet (``.parquet``) or CSV (``.csv``), atomically."""
+    """Write a query result to Parquet (``.parquet``) or CSV (``.csv``), atomically.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    path : str or Path
+
+    Returns
+    -------
+    Path
+    """
     from .outputs import write_atomic
 
     path = Path(path)

@@ -879,7 +879,17 @@ def _evaluation_rows(ev: Any, **labels: Any) -> list[pd.DataFrame]:
 
 
 def summary_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Headline numbers: mean score and APS (with CIs) per dataset, model, region, metric."""
+    """Headline numbers: mean score and APS (with CIs) per dataset, model, region, metric.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Result rows of a run.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     rows = results[
         results["analysis"].isin(["score", "aps"])
         & results["statistic"].isin(["mean", "low", "high"])

@@ -41,6 +41,16 @@ class DatasetConfig(BaseModel):
     file per region (``{EVC = "evc.npz:Net_RDM", IT = "it.npz"}``). ``stimuli`` is a folder of
     the dataset's stimulus images, matched to stimulus ids by file stem, for models that need
     images.
+
+    Attributes
+    ----------
+    name : str
+    label : str, optional
+    options : dict
+        Keyword arguments of the dataset's loader.
+    path : str, optional
+    regions : list or dict, optional
+    stimuli : str, optional
     """
 
     model_config = _STRICT
@@ -80,7 +90,28 @@ class ModelConfig(BaseModel):
     from each clip (default: a video model's own count, all frames for an image model) and an
     image model's frame features are aggregated by ``temporal``. ``weights`` loads your own
     state dict into a registry architecture; ``family`` and ``training_data`` describe the
-    model in the report."""
+    model in the report.
+
+    Attributes
+    ----------
+    name : str
+    source : {"registry", "predictors", "pixels", "activations", "rdms", "module"}
+    model : str, optional
+    pretrained : bool
+    seed : int
+        Initialisation seed of an untrained model.
+    path : str, optional
+    module : str, optional
+    layers : list of str or str, optional
+        Names or glob patterns.
+    pool : {"flatten", "avg"}
+    projection : int, "auto" or "none", optional
+    frames : int, optional
+    temporal : {"mean", "max", "middle", "concat", "none"}
+    weights : str, optional
+    paradigm, family, training_data : str, optional
+    datasets : list of str, optional
+    """
 
     model_config = _STRICT
     name: str = Field(min_length=1)
@@ -138,7 +169,27 @@ _SOURCE_FIELDS: dict[str, set[str]] = {
 
 
 class StudyConfig(BaseModel):
-    """A whole study: datasets, models, metrics, the split and the inference settings."""
+    """A whole study: datasets, models, metrics, the split and the inference settings.
+
+    Attributes
+    ----------
+    name : str
+    datasets : list of DatasetConfig
+    models : list of ModelConfig
+    models_file : str, optional
+        A TOML file of further models.
+    protocol : str
+        An evaluation protocol (``crossalign``, ``hoefling2026``).
+    metrics : list of str
+    test_fraction : float
+    seed : int
+    n_bootstrap : int
+    n_permutations : int
+    batch_size : int
+    cache_dir : str, optional
+    memory_budget : str, optional
+        E.g. ``"8GB"`` (default: 80% of the available memory).
+    """
 
     model_config = _STRICT
     name: str = Field("study", min_length=1)
@@ -207,7 +258,16 @@ class StudyConfig(BaseModel):
 
     def resolve_paths(self, base: Path) -> StudyConfig:
         """A copy with every relative path made absolute against ``base`` (the study file's
-        folder)."""
+        folder).
+
+        Parameters
+        ----------
+        base : Path
+
+        Returns
+        -------
+        StudyConfig
+        """
 
         def fix(value: str | None) -> str | None:
             if value is None:

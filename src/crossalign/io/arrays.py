@@ -59,6 +59,20 @@ def read_mat_v5(
     (parsed with ``allow_pickle=False``); if the child dies, the file is reported as corrupt.
     ``trusted=True`` (checksum-verified files) reads in-process. ``convert`` turns the
     ``loadmat`` dict (with ``simplify_cells``) into plain arrays, in the child.
+
+    Parameters
+    ----------
+    path : Path
+    trusted : bool
+        Read in this process (checksum-verified files only).
+    convert : callable
+        Turns the file's contents into the arrays returned (default: its numeric variables).
+    simplify_cells : bool
+        scipy's ``simplify_cells`` (MATLAB structs as dicts).
+
+    Returns
+    -------
+    dict of numpy.ndarray
     """
     from scipy.io import loadmat
 
@@ -105,14 +119,6 @@ def read_mat_v5(
 def load_array(path: str | Path, key: str | None = None, *, trusted: bool = False) -> np.ndarray:
     """The numeric array stored under ``key`` in ``path`` (the only one when ``key`` is None).
 
-    Raises
-    ------
-    FileNotFoundError
-        The file does not exist.
-    ValueError
-        Unknown format, unknown key, truncated or corrupt file, object (pickled) arrays,
-        non-numeric data.
-
     Parameters
     ----------
     path : str or Path
@@ -127,6 +133,14 @@ def load_array(path: str | Path, key: str | None = None, *, trusted: bool = Fals
     -------
     numpy.ndarray
         The numeric array.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    ValueError
+        Unknown format, unknown key, truncated or corrupt file, object (pickled) arrays,
+        non-numeric data.
     """
     path = Path(path)
     if not path.is_file():

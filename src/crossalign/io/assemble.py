@@ -134,7 +134,18 @@ class Entries:
         """Add one cell from (stimulus, repeat, unit) betas; units with a stimulus that has no
         finite repeat (never measured, or zero variance in the source files) are dropped and
         counted; a cell left with no unit is recorded as missing. ``per_unit`` values (e.g.
-        the dataset's NCSNR) follow the kept units into ``attrs[name]["subject/region"]``."""
+        the dataset's NCSNR) follow the kept units into ``attrs[name]["subject/region"]``.
+
+        Parameters
+        ----------
+        subject, region : Hashable
+        betas : numpy.ndarray
+            (n_stimuli, n_repeats, n_units), NaN for a missing repeat.
+        stimuli : sequence
+            The ids of ``betas``' rows.
+        per_unit : mapping, optional
+            ``{name: array (n_units,)}``.
+        """
         betas = np.asarray(betas)
         if betas.ndim != 3 or betas.shape[0] != len(stimuli):
             raise InputError(
@@ -172,7 +183,20 @@ class Entries:
         constant_units: str = "raise",
     ) -> BrainData:
         """BrainData over ``stimuli`` (the arrays are matched by id), with the fixed split
-        (restricted to those stimuli) and the loader's record in ``attrs``."""
+        (restricted to those stimuli) and the loader's record in ``attrs``.
+
+        Parameters
+        ----------
+        stimuli : sequence
+        split : mapping, optional
+            ``{"train": ids, "test": ids}``.
+        attrs : mapping
+        constant_units : {"raise", "drop", "keep"}
+
+        Returns
+        -------
+        BrainData
+        """
         if not self.arrays:
             raise InputError("The selection holds no (subject, region) cell with any voxel.")
         data = BrainData.from_responses(

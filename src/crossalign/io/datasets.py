@@ -43,6 +43,31 @@ ENV_VAR = "CROSSALIGN_DATA_DIR"
 
 @dataclass(frozen=True)
 class DatasetSpec:
+    """A reference dataset the library knows: where its files come from and how to load it.
+
+    Parameters
+    ----------
+    name : str
+        The name ``load_dataset`` takes.
+    folder : str
+        Its folder under the data directory.
+    title : str
+    citation : str
+        BibTeX.
+    source : str
+        Where the data come from (a URL or a description).
+    loader : callable
+        Builds the BrainData from the folder.
+    files : callable
+        The relative paths the loader needs, for the given options.
+    repository : str
+        ``owner/name`` on GitHub, for downloads.
+    commit : str
+        The pinned commit of ``repository``.
+    remote : callable
+        A relative path here -> its path in the repository.
+    """
+
     name: str
     folder: str
     title: str
@@ -56,7 +81,17 @@ class DatasetSpec:
 
     def url(self, rel: str) -> str:
         """Where ``rel`` is downloaded from: ``$CROSSALIGN_MIRROR/<folder>/<rel>`` when that
-        is set (a lab mirror, or a local ``file://`` copy), else the original repository."""
+        is set (a lab mirror, or a local ``file://`` copy), else the original repository.
+
+        Parameters
+        ----------
+        rel : str
+            A path relative to the dataset's folder.
+
+        Returns
+        -------
+        str
+        """
         mirror = os.environ.get("CROSSALIGN_MIRROR")
         if mirror:
             return f"{mirror.rstrip('/')}/{self.folder}/{rel}"

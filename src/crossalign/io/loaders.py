@@ -385,6 +385,17 @@ def load_xarray(path: str | Path, *, regions: Sequence[str] | None = None) -> Br
     any name for the unit dimension, e.g. ``unit_V1``) or ``(subject, stimulus, stimulus2)``
     (RDMs); the ``stimulus`` coordinate gives the ids.
 
+    Parameters
+    ----------
+    path : str or Path
+        ``.nc`` or ``.zarr``.
+    regions : sequence of str, optional
+        The regions to load (default: all).
+
+    Returns
+    -------
+    BrainData
+
     Example
     -------
     >>> ds = xr.Dataset({"V1": (("subject", "stimulus", "unit"), x)},  # doctest: +SKIP
@@ -411,6 +422,17 @@ def load_table(
     ``columns`` renames your columns to ``subject``, ``region``, ``stimulus``, ``unit`` and
     ``value`` (e.g. ``{"roi": "region", "beta": "value"}``). Every (subject, region) must have
     a value for every (stimulus, unit) pair; duplicates and gaps are errors.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv``, ``.tsv`` or ``.parquet``.
+    columns : mapping, optional
+        Your column names -> ``subject``, ``region``, ``stimulus``, ``unit``, ``value``.
+
+    Returns
+    -------
+    BrainData
 
     Example
     -------
@@ -483,6 +505,23 @@ def load_nifti(
     or {(subject, region): mask}) or from an ``atlas`` image (one for all, or {subject: atlas})
     with integer ``labels`` ({region: label}). Voxels that are NaN in a subject's betas are
     an error. Images and masks must share their grid and affine.
+
+    Parameters
+    ----------
+    betas : mapping
+        ``{subject: 4-D image or list of 3-D images}``.
+    masks : mapping, optional
+        ``{region: mask}`` or ``{(subject, region): mask}``.
+    atlas : str, Path or mapping, optional
+        An integer atlas image, or ``{subject: atlas}``.
+    labels : mapping, optional
+        ``{region: atlas label}``.
+    stimuli : sequence, optional
+        Stimulus ids, one per volume.
+
+    Returns
+    -------
+    BrainData
 
     Example
     -------
@@ -581,6 +620,23 @@ def load_nwb(
     electrodes' ``location``). ``source="roi"`` averages each ROI's ``RoiResponseSeries``
     (Fluorescence / DfOverF) over the windows, grouped by its imaging plane's location. The
     subject is the file's ``subject.subject_id`` (or its name).
+
+    Parameters
+    ----------
+    paths : str, Path or sequence
+        One NWB file per subject.
+    source : {"units", "roi"}
+        Spike rates of units, or ROI response series.
+    stimulus_column : str
+        The column of stimulus ids in the intervals table.
+    intervals : str
+        The intervals table (default ``trials``).
+    region_column : str
+        The units table's column of brain regions.
+
+    Returns
+    -------
+    BrainData
 
     Example
     -------
@@ -708,6 +764,27 @@ def load_activations(
     with as many units as stimuli, ``similarity="1-r"`` to convert similarity matrices.
     Files mixing RDM and response layers are refused.
 
+    Parameters
+    ----------
+    path : str or Path
+        ``.npz``, ``.h5``, ``.nc`` or ``.zarr``.
+    model : str, optional
+        The model's name (default: the file stem).
+    layers : sequence of str, optional
+        The layers to load (default: all).
+    stimuli : sequence, optional
+        Stimulus ids when the file has none.
+    kind : {"auto", "responses", "rdm"}
+        What the arrays are (``"auto"``: square symmetric arrays are RDMs).
+    similarity : str or bool, optional
+        Convert similarity matrices (``"1-r"``, ``"kernel"``).
+    symmetrise : bool
+        Average rounding-level asymmetry of RDMs.
+
+    Returns
+    -------
+    ModelData
+
     Example
     -------
     >>> np.savez("resnet.npz", layer1=a1, layer4=a4, stimuli=np.array(ids))  # doctest: +SKIP
@@ -827,6 +904,17 @@ def match_stimulus_files(folder: str | Path, ids: Sequence[Hashable]) -> dict[Ha
 
     Raises an :class:`~crossalign.errors.InputError` naming the ids without a file, or ids
     matched by more than one file.
+
+    Parameters
+    ----------
+    folder : str or Path
+    ids : sequence
+        Stimulus ids.
+
+    Returns
+    -------
+    dict
+        ``{id: [paths]}``.
     """
     folder = Path(folder)
     if not folder.is_dir():

@@ -143,7 +143,24 @@ def load_pickles(
 ) -> list[Any]:
     """Several pickles read like :func:`load_pickle`, in one child process (one start-up
     for all of them). Parameters and errors are those of :func:`load_pickle`; the results
-    come back in the order of ``paths``."""
+    come back in the order of ``paths``.
+
+    Parameters
+    ----------
+    paths : list of str or Path
+    nibabel : bool
+        Allow nibabel's image classes.
+    encoding : str
+        Pickle string encoding (``"latin1"`` for Python 2 pickles).
+    timeout : float
+        Seconds before the child process is stopped.
+    offset : int
+        Bytes to skip at the start of each file.
+
+    Returns
+    -------
+    list
+    """
     paths = [Path(p) for p in paths]
     for path in paths:
         if not path.is_file():

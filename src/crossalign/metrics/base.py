@@ -123,17 +123,50 @@ class Metric(ABC):
 
     @abstractmethod
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> Any:
-        """Per-representation work on a stack of representations (K, ...)."""
+        """Per-representation work on a stack of representations (K, ...).
+
+        Parameters
+        ----------
+        reps : numpy.ndarray or list of numpy.ndarray
+            RDM vectors (K, m), or K response matrices.
+        labels : sequence, optional
+            The representations' labels, for error messages.
+
+        Returns
+        -------
+        object
+            What :meth:`cross` takes.
+        """
 
     @abstractmethod
     def cross(self, a: Any, b: Any) -> np.ndarray:
-        """Scores (Ka, Kb) between two prepared stacks; ``out[i, j] = M(a_i, b_j)``."""
+        """Scores (Ka, Kb) between two prepared stacks; ``out[i, j] = M(a_i, b_j)``.
+
+        Parameters
+        ----------
+        a, b : object
+            Prepared stacks (``b is a`` for a stack against itself).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
 
     def cost(self, n: int, p: int) -> Cost:
         """The declared cost of this metric on ``n`` stimuli and ``p`` units (see
         :class:`Cost`). The default suits an RDM metric scored by one inner product per pair,
         or a response metric prepared by an ``n x n x p`` product and scored by ``n x n``
-        ones (CKA-like); metrics with other costs override it."""
+        ones (CKA-like); metrics with other costs override it.
+
+        Parameters
+        ----------
+        n : int
+        p : int
+
+        Returns
+        -------
+        Cost
+        """
         copies = 3.0 * n * p * 8
         if self.input_kind == "rdm":
             vec = n * (n - 1) / 2
@@ -151,17 +184,45 @@ class Metric(ABC):
 
     def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
         """Per-representation transform applied before averaging representations into a
-        group reference (noise ceilings with ``pool="metric"``); identity by default."""
+        group reference (noise ceilings with ``pool="metric"``); identity by default.
+
+        Parameters
+        ----------
+        reps : numpy.ndarray
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         return np.asarray(reps, dtype=np.float64)
 
     def stack(self, items: Sequence[np.ndarray]) -> Any:
-        """Bundle single representations into the input ``prepare`` expects."""
+        """Bundle single representations into the input ``prepare`` expects.
+
+        Parameters
+        ----------
+        items : sequence of numpy.ndarray
+
+        Returns
+        -------
+        object
+        """
         if self.input_kind == "rdm":
             return np.stack([np.asarray(x, dtype=np.float64) for x in items])
         return [np.asarray(x, dtype=np.float64) for x in items]
 
     def score(self, x: np.ndarray, y: np.ndarray) -> float:
-        """The score of one pair (x, y), through the same path as the batched engine."""
+        """The score of one pair (x, y), through the same path as the batched engine.
+
+        Parameters
+        ----------
+        x, y : numpy.ndarray
+            RDM vectors or response matrices.
+
+        Returns
+        -------
+        float
+        """
         a = self.prepare(self.stack([x]), ["x"])
         b = self.prepare(self.stack([y]), ["y"])
         return float(self.cross(a, b)[0, 0])
@@ -195,7 +256,18 @@ def _same(a: Any, b: Any) -> bool:
 
 def unit_inner_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """All inner products of two stacks of unit vectors, clipped to [-1, 1], on the current
-    backend; ``a @ a.T`` when ``b is a`` (a symmetric product: half the work)."""
+    backend; ``a @ a.T`` when ``b is a`` (a symmetric product: half the work).
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        (Ka, m) and (Kb, m) unit vectors.
+
+    Returns
+    -------
+    numpy.ndarray
+        (Ka, Kb).
+    """
     from ..backends import get_backend
 
     return get_backend().inner(a, None if a is b else b)

@@ -50,7 +50,17 @@ def u_centre(k: np.ndarray) -> np.ndarray:
     """U-centring (Székely & Rizzo 2014): zero diagonal, and for i != j
     ``K_ij - r_i/(n-2) - r_j/(n-2) + s/((n-1)(n-2))`` with r the row sums and s the total of
     K with its diagonal set to zero. ``sum_{i != j} U(K)_ij U(L)_ij / (n (n-3))`` is the
-    unbiased HSIC estimator."""
+    unbiased HSIC estimator.
+
+    Parameters
+    ----------
+    k : numpy.ndarray
+        A Gram matrix (n, n), or a stack (..., n, n).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     n = k.shape[0]
     k = k.copy()
     np.fill_diagonal(k, 0.0)
@@ -82,11 +92,34 @@ class _GramMetric(Metric):
         )
 
     def gram(self, x: np.ndarray) -> np.ndarray:
+        """The kernel matrix of one representation.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            (n_stimuli, n_units).
+
+        Returns
+        -------
+        numpy.ndarray
+            (n_stimuli, n_stimuli).
+        """
         from ..backends import get_backend
 
         return get_backend().gram(centre(x))
 
     def transform(self, k: np.ndarray) -> np.ndarray:
+        """The centring applied to a kernel matrix before the HSIC inner product.
+
+        Parameters
+        ----------
+        k : numpy.ndarray
+            (n, n).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         return _centred_gram(k)
 
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> np.ndarray:
@@ -121,6 +154,14 @@ class DebiasedCKA(_GramMetric):
 
 @dataclass(frozen=True)
 class RbfCKA(_GramMetric):
+    """CKA with Gaussian (RBF) kernels (Kornblith et al. 2019).
+
+    Parameters
+    ----------
+    bandwidth : float
+        The kernel width as a fraction of the median distance between stimuli (> 0).
+    """
+
     name: ClassVar = "cka_rbf"
     citation: ClassVar = _KORNBLITH
     description: ClassVar = "CKA with Gaussian kernels, bandwidth a fraction of the median distance"

@@ -49,6 +49,15 @@ class _Neighbours:
 
 @dataclass(frozen=True)
 class MutualKNN(Metric):
+    """Mutual k-nearest-neighbour alignment (Huh et al. 2024): the mean share of each stimulus's
+    ``k`` nearest neighbours (cosine similarity) that the two representations have in common.
+
+    Parameters
+    ----------
+    k : int
+        Neighbours per stimulus (>= 1, and below the number of stimuli).
+    """
+
     name: ClassVar = "mutual_knn"
     input_kind: ClassVar = "responses"
     symmetric: ClassVar = True
@@ -62,7 +71,17 @@ class MutualKNN(Metric):
         object.__setattr__(self, "k", int(self.k))
 
     def neighbours(self, n: int) -> int:
-        """The number of neighbours on ``n`` stimuli (``k``, which must be below ``n``)."""
+        """The number of neighbours on ``n`` stimuli (``k``, which must be below ``n``).
+
+        Parameters
+        ----------
+        n : int
+            The number of stimuli.
+
+        Returns
+        -------
+        int
+        """
         if not self.k <= n - 1:
             raise InputError(
                 f"The 'k' parameter of mutual_knn must be an integer in [1, n_stimuli - 1 = "

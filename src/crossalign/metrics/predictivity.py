@@ -119,6 +119,26 @@ class _Prepared:
 
 @dataclass(frozen=True)
 class Predictivity(Metric):
+    """Linear predictivity: cross-validated ridge R^2 from a source to a target representation
+    (see the module docstring for the protocols and the all-pairs algebra).
+
+    Parameters
+    ----------
+    folds : int
+        Cross-validation folds (>= 2).
+    alphas : tuple of float
+        Ridge penalties, chosen per fold by exact leave-one-out error.
+    seed : int or None
+        Seed of the fold shuffle (None: the evaluation protocol's, else 0).
+    fold_weights : {"equal", "size"} or None
+        How fold scores are averaged (None: the protocol's, else equal).
+    test : {"cross-validated", "train-fitted"}
+        Cross-validate within the given stimuli, or fit on ``split``'s training stimuli and
+        score its test stimuli.
+    split : tuple of two sequences of int, optional
+        Train and test positions, for ``test="train-fitted"``.
+    """
+
     name: ClassVar = "predictivity"
     input_kind: ClassVar = "responses"
     symmetric: ClassVar = False

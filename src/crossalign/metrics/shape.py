@@ -112,6 +112,15 @@ class Procrustes(_Nuclear):
 
 @dataclass(frozen=True)
 class ShapeMetric(_Nuclear):
+    """Angular generalised shape distance (Williams et al. 2021): the arc cosine of the nuclear
+    norm of the cross-covariance of partially whitened representations.
+
+    Parameters
+    ----------
+    alpha : float
+        Partial whitening in [0, 1]: 1 is Procrustes (no whitening), 0 is CCA.
+    """
+
     name: ClassVar = "shape"
     higher_is_better: ClassVar = False
     citation: ClassVar = _WILLIAMS

@@ -46,6 +46,32 @@ class ModelAdapter:
     ``module`` is a ``torch.nn.Module`` (hooks read its layers) or None when ``function``
     computes ``{layer: array}`` for a batch of stimuli itself. ``weights_id`` identifies the
     exact weights (a hash) and keys the activation cache.
+
+    Parameters
+    ----------
+    name : str
+    module : torch.nn.Module, optional
+    function : callable, optional
+        ``{layer: array}`` for a batch, when there is no module.
+    preprocess : Preprocess, optional
+        Image preprocessing (None: inputs are used as given).
+    default_layers : list of str
+        The layers extracted when none are named.
+    weights_id : str
+        A hash of the exact weights.
+    paradigm : str
+        The training paradigm (supervised, self-supervised, untrained, ...).
+    citation : str
+        BibTeX of the model.
+    kind : {"image", "video"}
+    frames : int
+        Frames per clip for a video model.
+    video_layout : str
+        The input layout of a video model (``"BCTHW"`` or ``"BTCHW"``).
+    channels_last : bool
+        Whether layer outputs put channels last.
+    input_name : str, optional
+        The keyword the model takes its input by (Hugging Face models).
     """
 
     name: str
@@ -69,12 +95,29 @@ class ModelAdapter:
     input_name: str | None = None
 
     def layer_names(self) -> list[str]:
+        """The names of the module's layers that extraction can hook, in module order (the
+        default layers for a model that is a plain function).
+
+        Returns
+        -------
+        list of str
+        """
         if self.module is None:
             return list(self.default_layers)
         return [name for name, _ in self.module.named_modules() if name]
 
     def forward(self, batch: Any) -> Any:
-        """Run the network on a batch tensor (positionally, or as ``input_name=``)."""
+        """Run the network on a batch tensor (positionally, or as ``input_name=``).
+
+        Parameters
+        ----------
+        batch : torch.Tensor
+
+        Returns
+        -------
+        object
+            The network's output.
+        """
         if self.input_name:
             return self.module(**{self.input_name: batch})
         return self.module(batch)

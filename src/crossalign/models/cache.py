@@ -21,6 +21,13 @@ __all__ = ["ActivationCache", "default_cache_dir"]
 
 
 def default_cache_dir() -> Path:
+    """The activation cache folder: ``$CROSSALIGN_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/crossalign/activations`` (``~/.cache`` when unset).
+
+    Returns
+    -------
+    Path
+    """
     env = os.environ.get("CROSSALIGN_CACHE_DIR")
     if env:
         return Path(env)
@@ -29,18 +36,60 @@ def default_cache_dir() -> Path:
 
 
 class ActivationCache:
+    """Layer activations on disk, keyed by a hash of everything that determines them (model
+    weights, layer, stimuli, pooling, projection). Each entry is written to a temporary file
+    and renamed, so an interrupted extraction never leaves a partial entry.
+
+    Parameters
+    ----------
+    root : str or Path, optional
+        The cache folder (default :func:`default_cache_dir`).
+    """
+
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_cache_dir()
 
     @staticmethod
     def key(**parts: Any) -> str:
+        """The cache key of an extraction: a SHA-256 hash of ``parts`` as sorted JSON.
+
+        Parameters
+        ----------
+        **parts
+            Everything that determines the activations.
+
+        Returns
+        -------
+        str
+        """
         text = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def path(self, key: str) -> Path:
+        """The file of ``key``.
+
+        Parameters
+        ----------
+        key : str
+
+        Returns
+        -------
+        Path
+        """
         return self.root / key[:2] / f"{key}.h5"
 
     def get(self, key: str) -> np.ndarray | None:
+        """The cached activations of ``key``, or None when absent, incomplete or damaged (a
+        damaged entry is recomputed, never trusted).
+
+        Parameters
+        ----------
+        key : str
+
+        Returns
+        -------
+        numpy.ndarray or None
+        """
         path = self.path(key)
         if not path.is_file():
             return None
@@ -55,6 +104,18 @@ class ActivationCache:
             return None
 
     def put(self, key: str, activations: np.ndarray, meta: dict[str, Any]) -> Path:
+        """Store ``activations`` under ``key`` (atomically) with their ``meta`` record.
+
+        Parameters
+        ----------
+        key : str
+        activations : numpy.ndarray
+        meta : dict
+
+        Returns
+        -------
+        Path
+        """
         import h5py
 
         path = self.path(key)

@@ -81,7 +81,17 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 
 def match_layers(pattern: str, names: Sequence[str]) -> list[str]:
     """The names matching a layer glob: ``"_blocks.*"`` is every direct child of
-    ``_blocks`` (not their sub-modules); ``"_blocks.**"`` is everything below it."""
+    ``_blocks`` (not their sub-modules); ``"_blocks.**"`` is everything below it.
+
+    Parameters
+    ----------
+    pattern : str
+    names : sequence of str
+
+    Returns
+    -------
+    list of str
+    """
     regex = _glob_regex(pattern)
     return [n for n in names if regex.match(n)]
 
@@ -89,7 +99,18 @@ def match_layers(pattern: str, names: Sequence[str]) -> list[str]:
 def select_layers(adapter: ModelAdapter, layers: str | Sequence[str] | None) -> list[str]:
     """Resolve names and glob patterns (``"_blocks.*"``: the direct children of ``_blocks``;
     ``**`` also matches dots) to layer names; unknown names fail listing the available ones,
-    closest match first."""
+    closest match first.
+
+    Parameters
+    ----------
+    adapter : ModelAdapter
+    layers : str or sequence of str, optional
+        Names or glob patterns (default: the adapter's default layers).
+
+    Returns
+    -------
+    list of str
+    """
     available = adapter.layer_names()
     if layers is None:
         return list(adapter.default_layers) or available
@@ -127,7 +148,18 @@ def jl_dimension(n_samples: int, eps: float = 0.1) -> int:
     """The Johnson-Lindenstrauss dimension: the smallest ``k`` with
     ``k >= 4 ln(n) / (eps^2 / 2 - eps^3 / 3)``, enough for a random projection to keep all
     pairwise distances of ``n`` points within a factor ``1 +- eps`` with high probability
-    (Dasgupta & Gupta 2003)."""
+    (Dasgupta & Gupta 2003).
+
+    Parameters
+    ----------
+    n_samples : int
+    eps : float
+        The allowed relative distortion.
+
+    Returns
+    -------
+    int
+    """
     if not 0 < eps < 1 or n_samples < 1:
         raise InputError(
             f"jl_dimension needs 0 < eps < 1 and n_samples >= 1. Got eps={eps!r}, "
@@ -139,7 +171,18 @@ def jl_dimension(n_samples: int, eps: float = 0.1) -> int:
 def sparse_projection(n_features: int, dim: int, seed: int = 0) -> Any:
     """A very sparse random projection matrix (n_features, dim) as scipy CSR: entries
     ``+-sqrt(s / dim)`` with probability ``1 / (2 s)`` each, else 0, ``s = sqrt(n_features)``
-    (Li, Hastie & Church 2006); distances are preserved in expectation."""
+    (Li, Hastie & Church 2006); distances are preserved in expectation.
+
+    Parameters
+    ----------
+    n_features : int
+    dim : int
+    seed : int
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+    """
     from scipy import sparse
 
     rng = np.random.default_rng(seed)
@@ -299,7 +342,24 @@ def extraction_bytes(
 ) -> int:
     """The memory the stored activations of an extraction will take, from one forward pass
     on a blank input (before anything is extracted): stimuli x the layers' widths after
-    pooling and projection x the dtype's size. 0 for models that are plain functions."""
+    pooling and projection x the dtype's size. 0 for models that are plain functions.
+
+    Parameters
+    ----------
+    model : ModelAdapter or module
+    n_stimuli : int
+    layers : str or sequence of str, optional
+        Names or glob patterns (default: the model's default layers).
+    pool : {"flatten", "avg"}
+    projection : int or str, optional
+        A projected dimension, ``"auto"`` or None.
+    dtype : str
+        The stored precision.
+
+    Returns
+    -------
+    int
+    """
     import torch
 
     from .pooling import pool_output

@@ -55,7 +55,20 @@ TEMPORAL: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def pool_output(output: Any, pool: str, *, channels_last: bool = False) -> np.ndarray:
-    """A layer's output (a tensor, or a tuple/list holding one) as (B, units) float32."""
+    """A layer's output (a tensor, or a tuple/list holding one) as (B, units) float32.
+
+    Parameters
+    ----------
+    output : torch.Tensor, tuple or list
+    pool : {"flatten", "avg"}
+        Flatten every unit, or average over spatial (and temporal) positions.
+    channels_last : bool
+        Whether the channels are the last axis.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     import torch
 
     if isinstance(output, tuple | list):
@@ -78,7 +91,18 @@ def pool_output(output: Any, pool: str, *, channels_last: bool = False) -> np.nd
 
 
 def aggregate_frames(features: np.ndarray, temporal: str) -> np.ndarray:
-    """(B, T, D) per-frame features of an image model -> (B, D') by ``temporal``."""
+    """(B, T, D) per-frame features of an image model -> (B, D') by ``temporal``.
+
+    Parameters
+    ----------
+    features : numpy.ndarray
+        (B, T, D).
+    temporal : {"mean", "max", "middle", "concat"}
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     if temporal not in TEMPORAL:
         raise InputError(
             f"temporal={temporal!r} cannot aggregate an image model's frames; expected one of "

@@ -18,7 +18,16 @@ __all__ = ["IMAGENET", "Preprocess", "StimulusSet", "resolve_stimuli"]
 @dataclass(frozen=True)
 class Preprocess:
     """Resize the shorter side to ``size / crop_pct``, centre-crop ``size``, scale to [0, 1],
-    normalise with ``mean`` / ``std`` (per RGB channel), channels first."""
+    normalise with ``mean`` / ``std`` (per RGB channel), channels first.
+
+    Parameters
+    ----------
+    size : int
+    crop_pct : float
+    mean, std : tuple of float
+    interpolation : str
+        PIL's resampling filter (``"bicubic"``, ``"bilinear"``).
+    """
 
     size: int = 224
     crop_pct: float = 0.875
@@ -27,6 +36,12 @@ class Preprocess:
     interpolation: str = "bicubic"
 
     def key(self) -> str:
+        """A string that identifies this preprocessing (part of the activation cache key).
+
+        Returns
+        -------
+        str
+        """
         return repr(sorted(asdict(self).items()))
 
     def __call__(self, image: Any) -> np.ndarray:
@@ -65,7 +80,14 @@ IMAGENET = Preprocess()
 
 @dataclass(frozen=True)
 class StimulusSet:
-    """Stimulus ids and, for each id, the images whose activations are averaged for it."""
+    """Stimulus ids and, for each id, the images whose activations are averaged for it.
+
+    Parameters
+    ----------
+    ids : list
+    images : list of list
+        For each id, its images (paths, arrays or clips).
+    """
 
     ids: list[Hashable]
     images: list[list[Any]]  # paths or arrays, one or more per stimulus
@@ -95,6 +117,17 @@ def resolve_stimuli(stimuli: Any, ids: Sequence[Hashable] | None = None) -> Stim
     ``{id: path | [paths]}`` (the activations of several images are averaged for one id,
     e.g. exemplars of a condition), or a dataset from
     :func:`crossalign.load_dataset` (its ``stimulus_paths``, in its stimulus order).
+
+    Parameters
+    ----------
+    stimuli : object
+        One of the forms above.
+    ids : sequence, optional
+        Ids for an array or a list of arrays.
+
+    Returns
+    -------
+    StimulusSet
     """
     from ..data import Representations
 

@@ -35,7 +35,15 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 class Frames(np.ndarray):
     """Decoded frames, uint8 (T, H, W, 3), with ``source_fps``, ``duration`` (seconds) and
-    ``indices`` (the source frame numbers kept)."""
+    ``indices`` (the source frame numbers kept).
+
+    Parameters
+    ----------
+    frames : numpy.ndarray
+    source_fps : float, optional
+    duration : float, optional
+    indices : numpy.ndarray, optional
+    """
 
     source_fps: float | None
     duration: float | None
@@ -59,7 +67,16 @@ class Frames(np.ndarray):
 
 
 def is_clip(item: Any) -> bool:
-    """A video file, a folder of frames, or an array (T, H, W, 3)."""
+    """A video file, a folder of frames, or an array (T, H, W, 3).
+
+    Parameters
+    ----------
+    item : object
+
+    Returns
+    -------
+    bool
+    """
     if isinstance(item, str | Path):
         path = Path(item)
         return path.suffix.lower() in VIDEO_SUFFIXES or path.is_dir()

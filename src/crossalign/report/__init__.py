@@ -35,7 +35,21 @@ def write_report(
 ) -> tuple[dict[str, list[tuple[str, Path]]], Path]:
     """Draw ``out/figures/*`` and write ``out/report.html``; return (figures, report path).
 
-    Files are written atomically and never through a link planted in ``out``."""
+    Files are written atomically and never through a link planted in ``out``.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        The run's result rows.
+    config : StudyConfig
+    out : Path
+        The output folder.
+    run_id : str
+
+    Returns
+    -------
+    tuple
+    """
     from .. import __version__
     from ..outputs import write_atomic
 

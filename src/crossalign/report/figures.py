@@ -54,7 +54,17 @@ def draw_figures(results: pd.DataFrame, folder: Path) -> dict[str, list[tuple[st
     """All figures, per dataset: ``{dataset: [(caption, png path), ...]}``.
 
     Labels are drawn as plain text (a ``$`` in a model name is a dollar sign, not mathtext),
-    file names are unique per label, and files are written atomically into ``folder``."""
+    file names are unique per label, and files are written atomically into ``folder``.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+    folder : Path
+
+    Returns
+    -------
+    dict
+    """
     import matplotlib
 
     from ..outputs import check_not_link

@@ -235,7 +235,25 @@ def render_report(
     citations: dict[str, str],
     version: str,
 ) -> str:
-    """The report as one HTML string (figures embedded, no network resource)."""
+    """The report as one HTML string (figures embedded, no network resource).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+    config : dict
+        The study config as plain data.
+    figures : dict
+        From :func:`crossalign.report.figures.draw_figures`.
+    run_id : str
+    citations : dict
+        BibTeX by key.
+    version : str
+        The crossalign version.
+
+    Returns
+    -------
+    str
+    """
     sections = [
         _section(str(dataset), str(metric), res, figures.get(f"{dataset} ({metric})", []))
         for (dataset, metric), res in results.groupby(["dataset", "metric"], sort=False)
