@@ -200,3 +200,22 @@ def test_every_metric_agrees_across_backends_and_says_where_it_runs(brain, backe
             with pytest.warns(UserWarning):
                 assert plan_scores(brain, None, metric).backend == "numpy"
     np.testing.assert_allclose(got.values, ref.values, rtol=0, atol=1e-10)
+
+
+def test_prepared_stacks_run_where_the_engine_says(brain):
+    from crossalign.engine import cross, prepare
+
+    vectors = brain.rdm_vectors()
+    with ca.options(backend="numpy"):
+        ref = pairwise_scores(vectors, metric="spearman")
+    p = prepare("spearman", vectors)
+    assert p.backend == "numpy"
+    np.testing.assert_allclose(cross(p), ref, atol=1e-12)
+    np.testing.assert_allclose(cross(p, prepare("spearman", vectors[:2])), ref[:, :2], atol=1e-12)
+    with pytest.raises(ValueError, match=r"same metric.*'spearman' and 'pearson'"):
+        cross(p, prepare("pearson", vectors))
+    if "torch:cpu" in installed():
+        with ca.options(backend="torch:cpu"):
+            assert prepare("spearman", vectors).backend == "torch:cpu"
+            with pytest.warns(UserWarning, match="'kendall_taua' has kernels for"):
+                assert prepare("kendall_taua", vectors).backend == "numpy"

@@ -30,7 +30,15 @@ import numpy as np
 
 from ._registry import Registry
 
-__all__ = ["BACKENDS", "Backend", "NumpyBackend", "TorchBackend", "get_backend", "installed"]
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "NumpyBackend",
+    "TorchBackend",
+    "get_backend",
+    "installed",
+    "working_dtype",
+]
 
 _CHUNK_ELEMENTS = 2**16  # entries ranked at once per thread by NumPy (whole rows, at least one)
 _ELEMENTS_IN_FLIGHT = 2**25  # at most this many entries ranked at once over all threads
@@ -44,7 +52,13 @@ def _rank_chunks(m: int) -> tuple[int, int]:
     return rows, threads
 
 
-def _working_dtype() -> str:
+def working_dtype() -> str:
+    """The precision the kernels compute in: the ``dtype`` option (``"float64"`` unless set).
+
+    Returns
+    -------
+    str
+    """
     from ._options import get_option
 
     return get_option("dtype")
@@ -163,7 +177,7 @@ class NumpyBackend(Backend):
     """
 
     def gram(self, z: np.ndarray) -> np.ndarray:
-        z = np.ascontiguousarray(z, dtype=_working_dtype())
+        z = np.ascontiguousarray(z, dtype=working_dtype())
         g = z @ z.T  # NumPy runs x @ x.T as a symmetric rank-k update
         return g.astype(np.float64, copy=False)
 
@@ -188,7 +202,7 @@ class NumpyBackend(Backend):
         return out
 
     def inner(self, a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-        dtype = _working_dtype()
+        dtype = working_dtype()
         a = np.asarray(a, dtype=dtype)
         out = a @ a.T if b is None else a @ np.asarray(b, dtype=dtype).T
         out = out.astype(np.float64, copy=False)
@@ -247,7 +261,7 @@ class TorchBackend(Backend):
         return t.to(dtype=torch.float64).cpu().numpy()
 
     def gram(self, z: np.ndarray) -> np.ndarray:
-        t = self._to(z, _working_dtype())
+        t = self._to(z, working_dtype())
         return self._back(t @ t.T)
 
     def rank(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -267,7 +281,7 @@ class TorchBackend(Backend):
         return out
 
     def inner(self, a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-        dtype = _working_dtype()
+        dtype = working_dtype()
         ta = self._to(a, dtype)
         out = ta @ ta.T if b is None else ta @ self._to(b, dtype).T
         return np.clip(self._back(out), -1.0, 1.0)

@@ -18,6 +18,7 @@ import numpy as np
 __all__ = [
     "BENCHMARKS",
     "bench_aps",
+    "bench_evaluate",
     "bench_extract",
     "bench_nsd",
     "bench_predictivity",
@@ -35,6 +36,39 @@ SIZES = {
     "stream": {"small": (8, 4, 500, 50, 26 * 10**6), "full": (8, 8, 2000, 100, 6 * 10**8)},
     # NSD volume grid, sessions, ROI voxels (V1-like, nsdgeneral-like): subj01's real sizes
     "nsd": {"small": ((30, 30, 30), 1, (300, 2000)), "full": ((81, 104, 83), 2, (1350, 15724))},
+    # stimuli, subjects, regions, voxels, repeats, layer widths (full: EfficientNet-Lite0's 19
+    # default layers, flattened)
+    "evaluate": {
+        "small": (40, 4, 4, 100, 3, (20000, 8000, 4000, 1000)),
+        "full": (
+            78,
+            4,
+            4,
+            200,
+            3,
+            (
+                401408,
+                200704,
+                75264,
+                75264,
+                31360,
+                31360,
+                15680,
+                15680,
+                15680,
+                21952,
+                21952,
+                21952,
+                9408,
+                9408,
+                9408,
+                9408,
+                15680,
+                62720,
+                1000,
+            ),
+        ),
+    },
 }
 
 
@@ -558,6 +592,62 @@ def bench_nsd(size: str = "small") -> dict[str, Any]:
     }
 
 
+def bench_evaluate(size: str = "small") -> dict[str, Any]:
+    """``evaluate_model`` on a model with many wide layers (float32 activations) against
+    the floor of computing each layer's Gram matrix once (``x.astype(float64) @ x.T``); the
+    best of ``repeats`` runs of each.
+
+    Parameters
+    ----------
+    size : {"small", "full"}
+        ``"full"``: 78 stimuli and EfficientNet-Lite0's 19 default layers, flattened.
+
+    Returns
+    -------
+    dict
+        Seconds of both, their ratio, and the sizes.
+    """
+    import crossalign as ca
+
+    n, n_sub, n_reg, p, repeats, widths = SIZES["evaluate"][size]
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(n, 8))
+    acts = {
+        f"layer{i:02d}": (latent @ rng.normal(size=(8, w)) + rng.normal(size=(n, w))).astype(
+            np.float32
+        )
+        for i, w in enumerate(widths)
+    }
+    md = ca.ModelData.from_activations(acts, model="net", dtype=np.float32)
+    brain = ca.BrainData.from_responses(
+        {
+            (f"s{s}", f"r{r}"): latent @ rng.normal(size=(8, p)) + rng.normal(size=(n, p))
+            for s in range(n_sub)
+            for r in range(n_reg)
+        }
+    )
+
+    def floor() -> None:
+        for x in acts.values():
+            y = x.astype(np.float64)
+            y @ y.T
+
+    floor_s = min(_timed(floor)[0] for _ in range(repeats))
+    ours = min(
+        _timed(lambda: ca.evaluate_model(md, brain, n_bootstrap=100, seed=0))[0]
+        for _ in range(repeats)
+    )
+    return {
+        "stimuli": n,
+        "layers": len(widths),
+        "units": int(sum(widths)),
+        "evaluate_model_s": ours,
+        "floor_gram_s": floor_s,
+        "ratio_to_floor": ours / floor_s,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
 def _paper(size: str = "small") -> dict[str, Any]:
     from .bench_paper import bench_paper
 
@@ -565,6 +655,7 @@ def _paper(size: str = "small") -> dict[str, Any]:
 
 
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
+    "evaluate": bench_evaluate,
     "paper": _paper,
     "nsd": bench_nsd,
     "extract-video": bench_extract_video,

@@ -543,7 +543,10 @@ def bench(
     name: Annotated[
         str,
         typer.Argument(
-            help="Benchmark: paper, rsa, aps, predictivity, extract, extract-video, stream or nsd."
+            help=(
+                "Benchmark: paper, rsa, aps, predictivity, evaluate, extract, extract-video, "
+                "stream or nsd."
+            )
         ),
     ],
     size: Annotated[

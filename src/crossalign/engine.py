@@ -26,11 +26,15 @@ from .labels import coord
 from .metrics import Metric, get_metric
 
 __all__ = [
+    "Prepared",
     "ScoringPlan",
     "all_pairs",
+    "cross",
     "estimate_bytes",
+    "format_duration",
     "pairwise_scores",
     "plan_scores",
+    "prepare",
     "representation_inputs",
     "score",
     "score_tensor",
@@ -65,11 +69,79 @@ def pairwise_scores(
     numpy.ndarray
         (K_a, K_b) with ``out[i, j] = M(reps_a[i], reps_b[j])``.
     """
-    m = get_metric(metric)
     with _using(backend):
-        prep_a = m.prepare(reps_a, labels_a)
-        prep_b = prep_a if reps_b is None else m.prepare(reps_b, labels_b)
-        return m.cross(prep_a, prep_b)
+        prep_a = prepare(metric, reps_a, labels_a)
+        return cross(prep_a, None if reps_b is None else prepare(metric, reps_b, labels_b))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A stack of representations prepared once by a metric (:func:`prepare`), to be scored
+    against other stacks with :func:`cross` as often as needed (resamples, nulls, ceilings).
+
+    Parameters
+    ----------
+    metric : Metric
+        The metric that prepared it.
+    data : object
+        The metric's prepared form.
+    backend : str
+        Where it was prepared (where the metric has kernels for the ``backend`` option, else
+        numpy).
+    """
+
+    metric: Metric
+    data: Any
+    backend: str
+
+
+def prepare(metric: str | Metric, inputs: Any, labels: Sequence[Any] | None = None) -> Prepared:
+    """Prepare a stack of metric inputs once, on the backend the engine picks for the metric.
+
+    Every score of the library goes through :func:`prepare` and :func:`cross` (or the
+    all-pairs functions built on them), so the backend and precision options and the
+    metric's declared kernels apply everywhere.
+
+    Parameters
+    ----------
+    metric : str or Metric
+    inputs : numpy.ndarray or list of numpy.ndarray
+        RDM vectors (K, m) for RSA metrics, else K response matrices.
+    labels : sequence, optional
+        The representations' labels, for error messages.
+
+    Returns
+    -------
+    Prepared
+    """
+    m = get_metric(metric)
+    backend = _effective_backend(m)
+    with options(backend=backend):
+        return Prepared(m, m.prepare(inputs, labels), backend)
+
+
+def cross(a: Prepared, b: Prepared | None = None) -> np.ndarray:
+    """The scores (Ka, Kb) of two prepared stacks (``b`` None: ``a`` against itself, a
+    symmetric product where the metric allows it).
+
+    Parameters
+    ----------
+    a, b : Prepared
+        Prepared by the same metric.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out[i, j] = M(a_i, b_j)``.
+    """
+    b = a if b is None else b
+    if b.metric != a.metric:
+        raise InputError(
+            f"Both stacks must be prepared by the same metric. Got {a.metric.name!r} and "
+            f"{b.metric.name!r}."
+        )
+    with options(backend=a.backend):
+        return a.metric.cross(a.data, b.data)
 
 
 def _using(backend: str | None) -> contextlib.AbstractContextManager[None]:
@@ -203,7 +275,7 @@ class ScoringPlan:
         return (
             f"{what}, {self.metric} on {self.backend} ({self.dtype}): {how}; peak memory about "
             f"{_gb(self.peak_bytes)} (budget {_gb(self.budget)}); time about "
-            f"{_duration(self.seconds)}"
+            f"{format_duration(self.seconds)}"
         )
 
 
@@ -211,7 +283,17 @@ def _gb(n: int) -> str:
     return f"{n / 1e9:.2f} GB" if n >= 1e7 else f"{n / 1e6:.1f} MB"
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """A duration for people: seconds, minutes or hours, one decimal.
+
+    Parameters
+    ----------
+    seconds : float
+
+    Returns
+    -------
+    str
+    """
     if seconds < 60:
         return f"{max(seconds, 0.1):.1f} s"
     if seconds < 3600:

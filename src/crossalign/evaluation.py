@@ -30,7 +30,7 @@ from .aps import (
     subject_pair_mean,
 )
 from .data import BrainData, ModelData
-from .engine import on_grid, score_tensor
+from .engine import cross, on_grid, prepare, score_tensor
 from .errors import InputError
 from .labels import coord, dumps, from_json
 from .layers import assign_layers, layer_scores, split_stimuli
@@ -504,7 +504,7 @@ class Evaluation:
                 "(an evaluation built by Evaluation.fit, not loaded from disk)."
             )
         md_x, brain_x = self.data
-        prep_b = m.prepare(representation_inputs(brain_x, m, self.options["rdm"]), None)
+        prep_b = prepare(m, representation_inputs(brain_x, m, self.options["rdm"]))
         square = square_from_vector(representation_inputs(md_x, m, self.options["rdm"]))
         n = square.shape[-1]
         iu, ju = np.triu_indices(n, k=1)
@@ -512,7 +512,7 @@ class Evaluation:
         samples = np.empty((n_permutations, 2, len(self.regions)))
         for k in range(n_permutations):
             p = rng.permutation(n)
-            ub = m.cross(m.prepare(square[:, p[iu], p[ju]], None), prep_b).reshape(self.u.shape)
+            ub = cross(prepare(m, square[:, p[iu], p[ju]]), prep_b).reshape(self.u.shape)
             samples[k] = stats_of(ub)
         return samples
 
@@ -924,9 +924,9 @@ class _Resampler:
             )
         md_x, brain_x = self.ev.data
         bv, mv = (resample_rdm_vectors(v, stim_idx) for v in self.vectors)
-        prep_b = self.metric.prepare(bv, None)
-        t = on_grid(self.metric.cross(prep_b, prep_b), brain_x, brain_x)
-        u = on_grid(self.metric.cross(self.metric.prepare(mv, None), prep_b), md_x, brain_x)
+        prep_b = prepare(self.metric, bv)
+        t = on_grid(cross(prep_b), brain_x, brain_x)
+        u = on_grid(cross(prepare(self.metric, mv), prep_b), md_x, brain_x)
         return (
             t.reshape(self.n_sub, self.n_reg, self.n_sub, self.n_reg),
             u.reshape(len(self.ev.layer_names), self.n_sub, self.n_reg),

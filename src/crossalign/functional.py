@@ -28,6 +28,7 @@ import xarray as xr
 
 from ._validation import describe
 from .data import BrainData, ModelData, Representations
+from .engine import cross, prepare
 from .errors import InputError, InputTypeError
 from .layers import layer_scores, select_layers, split_stimuli
 from .metrics import get_metric
@@ -36,6 +37,7 @@ from .patterns import (
     cross_region_matrix,
     model_cross_region_matrix,
     model_to_brain_matrix,
+    region_matrix,
 )
 from .rdm import check_rdm, compute_rdms, upper_triangle
 from .stats import permutation_p_value
@@ -310,15 +312,14 @@ def compute_alignment_score(
         raise InputError(
             f"The 'n_permutations' argument must be a positive integer. Got {n_permutations!r}."
         )
-    prep_a = m.prepare(upper_triangle(a)[None], ["rdm1"])
-    vb = upper_triangle(b)[None]
-    score = float(m.cross(prep_a, m.prepare(vb, ["rdm2"]))[0, 0])
+    prep_a = prepare(m, upper_triangle(a)[None], ["rdm1"])
+    score = float(cross(prep_a, prepare(m, upper_triangle(b)[None], ["rdm2"]))[0, 0])
     n = a.shape[0]
     rng = np.random.default_rng(seed)
     perms = np.argsort(rng.random((n_permutations, n)), axis=1)
     iu, ju = np.triu_indices(n, k=1)
     null_vecs = b[perms[:, iu], perms[:, ju]]
-    null = m.cross(prep_a, m.prepare(null_vecs, None))[0]
+    null = cross(prep_a, prepare(m, null_vecs))[0]
     p = float(permutation_p_value(np.array([score]), np.asarray(null)[:, None])[0])
     return score, float(p)
 
@@ -489,9 +490,7 @@ def compare_alignment_patterns(
 
 
 def _labelled(values: np.ndarray, regions: list[Hashable]) -> xr.DataArray:
-    from .patterns import _matrix
-
-    return _matrix(values, regions, {})
+    return region_matrix(values, regions)
 
 
 # ---------------------------------------------------------------------- Applications

@@ -40,16 +40,34 @@ __all__ = [
     "cross_region_matrix",
     "model_cross_region_matrix",
     "model_to_brain_matrix",
+    "region_matrix",
 ]
 
 
-def _matrix(values: np.ndarray, regions: Sequence[Hashable], attrs: dict[str, Any]) -> xr.DataArray:
+def region_matrix(
+    values: np.ndarray, regions: Sequence[Hashable], attrs: dict[str, Any] | None = None
+) -> xr.DataArray:
+    """A region x region matrix as a labelled DataArray (region, target_region).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        (R, R).
+    regions : sequence
+        The region labels, in the matrix's order.
+    attrs : dict, optional
+        The DataArray's attributes.
+
+    Returns
+    -------
+    xarray.DataArray
+    """
     lab = coord(list(regions))
     return xr.DataArray(
         values,
         dims=("region", "target_region"),
         coords={"region": lab, "target_region": lab},
-        attrs=attrs,
+        attrs=attrs or {},
         name="alignment",
     )
 
@@ -127,7 +145,7 @@ def cross_region_matrix(
     }
     if not data.is_grid:  # which subject pairs each entry averages
         attrs["n_pairs"] = pairs.tolist()
-    return _matrix(c, data.regions, attrs)
+    return region_matrix(c, data.regions, attrs)
 
 
 def _assignment(
@@ -201,7 +219,7 @@ def model_cross_region_matrix(
     t = score_tensor(model_data.select([name], used), metric=m, rdm=rdm)
     pos = [used.index(mapping[r]) for r in mapping]
     c = t.values[0, :, 0, :][np.ix_(pos, pos)]  # (L, L) -> (R, R)
-    return _matrix(
+    return region_matrix(
         c,
         list(mapping),
         {
@@ -267,7 +285,7 @@ def model_to_brain_matrix(
     ).values  # (1, L, S, R)
     per_layer = np.nanmean(t[0], axis=1)  # (L, R): mean over the subjects with region q
     c = per_layer[[used.index(mapping[r]) for r in regions]]
-    return _matrix(
+    return region_matrix(
         c,
         regions,
         {

@@ -271,7 +271,7 @@ def _unit_gram(x: np.ndarray, distance: str, backend: Any) -> np.ndarray | None:
     and the sums) where centring and scaling copies read it five times. None when the
     algebra would cost precision (rows whose mean dwarfs their spread, values near the
     float range, a non-finite product): the caller then centres explicitly."""
-    from .backends import _working_dtype
+    from .backends import working_dtype
 
     g = backend.gram(x)
     if not np.isfinite(g).all():
@@ -281,7 +281,7 @@ def _unit_gram(x: np.ndarray, distance: str, backend: Any) -> np.ndarray | None:
         sums = np.sum(x, axis=-1, dtype=np.float64)
         g -= np.outer(sums, sums) / x.shape[-1]
     diag = np.diagonal(g).copy()
-    eps = np.finfo(np.dtype(_working_dtype())).eps
+    eps = np.finfo(np.dtype(working_dtype())).eps
     with np.errstate(divide="ignore", invalid="ignore"):
         precise = (full / diag) * eps <= CENTRING_ERROR
     if not (precise.all() and (diag > np.finfo(np.float64).tiny * 1e20).all()):

@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from .data import BrainData
-from .engine import _duration, representation_inputs
+from .engine import cross, format_duration, prepare, representation_inputs
 from .errors import InputError, InputTypeError
 from .labels import coord
 from .metrics import Metric, get_metric
@@ -158,20 +158,18 @@ def _ceiling_parts(
                 f"{data.regions[0]!r}."
             )
         stack = np.stack(xs)
-        v, pooled_in, prep = stack, stack, m.prepare(xs, list(data.subjects))
+        v, pooled_in, prep = stack, stack, prepare(m, xs, list(data.subjects))
         as_input = list
     else:
         v = representation_inputs(data, m, rdm)  # (S, m)
         pooled_in = m.pool_inputs(v) if pool == "metric" else v
-        prep = m.prepare(v, list(data.subjects))
+        prep = prepare(m, v, list(data.subjects))
         as_input = np.asarray
     n = len(v)
     total = pooled_in.sum(axis=0)
-    loo = np.diag(
-        m.cross(m.prepare(as_input([(total - x) / (n - 1) for x in pooled_in]), None), prep)
-    )
-    everyone = m.cross(m.prepare(as_input([total / n]), ["pool"]), prep)[0]
-    pairs = m.cross(prep, prep)
+    loo = np.diag(cross(prepare(m, as_input([(total - x) / (n - 1) for x in pooled_in])), prep))
+    everyone = cross(prepare(m, as_input([total / n]), ["pool"]), prep)[0]
+    pairs = cross(prep)
     pairwise = float(pairs[~np.eye(n, dtype=bool)].mean())
     return loo, everyone, pairwise
 
@@ -826,7 +824,7 @@ class InferencePlan:
         return (
             f"{self.n_bootstrap} bootstraps and {self.n_permutations} permutations per model: "
             f"peak memory about {self.peak_bytes / 1e6:.1f} MB, time about "
-            f"{_duration(self.seconds)}"
+            f"{format_duration(self.seconds)}"
         )
 
 
