@@ -137,19 +137,46 @@ def subset_positions(ids: pd.Index, target: pd.Index) -> np.ndarray:
     return pos
 
 
-def constant_units(arr: np.ndarray, arg: str, policy: str) -> np.ndarray:
+def checked_spread(arr: np.ndarray, arg: str) -> np.ndarray:
+    """Each unit's range over stimuli (max - min) of 2-D responses, refusing NaN and
+    infinite values: NaN propagates through max and min and an infinite value is an infinite
+    extreme, so finite extremes prove finite data (one pass over the data for both checks).
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        (n_stimuli, n_units).
+    arg : str
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_units,).
+    """
+    high, low = arr.max(axis=0, initial=-np.inf), arr.min(axis=0, initial=np.inf)
+    if not (np.isfinite(high).all() and np.isfinite(low).all()):
+        check_finite(arr, arg)  # raises, saying how many and where
+    return high - low
+
+
+def constant_units(
+    arr: np.ndarray, arg: str, policy: str, spread: np.ndarray | None = None
+) -> np.ndarray:
     """``arr`` after the constant-unit ``policy`` (``"raise"``, ``"drop"`` or ``"keep"``);
-    a representation constant in every unit is always refused."""
-    mean_over_reps = average_repeats(arr)
+    a representation constant in every unit is always refused. ``spread``: each unit's
+    range, when already known."""
+    if spread is None:
+        spread = np.ptp(average_repeats(arr), axis=0)
     if policy == "keep":  # only a fully constant representation matters
-        if not np.ptp(mean_over_reps, axis=0).any():
+        if not spread.any():
             raise InputError(
                 f"The '{arg}' argument is constant across stimuli in all its "
                 f"{arr.shape[1]} units; it carries no stimulus information. Expected "
                 "responses that vary across stimuli."
             )
         return arr
-    const = np.ptp(mean_over_reps, axis=0) == 0
+    const = spread == 0
     if const.all():
         raise InputError(
             f"The '{arg}' argument is constant across stimuli in all its {arr.shape[1]} "
@@ -322,7 +349,10 @@ def response_entries(
                 f"(n_stimuli, n_units, n_repetitions). Got an array of shape {arr.shape} "
                 "instead."
             )
-        check_repeats(arr, arg)
+        # a unit's range does not depend on the order of the rows (reordered below)
+        spread = checked_spread(arr, arg) if arr.ndim == 2 else None
+        if spread is None:
+            check_repeats(arr, arg)
         if index is None:
             base = stimuli if stimuli is not None else ids
             index = stimulus_index(base, arr.shape[0], "stimuli")
@@ -337,7 +367,7 @@ def response_entries(
                 f"The '{arg}' argument has {arr.shape[0]} stimuli (rows) but "
                 f"{index.size} were expected, as for the other entries."
             )
-        entries[key] = constant_units(arr, arg, policy)
+        entries[key] = constant_units(arr, arg, policy, spread)
     assert index is not None
     kinds: dict[Key, Kind] = dict.fromkeys(entries, "responses")
     return entries, kinds, index

@@ -92,7 +92,9 @@ class EntryBlock:
             if kind == "rdm":
                 out[i] = upper_triangle(arr)
             else:
-                out[i] = rdm_vectors(average_repeats(arr), distance, name=f"responses of {key!r}")
+                rdm_vectors(
+                    average_repeats(arr), distance, name=f"responses of {key!r}", out=out[i]
+                )
         return out
 
     def response_arrays(self, metric: str = "this metric") -> list[np.ndarray]:

@@ -208,7 +208,11 @@ def _upper_mask(n: int) -> np.ndarray:
 
 
 def rdm_vectors(
-    responses: np.ndarray, distance: str = "correlation", *, name: str = "responses"
+    responses: np.ndarray,
+    distance: str = "correlation",
+    *,
+    name: str = "responses",
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Upper-triangle RDM vectors (..., n(n-1)/2) of a stack of response matrices.
 
@@ -226,17 +230,20 @@ def rdm_vectors(
         A name of :data:`DISTANCES`.
     name : str
         What the responses are, for error messages.
+    out : numpy.ndarray, optional
+        A float64 array of the result's shape to write into (no temporary copy).
 
     Returns
     -------
     numpy.ndarray
+        ``out`` when given.
     """
     from .backends import get_backend
 
     dist = DISTANCES.get(distance)
     backend = get_backend()
     if distance in ("correlation", "cosine"):
-        fast = _unit_rdm_vectors(responses, distance, backend, name)
+        fast = _unit_rdm_vectors(responses, distance, backend, name, out)
         if fast is not None:
             return fast
     x = _responses_input(responses, name)
@@ -248,15 +255,18 @@ def rdm_vectors(
         scale = float(np.abs(flat).max(initial=0.0)) or 1.0
         flat = flat / scale
     mask = _upper_mask(n)
-    out = np.empty((len(flat), n * (n - 1) // 2))
+    vectors = np.empty((len(flat), n * (n - 1) // 2))
     for b in range(len(flat)):
         z = dist.preprocess(flat[b], name)
-        _upper_from_gram(distance, backend.gram(z), mask, out[b])
+        _upper_from_gram(distance, backend.gram(z), mask, vectors[b])
     if scale != 1.0:
         with np.errstate(over="ignore"):
-            out *= scale if distance == "euclidean" else scale * scale
-        _check_overflow(out, scale, distance, name)
-    return out.reshape(*lead, out.shape[-1])
+            vectors *= scale if distance == "euclidean" else scale * scale
+        _check_overflow(vectors, scale, distance, name)
+    if out is not None:
+        out.reshape(vectors.shape)[...] = vectors
+        return out
+    return vectors.reshape(*lead, vectors.shape[-1])
 
 
 #: Largest ``eps * |x_i|^2 / |x_i - mean|^2`` (the relative error the centring algebra adds to a
@@ -266,48 +276,55 @@ CENTRING_ERROR = 1e-11
 
 def _unit_gram(x: np.ndarray, distance: str, backend: Any) -> np.ndarray | None:
     """The Gram matrix of the rows of ``x`` centred (correlation) and scaled to unit norm,
-    from one product of the raw rows: ``G - s s^T / p`` with the row sums ``s``, divided by
-    the outer product of its diagonal's square roots. This reads the data twice (the product
-    and the sums) where centring and scaling copies read it five times. None when the
-    algebra would cost precision (rows whose mean dwarfs their spread, values near the
-    float range, a non-finite product): the caller then centres explicitly."""
+    from one product of the raw rows: ``(G - s s^T / p) / (d d^T)`` with the row sums ``s``
+    and the centred rows' norms ``d``, applied as two rank-one updates. This reads the data
+    twice (the product and the sums) where centring and scaling copies read it five times.
+    None when the algebra would cost precision (rows whose mean dwarfs their spread, values
+    near the float range, a non-finite product): the caller then centres explicitly. A finite
+    diagonal bounds every entry (``|G_ij| <= sqrt(G_ii G_jj)``), so only it is checked."""
     from .backends import working_dtype
 
     g = backend.gram(x)
-    if not np.isfinite(g).all():
-        return None
     full = np.diagonal(g).copy()
+    if not np.isfinite(full).all():
+        return None
     if distance == "correlation":
         sums = np.sum(x, axis=-1, dtype=np.float64)
-        g -= np.outer(sums, sums) / x.shape[-1]
-    diag = np.diagonal(g).copy()
+        diag = full - sums * sums / x.shape[-1]
+    else:
+        sums, diag = None, full
     eps = np.finfo(np.dtype(working_dtype())).eps
     with np.errstate(divide="ignore", invalid="ignore"):
         precise = (full / diag) * eps <= CENTRING_ERROR
     if not (precise.all() and (diag > np.finfo(np.float64).tiny * 1e20).all()):
         return None
     inv = 1.0 / np.sqrt(diag)
-    g *= inv[:, None]
-    g *= inv[None, :]
+    g *= np.multiply.outer(inv, inv)
+    if sums is not None:
+        a = sums * inv / np.sqrt(x.shape[-1])
+        g -= np.multiply.outer(a, a)
     return g
 
 
-def _unit_rdm_vectors(responses: Any, distance: str, backend: Any, name: str) -> np.ndarray | None:
+def _unit_rdm_vectors(
+    responses: Any, distance: str, backend: Any, name: str, out: np.ndarray | None = None
+) -> np.ndarray | None:
     """Correlation or cosine RDM vectors through :func:`_unit_gram`, without converting or
-    copying the responses first; None where any representation needs the explicit path."""
+    copying the responses first, written into ``out`` when given; None where any
+    representation needs the explicit path."""
     x = np.asarray(responses)
     if x.dtype.kind not in "f" or x.ndim < 2:
         return None
     n, p = x.shape[-2:]
     flat = x.reshape(-1, n, p)
     mask = _upper_mask(n)
-    out = np.empty((len(flat), n * (n - 1) // 2))
+    vectors = np.empty((len(flat), n * (n - 1) // 2)) if out is None else out.reshape(len(flat), -1)
     for b in range(len(flat)):
         g = _unit_gram(flat[b], distance, backend)
         if g is None:
             return None
-        np.subtract(1.0, g[mask], out=out[b])
-    return out.reshape(*x.shape[:-2], out.shape[-1])
+        np.subtract(1.0, g[mask], out=vectors[b])
+    return vectors.reshape(*x.shape[:-2], vectors.shape[-1])
 
 
 def upper_triangle(rdms: np.ndarray) -> np.ndarray:
