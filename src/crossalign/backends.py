@@ -265,20 +265,30 @@ class TorchBackend(Backend):
         return self._back(t @ t.T)
 
     def rank(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Batched: the rows of a chunk are sorted together on the device, and each run of
+        equal values gets the mean of the positions it occupies (its first and last position
+        from running max/min scans), all without a loop over rows."""
         torch, _ = self._torch()
-        for i, row in enumerate(v):
-            t = self._to(row, "float64")
-            values, order = torch.sort(t)
-            # runs of equal values share the mean of the positions they occupy
-            _, inverse, counts = torch.unique_consecutive(
-                values, return_inverse=True, return_counts=True
-            )
-            ends = torch.cumsum(counts, 0).to(torch.float64)  # 1-based last position of each run
-            mean_rank = ends - (counts.to(torch.float64) - 1.0) / 2.0
-            ranks = torch.empty_like(values)
-            ranks[order] = mean_rank[inverse]
-            out[i] = ranks.cpu().numpy()
+        k, m = v.shape
+        rows = max(1, _CHUNK_ELEMENTS * 16 // max(m, 1))  # bounds the device's temporaries
+        for start in range(0, k, rows):
+            t = self._to(v[start : start + rows], "float64")
+            out[start : start + rows] = self._ranks(torch, t).cpu().numpy()
         return out
+
+    @staticmethod
+    def _ranks(torch: Any, t: Any) -> Any:
+        values, order = torch.sort(t, dim=1)
+        m = values.shape[1]
+        pos = torch.arange(m, device=t.device).expand_as(order)
+        first = torch.ones_like(order, dtype=torch.bool)  # a run of equal values starts here
+        first[:, 1:] = values[:, 1:] != values[:, :-1]
+        last = torch.ones_like(first)  # ... and ends here
+        last[:, :-1] = first[:, 1:]
+        start = torch.where(first, pos, 0).cummax(dim=1).values
+        end = torch.where(last, pos, m).flip(1).cummin(dim=1).values.flip(1)
+        mean_rank = (start + end).to(torch.float64) / 2.0 + 1.0
+        return torch.empty_like(mean_rank).scatter_(1, order, mean_rank)
 
     def inner(self, a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
         dtype = working_dtype()
