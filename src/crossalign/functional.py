@@ -455,7 +455,7 @@ def compare_alignment_patterns(
         "brain_to_brain": {
             "mean_alignment": float(brain[off].mean()) if len(off[0]) else float("nan"),
             "std_alignment": float(brain[off].std()) if len(off[0]) else float("nan"),
-            "pattern": _labelled(brain, regions),
+            "pattern": region_matrix(brain, regions),
         },
         "model_to_brain": {},
         "comparisons": {},
@@ -473,7 +473,7 @@ def compare_alignment_patterns(
             "mean_alignment": cmp.model_mean,
             "std_alignment": cmp.model_std,
             "pattern_correlation": cmp.pattern_correlation,
-            "pattern": _labelled(mdl, regions),
+            "pattern": region_matrix(mdl, regions),
         }
         captured = bool(cmp.pattern_correlation > threshold)  # NaN (undefined) -> False
         results["comparisons"][name] = {
@@ -487,10 +487,6 @@ def compare_alignment_patterns(
             "threshold": threshold,
         }
     return results
-
-
-def _labelled(values: np.ndarray, regions: list[Hashable]) -> xr.DataArray:
-    return region_matrix(values, regions)
 
 
 # ---------------------------------------------------------------------- Applications

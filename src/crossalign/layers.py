@@ -17,6 +17,7 @@ import xarray as xr
 from .data import BrainData, ModelData
 from .engine import score_tensor
 from .errors import InputError
+from .labels import plain
 from .metrics import Metric
 
 __all__ = ["assign_layers", "layer_scores", "select_layers", "split_stimuli"]
@@ -87,11 +88,7 @@ def select_layers(
     values = scores.transpose("layer", "region").values
     best = np.argmax(values, axis=0) if higher_is_better else np.argmin(values, axis=0)
     layers = scores.coords["layer"].values
-    return {r: _py(layers[i]) for r, i in zip(scores.coords["region"].values, best, strict=True)}
-
-
-def _py(x: object) -> Hashable:
-    return x.item() if isinstance(x, np.generic) else x  # type: ignore[return-value]
+    return {r: plain(layers[i]) for r, i in zip(scores.coords["region"].values, best, strict=True)}
 
 
 def assign_layers(
@@ -141,8 +138,8 @@ def assign_layers(
     if region_order is not None:
         table = table.sel(region=list(region_order))
     values = table.values if higher_is_better else -table.values
-    layers = [_py(x) for x in table.coords["layer"].values]
-    regions = [_py(x) for x in table.coords["region"].values]
+    layers = [plain(x) for x in table.coords["layer"].values]
+    regions = [plain(x) for x in table.coords["region"].values]
     n_layers, n_regions = values.shape
     if assignment == "argmax":
         chosen = np.argmax(values, axis=0)
@@ -222,7 +219,7 @@ def split_stimuli(
     order = np.random.default_rng(seed).permutation(len(ids))
     test = sorted(order[:n_test].tolist())
     train = sorted(order[n_test:].tolist())
-    return [_py(ids[i]) for i in train], [_py(ids[i]) for i in test]
+    return [plain(ids[i]) for i in train], [plain(ids[i]) for i in test]
 
 
 def _stratified_split(
@@ -245,8 +242,8 @@ def _stratified_split(
         k = round(len(members) * test_fraction)
         test_pos.extend(rng.permutation(members)[:k].tolist())
     test_set = set(test_pos)
-    train = [_py(ids[i]) for i in range(len(ids)) if i not in test_set]
-    test = [_py(ids[i]) for i in sorted(test_set)]
+    train = [plain(ids[i]) for i in range(len(ids)) if i not in test_set]
+    test = [plain(ids[i]) for i in sorted(test_set)]
     if len(train) < 3 or len(test) < 3:
         raise InputError(
             f"The stratified split leaves {len(train)} train / {len(test)} test stimuli; each "
