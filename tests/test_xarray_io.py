@@ -150,6 +150,14 @@ def test_ids_keep_their_type_through_a_saved_evaluation(tmp_path):
 def test_mixed_stimulus_ids_are_refused_by_name():
     with pytest.raises(ValueError, match=r"Stimulus ids of mixed.*\['int', 'str'\]"):
         labels.ids_array([1, "a"])
+    with pytest.raises(ValueError, match=r"\['bool'\]"):
+        labels.ids_array([True, False])
+
+
+def test_float_stimulus_ids_round_trip(tmp_path):
+    data = brain(np.random.default_rng(9), stimuli=(0.5, 1.5, 2.5, 3.5, 4.5))
+    same(data, ca.BrainData.from_dataset(data.to_dataset()))
+    same(data, ca.io.load_xarray(ca.io.save_xarray(data, tmp_path / "f.nc")))
 
 
 def test_label_helper_keeps_types():

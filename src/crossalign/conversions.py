@@ -15,7 +15,7 @@ Two layouts, the same ones the netCDF/Zarr savers write (:func:`crossalign.io.sa
     label stays an integer, a tuple a tuple) and the fixed split.
 
 ``"auto"`` picks the areas layout where it loses nothing, else entries. Stimulus ids are the
-``stimulus`` coordinate in their own type (all integers or all strings).
+``stimulus`` coordinate in their own type (all integers, all strings or all floats).
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ R = TypeVar("R", bound=Representations)
 
 def layout_fits(data: Representations) -> bool:
     """Whether the per-area layout holds ``data`` without loss (a complete grid, one shape per
-    area, no repetitions, no fixed split, integer or string labels).
+    area, no repetitions, no fixed split, string area labels, source labels and stimulus ids
+    of one storable type).
 
     Parameters
     ----------
@@ -62,14 +63,12 @@ def layout_fits(data: Representations) -> bool:
             return False
     if not all(isinstance(a, str) for a in data.areas):  # variable names are strings
         return False
-    return all(
-        {type(x) for x in group} <= {str} or _all_int(group)
-        for group in (data.sources, list(data.stimuli))
-    )
-
-
-def _all_int(values: Sequence[Any]) -> bool:
-    return all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values)
+    try:
+        for group in (data.sources, list(data.stimuli)):
+            ids_array(group)
+    except InputError:
+        return False
+    return True
 
 
 def to_dataset(data: Representations, layout: str = "auto") -> xr.Dataset:

@@ -67,8 +67,8 @@ def coord(labels: Sequence[Hashable]) -> np.ndarray:
 
 
 def ids_array(values: Sequence[Hashable], what: str = "Stimulus ids") -> np.ndarray:
-    """Labels as an array a netCDF or Zarr file can hold with their type (all integers or all
-    strings).
+    """Labels as an array a netCDF or Zarr file can hold with their type (all integers, all
+    strings or all floats).
 
     Parameters
     ----------
@@ -90,10 +90,12 @@ def ids_array(values: Sequence[Hashable], what: str = "Stimulus ids") -> np.ndar
         return np.asarray(values, dtype=np.int64)
     if _all(values, str):
         return np.asarray(values, dtype=str)
+    if _all(values, float):
+        return np.asarray(values, dtype=np.float64)
     kinds = sorted({type(v).__name__ for v in values})
     raise InputError(
         f"{what} of mixed or unsupported types {kinds} cannot be stored as a coordinate; "
-        "expected all integers or all strings."
+        "expected all integers, all strings or all floats."
     )
 
 
