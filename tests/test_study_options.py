@@ -402,3 +402,58 @@ def test_each_field_changes_what_it_should(field, inputs, reference, tmp_path):
     config = json.loads(json.dumps(base(inputs)))
     change(config, inputs)
     check(reference, Run(config, tmp_path / "out"), inputs)
+
+
+def test_metric_parameters_in_a_study(tmp_path, rng):
+    """A metrics entry may be a table with the metric's typed parameters; results name the
+    metric with them, and their numbers are those of the library's own call."""
+    stims = [f"s{i}" for i in range(14)]
+    latent = rng.normal(size=(14, 4))
+    brain = ca.BrainData.from_responses(
+        {
+            (f"sub{s}", r): latent @ rng.normal(size=(4, 8)) + 0.5 * rng.normal(size=(14, 8))
+            for s in range(4)
+            for r in ("V1", "V2", "IT")
+        },
+        stimuli=stims,
+    )
+    ca.io.save_xarray(brain, tmp_path / "brain.nc")
+    np.savez(tmp_path / "acts.npz", layer1=latent, stimuli=np.array(stims))
+    config = {
+        "name": "params",
+        "datasets": [{"name": "data", "path": str(tmp_path / "brain.nc")}],
+        "models": [{"name": "net", "source": "activations", "path": str(tmp_path / "acts.npz")}],
+        "metrics": ["spearman", {"name": "mutual_knn", "k": 3}],
+        "n_bootstrap": 10,
+        "n_permutations": 10,
+    }
+    from crossalign.store import ResultsStore
+    from crossalign.study import run_study
+
+    result = run_study(config, tmp_path / "out")
+    with ResultsStore(result["database"]) as store:
+        rows = store.query(
+            "SELECT region, target_region, value FROM results WHERE metric = 'mutual_knn(k=3)' "
+            "AND analysis = 'cross_region_matrix'"
+        )
+        metrics = set(store.query("SELECT DISTINCT metric FROM results")["metric"])
+    assert metrics == {"spearman", "mutual_knn(k=3)"}
+    got = rows.pivot(index="region", columns="target_region", values="value")
+    want = ca.cross_region_matrix(brain, ca.get_metric("mutual_knn", k=3))
+    np.testing.assert_allclose(got.loc[["V1", "V2", "IT"], ["V1", "V2", "IT"]], want, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("metrics", "message"),
+    [
+        ([{"name": "mutual_knn", "k": 0}], r"'k' parameter of mutual_knn must be a positive"),
+        ([{"name": "shape", "alfa": 0.5}], r"no parameter 'alfa'.*Did you mean 'alpha'"),
+        ([{"k": 3}], r"metric table needs a 'name'"),
+        (["spearman", {"name": "spearman"}], r"names a metric twice"),
+    ],
+)
+def test_bad_metric_parameters_are_refused_before_the_study_runs(metrics, message):
+    from crossalign.studyconfig import parse_study
+
+    with pytest.raises(ValueError, match=message):
+        parse_study({"datasets": [{"name": "cichy2014"}], "metrics": metrics})

@@ -129,15 +129,14 @@ def _preflight(
     resampling loops and print the plans; refuse the study before it starts if any of this
     fails (the message names the dataset, model or parameter)."""
     from .engine import plan_scores
-    from .metrics import get_metric
     from .stats import plan_inference
 
     loaded = []
     for dcfg in cfg.datasets:
         brain = _load_brain(dcfg)
         _check_models(cfg, dcfg, brain, allow_user_modules)
-        for metric_name in cfg.metrics:
-            plan = plan_scores(brain, None, get_metric(metric_name))
+        for metric in cfg.metric_objects():
+            plan = plan_scores(brain, None, metric)
             if console is not None:
                 console.print(f"Plan for {dcfg.key}: {plan.describe()}")
         models = _models_for(cfg, dcfg)
@@ -534,7 +533,6 @@ class _Context:
 
 
 def _run_dataset(ctx: _Context, dcfg: DatasetConfig, brain: BrainData) -> None:
-    from .metrics import get_metric
 
     cfg = ctx.cfg
     ctx.console.print(
@@ -542,15 +540,14 @@ def _run_dataset(ctx: _Context, dcfg: DatasetConfig, brain: BrainData) -> None:
         f"{len(brain.subjects)} subjects, {len(brain.regions)} regions",
         highlight=False,
     )
-    for metric_name in cfg.metrics:
-        _brain_block(ctx, dcfg.key, brain, get_metric(metric_name))
+    for metric in cfg.metric_objects():
+        _brain_block(ctx, dcfg.key, brain, metric)
     names = _result_names(cfg, dcfg, brain)
     models: list[tuple[ModelConfig, ModelData]] | None = None
-    for metric_name in cfg.metrics:
-        metric = get_metric(metric_name)
-        blocks = [f"{dcfg.key}/model/{name}/{metric.name}" for name in names]
+    for metric in cfg.metric_objects():
+        blocks = [f"{dcfg.key}/model/{name}/{metric.label}" for name in names]
         if cfg.n_bootstrap and names:
-            blocks.append(f"{dcfg.key}/equivalence/{metric.name}")
+            blocks.append(f"{dcfg.key}/equivalence/{metric.label}")
         if all(ctx.store.has_block(ctx.run_id, b) for b in blocks):
             continue
         if models is None:
@@ -578,10 +575,10 @@ def _brain_block(ctx: _Context, dataset: str, brain: BrainData, metric: Any) -> 
     from .protocols import get_protocol
     from .stats import noise_ceiling, unreliable_regions
 
-    block = f"{dataset}/brain/{metric.name}"
+    block = f"{dataset}/brain/{metric.label}"
     if ctx.store.has_block(ctx.run_id, block):
         return
-    labels = {"dataset": dataset, "metric": metric.name, "split": "all"}
+    labels = {"dataset": dataset, "metric": metric.label, "split": "all"}
     protocol = get_protocol(ctx.cfg.protocol)
     ceiling = noise_ceiling(brain, metric, definition=protocol.ceiling).drop_attrs()
     unreliable = unreliable_regions(ceiling).astype(float)
@@ -690,17 +687,17 @@ def _model_block(
     from .evaluation import Evaluation
 
     cfg = ctx.cfg
-    block = f"{dataset}/model/{mcfg.name}/{metric.name}"
+    block = f"{dataset}/model/{mcfg.name}/{metric.label}"
     done = ctx.store.has_block(ctx.run_id, block)
-    if done and ctx.store.has_block(ctx.run_id, f"{dataset}/equivalence/{metric.name}"):
+    if done and ctx.store.has_block(ctx.run_id, f"{dataset}/equivalence/{metric.label}"):
         return None
-    path = ctx.evaluation_path(dataset, mcfg.name, metric.name)
+    path = ctx.evaluation_path(dataset, mcfg.name, metric.label)
     if done and path.is_file():
         evaluation = Evaluation.load(path)
     else:
         if not done:
             ctx.console.print(
-                f"  {dataset} / {mcfg.name} / {metric.name}: layer selection, score, APS, "
+                f"  {dataset} / {mcfg.name} / {metric.label}: layer selection, score, APS, "
                 f"{cfg.n_bootstrap} bootstraps",
                 highlight=False,
             )
@@ -717,9 +714,9 @@ def _model_block(
     if not done:
         paradigm = mcfg.paradigm or md.attrs.get("paradigm", "user")
         rows = _evaluation_rows(
-            ev, dataset=dataset, model=mcfg.name, paradigm=paradigm, metric=metric.name
+            ev, dataset=dataset, model=mcfg.name, paradigm=paradigm, metric=metric.label
         )
-        geometry = {"dataset": dataset, "model": mcfg.name, "metric": metric.name, "split": "all"}
+        geometry = {"dataset": dataset, "model": mcfg.name, "metric": metric.label, "split": "all"}
         rows += _model_geometry(md.select([md.models[0]]), evaluation.layers, geometry)
         ctx.store.write_block(ctx.run_id, block, rows)
     return evaluation, ev
@@ -734,17 +731,17 @@ def _equivalence_block(
 ) -> None:
     from .stats import double_criterion, leaderboard
 
-    block = f"{dataset}/equivalence/{metric.name}"
+    block = f"{dataset}/equivalence/{metric.label}"
     if not ctx.cfg.n_bootstrap or ctx.store.has_block(ctx.run_id, block) or not evaluations:
         return
     datasets = {name: ds for name, (_, ds) in evaluations.items()}
     crit = double_criterion(datasets)
-    labels = {"dataset": dataset, "metric": metric.name, "split": "test"}
+    labels = {"dataset": dataset, "metric": metric.label, "split": "test"}
     frames = [
         rows_from(crit[v].astype(float), analysis="equivalence", statistic=v, **labels)
         for v in ("score_equivalent", "aps_equivalent", "double")
     ]
-    frames.extend(_paradigm_rows(models, datasets, dataset, metric.name))
+    frames.extend(_paradigm_rows(models, datasets, dataset, metric.label))
     frames.extend(_paired_rows(ctx, evaluations, labels))
     board = leaderboard(datasets)
     paradigms = {m.name: m.paradigm or md.attrs.get("paradigm", "user") for m, md in models}

@@ -21,6 +21,7 @@ __all__ = [
     "ModelConfig",
     "StudyConfig",
     "load_study",
+    "metric_of",
     "parse_study",
 ]
 
@@ -180,7 +181,8 @@ class StudyConfig(BaseModel):
         A TOML file of further models.
     protocol : str
         An evaluation protocol (``crossalign``, ``hoefling2026``).
-    metrics : list of str
+    metrics : list of str or dict
+        Metric names, or tables with a ``name`` and the metric's parameters.
     test_fraction : float
     seed : int
     n_bootstrap : int
@@ -197,7 +199,7 @@ class StudyConfig(BaseModel):
     models: list[ModelConfig] = Field(default_factory=list)
     models_file: str | None = None
     protocol: str = "crossalign"
-    metrics: list[str] = Field(default_factory=lambda: ["spearman"], min_length=1)
+    metrics: list[str | dict[str, Any]] = Field(default_factory=lambda: ["spearman"], min_length=1)
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     seed: Seed = 0
     n_bootstrap: int = Field(1000, ge=0)
@@ -225,14 +227,20 @@ class StudyConfig(BaseModel):
 
     @field_validator("metrics")
     @classmethod
-    def _known_metrics(cls, value: list[str]) -> list[str]:
-        from .metrics import METRICS
-
-        for name in value:
-            METRICS.get(name)  # raises with the valid names and the closest match
-        if len(set(value)) != len(value):
-            raise ValueError(f"names a metric twice: {value}")
+    def _known_metrics(cls, value: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
+        labels = [metric_of(entry).label for entry in value]  # raises naming the problem
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"names a metric twice: {labels}")
         return value
+
+    def metric_objects(self) -> list[Any]:
+        """The study's metrics, built with their parameters.
+
+        Returns
+        -------
+        list of Metric
+        """
+        return [metric_of(entry) for entry in self.metrics]
 
     @model_validator(mode="after")
     def _unique_names(self) -> StudyConfig:
@@ -362,6 +370,33 @@ DEMO_STUDY: dict[str, Any] = {
     "metrics": ["spearman"],
     "n_bootstrap": 1000,
 }
+
+
+def metric_of(entry: str | dict[str, Any]) -> Any:
+    """The metric a study's ``metrics`` entry names: a registered name, or a table with a
+    ``name`` and the metric's typed parameters (``{name = "mutual_knn", k = 5}``).
+
+    Parameters
+    ----------
+    entry : str or dict
+
+    Returns
+    -------
+    Metric
+
+    Raises
+    ------
+    ValueError
+        For an unknown metric or parameter, or a value the metric refuses.
+    """
+    from .metrics import get_metric
+
+    if isinstance(entry, str):
+        return get_metric(entry)
+    if "name" not in entry or not isinstance(entry["name"], str):
+        raise ValueError(f"a metric table needs a 'name' (a registered metric). Got {entry!r}.")
+    parameters = {k: v for k, v in entry.items() if k != "name"}
+    return get_metric(entry["name"], **parameters)
 
 
 def load_study(path: str | Path) -> StudyConfig:

@@ -111,6 +111,16 @@ class Metric(ABC):
         return {f.name: Parameter(f.name, str(f.type), f.default) for f in fields(cls) if f.init}
 
     @property
+    def label(self) -> str:
+        """The metric's name, with the parameters that differ from their defaults:
+        ``"spearman"``, ``"mutual_knn(k=5)"``; how results and files name it. A sequence of
+        more than four values is shown by its length and a short hash of its values."""
+        if not self.options:
+            return self.name
+        parts = ", ".join(f"{k}={_short(v)}" for k, v in sorted(self.options.items()))
+        return f"{self.name}({parts})"
+
+    @property
     def options(self) -> dict[str, Any]:
         """The parameters set to other values than their defaults (empty for a default
         metric); used in labels and cache keys."""
@@ -245,6 +255,15 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
         value, bool | np.bool_
     )
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, tuple) and len(value) > 4:
+        import hashlib
+
+        digest = hashlib.sha256(repr(value).encode()).hexdigest()[:6]
+        return f"<{len(value)} values #{digest}>"
+    return repr(value)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -18,12 +18,12 @@ from ..citations import SCHUETT2023 as _SCHUETT
 
 def _citations(results: pd.DataFrame, config: Any) -> dict[str, str]:
     from ..io.datasets import DATASETS
-    from ..metrics import METRICS
 
     out = {"alignment patterns (APS)": _APA, "inference": _SCHUETT}
-    for name in dict.fromkeys(results["metric"].dropna()):
-        if name in METRICS:
-            out[f"metric: {name}"] = METRICS.get(name).citation
+    used = set(results["metric"].dropna())
+    for metric in config.metric_objects():
+        if metric.label in used:
+            out[f"metric: {metric.name}"] = metric.citation
     for d in config.datasets:
         if d.path is None and d.name in DATASETS:
             out[f"dataset: {d.name}"] = DATASETS.get(d.name).citation
