@@ -308,6 +308,13 @@ def test_metric_parameters_are_typed_frozen_fields():
     pars = {p.name: (p.type, p.default) for p in Predictivity.parameters().values()}
     assert pars["folds"] == ("int", 5) and pars["test"] == ("str", "cross-validated")
     assert Spearman.parameters() == {}
+    # labels name a metric with the parameters that differ from the defaults
+    assert get_metric("spearman").label == "spearman"
+    assert get_metric("mutual_knn", k=5).label == "mutual_knn(k=5)"
+    assert get_metric("mutual_knn", k=10).label == "mutual_knn"  # the default
+    a = get_metric("predictivity", alphas=tuple(np.logspace(0, 4, 9))).label
+    b = get_metric("predictivity", alphas=tuple(np.logspace(0, 5, 9))).label
+    assert a.startswith("predictivity(alphas=<9 values #") and a != b
 
 
 def test_response_metric_on_rdm_data_explains(cichy):
