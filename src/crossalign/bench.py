@@ -653,15 +653,17 @@ def bench_evaluate(size: str = "small") -> dict[str, Any]:
     }
 
 
-def _paper(size: str = "small") -> dict[str, Any]:
+def _paper(size: str = "small", metrics: tuple[str, ...] = ("spearman", "predictivity")) -> dict:
     from .bench_paper import bench_paper
 
-    return bench_paper(size)
+    return bench_paper(size, metrics=metrics)
 
 
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "evaluate": bench_evaluate,
     "paper": _paper,
+    "paper-rsa": lambda size="small": _paper(size, ("spearman",)),
+    "paper-lp": lambda size="small": _paper(size, ("predictivity",)),
     "nsd": bench_nsd,
     "extract-video": bench_extract_video,
     "stream": bench_stream,

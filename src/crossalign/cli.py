@@ -544,8 +544,8 @@ def bench(
         str,
         typer.Argument(
             help=(
-                "Benchmark: paper, rsa, aps, predictivity, evaluate, extract, extract-video, "
-                "stream or nsd."
+                "Benchmark: paper (paper-rsa, paper-lp: one metric), rsa, aps, predictivity, "
+                "evaluate, extract, extract-video, stream or nsd."
             )
         ),
     ],
