@@ -169,13 +169,16 @@ def test_castaldi_brain_aps_with_bootstrap_cis(castaldi):
     np.testing.assert_allclose(direct["mean"].values, means.values, atol=1e-12)
     assert float(direct["mean"].sel(region="V1")) > float(direct["mean"].sel(region="IPS345"))
     assert bool(((direct["low"] <= direct["mean"]) & (direct["mean"] <= direct["high"])).all())
-    # the seed's matrix-level comparison sits beside the APS, and matches compare_matrices
+    # the matrix-level comparison sits beside the APS, and matches compare_matrices
     brain_matrix = ca.cross_region_matrix(castaldi)
     np.testing.assert_allclose(ev["brain_matrix"].values, brain_matrix.values, atol=1e-12)
     expected = ca.compare_matrices(brain_matrix, ev["model_matrix"].values, seed=1)
-    assert ev.attrs["matrix_pattern_correlation"] == pytest.approx(
+    assert float(ev["matrix_pattern_correlation"]) == pytest.approx(
         expected.pattern_correlation, nan_ok=True
     )
+    assert float(ev["matrix_p_value"]) == pytest.approx(expected.p_value)
+    # the numbers are data: they survive selections, which drop nothing but attributes
+    assert float(ev.sel(region="V1").drop_attrs()["matrix_p_value"]) == expected.p_value
     np.testing.assert_allclose(
         ev["score_normalised"].values,
         ev["score_mean"].values / ev["ceiling"].sel(bound="upper").values,
@@ -251,6 +254,7 @@ def test_layer_selection_never_sees_test_stimuli():
     ev = ca.evaluate_model(model, brain, n_bootstrap=0, test_fraction=0.4, seed=9)
     train, test = ca.split_stimuli(stimuli, 0.4, seed=9)
     assert ev.attrs["test_stimuli"] == test and ev.attrs["n_train"] == len(train)
+    assert list(ev["test_stimulus"].values) == test  # ids of their own type, as a coordinate
     selection = ca.layer_scores(model, brain, stimuli=train)
     expected = ca.assign_layers(selection)
     assert dict(zip(ev.region.values, ev.layer.values, strict=True)) == expected

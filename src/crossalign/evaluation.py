@@ -563,7 +563,10 @@ class Evaluation:
         rr = ("region", "target_region")
         ds["brain_matrix"] = (rr, matrices["brain"])
         ds["model_matrix"] = (rr, matrices["model"])
-        ds = ds.assign_coords(target_region=regions)
+        ds = ds.assign_coords(target_region=regions, test_stimulus=coord(self.test))
+        comparison = matrices["comparison"].to_dataset()  # numbers as data, not attributes
+        for name in ("pattern_correlation", "pattern_correlation_with_diagonal", "p_value"):
+            ds[f"matrix_{name}"] = comparison[name]
         kind = check_option(bootstrap or self.options["bootstrap"], "bootstrap", BOOTSTRAPS)
         if n_bootstrap:
             ds = self._with_intervals(ds, self.bootstrap(n_bootstrap, kind, level))
@@ -617,7 +620,7 @@ class Evaluation:
         return {
             "model": self.model,
             "protocol": o["protocol"],
-            "metric": o["metric"],
+            "metric": o["metric"].label if isinstance(o["metric"], Metric) else o["metric"],
             "similarity": o["similarity"],
             "include_same_region": o["include_same_region"],
             "rdm": o["rdm"],

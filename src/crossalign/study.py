@@ -861,11 +861,11 @@ def _evaluation_rows(ev: Any, **labels: Any) -> list[pd.DataFrame]:
     frames.append(
         scalar_rows(
             {
-                "pattern_correlation": ev.attrs["matrix_pattern_correlation"],
-                "pattern_correlation_with_diagonal": ev.attrs[
-                    "matrix_pattern_correlation_with_diagonal"
-                ],
-                "p_value": ev.attrs["matrix_p_value"],
+                "pattern_correlation": float(ev["matrix_pattern_correlation"]),
+                "pattern_correlation_with_diagonal": float(
+                    ev["matrix_pattern_correlation_with_diagonal"]
+                ),
+                "p_value": float(ev["matrix_p_value"]),
                 "n_permutations": ev.attrs["n_permutations"],
             },
             analysis="matrix_comparison",
