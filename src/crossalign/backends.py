@@ -177,15 +177,50 @@ class NumpyBackend(Backend):
     """
 
     def gram(self, z: np.ndarray) -> np.ndarray:
+        """``z @ z.T`` in the working dtype (a symmetric rank-k update); float64 out.
+
+        Parameters
+        ----------
+        z : numpy.ndarray
+            (n, p).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         z = np.ascontiguousarray(z, dtype=working_dtype())
         g = z @ z.T  # NumPy runs x @ x.T as a symmetric rank-k update
         return g.astype(np.float64, copy=False)
 
     def rank_bytes(self, m: int) -> int:
+        """Peak temporary memory of :meth:`rank` on rows of ``m`` entries.
+
+        Parameters
+        ----------
+        m : int
+
+        Returns
+        -------
+        int
+        """
         rows, threads = _rank_chunks(m)
         return RANK_TEMP_BYTES * rows * m * threads
 
     def rank(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Average-tie ranks of each row of ``v`` into ``out``, rows in chunks on every core.
+
+        Parameters
+        ----------
+        v : numpy.ndarray
+            (K, m) rows to rank.
+        out : numpy.ndarray
+            (K, m) float64, written in place.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out``.
+        """
         step, threads = _rank_chunks(v.shape[1])
 
         def rank_rows(start: int) -> None:
@@ -202,6 +237,19 @@ class NumpyBackend(Backend):
         return out
 
     def inner(self, a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        """``a @ b.T`` (``a @ a.T`` when ``b`` is None), clipped to [-1, 1]; float64 out.
+
+        Parameters
+        ----------
+        a : numpy.ndarray
+            (Ka, m).
+        b : numpy.ndarray or None
+            (Kb, m).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         dtype = working_dtype()
         a = np.asarray(a, dtype=dtype)
         out = a @ a.T if b is None else a @ np.asarray(b, dtype=dtype).T
@@ -225,6 +273,12 @@ class TorchBackend(Backend):
     device: str | None = None
 
     def available(self) -> bool:
+        """Whether PyTorch is installed (and, for ``torch:cuda``, a CUDA device is visible).
+
+        Returns
+        -------
+        bool
+        """
         try:
             import torch
         except ImportError:
@@ -261,13 +315,37 @@ class TorchBackend(Backend):
         return t.to(dtype=torch.float64).cpu().numpy()
 
     def gram(self, z: np.ndarray) -> np.ndarray:
+        """``z @ z.T`` in the working dtype on the device; float64 out.
+
+        Parameters
+        ----------
+        z : numpy.ndarray
+            (n, p).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         t = self._to(z, working_dtype())
         return self._back(t @ t.T)
 
     def rank(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Batched: the rows of a chunk are sorted together on the device, and each run of
         equal values gets the mean of the positions it occupies (its first and last position
-        from running max/min scans), all without a loop over rows."""
+        from running max/min scans), all without a loop over rows.
+
+        Parameters
+        ----------
+        v : numpy.ndarray
+            (K, m) rows to rank.
+        out : numpy.ndarray
+            (K, m) float64, written in place.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out``.
+        """
         torch, _ = self._torch()
         k, m = v.shape
         rows = max(1, _CHUNK_ELEMENTS * 16 // max(m, 1))  # bounds the device's temporaries
@@ -291,6 +369,20 @@ class TorchBackend(Backend):
         return torch.empty_like(mean_rank).scatter_(1, order, mean_rank)
 
     def inner(self, a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        """``a @ b.T`` (``a @ a.T`` when ``b`` is None), clipped to [-1, 1], on the device;
+        float64 out.
+
+        Parameters
+        ----------
+        a : numpy.ndarray
+            (Ka, m).
+        b : numpy.ndarray or None
+            (Kb, m).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         dtype = working_dtype()
         ta = self._to(a, dtype)
         out = ta @ ta.T if b is None else ta @ self._to(b, dtype).T

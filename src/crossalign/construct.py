@@ -220,19 +220,19 @@ def _rdm_stack(
 
 
 def rdm_entries(
-    cls: Any,
+    container: Any,
     rdms: Mapping[Hashable, Any],
     names: Sequence[Hashable] | None,
     stimuli: Sequence[Hashable] | None,
     **check: Any,
 ) -> tuple[dict[Key, np.ndarray], dict[Key, Kind], pd.Index]:
     """Entries, kinds and stimulus index from RDM stacks ``{area: (n_sources, n, n)}`` for
-    the container class ``cls`` (``check``: the options of :func:`crossalign.rdm.check_rdm`).
-    An entirely NaN RDM is a missing cell where ``cls`` allows them.
+    the container class ``container`` (``check``: the options of :func:`crossalign.rdm.check_rdm`).
+    An entirely NaN RDM is a missing cell where ``container`` allows them.
 
     Parameters
     ----------
-    cls : type
+    container : type
         The container class (``BrainData`` or ``ModelData``).
     rdms : mapping
         ``{area: array (n_sources, n, n)}``; an (n, n) array is one source.
@@ -250,14 +250,14 @@ def rdm_entries(
     """
     if not isinstance(rdms, Mapping) or not rdms:
         raise InputTypeError(
-            f"The 'rdms' argument must be a non-empty mapping {{{cls.area_dim}: array "
-            f"(n_{cls.source_dim}s, n_stimuli, n_stimuli)}}. Got {describe(rdms)} instead."
+            f"The 'rdms' argument must be a non-empty mapping {{{container.area_dim}: array "
+            f"(n_{container.source_dim}s, n_stimuli, n_stimuli)}}. Got {describe(rdms)} instead."
         )
     entries: dict[Key, np.ndarray] = {}
     n_stim: int | None = None
     source_labels: list[Hashable] | None = None
     for area, stack in rdms.items():
-        arr, absent, arg = _rdm_stack(cls, area, stack, **check)
+        arr, absent, arg = _rdm_stack(container, area, stack, **check)
         if n_stim is None:
             n_stim = arr.shape[-1]
         elif arr.shape[-1] != n_stim:
@@ -269,18 +269,20 @@ def rdm_entries(
             source_labels = list(names) if names is not None else list(range(arr.shape[0]))
             if len(source_labels) != arr.shape[0]:
                 raise InputError(
-                    f"The '{cls.source_dim}s' argument names {len(source_labels)} "
-                    f"{cls.source_dim}s but '{arg}' stacks {arr.shape[0]} RDMs."
+                    f"The '{container.source_dim}s' argument names {len(source_labels)} "
+                    f"{container.source_dim}s but '{arg}' stacks {arr.shape[0]} RDMs."
                 )
             if len(set(source_labels)) != len(source_labels):
                 raise InputError(
-                    f"The '{cls.source_dim}s' argument must hold unique names. Got {source_labels}."
+                    f"The '{container.source_dim}s' argument must hold unique names. Got "
+                    f"{source_labels}."
                 )
         elif arr.shape[0] != len(source_labels):
             raise InputError(
                 f"The '{arg}' argument stacks {arr.shape[0]} RDMs but earlier areas stack "
-                f"{len(source_labels)}. Expected every {cls.source_dim} to have every "
-                f"{cls.area_dim} (a {cls.source_dim} is missing an {cls.area_dim}?)."
+                f"{len(source_labels)}. Expected every {container.source_dim} to have every "
+                f"{container.area_dim} (a {container.source_dim} is missing an "
+                f"{container.area_dim}?)."
             )
         for i, src in enumerate(source_labels):
             if not absent[i]:
@@ -293,19 +295,19 @@ def rdm_entries(
 
 
 def response_entries(
-    cls: Any,
+    container: Any,
     responses: Mapping[Key, Any],
     stimuli: Sequence[Hashable] | None,
     policy: str,
     dtype: Any,
 ) -> tuple[dict[Key, np.ndarray], dict[Key, Kind], pd.Index]:
     """Entries, kinds and stimulus index from ``{(source, area): responses}`` for the
-    container class ``cls``; DataArrays with a ``stimulus`` coordinate are matched by id and
+    container class ``container``; DataArrays with a ``stimulus`` coordinate are matched by id and
     ``policy`` says what happens to constant units (see :func:`constant_units`).
 
     Parameters
     ----------
-    cls : type
+    container : type
         The container class (``BrainData`` or ``ModelData``).
     responses : mapping
         ``{(source, area): array (n_stimuli, n_units[, n_repetitions])}``.
@@ -328,8 +330,8 @@ def response_entries(
         )
     if not isinstance(responses, Mapping) or not responses:
         raise InputTypeError(
-            f"The 'responses' argument must be a non-empty mapping {{({cls.source_dim}, "
-            f"{cls.area_dim}): array (n_stimuli, n_units)}}. Got {describe(responses)} "
+            f"The 'responses' argument must be a non-empty mapping {{({container.source_dim}, "
+            f"{container.area_dim}): array (n_stimuli, n_units)}}. Got {describe(responses)} "
             "instead."
         )
     index: pd.Index | None = None
@@ -337,7 +339,7 @@ def response_entries(
     for key, value in responses.items():
         if not (isinstance(key, tuple) and len(key) == 2):
             raise InputTypeError(
-                f"The keys of 'responses' must be ({cls.source_dim}, {cls.area_dim}) "
+                f"The keys of 'responses' must be ({container.source_dim}, {container.area_dim}) "
                 f"tuples. Got the key {key!r} instead."
             )
         arg = f"responses[{key!r}]"

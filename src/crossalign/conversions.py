@@ -166,17 +166,17 @@ def _areas_dataset(data: Representations) -> xr.Dataset:
 
 
 def from_dataset(
-    cls: type[R],
+    container: type[R],
     ds: xr.Dataset,
     *,
     areas: Sequence[Hashable] | None = None,
     source: str = "The dataset",
 ) -> R:
-    """A ``cls`` (BrainData or ModelData) from a Dataset in either layout.
+    """A ``container`` (BrainData or ModelData) from a Dataset in either layout.
 
     Parameters
     ----------
-    cls : type
+    container : type
         ``BrainData`` or ``ModelData``.
     ds : xarray.Dataset
         In the entries layout (attribute ``layout``), or one variable per area with dims
@@ -201,18 +201,18 @@ def from_dataset(
 
         raise InputError(f"The 'ds' argument must be an xarray.Dataset. Got {describe(ds)}.")
     stored = ds.attrs.get("container")
-    if stored is not None and stored != cls.__name__:
-        raise InputError(f"{source} holds {stored}, not {cls.__name__}.")
+    if stored is not None and stored != container.__name__:
+        raise InputError(f"{source} holds {stored}, not {container.__name__}.")
     if ds.attrs.get("layout", "").startswith("crossalign-entries"):
-        data = _from_entries(cls, ds, source)
+        data = _from_entries(container, ds, source)
         data = data if areas is None else data.select(areas=list(areas))
     else:
         if areas is None:
-            stored_order = ds.attrs.get(cls.area_dim + "s")
+            stored_order = ds.attrs.get(container.area_dim + "s")
             names = list(ds.data_vars)
             order = [a for a in loads(stored_order) if a in names] if stored_order else []
             areas = order if sorted(order) == sorted(names) else names
-        data = _from_areas(cls, ds, list(areas), source)
+        data = _from_areas(container, ds, list(areas), source)
     for name in CARRIED:
         if name in ds.attrs:
             data.attrs[name] = json.loads(ds.attrs[name])

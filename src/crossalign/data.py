@@ -252,10 +252,12 @@ class Representations:
         ----------
         rdms : mapping
             ``{area: array (n_sources, n, n)}``.
-        subjects, sources : sequence, optional
-            Labels of the stacks' first axis (one of the two).
+        subjects : sequence, optional
+            Labels of the stacks' first axis (default 0..S-1).
         stimuli : sequence, optional
             Stimulus ids.
+        sources : sequence, optional
+            Another name for ``subjects`` (pass one of the two).
         symmetrise : bool
         atol : float
         similarity : {"1-r", "kernel"} or bool, optional
@@ -615,9 +617,20 @@ class BrainData(Representations):
     A subject may lack a region (subject-specific regions of interest, or an entirely NaN RDM
     in a :meth:`from_rdms` stack): statistics average over the (subject, region) pairs that
     exist and report their counts; a statistic that needs 2 subjects in a region raises
-    when fewer have it. Parameters are those of :class:`Representations`. Build with
-    :meth:`BrainData.from_rdms` (``{region: array (n_subjects, n, n)}``) or
-    :meth:`BrainData.from_responses` (``{(subject, region): array (n, p)}``).
+    when fewer have it. Build with :meth:`BrainData.from_rdms` (``{region: array
+    (n_subjects, n, n)}``), :meth:`BrainData.from_responses` (``{(subject, region): array
+    (n, p)}``) or :meth:`BrainData.from_dataset` (xarray).
+
+    Parameters
+    ----------
+    entries : mapping
+        ``{(subject, region): array}``, validated (use the constructors for your arrays).
+    kinds : mapping
+        ``{(subject, region): "responses" | "rdm"}``.
+    stimuli : pandas.Index
+        The stimulus ids, in row order.
+    attrs : mapping, optional
+        Metadata (citation, fixed split, loader records, ...).
 
     Examples
     --------
@@ -693,9 +706,19 @@ class ModelData(Representations):
     """Model representations: entries indexed by (model, layer).
 
     Models may have different layers. :attr:`layers_by_region` records, per model, which
-    layer stands in for which brain region. Parameters are those of
-    :class:`Representations`; build with :meth:`from_activations`, :meth:`from_responses` or
-    :meth:`from_rdms`.
+    layer stands in for which brain region. Build with :meth:`from_activations`,
+    :meth:`from_responses`, :meth:`from_rdms` or :meth:`from_dataset` (xarray).
+
+    Parameters
+    ----------
+    entries : mapping
+        ``{(model, layer): array}``, validated (use the constructors for your arrays).
+    kinds : mapping
+        ``{(model, layer): "responses" | "rdm"}``.
+    stimuli : pandas.Index
+        The stimulus ids, in row order.
+    attrs : mapping, optional
+        Metadata (citation, fixed split, loader records, ...).
     """
 
     source_dim = "model"

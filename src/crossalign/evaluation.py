@@ -449,10 +449,6 @@ class Evaluation:
         -------
         xarray.Dataset
             ``difference``, ``low``, ``high``, ``p_value`` (statistic, region).
-
-        Returns
-        -------
-        xarray.Dataset
         """
         from .stats import fixed_subject_bootstrap, percentile_ci, sign_flips
 

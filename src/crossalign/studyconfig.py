@@ -43,7 +43,7 @@ class DatasetConfig(BaseModel):
     the dataset's stimulus images, matched to stimulus ids by file stem, for models that need
     images.
 
-    Attributes
+    Parameters
     ----------
     name : str
     label : str, optional
@@ -93,7 +93,7 @@ class ModelConfig(BaseModel):
     state dict into a registry architecture; ``family`` and ``training_data`` describe the
     model in the report.
 
-    Attributes
+    Parameters
     ----------
     name : str
     source : {"registry", "predictors", "pixels", "activations", "rdms", "module"}
@@ -172,7 +172,7 @@ _SOURCE_FIELDS: dict[str, set[str]] = {
 class StudyConfig(BaseModel):
     """A whole study: datasets, models, metrics, the split and the inference settings.
 
-    Attributes
+    Parameters
     ----------
     name : str
     datasets : list of DatasetConfig

@@ -396,8 +396,8 @@ def load_xarray(path: str | Path, *, regions: Sequence[str] | None = None) -> Br
     -------
     BrainData
 
-    Example
-    -------
+    Examples
+    --------
     >>> ds = xr.Dataset({"V1": (("subject", "stimulus", "unit"), x)},  # doctest: +SKIP
     ...                 coords={"stimulus": ids})
     >>> ds.to_netcdf("study.nc"); data = ca.io.load_xarray("study.nc")
@@ -434,8 +434,8 @@ def load_table(
     -------
     BrainData
 
-    Example
-    -------
+    Examples
+    --------
     >>> df.to_parquet("betas.parquet")        # subject, region, stimulus, unit, value columns
     >>> data = ca.io.load_table("betas.parquet")                     # doctest: +SKIP
     """
@@ -523,8 +523,8 @@ def load_nifti(
     -------
     BrainData
 
-    Example
-    -------
+    Examples
+    --------
     >>> data = ca.io.load_nifti({"sub01": "sub01_betas.nii.gz"},   # doctest: +SKIP
     ...                         masks={"V1": "V1_mask.nii.gz", "IT": "IT_mask.nii.gz"})
     """
@@ -638,8 +638,8 @@ def load_nwb(
     -------
     BrainData
 
-    Example
-    -------
+    Examples
+    --------
     >>> data = ca.io.load_nwb(["mouse1.nwb", "mouse2.nwb"], source="roi")  # doctest: +SKIP
     """
     try:
@@ -785,8 +785,8 @@ def load_activations(
     -------
     ModelData
 
-    Example
-    -------
+    Examples
+    --------
     >>> np.savez("resnet.npz", layer1=a1, layer4=a4, stimuli=np.array(ids))  # doctest: +SKIP
     >>> model = ca.io.load_activations("resnet.npz")
     """

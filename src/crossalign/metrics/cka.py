@@ -149,6 +149,17 @@ class DebiasedCKA(_GramMetric):
     min_stimuli: ClassVar = 4
 
     def transform(self, k: np.ndarray) -> np.ndarray:
+        """U-centring of a kernel matrix (:func:`u_centre`): the unbiased HSIC estimator.
+
+        Parameters
+        ----------
+        k : numpy.ndarray
+            (n, n).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         return u_centre(k)
 
 
@@ -173,6 +184,18 @@ class RbfCKA(_GramMetric):
         object.__setattr__(self, "bandwidth", float(self.bandwidth))
 
     def gram(self, x: np.ndarray) -> np.ndarray:
+        """The Gaussian kernel matrix, with the bandwidth a multiple of the median distance.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            (n_stimuli, n_units).
+
+        Returns
+        -------
+        numpy.ndarray
+            (n_stimuli, n_stimuli).
+        """
         from ..backends import get_backend
 
         sq = np.sum(x * x, axis=1)

@@ -90,7 +90,19 @@ class MutualKNN(Metric):
         return self.k
 
     def cost(self, n: int, p: int) -> Cost:
-        """A distance matrix per representation, neighbour sets compared per pair."""
+        """A distance matrix per representation, neighbour sets compared per pair.
+
+        Parameters
+        ----------
+        n : int
+            Stimuli.
+        p : int
+            Units per representation.
+
+        Returns
+        -------
+        Cost
+        """
         copies = 3.0 * n * p * 8
         return Cost(
             n * p * 8.0,
@@ -102,6 +114,18 @@ class MutualKNN(Metric):
         )
 
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> _Neighbours:
+        """Each representation's k nearest neighbours (cosine), as indicator rows.
+
+        Parameters
+        ----------
+        reps : sequence of numpy.ndarray
+        labels : sequence, optional
+            The representations' labels, for error messages.
+
+        Returns
+        -------
+        object
+        """
         xs = as_responses(reps, labels, self.name)
         n = xs[0].shape[0]
         k = self.neighbours(n)
@@ -113,6 +137,18 @@ class MutualKNN(Metric):
         return _Neighbours(out.reshape(len(xs), n * n), n * k)
 
     def cross(self, a: _Neighbours, b: _Neighbours) -> np.ndarray:
+        """The share of neighbours two representations have in common.
+
+        Parameters
+        ----------
+        a, b : object
+            Prepared stacks (``b is a``: a stack against itself).
+
+        Returns
+        -------
+        numpy.ndarray
+            (Ka, Kb).
+        """
         if a.n_k != b.n_k:
             raise InputError("mutual_knn: both sides must use the same stimuli and k.")
         shared = a.matrix @ a.matrix.T if a is b else a.matrix @ b.matrix.T

@@ -225,7 +225,19 @@ class Predictivity(Metric):
     def cost(self, n: int, p: int) -> Cost:
         """Per fold: every target's stacked n x n matrices, and per source one spectrum and
         one n x n matrix per alpha (symmetric products); per pair one inner product per
-        alpha."""
+        alpha.
+
+        Parameters
+        ----------
+        n : int
+            Stimuli.
+        p : int
+            Units per representation.
+
+        Returns
+        -------
+        Cost
+        """
         folds, n_alpha = self.folds, len(self.alphas)
         n_tr = n * (folds - 1) / folds
         r = min(n_tr, p)
@@ -240,6 +252,18 @@ class Predictivity(Metric):
         )
 
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> _Prepared:
+        """Responses z-scored (over the training stimuli with a split), with the units that vary.
+
+        Parameters
+        ----------
+        reps : sequence of numpy.ndarray
+        labels : sequence, optional
+            The representations' labels, for error messages.
+
+        Returns
+        -------
+        object
+        """
         xs = as_responses(reps, labels, self.name, min_stimuli=2 * self.folds)
         split = self._split(xs[0].shape[0])
         rows = slice(None) if split is None else split[0]  # statistics of the training stimuli
@@ -261,7 +285,17 @@ class Predictivity(Metric):
         return folds, weights
 
     def cross(self, a: _Prepared, b: _Prepared) -> np.ndarray:
-        """R^2 (Ka, Kb): ``out[i, j]`` predicts target ``b_j`` from source ``a_i``."""
+        """R^2 (Ka, Kb): ``out[i, j]`` predicts target ``b_j`` from source ``a_i``.
+
+        Parameters
+        ----------
+        a, b : object
+            Prepared sources and targets.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         n = a.data[0].shape[0]
         if b.data[0].shape[0] != n:
             raise InputError("predictivity: sources and targets must share their stimuli.")

@@ -107,7 +107,19 @@ class Spearman(_InnerProduct):
     description: ClassVar = "Spearman rank correlation of RDM upper triangles (average ties)"
 
     def cost(self, n: int, p: int) -> Cost:
-        """RDM inner products, plus ranking each RDM (its working set on the backend)."""
+        """RDM inner products, plus ranking each RDM (its working set on the backend).
+
+        Parameters
+        ----------
+        n : int
+            Stimuli.
+        p : int
+            Units per representation.
+
+        Returns
+        -------
+        Cost
+        """
         from dataclasses import replace
 
         from ..backends import get_backend
@@ -121,9 +133,32 @@ class Spearman(_InnerProduct):
         )
 
     def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
+        """Average-tie ranks (what Spearman compares).
+
+        Parameters
+        ----------
+        reps : numpy.ndarray
+            RDM vectors (K, m).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         return stats.rankdata(_check_vectors(reps), axis=1, method="average")
 
     def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> np.ndarray:
+        """Average-tie ranks, centred and scaled to unit norm, on the current backend.
+
+        Parameters
+        ----------
+        reps : numpy.ndarray
+        labels : sequence, optional
+            The representations' labels, for error messages.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         from ..backends import get_backend
 
         v = _check_vectors(reps)
@@ -139,10 +174,33 @@ class Pearson(_InnerProduct):
     description: ClassVar = "Pearson correlation of RDM upper triangles"
 
     def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
+        """Vectors standardised (what Pearson compares).
+
+        Parameters
+        ----------
+        reps : numpy.ndarray
+            RDM vectors (K, m).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         v = _check_vectors(reps)
         return (v - v.mean(axis=1, keepdims=True)) / v.std(axis=1, keepdims=True)
 
     def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> np.ndarray:
+        """Vectors centred and scaled to unit norm.
+
+        Parameters
+        ----------
+        reps : numpy.ndarray
+        labels : sequence, optional
+            The representations' labels, for error messages.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         v = _check_vectors(reps)
         v = v - v.mean(axis=1, keepdims=True)
         return _unit(v, labels, self.name, "equal (a constant RDM)", inplace=True)
@@ -155,10 +213,33 @@ class Cosine(_InnerProduct):
     description: ClassVar = "cosine similarity of RDM upper triangles (no centring)"
 
     def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
+        """Vectors scaled to unit root mean square (what cosine compares).
+
+        Parameters
+        ----------
+        reps : numpy.ndarray
+            RDM vectors (K, m).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         v = _check_vectors(reps)
         return v / np.sqrt(np.mean(v**2, axis=1, keepdims=True))
 
     def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> np.ndarray:
+        """Vectors scaled to unit norm.
+
+        Parameters
+        ----------
+        reps : numpy.ndarray
+        labels : sequence, optional
+            The representations' labels, for error messages.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         return _unit(_check_vectors(reps), labels, self.name, "zero")
 
 
@@ -180,7 +261,19 @@ class KendallTauA(Metric):
     )
 
     def cost(self, n: int, p: int) -> Cost:
-        """Sorting copies of each pair's RDM vectors: no product to batch."""
+        """Sorting copies of each pair's RDM vectors: no product to batch.
+
+        Parameters
+        ----------
+        n : int
+            Stimuli.
+        p : int
+            Units per representation.
+
+        Returns
+        -------
+        Cost
+        """
         from dataclasses import replace
 
         base = super().cost(n, p)
@@ -193,9 +286,32 @@ class KendallTauA(Metric):
         )
 
     def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
+        """Average-tie ranks (what tau-a compares).
+
+        Parameters
+        ----------
+        reps : numpy.ndarray
+            RDM vectors (K, m).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         return stats.rankdata(_check_vectors(reps), axis=1, method="average")
 
     def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> _TauPrepared:
+        """Vectors with their tie counts, computed once.
+
+        Parameters
+        ----------
+        reps : numpy.ndarray
+        labels : sequence, optional
+            The representations' labels, for error messages.
+
+        Returns
+        -------
+        object
+        """
         v = _check_vectors(reps)
         m = v.shape[1]
         total = m * (m - 1) // 2
@@ -206,6 +322,18 @@ class KendallTauA(Metric):
         return _TauPrepared(v, untied)
 
     def cross(self, a: _TauPrepared, b: _TauPrepared) -> np.ndarray:
+        """Kendall's tau-a per pair, from scipy's tau-b and the prepared tie counts.
+
+        Parameters
+        ----------
+        a, b : object
+            Prepared stacks (``b is a``: a stack against itself).
+
+        Returns
+        -------
+        numpy.ndarray
+            (Ka, Kb).
+        """
         m = a.vectors.shape[1]
         total = m * (m - 1) / 2
         out = np.empty((len(a.vectors), len(b.vectors)))

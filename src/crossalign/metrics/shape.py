@@ -107,6 +107,18 @@ class Procrustes(_Nuclear):
     )
 
     def cross(self, a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
+        """Procrustes similarity: the nuclear norm of each pair's cross-covariance.
+
+        Parameters
+        ----------
+        a, b : list of numpy.ndarray
+            Prepared stacks (``b is a``: a stack against itself).
+
+        Returns
+        -------
+        numpy.ndarray
+            (Ka, Kb).
+        """
         return self.similarity(a, b)
 
 
@@ -135,7 +147,25 @@ class ShapeMetric(_Nuclear):
         object.__setattr__(self, "alpha", float(self.alpha))
 
     def whitening(self) -> float:
+        """The partial-whitening parameter, ``alpha``.
+
+        Returns
+        -------
+        float
+        """
         return self.alpha
 
     def cross(self, a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
+        """The angular shape distance: the arc cosine of the similarity.
+
+        Parameters
+        ----------
+        a, b : list of numpy.ndarray
+            Prepared stacks (``b is a``: a stack against itself).
+
+        Returns
+        -------
+        numpy.ndarray
+            (Ka, Kb).
+        """
         return np.arccos(self.similarity(a, b))
