@@ -186,3 +186,10 @@ def test_pattern_comparison_as_a_dataset():
     # numbers are data variables: they survive concatenation over models
     both = xr.concat([ds, ds], dim="model")
     assert both["pattern_correlation"].shape == (2,)
+
+
+def test_save_xarray_refuses_other_suffixes(tmp_path):
+    data = brain(np.random.default_rng(10))
+    with pytest.raises(ValueError, match=r"'.*out\.h5' must end in \.nc \(netCDF\) or \.zarr"):
+        ca.io.save_xarray(data, tmp_path / "out.h5")
+    assert not (tmp_path / "out.h5").exists()

@@ -395,7 +395,7 @@ def plan_scores(
     Raises
     ------
     MemoryBudgetError
-        Not even one representation at a time fits the budget.
+        Not even two representations at a time fit the budget.
     """
     from ._options import MemoryBudgetError
 

@@ -63,7 +63,7 @@ def metric_sensitivity(
     if not metrics:
         raise InputError("The 'metrics' argument must name at least one metric.")
     ms = [get_metric(m) for m in metrics]
-    names = [m.name if not m.options else f"{m.name}{sorted(m.options.items())}" for m in ms]
+    names = [m.label for m in ms]
     if len(set(names)) != len(names):
         raise InputError(f"The 'metrics' argument repeats a metric: {names}.")
     evaluate_options.setdefault("n_bootstrap", 0)

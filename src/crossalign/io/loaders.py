@@ -357,8 +357,8 @@ def save_xarray(data: BrainData, path: str | Path, *, layout: str = "auto") -> P
     data : BrainData
         What to write.
     path : str or Path
-        The output; written to a temporary path first, then renamed, so an existing file is
-        never left half-written.
+        The output, ending in ``.nc`` or ``.zarr``; written to a temporary path first, then
+        renamed, so an existing file is never left half-written.
     layout : {"auto", "regions", "entries"}
         ``"regions"``: one variable per region with dims (subject, stimulus, stimulus2) for
         RDMs or (subject, stimulus, unit_<region>) for responses (every subject has the
@@ -373,9 +373,9 @@ def save_xarray(data: BrainData, path: str | Path, *, layout: str = "auto") -> P
     Path
         The written file.
     """
-    from .entries import write_atomically
+    from .entries import write_dataset
 
-    return write_atomically(data.to_dataset(layout), Path(path))
+    return write_dataset(data.to_dataset(layout), path)
 
 
 def load_xarray(path: str | Path, *, regions: Sequence[str] | None = None) -> BrainData:
