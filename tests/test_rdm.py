@@ -102,3 +102,18 @@ def test_classical_mds_recovers_planar_distances(rng):
     np.testing.assert_allclose(pdist(coords), pdist(points), atol=1e-9)
     # the first axis carries the larger spread
     assert coords[:, 0].std() > coords[:, 1].std()
+
+
+@pytest.mark.parametrize("distance", ["correlation", "euclidean"])
+def test_rdm_vectors_into_out_equal_the_returned_ones(distance):
+    from crossalign.rdm import rdm_vectors
+
+    x = np.random.default_rng(3).normal(size=(2, 3, 7, 5))
+    want = rdm_vectors(x, distance)
+    out = np.zeros((2, 3, 21))
+    assert rdm_vectors(x, distance, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    # a non-contiguous out cannot be reshaped to (6, 21) as a view: it must still be filled
+    strided = np.zeros((3, 2, 21)).transpose(1, 0, 2)
+    assert rdm_vectors(x, distance, out=strided) is strided
+    np.testing.assert_array_equal(strided, want)

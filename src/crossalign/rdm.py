@@ -238,6 +238,20 @@ def rdm_vectors(
     numpy.ndarray
         ``out`` when given.
     """
+    direct = out if out is not None and out.flags.c_contiguous else None
+    vectors = _rdm_vectors(responses, distance, name, direct)
+    if out is None:
+        return vectors
+    if not np.shares_memory(vectors, out):  # the explicit path, or an out it cannot view
+        np.copyto(out, vectors.reshape(out.shape))
+    return out
+
+
+def _rdm_vectors(
+    responses: np.ndarray, distance: str, name: str, out: np.ndarray | None
+) -> np.ndarray:
+    """:func:`rdm_vectors`; correlation and cosine RDMs go into ``out`` (C-contiguous) when
+    given, the explicit path allocates its own result."""
     from .backends import get_backend
 
     dist = DISTANCES.get(distance)
@@ -263,9 +277,6 @@ def rdm_vectors(
         with np.errstate(over="ignore"):
             vectors *= scale if distance == "euclidean" else scale * scale
         _check_overflow(vectors, scale, distance, name)
-    if out is not None:
-        out.reshape(vectors.shape)[...] = vectors
-        return out
     return vectors.reshape(*lead, vectors.shape[-1])
 
 
