@@ -33,7 +33,7 @@ def _activation_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 def _installed_backends() -> list[str]:
-    from crossalign.backends import installed
+    from crossalign.compute.backends import installed
 
     # "torch" is "torch:cuda" or "torch:cpu" under another name: run each device once
     return [b for b in installed() if b != "torch"]

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 import crossalign as ca
-from crossalign.aps import brain_aps_kernel, model_aps_kernel
+from crossalign.analysis.aps import brain_aps_kernel, model_aps_kernel
 
 
 def corr(x, y, similarity="pearson"):

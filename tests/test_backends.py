@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import crossalign as ca
-from crossalign.backends import BACKENDS, TorchBackend, get_backend, installed
-from crossalign.engine import pairwise_scores
-from crossalign.rdm import DISTANCES, rdm_vectors
+from crossalign.compute.backends import BACKENDS, TorchBackend, get_backend, installed
+from crossalign.compute.rdm import DISTANCES, rdm_vectors
+from crossalign.engine.core import pairwise_scores
 
 OTHERS = [b for b in installed() if b not in ("numpy", "torch")]
 INNER_METRICS = ["spearman", "pearson", "cosine", "cka", "cka_debiased", "cka_rbf"]
@@ -47,7 +47,7 @@ def test_ranks_equal_scipy_average_ranks_with_ties_on_every_backend(ints, floats
 
 
 def test_numpy_chunked_ranking_equals_one_shot(monkeypatch, rng):
-    import crossalign.backends as backends
+    import crossalign.compute.backends as backends
 
     v = rng.integers(0, 20, size=(9, 50)).astype(float)  # ties on purpose
     whole = stats.rankdata(v, axis=1, method="average")
@@ -59,7 +59,7 @@ def test_numpy_chunked_ranking_equals_one_shot(monkeypatch, rng):
 def test_memory_bound_of_ranking_holds(rng):
     import tracemalloc
 
-    from crossalign.backends import RANK_TEMP_BYTES
+    from crossalign.compute.backends import RANK_TEMP_BYTES
 
     v = rng.integers(0, 1000, size=(2, 200_000)).astype(float)
     out = np.empty_like(v)
@@ -150,7 +150,7 @@ def test_options_are_isolated_between_overlapping_threads():
     and both blocks leave the defaults behind."""
     import threading
 
-    from crossalign._options import get_option
+    from crossalign.config import get_option
 
     seen: dict[str, list[str]] = {"a": [], "b": []}
     a_in, b_in, a_read = threading.Event(), threading.Event(), threading.Event()
@@ -185,7 +185,7 @@ def test_options_are_isolated_between_overlapping_threads():
 def test_every_metric_agrees_across_backends_and_says_where_it_runs(brain, backend, metric):
     """Each metric either has kernels for the backend (its scores agree with NumPy's) or
     runs on NumPy, with a warning and a plan that says numpy, never silently."""
-    from crossalign.engine import plan_scores
+    from crossalign.engine.core import plan_scores
     from crossalign.metrics import get_metric
 
     m = get_metric(metric)
@@ -203,7 +203,7 @@ def test_every_metric_agrees_across_backends_and_says_where_it_runs(brain, backe
 
 
 def test_prepared_stacks_run_where_the_engine_says(brain):
-    from crossalign.engine import cross, prepare
+    from crossalign.engine.core import cross, prepare
 
     vectors = brain.rdm_vectors()
     with ca.options(backend="numpy"):

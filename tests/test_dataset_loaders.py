@@ -320,7 +320,7 @@ def test_saved_labels_keep_their_type(tmp_path):
 
 @pytest.mark.slow
 def test_a_study_on_a_converted_dataset_with_missing_cells(bmd, tmp_path):
-    from crossalign.study import run_study
+    from crossalign.study.runner import run_study
 
     root, _, _ = bmd
     data = ca.load_dataset("bold_moments", root=root, rois=["V1v", "FFA"], repeats="average")
@@ -357,7 +357,7 @@ def test_a_study_on_a_converted_dataset_with_missing_cells(bmd, tmp_path):
 
 
 def test_a_study_reads_a_local_dataset_from_a_root_relative_to_the_study_file(bmd, tmp_path):
-    from crossalign.studyconfig import load_study
+    from crossalign.study.config import load_study
 
     root, _, _ = bmd
     study = tmp_path / "study.toml"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import crossalign as ca
-from crossalign.store import ResultsStore
-from crossalign.study import run_study
+from crossalign.study.runner import run_study
+from crossalign.study.store import ResultsStore
 
 
 def test_memory_budget_refuses_before_starting(cichy, tmp_path):

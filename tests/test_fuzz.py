@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import crossalign as ca
 import crossalign.functional as caf
 from crossalign import io
-from crossalign.study import parse_study
+from crossalign.study.runner import parse_study
 
 pytestmark = pytest.mark.slow  # the demo, kills and resumes, 1000-case fuzzing
 

@@ -21,8 +21,8 @@ import crossalign as ca
 import crossalign.functional as caf
 from crossalign.cli import app
 from crossalign.errors import BusyError, InputError, PlanError, ResumeError
-from crossalign.store import ResultsStore, query_database
-from crossalign.study import load_study, parse_study, run_study
+from crossalign.study.runner import load_study, parse_study, run_study
+from crossalign.study.store import ResultsStore, query_database
 
 ROOT = Path(__file__).resolve().parents[1]
 REGIONS = ("V1", "V2", "V4", "IT")
@@ -70,7 +70,7 @@ def inputs(tmp_path):
 @pytest.fixture
 def no_report(monkeypatch):
     """Skip drawing figures where a test is about the numbers (the report has its own)."""
-    import crossalign.report as report
+    import crossalign.study.report as report
 
     def fake(results, config, out, run_id):
         return {}, out / "report.html"
@@ -101,9 +101,9 @@ def test_resume_after_an_input_file_changed_is_refused(inputs, tmp_path, no_repo
     out = tmp_path / "out"
     with ResultsStore(out / "results.duckdb") as store:  # an interrupted run of this config
         cfg = parse_study(config)
-        from crossalign.study import _key_parts, _preflight
+        from crossalign.study.runner import _preflight, key_parts
 
-        parts = _key_parts(cfg, _preflight(cfg, None))
+        parts = key_parts(cfg, _preflight(cfg, None))
         store.start_run(cfg.name, cfg.model_dump(mode="json"), ca.__version__, parts)
     data = dict(np.load(inputs["acts"]))
     data["late"] = data["late"] + 1.0  # the activations file changes on disk
@@ -118,9 +118,9 @@ def test_resume_with_another_dtype_is_refused_and_the_old_run_kept(inputs, tmp_p
     out = tmp_path / "out"
     with ResultsStore(out / "results.duckdb") as store:
         cfg = parse_study(_config(inputs))
-        from crossalign.study import _key_parts, _preflight
+        from crossalign.study.runner import _preflight, key_parts
 
-        parts = _key_parts(cfg, _preflight(cfg, None))
+        parts = key_parts(cfg, _preflight(cfg, None))
         run = store.start_run(cfg.name, cfg.model_dump(mode="json"), ca.__version__, parts)
     with (
         ca.options(dtype="float32"),
@@ -260,7 +260,7 @@ def test_three_subjects_give_flagged_degenerate_intervals(tmp_path):
 
 
 def test_interval_diagnostics_against_a_hand_count():
-    from crossalign.stats import interval_diagnostics
+    from crossalign.stats.resampling import interval_diagnostics
 
     samples = np.array(
         [[1.0, np.nan, 2.0], [1.0, np.nan, 3.0], [1.0, 5.0, np.nan], [1.0, np.nan, 4.0]]
@@ -370,7 +370,7 @@ def test_cli_user_errors_are_one_line(inputs, tmp_path):
 
 
 def test_a_study_file_without_suffix_gets_its_own_output_folder(inputs, tmp_path, monkeypatch):
-    import crossalign.report as report
+    import crossalign.study.report as report
 
     monkeypatch.setattr(report, "write_report", lambda r, c, out, i: ({}, out / "report.html"))
     study = tmp_path / "mystudy"
@@ -381,12 +381,12 @@ def test_a_study_file_without_suffix_gets_its_own_output_folder(inputs, tmp_path
 
 
 def test_internal_bugs_keep_their_traceback(monkeypatch):
-    import crossalign.metrics as metrics
+    import crossalign.cli as cli
 
     def broken() -> list:
         raise TypeError("a bug")
 
-    monkeypatch.setattr(metrics, "list_metrics", broken)
+    monkeypatch.setattr(cli, "list_metrics", broken)
     result = CliRunner().invoke(app, ["metrics"])
     assert isinstance(result.exception, TypeError)
 

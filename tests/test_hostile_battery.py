@@ -14,7 +14,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from crossalign.cli import app
-from crossalign.store import query_database
+from crossalign.study.store import query_database
 
 from .test_hostile import REGIONS, _write_inputs
 

@@ -12,7 +12,7 @@ from scipy.spatial.distance import cdist
 from scipy.stats import ortho_group
 
 import crossalign as ca
-from crossalign.engine import pairwise_scores
+from crossalign.engine.core import pairwise_scores
 from crossalign.metrics import get_metric
 from crossalign.metrics.knn import MutualKNN
 from crossalign.metrics.predictivity import Predictivity

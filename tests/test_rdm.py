@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import pdist, squareform
 
-from crossalign.rdm import check_rdm, compute_rdms, square_from_vector, upper_triangle
+from crossalign.compute.rdm import check_rdm, compute_rdms, square_from_vector, upper_triangle
 
 # every engine test runs once per installed backend (numpy, torch:cpu, torch:cuda)
 pytestmark = pytest.mark.usefixtures("engine_backend")
@@ -83,7 +83,7 @@ def test_check_rdm_errors(rng):
 
 @pytest.mark.parametrize("distance", DISTANCES)
 def test_fast_rdm_vectors_equal_full_rdms(distance, rng):
-    from crossalign.rdm import rdm_vectors
+    from crossalign.compute.rdm import rdm_vectors
 
     x = rng.normal(size=(2, 3, 25, 40)) * 5 + 1
     np.testing.assert_allclose(
@@ -95,7 +95,7 @@ def test_fast_rdm_vectors_equal_full_rdms(distance, rng):
 def test_classical_mds_recovers_planar_distances(rng):
     from scipy.spatial.distance import pdist, squareform
 
-    from crossalign.rdm import classical_mds
+    from crossalign.compute.rdm import classical_mds
 
     points = rng.normal(size=(12, 2)) * [3.0, 1.0]
     coords = classical_mds(squareform(pdist(points)), 2)
@@ -106,7 +106,7 @@ def test_classical_mds_recovers_planar_distances(rng):
 
 @pytest.mark.parametrize("distance", ["correlation", "euclidean"])
 def test_rdm_vectors_into_out_equal_the_returned_ones(distance):
-    from crossalign.rdm import rdm_vectors
+    from crossalign.compute.rdm import rdm_vectors
 
     x = np.random.default_rng(3).normal(size=(2, 3, 7, 5))
     want = rdm_vectors(x, distance)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import crossalign as ca
-from crossalign.reliability import ncsnr, reliable_units
+from crossalign.stats.reliability import ncsnr, reliable_units
 
 
 def slow_ncsnr(x: np.ndarray) -> np.ndarray:

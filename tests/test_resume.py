@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crossalign.store import LABELS, ResultsStore
+from crossalign.study.store import LABELS, ResultsStore
 
 pytestmark = pytest.mark.slow  # the demo, kills and resumes, 1000-case fuzzing
 

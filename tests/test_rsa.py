@@ -11,7 +11,7 @@ from scipy import stats
 from scipy.spatial.distance import cosine as cosine_distance
 
 import crossalign as ca
-from crossalign.engine import pairwise_scores
+from crossalign.engine.core import pairwise_scores
 from crossalign.metrics import get_metric
 
 # every engine test runs once per installed backend (numpy, torch:cpu, torch:cuda)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import crossalign as ca
-from crossalign.engine import all_pairs, estimate_bytes, plan_scores
+from crossalign.engine.core import all_pairs, estimate_bytes, plan_scores
 
 
 def _brain(n_sub: int, n_reg: int, n: int, p: int, seed: int = 0) -> ca.BrainData:
@@ -178,7 +178,7 @@ def test_cli_matrix_on_dask_and_torch_equals_the_default(data_dir):
 def test_a_study_prints_its_plan_before_it_starts(data_dir):
     from rich.console import Console
 
-    from crossalign.study import _preflight, parse_study
+    from crossalign.study.runner import _preflight, parse_study
 
     console = Console(record=True, width=200)
     cfg = parse_study({"name": "plan", "datasets": [{"name": "cichy2014"}]})

@@ -8,7 +8,8 @@ from scipy import stats
 
 import crossalign as ca
 import crossalign.functional as caf
-from crossalign.stats import permutation_p_value, resample_rdm_vectors
+from crossalign.stats.permutation import permutation_p_value
+from crossalign.stats.resampling import resample_rdm_vectors
 
 from .test_aps import synthetic_world
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 import crossalign.functional as caf
 from crossalign.cli import app
-from crossalign.store import ResultsStore
-from crossalign.study import load_study, parse_study, run_study
+from crossalign.study.runner import load_study, parse_study, run_study
+from crossalign.study.store import ResultsStore
 
 pytestmark = pytest.mark.slow  # the demo, kills and resumes, 1000-case fuzzing
 

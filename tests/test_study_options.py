@@ -20,9 +20,9 @@ from rich.console import Console
 
 import crossalign as ca
 from crossalign.models.video import write_video
-from crossalign.store import ResultsStore, query_database
-from crossalign.study import run_study
-from crossalign.studyconfig import DatasetConfig, ModelConfig, StudyConfig
+from crossalign.study.config import DatasetConfig, ModelConfig, StudyConfig
+from crossalign.study.runner import run_study
+from crossalign.study.store import ResultsStore, query_database
 
 from .test_hostile import _write_inputs
 
@@ -76,7 +76,7 @@ class Run:
     """One run of a config: its results, runs table and console output."""
 
     def __init__(self, config: dict, out: Path) -> None:
-        import crossalign.report as report
+        import crossalign.study.report as report
 
         console = Console(file=io.StringIO(), width=300)
         with pytest.MonkeyPatch.context() as mp:  # figures are tested elsewhere
@@ -427,8 +427,8 @@ def test_metric_parameters_in_a_study(tmp_path, rng):
         "n_bootstrap": 10,
         "n_permutations": 10,
     }
-    from crossalign.store import ResultsStore
-    from crossalign.study import run_study
+    from crossalign.study.runner import run_study
+    from crossalign.study.store import ResultsStore
 
     result = run_study(config, tmp_path / "out")
     with ResultsStore(result["database"]) as store:
@@ -453,7 +453,7 @@ def test_metric_parameters_in_a_study(tmp_path, rng):
     ],
 )
 def test_bad_metric_parameters_are_refused_before_the_study_runs(metrics, message):
-    from crossalign.studyconfig import parse_study
+    from crossalign.study.config import parse_study
 
     with pytest.raises(ValueError, match=message):
         parse_study({"datasets": [{"name": "cichy2014"}], "metrics": metrics})

@@ -11,48 +11,40 @@ Quick start
 >>> ca.cross_region_matrix(data, metric="spearman")  # doctest: +SKIP
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-from . import backends, distributed, errors, functional
-from ._options import MemoryBudgetError, options
-from .aps import brain_aps, brain_aps_ci, brain_patterns, model_patterns
-from .data import BrainData, ModelData, Representations
-from .engine import pairwise_scores, plan_scores, score, score_tensor
-from .errors import CrossalignError, ReliabilityWarning
-from .evaluation import Evaluation, aps_permutation_test, evaluate_model, model_aps
-from .io import dataset_status, load_array, load_dataset
-from .layers import assign_layers, layer_scores, select_layers, split_stimuli
-from .metrics import METRICS, get_metric, list_metrics
-from .models import as_adapter, extract, list_layers, load_model
-from .models.video import load_video
-from .patterns import (
+from crossalign import _aliases, errors, functional
+from crossalign._version import __version__
+from crossalign.analysis.aps import brain_aps, brain_aps_ci, brain_patterns, model_patterns
+from crossalign.analysis.layers import assign_layers, layer_scores, select_layers
+from crossalign.analysis.patterns import (
     PatternComparison,
     compare_matrices,
     cross_region_matrix,
     model_cross_region_matrix,
     model_to_brain_matrix,
 )
-from .protocols import PROTOCOLS, Protocol
-from .rdm import DISTANCES, compute_rdms, upper_triangle
-from .reliability import ncsnr, reliable_units
-from .sensitivity import metric_sensitivity
-from .stats import (
-    bootstrap_indices,
-    ceiling_normalise,
-    double_criterion,
-    equivalence,
-    fdr_bh,
-    fwer_maxstat,
-    noise_ceiling,
-    paradigm_summary,
-    percentile_ci,
-    two_factor_variance,
-)
-
-try:
-    __version__ = version("crossalign")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+from crossalign.analysis.splits import split_stimuli
+from crossalign.compute import backends
+from crossalign.compute.rdm import DISTANCES, compute_rdms, upper_triangle
+from crossalign.config import MemoryBudgetError, options
+from crossalign.data.containers import BrainData, ModelData
+from crossalign.data.representations import Representations
+from crossalign.engine import distributed
+from crossalign.engine.core import pairwise_scores, plan_scores, score, score_tensor
+from crossalign.errors import CrossalignError, ReliabilityWarning
+from crossalign.evaluation.core import Evaluation
+from crossalign.evaluation.evaluate import aps_permutation_test, evaluate_model, model_aps
+from crossalign.evaluation.protocols import PROTOCOLS, Protocol
+from crossalign.evaluation.sensitivity import metric_sensitivity
+from crossalign.evaluation.summaries import paradigm_summary
+from crossalign.io import dataset_status, load_array, load_dataset
+from crossalign.metrics import METRICS, get_metric, list_metrics
+from crossalign.models import as_adapter, extract, list_layers, load_model
+from crossalign.models.video import load_video
+from crossalign.stats.ceilings import ceiling_normalise, noise_ceiling
+from crossalign.stats.equivalence import double_criterion, equivalence
+from crossalign.stats.multiple import fdr_bh, fwer_maxstat
+from crossalign.stats.reliability import ncsnr, reliable_units
+from crossalign.stats.resampling import bootstrap_indices, percentile_ci, two_factor_variance
 
 __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     # data containers and loading
@@ -130,16 +122,9 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
 ]
 
 
-def __getattr__(name: str):
-    """The function-level API's names, still importable from here (deprecated)."""
-    if name in functional.__all__:
-        import warnings
+_aliases.install()  # old module paths keep importing, with a warning (until 0.4)
 
-        warnings.warn(
-            f"crossalign.{name} moved to crossalign.functional.{name}; import it from there "
-            "(the top level holds the library's own API).",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(functional, name)
-    raise AttributeError(f"module 'crossalign' has no attribute {name!r}")
+#: The function-level API's names, still importable from here (deprecated until 0.4).
+__getattr__ = _aliases.moved_names(
+    "crossalign", {name: "crossalign.functional" for name in functional.__all__}
+)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
-from ._validation import check_option
-from .errors import InputError
+from crossalign._validation import check_option
+from crossalign.errors import InputError
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, InputTypeError
+from crossalign.errors import InputError, InputTypeError
 
 __all__ = [
     "as_float_array",

@@ -23,8 +23,24 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__
-from .errors import CrossalignError, InputError
+from crossalign._validation import check_option
+from crossalign._version import __version__
+from crossalign.analysis.patterns import cross_region_matrix
+from crossalign.bench.suite import BENCHMARKS
+from crossalign.config import options
+from crossalign.data.containers import BrainData
+from crossalign.engine.distributed import cluster
+from crossalign.errors import CrossalignError, InputError
+from crossalign.io import dataset_status, load_array
+from crossalign.io.datasets import data_dirs, load_dataset
+from crossalign.io.rdm_files import load_matlab_rdms, load_rsatoolbox_rdms
+from crossalign.io.xarray_files import save_xarray
+from crossalign.metrics import list_metrics
+from crossalign.models import load_model
+from crossalign.models.extract import match_layers
+from crossalign.models.sources import list_sources
+from crossalign.study.runner import DEMO_STUDY, load_study, run_study
+from crossalign.study.store import export_frame, query_database
 
 # The commands are documented by their --help (typer); the Python API is app and main.
 __all__ = ["app", "main"]
@@ -154,10 +170,6 @@ def matrix(
     scheduler: SchedulerOpt = None,
 ) -> None:
     """Cross-region alignment matrix from RDM files (mean over pairs of different subjects)."""
-    from .data import BrainData
-    from .io import load_array
-    from .patterns import cross_region_matrix
-
     stacks: dict[str, np.ndarray] = {}
     for spec in rdms:
         region, path, key = _parse_rdm_spec(spec)
@@ -183,8 +195,6 @@ def matrix(
 @app.command()
 def metrics(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List the registered alignment metrics."""
-    from .metrics import list_metrics
-
     records = list_metrics()
     if as_json:
         print(json.dumps([{k: v for k, v in r.items() if k != "citation"} for r in records]))
@@ -210,7 +220,6 @@ def _parameter_text(par: dict) -> str:
     default = par["default"]
     if isinstance(default, list) and len(default) > 4:
         default = f"[{default[0]:g}, ..., {default[-1]:g}] ({len(default)} values)"
-    from rich.markup import escape
 
     return escape(f"{par['name']}: {par['type']} = {default}")
 
@@ -219,8 +228,6 @@ def _parameter_text(par: dict) -> str:
 def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List the registered models and the model sources, and whether trained weights are
     available offline."""
-    from .models.adapters import list_sources
-
     rows = list_sources()
     if as_json:
         print(json.dumps(rows))
@@ -236,9 +243,6 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
 @app.command()
 def datasets(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List the reference datasets and whether their files are present here."""
-    from .io import dataset_status
-    from .io.datasets import data_dirs
-
     records = dataset_status()
     if as_json:
         print(json.dumps(records))
@@ -274,20 +278,14 @@ def _execution(
     backend: str, dtype: str, workers: int | None, scheduler: str | None
 ) -> Iterator[None]:
     """Options for where and how the engine runs, for one command."""
-    from ._options import options
-
     with options(backend=backend, dtype=dtype), contextlib.ExitStack() as stack:
         if workers is not None or scheduler is not None:
-            from .distributed import cluster
-
             client = stack.enter_context(cluster(workers=workers, scheduler=scheduler))
             err.print(f"Dask: {len(client.nthreads())} worker(s) at {client.scheduler.address}")
         yield
 
 
 def _run_and_report(config: Any, out_dir: Path, resume: bool, allow_user_modules: bool) -> None:
-    from .study import run_study
-
     result = run_study(
         config, out_dir, resume=resume, allow_user_modules=allow_user_modules, console=out
     )
@@ -336,8 +334,6 @@ def demo(
     """The built-in study: Cichy 2014 and Castaldi 2019 with the EfficientNet-Lite0/1/2
     capacity series and their untrained controls, a pixel model and the Castaldi predictors;
     writes a report (with a leaderboard), figures and a database."""
-    from .study import DEMO_STUDY
-
     config = {**DEMO_STUDY, "n_bootstrap": n_bootstrap, "memory_budget": memory_budget}
     with _execution(backend, dtype, workers, scheduler):
         _run_and_report(config, out_dir, resume, False)
@@ -359,8 +355,6 @@ def run(
     scheduler: SchedulerOpt = None,
 ) -> None:
     """Run a study from a TOML config (datasets, models, metrics, splits, bootstrap)."""
-    from .study import load_study
-
     config = load_study(study)
     if memory_budget is not None:
         config = config.model_copy(update={"memory_budget": memory_budget})
@@ -389,8 +383,6 @@ def results(
 
     Tables: runs, results, blocks; the view `latest` holds the results of the most recent
     complete run."""
-    from .store import export_frame, query_database
-
     frame = query_database(database, sql)
     if export is not None:
         out.print(f"Wrote {export_frame(frame, export)}")
@@ -425,9 +417,6 @@ def layers(
     a blank clip for video models: (C, T, H, W) or token shapes); the default layers used by
     `extract` are marked."""
     import torch
-
-    from .models import load_model
-    from .models.extract import match_layers
 
     adapter = load_model(model, pretrained=not untrained)
     shapes: dict[str, list[int]] = {}
@@ -513,10 +502,6 @@ def convert(
     """Read a dataset once (pickles in a restricted child process) and write it to one safe
     file that keeps repeats, missing cells, label types and the fixed split; read it back
     with ``crossalign.io.load_xarray`` or in a study (``path = "file.nc"``)."""
-    from .io.datasets import load_dataset
-    from .io.loaders import save_xarray
-    from .io.rdm_files import load_matlab_rdms, load_rsatoolbox_rdms
-
     options = {}
     for item in option or []:
         key, sep, value = item.partition("=")
@@ -557,9 +542,6 @@ def bench(
     dtype: DtypeOpt = "float64",
 ) -> None:
     """Run a benchmark on seeded synthetic data and print its timings."""
-    from ._validation import check_option
-    from .bench import BENCHMARKS
-
     check_option(name, "name", BENCHMARKS, "bench")
     check_option(size, "size", ["small", "full"], "bench")
     with _execution(backend, dtype, None, None):

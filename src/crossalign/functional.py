@@ -24,23 +24,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
-from ._validation import describe
-from .data import BrainData, ModelData, Representations
-from .engine import cross, prepare
-from .errors import InputError, InputTypeError
-from .layers import layer_scores, select_layers, split_stimuli
-from .metrics import get_metric
-from .patterns import (
+from crossalign._validation import describe
+from crossalign.analysis.layers import layer_scores, select_layers
+from crossalign.analysis.patterns import (
     compare_matrices,
     cross_region_matrix,
     model_cross_region_matrix,
     model_to_brain_matrix,
     region_matrix,
 )
-from .rdm import check_rdm, compute_rdms, upper_triangle
-from .stats import permutation_p_value
+from crossalign.analysis.splits import split_stimuli
+from crossalign.compute.rdm import check_rdm, compute_rdms, upper_triangle
+from crossalign.data.containers import BrainData, ModelData
+from crossalign.data.representations import Representations
+from crossalign.engine.core import cross, prepare
+from crossalign.errors import InputError, InputTypeError
+from crossalign.evaluation.evaluate import evaluate_model
+from crossalign.evaluation.summaries import paradigm_summary
+from crossalign.metrics import get_metric
+from crossalign.models import extract
+from crossalign.stats.permutation import permutation_p_value
 
 __all__ = [
     "collect_model_responses",
@@ -122,8 +128,6 @@ def _model_data(model: ModelLike, stimuli: Any, ids: Sequence[Hashable]) -> Mode
 
 
 def _index(ids: Sequence[Hashable]) -> Any:
-    import pandas as pd
-
     return pd.Index(list(ids), name="stimulus")
 
 
@@ -216,8 +220,6 @@ def collect_model_responses(
         if isinstance(model, ModelData):
             md = model
         elif _is_network(model):  # a torch module or a crossalign model: extract by hooks
-            from .models import extract
-
             md = extract(model, stimuli, layers=list(dict.fromkeys(mapping.values())))
         else:
             md = _model_data(model, stimuli, ids if ids is not None else range(_n(stimuli)))
@@ -695,8 +697,6 @@ def compare_model_paradigms(
             "models": reports,
         }
     if apa_possible:
-        from .stats import paradigm_summary
-
         summary = paradigm_summary(evaluations)
         for paradigm in results:
             sel = summary.sel(paradigm=paradigm)
@@ -713,8 +713,6 @@ def compare_model_paradigms(
 def _evaluate_for_paradigms(
     model: ModelLike, brain: BrainData, stimuli: Any, regions: list[Hashable], options: dict
 ) -> xr.Dataset:
-    from .evaluation import evaluate_model
-
     keep = {k: options[k] for k in ("metric", "rdm", "test_fraction", "seed") if k in options}
     md = _model_data(model, stimuli, _ids_for(brain, stimuli))
     return evaluate_model(

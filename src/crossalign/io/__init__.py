@@ -1,19 +1,13 @@
 """Data in: safe array loading, loaders for lab formats, and the reference datasets."""
 
-from .arrays import load_array
-from .datasets import DATASETS, dataset_status, load_dataset
-from .loaders import (
-    load_activations,
-    load_arrays,
-    load_nifti,
-    load_nwb,
-    load_region_files,
-    load_table,
-    load_xarray,
-    save_xarray,
-)
-from .pickles import load_pickle
-from .rdm_files import load_matlab_rdms, load_rsatoolbox_rdms
+from crossalign.io.arrays import load_array
+from crossalign.io.datasets import DATASETS, dataset_status, load_dataset
+from crossalign.io.loaders import load_activations, load_arrays, load_region_files, load_table
+from crossalign.io.nifti import load_nifti
+from crossalign.io.nwb import load_nwb
+from crossalign.io.pickles import load_pickle
+from crossalign.io.rdm_files import load_matlab_rdms, load_rsatoolbox_rdms
+from crossalign.io.xarray_files import load_xarray, save_xarray
 
 __all__ = [
     "DATASETS",

@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_option
-from ..data import BrainData
-from ..errors import InputError, MissingFileError
-from .assemble import HEMISPHERES, Entries, pick_stimuli
-from .pickles import load_npy_object, load_pickle
+from crossalign._validation import check_option
+from crossalign.data.containers import BrainData
+from crossalign.errors import InputError, MissingFileError
+from crossalign.io.assemble import HEMISPHERES, Entries, pick_stimuli
+from crossalign.io.pickles import load_npy_object, load_pickle
 
 __all__ = ["load_algonauts2021", "load_algonauts2023"]
 

@@ -7,13 +7,18 @@ an object array fails with a message naming the file and the variable.
 
 from __future__ import annotations
 
+import faulthandler
+import io
+import multiprocessing as mp
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.io import loadmat
 
-from ..errors import InputError, MissingFileError
+from crossalign._validation import closest
+from crossalign.errors import InputError, MissingFileError
 
 __all__ = ["load_array", "read_mat_v5"]
 
@@ -27,8 +32,6 @@ def _pick(keys: list[str], key: str | None, path: Path) -> str:
             f"'{path}:KEY' (or key=...)."
         )
     if key not in keys:
-        from .._validation import closest
-
         hint = closest(key, keys)
         raise InputError(
             f"The file '{path}' has no variable {key!r}. Expected one of {keys}."
@@ -74,22 +77,17 @@ def read_mat_v5(
     -------
     dict of numpy.ndarray
     """
-    from scipy.io import loadmat
 
     def numeric(contents: dict[str, Any]) -> dict[str, np.ndarray]:
         return convert(contents)
 
     if trusted:
         return numeric(loadmat(path, simplify_cells=simplify_cells))
-    import io
-    import multiprocessing as mp
 
     ctx = mp.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
 
     def child() -> None:
-        import faulthandler
-
         faulthandler.disable()  # a crash here is expected and handled by the parent
         try:
             buf = io.BytesIO()

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .._validation import check_option
-from ..data import BrainData
-from ..errors import InputError
+from crossalign._validation import check_option
+from crossalign.data.containers import BrainData
+from crossalign.errors import InputError
 
 __all__ = ["Entries", "group_repeats", "pick_stimuli", "rdm_cells"]
 

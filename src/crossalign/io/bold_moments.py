@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_option
-from ..data import BrainData
-from ..errors import InputError, MissingFileError
-from .assemble import HEMISPHERES, Entries, pick_stimuli
-from .pickles import load_pickles
+from crossalign._validation import check_option
+from crossalign.data.containers import BrainData
+from crossalign.errors import InputError, MissingFileError
+from crossalign.io.assemble import HEMISPHERES, Entries, pick_stimuli
+from crossalign.io.pickles import load_pickles
 
 __all__ = ["ROIS", "load_bold_moments"]
 

@@ -21,6 +21,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import urllib.request
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -29,12 +32,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pooch
 
-from .._registry import Registry
-from .._validation import check_option
-from ..data import BrainData, ModelData
-from ..errors import InputError, MissingFileError
-from .arrays import load_array
+from crossalign._registry import Registry
+from crossalign._validation import check_option
+from crossalign.config import get_option
+from crossalign.data.containers import BrainData, ModelData
+from crossalign.errors import InputError, MissingFileError
+from crossalign.io.algonauts import load_algonauts2021, load_algonauts2023
+from crossalign.io.arrays import load_array
+from crossalign.io.bold_moments import load_bold_moments
+from crossalign.io.nsd import load_nsd
+from crossalign.io.things import load_things_fmri
 
 __all__ = ["DATASETS", "DatasetSpec", "data_dirs", "dataset_status", "load_dataset"]
 
@@ -92,7 +101,7 @@ class DatasetSpec:
         -------
         str
         """
-        mirror = os.environ.get("CROSSALIGN_MIRROR")
+        mirror = get_option("mirror")
         if mirror:
             return f"{mirror.rstrip('/')}/{self.folder}/{rel}"
         return f"https://github.com/{self.repository}/raw/{self.commit}/{self.remote(rel)}"
@@ -101,8 +110,8 @@ class DatasetSpec:
 def data_dirs() -> list[Path]:
     """Where dataset folders are looked for, in order."""
     dirs = []
-    if os.environ.get(ENV_VAR):
-        dirs.append(Path(os.environ[ENV_VAR]).expanduser())
+    if get_option("data_dir") is not None:
+        dirs.append(Path(get_option("data_dir")))
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     dirs.append(Path(cache) / "crossalign")
     return dirs
@@ -159,7 +168,7 @@ def _locate(spec: DatasetSpec, rel: str, *, download: bool = True) -> Path:
                 )
             return path
     reason = "downloads are switched off (CROSSALIGN_OFFLINE is set)"
-    if download and not os.environ.get("CROSSALIGN_OFFLINE"):
+    if download and not get_option("offline"):
         target = data_dirs()[-1] / spec.folder / rel
         try:
             return _download(spec.url(rel), target, expected)
@@ -176,12 +185,8 @@ def _download(url: str, target: Path, expected: str | None, timeout: float = 60.
     """Fetch ``url`` to ``target`` with pooch: written to a temporary file, checked against
     its SHA-256 sum, then moved into place; a file failing its check is never kept. Any URL
     scheme urllib reads works (``https://``, a lab mirror, a ``file://`` copy)."""
-    import pooch
 
     def fetch(source: str, output_file: str, _pooch: object) -> None:
-        import shutil
-        import urllib.request
-
         with (
             urllib.request.urlopen(source, timeout=timeout) as resp,
             open(output_file, "wb") as out,
@@ -201,7 +206,6 @@ def _download(url: str, target: Path, expected: str | None, timeout: float = 60.
     except ValueError as exc:
         if "hash" not in str(exc).lower():
             raise
-        import re
 
         found = re.search(r"\(([0-9a-f]{64})\)", str(exc))  # pooch names the file's hash
         got = found.group(1) if found else "unknown"
@@ -262,8 +266,6 @@ def _optional_files(spec: DatasetSpec, rels: list[str]) -> list[Path]:
     try:
         return [_locate(spec, rel) for rel in rels]
     except FileNotFoundError as exc:
-        import warnings
-
         warnings.warn(
             f"Stimulus files of {spec.name!r} are unavailable, loading without them: {exc}",
             stacklevel=3,
@@ -385,11 +387,6 @@ DATASETS.register(
 
 
 def _local_loaders() -> dict[str, Callable[..., BrainData]]:
-    from .algonauts import load_algonauts2021, load_algonauts2023
-    from .bold_moments import load_bold_moments
-    from .nsd import load_nsd
-    from .things import load_things_fmri
-
     return {
         "bold_moments": load_bold_moments,
         "algonauts2021": load_algonauts2021,

@@ -1,7 +1,7 @@
 """Writing an xarray Dataset to netCDF or Zarr safely (temporary path, then rename).
 
 The Datasets come from :meth:`crossalign.BrainData.to_dataset` (see
-:mod:`crossalign.conversions` for the two layouts, ``regions`` and ``entries``); this is what
+:mod:`crossalign.data.conversions` for the two layouts, ``regions`` and ``entries``); this is what
 :func:`crossalign.io.save_xarray` and ``crossalign convert`` write, so a lab converts a dataset
 once and reads it without pickles.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from ..errors import InputError
+from crossalign.errors import InputError
 
 __all__ = ["write_atomically", "write_dataset"]
 

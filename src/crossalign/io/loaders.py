@@ -18,8 +18,7 @@ truncated or corrupt files. Nothing is ever unpickled.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,55 +26,23 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..data import BrainData
-from ..errors import InputError, InputTypeError, MissingFileError
-from ..rdm import square_from_vector
+from crossalign.compute.rdm import square_from_vector
+from crossalign.data.containers import BrainData, ModelData
+from crossalign.errors import InputError, InputTypeError, MissingFileError
+from crossalign.io.arrays import load_array, read_mat_v5
+from crossalign.io.reading import reading_errors, require_file
 
 __all__ = [
     "load_activations",
     "load_arrays",
-    "load_nifti",
-    "load_nwb",
     "load_region_files",
     "load_table",
-    "load_xarray",
     "match_stimulus_files",
-    "save_xarray",
 ]
 
 Kind = Literal["auto", "rdm", "responses", "condensed"]
+
 RESERVED = ("stimuli", "subjects")
-
-
-@contextlib.contextmanager
-def _context(path: Path | str, variable: str | None = None) -> Iterator[None]:
-    """Re-raise loading problems as ValueError naming the file (and variable)."""
-    where = f"'{path}'" + (f", variable {variable!r}" if variable else "")
-    try:
-        yield
-    except FileNotFoundError:
-        raise
-    except MemoryError as exc:  # e.g. a header declaring a huge shape
-        raise InputError(
-            f"In {where}: the file declares more data than can be held in memory "
-            f"({exc}); it is corrupt or not what it claims to be"
-        ) from None
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        message = exc.args[0] if exc.args else repr(exc)
-        if isinstance(message, str) and message.startswith(f"In {where}"):
-            raise
-        raise InputError(f"In {where}: {message}") from exc
-    except Exception as exc:  # format libraries raise their own types on corrupt input
-        raise InputError(
-            f"In {where}: the file could not be read (truncated or corrupt?): "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-
-
-def _require(path: Path) -> Path:
-    if not path.exists():
-        raise MissingFileError(f"The file '{path}' does not exist.")
-    return path
 
 
 def _strings(values: Any) -> list[Hashable]:
@@ -142,7 +109,7 @@ def _from_variables(
     arrays: dict[str, np.ndarray] = {}
     kinds: dict[str, str] = {}
     for name in names:
-        with _context(path, name):
+        with reading_errors(path, name):
             if name not in variables:
                 raise InputError(f"no such variable; the file has {sorted(variables)}")
             arr = np.asarray(variables[name])
@@ -169,7 +136,7 @@ def _from_variables(
             f"({by_kind['responses']}). Load one kind at a time with regions=[...], or say "
             "kind='responses' if the square variables are responses too."
         )
-    with _context(path):
+    with reading_errors(path):
         if found == {"rdm"}:
             return BrainData.from_rdms(arrays, subjects=subjects, stimuli=stimuli, **rdm_options)
         responses = {}
@@ -254,7 +221,7 @@ def load_arrays(
     >>> np.savez("rdms.npz", EVC=evc_rdms, IT=it_rdms, stimuli=np.array(ids))
     >>> data = ca.io.load_arrays("rdms.npz")                        # 2 regions, ids matched
     """
-    path = _require(Path(path))
+    path = require_file(Path(path))
     suffix = path.suffix.lower()
     opts = {
         "regions": regions,
@@ -269,11 +236,11 @@ def load_arrays(
     }
     if suffix in (".h5", ".hdf5") or (suffix == ".mat" and _is_hdf5(path)):
         if suffix == ".mat":
-            with _context(path):
+            with reading_errors(path):
                 variables = _read_hdf5_flat(path, matlab=True)
             return _from_variables(path, variables, **opts)
         return _load_hdf5(path, **opts)
-    with _context(path):
+    with reading_errors(path):
         if suffix == ".npy":
             if not regions or len(regions) != 1:
                 raise InputError("a .npy file holds one array: pass regions=[name]")
@@ -282,8 +249,6 @@ def load_arrays(
             with np.load(path, allow_pickle=False) as z:
                 variables = {k: z[k] for k in z.files}
         elif suffix == ".mat":
-            from .arrays import read_mat_v5
-
             variables = read_mat_v5(path)
         else:
             raise InputError(
@@ -323,7 +288,7 @@ def _read_hdf5_flat(path: Path, *, matlab: bool = False) -> dict[str, np.ndarray
 
 def _load_hdf5(path: Path, **opts: Any) -> BrainData:
     h5py = _h5py()
-    with _context(path), h5py.File(path, "r") as f:
+    with reading_errors(path), h5py.File(path, "r") as f:
         groups = [k for k, v in f.items() if isinstance(v, h5py.Group)]
         stimuli = opts["stimuli"]
         if stimuli is None:
@@ -339,76 +304,13 @@ def _load_hdf5(path: Path, **opts: Any) -> BrainData:
             for region, ds in f[subject].items():
                 if opts["regions"] is not None and region not in opts["regions"]:
                     continue
-                with _context(path, f"{subject}/{region}"):
+                with reading_errors(path, f"{subject}/{region}"):
                     arr = np.asarray(ds[()], dtype=np.float64)
                     if arr.ndim != 2:
                         raise InputError(f"expected (stimuli, units), got shape {arr.shape}")
                     responses[(subject, region)] = arr
-    with _context(path):
+    with reading_errors(path):
         return BrainData.from_responses(responses, stimuli=stimuli)
-
-
-# ---------------------------------------------------------------------- xarray
-def save_xarray(data: BrainData, path: str | Path, *, layout: str = "auto") -> Path:
-    """Write BrainData as netCDF (``.nc``) or Zarr (``.zarr``).
-
-    Parameters
-    ----------
-    data : BrainData
-        What to write.
-    path : str or Path
-        The output, ending in ``.nc`` or ``.zarr``; written to a temporary path first, then
-        renamed, so an existing file is never left half-written.
-    layout : {"auto", "regions", "entries"}
-        ``"regions"``: one variable per region with dims (subject, stimulus, stimulus2) for
-        RDMs or (subject, stimulus, unit_<region>) for responses (every subject has the
-        region with the same units; repetitions are averaged). ``"entries"``: one variable
-        per (subject, region) cell, keeping repetitions, missing cells, unit counts that
-        differ between subjects, label types and the fixed split
-        (:mod:`crossalign.conversions`). ``"auto"``: regions where that loses nothing, else
-        entries. Labels and stimulus ids keep their type (integers or strings) in both.
-
-    Returns
-    -------
-    Path
-        The written file.
-    """
-    from .entries import write_dataset
-
-    return write_dataset(data.to_dataset(layout), path)
-
-
-def load_xarray(path: str | Path, *, regions: Sequence[str] | None = None) -> BrainData:
-    """Load a netCDF (``.nc``) or Zarr (``.zarr``) dataset written with xarray.
-
-    Each data variable is a region with dims ``(subject, stimulus, <unit dim>)`` (responses;
-    any name for the unit dimension, e.g. ``unit_V1``) or ``(subject, stimulus, stimulus2)``
-    (RDMs); the ``stimulus`` coordinate gives the ids.
-
-    Parameters
-    ----------
-    path : str or Path
-        ``.nc`` or ``.zarr``.
-    regions : sequence of str, optional
-        The regions to load (default: all).
-
-    Returns
-    -------
-    BrainData
-
-    Examples
-    --------
-    >>> ds = xr.Dataset({"V1": (("subject", "stimulus", "unit"), x)},  # doctest: +SKIP
-    ...                 coords={"stimulus": ids})
-    >>> ds.to_netcdf("study.nc"); data = ca.io.load_xarray("study.nc")
-    """
-    path = _require(Path(path))
-    with _context(path):
-        if path.suffix == ".zarr" or path.is_dir():
-            ds = xr.open_zarr(path).load()
-        else:
-            ds = xr.open_dataset(path).load()
-        return BrainData.from_dataset(ds, areas=regions, source=f"The file '{path}'")
 
 
 # ---------------------------------------------------------------------- tidy tables
@@ -439,9 +341,9 @@ def load_table(
     >>> df.to_parquet("betas.parquet")        # subject, region, stimulus, unit, value columns
     >>> data = ca.io.load_table("betas.parquet")                     # doctest: +SKIP
     """
-    path = _require(Path(path))
+    path = require_file(Path(path))
     needed = ["subject", "region", "stimulus", "unit", "value"]
-    with _context(path):
+    with reading_errors(path):
         if path.suffix.lower() in (".parquet", ".pq"):
             df = pd.read_parquet(path)
         elif path.suffix.lower() in (".csv", ".tsv", ".txt"):
@@ -487,258 +389,6 @@ def load_table(
                 coords={"stimulus": wide.index.to_numpy()},
             )
         return BrainData.from_responses(responses)
-
-
-# ---------------------------------------------------------------------- NIfTI
-def load_nifti(
-    betas: Mapping[Hashable, str | Path | Sequence[str | Path]],
-    masks: Mapping[Hashable, str | Path] | None = None,
-    *,
-    atlas: str | Path | Mapping[Hashable, str | Path] | None = None,
-    labels: Mapping[Hashable, int] | None = None,
-    stimuli: Sequence[Hashable] | None = None,
-) -> BrainData:
-    """Voxel responses per ROI from NIfTI beta maps (nibabel).
-
-    ``betas`` maps each subject to a 4-D image (x, y, z, stimulus) or a list of 3-D images,
-    one per stimulus. ROIs come from ``masks`` ({region: mask image}, shared by all subjects,
-    or {(subject, region): mask}) or from an ``atlas`` image (one for all, or {subject: atlas})
-    with integer ``labels`` ({region: label}). Voxels that are NaN in a subject's betas are
-    an error. Images and masks must share their grid and affine.
-
-    Parameters
-    ----------
-    betas : mapping
-        ``{subject: 4-D image or list of 3-D images}``.
-    masks : mapping, optional
-        ``{region: mask}`` or ``{(subject, region): mask}``.
-    atlas : str, Path or mapping, optional
-        An integer atlas image, or ``{subject: atlas}``.
-    labels : mapping, optional
-        ``{region: atlas label}``.
-    stimuli : sequence, optional
-        Stimulus ids, one per volume.
-
-    Returns
-    -------
-    BrainData
-
-    Examples
-    --------
-    >>> data = ca.io.load_nifti({"sub01": "sub01_betas.nii.gz"},   # doctest: +SKIP
-    ...                         masks={"V1": "V1_mask.nii.gz", "IT": "IT_mask.nii.gz"})
-    """
-    try:
-        import nibabel as nib
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise InputError("load_nifti needs nibabel: pip install 'crossalign[io]'") from exc
-    if (masks is None) == (atlas is None):
-        raise InputError("Pass exactly one of 'masks' or 'atlas' (with 'labels').")
-    if atlas is not None and not labels:
-        raise InputError("An 'atlas' needs 'labels': {region: integer label}.")
-
-    def image(path: str | Path) -> Any:
-        p = _require(Path(path))
-        with _context(p):
-            return nib.load(str(p))
-
-    responses = {}
-    for subject, spec in betas.items():
-        if isinstance(spec, str | Path):
-            img = image(spec)
-            with _context(spec):
-                data = np.asarray(img.get_fdata(dtype=np.float64))
-                if data.ndim != 4:
-                    raise InputError(f"expected a 4-D image (x, y, z, stimulus), got {data.shape}")
-            affine, grid = img.affine, data.shape[:3]
-        else:
-            imgs = [image(p) for p in spec]
-            if not imgs:
-                raise InputError(f"Subject {subject!r} has no beta images.")
-            data = np.stack([np.asarray(i.get_fdata(dtype=np.float64)) for i in imgs], axis=-1)
-            affine, grid = imgs[0].affine, data.shape[:3]
-        for region, mask_img in _subject_masks(subject, masks, atlas, labels, image).items():
-            where = f"{mask_img.get_filename()} ({region!r})"
-            with _context(where):
-                if mask_img.shape[:3] != grid:
-                    raise InputError(f"mask grid {mask_img.shape[:3]} differs from betas {grid}")
-                if not np.allclose(mask_img.affine, affine, atol=1e-4):
-                    raise InputError("mask affine differs from the betas' affine")
-                mask = _mask_of(mask_img, region, labels)
-                if not mask.any():
-                    raise InputError("the mask selects no voxel")
-                x = data[mask].T  # (stimuli, voxels)
-                bad_voxels = int((~np.isfinite(x)).any(axis=0).sum())
-                if bad_voxels:
-                    raise InputError(
-                        f"subject {subject!r} has NaN/inf betas in {bad_voxels} voxel(s) of "
-                        "this ROI"
-                    )
-                responses[(subject, region)] = x
-    return BrainData.from_responses(responses, stimuli=stimuli)
-
-
-def _subject_masks(
-    subject: Hashable, masks: Any, atlas: Any, labels: Any, image: Any
-) -> dict[Hashable, Any]:
-    if masks is not None:
-        out = {}
-        for key, path in masks.items():
-            if isinstance(key, tuple):
-                if key[0] == subject:
-                    out[key[1]] = image(path)
-            else:
-                out[key] = image(path)
-        return out
-    path = atlas[subject] if isinstance(atlas, Mapping) else atlas
-    img = image(path)
-    return dict.fromkeys(labels, img)
-
-
-def _mask_of(img: Any, region: Hashable, labels: Mapping[Hashable, int] | None) -> np.ndarray:
-    values = np.asarray(img.get_fdata())
-    if labels is not None and region in labels:
-        return values == labels[region]
-    return values > 0
-
-
-# ---------------------------------------------------------------------- NWB
-def load_nwb(
-    paths: str | Path | Sequence[str | Path],
-    *,
-    source: Literal["units", "roi"] = "units",
-    stimulus_column: str = "stimulus",
-    intervals: str = "trials",
-    region_column: str = "location",
-) -> BrainData:
-    """Responses per stimulus from NWB files (one file per subject; pynwb).
-
-    Stimulus presentations come from the ``intervals`` table (default ``trials``) with
-    ``start_time``, ``stop_time`` and a ``stimulus_column`` of stimulus ids. ``source="units"``
-    gives each unit's spike rate in each presentation window, averaged over presentations of
-    the same stimulus, grouped into regions by the units table's ``region_column`` (or the
-    electrodes' ``location``). ``source="roi"`` averages each ROI's ``RoiResponseSeries``
-    (Fluorescence / DfOverF) over the windows, grouped by its imaging plane's location. The
-    subject is the file's ``subject.subject_id`` (or its name).
-
-    Parameters
-    ----------
-    paths : str, Path or sequence
-        One NWB file per subject.
-    source : {"units", "roi"}
-        Spike rates of units, or ROI response series.
-    stimulus_column : str
-        The column of stimulus ids in the intervals table.
-    intervals : str
-        The intervals table (default ``trials``).
-    region_column : str
-        The units table's column of brain regions.
-
-    Returns
-    -------
-    BrainData
-
-    Examples
-    --------
-    >>> data = ca.io.load_nwb(["mouse1.nwb", "mouse2.nwb"], source="roi")  # doctest: +SKIP
-    """
-    try:
-        from pynwb import NWBHDF5IO
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise InputError("load_nwb needs pynwb: pip install 'crossalign[io]'") from exc
-    if source not in ("units", "roi"):
-        raise InputError(f"The 'source' parameter must be 'units' or 'roi'. Got {source!r}.")
-    files = [paths] if isinstance(paths, str | Path) else list(paths)
-    responses: dict[tuple[Hashable, Hashable], xr.DataArray] = {}
-    for path in files:
-        path = _require(Path(path))
-        with _context(path), NWBHDF5IO(str(path), "r") as io:
-            nwb = io.read()
-            subject = (
-                nwb.subject.subject_id
-                if nwb.subject is not None and nwb.subject.subject_id
-                else path.stem
-            )
-            table = nwb.intervals.get(intervals) if nwb.intervals else None
-            if table is None:
-                raise InputError(f"no intervals table {intervals!r} with stimulus presentations")
-            pres = table.to_dataframe()
-            if stimulus_column not in pres.columns:
-                raise InputError(
-                    f"the {intervals!r} table has no column {stimulus_column!r}; it has "
-                    f"{list(pres.columns)}"
-                )
-            ids = pres[stimulus_column].to_numpy()
-            starts = pres["start_time"].to_numpy(dtype=float)
-            stops = pres["stop_time"].to_numpy(dtype=float)
-            if source == "units":
-                by_region = _unit_rates(nwb, starts, stops, region_column)
-            else:
-                by_region = _roi_means(nwb, starts, stops)
-            for region, per_presentation in by_region.items():
-                frame = pd.DataFrame(per_presentation).groupby(ids, sort=True).mean()
-                responses[(subject, region)] = xr.DataArray(
-                    frame.to_numpy(),
-                    dims=("stimulus", "unit"),
-                    coords={"stimulus": frame.index.to_numpy()},
-                )
-    with _context(files[0]):
-        return BrainData.from_responses(responses)
-
-
-def _unit_rates(
-    nwb: Any, starts: np.ndarray, stops: np.ndarray, region_column: str
-) -> dict[Hashable, np.ndarray]:
-    units = nwb.units
-    if units is None or len(units) == 0:
-        raise InputError("the file has no units table")
-    df = units.to_dataframe()
-    if region_column in df.columns:
-        regions = df[region_column].astype(str).to_numpy()
-    elif "electrodes" in df.columns:
-        regions = np.array([str(e["location"].iloc[0]) for e in df["electrodes"]])
-    else:
-        raise InputError(
-            f"the units table has no {region_column!r} column and no electrodes to locate units"
-        )
-    durations = stops - starts
-    if (durations <= 0).any():
-        raise InputError("presentation windows must have stop_time > start_time")
-    rates = np.empty((len(starts), len(df)))
-    for j, spikes in enumerate(df["spike_times"]):
-        spikes = np.sort(np.asarray(spikes, dtype=float))
-        counts = np.searchsorted(spikes, stops, side="left") - np.searchsorted(
-            spikes, starts, side="left"
-        )
-        rates[:, j] = counts / durations
-    return {r: rates[:, regions == r] for r in dict.fromkeys(regions)}
-
-
-def _roi_means(nwb: Any, starts: np.ndarray, stops: np.ndarray) -> dict[Hashable, np.ndarray]:
-    series = []
-    for module in nwb.processing.values():
-        for container in module.data_interfaces.values():
-            for name in ("roi_response_series",):
-                series.extend(getattr(container, name, {}).values())
-    if not series:
-        raise InputError("the file has no RoiResponseSeries (Fluorescence or DfOverF)")
-    out: dict[Hashable, list[np.ndarray]] = {}
-    for rrs in series:
-        data = np.asarray(rrs.data[:], dtype=float)
-        times = (
-            rrs.timestamps[:]
-            if rrs.timestamps is not None
-            else (rrs.starting_time + np.arange(len(data)) / rrs.rate)
-        )
-        region = rrs.rois.table.imaging_plane.location
-        means = np.empty((len(starts), data.shape[1]))
-        for i, (t0, t1) in enumerate(zip(starts, stops, strict=True)):
-            window = (times >= t0) & (times < t1)
-            if not window.any():
-                raise InputError(f"no imaging frame falls in presentation {i} ({t0}-{t1} s)")
-            means[i] = data[window].mean(axis=0)
-        out.setdefault(region, []).append(means)
-    return {r: np.hstack(parts) for r, parts in out.items()}
 
 
 # ---------------------------------------------------------------------- model activations
@@ -790,12 +440,10 @@ def load_activations(
     >>> np.savez("resnet.npz", layer1=a1, layer4=a4, stimuli=np.array(ids))  # doctest: +SKIP
     >>> model = ca.io.load_activations("resnet.npz")
     """
-    from ..data import ModelData
-
-    path = _require(Path(path))
+    path = require_file(Path(path))
     name = model or path.stem
     suffix = path.suffix.lower()
-    with _context(path):
+    with reading_errors(path):
         if suffix == ".npz":
             with np.load(path, allow_pickle=False) as z:
                 variables = {k: z[k] for k in z.files}
@@ -876,8 +524,6 @@ def load_region_files(files: Mapping[str, str | Path], **options: Any) -> BrainD
     --------
     >>> data = ca.io.load_region_files({"EVC": "evc.npz:arr_0", "IT": "it.npz"})  # doctest: +SKIP
     """
-    from .arrays import load_array
-
     if not files:
         raise InputError("The 'files' argument names no region; expected {region: 'path[:var]'}.")
     variables: dict[str, np.ndarray] = {}
@@ -885,8 +531,8 @@ def load_region_files(files: Mapping[str, str | Path], **options: Any) -> BrainD
     for region, spec in files.items():
         text = str(spec)
         path, _, key = text.rpartition(":") if ":" in Path(text).name else (text, "", "")
-        path = _require(Path(path))
-        with _context(path, key or None):
+        path = require_file(Path(path))
+        with reading_errors(path, key or None):
             variables[str(region)] = load_array(path, key or None)
     opts = {
         "regions": None,

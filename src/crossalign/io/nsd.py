@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_option
-from ..data import BrainData
-from ..errors import InputError, MissingFileError
-from .arrays import read_mat_v5
-from .assemble import HEMISPHERES, Entries, group_repeats
+from crossalign._validation import check_option
+from crossalign.data.containers import BrainData
+from crossalign.errors import InputError, MissingFileError
+from crossalign.io.arrays import read_mat_v5
+from crossalign.io.assemble import HEMISPHERES, Entries, group_repeats
 
 __all__ = ["load_nsd"]
 

@@ -19,8 +19,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, MissingFileError
-from ._unpickle_child import RestrictedUnpickler
+import numpy as np
+
+from crossalign.errors import InputError, MissingFileError
+from crossalign.io._unpickle_child import RestrictedUnpickler
 
 __all__ = [
     "ALLOWED",
@@ -211,8 +213,6 @@ def load_npy_object(path: str | Path) -> Any:
     InputError
         The file is not an ``.npy`` file of object dtype, or its pickle is refused.
     """
-    import numpy as np
-
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"The file '{path}' does not exist.")

@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from ..data import BrainData
-from ..errors import InputError, MissingFileError
-from ..labels import plain
-from .arrays import read_mat_v5
-from .assemble import rdm_cells
-from .pickles import load_pickle
+from crossalign.data.containers import BrainData
+from crossalign.data.labels import plain
+from crossalign.errors import InputError, MissingFileError
+from crossalign.io.arrays import read_mat_v5
+from crossalign.io.assemble import rdm_cells
+from crossalign.io.loaders import condensed_rdms
+from crossalign.io.pickles import load_pickle
 
 __all__ = ["load_matlab_rdms", "load_rsatoolbox_rdms"]
 
@@ -128,7 +129,6 @@ def load_rsatoolbox_rdms(
     obj = _read_rsatoolbox(path)
     vectors = np.atleast_2d(np.asarray(obj["dissimilarities"], dtype=np.float64))
     measure = str(obj.get("dissimilarity_measure") or "")
-    from .loaders import condensed_rdms
 
     square = condensed_rdms(vectors, "dissimilarities")
     n_rdm = len(square)
@@ -244,7 +244,6 @@ def load_matlab_rdms(
             raise InputError(f"The file '{path}' was not read: {exc}") from None
         names = got.pop("names").tolist()
         rdms = [got[f"rdm_{i}"] for i in range(len(names))]
-    from .loaders import condensed_rdms
 
     rdms = [
         condensed_rdms(r.ravel(), n) if min(r.shape) == 1 or r.ndim == 1 else r

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import check_option
-from ..data import BrainData
-from ..errors import InputError, MissingFileError
-from .assemble import HEMISPHERES, Entries, group_repeats, pick_stimuli
+from crossalign._validation import check_option
+from crossalign.data.containers import BrainData
+from crossalign.errors import InputError, MissingFileError
+from crossalign.io.assemble import HEMISPHERES, Entries, group_repeats, pick_stimuli
 
 __all__ = ["load_things_fmri"]
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from .._registry import Registry
-from ..errors import InputError
-from .base import Cost, Metric, Parameter
-from .cka import CKA, DebiasedCKA, RbfCKA
-from .knn import MutualKNN
-from .predictivity import Predictivity
-from .rsa import Cosine, KendallTauA, Pearson, Spearman
-from .shape import Procrustes, ShapeMetric
+from crossalign._registry import Registry
+from crossalign._validation import closest
+from crossalign.errors import InputError
+from crossalign.metrics.base import Cost, Metric, Parameter
+from crossalign.metrics.cka import CKA, DebiasedCKA, RbfCKA
+from crossalign.metrics.knn import MutualKNN
+from crossalign.metrics.predictivity import Predictivity
+from crossalign.metrics.rsa import Cosine, KendallTauA, Pearson, Spearman
+from crossalign.metrics.shape import Procrustes, ShapeMetric
 
 __all__ = ["METRICS", "Cost", "Metric", "Parameter", "get_metric", "list_metrics"]
 
@@ -69,8 +70,6 @@ def get_metric(metric: str | Metric, **parameters: Any) -> Metric:
     known = cls.parameters()
     unknown = sorted(set(parameters) - set(known))
     if unknown:
-        from .._validation import closest
-
         hint = closest(unknown[0], known)
         valid = sorted(known) or "none"
         raise InputError(

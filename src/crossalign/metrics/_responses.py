@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from crossalign.errors import InputError
 
 
 def as_responses(

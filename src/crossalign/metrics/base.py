@@ -18,12 +18,16 @@ matrices (n_stimuli, n_units_k), which may differ in their number of units.
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+
+from crossalign.compute.backends import get_backend
+from crossalign.errors import InputError
 
 __all__ = ["Cost", "Metric", "Parameter", "unit_inner_products"]
 
@@ -242,8 +246,6 @@ def check_parameter(metric: Metric, name: str, ok: bool, expected: str) -> None:
     """Raise :class:`~crossalign.errors.InputError` naming the parameter ``name`` of ``metric``,
     its value and ``expected`` unless ``ok``."""
     if not ok:
-        from ..errors import InputError
-
         raise InputError(
             f"The '{name}' parameter of {metric.name} must be {expected}. "
             f"Got {getattr(metric, name)!r}."
@@ -259,8 +261,6 @@ def is_number(value: Any) -> bool:
 
 def _short(value: Any) -> str:
     if isinstance(value, tuple) and len(value) > 4:
-        import hashlib
-
         digest = hashlib.sha256(repr(value).encode()).hexdigest()[:6]
         return f"<{len(value)} values #{digest}>"
     return repr(value)
@@ -287,6 +287,4 @@ def unit_inner_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     numpy.ndarray
         (Ka, Kb).
     """
-    from ..backends import get_backend
-
     return get_backend().inner(a, None if a is b else b)

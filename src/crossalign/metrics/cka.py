@@ -22,9 +22,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import InputError
-from ._responses import as_responses, centre, unit_rows
-from .base import Cost, Metric, check_parameter, is_number, unit_inner_products
+from crossalign.compute.backends import get_backend
+from crossalign.errors import InputError
+from crossalign.metrics._responses import as_responses, centre, unit_rows
+from crossalign.metrics.base import Cost, Metric, check_parameter, is_number, unit_inner_products
 
 __all__ = ["CKA", "DebiasedCKA", "RbfCKA", "u_centre"]
 
@@ -104,8 +105,6 @@ class _GramMetric(Metric):
         numpy.ndarray
             (n_stimuli, n_stimuli).
         """
-        from ..backends import get_backend
-
         return get_backend().gram(centre(x))
 
     def transform(self, k: np.ndarray) -> np.ndarray:
@@ -196,8 +195,6 @@ class RbfCKA(_GramMetric):
         numpy.ndarray
             (n_stimuli, n_stimuli).
         """
-        from ..backends import get_backend
-
         sq = np.sum(x * x, axis=1)
         d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * get_backend().gram(x), 0.0)
         np.fill_diagonal(d2, 0.0)

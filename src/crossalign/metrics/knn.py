@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import InputError
-from ._responses import as_responses
-from .base import Cost, Metric, check_parameter
+from crossalign.errors import InputError
+from crossalign.metrics._responses import as_responses
+from crossalign.metrics.base import Cost, Metric, check_parameter
 
 __all__ = ["MutualKNN"]
 

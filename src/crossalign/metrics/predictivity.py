@@ -46,13 +46,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import InputError
-from ._responses import as_responses
-from .base import Cost, Metric, check_parameter
+from crossalign.errors import InputError
+from crossalign.metrics._responses import as_responses
+from crossalign.metrics.base import Cost, Metric, check_parameter
 
 __all__ = ["Predictivity", "kfold_indices"]
 
-from ..citations import HOEFLING2026 as _HOEFLING
+from crossalign.citations import HOEFLING2026 as _HOEFLING
 
 _YAMINS = """@article{yamins2014performance,
   title={Performance-optimized hierarchical models predict neural responses in higher visual

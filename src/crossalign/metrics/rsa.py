@@ -16,14 +16,15 @@ per pair in O(m log m) from scipy's tau-b and each RDM's tie counts, which are p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 from scipy import stats
 
-from ..errors import InputError
-from .base import Cost, Metric, unit_inner_products
+from crossalign.compute.backends import get_backend
+from crossalign.errors import InputError
+from crossalign.metrics.base import Cost, Metric, unit_inner_products
 
 __all__ = ["Cosine", "KendallTauA", "Pearson", "Spearman"]
 
@@ -120,9 +121,6 @@ class Spearman(_InnerProduct):
         -------
         Cost
         """
-        from dataclasses import replace
-
-        from ..backends import get_backend
 
         base = super().cost(n, p)
         vec = n * (n - 1) // 2
@@ -159,8 +157,6 @@ class Spearman(_InnerProduct):
         -------
         numpy.ndarray
         """
-        from ..backends import get_backend
-
         v = _check_vectors(reps)
         r = get_backend().rank(v, np.empty_like(v))
         r -= (v.shape[1] + 1) / 2.0  # average ranks of 1..m always have mean (m + 1) / 2
@@ -274,8 +270,6 @@ class KendallTauA(Metric):
         -------
         Cost
         """
-        from dataclasses import replace
-
         base = super().cost(n, p)
         vec = n * (n - 1) / 2
         return replace(

@@ -26,9 +26,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import InputError
-from ._responses import as_responses, centre
-from .base import Cost, Metric, check_parameter, is_number
+from crossalign.errors import InputError
+from crossalign.metrics._responses import as_responses, centre
+from crossalign.metrics.base import Cost, Metric, check_parameter, is_number
 
 __all__ = ["Procrustes", "ShapeMetric"]
 

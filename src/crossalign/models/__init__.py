@@ -4,11 +4,12 @@ Needs the ``torch`` extra (``pip install 'crossalign[torch]'``); importing cross
 never imports torch.
 """
 
-from .adapters import MODELS, ModelAdapter, as_adapter, load_model
-from .cache import ActivationCache
-from .extract import extract, list_layers, select_layers, sparse_projection
-from .stimuli import IMAGENET, Preprocess, StimulusSet, resolve_stimuli
-from .video import Frames, load_video
+from crossalign.models.adapters import ModelAdapter
+from crossalign.models.cache import ActivationCache
+from crossalign.models.extract import extract, list_layers, select_layers, sparse_projection
+from crossalign.models.sources import MODELS, as_adapter, load_model
+from crossalign.models.stimuli import IMAGENET, Preprocess, StimulusSet, resolve_stimuli
+from crossalign.models.video import Frames, load_video
 
 __all__ = [
     "IMAGENET",

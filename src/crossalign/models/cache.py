@@ -17,22 +17,20 @@ from typing import Any
 
 import numpy as np
 
+from crossalign.config import get_option
+
 __all__ = ["ActivationCache", "default_cache_dir"]
 
 
 def default_cache_dir() -> Path:
-    """The activation cache folder: ``$CROSSALIGN_CACHE_DIR``, else
+    """The activation cache folder: the ``cache_dir`` option (``$CROSSALIGN_CACHE_DIR``), else
     ``$XDG_CACHE_HOME/crossalign/activations`` (``~/.cache`` when unset).
 
     Returns
     -------
     Path
     """
-    env = os.environ.get("CROSSALIGN_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "crossalign" / "activations"
+    return Path(get_option("cache_dir"))
 
 
 class ActivationCache:

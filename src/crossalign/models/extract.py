@@ -10,20 +10,27 @@ averaged. Results are cached on disk per layer (see :mod:`crossalign.models.cach
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from rich.progress import Progress
+from scipy import sparse
 
-from .._faults import checkpoint
-from .._validation import check_option
-from ..data import ModelData
-from ..errors import InputError, InputTypeError
-from .adapters import ModelAdapter, as_adapter
-from .cache import ActivationCache
-from .stimuli import StimulusSet, resolve_stimuli
+from crossalign._faults import checkpoint
+from crossalign._validation import check_option
+from crossalign.config import MemoryBudgetError, get_option
+from crossalign.data.containers import ModelData
+from crossalign.errors import InputError, InputTypeError
+from crossalign.models.adapters import ModelAdapter
+from crossalign.models.cache import ActivationCache
+from crossalign.models.pooling import POOLS, aggregate_frames, pool_output
+from crossalign.models.sources import as_adapter
+from crossalign.models.stimuli import StimulusSet, resolve_stimuli
+from crossalign.models.video import is_clip, load_video
 
 __all__ = [
     "extract",
@@ -137,8 +144,6 @@ def select_layers(adapter: ModelAdapter, layers: str | Sequence[str] | None) -> 
 
 
 def _by_closeness(name: str, options: list[str], limit: int = 25) -> str:
-    import difflib
-
     ranked = sorted(options, key=lambda o: -difflib.SequenceMatcher(None, name, o).ratio())
     text = ", ".join(repr(o) for o in ranked[:limit])
     return text + (f", ... ({len(options)} in all)" if len(options) > limit else "")
@@ -183,8 +188,6 @@ def sparse_projection(n_features: int, dim: int, seed: int = 0) -> Any:
     -------
     scipy.sparse.csr_matrix
     """
-    from scipy import sparse
-
     rng = np.random.default_rng(seed)
     s = np.sqrt(n_features)
     density = 1.0 / s
@@ -290,8 +293,6 @@ def extract(
         The activations would not fit the memory budget (checked after the first batch,
         before the rest runs).
     """
-    from .pooling import POOLS
-
     check_option(pool, "pool", POOLS, "extract")
     check_option(dtype, "dtype", ["float32", "float16"], "extract")
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -361,8 +362,6 @@ def extraction_bytes(
     int
     """
     import torch
-
-    from .pooling import pool_output
 
     adapter = as_adapter(model)
     if adapter.module is None:
@@ -461,8 +460,6 @@ def _from_function(adapter: ModelAdapter, stim: StimulusSet, layers: Any) -> Mod
 def _prepare_item(adapter: ModelAdapter, item: Any, setting: _Setting) -> np.ndarray:
     """One stimulus as network input: an image (C, H, W), or a clip (T, C, H, W) of
     preprocessed frames. A video model given an image sees it as a static clip."""
-    from .video import is_clip, load_video
-
     if adapter.preprocess is None:  # ready arrays: (C, H, W) images or (T, C, H, W) clips
         ready = _as_tensor_input(item)
         if ready.ndim == 3 and adapter.kind == "video":
@@ -520,8 +517,6 @@ class _Accumulator:
         self.projections: dict[str, Any] = {}
 
     def add(self, name: str, acts: np.ndarray, owners: np.ndarray, n_frames: int) -> None:
-        from .pooling import aggregate_frames
-
         if n_frames > 1:
             acts = aggregate_frames(
                 acts.reshape(-1, n_frames, acts.shape[1]), self.setting.temporal
@@ -552,8 +547,6 @@ class _Accumulator:
 
     def _check(self, name: str, width: int, dtype: np.dtype) -> None:
         """Refuse a layer whose stored activations would push past the memory budget."""
-        from .._options import MemoryBudgetError, get_option
-
         need = self.n * width * dtype.itemsize + sum(a.nbytes for a in self.arrays.values())
         budget = get_option("memory_budget")
         if need > budget:
@@ -582,9 +575,6 @@ def _run(
     device: str | None,
 ) -> dict[str, np.ndarray]:
     import torch
-    from rich.progress import Progress
-
-    from .pooling import pool_output
 
     module = adapter.module
     modules = dict(module.named_modules())

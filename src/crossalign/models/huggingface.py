@@ -17,9 +17,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from .adapters import ModelAdapter, weights_hash
-from .stimuli import IMAGENET, Preprocess
+from crossalign.errors import InputError
+from crossalign.models.adapters import ModelAdapter, weights_hash
+from crossalign.models.stimuli import IMAGENET, Preprocess
 
 __all__ = ["VIDEO_MODEL_TYPES", "load_hf"]
 

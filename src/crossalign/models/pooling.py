@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from crossalign.errors import InputError
 
 __all__ = ["POOLS", "TEMPORAL", "aggregate_frames", "pool_output"]
 

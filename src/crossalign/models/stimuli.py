@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, InputTypeError, MissingFileError
+from crossalign.data.representations import Representations
+from crossalign.errors import InputError, InputTypeError, MissingFileError
 
 __all__ = ["IMAGENET", "Preprocess", "StimulusSet", "resolve_stimuli"]
 
@@ -129,8 +130,6 @@ def resolve_stimuli(stimuli: Any, ids: Sequence[Hashable] | None = None) -> Stim
     -------
     StimulusSet
     """
-    from ..data import Representations
-
     if isinstance(stimuli, Representations):
         paths = stimuli.attrs.get("stimulus_paths")
         if not paths:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, MissingFileError
+from crossalign.errors import InputError, MissingFileError
 
 __all__ = ["VIDEO_SUFFIXES", "Frames", "is_clip", "load_video", "sample_indices"]
 

@@ -1,0 +1,458 @@
+"""Alignment patterns and the alignment pattern score (APS).
+
+Hoefling et al. 2026 (arXiv:2604.21780). With ``T[a, r, b, q] =
+M(X[a, r], X[b, q])`` the all-pairs score tensor (computed once by the engine):
+
+* alignment pattern of region r from subject a to subject b: ``AP[a->b](r) = T[a, r, b, :]``
+  (the same-region entry q = r included by default);
+* reference for held-out subject s: ``Ref[-s](r) = mean over a != b, a, b != s of AP[a->b](r)``;
+* brain APS: ``APS_brain(r, s) = mean over a != s of corr(Ref[-s](r), AP[a->s](r))``;
+* a model layer l standing in for region r: ``AP[m,l](s) = [M(F[m, l], X[s, q])]_q`` and
+  ``APS_model(l, r, s) = mean over a != s of corr(AP[m,l](s), AP[a->s](r))``.
+
+Everything here works on the score tensors, so a subject bootstrap only re-indexes them (no
+RDM comparison is ever recomputed). Subjects duplicated by a bootstrap are treated as the same
+subject: pairs of copies are excluded, as the definition excludes a subject paired with itself.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+from crossalign._validation import check_option
+from crossalign.data.containers import BrainData, ModelData
+from crossalign.data.labels import coord
+from crossalign.engine.core import score_tensor
+from crossalign.errors import InputError, InputTypeError
+from crossalign.metrics import Metric, get_metric
+from crossalign.stats.resampling import (
+    bootstrap_indices,
+    check_n_bootstrap,
+    fixed_subject_bootstrap,
+    interval_diagnostics,
+    percentile_ci,
+)
+
+__all__ = [
+    "brain_aps",
+    "brain_aps_ci",
+    "brain_aps_kernel",
+    "brain_patterns",
+    "model_aps_kernel",
+    "model_patterns",
+]
+
+Similarity = Literal["pearson", "spearman"]
+
+
+# ---------------------------------------------------------------------- kernels (numpy)
+def _selection(n_regions: int, include_same_region: bool) -> np.ndarray:
+    """Indices (R, Q') of the target regions entering region r's pattern."""
+    if include_same_region:
+        return np.tile(np.arange(n_regions), (n_regions, 1))
+    return np.array([[q for q in range(n_regions) if q != r] for r in range(n_regions)])
+
+
+def _standardise(x: np.ndarray, similarity: str) -> np.ndarray:
+    """Centre and scale the last axis to unit norm (ranks first for Spearman); NaN if flat."""
+    if similarity == "spearman":
+        x = stats.rankdata(x, axis=-1)
+    x = x - x.mean(axis=-1, keepdims=True)
+    norm = np.linalg.norm(x, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = x / norm
+    out[np.broadcast_to(norm <= 1e-12, out.shape)] = np.nan
+    return out
+
+
+def _pair_masks(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """K[a, b, s] (pairs entering Ref[-s]) and w[a, s] (sources entering the mean over a)."""
+    w = valid.astype(float)
+    k = w[:, :, None] * w[:, None, :] * w[None, :, :]  # valid[a,b] * valid[a,s] * valid[b,s]
+    return k, w
+
+
+def _masked_corr(x: np.ndarray, y: np.ndarray, similarity: str) -> np.ndarray:
+    """Correlation along the last axis over the entries finite in both (broadcast); NaN with
+    fewer than 3 such entries or a flat side. Spearman ranks those entries only."""
+    x, y = np.broadcast_arrays(x, y)
+    both = np.isfinite(x) & np.isfinite(y)
+    x, y = np.where(both, x, np.nan), np.where(both, y, np.nan)
+    if similarity == "spearman":
+        x = stats.rankdata(x, axis=-1, nan_policy="omit")
+        y = stats.rankdata(y, axis=-1, nan_policy="omit")
+    n = both.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xc = np.where(both, x - np.nansum(x, axis=-1, keepdims=True) / n, 0.0)
+        yc = np.where(both, y - np.nansum(y, axis=-1, keepdims=True) / n, 0.0)
+        sx, sy = np.sqrt((xc**2).sum(axis=-1)), np.sqrt((yc**2).sum(axis=-1))
+        r = (xc * yc).sum(axis=-1) / (sx * sy)
+    r[(n[..., 0] < 3) | (sx <= 1e-12) | (sy <= 1e-12)] = np.nan
+    return r
+
+
+def _cells(t: np.ndarray) -> np.ndarray:
+    """Which (subject, region) cells of a score tensor (S, R, S, R) exist: those with any
+    finite score."""
+    return np.isfinite(t).any(axis=(2, 3))
+
+
+def _weighted_mean(c: np.ndarray, weight: np.ndarray, axis: int) -> np.ndarray:
+    """Mean of ``c`` over ``axis`` with 0/1 weights; an undefined value with weight 1 stays
+    NaN (a flat pattern), one with weight 0 is skipped."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = np.where(weight > 0, c, 0.0) * weight
+        return total.sum(axis=axis) / weight.sum(axis=axis)
+
+
+def _brain_aps_masked(
+    tsel: np.ndarray, valid: np.ndarray, present: np.ndarray, similarity: str
+) -> np.ndarray:
+    """APS_brain (R, S) when some (subject, region) cells are missing (NaN scores): the
+    reference averages, per entry, the pairs that have it; correlations use the entries
+    both patterns have; the mean over source subjects skips those lacking the region."""
+    k, w = _pair_masks(valid)
+    finite = np.isfinite(tsel)
+    num = np.einsum("abs,arbk->srk", k, np.where(finite, tsel, 0.0))
+    den = np.einsum("abs,arbk->srk", k, finite.astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = np.where(den > 0, num / den, np.nan)  # (s, r, k)
+    c = _masked_corr(ref.transpose(1, 0, 2)[None], tsel, similarity)  # (a, r, s)
+    weight = w[:, None, :] * present[:, :, None]  # (a, r, s)
+    return _weighted_mean(c, weight, axis=0)
+
+
+def brain_aps_kernel(
+    t: np.ndarray,
+    valid: np.ndarray | None = None,
+    *,
+    include_same_region: bool = True,
+    similarity: str = "pearson",
+) -> np.ndarray:
+    """APS_brain (R, S) from the score tensor ``t`` (S, R, S, R).
+
+    ``valid[a, b]`` says whether subjects a and b are different (default: a != b); a
+    subject bootstrap passes ``idx[:, None] != idx[None, :]``. NaN scores mark missing
+    (subject, region) cells: every mean and correlation then uses the entries that exist.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        The score tensor (S, R, S, R), NaN where a cell is missing.
+    valid : numpy.ndarray of bool, optional
+        (S, S): which subject pairs count (default: pairs of different subjects).
+    include_same_region : bool
+        Whether a pattern includes its own region.
+    similarity : {"pearson", "spearman"}
+        How two patterns are compared.
+
+    Returns
+    -------
+    numpy.ndarray
+        (R, S).
+    """
+    n_sub, n_reg = t.shape[0], t.shape[1]
+    valid = ~np.eye(n_sub, dtype=bool) if valid is None else valid
+    sel = _selection(n_reg, include_same_region)
+    tsel = np.take_along_axis(t, sel[None, :, None, :], axis=3)  # (S, R, S, Q')
+    if np.isnan(t).any():
+        return _brain_aps_masked(tsel, valid, _cells(t), similarity)
+    k, w = _pair_masks(valid)
+    count = k.sum(axis=(0, 1))  # (S,)
+    q = tsel.shape[-1]
+    flat = tsel.transpose(0, 2, 1, 3).reshape(n_sub * n_sub, n_reg * q)  # (a*b, r*k)
+    ref_sum = k.reshape(n_sub * n_sub, n_sub).T @ flat  # (s, r*k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = (ref_sum / count[:, None]).reshape(n_sub, n_reg, q)  # (s, r, k)
+    ref_n = _standardise(ref, similarity)  # (s, r, k)
+    ap_n = _standardise(tsel, similarity)  # (a, r, s, k)
+    c = np.einsum("srk,arsk->ars", ref_n, ap_n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.einsum("ars,as->rs", c, w) / w.sum(axis=0)[None, :]
+
+
+def model_aps_kernel(
+    u: np.ndarray,
+    t: np.ndarray,
+    valid: np.ndarray | None = None,
+    *,
+    include_same_region: bool = True,
+    similarity: str = "pearson",
+) -> np.ndarray:
+    """APS_model (L, R, S) from the model-vs-brain tensor ``u`` (L, S, R) and ``t``.
+
+    Parameters
+    ----------
+    u : numpy.ndarray
+        Model-vs-brain scores (L, S, R): layer l against subject s's region r.
+    t : numpy.ndarray
+        The brain score tensor (S, R, S, R).
+    valid : numpy.ndarray of bool, optional
+        (S, S): which subject pairs count (default: pairs of different subjects).
+    include_same_region : bool
+        Whether a pattern includes its own region.
+    similarity : {"pearson", "spearman"}
+        How two patterns are compared.
+
+    Returns
+    -------
+    numpy.ndarray
+        (L, R, S).
+    """
+    n_sub, n_reg = t.shape[0], t.shape[1]
+    valid = ~np.eye(n_sub, dtype=bool) if valid is None else valid
+    sel = _selection(n_reg, include_same_region)
+    tsel = np.take_along_axis(t, sel[None, :, None, :], axis=3)  # (a, r, s, k)
+    usel = u[:, :, sel]  # (L, S, R, Q')
+    w = valid.astype(float)
+    if np.isnan(t).any() or np.isnan(u).any():
+        c = _masked_corr(usel.transpose(0, 2, 1, 3)[None], tsel[:, None], similarity)
+        weight = (w[:, None, :] * _cells(t)[:, :, None])[:, None]  # (a, 1, r, s)
+        return _weighted_mean(c, weight, axis=0)
+    c = np.einsum("lsrk,arsk->alrs", _standardise(usel, similarity), _standardise(tsel, similarity))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.einsum("alrs,as->lrs", c, w) / w.sum(axis=0)[None, None, :]
+
+
+def subject_pair_mean(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cross-region matrix (R, R) of a score tensor (S, R, S, R): the mean over ordered
+    pairs of different subjects of ``t[a, r, b, q]``, skipping NaN (missing cells), with the
+    number of pairs behind each entry."""
+    finite = np.isfinite(t) & ~np.eye(t.shape[0], dtype=bool)[:, None, :, None]
+    pairs = finite.sum(axis=(0, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(finite, t, 0.0).sum(axis=(0, 2)) / pairs, pairs
+
+
+# ---------------------------------------------------------------------- labelled API
+def check_brain(data: Any, min_subjects: int = 3, min_regions: int = 3) -> BrainData:
+    if not isinstance(data, BrainData):
+        raise InputTypeError(
+            f"The 'data' argument must be a BrainData. Got {type(data).__name__} instead."
+        )
+    if len(data.subjects) < min_subjects:
+        raise InputError(
+            f"APS needs at least {min_subjects} subjects (a held-out subject, a source subject "
+            f"and a reference pair). Got {len(data.subjects)}."
+        )
+    if len(data.regions) < min_regions:
+        raise InputError(
+            f"APS needs at least {min_regions} regions: an alignment pattern over fewer target "
+            f"regions has no correlation to speak of. Got {len(data.regions)} "
+            f"({data.regions})."
+        )
+    data.require_subjects(2, "the alignment pattern score")
+    return data
+
+
+def brain_patterns(
+    data: BrainData, metric: str | Metric = "spearman", *, rdm: str = "correlation"
+) -> xr.DataArray:
+    """All brain alignment patterns: ``AP[a->b](r)[q]`` as a DataArray
+    (subject, region, target_subject, target_region) - the engine's score tensor.
+
+    Parameters
+    ----------
+    data : BrainData
+        The brain data (missing cells give NaN entries).
+    metric : str or Metric
+        Any registered metric.
+    rdm : str
+        The RDM distance for response entries under RSA metrics.
+
+    Returns
+    -------
+    xarray.DataArray
+        (subject, region, target_subject, target_region).
+    """
+    return score_tensor(data, metric=metric, rdm=rdm)
+
+
+def model_patterns(
+    model_data: ModelData,
+    brain_data: BrainData,
+    metric: str | Metric = "spearman",
+    *,
+    rdm: str = "correlation",
+    model: Hashable | None = None,
+) -> xr.DataArray:
+    """Model alignment patterns ``AP[m,l](s)[q] = M(F[m, l], X[s, q])``: (layer, subject,
+    region).
+
+    Parameters
+    ----------
+    model_data : ModelData
+        The model's layers.
+    brain_data : BrainData
+        The brain data (missing cells give NaN entries).
+    metric : str or Metric
+        Any registered metric.
+    rdm : str
+        The RDM distance for response entries under RSA metrics.
+    model : hashable, optional
+        Which model of ``model_data``.
+
+    Returns
+    -------
+    xarray.DataArray
+        (layer, subject, region), with the model in ``attrs``.
+    """
+    name = model_data._one_model(model)
+    t = score_tensor(model_data.select([name]), brain_data, metric=metric, rdm=rdm)
+    out = t.isel(model=0, drop=True)
+    out.attrs.update(model=str(name))
+    return out
+
+
+def brain_aps(
+    data: BrainData,
+    metric: str | Metric = "spearman",
+    *,
+    similarity: Similarity = "pearson",
+    include_same_region: bool = True,
+    rdm: str = "correlation",
+) -> xr.DataArray:
+    """Brain alignment pattern score ``APS_brain(r, s)`` (Hoefling et al. 2026).
+
+    Parameters
+    ----------
+    data : BrainData
+        At least 3 subjects and 3 regions (4 without the same-region entry); every region in
+        at least 2 subjects (missing cells are skipped).
+    metric : str or Metric
+        The alignment metric M that fills the patterns (any registered metric).
+    similarity : {"pearson", "spearman"}
+        How a subject's pattern is compared with the reference pattern.
+    include_same_region : bool
+        Keep the entry q = r in each pattern.
+    rdm : str
+        The RDM distance for response entries under RSA metrics.
+
+    Returns
+    -------
+    xarray.DataArray
+        (region, subject), named ``aps_brain``, with the choices in ``attrs``.
+
+    Raises
+    ------
+    InputError
+        Too few subjects or regions, or a region in fewer than 2 subjects.
+    """
+    data = check_brain(data, min_regions=3 if include_same_region else 4)
+    check_option(similarity, "similarity", ["pearson", "spearman"], "brain_aps")
+    m = get_metric(metric)
+    t = brain_patterns(data, m, rdm=rdm)
+    values = brain_aps_kernel(
+        t.values, include_same_region=include_same_region, similarity=similarity
+    )
+    return xr.DataArray(
+        values,
+        dims=("region", "subject"),
+        coords={"region": coord(data.regions), "subject": coord(data.subjects)},
+        attrs={
+            "metric": m.name,
+            "similarity": similarity,
+            "include_same_region": include_same_region,
+            "rdm": rdm,
+            "n_stimuli": data.n_stimuli,
+        },
+        name="aps_brain",
+    )
+
+
+def brain_aps_ci(
+    data: BrainData,
+    metric: str | Metric = "spearman",
+    *,
+    similarity: Similarity = "pearson",
+    include_same_region: bool = True,
+    rdm: str = "correlation",
+    n_bootstrap: int = 1000,
+    level: float = 0.95,
+    seed: int | None = 0,
+    bootstrap: str = "recompute",
+) -> xr.Dataset:
+    """Brain APS per region with subject-bootstrap percentile CIs.
+
+    Each resample re-indexes the score tensor; a subject drawn twice never pairs with itself
+    (``bootstrap="recompute"``); ``bootstrap="fixed"`` resamples the fixed per-subject values
+    instead (:func:`~crossalign.stats.resampling.fixed_subject_bootstrap`).
+
+    Parameters
+    ----------
+    data, metric, similarity, include_same_region, rdm
+        As for :func:`brain_aps`.
+    n_bootstrap : int
+        Resamples (fewer than 100 warn).
+    level : float
+        Coverage of the percentile interval.
+    seed : int or None
+        Seed of the resampling.
+    bootstrap : {"recompute", "subjects", "fixed"}
+        Recompute the patterns in each resample (``subjects`` is an alias), or resample
+        fixed per-subject values.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``region``: ``mean`` (mean over subjects), ``low``, ``high``, ``kept`` (the
+        fraction of resamples that define APS: a resample needs 3 distinct subjects),
+        ``degenerate`` (intervals resting on fewer than half of them, or of zero width; see
+        :func:`~crossalign.stats.resampling.interval_diagnostics`, which also warns), ``aps``
+        (region,
+        subject) and ``samples`` (bootstrap, region).
+    """
+    check_n_bootstrap(n_bootstrap, "brain APS")
+
+    aps = brain_aps(
+        data, metric, similarity=similarity, include_same_region=include_same_region, rdm=rdm
+    )
+    t = brain_patterns(data, metric, rdm=rdm).values
+    r = np.arange(t.shape[1])
+    kw = {"include_same_region": include_same_region, "similarity": similarity}
+    check_option(bootstrap, "bootstrap", ["recompute", "subjects", "fixed"], "brain_aps_ci")
+    if bootstrap == "fixed":
+        samples = fixed_subject_bootstrap(aps.values, n_bootstrap, seed)
+    else:
+        samples = np.empty((n_bootstrap, t.shape[1]))
+        with warnings.catch_warnings():  # resamples with < 3 distinct subjects give NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for b, idx in enumerate(bootstrap_indices(t.shape[0], n_bootstrap, seed=seed)):
+                tb = t[np.ix_(idx, r, idx, r)]
+                valid = idx[:, None] != idx[None, :]
+                samples[b] = np.nanmean(brain_aps_kernel(tb, valid, **kw), 1)
+    low, high = percentile_ci(samples, level)
+    kept, degenerate = interval_diagnostics(
+        samples, low, high, what="brain APS", labels=aps.coords["region"].values
+    )
+    ds = xr.Dataset(
+        {
+            "aps": aps,
+            "mean": aps.mean("subject"),
+            "low": ("region", low),
+            "high": ("region", high),
+            "kept": ("region", kept),
+            "degenerate": ("region", degenerate),
+            "samples": (("bootstrap", "region"), samples),
+        }
+    )
+    ds.attrs.update(aps.attrs, n_bootstrap=n_bootstrap, level=level, bootstrap=bootstrap)
+    return ds
+
+
+def prepare_model(
+    model_data: ModelData, brain_data: BrainData, model: Hashable | None
+) -> tuple[Hashable, ModelData]:
+    if not isinstance(model_data, ModelData):
+        raise InputTypeError(
+            "The 'model_data' argument must be a ModelData. Got "
+            f"{type(model_data).__name__} instead."
+        )
+    name = model_data._one_model(model)
+    return name, model_data.select([name]).align_to(brain_data.stimuli)

@@ -1,0 +1,22 @@
+"""Array kernels that know nothing of labels: where products run (backends) and batched RDMs.
+
+Modules
+-------
+backends   NumPy (default) or PyTorch (CPU, or CUDA where present); working precision
+rdm        representational dissimilarity matrices, computed in batches; RDM checks and MDS
+"""
+
+from crossalign.compute import backends, rdm
+from crossalign.compute.backends import BACKENDS, get_backend, working_dtype
+from crossalign.compute.rdm import DISTANCES, compute_rdms, upper_triangle
+
+__all__ = [
+    "BACKENDS",
+    "DISTANCES",
+    "backends",
+    "compute_rdms",
+    "get_backend",
+    "rdm",
+    "upper_triangle",
+    "working_dtype",
+]

@@ -1,0 +1,763 @@
+"""All-pairs scoring: prepare each representation once, then batched products.
+
+:func:`pairwise_scores` is the numerical core (plain arrays in, a score matrix out);
+:func:`score_tensor` applies it to labelled containers and returns a labelled
+:class:`xarray.DataArray`, e.g. (subject, region, target_subject, target_region) for the
+brain-to-brain tensor from which cross-region matrices, alignment patterns and APS are all read
+without another RDM comparison.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from crossalign._validation import check_option
+from crossalign.compute.backends import get_backend
+from crossalign.config import MemoryBudgetError, get_option, options
+from crossalign.config import options as _opts
+from crossalign.data.containers import ModelData
+from crossalign.data.labels import coord
+from crossalign.data.representations import Representations, match_stimuli
+from crossalign.errors import InputError
+from crossalign.metrics import Metric, get_metric
+
+__all__ = [
+    "Prepared",
+    "ScoringPlan",
+    "all_pairs",
+    "cross",
+    "estimate_bytes",
+    "format_duration",
+    "pairwise_scores",
+    "plan_scores",
+    "prepare",
+    "representation_inputs",
+    "score",
+    "score_tensor",
+]
+
+
+def pairwise_scores(
+    reps_a: np.ndarray,
+    reps_b: np.ndarray | None = None,
+    *,
+    metric: str | Metric = "spearman",
+    labels_a: Sequence[Any] | None = None,
+    labels_b: Sequence[Any] | None = None,
+    backend: str | None = None,
+) -> np.ndarray:
+    """Scores between every representation of ``reps_a`` and every one of ``reps_b``.
+
+    Parameters
+    ----------
+    reps_a, reps_b
+        Stacks (K, ...) of metric inputs: RDM upper-triangle vectors (K, m) for RSA metrics.
+        ``reps_b=None`` scores ``reps_a`` against itself (prepared once, symmetric product).
+    metric
+        A registered metric name or a :class:`~crossalign.metrics.Metric` instance.
+    labels_a, labels_b
+        Names of the representations, for the metric's error messages.
+    backend
+        Where the kernels run (:mod:`crossalign.compute.backends`); default the ``backend`` option.
+
+    Returns
+    -------
+    numpy.ndarray
+        (K_a, K_b) with ``out[i, j] = M(reps_a[i], reps_b[j])``.
+    """
+    with _using(backend):
+        prep_a = prepare(metric, reps_a, labels_a)
+        return cross(prep_a, None if reps_b is None else prepare(metric, reps_b, labels_b))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A stack of representations prepared once by a metric (:func:`prepare`), to be scored
+    against other stacks with :func:`cross` as often as needed (resamples, nulls, ceilings).
+
+    Parameters
+    ----------
+    metric : Metric
+        The metric that prepared it.
+    data : object
+        The metric's prepared form.
+    backend : str
+        Where it was prepared (where the metric has kernels for the ``backend`` option, else
+        numpy).
+    """
+
+    metric: Metric
+    data: Any
+    backend: str
+
+
+def prepare(metric: str | Metric, inputs: Any, labels: Sequence[Any] | None = None) -> Prepared:
+    """Prepare a stack of metric inputs once, on the backend the engine picks for the metric.
+
+    Every score of the library goes through :func:`prepare` and :func:`cross` (or the
+    all-pairs functions built on them), so the backend and precision options and the
+    metric's declared kernels apply everywhere.
+
+    Parameters
+    ----------
+    metric : str or Metric
+    inputs : numpy.ndarray or list of numpy.ndarray
+        RDM vectors (K, m) for RSA metrics, else K response matrices.
+    labels : sequence, optional
+        The representations' labels, for error messages.
+
+    Returns
+    -------
+    Prepared
+    """
+    m = get_metric(metric)
+    backend = _effective_backend(m)
+    with options(backend=backend):
+        return Prepared(m, m.prepare(inputs, labels), backend)
+
+
+def cross(a: Prepared, b: Prepared | None = None) -> np.ndarray:
+    """The scores (Ka, Kb) of two prepared stacks (``b`` None: ``a`` against itself, a
+    symmetric product where the metric allows it).
+
+    Parameters
+    ----------
+    a, b : Prepared
+        Prepared by the same metric.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out[i, j] = M(a_i, b_j)``.
+    """
+    b = a if b is None else b
+    if b.metric != a.metric:
+        raise InputError(
+            f"Both stacks must be prepared by the same metric. Got {a.metric.name!r} and "
+            f"{b.metric.name!r}."
+        )
+    with options(backend=a.backend):
+        return a.metric.cross(a.data, b.data)
+
+
+def _using(backend: str | None) -> contextlib.AbstractContextManager[None]:
+    """The ``backend`` for a block of code; ``None`` keeps the current one."""
+    return contextlib.nullcontext() if backend is None else options(backend=backend)
+
+
+def representation_inputs(
+    data: Representations, metric: str | Metric, rdm: str = "correlation"
+) -> Any:
+    """The metric inputs for every entry of ``data``, in ``data.keys()`` order: RDM vectors
+    (K, m) for RDM metrics (responses turned into RDMs with ``rdm``), the response matrices
+    (repetitions averaged) for response metrics.
+
+    Parameters
+    ----------
+    data : Representations
+    metric : str or Metric
+    rdm : str
+        The RDM distance for responses.
+
+    Returns
+    -------
+    numpy.ndarray or list of numpy.ndarray
+    """
+    m = get_metric(metric)
+    if m.input_kind == "rdm":
+        return data.rdm_vectors(rdm)
+    return data.response_arrays(m.name)
+
+
+# ---------------------------------------------------------------------------- planning
+def _widths(data: Representations) -> list[int]:
+    return [int(np.prod(data[k].shape[1:2])) if data.kind(k) == "responses" else 0 for k in data]
+
+
+def _footprint(
+    data: Representations, other: Representations | None, m: Metric
+) -> tuple[int, int, int]:
+    """Bytes per representation as metric input and as prepared, and the fixed working set
+    of preparing and of one product, as the metric declares them (:meth:`Metric.cost`)."""
+    cost = m.cost(data.n_stimuli, _width(data, other))
+    return int(cost.input_bytes), int(cost.prepared_bytes), int(cost.working_bytes)
+
+
+def _width(data: Representations, other: Representations | None) -> int:
+    widths = _widths(data) + ([] if other is None else _widths(other))
+    return max(max(widths, default=1), 1)
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """How an all-pairs analysis will run: block size, memory and time, decided before it
+    starts (:func:`plan_scores`).
+
+    Parameters
+    ----------
+    metric : str
+    n_a, n_b : int
+        Representations on each side (``n_b`` 0: data against itself).
+    n_stimuli : int
+    block : int
+        Representations per block (``n_a`` or more: one block).
+    input_bytes, prepared_bytes : int
+        One representation as metric input and as prepared.
+    working_bytes : int
+        The fixed working set.
+    budget : int
+        The memory budget (bytes).
+    backend, dtype : str
+        Where and in what precision the kernels run.
+    seconds : float
+        The predicted time.
+    """
+
+    metric: str
+    n_a: int
+    n_b: int  # 0: data against itself
+    n_stimuli: int
+    block: int  # representations per block (n_a, or more: one block)
+    input_bytes: int  # per representation
+    prepared_bytes: int  # per representation
+    working_bytes: int
+    budget: int
+    backend: str
+    dtype: str
+    seconds: float
+
+    @property
+    def n_blocks(self) -> int:
+        return -(-self.n_a // self.block)
+
+    @property
+    def streamed(self) -> bool:
+        return self.block < max(self.n_a, self.n_b)
+
+    @property
+    def score_bytes(self) -> int:
+        return self.n_a * (self.n_b or self.n_a) * 8
+
+    @property
+    def peak_bytes(self) -> int:
+        """Estimated peak: one held block of prepared representations, one block being
+        prepared (inputs and prepared), the working set and the score matrix."""
+        k = self.n_a + self.n_b if not self.streamed else self.block
+        per = self.input_bytes + self.prepared_bytes
+        held = 0 if not self.streamed else self.block * self.prepared_bytes
+        return k * per + held + self.working_bytes + self.score_bytes
+
+    def blocks(self, n: int) -> list[range]:
+        """The blocks of ``n`` representations this plan runs.
+
+        Parameters
+        ----------
+        n : int
+
+        Returns
+        -------
+        list of range
+        """
+        return [range(i, min(i + self.block, n)) for i in range(0, n, self.block)]
+
+    def describe(self) -> str:
+        """One line for the user, printed before a long run starts."""
+        what = f"{self.n_a} x {self.n_b or self.n_a} representations of {self.n_stimuli} stimuli"
+        how = (
+            f"streamed in blocks of {self.block} ({self.n_blocks} blocks)"
+            if self.streamed
+            else "in one block"
+        )
+        return (
+            f"{what}, {self.metric} on {self.backend} ({self.dtype}): {how}; peak memory about "
+            f"{_gb(self.peak_bytes)} (budget {_gb(self.budget)}); time about "
+            f"{format_duration(self.seconds)}"
+        )
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e7 else f"{n / 1e6:.1f} MB"
+
+
+def format_duration(seconds: float) -> str:
+    """A duration for people: seconds, minutes or hours, one decimal.
+
+    Parameters
+    ----------
+    seconds : float
+
+    Returns
+    -------
+    str
+    """
+    if seconds < 60:
+        return f"{max(seconds, 0.1):.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@functools.cache
+def _rates(backend: str, dtype: str) -> tuple[float, float, float]:
+    """Measured speed of this machine: symmetric-product units (n^2 p) per second, ranked
+    elements per second and bytes copied per second, from probes of 10-30 ms (best of three)."""
+    b = get_backend(backend)
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((512, 512))
+    v = rng.standard_normal((1, 2**20))  # as long as a 1450-stimulus RDM: caches miss alike
+    out = np.empty_like(v)
+    src, dst = np.ones(2**22), np.empty(2**22)
+    best = [np.inf] * 3
+    with _opts(dtype=dtype):
+        for _ in range(3):
+            for k, step in enumerate(
+                (lambda: b.gram(z), lambda: b.rank(v, out), lambda: np.copyto(dst, src))
+            ):
+                t0 = time.perf_counter()
+                step()
+                best[k] = min(best[k], time.perf_counter() - t0)
+    gram_t, rank_t, copy_t = (max(t, 1e-6) for t in best)
+    return 512**3 / gram_t, v.size / rank_t, 2 * src.nbytes / copy_t
+
+
+def _seconds(
+    m: Metric, n: int, p: int, n_a: int, n_b: int, block: int, backend: str, dtype: str
+) -> float:
+    """Rough run time from the metric's declared cost (:meth:`Metric.cost`) and rates
+    measured on this machine: preparations (counting re-preparations when streamed), the
+    responses-to-RDM step of RDM metrics, and the pair products."""
+    gram_rate, rank_rate, copy_rate = _rates(backend, dtype)
+    n_blocks = -(-n_a // block)
+    c = m.cost(n, p)
+    if c.spillable:
+        n_blocks = 1  # streamed blocks are prepared once and kept on disk (_SpilledBlocks)
+    if n_b:
+        preps = n_a + (n_b if n_blocks == 1 else n_blocks * n_b)
+        pairs = n_a * n_b
+    else:
+        preps = n_a + (0 if n_blocks == 1 else block * n_blocks * (n_blocks - 1) // 2)
+        pairs = n_a * n_a
+    prep = (
+        c.prepare_products / gram_rate + c.prepare_ranked / rank_rate + c.prepare_copied / copy_rate
+    )
+    if m.input_kind == "rdm":  # responses -> RDM: a Gram product and its triangle
+        prep += n * n * p / gram_rate + (3 * n * n + 6 * n * p) * 8 / copy_rate
+    pair = c.pair_products / gram_rate + c.pair_ranked / rank_rate
+    return preps * prep + pairs * pair
+
+
+def _effective_backend(m: Metric) -> str:
+    """The ``backend`` option where the metric has kernels for it, else ``numpy`` (with a
+    warning naming the metric): nothing silently runs elsewhere than the plan says."""
+    requested = get_option("backend")
+    if requested.split(":")[0] in m.backends:
+        return requested
+    warnings.warn(
+        f"The metric {m.name!r} has kernels for {list(m.backends)} only; it runs on numpy "
+        f"although the backend option is {requested!r} (RDMs are still computed there).",
+        stacklevel=3,
+    )
+    return "numpy"
+
+
+def plan_scores(
+    data: Representations, other: Representations | None, metric: str | Metric
+) -> ScoringPlan:
+    """Decide, before anything runs, how scoring ``data`` against ``other`` (or itself) fits
+    the memory budget (the ``memory_budget`` option): in one block when it all fits, else
+    streamed in blocks of representations; refused with :class:`MemoryBudgetError` when not
+    even two representations at a time fit. The plan carries its memory and time estimates.
+
+    Parameters
+    ----------
+    data : Representations
+        The representations scored (rows).
+    other : Representations or None
+        The representations they are scored against (columns); None for ``data`` itself.
+    metric : str or Metric
+        Any registered metric; its declared cost (:meth:`Metric.cost`) sizes the plan.
+
+    Returns
+    -------
+    ScoringPlan
+        Block size, memory (input, prepared, working, peak) and time estimates, and the
+        backend the metric will run on.
+
+    Raises
+    ------
+    MemoryBudgetError
+        Not even two representations at a time fit the budget.
+    """
+    m = get_metric(metric)
+    n_a, n_b = len(data), (0 if other is None else len(other))
+    inp, prep, work = _footprint(data, other, m)
+    budget = get_option("memory_budget")
+    score = n_a * (n_b or n_a) * 8
+    full = (n_a + n_b) * (inp + prep) + work + score
+    if full <= budget:
+        block = max(n_a, n_b)
+    else:
+        # streamed: a held block of prepared representations plus one being prepared
+        block = (budget - work - score) // (inp + 2 * prep)
+        if block < 1:
+            need = inp + 2 * prep + work + score
+            raise MemoryBudgetError(
+                f"Scoring {n_a} x {n_b or n_a} representations of {data.n_stimuli} stimuli "
+                f"with {m.name!r} needs about {_gb(need)}, over the memory budget of "
+                f"{_gb(budget)}, even streamed one representation at a time (all at once: "
+                f"{_gb(full)}). Score fewer stimuli at once, or set a larger "
+                "budget (crossalign.options(memory_budget='16GB'), or --memory-budget) if the "
+                "machine has the memory."
+            )
+        block = int(min(block, max(n_a, n_b)))
+    backend, dtype = _effective_backend(m), get_option("dtype")
+    p = _width(data, other)
+    return ScoringPlan(
+        metric=m.name,
+        n_a=n_a,
+        n_b=n_b,
+        n_stimuli=data.n_stimuli,
+        block=block,
+        input_bytes=inp,
+        prepared_bytes=prep,
+        working_bytes=work,
+        budget=budget,
+        backend=backend,
+        dtype=dtype,
+        seconds=_seconds(m, data.n_stimuli, p, n_a, n_b, block, backend, dtype),
+    )
+
+
+def estimate_bytes(
+    data: Representations, other: Representations | None, metric: str | Metric
+) -> int:
+    """Peak memory (bytes) of scoring ``data`` against ``other`` with ``metric`` in one
+    block: inputs and prepared copies of every representation, the working set of one
+    preparation and the score matrix.
+
+    Parameters
+    ----------
+    data, other : Representations
+    metric : str or Metric
+
+    Returns
+    -------
+    int
+    """
+    m = get_metric(metric)
+    inp, prep, work = _footprint(data, other, m)
+    n_a, n_b = len(data), (0 if other is None else len(other))
+    return (n_a + n_b) * (inp + prep) + work + n_a * (n_b or n_a) * 8
+
+
+# ---------------------------------------------------------------------------- running
+def all_pairs(
+    data: Representations,
+    other: Representations | None,
+    metric: str | Metric,
+    rdm: str = "correlation",
+    *,
+    plan: ScoringPlan | None = None,
+) -> np.ndarray:
+    """The (len(data), len(other or data)) score matrix, in ``keys()`` order.
+
+    Runs the ``plan`` (default: :func:`plan_scores` under the current options): in one block
+    when everything fits the memory budget; else streamed, holding one block of prepared
+    representations while the next is prepared and scored, so peak memory stays within the
+    budget whatever the number of representations; on a Dask cluster when the ``cluster``
+    option is set (:mod:`crossalign.engine.distributed`). ``other`` must share ``data``'s stimuli.
+
+    Parameters
+    ----------
+    data, other : Representations
+        Scored against each other (``other`` None: ``data`` against itself).
+    metric : str or Metric
+    rdm : str
+        The RDM distance for RSA metrics on responses.
+    plan : ScoringPlan, optional
+        Default: :func:`plan_scores` under the current options.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    m = get_metric(metric)
+    plan = plan or plan_scores(data, other, m)
+    if get_option("cluster") is not None:
+        return executor("dask")(data, other, m, rdm, plan)
+    if not plan.streamed:
+        return pairwise_scores(
+            representation_inputs(data, m, rdm),
+            None if other is None else representation_inputs(other, m, rdm),
+            metric=m,
+            labels_a=data.keys(),
+            labels_b=None if other is None else other.keys(),
+        )
+    return _streamed(data, other, m, rdm, plan)
+
+
+#: Executors that run a plan elsewhere than in this process: name -> "module:function",
+#: imported when first used, so the engine depends on no executor module (each executor
+#: depends on the engine's public block functions: ``prepare_entries``, ``block_pairs``,
+#: ``place_block``). A function takes (data, other, metric, rdm, plan) and returns the score
+#: matrix of :func:`all_pairs`.
+EXECUTORS: dict[str, str] = {"dask": "crossalign.engine.distributed:dask_all_pairs"}
+
+
+def executor(name: str) -> Any:
+    """The executor function registered as ``name`` (see :data:`EXECUTORS`)."""
+
+    module, func = EXECUTORS[check_option(name, "executor", EXECUTORS, "all_pairs")].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def prepare_block(data: Representations, rows: range, m: Metric, rdm: str) -> Any:
+    """Metric inputs and preparation of the entries ``rows`` of ``data`` (keys order)."""
+    keys = data.keys()
+    return prepare_entries(data.block([keys[i] for i in rows]), m, rdm)
+
+
+def prepare_entries(block: Any, m: Metric, rdm: str) -> Any:
+    """The metric's preparation of an :class:`~crossalign.data.representations.EntryBlock`: its RDM
+    vectors
+    or response matrices, prepared (what an executor runs per block)."""
+    inputs = block.rdm_vectors(rdm) if m.input_kind == "rdm" else block.response_arrays(m.name)
+    return m.prepare(inputs, list(block.keys))
+
+
+def block_pairs(plan: ScoringPlan) -> list[tuple[int, int]]:
+    """The (row block, column block) pairs to compute: for a symmetric metric scoring data
+    against itself only the upper triangle of blocks (the rest is its transpose)."""
+    n_rows = len(plan.blocks(plan.n_a))
+    n_cols = len(plan.blocks(plan.n_b or plan.n_a))
+    upper = not plan.n_b and get_metric(plan.metric).symmetric
+    return [(i, j) for i in range(n_rows) for j in range(n_cols) if not upper or j >= i]
+
+
+def place_block(out: np.ndarray, plan: ScoringPlan, i: int, j: int, scores: np.ndarray) -> None:
+    """Write the scores of block pair (i, j) into ``out`` (and their transpose below the
+    diagonal when only the upper triangle of blocks is computed)."""
+    rows = plan.blocks(plan.n_a)[i]
+    cols = plan.blocks(plan.n_b or plan.n_a)[j]
+    out[rows.start : rows.stop, cols.start : cols.stop] = scores
+    if not plan.n_b and get_metric(plan.metric).symmetric and i != j:
+        out[cols.start : cols.stop, rows.start : rows.stop] = scores.T
+
+
+def _streamed(
+    data: Representations, other: Representations | None, m: Metric, rdm: str, plan: ScoringPlan
+) -> np.ndarray:
+    """Block by block within the budget. Where the metric's prepared form is one array per
+    block (RDM metrics), every block is prepared exactly once and kept in a temporary file
+    on disk, from which each pair of blocks is read; otherwise column blocks are prepared
+    again for each row block."""
+    target = data if other is None else other
+    out = np.empty((len(data), len(target)))
+    with _SpilledBlocks(data, m, rdm, plan) as rows_store:
+        cols_store = rows_store if other is None else _SpilledBlocks(target, m, rdm, plan)
+        with cols_store:
+            for i, j in block_pairs(plan):
+                held = rows_store.get(i)
+                cols = held if other is None and i == j else cols_store.get(j)
+                place_block(out, plan, i, j, m.cross(held, cols))
+                del cols, held
+    return out
+
+
+class _SpilledBlocks:
+    """Prepared blocks of one container: written once to a temporary memory-mapped file when
+    the preparation is an array, else prepared on each request."""
+
+    def __init__(self, data: Representations, m: Metric, rdm: str, plan: ScoringPlan) -> None:
+        self.data, self.m, self.rdm = data, m, rdm
+        self.blocks = plan.blocks(len(data))
+        self.file: Any = None
+        self.store: np.ndarray | None = None
+
+    def __enter__(self) -> _SpilledBlocks:
+        if self.m.input_kind != "rdm" or self.store is not None:
+            return self
+        for rows in self.blocks:
+            prepared = prepare_block(self.data, rows, self.m, self.rdm)
+            if not isinstance(prepared, np.ndarray):
+                return self  # prepared on request instead
+            if self.store is None:
+                self.file = tempfile.TemporaryFile(prefix="crossalign-blocks-")
+                shape = (len(self.data), prepared.shape[1])
+                self.file.truncate(int(np.prod(shape)) * prepared.dtype.itemsize)
+                self.store = np.memmap(self.file, dtype=prepared.dtype, mode="r+", shape=shape)
+            self.store[rows.start : rows.stop] = prepared
+            del prepared
+        return self
+
+    def get(self, b: int) -> Any:
+        rows = self.blocks[b]
+        if self.store is None:
+            return prepare_block(self.data, rows, self.m, self.rdm)
+        return np.asarray(self.store[rows.start : rows.stop])
+
+    def __exit__(self, *exc: object) -> None:
+        self.store = None
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+def _grid_dims(data: Representations, prefix: str = "") -> tuple[list[str], dict[str, Any]]:
+    if not data.is_grid and not data.missing_cells:
+        raise InputError(
+            f"Scoring needs a complete {data.source_dim} x {data.area_dim} grid; this "
+            f"{type(data).__name__} is ragged ({len(data)} entries for {len(data.sources)} "
+            f"{data.source_dim}s and {len(data.areas)} {data.area_dim}s). Select one "
+            f"{data.source_dim} with .select(sources=[...])."
+        )
+    dims = [prefix + data.source_dim, prefix + data.area_dim]
+    return dims, {dims[0]: coord(data.sources), dims[1]: coord(data.areas)}
+
+
+def on_grid(scores: np.ndarray, data: Representations, other: Representations) -> np.ndarray:
+    """Scores between entries (``keys()`` orders) placed on the full (source x area) grids
+    of both containers, NaN where a cell is missing."""
+    if data.is_grid and other.is_grid:
+        return scores
+    out = np.full(
+        (len(data.sources) * len(data.areas), len(other.sources) * len(other.areas)), np.nan
+    )
+    out[np.ix_(data.grid_positions(), other.grid_positions())] = scores
+    return out
+
+
+def score_tensor(
+    data: Representations,
+    other: Representations | None = None,
+    *,
+    metric: str | Metric = "spearman",
+    rdm: str = "correlation",
+    backend: str | None = None,
+) -> xr.DataArray:
+    """Scores between every entry of ``data`` and every entry of ``other`` (or of ``data``).
+
+    Planned before it starts (:func:`plan_scores`: streamed in blocks when the analysis does
+    not fit the memory budget) and run by :func:`all_pairs`, on ``backend`` (default: the
+    ``backend`` option) or a Dask cluster (the ``cluster`` option).
+
+    Returns a DataArray with dims ``(source, area, target_source, target_area)`` named after
+    the containers (e.g. ``subject, region, target_subject, target_region`` for brains, or
+    ``model, layer, subject, region`` for a model against brains). Element
+    ``[a, r, b, q]`` is ``M(rep[a, r], other_rep[b, q])``; direction matters for asymmetric
+    metrics. Where brain data lacks a (subject, region) cell, its scores are NaN.
+
+    Parameters
+    ----------
+    data : Representations
+        Brain or model data (brain data may miss cells; other containers must be grids).
+    other : Representations, optional
+        The targets; default ``data`` itself. Stimuli are matched by id.
+    metric : str or Metric
+        Any registered metric.
+    rdm : str
+        The RDM distance for response entries under RSA metrics.
+    backend : str, optional
+        Where the kernels run; default the ``backend`` option.
+
+    Returns
+    -------
+    xarray.DataArray
+        The score tensor described above, with ``metric``, ``rdm`` and ``n_stimuli`` in
+        ``attrs``.
+    """
+    m = get_metric(metric)
+    dims_a, coords_a = _grid_dims(data)
+    target = data if other is None else match_stimuli(data, other)
+    with _using(backend):
+        scores = all_pairs(data, None if other is None else target, m, rdm)
+    clash = other is None or {target.source_dim, target.area_dim} & set(dims_a)
+    dims_b, coords_b = _grid_dims(target, prefix="target_" if clash else "")
+    shape = (
+        len(data.sources),
+        len(data.areas),
+        len(target.sources),
+        len(target.areas),
+    )
+    return xr.DataArray(
+        on_grid(scores, data, target).reshape(shape),
+        dims=(*dims_a, *dims_b),
+        coords={**coords_a, **coords_b},
+        attrs={
+            "metric": m.name,
+            "rdm": rdm if m.input_kind == "rdm" else None,
+            "n_stimuli": data.n_stimuli,
+        },
+        name="score",
+    )
+
+
+def _one_representation(value: Any, name: str, kind: str) -> Representations:
+    check_option(kind, "kind", ["auto", "rdm", "responses"], "score")
+    arr = value.values if isinstance(value, xr.DataArray) else np.asarray(value)
+    if arr.ndim != 2:
+        raise InputError(
+            f"The '{name}' argument must be a 2-D array: responses (n_stimuli, n_units) or an "
+            f"RDM (n_stimuli, n_stimuli). Got an array of shape {arr.shape} instead."
+        )
+    is_rdm = kind == "rdm" or (kind == "auto" and arr.shape[0] == arr.shape[1])
+    if is_rdm:
+        stimuli = None
+        if isinstance(value, xr.DataArray) and value.dims[0] in value.coords:
+            stimuli = list(value.coords[value.dims[0]].values)
+        return ModelData.from_rdms({name: arr[None]}, sources=[name], stimuli=stimuli)
+    return ModelData.from_responses({(name, name): value})
+
+
+def score(
+    x: Any,
+    y: Any,
+    *,
+    metric: str | Metric = "spearman",
+    rdm: str = "correlation",
+    kind: str = "auto",
+) -> float:
+    """The alignment of one pair of representations under any registered metric.
+
+    Parameters
+    ----------
+    x, y : array_like or xarray.DataArray
+        Responses (n_stimuli, n_units) or RDMs (n_stimuli, n_stimuli) over the same stimuli
+        (a DataArray's first coordinate gives stimulus ids, matched by id). A square array
+        is an RDM and is checked as one unless ``kind="responses"``.
+    metric : str or Metric
+        Any registered metric (``crossalign metrics`` lists them). RSA metrics accept
+        responses (turned into RDMs with ``rdm``) or RDMs; response metrics (CKA, shape,
+        predictivity, kNN) need responses.
+    rdm : str
+        The RDM distance used when an RSA metric gets responses.
+    kind : {"auto", "rdm", "responses"}
+        What the arrays hold; ``"auto"`` takes square arrays as RDMs.
+
+    Returns
+    -------
+    float
+        ``M(x, y)``; for asymmetric metrics (predictivity) ``x`` predicts ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np, crossalign as ca
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(20, 50))
+    >>> round(ca.score(x, x, metric="cka"), 6)
+    1.0
+    """
+    a = _one_representation(x, "x", kind)
+    b = _one_representation(y, "y", kind)
+    return float(score_tensor(a, b, metric=metric, rdm=rdm).values.ravel()[0])

@@ -1,0 +1,174 @@
+"""Run the all-pairs engine on a Dask cluster (``dask.distributed``).
+
+The analysis is cut as in the single-process streamed run
+(:func:`crossalign.engine.core.plan_scores`):
+blocks of representations are prepared once each (one task per block, held in the workers'
+memory, which Dask spills to disk beyond its limits), and every needed pair of blocks is one
+task of batched products. The same blocks and the same kernels give the same numbers as the
+single-process run.
+
+>>> import crossalign as ca
+>>> with ca.distributed.cluster(workers=2) as client:       # doctest: +SKIP
+...     ca.cross_region_matrix(brain)                        # runs on the 2 local workers
+>>> with ca.distributed.cluster(scheduler="tcp://head:8786"):  # doctest: +SKIP
+...     ...                                                  # any running scheduler
+
+On a real cluster, start the scheduler and workers with dask-jobqueue (SLURM, PBS, ...) or the
+Dask Kubernetes operator and pass the scheduler address; see docs/scale.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from crossalign.config import get_option, options
+from crossalign.engine.core import block_pairs, place_block, prepare_entries
+from crossalign.errors import InputError
+
+if TYPE_CHECKING:
+    from crossalign.data.representations import Representations
+    from crossalign.engine.core import ScoringPlan
+    from crossalign.metrics import Metric
+
+__all__ = ["cluster", "dask_all_pairs"]
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ImportError(
+            "Running on a Dask cluster needs dask.distributed: pip install 'crossalign[dask]'."
+        ) from exc
+    return distributed
+
+
+@contextlib.contextmanager
+def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+    """Run the engine's all-pairs blocks on Dask for the duration of a ``with`` block.
+
+    ``scheduler``: the address of a running scheduler (``tcp://host:8786``); otherwise a local
+    cluster of ``workers`` processes (default 2, one thread each) is started and closed after.
+    Yields the ``distributed.Client``.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Worker processes of a local cluster (default 2).
+    scheduler : str, optional
+        Address of a running scheduler.
+
+    Yields
+    ------
+    distributed.Client
+    """
+    distributed = _distributed()
+    if scheduler is not None and workers is not None:
+        raise InputError(
+            f"Give either 'workers' (a local cluster) or 'scheduler' (an existing one), not "
+            f"both. Got workers={workers!r}, scheduler={scheduler!r}."
+        )
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise InputError(f"The 'workers' argument must be a positive integer. Got {workers!r}.")
+    with contextlib.ExitStack() as stack:
+        if scheduler is not None:
+            try:
+                client = stack.enter_context(distributed.Client(scheduler, timeout="10s"))
+            except (OSError, TimeoutError) as exc:
+                raise InputError(
+                    f"Could not connect to the Dask scheduler at {scheduler!r} within 10 s "
+                    f"({exc}). Expected the address of a running scheduler, e.g. "
+                    "'tcp://host:8786'."
+                ) from None
+        else:
+            local = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=workers or 2,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
+            )
+            client = stack.enter_context(distributed.Client(local))
+        with options(cluster=client):
+            yield client
+
+
+def _prepare_task(block: Any, metric: Metric, rdm: str, backend: str, dtype: str) -> Any:
+    with options(backend=backend, dtype=dtype):
+        return prepare_entries(block, metric, rdm)
+
+
+def _cross_task(metric: Metric, a: Any, b: Any, backend: str, dtype: str) -> np.ndarray:
+    with options(backend=backend, dtype=dtype):
+        return metric.cross(a, a if b is None else b)
+
+
+def dask_all_pairs(
+    data: Representations,
+    other: Representations | None,
+    metric: Metric,
+    rdm: str,
+    plan: ScoringPlan,
+    client: Any = None,
+) -> np.ndarray:
+    """The score matrix of :func:`crossalign.engine.core.all_pairs`, computed on ``client``
+    (default:
+    the ``cluster`` option, a Client or a scheduler address).
+
+    Parameters
+    ----------
+    data, other : Representations
+        Scored against each other (``other`` None: ``data`` against itself).
+    metric : Metric
+    rdm : str
+        The RDM distance for RSA metrics on responses.
+    plan : ScoringPlan
+        The blocks to run.
+    client : distributed.Client or str, optional
+
+    Returns
+    -------
+    numpy.ndarray
+        (len(data), len(other or data)).
+    """
+    client = client if client is not None else get_option("cluster")
+    if isinstance(client, str):
+        with _distributed().Client(client) as connected:
+            return dask_all_pairs(data, other, metric, rdm, plan, connected)
+    # at least two blocks per worker thread, so that every worker has pairs to score
+    threads = max(1, sum(client.nthreads().values()))
+    k = max(plan.n_a, plan.n_b)
+    plan = dataclasses.replace(plan, block=max(1, min(plan.block, -(-k // (2 * threads)))))
+    backend, dtype = plan.backend, plan.dtype
+    target = data if other is None else other
+
+    def prepared(source: Representations, rows: range) -> Any:
+        keys = source.keys()
+        block = client.scatter(source.block([keys[i] for i in rows]), hash=False)
+        return client.submit(_prepare_task, block, metric, rdm, backend, dtype, pure=False)
+
+    rows = [prepared(data, r) for r in plan.blocks(len(data))]
+    cols = rows if other is None else [prepared(target, c) for c in plan.blocks(len(target))]
+    pairs = block_pairs(plan)
+    tasks = [
+        client.submit(
+            _cross_task,
+            metric,
+            rows[i],
+            None if other is None and i == j else cols[j],
+            backend,
+            dtype,
+            pure=False,
+        )
+        for i, j in pairs
+    ]
+    out = np.empty((len(data), len(target)))
+    for (i, j), scores in zip(pairs, client.gather(tasks), strict=True):
+        place_block(out, plan, i, j, scores)
+    return out

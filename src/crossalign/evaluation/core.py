@@ -1,0 +1,435 @@
+"""The evaluation of one model against a brain dataset, built once and then queried.
+
+:meth:`Evaluation.fit` makes every decision of the paper's test once (Hoefling et al. 2026,
+arXiv:2604.21780): the protocol's options, the train/test split, the layer chosen for each
+region on training stimuli, and the two score tensors on test stimuli, the brain's
+``T[a, r, b, q]`` and the model's ``U[l, s, q]``. Everything else is computed from those:
+per-subject scores and APS, bootstraps of either kind, permutation nulls, cross-region
+matrices, and :meth:`Evaluation.to_dataset` (what :func:`evaluate_model` returns).
+:meth:`Evaluation.save` and :meth:`Evaluation.load` keep it on disk, so a study resumes without
+recomputing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+import crossalign.evaluation.persistence as persistence
+import crossalign.evaluation.resampling as resampling
+from crossalign._validation import check_option
+from crossalign.analysis.aps import (
+    check_brain,
+    prepare_model,
+)
+from crossalign.analysis.layers import assign_layers, layer_scores
+from crossalign.analysis.splits import split_stimuli
+from crossalign.data.containers import BrainData, ModelData
+from crossalign.engine.core import score_tensor
+from crossalign.errors import InputError
+from crossalign.evaluation.protocols import Protocol, get_protocol
+from crossalign.evaluation.state import BOOTSTRAPS, EvaluationState
+from crossalign.metrics import Metric, get_metric
+from crossalign.stats.ceilings import noise_ceiling
+from crossalign.stats.reliability import reliable_units
+
+__all__ = ["Evaluation"]
+
+
+class Evaluation(EvaluationState):
+    """One model against one brain dataset: the split, the selected layers and the test
+    score tensors, with the statistics computed from them. Build with :meth:`fit`.
+
+    Parameters
+    ----------
+    model : str
+        The model's name.
+    regions, subjects, layer_names : list
+        Labels of the tensors' axes.
+    layers : dict
+        ``{region: layer}``, the selected (or given) assignment.
+    train, test : list
+        Stimulus ids of the split (``train`` empty for a given assignment).
+    t : numpy.ndarray
+        (subject, region, subject, region) brain scores on the test stimuli (NaN for
+        missing cells).
+    u : numpy.ndarray
+        (layer, subject, region) model-to-brain scores on the test stimuli.
+    options : dict
+        Every choice (the protocol's, and those given).
+    metric : Metric, optional
+        The metric of the test tensors, with its options.
+    layer_profile : xarray.DataArray, optional
+        (layer, region) training scores behind the selection.
+    model_matrix : numpy.ndarray, optional
+        The model's own (region, region) matrix.
+    ceiling : xarray.DataArray, optional
+        The noise ceiling on the test stimuli.
+    data : tuple, optional
+        The (model, brain) data on the test stimuli, for resampling stimuli.
+    """
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def fit(
+        cls,
+        model_data: ModelData,
+        brain_data: BrainData,
+        layers_by_region: Mapping[Hashable, Hashable] | None = None,
+        *,
+        protocol: str | Protocol = "crossalign",
+        model: Hashable | None = None,
+        train_stimuli: Sequence[Hashable] | None = None,
+        test_stimuli: Sequence[Hashable] | None = None,
+        test_fraction: float = 0.5,
+        labels: Sequence[Hashable] | None = None,
+        seed: int | None = 0,
+        region_order: Sequence[Hashable] | None = None,
+        **choices: Any,
+    ) -> Evaluation:
+        """Split, select layers on training stimuli and score on test stimuli.
+
+        The parameters are those of :func:`evaluate_model` without the statistics' options.
+
+        Parameters
+        ----------
+        model_data : ModelData
+        brain_data : BrainData
+        layers_by_region : mapping, optional
+            ``{region: layer}``; default: selected on the training stimuli.
+        protocol : str or Protocol
+            The evaluation protocol (``"crossalign"``, ``"hoefling2026"``).
+        model : Hashable, optional
+            Which model of ``model_data`` (when it holds several).
+        train_stimuli, test_stimuli : sequence, optional
+            A fixed split (both or neither; default: the dataset's own, else seeded).
+        test_fraction : float
+        labels : sequence, optional
+            Stratify the seeded split by these stimulus labels.
+        seed : int or None
+        region_order : sequence, optional
+            The regions' order in results.
+        **choices
+            Override the protocol's choices: ``metric``, ``rdm``, ``similarity``,
+            ``include_same_region``, ``assignment``, ``bootstrap``, ``predictivity_test``,
+            ``predictivity_seed``, ``fold_weights``, ``ceiling``, ``ncsnr_threshold`` (entries
+            with repeats keep the units whose NCSNR reaches it).
+
+        Returns
+        -------
+        Evaluation
+        """
+        options = _options(get_protocol(protocol), choices, seed)
+        brain = check_brain(brain_data, min_subjects=2, min_regions=1)
+        if options["ncsnr_threshold"] is not None:  # units reliable across repeats only
+            brain = reliable_units(brain, options["ncsnr_threshold"])
+        name, md = prepare_model(model_data, brain, model)
+        if layers_by_region is None:
+            train, test = _split(
+                md, brain, train_stimuli, test_stimuli, test_fraction, labels, seed
+            )
+            profile = layer_scores(
+                md, brain, metric=_metric(options, "train"), rdm=options["rdm"], stimuli=train
+            )
+            higher = get_metric(options["metric"]).higher_is_better
+            layers = assign_layers(
+                profile, options["assignment"], higher_is_better=higher, region_order=region_order
+            )
+        else:
+            layers, profile = _given_layers(layers_by_region, brain, md, name), None
+            train = []
+            test = list(test_stimuli) if test_stimuli is not None else list(md.stimuli)
+            options["assignment"] = "given"
+        return cls._scored(str(name), md, brain, layers, profile, train, test, options)
+
+    @classmethod
+    def _scored(
+        cls,
+        name: str,
+        md: ModelData,
+        brain: BrainData,
+        layers: dict[Hashable, Hashable],
+        profile: xr.DataArray | None,
+        train: list[Hashable],
+        test: list[Hashable],
+        options: dict[str, Any],
+    ) -> Evaluation:
+        """The test tensors: on the test stimuli, or for train-fitted predictivity on train
+        and test stimuli together, with the metric told which are which."""
+        metric = _metric(options, "test", n_train=len(train), n_test=len(test))
+        stimuli = [*train, *test] if _train_fitted(options) else test
+        brain_x, t, ceiling = _brain_side(brain, stimuli, metric, options)
+        md_x = md.subset_stimuli(stimuli)
+        rdm = options["rdm"]
+        u = score_tensor(md_x, brain_x, metric=metric, rdm=rdm).values[0]
+        chosen = list(dict.fromkeys(layers[r] for r in brain.regions))
+        own = score_tensor(md_x.select(areas=chosen), metric=metric, rdm=rdm).values[0, :, 0]
+        pos = [chosen.index(layers[r]) for r in brain.regions]
+        return cls(
+            model=name,
+            regions=list(brain.regions),
+            subjects=list(brain.subjects),
+            layer_names=list(md_x.layers()),
+            layers=layers,
+            train=train,
+            test=test,
+            t=t,
+            u=u,
+            options={**options, "metric": metric.name},
+            metric=metric,
+            layer_profile=profile,
+            model_matrix=own[np.ix_(pos, pos)],
+            ceiling=ceiling,
+            data=(md_x, brain_x),
+        )
+
+    # ------------------------------------------------------------------ statistics
+    def bootstrap(
+        self, n_bootstrap: int, kind: str | None = None, level: float = 0.95
+    ) -> xr.Dataset:
+        """Bootstrap CIs of the subject means of score, APS and brain APS, per region.
+
+        Parameters
+        ----------
+        n_bootstrap : int
+            Resamples.
+        kind : str, optional
+            One of :data:`BOOTSTRAPS` (default: the protocol's).
+        level : float
+            Coverage of the percentile interval (a t interval for ``both``).
+
+        Returns
+        -------
+        xarray.Dataset
+            ``samples`` (bootstrap, statistic, region), ``low``/``high``, ``kept`` and
+            ``degenerate`` (statistic, region); ``variance`` for ``both``.
+        """
+        return resampling.bootstrap(self, n_bootstrap, kind, level)
+
+    def permutation_test(
+        self, null: str = "regions", n_permutations: int = 1000, seed: int | None = 0
+    ) -> xr.Dataset:
+        """Permutation nulls for the model's pattern similarity (see
+        :func:`aps_permutation_test`).
+
+        Parameters
+        ----------
+        null : {"regions", "stimuli", "subjects"}
+        n_permutations : int
+        seed : int or None
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        return resampling.permutation_test(self, null, n_permutations, seed)
+
+    def compare(
+        self,
+        other: Evaluation,
+        *,
+        n_bootstrap: int = 1000,
+        n_permutations: int = 10000,
+        level: float = 0.95,
+    ) -> xr.Dataset:
+        """A paired comparison of this model with ``other`` on the same subjects.
+
+        Per region, the difference of the subject means of the pointwise score and of APS
+        (this model minus ``other``), its bootstrap CI over subjects (the per-subject
+        differences resampled, :func:`~crossalign.stats.resampling.fixed_subject_bootstrap`), and a
+        two-sided paired permutation p-value (each subject's difference flips its sign; exact
+        over all 2^S patterns when there are at most ``n_permutations``).
+
+        Parameters
+        ----------
+        other : Evaluation
+            Another model on the same data, split and subjects.
+        n_bootstrap : int
+        n_permutations : int
+        level : float
+
+        Returns
+        -------
+        xarray.Dataset
+            ``difference``, ``low``, ``high``, ``p_value`` (statistic, region).
+        """
+        return resampling.compare(
+            self, other, n_bootstrap=n_bootstrap, n_permutations=n_permutations, level=level
+        )
+
+    # ------------------------------------------------------------------ the Dataset
+    def to_dataset(
+        self,
+        n_bootstrap: int = 1000,
+        *,
+        bootstrap: str | None = None,
+        level: float = 0.95,
+        n_permutations: int = 1000,
+    ) -> xr.Dataset:
+        """Everything :func:`evaluate_model` returns, as one labelled Dataset.
+
+        Parameters
+        ----------
+        n_bootstrap : int
+        bootstrap : {"subjects", "fixed_subjects", "stimuli", "both"}, optional
+            Default: the protocol's.
+        level : float
+        n_permutations : int
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        return persistence.to_dataset(
+            self, n_bootstrap, bootstrap=bootstrap, level=level, n_permutations=n_permutations
+        )
+
+    # ------------------------------------------------------------------ on disk
+    def save(self, path: str | Path) -> Path:
+        """Write the evaluation (tensors, split, layers, options) to a netCDF file,
+        atomically; :meth:`load` reads it back for every statistic but the stimulus
+        resamples, which need the data.
+
+        Parameters
+        ----------
+        path : str or Path
+
+        Returns
+        -------
+        Path
+        """
+        return persistence.save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Evaluation:
+        """Read an evaluation written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or Path
+
+        Returns
+        -------
+        Evaluation
+        """
+        return persistence.load(cls, path)
+
+
+def _brain_side(
+    brain: BrainData, stimuli: list[Hashable], metric: Metric, options: dict[str, Any]
+) -> tuple[BrainData, np.ndarray, xr.DataArray]:
+    """The brain's part of an evaluation on ``stimuli``: the subset, its score tensor and its
+    noise ceiling. It depends on the brain data, the stimuli and the metric only, so it is
+    kept with ``brain`` (a private memo, never saved) and every further model evaluated
+    against the same brain data reuses it instead of recomputing it."""
+    key = (tuple(stimuli), _metric_key(metric), options["rdm"], options["ceiling"])
+    memo = brain.__dict__.setdefault("_brain_side_memo", {})
+    if key not in memo:
+        brain_x = brain.subset_stimuli(stimuli)
+        t = score_tensor(brain_x, metric=metric, rdm=options["rdm"]).values
+        ceiling = noise_ceiling(brain_x, metric, rdm=options["rdm"], definition=options["ceiling"])
+        memo.clear()  # one entry: the last split and metric
+        memo[key] = (brain_x, t, ceiling)
+    return memo[key]
+
+
+def _metric_key(metric: Metric) -> tuple:
+    """A metric's name and options as a hashable key (arrays by content)."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, np.ndarray):
+            return (v.shape, str(v.dtype), hashlib.sha256(np.ascontiguousarray(v)).hexdigest())
+        if isinstance(v, list | tuple):
+            return tuple(plain(x) for x in v)
+        return v
+
+    return (metric.name, tuple((k, plain(v)) for k, v in sorted(metric.options.items())))
+
+
+def _options(protocol: Protocol, choices: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    allowed = protocol.choices()
+    unknown = sorted(set(choices) - set(allowed))
+    if unknown:
+        raise InputError(f"Unknown evaluation option(s) {unknown}. Options: {sorted(allowed)}.")
+    options = {**allowed, **{k: v for k, v in choices.items() if v is not None}}
+    metric = options["metric"]
+    options["metric"] = metric if isinstance(metric, Metric) else get_metric(metric).name
+    check_option(options["similarity"], "similarity", ["pearson", "spearman"], "evaluate_model")
+    check_option(options["bootstrap"], "bootstrap", BOOTSTRAPS, "evaluate_model")
+    check_option(
+        options["predictivity_test"], "predictivity_test", ["train-fitted", "cross-validated"]
+    )
+    return {**options, "protocol": protocol.name, "seed": seed}
+
+
+def _train_fitted(options: dict[str, Any]) -> bool:
+    name = options["metric"].name if isinstance(options["metric"], Metric) else options["metric"]
+    return name == "predictivity" and options["predictivity_test"] == "train-fitted"
+
+
+def _metric(options: dict[str, Any], part: str, n_train: int = 0, n_test: int = 0) -> Metric:
+    """The metric for layer selection (``part="train"``) or the test tensors. Predictivity
+    takes the protocol's seed and fold weights unless its own options set them."""
+    m = get_metric(options["metric"])
+    if m.name != "predictivity":
+        return m
+    own: dict[str, Any] = {}
+    if m.seed is None:
+        own["seed"] = options["predictivity_seed"]
+    if part == "test" and _train_fitted(options):
+        own.update(
+            test="train-fitted",
+            split=(np.arange(n_train), np.arange(n_train, n_train + n_test)),
+        )
+    elif part != "test" and m.fold_weights is None:
+        own["fold_weights"] = options["fold_weights"]
+    return get_metric(m, **own)
+
+
+def _split(
+    md: ModelData,
+    brain: BrainData,
+    train_stimuli: Sequence[Hashable] | None,
+    test_stimuli: Sequence[Hashable] | None,
+    test_fraction: float,
+    labels: Sequence[Hashable] | None,
+    seed: int | None,
+) -> tuple[list[Hashable], list[Hashable]]:
+    """The given split, else the dataset's fixed split, else a seeded random split."""
+    if (train_stimuli is None) != (test_stimuli is None):
+        raise InputError("Pass both 'train_stimuli' and 'test_stimuli', or neither (seeded split).")
+    if train_stimuli is None:
+        fixed = brain.attrs.get("split")
+        if fixed is not None:
+            return list(fixed["train"]), list(fixed["test"])
+        return split_stimuli(md.stimuli, test_fraction, seed=seed, labels=labels)
+    train, test = list(train_stimuli), list(test_stimuli)
+    overlap = set(train) & set(test)
+    if overlap:
+        raise InputError(
+            f"The train and test stimuli overlap in {len(overlap)} id(s), e.g. "
+            f"{sorted(map(str, overlap))[:5]}: selecting and scoring on the same "
+            "stimuli inflates scores. Expected disjoint sets."
+        )
+    return train, test
+
+
+def _given_layers(
+    layers_by_region: Mapping[Hashable, Hashable], brain: BrainData, md: ModelData, name: Hashable
+) -> dict[Hashable, Hashable]:
+    missing = [r for r in brain.regions if r not in layers_by_region]
+    if missing:
+        raise InputError(f"The 'layers_by_region' argument has no layer for region(s) {missing}.")
+    layers = {r: layers_by_region[r] for r in brain.regions}
+    unknown = [la for la in layers.values() if la not in md.layers()]
+    if unknown:
+        raise InputError(
+            f"The 'layers_by_region' argument names layer(s) {unknown} that model "
+            f"{name!r} does not have. Available layers: {md.layers()}."
+        )
+    return layers

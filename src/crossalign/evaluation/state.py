@@ -1,0 +1,110 @@
+"""The fitted state of an evaluation: its labels, split, chosen layers and test score tensors,
+and the per-subject values and matrices computed from them."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from crossalign.analysis.aps import (
+    brain_aps_kernel,
+    model_aps_kernel,
+    subject_pair_mean,
+)
+from crossalign.analysis.patterns import compare_matrices
+from crossalign.data.containers import BrainData, ModelData
+from crossalign.metrics import Metric
+
+__all__ = ["BOOTSTRAPS", "STATISTICS"]
+
+#: Bootstrap estimators: ``fixed`` resamples subjects over fixed per-subject values (the
+#: paper's); ``recompute`` (alias ``subjects``) resamples subjects and recomputes the
+#: reference patterns from the resampled subjects; ``stimuli`` and ``both`` resample stimuli
+#: (and subjects) and rescore (RDM metrics only).
+BOOTSTRAPS = ("fixed", "recompute", "subjects", "stimuli", "both")
+STATISTICS = ("score", "aps", "brain_aps")
+
+
+@dataclass
+class EvaluationState:
+    """The fields of an :class:`~crossalign.evaluation.core.Evaluation` (documented there) and
+    what is computed from them alone."""
+
+    model: str
+    regions: list[Hashable]
+    subjects: list[Hashable]
+    layer_names: list[Hashable]
+    layers: dict[Hashable, Hashable]
+    train: list[Hashable]
+    test: list[Hashable]
+    t: np.ndarray  # (S, R, S, R) brain tensor on test stimuli
+    u: np.ndarray  # (L, S, R) model-vs-brain tensor on test stimuli
+    options: dict[str, Any]
+    metric: Metric | None = None  # the metric of the test tensors (with its options)
+    layer_profile: xr.DataArray | None = None
+    model_matrix: np.ndarray | None = None
+    ceiling: xr.DataArray | None = None
+    data: tuple[ModelData, BrainData] | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ per-subject values
+    @property
+    def aps_defined(self) -> bool:
+        """APS needs 3 subjects and 3 regions (4 without the same-region entry)."""
+        need = 3 if self.options["include_same_region"] else 4
+        return len(self.subjects) >= 3 and len(self.regions) >= need
+
+    def _layer_index(self) -> np.ndarray:
+        return np.array([self.layer_names.index(self.layers[r]) for r in self.regions])
+
+    def values(
+        self, t: np.ndarray | None = None, u: np.ndarray | None = None, valid: Any = None
+    ) -> np.ndarray:
+        """(3, R, S): pointwise score, model APS and brain APS per region and subject (of the
+        given tensors; default the evaluation's own).
+
+        Parameters
+        ----------
+        t, u : numpy.ndarray, optional
+            Brain and model-vs-brain tensors (default: the evaluation's).
+        valid : numpy.ndarray of bool, optional
+            Which subject pairs count (see :func:`crossalign.analysis.aps.brain_aps_kernel`).
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        t = self.t if t is None else t
+        u = self.u if u is None else u
+        li, ri = self._layer_index(), np.arange(len(self.regions))
+        score = u[li, :, ri]
+        if not self.aps_defined:
+            nan = np.full_like(score, np.nan)
+            return np.stack([score, nan, nan])
+        kw = {
+            "include_same_region": self.options["include_same_region"],
+            "similarity": self.options["similarity"],
+        }
+        model = model_aps_kernel(u, t, valid, **kw)[li, ri]
+        return np.stack([score, model, brain_aps_kernel(t, valid, **kw)])
+
+    def matrices(self, n_permutations: int = 1000) -> dict[str, Any]:
+        """The brain's and the model's cross-region matrices on test stimuli and their
+        matrix-level comparison (the less strict test), with ``n_permutations``.
+
+        Parameters
+        ----------
+        n_permutations : int
+
+        Returns
+        -------
+        dict
+        """
+        brain = subject_pair_mean(self.t)[0]
+        comparison = compare_matrices(
+            brain, self.model_matrix, n_permutations=n_permutations, seed=self.options["seed"]
+        )
+        return {"brain": brain, "model": self.model_matrix, "comparison": comparison}

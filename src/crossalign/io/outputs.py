@@ -1,0 +1,157 @@
+"""The output folder of a run: one run at a time, and files written without following links.
+
+:func:`locked_folder` holds a lock file (``.crossalign.lock`` with the owner's pid) for the
+whole run, so a second run on the same folder is refused with a clear message instead of
+crashing either run; a lock left by a killed process is taken over. :func:`write_atomic`
+writes through a temporary file in the same folder and renames it over the target: a link
+planted at the target is replaced, never written through, and a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from crossalign.errors import BusyError, InputError
+
+__all__ = ["LOCK_NAME", "check_not_link", "locked_folder", "slug", "write_atomic"]
+
+LOCK_NAME = ".crossalign.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _owner(lock: Path) -> int | None:
+    try:
+        text = lock.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _take(lock: Path) -> bool:
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as fh:
+        fh.write(str(os.getpid()))
+    return True
+
+
+@contextlib.contextmanager
+def locked_folder(folder: str | Path) -> Iterator[Path]:
+    """Create ``folder`` if needed and hold its lock for the block.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The output folder.
+
+    Yields
+    ------
+    Path
+        The folder.
+
+    Raises
+    ------
+    BusyError
+        Another live process holds the folder.
+    InputError
+        ``folder`` exists and is not a folder.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"The output folder '{folder}' exists and is not a folder.")
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / LOCK_NAME
+    if not _take(lock):
+        pid = _owner(lock)
+        if pid is not None and pid != os.getpid() and _alive(pid):
+            raise BusyError(
+                f"The output folder '{folder}' is in use by another crossalign run (process "
+                f"{pid}). Wait for it to finish, or choose another folder with --out."
+            )
+        lock.unlink(missing_ok=True)  # left by a process that no longer runs
+        if not _take(lock):
+            raise BusyError(f"The output folder '{folder}' was just taken by another run.")
+    try:
+        yield folder
+    finally:
+        if _owner(lock) == os.getpid():
+            lock.unlink(missing_ok=True)
+
+
+def check_not_link(path: Path, what: str) -> Path:
+    """Refuse a symbolic link where crossalign writes (it would write outside the folder).
+
+    Parameters
+    ----------
+    path : Path
+    what : str
+        What the path is, for the error message.
+
+    Returns
+    -------
+    Path
+    """
+    if path.is_symlink():
+        raise InputError(
+            f"The {what} '{path}' is a symbolic link (to '{os.readlink(path)}'); crossalign "
+            "does not write through links. Remove it or choose another output folder."
+        )
+    return path
+
+
+def write_atomic(target: Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp)`` on a fresh temporary path beside ``target``, then rename it over
+    ``target`` (replacing a link there instead of following it).
+
+    Parameters
+    ----------
+    target : Path
+    write : callable
+        Writes the file at the path it is given.
+
+    Returns
+    -------
+    Path
+    """
+    target = Path(target)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def slug(text: object) -> str:
+    """A file-name-safe, unique version of a label: its readable part plus a short hash of
+    the whole label (so "α" and "β" never share a file).
+
+    Parameters
+    ----------
+    text : object
+        The label.
+
+    Returns
+    -------
+    str
+    """
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_.")[:60] or "x"
+    return f"{readable}-{hashlib.sha256(str(text).encode()).hexdigest()[:8]}"

@@ -1,0 +1,98 @@
+"""Permutation nulls: the one permutation engine (relabelling, sign flips) and its p-values."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from crossalign.errors import InputError
+
+__all__ = [
+    "TIE_TOLERANCE",
+    "permutation_null",
+    "permutation_p_value",
+    "sign_flips",
+]
+
+
+# ---------------------------------------------------------------------- tests
+def permutation_null(
+    n_items: int, n_permutations: int, seed: int | None = 0
+) -> tuple[np.ndarray, bool]:
+    """The permutations of ``range(n_items)`` a permutation test runs: every one of the
+    ``n_items!`` relabellings when there are at most ``n_permutations`` (an exact test; the
+    identity included), else ``n_permutations`` seeded random ones (Monte Carlo).
+
+    Parameters
+    ----------
+    n_items : int
+    n_permutations : int
+    seed : int or None
+
+    Returns
+    -------
+    permutations : numpy.ndarray, shape (P, n_items)
+    exact : bool
+    """
+    if not isinstance(n_permutations, int | np.integer) or n_permutations < 1:
+        raise InputError(
+            f"The 'n_permutations' argument must be a positive integer. Got {n_permutations!r}."
+        )
+    if math.factorial(n_items) <= n_permutations:
+        return np.array(list(itertools.permutations(range(n_items)))), True
+    rng = np.random.default_rng(seed)
+    return np.array([rng.permutation(n_items) for _ in range(n_permutations)]), False
+
+
+def sign_flips(n_items: int, n_permutations: int, seed: int | None = 0) -> tuple[np.ndarray, bool]:
+    """Sign patterns for a paired permutation test (each subject's difference keeps or flips
+    its sign): all ``2**n_items`` when there are at most ``n_permutations`` (exact), else
+    ``n_permutations`` seeded random ones. Returns (array (P, n_items) of +-1, exact).
+
+    Parameters
+    ----------
+    n_items : int
+    n_permutations : int
+    seed : int or None
+    """
+    if not isinstance(n_permutations, int | np.integer) or n_permutations < 1:
+        raise InputError(
+            f"The 'n_permutations' argument must be a positive integer. Got {n_permutations!r}."
+        )
+    if 2**n_items <= n_permutations:
+        bits = (np.arange(2**n_items)[:, None] >> np.arange(n_items)[None, :]) & 1
+        return 1.0 - 2.0 * bits, True
+    rng = np.random.default_rng(seed)
+    return rng.choice([-1.0, 1.0], size=(n_permutations, n_items)), False
+
+
+#: Null values within this of the observed value count as ties (at least as extreme).
+TIE_TOLERANCE = 1e-12
+
+
+def permutation_p_value(
+    observed: np.ndarray, null: np.ndarray, *, exact: bool = False
+) -> np.ndarray:
+    """One-sided p-value along axis 0: the share of the null at least as large as the
+    observed value when the null enumerates every permutation (``exact``), else the Monte
+    Carlo estimate ``(1 + #{null >= observed}) / (1 + n)`` (Phipson & Smyth 2010). Ties
+    within ``TIE_TOLERANCE`` count as at least as large; NaN in, NaN out.
+
+    Parameters
+    ----------
+    observed : numpy.ndarray
+    null : numpy.ndarray
+        (P, ...).
+    exact : bool
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    null = np.asarray(null, dtype=float)
+    observed = np.asarray(observed, dtype=float)
+    ge = np.sum(null >= observed[None] - TIE_TOLERANCE, axis=0)
+    p = ge / null.shape[0] if exact else (1.0 + ge) / (1.0 + null.shape[0])
+    return np.where(np.isnan(observed), np.nan, p)

@@ -1,0 +1,483 @@
+"""The study config: its schema, validation and path resolution (``crossalign run study.toml``).
+
+Everything a study file can say is declared here, strictly typed (``n_bootstrap = true`` or
+``1e10`` are errors, not 1 and ten billion), with names unique where results are keyed by
+them. Relative paths in a study file resolve from the file's folder, not the working directory.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from crossalign.config import parse_bytes
+from crossalign.errors import InputError, MissingFileError
+from crossalign.evaluation.protocols import PROTOCOLS
+from crossalign.metrics import get_metric
+
+__all__ = [
+    "DEMO_STUDY",
+    "DatasetConfig",
+    "ModelConfig",
+    "StudyConfig",
+    "load_study",
+    "metric_of",
+    "parse_study",
+]
+
+_STRICT = ConfigDict(extra="forbid", strict=True)
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
+#: Model sources that need the dataset's stimulus images (or clips).
+IMAGE_SOURCES = ("registry", "pixels", "module")
+#: Model sources that read a file at ``path``.
+FILE_SOURCES = ("activations", "rdms")
+
+
+class DatasetConfig(BaseModel):
+    """A brain dataset: a reference dataset by ``name``, or a user file (``path``).
+
+    ``label`` names the dataset in results (default ``name``), so one reference dataset can
+    run twice with different ``options``. ``regions`` selects regions (a list), or gives one
+    file per region (``{EVC = "evc.npz:Net_RDM", IT = "it.npz"}``). ``stimuli`` is a folder of
+    the dataset's stimulus images, matched to stimulus ids by file stem, for models that need
+    images.
+
+    Parameters
+    ----------
+    name : str
+    label : str, optional
+    options : dict
+        Keyword arguments of the dataset's loader.
+    path : str, optional
+    regions : list or dict, optional
+    stimuli : str, optional
+    """
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    label: str | None = Field(None, min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+    path: str | None = None
+    regions: Annotated[list[str], Field(min_length=1)] | dict[str, str] | None = None
+    stimuli: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The name this dataset carries in results (its ``label``, else its ``name``)."""
+        return self.label or self.name
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DatasetConfig:
+        if isinstance(self.regions, dict) and self.path is not None:
+            raise ValueError(
+                "give either 'path' (one file) or 'regions' as {region = 'file[:variable]'} "
+                "(one file per region), not both"
+            )
+        if isinstance(self.regions, dict) and not self.regions:
+            raise ValueError("'regions' needs at least one region")
+        return self
+
+
+class ModelConfig(BaseModel):
+    """A model. ``source``: ``registry`` (``model`` name, e.g. efficientnet_lite0 or
+    timm:resnet18), ``predictors`` (the dataset's hand-built model RDMs), ``pixels`` (a
+    pixel-space model of the stimulus images), ``activations`` (precomputed activations at
+    ``path``), ``rdms`` (model RDMs at ``path``: one square array per layer), or ``module``
+    (``"package.module:factory"``, needs --allow-user-modules). ``datasets`` limits the model
+    to the datasets with these names or labels. ``projection`` reduces extracted layers with a
+    seeded sparse random projection (a dimension, ``"auto"`` for the Johnson-Lindenstrauss
+    dimension, ``"none"``; default: the study protocol's). On clips, ``frames`` are sampled
+    from each clip (default: a video model's own count, all frames for an image model) and an
+    image model's frame features are aggregated by ``temporal``. ``weights`` loads your own
+    state dict into a registry architecture; ``family`` and ``training_data`` describe the
+    model in the report.
+
+    Parameters
+    ----------
+    name : str
+    source : {"registry", "predictors", "pixels", "activations", "rdms", "module"}
+    model : str, optional
+    pretrained : bool
+    seed : int
+        Initialisation seed of an untrained model.
+    path : str, optional
+    module : str, optional
+    layers : list of str or str, optional
+        Names or glob patterns.
+    pool : {"flatten", "avg"}
+    projection : int, "auto" or "none", optional
+    frames : int, optional
+    temporal : {"mean", "max", "middle", "concat", "none"}
+    weights : str, optional
+    paradigm, family, training_data : str, optional
+    datasets : list of str, optional
+    """
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    source: Literal["registry", "predictors", "pixels", "activations", "rdms", "module"] = (
+        "registry"
+    )
+    model: str | None = None
+    pretrained: bool = True
+    seed: Seed = 0
+    path: str | None = None
+    module: str | None = None
+    layers: list[str] | str | None = None
+    pool: Literal["flatten", "avg"] = "flatten"
+    projection: Annotated[int, Field(ge=1)] | Literal["auto", "none"] | None = None
+    frames: Annotated[int, Field(ge=1)] | None = None
+    temporal: Literal["mean", "max", "middle", "concat", "none"] = "mean"
+    weights: str | None = None
+    paradigm: str | None = None
+    family: str | None = None
+    training_data: str | None = None
+    datasets: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _source_needs(self) -> ModelConfig:
+        if self.source in FILE_SOURCES and not self.path:
+            raise ValueError(f"source {self.source!r} needs a 'path'")
+        if self.source == "module" and not self.module:
+            raise ValueError("source 'module' needs 'module = \"package.module:factory\"'")
+        return self
+
+    def relevant(self) -> dict[str, Any]:
+        """The fields that apply to this model's source (what the report shows)."""
+        keep = {"name", "source", "paradigm", "family", "training_data", "datasets"}
+        keep |= _SOURCE_FIELDS[self.source]
+        return {k: v for k, v in self.model_dump().items() if k in keep and v is not None}
+
+
+_SOURCE_FIELDS: dict[str, set[str]] = {
+    "registry": {
+        "model",
+        "pretrained",
+        "seed",
+        "layers",
+        "pool",
+        "projection",
+        "frames",
+        "temporal",
+    },
+    "module": {"module", "layers", "pool", "projection", "frames", "temporal"},
+    "pixels": set(),
+    "predictors": set(),
+    "activations": {"path", "layers"},
+    "rdms": {"path", "layers"},
+}
+
+
+class StudyConfig(BaseModel):
+    """A whole study: datasets, models, metrics, the split and the inference settings.
+
+    Parameters
+    ----------
+    name : str
+    datasets : list of DatasetConfig
+    models : list of ModelConfig
+    models_file : str, optional
+        A TOML file of further models.
+    protocol : str
+        An evaluation protocol (``crossalign``, ``hoefling2026``).
+    metrics : list of str or dict
+        Metric names, or tables with a ``name`` and the metric's parameters.
+    test_fraction : float
+    seed : int
+    n_bootstrap : int
+    n_permutations : int
+    batch_size : int
+    cache_dir : str, optional
+    memory_budget : str, optional
+        E.g. ``"8GB"`` (default: 80% of the available memory).
+    """
+
+    model_config = _STRICT
+    name: str = Field("study", min_length=1)
+    datasets: list[DatasetConfig] = Field(min_length=1)
+    models: list[ModelConfig] = Field(default_factory=list)
+    models_file: str | None = None
+    protocol: str = "crossalign"
+    metrics: list[str | dict[str, Any]] = Field(default_factory=lambda: ["spearman"], min_length=1)
+    test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
+    seed: Seed = 0
+    n_bootstrap: int = Field(1000, ge=0)
+    n_permutations: int = Field(1000, ge=1)
+    batch_size: int = Field(32, ge=1)
+    cache_dir: str | None = None
+    memory_budget: str | None = None  # e.g. "8GB"; default 80% of the available memory
+
+    @field_validator("memory_budget")
+    @classmethod
+    def _valid_budget(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_bytes(value)
+        return value
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, value: str) -> str:
+        PROTOCOLS.get(value)  # raises with the valid names and the closest match
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
+        labels = [metric_of(entry).label for entry in value]  # raises naming the problem
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"names a metric twice: {labels}")
+        return value
+
+    def metric_objects(self) -> list[Any]:
+        """The study's metrics, built with their parameters.
+
+        Returns
+        -------
+        list of Metric
+        """
+        return [metric_of(entry) for entry in self.metrics]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> StudyConfig:
+        keys = [d.key for d in self.datasets]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(
+                f"datasets: {twice} appear more than once; results are keyed by dataset, so "
+                "give each entry a distinct 'label' (e.g. label = \"castaldi-num\")"
+            )
+        names = [m.name for m in self.models]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"models: the name(s) {twice} appear more than once")
+        for m in self.models:
+            unknown = sorted(set(m.datasets or []) - set(keys))
+            if unknown:
+                raise ValueError(
+                    f"models.{m.name}.datasets names {unknown}, which no dataset has as its "
+                    f"name or label; the datasets are {keys}"
+                )
+        return self
+
+    def resolve_paths(self, base: Path) -> StudyConfig:
+        """A copy with every relative path made absolute against ``base`` (the study file's
+        folder).
+
+        Parameters
+        ----------
+        base : Path
+
+        Returns
+        -------
+        StudyConfig
+        """
+
+        def fix(value: str | None) -> str | None:
+            if value is None:
+                return None
+            head, sep, tail = value.partition(":") if ":" in Path(value).name else (value, "", "")
+            path = Path(head).expanduser()
+            return str(path if path.is_absolute() else base / path) + sep + tail
+
+        datasets = [
+            d.model_copy(
+                update={
+                    "path": fix(d.path),
+                    "stimuli": fix(d.stimuli),
+                    "options": {  # a local dataset's download folder
+                        **d.options,
+                        **(
+                            {"root": fix(str(d.options["root"]))}
+                            if isinstance(d.options.get("root"), str)
+                            else {}
+                        ),
+                    },
+                    "regions": {r: fix(v) for r, v in d.regions.items()}
+                    if isinstance(d.regions, dict)
+                    else d.regions,
+                }
+            )
+            for d in self.datasets
+        ]
+        models = [
+            m.model_copy(update={"path": fix(m.path), "weights": fix(m.weights)})
+            for m in self.models
+        ]
+        return self.model_copy(
+            update={
+                "datasets": datasets,
+                "models": models,
+                "cache_dir": fix(self.cache_dir),
+                "models_file": fix(self.models_file),
+            }
+        )
+
+
+DEMO_STUDY: dict[str, Any] = {
+    "name": "demo",
+    "datasets": [
+        {"name": "cichy2014"},
+        {"name": "castaldi2019", "options": {"task": "both"}},
+    ],
+    "models": [
+        {
+            "name": "EfficientNet-Lite0",
+            "model": "efficientnet_lite0",
+            "paradigm": "supervised",
+            "family": "EfficientNet-Lite",
+        },
+        {
+            "name": "EfficientNet-Lite0 untrained",
+            "model": "efficientnet_lite0",
+            "pretrained": False,
+            "seed": 0,
+            "paradigm": "untrained",
+            "family": "EfficientNet-Lite",
+        },
+        *(
+            entry
+            for k in (1, 2)
+            for entry in (
+                {
+                    "name": f"EfficientNet-Lite{k}",
+                    "model": f"efficientnet_lite{k}",
+                    "paradigm": "supervised",
+                    "family": "EfficientNet-Lite",
+                },
+                {
+                    "name": f"EfficientNet-Lite{k} untrained",
+                    "model": f"efficientnet_lite{k}",
+                    "pretrained": False,
+                    "seed": 0,
+                    "paradigm": "untrained",
+                    "family": "EfficientNet-Lite",
+                },
+            )
+        ),
+        {"name": "pixels", "source": "pixels", "paradigm": "hand-built"},
+        {
+            "name": "Castaldi predictors",
+            "source": "predictors",
+            "paradigm": "hand-built",
+            "datasets": ["castaldi2019"],
+        },
+    ],
+    "metrics": ["spearman"],
+    "n_bootstrap": 1000,
+}
+
+
+def metric_of(entry: str | dict[str, Any]) -> Any:
+    """The metric a study's ``metrics`` entry names: a registered name, or a table with a
+    ``name`` and the metric's typed parameters (``{name = "mutual_knn", k = 5}``).
+
+    Parameters
+    ----------
+    entry : str or dict
+
+    Returns
+    -------
+    Metric
+
+    Raises
+    ------
+    ValueError
+        For an unknown metric or parameter, or a value the metric refuses.
+    """
+    if isinstance(entry, str):
+        return get_metric(entry)
+    if "name" not in entry or not isinstance(entry["name"], str):
+        raise ValueError(f"a metric table needs a 'name' (a registered metric). Got {entry!r}.")
+    parameters = {k: v for k, v in entry.items() if k != "name"}
+    return get_metric(entry["name"], **parameters)
+
+
+def load_study(path: str | Path) -> StudyConfig:
+    """Read and validate a TOML study file; relative paths in it resolve from its folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        The study file.
+
+    Returns
+    -------
+    StudyConfig
+
+    Raises
+    ------
+    MissingFileError
+        The file does not exist.
+    InputError
+        The file is not valid TOML or not a valid study (every problem is named by field).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"The study file '{path}' does not exist.")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"The study file '{path}' is not valid TOML: {exc}") from None
+    base = path.resolve().parent
+    return parse_study(raw, where=str(path), base=base).resolve_paths(base)
+
+
+def _with_models_file(raw: dict[str, Any], base: Path | None) -> dict[str, Any]:
+    """The config with the models of its ``models_file`` (a TOML file of ``[[models]]``
+    entries, paths in it relative to itself) added after its own."""
+    name = raw.get("models_file")
+    if not isinstance(name, str):
+        return raw
+    path = Path(name) if base is None or Path(name).is_absolute() else base / name
+    if not path.is_file():
+        raise MissingFileError(f"The models file '{path}' (models_file) does not exist.")
+    try:
+        listed = tomllib.loads(path.read_text()).get("models", [])
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"The models file '{path}' is not valid TOML: {exc}") from None
+    if not isinstance(listed, list):
+        raise InputError(f"The models file '{path}' must hold [[models]] entries.")
+    for entry in listed:
+        for key in ("path", "weights"):
+            if isinstance(entry, dict) and isinstance(entry.get(key), str):
+                value = Path(entry[key])
+                entry[key] = str(value if value.is_absolute() else path.parent / value)
+    return {**raw, "models": [*raw.get("models", []), *listed], "models_file": str(path)}
+
+
+def parse_study(
+    raw: dict[str, Any], where: str = "the study config", base: Path | None = None
+) -> StudyConfig:
+    """Validate a study given as a dict (the parsed TOML).
+
+    Parameters
+    ----------
+    raw : dict
+        The config.
+    where : str
+        How error messages name the config.
+    base : Path, optional
+        The folder relative paths resolve from (the ``models_file`` among them); default the
+        working directory.
+
+    Returns
+    -------
+    StudyConfig
+
+    Raises
+    ------
+    InputError
+        Listing every problem by field.
+    """
+    try:
+        return StudyConfig.model_validate(_with_models_file(raw, base))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise InputError(f"In {where}: {problems}") from None

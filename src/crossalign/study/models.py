@@ -1,0 +1,185 @@
+"""The models of a study, built from its config: registry models, user modules, activation and
+RDM files, the pixel baseline."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crossalign.data.containers import BrainData, ModelData
+from crossalign.errors import InputError
+from crossalign.evaluation.protocols import get_protocol
+from crossalign.io import load_activations
+from crossalign.models import extract, load_model
+from crossalign.study.config import (
+    FILE_SOURCES,
+    IMAGE_SOURCES,
+    DatasetConfig,
+    ModelConfig,
+    StudyConfig,
+)
+
+__all__: list[str] = []
+
+
+def models_for(cfg: StudyConfig, dataset: DatasetConfig) -> list[ModelConfig]:
+    return [
+        m
+        for m in cfg.models
+        if m.datasets is None or dataset.key in m.datasets or dataset.name in m.datasets
+    ]
+
+
+def check_models(
+    cfg: StudyConfig, dataset: DatasetConfig, brain: BrainData, allow_user_modules: bool
+) -> None:
+    """Refuse, before anything runs, a model that cannot run on this dataset or whose
+    results would share a name with another model's."""
+    names = [m.name for m in cfg.models]
+    for mcfg in models_for(cfg, dataset):
+        if mcfg.source == "module":
+            _user_module_allowed(mcfg, allow_user_modules)
+        if mcfg.source in IMAGE_SOURCES and not brain.attrs.get("stimulus_paths"):
+            raise InputError(
+                f"Model {mcfg.name!r} needs the stimulus images of dataset {dataset.key!r}, "
+                "which has none. Give the dataset a 'stimuli' folder (one image per stimulus "
+                f"id, named by the id), or limit the model with datasets = [...]."
+            )
+        if mcfg.source == "predictors":
+            preds = brain.attrs.get("models")
+            if preds is None:
+                raise InputError(
+                    f"Model {mcfg.name!r} (source 'predictors') needs a dataset with "
+                    f"hand-built predictor models; dataset {dataset.key!r} has none. Limit "
+                    "it with datasets = [...]."
+                )
+            clash = sorted({str(p) for p in preds.models} & set(names))
+            if clash:
+                raise InputError(
+                    f"The predictor models of dataset {dataset.key!r} are named {clash}, as "
+                    "are other models of the study; results are keyed by model name. Rename "
+                    "those models."
+                )
+
+
+# ---------------------------------------------------------------------- models
+def pixel_model(size: int = 64) -> Callable[[list[Any]], dict[str, np.ndarray]]:
+    """A pixel-space model: each image as grey levels on a size x size grid."""
+
+    def pixels(images: list[Any]) -> dict[str, np.ndarray]:
+        from PIL import Image
+
+        out = []
+        for image in images:
+            if isinstance(image, str | Path):
+                with Image.open(image) as img:
+                    grey = img.convert("L").resize((size, size), Image.BILINEAR)
+            else:
+                grey = Image.fromarray(np.asarray(image)).convert("L").resize((size, size))
+            out.append(np.asarray(grey, dtype=np.float64).ravel() / 255.0)
+        return {"pixels": np.stack(out)}
+
+    pixels.name = "pixels"  # type: ignore[attr-defined]
+    return pixels
+
+
+def _user_module_allowed(mcfg: ModelConfig, allowed: bool) -> None:
+    if not allowed:
+        raise InputError(
+            f"Model {mcfg.name!r} names Python code to import ({mcfg.module!r}); pass "
+            "--allow-user-modules to run code named in a config file."
+        )
+    if not mcfg.module or ":" not in mcfg.module:
+        raise InputError(
+            f"Model {mcfg.name!r}: 'module' must look like 'package.module:factory'. Got "
+            f"{mcfg.module!r}."
+        )
+
+
+def user_module(mcfg: ModelConfig, allowed: bool) -> Any:
+    _user_module_allowed(mcfg, allowed)
+
+    module_name, _, factory = mcfg.module.partition(":")
+    return getattr(importlib.import_module(module_name), factory)()
+
+
+def registry_model(mcfg: ModelConfig, allowed: bool) -> Any:
+    return load_model(
+        mcfg.model or mcfg.name, pretrained=mcfg.pretrained, seed=mcfg.seed, weights=mcfg.weights
+    )
+
+
+def _file_model(mcfg: ModelConfig, brain: BrainData) -> ModelData:
+    kind = "rdm" if mcfg.source == "rdms" else "auto"
+    layers = mcfg.layers if isinstance(mcfg.layers, list) else None
+    md = load_activations(str(mcfg.path), model=mcfg.name, layers=layers, kind=kind)
+    return md.align_to(brain.stimuli)
+
+
+def build_models(
+    cfg: StudyConfig,
+    dataset: DatasetConfig,
+    brain: BrainData,
+    allow_user_modules: bool,
+    console: Any,
+) -> list[tuple[ModelConfig, ModelData]]:
+    out = []
+    for mcfg in models_for(cfg, dataset):
+        if mcfg.source == "predictors":
+            preds = brain.attrs["models"]
+            for name in preds.models:
+                md = preds.select([name])
+                md.attrs.update(preds.attrs)
+                out.append((mcfg.model_copy(update={"name": str(name)}), md))
+            continue
+        if mcfg.source in FILE_SOURCES:
+            out.append((mcfg, _file_model(mcfg, brain)))
+            continue
+        model = IMAGE_MODELS[mcfg.source](mcfg, allow_user_modules)
+        md = extract(
+            model,
+            brain,
+            layers=mcfg.layers,
+            pool=mcfg.pool,
+            projection=projection(cfg, mcfg),
+            frames=mcfg.frames,
+            temporal=mcfg.temporal,
+            batch_size=cfg.batch_size,
+            cache=cfg.cache_dir or True,
+            progress=console.is_terminal,
+        )
+        out.append((mcfg, md))
+    return out
+
+
+def projection(cfg: StudyConfig, mcfg: ModelConfig) -> int | str | None:
+    """The model's own projection setting, else the protocol's."""
+    value = (
+        mcfg.projection if mcfg.projection is not None else get_protocol(cfg.protocol).projection
+    )
+    return None if value == "none" else value
+
+
+def rename_model(md: ModelData, name: str) -> ModelData:
+    old = md.models[0]
+    if old == name:
+        return md
+    entries = {(name, layer): md[(old, layer)] for layer in md.layers(old)}
+    return ModelData(
+        {k: v.values for k, v in entries.items()},
+        {k: md.kind((old, k[1])) for k in entries},
+        md.stimuli,
+        md.attrs,
+    )
+
+
+#: How a model that sees the stimulus images is built, by source.
+IMAGE_MODELS: dict[str, Callable[[ModelConfig, bool], Any]] = {
+    "registry": registry_model,
+    "pixels": lambda mcfg, allowed: pixel_model(),
+    "module": user_module,
+}

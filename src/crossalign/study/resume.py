@@ -1,0 +1,125 @@
+"""The resume key of a study: a content hash of every input and choice that can change a number,
+and the check that an interrupted run may go on."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crossalign._version import __version__
+from crossalign.config import get_option
+from crossalign.data.containers import BrainData
+from crossalign.data.representations import Representations
+from crossalign.errors import ResumeError
+from crossalign.study.config import (
+    FILE_SOURCES,
+    DatasetConfig,
+    StudyConfig,
+)
+from crossalign.study.store import ResultsStore
+
+__all__: list[str] = []
+
+#: Config fields that do not change any number (left out of the resume key).
+_NOT_IN_KEY = ("memory_budget", "cache_dir", "batch_size")
+
+
+# ---------------------------------------------------------------------- the resume key
+def _digest_files(paths: Iterable[Path]) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        path = Path(path)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            h.update(str(f.relative_to(path) if path.is_dir() else f.name).encode())
+            with f.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+    return h.hexdigest()
+
+
+def _digest_data(data: Representations) -> str:
+    h = hashlib.sha256(repr(list(data.stimuli)).encode())
+    for key in data:
+        h.update(f"{key!r}:{data.kind(key)}".encode())
+        h.update(np.ascontiguousarray(data[key].values).tobytes())
+    return h.hexdigest()
+
+
+def _stimulus_files(brain: BrainData) -> list[Path]:
+    paths = brain.attrs.get("stimulus_paths") or []
+    groups = [paths[k] for k in brain.stimuli] if isinstance(paths, dict) else paths
+    return [Path(p) for g in groups for p in (g if isinstance(g, list | tuple) else [g])]
+
+
+def key_parts(cfg: StudyConfig, datasets: list[tuple[DatasetConfig, BrainData]]) -> dict[str, Any]:
+    """Everything a resumed run must share with the stored one."""
+    inputs = {}
+    for dcfg, brain in datasets:
+        inputs[f"data {dcfg.key}"] = _digest_data(brain)
+        if _stimulus_files(brain):
+            inputs[f"stimulus files {dcfg.key}"] = _digest_files(_stimulus_files(brain))
+    for mcfg in cfg.models:
+        if mcfg.source in FILE_SOURCES and mcfg.path:
+            inputs[f"model file {mcfg.name}"] = _digest_files([Path(mcfg.path)])
+    config = {k: v for k, v in cfg.model_dump(mode="json").items() if k not in _NOT_IN_KEY}
+    return {
+        "config": config,
+        "inputs": inputs,
+        "version": __version__,
+        "backend": get_option("backend"),
+        "dtype": get_option("dtype"),
+    }
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        out = {}
+        for i, v in enumerate(value):
+            out.update(_flatten(v, f"{prefix}[{i}]"))
+        return out
+    return {prefix: value}
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    a, b = _flatten(old), _flatten(new)
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key, "<absent>") != b.get(key, "<absent>"):
+            if key.startswith("inputs."):
+                out.append(f"{key[7:]} changed (content hash)")
+            else:
+                out.append(f"{key}: {a.get(key, '<absent>')!r} -> {b.get(key, '<absent>')!r}")
+    return out
+
+
+def open_run(
+    store: ResultsStore, cfg: StudyConfig, parts: dict[str, Any], resume: bool, console: Any
+) -> str:
+    if resume:
+        found = store.unfinished_run(cfg.name)
+        if found is not None:
+            run_id, stored = found
+            changed = _changes(stored, parts)
+            if changed:
+                raise ResumeError(
+                    f"Cannot resume run {run_id}: what decides its numbers has changed: "
+                    f"{'; '.join(changed[:8])}"
+                    + (f" (and {len(changed) - 8} more)" if len(changed) > 8 else "")
+                    + ". Run without --resume to start a new run (the interrupted run stays "
+                    "in the database)."
+                )
+            store.reopen(run_id)
+            console.print(f"Resuming run {run_id}")
+            return run_id
+        console.print(f"No unfinished run of study {cfg.name!r} to resume; starting a new run.")
+    return store.start_run(cfg.name, cfg.model_dump(mode="json"), __version__, parts)
