@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -508,7 +507,10 @@ def convert(
         if not sep or not key:
             raise InputError(f"The option {item!r} must be key=value.")
         options[key.strip().replace("-", "_")] = _option_value(value.strip())
-    files = {"rsatoolbox": load_rsatoolbox_rdms, "matlab-rdms": load_matlab_rdms}
+    files: dict[str, Callable[..., BrainData]] = {
+        "rsatoolbox": load_rsatoolbox_rdms,
+        "matlab-rdms": load_matlab_rdms,
+    }
     if dataset in files:
         if root is None:
             raise InputError(f"Converting {dataset} needs --root <the RDM file>.")
@@ -563,4 +565,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

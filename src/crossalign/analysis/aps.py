@@ -415,7 +415,7 @@ def brain_aps_ci(
     )
     t = brain_patterns(data, metric, rdm=rdm).values
     r = np.arange(t.shape[1])
-    kw = {"include_same_region": include_same_region, "similarity": similarity}
+    kw: dict[str, Any] = {"include_same_region": include_same_region, "similarity": similarity}
     check_option(bootstrap, "bootstrap", ["recompute", "subjects", "fixed"], "brain_aps_ci")
     if bootstrap == "fixed":
         samples = fixed_subject_bootstrap(aps.values, n_bootstrap, seed)

@@ -116,8 +116,8 @@ def _evaluate(brain: Any, models: dict[str, Any], metric: str, n_bootstrap: int)
             "brain_aps_mean": float(np.nanmean(values[2])),
         }
     for stat in ("score", "aps"):
-        for name, ok in equivalence(means[stat], lows[stat]).items():
-            summary[name][f"{stat}_equivalent"] = ok
+        for model_name, ok in equivalence(means[stat], lows[stat]).items():
+            summary[str(model_name)][f"{stat}_equivalent"] = ok
     return {"seconds": time.perf_counter() - start, "models": summary}
 
 

@@ -41,7 +41,7 @@ __all__ = [
     "bench_stream",
 ]
 
-SIZES = {
+SIZES: dict[str, dict[str, tuple[Any, ...]]] = {
     "rsa": {"small": (4, 3, 200, 300), "full": (8, 6, 1000, 2000)},
     "aps": {"small": (6, 8, 200, 50, 6), "full": (10, 19, 1000, 100, 12)},
     "predictivity": {"small": (4, 3, 200, 50, 4), "full": (10, 6, 1000, 500, 6)},
@@ -173,8 +173,8 @@ def bench_rsa(size: str = "small", *, reference: bool = True) -> dict[str, Any]:
         import rsatoolbox
 
         def theirs() -> np.ndarray:
-            datasets = [rsatoolbox.data.Dataset(x) for x in stack]
-            rdms = rsatoolbox.rdm.calc_rdm(datasets, method="correlation")
+            datasets: Any = [rsatoolbox.data.Dataset(x) for x in stack]
+            rdms: Any = rsatoolbox.rdm.calc_rdm(datasets, method="correlation")
             return rsatoolbox.rdm.compare(rdms, rdms, method="spearman")
 
         t_ref, ref = _timed(theirs)
@@ -319,7 +319,8 @@ def bench_extract(size: str = "small") -> dict[str, Any]:
     def ours() -> Any:
         return extract(ready, list(batch), batch_size=n_images, cache=False, progress=False)
 
-    bare(), ours()  # warm-up
+    bare()  # warm-up
+    ours()
     times_bare, times_ours = [], []
     for _ in range(repeats):  # interleaved, so drifts of the machine hit both alike
         times_bare.append(_timed(bare)[0])
@@ -424,7 +425,8 @@ def bench_extract_video(size: str = "small") -> dict[str, Any]:
             progress=False,
         )
 
-    bare(), ours()  # warm-up
+    bare()  # warm-up
+    ours()
     times_bare, times_ours = [], []
     for _ in range(repeats):
         times_bare.append(_timed(bare)[0])

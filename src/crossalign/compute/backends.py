@@ -415,9 +415,7 @@ def get_backend(name: str | Backend | None = None) -> Backend:
     """
     if isinstance(name, Backend):
         return name
-    if name is None:
-        name = get_option("backend")
-    return BACKENDS.get(name)
+    return BACKENDS.get(str(get_option("backend")) if name is None else name)
 
 
 def installed() -> list[str]:

@@ -137,7 +137,7 @@ class ModelData(Representations):
     @classmethod
     def from_activations(
         cls,
-        activations: Mapping[Hashable, Any],
+        activations: Mapping[Any, Any],
         model: Hashable = "model",
         stimuli: Sequence[Hashable] | None = None,
         *,

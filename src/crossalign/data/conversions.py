@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -211,8 +211,9 @@ def from_dataset(
         if areas is None:
             stored_order = ds.attrs.get(container.area_dim + "s")
             names = list(ds.data_vars)
-            order = [a for a in loads(stored_order) if a in names] if stored_order else []
-            areas = order if sorted(order) == sorted(names) else names
+            stored = cast("list[Hashable]", loads(stored_order)) if stored_order else []
+            order = [a for a in stored if a in names]
+            areas = order if set(order) == set(names) and len(order) == len(names) else names
         data = _from_areas(container, ds, list(areas), source)
     for name in CARRIED:
         if name in ds.attrs:

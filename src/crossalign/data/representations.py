@@ -229,7 +229,7 @@ class Representations:
     @classmethod
     def from_rdms(
         cls,
-        rdms: Mapping[Hashable, Any],
+        rdms: Mapping[Any, Any],
         subjects: Sequence[Hashable] | None = None,
         stimuli: Sequence[Hashable] | None = None,
         *,
@@ -286,7 +286,7 @@ class Representations:
     @classmethod
     def from_responses(
         cls,
-        responses: Mapping[Key, Any],
+        responses: Mapping[Any, Any],
         stimuli: Sequence[Hashable] | None = None,
         *,
         constant_units: Literal["raise", "drop", "keep"] | None = None,
@@ -581,10 +581,10 @@ class Representations:
         n = self.n_stimuli
         sq = np.full((len(self.sources) * len(self.areas), n, n), np.nan)
         sq[self.grid_positions()] = square_from_vector(self.rdm_vectors(distance))
-        sq = sq.reshape(len(self.sources), len(self.areas), n, n)
+        grid = sq.reshape(len(self.sources), len(self.areas), n, n)
         stim = self._stimuli.to_numpy()
         return xr.DataArray(
-            sq,
+            grid,
             dims=(self.source_dim, self.area_dim, "stimulus", "stimulus2"),
             coords={
                 self.source_dim: coord(self.sources),

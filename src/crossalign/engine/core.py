@@ -151,7 +151,7 @@ def cross(a: Prepared, b: Prepared | None = None) -> np.ndarray:
         return a.metric.cross(a.data, b.data)
 
 
-def _using(backend: str | None) -> contextlib.AbstractContextManager[None]:
+def _using(backend: str | None) -> contextlib.AbstractContextManager[Any]:
     """The ``backend`` for a block of code; ``None`` keeps the current one."""
     return contextlib.nullcontext() if backend is None else options(backend=backend)
 

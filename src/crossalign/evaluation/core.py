@@ -35,6 +35,7 @@ from crossalign.errors import InputError
 from crossalign.evaluation.protocols import Protocol, get_protocol
 from crossalign.evaluation.state import BOOTSTRAPS, EvaluationState
 from crossalign.metrics import Metric, get_metric
+from crossalign.metrics.predictivity import Predictivity
 from crossalign.stats.ceilings import noise_ceiling
 from crossalign.stats.reliability import reliable_units
 
@@ -343,7 +344,8 @@ def _metric_key(metric: Metric) -> tuple:
 
     def plain(v: Any) -> Any:
         if isinstance(v, np.ndarray):
-            return (v.shape, str(v.dtype), hashlib.sha256(np.ascontiguousarray(v)).hexdigest())
+            digest = hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()
+            return (v.shape, str(v.dtype), digest)
         if isinstance(v, list | tuple):
             return tuple(plain(x) for x in v)
         return v
@@ -376,7 +378,7 @@ def _metric(options: dict[str, Any], part: str, n_train: int = 0, n_test: int = 
     """The metric for layer selection (``part="train"``) or the test tensors. Predictivity
     takes the protocol's seed and fold weights unless its own options set them."""
     m = get_metric(options["metric"])
-    if m.name != "predictivity":
+    if not isinstance(m, Predictivity):
         return m
     own: dict[str, Any] = {}
     if m.seed is None:
@@ -408,7 +410,7 @@ def _split(
         if fixed is not None:
             return list(fixed["train"]), list(fixed["test"])
         return split_stimuli(md.stimuli, test_fraction, seed=seed, labels=labels)
-    train, test = list(train_stimuli), list(test_stimuli)
+    train, test = list(train_stimuli), list(test_stimuli or [])
     overlap = set(train) & set(test)
     if overlap:
         raise InputError(

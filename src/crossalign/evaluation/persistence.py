@@ -56,8 +56,8 @@ def to_dataset(
     )
     ds["layer"] = ("region", coord([ev.layers[r] for r in ev.regions]))
     ds = ds.merge(_patterns(ev))
-    ds["ceiling"] = ev.ceiling.drop_attrs()
-    per_subject = ev.ceiling.attrs.get("subject_upper") or []
+    ds["ceiling"] = ev.noise_ceiling().drop_attrs()
+    per_subject = ev.noise_ceiling().attrs.get("subject_upper") or []
     if len(per_subject):
         ds["ceiling_subject"] = (rs, np.asarray(per_subject, dtype=float))
     if ev.layer_profile is not None:
@@ -85,12 +85,12 @@ def to_dataset(
 def _normalised(ev: EvaluationState, score: np.ndarray) -> np.ndarray:
     """Mean score over the upper noise ceiling, or, for per-subject ceilings (the
     ``hoefling2026`` definition), the mean over subjects of score / ceiling."""
-    per_subject = np.asarray(ev.ceiling.attrs.get("subject_upper", []), dtype=float)
+    per_subject = np.asarray(ev.noise_ceiling().attrs.get("subject_upper", []), dtype=float)
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # undefined scores stay NaN
         if per_subject.size:
             return np.nanmean(score / per_subject, axis=1)
-        return np.nanmean(score, axis=1) / ev.ceiling.sel(bound="upper").values
+        return np.nanmean(score, axis=1) / ev.noise_ceiling().sel(bound="upper").values
 
 
 def _patterns(ev: EvaluationState) -> xr.Dataset:
@@ -173,15 +173,19 @@ def save(ev: EvaluationState, path: str | Path) -> Path:
             "t": (("subject", "region", "subject2", "region2"), ev.t),
             "u": (("layer", "subject", "region"), ev.u),
             "model_matrix": (("region", "region2"), ev.model_matrix),
-            "ceiling": (("region", "bound"), ev.ceiling.transpose("region", "bound").values),
+            "ceiling": (
+                ("region", "bound"),
+                ev.noise_ceiling().transpose("region", "bound").values,
+            ),
             "subject_upper": (
                 ("region", "subject"),
                 np.asarray(
-                    ev.ceiling.attrs.get("subject_upper") or np.full(ev.u.shape[2:0:-1], np.nan)
+                    ev.noise_ceiling().attrs.get("subject_upper")
+                    or np.full(ev.u.shape[2:0:-1], np.nan)
                 ),
             ),
         },
-        coords={"bound": list(ev.ceiling.coords["bound"].values)},
+        coords={"bound": list(ev.noise_ceiling().coords["bound"].values)},
         attrs={
             "crossalign_evaluation": dumps(
                 {

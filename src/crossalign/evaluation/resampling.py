@@ -55,7 +55,7 @@ class _Resampler:
 
     def tensors(self, stim_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """T and U on a stimulus resample."""
-        if self.vectors is None:
+        if self.vectors is None or self.ev.data is None:
             raise InputError(
                 f"bootstrap='stimuli' or 'both' resamples RDM entries; the metric "
                 f"{self.metric.name!r} compares raw responses (stimuli drawn twice would leak "
@@ -118,7 +118,10 @@ class _Resampler:
             subj[b] = self.sample(None, sub_idx)
             stim[b] = self.sample(stim_idx, None)
         var = [np.nanvar(x, axis=0, ddof=1) for x in (both, subj, stim)]
-        return both, two_factor_variance(*var, n_subjects=self.n_sub, n_stimuli=self.n_stim)
+        corrected = two_factor_variance(
+            var[0], var[1], var[2], n_subjects=self.n_sub, n_stimuli=self.n_stim
+        )
+        return both, corrected
 
 
 def bootstrap(

@@ -17,6 +17,7 @@ from crossalign.analysis.aps import (
 )
 from crossalign.analysis.patterns import compare_matrices
 from crossalign.data.containers import BrainData, ModelData
+from crossalign.errors import InputError
 from crossalign.metrics import Metric
 
 __all__ = ["BOOTSTRAPS", "STATISTICS"]
@@ -51,6 +52,19 @@ class EvaluationState:
     data: tuple[ModelData, BrainData] | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ per-subject values
+    def noise_ceiling(self) -> xr.DataArray:
+        """The noise ceiling on the test stimuli (every fitted evaluation has one).
+
+        Returns
+        -------
+        xarray.DataArray
+            (region, bound), with per-subject ceilings in ``attrs["subject_upper"]`` where the
+            protocol defines them.
+        """
+        if self.ceiling is None:
+            raise InputError(f"The evaluation of {self.model!r} holds no noise ceiling.")
+        return self.ceiling
+
     @property
     def aps_defined(self) -> bool:
         """APS needs 3 subjects and 3 regions (4 without the same-region entry)."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -19,7 +20,7 @@ __all__ = [
 ]
 
 
-def leaderboard(evaluations: Mapping[Hashable, xr.Dataset], level: float = 0.95) -> xr.Dataset:
+def leaderboard(evaluations: Mapping[Any, xr.Dataset], level: float = 0.95) -> xr.Dataset:
     """Models ranked on their means over regions: Dataset (model).
 
     Per model, the mean over regions of the pointwise score and of APS, with percentile CIs
@@ -70,7 +71,7 @@ def leaderboard(evaluations: Mapping[Hashable, xr.Dataset], level: float = 0.95)
 
 
 def paradigm_summary(
-    evaluations_by_paradigm: Mapping[str, Mapping[Hashable, xr.Dataset]],
+    evaluations_by_paradigm: Mapping[str, Mapping[Any, xr.Dataset]],
     *,
     level: float = 0.95,
 ) -> xr.Dataset:

@@ -220,7 +220,7 @@ def load_algonauts2023(
     ids = pick_stimuli([i for i in first if i in common], stimuli, "every selected subject")
     entries = Entries(repeats="average", dtype=dtype)
     for name, (subject_ids, cells) in per_subject.items():
-        rows = {i: k for k, i in enumerate(subject_ids)}
+        rows: dict[Hashable, int] = {i: k for k, i in enumerate(subject_ids)}
         take = [rows[i] for i in ids]
         for region, values in cells.items():
             entries.add(name, region, values[take][:, None, :], ids)

@@ -91,7 +91,8 @@ def read_mat_v5(
         faulthandler.disable()  # a crash here is expected and handled by the parent
         try:
             buf = io.BytesIO()
-            np.savez(buf, **numeric(loadmat(path, simplify_cells=simplify_cells)))
+            arrays: dict[str, Any] = numeric(loadmat(path, simplify_cells=simplify_cells))
+            np.savez(buf, **arrays)
             sender.send_bytes(b"OK" + buf.getvalue())
         except Exception as exc:  # a readable error: pass its text back
             sender.send_bytes(b"ER" + f"{type(exc).__name__}: {exc}".encode()[:2000])

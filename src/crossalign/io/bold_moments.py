@@ -97,7 +97,7 @@ def _roi_pickle(path: Path, obj: Any) -> tuple[np.ndarray, np.ndarray]:
     return train, test
 
 
-def _organized_pair(paths: list[Path], space: str) -> tuple[np.ndarray, np.ndarray]:
+def _organized_pair(paths: Sequence[Path], space: str) -> tuple[np.ndarray, np.ndarray]:
     """The train and test betas of one subject (one child process for both pickles)."""
     objs = load_pickles(paths, nibabel=space == "MNI152")
     return _organized(paths[0], objs[0], "train", space), _organized(

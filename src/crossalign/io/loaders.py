@@ -223,7 +223,7 @@ def load_arrays(
     """
     path = require_file(Path(path))
     suffix = path.suffix.lower()
-    opts = {
+    opts: dict[str, Any] = {
         "regions": regions,
         "kind": kind,
         "subject_axis": subject_axis,
@@ -527,11 +527,11 @@ def load_region_files(files: Mapping[str, str | Path], **options: Any) -> BrainD
     if not files:
         raise InputError("The 'files' argument names no region; expected {region: 'path[:var]'}.")
     variables: dict[str, np.ndarray] = {}
-    path = None
+    path: Path | None = None
     for region, spec in files.items():
         text = str(spec)
-        path, _, key = text.rpartition(":") if ":" in Path(text).name else (text, "", "")
-        path = require_file(Path(path))
+        name, _, key = text.rpartition(":") if ":" in Path(text).name else (text, "", "")
+        path = require_file(Path(name))
         with reading_errors(path, key or None):
             variables[str(region)] = load_array(path, key or None)
     opts = {

@@ -74,7 +74,8 @@ def _load_labels(path: Path) -> np.ndarray:
 
     if not path.is_file():
         raise MissingFileError(f"The ROI label file '{path}' does not exist.")
-    return np.asarray(nib.load(path).dataobj)
+    img: Any = nib.load(path)
+    return np.asarray(img.dataobj)
 
 
 def _roi_masks(
@@ -152,7 +153,7 @@ def _read_volume(path: Path, mask: np.ndarray, chunk: int) -> np.ndarray:
             return box[:, zs - zs.min(), ys - ys.min(), xs - xs.min()]
     import nibabel as nib
 
-    img = nib.load(path, mmap=False, keep_file_open=True)  # a memory map would count in RSS
+    img: Any = nib.load(path, mmap=False, keep_file_open=True)  # a memory map would count in RSS
     if len(img.shape) != 4 or img.shape[:3] != mask.shape:
         raise InputError(
             f"The file '{path}' has shape {img.shape}. Expected (X, Y, Z, trials) on the ROI "
@@ -181,7 +182,7 @@ def _read_surface(path: Path, sel: np.ndarray) -> np.ndarray:
             return betas[:, np.flatnonzero(sel)]
     import nibabel as nib
 
-    img = nib.load(path)
+    img: Any = nib.load(path)
     if img.shape[:3] != (sel.size, 1, 1):
         raise InputError(
             f"The file '{path}' has shape {img.shape}. Expected ({sel.size}, 1, 1, trials)."
@@ -290,7 +291,7 @@ def load_nsd(
             ids, values = trials[(int(s), region)]
             chosen = np.isin(ids, keep)
             if not chosen.all():
-                values, ids = values[chosen], np.asarray(ids)[chosen]
+                values, ids = values[chosen], list(np.asarray(ids)[chosen])
             order, grouped = group_repeats(values, ids)
             pos = {i: k for k, i in enumerate(order)}
             extra = (
@@ -439,7 +440,8 @@ def _ncsnr(
         path = base / ("ncsnr.nii.gz" if space == "func1pt8mm" else f"{hemi}.ncsnr.mgh")
         if not path.is_file():
             raise MissingFileError(f"The NSD noise-ceiling SNR file '{path}' does not exist.")
-        values = np.asarray(nib.load(path).dataobj, dtype=np.float64)
+        image: Any = nib.load(path)
+        values = np.asarray(image.dataobj, dtype=np.float64)
         if values.size != mask.size:
             raise InputError(f"The file '{path}' has shape {values.shape}. Expected {mask.shape}.")
         parts.append(values.reshape(mask.shape).ravel()[np.flatnonzero(mask.ravel())])

@@ -132,7 +132,7 @@ def _unit_rates(
 
 
 def _roi_means(nwb: Any, starts: np.ndarray, stops: np.ndarray) -> dict[Hashable, np.ndarray]:
-    series = []
+    series: list[Any] = []
     for module in nwb.processing.values():
         for container in module.data_interfaces.values():
             for name in ("roi_response_series",):

@@ -15,7 +15,7 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +136,7 @@ def load_pickle(
 
 
 def load_pickles(
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     *,
     nibabel: bool = False,
     encoding: str = "ASCII",
@@ -163,12 +163,12 @@ def load_pickles(
     -------
     list
     """
-    paths = [Path(p) for p in paths]
-    for path in paths:
+    files = [Path(p) for p in paths]
+    for path in files:
         if not path.is_file():
             raise MissingFileError(f"The pickle '{path}' does not exist.")
     allowed = set(ALLOWED) | (set(NIBABEL) if nibabel else set())
-    names = [str(p) for p in paths]
+    names = [str(p) for p in files]
     request = {"paths": names, "allowed": sorted(allowed), "encoding": encoding, "offset": offset}
     where = names[0] if len(names) == 1 else f"{names[0]} (and {len(names) - 1} more)"
     try:

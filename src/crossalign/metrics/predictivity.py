@@ -196,7 +196,8 @@ class Predictivity(Metric):
         parts = tuple(np.asarray(part).ravel() for part in split)
         ints = all(p.dtype.kind in "iu" or p.size == 0 for p in parts)
         check_parameter(self, "split", ints, "two sequences of integer positions")
-        return tuple(tuple(int(i) for i in p) for p in parts)
+        train, test = (tuple(int(i) for i in p) for p in parts)
+        return train, test
 
     @property
     def seed_value(self) -> int:
@@ -410,7 +411,7 @@ class _Source:
                 ptp = (p.T @ p).ravel()
                 ss = targets.const - 2.0 * (targets.cross @ p.ravel()) + targets.wgram @ ptp
                 out[stacked] = 1.0 - ss[stacked] / targets.units[stacked]
-            for j in chosen:
+            for j in map(int, chosen):
                 if j in targets.explicit:
                     tgt = targets.explicit[j]
                     pred = p @ tgt.centred + tgt.mean

@@ -383,7 +383,7 @@ def extraction_bytes(
     finally:
         for handle in handles:
             handle.remove()
-    k = jl_dimension(n_stimuli) if projection == "auto" else projection
+    k = jl_dimension(n_stimuli) if isinstance(projection, str) else projection
     stored = sum(min(w, k) if k else w for w in widths.values())
     return int(n_stimuli * stored * np.dtype(dtype).itemsize)
 
@@ -432,6 +432,8 @@ def _cache(cache: bool | str | ActivationCache) -> ActivationCache | None:
 
 def _from_function(adapter: ModelAdapter, stim: StimulusSet, layers: Any) -> ModelData:
     flat = [img for group in stim.images for img in group]
+    if adapter.function is None:
+        raise InputError(f"The model {adapter.name!r} has no function to call.")
     acts = adapter.function(flat)
     if not hasattr(acts, "items"):
         raise InputTypeError(

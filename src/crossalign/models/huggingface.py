@@ -60,8 +60,8 @@ def _preprocess(source: str, config: Any) -> Preprocess:
     try:
         proc = tf.AutoImageProcessor.from_pretrained(source, local_files_only=Path(source).is_dir())
     except (OSError, ValueError):
-        size = int(getattr(config, "image_size", 224))
-        return Preprocess(size=size, crop_pct=1.0, mean=IMAGENET.mean, std=IMAGENET.std)
+        side = int(getattr(config, "image_size", 224))
+        return Preprocess(size=side, crop_pct=1.0, mean=IMAGENET.mean, std=IMAGENET.std)
     crop = getattr(proc, "crop_size", None) or getattr(proc, "size", None) or {}
     size = getattr(proc, "size", None) or {}
     crop_side = int(crop.get("height") or crop.get("shortest_edge") or 224)

@@ -421,7 +421,7 @@ def as_adapter(
             weights_id=weights_hash(model),
         )
     if callable(model):
-        fn_name = name or getattr(model, "name", None) or getattr(model, "__name__", "model")
+        fn_name = str(name or getattr(model, "name", None) or getattr(model, "__name__", "model"))
         code = getattr(model, "__code__", None)
         ident = hashlib.sha256(
             (fn_name + (code.co_code.hex() if code is not None else repr(model))).encode()

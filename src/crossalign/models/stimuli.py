@@ -48,9 +48,10 @@ class Preprocess:
     def __call__(self, image: Any) -> np.ndarray:
         from PIL import Image
 
+        img: Any
         if isinstance(image, str | Path):
-            with Image.open(image) as img:
-                img = img.convert("RGB")
+            with Image.open(image) as opened:
+                img = opened.convert("RGB")
         elif isinstance(image, np.ndarray):
             arr = image
             if arr.ndim == 3 and arr.shape[0] in (1, 3) and arr.shape[-1] not in (1, 3):
@@ -60,8 +61,9 @@ class Preprocess:
             img = Image.fromarray(arr.squeeze()).convert("RGB")
         else:
             img = image.convert("RGB")
-        resample = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}.get(
-            self.interpolation, Image.BICUBIC
+        modes = Image.Resampling
+        resample = {"bicubic": modes.BICUBIC, "bilinear": modes.BILINEAR}.get(
+            self.interpolation, modes.BICUBIC
         )
         scale = (self.size / self.crop_pct) / min(img.size)
         w, h = img.size
@@ -71,7 +73,7 @@ class Preprocess:
         w, h = img.size
         left, top = (w - self.size) // 2, (h - self.size) // 2
         img = img.crop((left, top, left + self.size, top + self.size))
-        x = np.asarray(img, dtype=np.float32) / 255.0
+        x: np.ndarray = np.asarray(img, dtype=np.float32) / 255.0
         x = (x - np.asarray(self.mean, dtype=np.float32)) / np.asarray(self.std, dtype=np.float32)
         return np.ascontiguousarray(x.transpose(2, 0, 1))
 

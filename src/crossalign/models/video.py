@@ -117,11 +117,12 @@ def sample_indices(
         raise InputError("Give 'frames' (a count) or 'fps' (a rate), not both.")
     if (fps is not None or start is not None or end is not None) and not source_fps:
         raise InputError("Sampling by 'fps' or a 'start'/'end' window needs the clip's frame rate.")
+    rate = float(source_fps or 0.0)  # checked above wherever it is needed
     first, last = 0, n_frames  # window [first, last)
     if start is not None:
-        first = int(np.ceil(start * source_fps - 1e-9))
+        first = int(np.ceil(start * rate - 1e-9))
     if end is not None:
-        last = min(n_frames, int(np.ceil(end * source_fps - 1e-9)))
+        last = min(n_frames, int(np.ceil(end * rate - 1e-9)))
     if not 0 <= first < last:
         raise InputError(
             f"The window start={start!r} s, end={end!r} s holds no frame of a clip with "
@@ -134,8 +135,8 @@ def sample_indices(
     if fps is not None:
         if fps <= 0:
             raise InputError(f"The 'fps' argument must be positive. Got {fps!r}.")
-        steps = np.arange(int(np.ceil((last - first) * fps / source_fps)) + 1)
-        idx = first + np.floor(steps * source_fps / fps + 1e-9).astype(int)
+        steps = np.arange(int(np.ceil((last - first) * fps / rate)) + 1)
+        idx = first + np.floor(steps * rate / fps + 1e-9).astype(int)
         return idx[idx < last]
     return np.arange(first, last)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -130,7 +131,7 @@ def _ceiling_parts(
             )
         stack = np.stack(xs)
         v, pooled_in, prep = stack, stack, prepare(m, xs, list(data.subjects))
-        as_input = list
+        as_input: Callable[[Any], Any] = list
     else:
         v = representation_inputs(data, m, rdm)  # (S, m)
         pooled_in = m.pool_inputs(v) if pool == "metric" else v

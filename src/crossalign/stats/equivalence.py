@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -17,11 +18,11 @@ __all__ = [
 
 
 def equivalence(
-    means: Mapping[Hashable, float],
-    lower_bounds: Mapping[Hashable, float],
+    means: Mapping[Any, float],
+    lower_bounds: Mapping[Any, float],
     *,
     higher_is_better: bool = True,
-    upper_bounds: Mapping[Hashable, float] | None = None,
+    upper_bounds: Mapping[Any, float] | None = None,
 ) -> dict[Hashable, bool]:
     """Which models are practically equivalent to the best one.
 
@@ -63,7 +64,7 @@ def equivalence(
 
 
 def double_criterion(
-    evaluations: Mapping[Hashable, xr.Dataset],
+    evaluations: Mapping[Any, xr.Dataset],
     *,
     regions: Sequence[Hashable] | None = None,
 ) -> xr.Dataset:

@@ -202,7 +202,9 @@ class StudyConfig(BaseModel):
     models: list[ModelConfig] = Field(default_factory=list)
     models_file: str | None = None
     protocol: str = "crossalign"
-    metrics: list[str | dict[str, Any]] = Field(default_factory=lambda: ["spearman"], min_length=1)
+    metrics: list[str | dict[str, Any]] = Field(
+        default_factory=lambda: list[str | dict[str, Any]](["spearman"]), min_length=1
+    )
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     seed: Seed = 0
     n_bootstrap: int = Field(1000, ge=0)

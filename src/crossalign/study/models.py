@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -77,7 +77,7 @@ def pixel_model(size: int = 64) -> Callable[[list[Any]], dict[str, np.ndarray]]:
         for image in images:
             if isinstance(image, str | Path):
                 with Image.open(image) as img:
-                    grey = img.convert("L").resize((size, size), Image.BILINEAR)
+                    grey = img.convert("L").resize((size, size), Image.Resampling.BILINEAR)
             else:
                 grey = Image.fromarray(np.asarray(image)).convert("L").resize((size, size))
             out.append(np.asarray(grey, dtype=np.float64).ravel() / 255.0)
@@ -103,7 +103,7 @@ def _user_module_allowed(mcfg: ModelConfig, allowed: bool) -> None:
 def user_module(mcfg: ModelConfig, allowed: bool) -> Any:
     _user_module_allowed(mcfg, allowed)
 
-    module_name, _, factory = mcfg.module.partition(":")
+    module_name, _, factory = str(mcfg.module).partition(":")
     return getattr(importlib.import_module(module_name), factory)()
 
 
@@ -114,7 +114,7 @@ def registry_model(mcfg: ModelConfig, allowed: bool) -> Any:
 
 
 def _file_model(mcfg: ModelConfig, brain: BrainData) -> ModelData:
-    kind = "rdm" if mcfg.source == "rdms" else "auto"
+    kind: Literal["rdm", "auto"] = "rdm" if mcfg.source == "rdms" else "auto"
     layers = mcfg.layers if isinstance(mcfg.layers, list) else None
     md = load_activations(str(mcfg.path), model=mcfg.name, layers=layers, kind=kind)
     return md.align_to(brain.stimuli)
@@ -156,12 +156,14 @@ def build_models(
     return out
 
 
-def projection(cfg: StudyConfig, mcfg: ModelConfig) -> int | str | None:
+def projection(cfg: StudyConfig, mcfg: ModelConfig) -> int | Literal["auto"] | None:
     """The model's own projection setting, else the protocol's."""
     value = (
         mcfg.projection if mcfg.projection is not None else get_protocol(cfg.protocol).projection
     )
-    return None if value == "none" else value
+    if value is None or value == "none":
+        return None
+    return "auto" if value == "auto" else int(value)
 
 
 def rename_model(md: ModelData, name: str) -> ModelData:

@@ -263,7 +263,7 @@ def _run_dataset(ctx: RunContext, dcfg: DatasetConfig, brain: BrainData) -> None
 
 def _result_names(cfg: StudyConfig, dcfg: DatasetConfig, brain: BrainData) -> list[str]:
     """The model names results of this dataset carry (predictor sets expanded)."""
-    names = []
+    names: list[str] = []
     for mcfg in models_for(cfg, dcfg):
         if mcfg.source == "predictors":
             names.extend(str(p) for p in brain.attrs["models"].models)

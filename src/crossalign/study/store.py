@@ -345,7 +345,7 @@ class ResultsStore:
         return self.query("SELECT * FROM results WHERE run_id = ?", [run_id])
 
 
-def scalar_rows(values: Mapping[str, float], **labels: Any) -> pd.DataFrame:
+def scalar_rows(values: Mapping[Any, float], **labels: Any) -> pd.DataFrame:
     """Rows for a few named scalars (statistic -> value) sharing ``labels``.
 
     Parameters
@@ -377,7 +377,9 @@ def _connect(path: Path, *, read_only: bool) -> Any:
         raise ImportError(
             "The results database needs duckdb: pip install 'crossalign[report]'"
         ) from exc
-    config = {"enable_external_access": False, "lock_configuration": True} if read_only else {}
+    config: dict[str, Any] = (
+        {"enable_external_access": False, "lock_configuration": True} if read_only else {}
+    )
     try:
         return duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.Error as exc:

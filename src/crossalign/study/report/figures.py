@@ -357,9 +357,9 @@ def _geometry(p: _Panel) -> list[tuple[str, Path]]:
         has_rdm = not rdm[rdm["region"] == region].empty
         n = len(owners) + has_rdm
         fig, axes = plt.subplots(1, n, figsize=(2.8 * n, 2.8), squeeze=False)
-        axes = list(axes[0])
+        panels = list(axes[0])
         if has_rdm:
-            ax = axes.pop(0)
+            ax = panels.pop(0)
             sq = rdm[rdm["region"] == region].pivot_table(
                 index="stimulus",
                 columns="target_stimulus",
@@ -372,7 +372,7 @@ def _geometry(p: _Panel) -> list[tuple[str, Path]]:
             ax.set_xticks([])
             ax.set_yticks([])
             fig.colorbar(im, ax=ax, fraction=0.046)
-        for ax, owner in zip(axes, owners, strict=True):
+        for ax, owner in zip(panels, owners, strict=True):
             pts = sub[sub["model"].isna()] if owner == "brain" else sub[sub["model"] == owner]
             xy = pts.pivot_table(
                 index="stimulus", columns="statistic", values="value", aggfunc="first", sort=False
