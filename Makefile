@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The reference data lives outside the repository (never copied in).
 export CROSSALIGN_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: install demo test test-fast lint docs clean
+.PHONY: install demo test test-fast test-base check lint docs clean
 
 # PyTorch is pinned here, not in pyproject.toml (users keep ranges): this pair lies on the
 # machine's disk (a CUDA build that runs on the CPU); torchvision is needed by timm.
@@ -31,11 +31,27 @@ test: install
 test-fast: install
 	HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -m "not slow"
 
+# what `pip install crossalign` gets (no extras), with the test tools: the fast tests; a test
+# that needs an optional extra is reported as skipped, naming it (tests/conftest.py)
+BASE_VENV ?= .venv-base
+test-base:
+	$(PYTHON) -m venv $(BASE_VENV)
+	$(BASE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BASE_VENV)/bin/python -m pip install --quiet ".[test]"
+	CROSSALIGN_BASE_INSTALL=1 HYPOTHESIS_PROFILE=fast $(BASE_VENV)/bin/python -m pytest -q \
+		-m "not slow" -p no:cacheprovider
+
+# the static checks CI runs before the tests: style, the layers contract, types
+check: install
+	$(BIN)/ruff check src tests tools
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
 docs: install
 	$(BIN)/mkdocs build --strict --quiet
 
 lint: install
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests tools
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis site
+	rm -rf $(VENV) $(BASE_VENV) .pytest_cache .ruff_cache .hypothesis site

@@ -24,6 +24,56 @@ settings.register_profile("ci", parent=settings.get_profile("default"), max_exam
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
+#: Modules of the optional extras (``pip install 'crossalign[...]'``). In the job that tests a
+#: base install (``CROSSALIGN_BASE_INSTALL=1``, ``make test-base``), a test that stops on one
+#: of them missing is reported as skipped, naming the module; everywhere else it fails.
+OPTIONAL_MODULES = {
+    "torch",
+    "torchvision",
+    "timm",
+    "open_clip",
+    "transformers",
+    "av",
+    "duckdb",
+    "jinja2",
+    "nibabel",
+    "pynwb",
+    "h5netcdf",
+    "zarr",
+    "pyarrow",
+    "fastparquet",
+    "tables",
+    "dask",
+    "distributed",
+    "efficientnet_lite_pytorch",
+    "PIL",
+    "mkdocs",
+}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    outcome = yield
+    if not os.environ.get("CROSSALIGN_BASE_INSTALL") or call.excinfo is None:
+        return
+    exc = call.excinfo.value
+    chain = [exc, exc.__cause__, exc.__context__]
+    missing = [
+        e.name
+        for e in chain
+        if isinstance(e, ImportError) and e.name and e.name.split(".")[0] in OPTIONAL_MODULES
+    ]
+    text = str(exc)
+    if not missing and "pip install 'crossalign[" in text:
+        missing = [text]
+    if not missing and isinstance(exc, ImportError) and any(m in text for m in OPTIONAL_MODULES):
+        missing = [text]
+    if missing:
+        report = outcome.get_result()
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"needs {missing[0]}")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _activation_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """One activation cache for the whole session (models are extracted once), and never the

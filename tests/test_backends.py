@@ -165,10 +165,10 @@ def test_options_are_isolated_between_overlapping_threads():
 
     def worker_b() -> None:
         a_in.wait(5)
-        with ca.options(dtype="float64", backend="torch:cpu"):
+        with ca.options(dtype="float64", memory_budget="1GB"):
             b_in.set()
             a_read.wait(5)
-            seen["b"].append(get_option("dtype") + "/" + get_option("backend"))
+            seen["b"].append(get_option("dtype") + "/" + str(get_option("memory_budget")))
         seen["b"].append(get_option("dtype"))
 
     threads = [threading.Thread(target=worker_a), threading.Thread(target=worker_b)]
@@ -176,7 +176,7 @@ def test_options_are_isolated_between_overlapping_threads():
         t.start()
     for t in threads:
         t.join(10)
-    assert seen == {"a": ["float32", "float64"], "b": ["float64/torch:cpu", "float64"]}
+    assert seen == {"a": ["float32", "float64"], "b": ["float64/1000000000", "float64"]}
     assert get_option("dtype") == "float64" and get_option("backend") == "numpy"
 
 

@@ -27,10 +27,10 @@ def first_sentence(path: Path) -> str:
     depth = 0
     for i, char in enumerate(paragraph):
         depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "." and depth == 0 and paragraph[i + 1 : i + 2] in ("", " "):
-            if not re.search(r"(e\.g|i\.e|al)$", paragraph[:i]):
-                paragraph = paragraph[: i + 1]
-                break
+        end = char == "." and depth == 0 and paragraph[i + 1 : i + 2] in ("", " ")
+        if end and not re.search(r"(e\.g|i\.e|al)$", paragraph[:i]):
+            paragraph = paragraph[: i + 1]
+            break
     return paragraph.replace("``", "`")
 
 
