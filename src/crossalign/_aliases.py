@@ -69,6 +69,8 @@ class _Forwarding(types.ModuleType):
     _targets: Sequence[str] = ()
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # never the new module's __path__, __file__, ...
+            raise AttributeError(name)
         for target in self._targets:
             module = importlib.import_module(target)
             if hasattr(module, name):
@@ -102,7 +104,9 @@ class _Finder(importlib.abc.MetaPathFinder):
 def install() -> None:
     """Answer imports of the old module paths (idempotent; called by ``import crossalign``)."""
     if not any(isinstance(f, _Finder) for f in sys.meta_path):
-        sys.meta_path.append(_Finder())
+        # first: it answers only the old names, before the path finder could load a second
+        # copy of a moved module under its old name
+        sys.meta_path.insert(0, _Finder())
 
 
 def moved_names(module: str, moved: Mapping[str, str]) -> Callable[[str], Any]:

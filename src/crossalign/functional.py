@@ -36,13 +36,12 @@ from crossalign.analysis.patterns import (
     model_to_brain_matrix,
     region_matrix,
 )
-from crossalign.analysis.splits import split_stimuli
 from crossalign.compute.rdm import check_rdm, compute_rdms, upper_triangle
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.data.representations import Representations
 from crossalign.engine.core import cross, prepare
 from crossalign.errors import InputError, InputTypeError
-from crossalign.evaluation.evaluate import evaluate_model
+from crossalign.evaluation.core import Evaluation
 from crossalign.evaluation.summaries import paradigm_summary
 from crossalign.metrics import get_metric
 from crossalign.models import extract
@@ -580,40 +579,73 @@ def validate_model_comprehensive(
     """
     regions = list(regions)
     brain = _as_brain(brain_data, stimuli).select(areas=regions)
-    ids = _ids_for(brain, stimuli)
-    md = _model_data(model, stimuli, ids)
+    md = _model_data(model, stimuli, _ids_for(brain, stimuli))
+    options = {"metric": metric, "rdm": rdm, "test_fraction": test_fraction, "seed": seed}
+    report, _ = _validated(md, brain, regions, options, threshold, n_permutations)
+    return report
+
+
+def _validated(
+    md: ModelData,
+    brain: BrainData,
+    regions: list[Hashable],
+    options: Mapping[str, Any],
+    threshold: float,
+    n_permutations: int,
+) -> tuple[dict[str, Any], Evaluation]:
+    """The report of :func:`validate_model_comprehensive` and the evaluation behind it (one
+    split, one layer selection: the dataset's own split where it has one)."""
     name = _model_name(md)
     brain = brain.align_to(md.stimuli)
-    train, test = split_stimuli(md.stimuli, test_fraction, seed=seed)
-    m = get_metric(metric)
-    train_scores = layer_scores(md, brain, metric=m, rdm=rdm, stimuli=train)
-    layers = select_layers(train_scores, higher_is_better=m.higher_is_better)
-    md_test, brain_test = md.subset_stimuli(test), brain.subset_stimuli(test)
-    test_scores = layer_scores(md_test, brain_test, metric=m, rdm=rdm)
-    within = {r: float(test_scores.sel(layer=layers[r], region=r)) for r in regions}
-    brain_matrix = cross_region_matrix(brain_test, m, rdm=rdm)
-    model_matrix = model_cross_region_matrix(md_test, layers, metric=m, rdm=rdm)
+    m = get_metric(options.get("metric", "spearman"))
+    rdm = options.get("rdm", "correlation")
+    ev = Evaluation.fit(
+        md,
+        brain,
+        test_fraction=options.get("test_fraction", 0.5),
+        seed=options.get("seed", 0),
+        metric=m.name,
+        rdm=rdm,
+    )
+    per_region = np.nanmean(ev.values()[0], axis=1)  # pointwise score, mean over subjects
+    within = {r: float(per_region[ev.regions.index(r)]) for r in regions}
+    brain_values, model_values = ev.region_matrices()
+    brain_matrix = region_matrix(brain_values, ev.regions)
+    model_matrix = region_matrix(model_values, ev.regions)
     comparison = compare_alignment_patterns(
         brain_matrix,
         {name: model_matrix},
         regions,
         threshold=threshold,
         n_permutations=n_permutations,
-        seed=seed,
+        seed=options.get("seed", 0),
     )
-    return {
+    md_test, brain_test = md.subset_stimuli(ev.test), brain.subset_stimuli(ev.test)
+    fixed = brain.attrs.get("split") is not None
+    report = {
         "model": name,
         "metric": m.name,
-        "selected_layers": layers,
+        "selected_layers": dict(ev.layers),
         "within_region_alignment": within,
         "cross_region_alignment": comparison,
         "model_to_brain_matrix": model_to_brain_matrix(
-            md_test, brain_test, layers, metric=m, rdm=rdm
+            md_test, brain_test, ev.layers, metric=m, rdm=rdm
         ),
         "overall_score": float(np.mean(list(within.values()))),
         "captures_global_dynamics": comparison["comparisons"][name]["captures_cross_region"],
-        "split": {"train": train, "test": test, "seed": seed},
+        "split": {
+            "train": list(ev.train),
+            "test": list(ev.test),
+            "seed": None if fixed else options.get("seed", 0),
+            "source": "the dataset's fixed split" if fixed else "seeded",
+        },
     }
+    return report, ev
+
+
+#: The options :func:`compare_model_paradigms` passes to the evaluation of each model.
+_PARADIGM_OPTIONS = ("metric", "rdm", "test_fraction", "seed", "n_bootstrap", "threshold")
+_PARADIGM_OPTIONS += ("n_permutations",)
 
 
 def compare_model_paradigms(
@@ -669,21 +701,32 @@ def compare_model_paradigms(
         named = dict(models) if isinstance(models, Mapping) else {_model_name(m): m for m in models}
         if not named:
             raise InputError(f"Paradigm {paradigm!r} has no models.")
-        validate_options = {k: v for k, v in options.items() if k != "n_bootstrap"}
-        reports = {
-            name: validate_model_comprehensive(
-                _renamed(model, name), brain, stimuli, regions, **validate_options
+        unknown = set(options) - set(_PARADIGM_OPTIONS)
+        if unknown:
+            raise InputError(
+                f"Unknown option(s) {sorted(unknown)} for compare_model_paradigms; expected "
+                f"among {sorted(_PARADIGM_OPTIONS)}."
             )
-            for name, model in named.items()
-        }
+        reports: dict[Hashable, dict[str, Any]] = {}
+        fitted: dict[Hashable, Evaluation] = {}
+        for name, model in named.items():
+            md = _model_data(_renamed(model, name), stimuli, _ids_for(brain, stimuli))
+            reports[name], fitted[name] = _validated(
+                md,
+                brain.select(areas=regions),
+                regions,
+                options,
+                options.get("threshold", 0.5),
+                options.get("n_permutations", 1000),
+            )
         pattern = [
             r["cross_region_alignment"]["comparisons"][r["model"]]["pattern_similarity"]
             for r in reports.values()
         ]
-        if apa_possible:
+        if apa_possible:  # the paper's test on the same split and layers
+            n_bootstrap = options.get("n_bootstrap", 1000)
             evaluations[paradigm] = {
-                name: _evaluate_for_paradigms(model, brain, stimuli, regions, options)
-                for name, model in named.items()
+                name: ev.to_dataset(n_bootstrap) for name, ev in fitted.items()
             }
         results[paradigm] = {
             "mean_within_region": float(np.mean([r["overall_score"] for r in reports.values()])),
@@ -708,19 +751,6 @@ def compare_model_paradigms(
                 )
             results[paradigm]["evaluations"] = evaluations[paradigm]
     return results
-
-
-def _evaluate_for_paradigms(
-    model: ModelLike, brain: BrainData, stimuli: Any, regions: list[Hashable], options: dict
-) -> xr.Dataset:
-    keep = {k: options[k] for k in ("metric", "rdm", "test_fraction", "seed") if k in options}
-    md = _model_data(model, stimuli, _ids_for(brain, stimuli))
-    return evaluate_model(
-        md,
-        brain.select(areas=regions).align_to(md.stimuli),
-        n_bootstrap=options.get("n_bootstrap", 1000),
-        **keep,
-    )
 
 
 def _renamed(model: ModelLike, name: Hashable) -> ModelLike:

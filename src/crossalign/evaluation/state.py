@@ -117,8 +117,21 @@ class EvaluationState:
         -------
         dict
         """
-        brain = subject_pair_mean(self.t)[0]
+        brain, model = self.region_matrices()
         comparison = compare_matrices(
-            brain, self.model_matrix, n_permutations=n_permutations, seed=self.options["seed"]
+            brain, model, n_permutations=n_permutations, seed=self.options["seed"]
         )
-        return {"brain": brain, "model": self.model_matrix, "comparison": comparison}
+        return {"brain": brain, "model": model, "comparison": comparison}
+
+    def region_matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """The brain's cross-region matrix (mean over pairs of different subjects) and the
+        model's own matrix, on the test stimuli.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Two (region, region) matrices.
+        """
+        if self.model_matrix is None:
+            raise InputError(f"The evaluation of {self.model!r} holds no model matrix.")
+        return subject_pair_mean(self.t)[0], self.model_matrix

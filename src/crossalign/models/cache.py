@@ -91,14 +91,15 @@ class ActivationCache:
         path = self.path(key)
         if not path.is_file():
             return None
+        h5py = _h5py()
         try:
-            import h5py
-
             with h5py.File(path, "r") as f:
                 if not f.attrs.get("complete", False):
                     return None
                 return np.asarray(f["activations"][()])
-        except Exception:  # a damaged entry is recomputed, never trusted
+        # a cache miss is only a file that cannot be read as an entry (truncated, damaged, or
+        # without its dataset): it is recomputed, never trusted; anything else propagates
+        except (OSError, KeyError):
             return None
 
     def put(self, key: str, activations: np.ndarray, meta: dict[str, Any]) -> Path:
@@ -114,8 +115,7 @@ class ActivationCache:
         -------
         Path
         """
-        import h5py
-
+        h5py = _h5py()
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".part", dir=path.parent)
@@ -136,3 +136,14 @@ class ActivationCache:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         return path
+
+
+def _h5py() -> Any:
+    try:
+        import h5py
+    except ImportError as exc:
+        raise ImportError(
+            "The activation cache needs h5py: pip install 'crossalign[torch]' (or pass "
+            "cache=False)."
+        ) from exc
+    return h5py

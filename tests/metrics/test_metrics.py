@@ -325,7 +325,7 @@ def test_response_metric_on_rdm_data_explains(cichy):
 # ---------------------------------------------------------------- every analysis, every metric
 @pytest.fixture(scope="module")
 def small_study():
-    from .test_aps import synthetic_world
+    from ..analysis.test_aps import synthetic_world
 
     rng, latent, _regions, stimuli, brain = synthetic_world(seed=4, n=30, n_sub=4, n_reg=4)
     models = {

@@ -214,7 +214,7 @@ def test_timm_architecture_offline(images, monkeypatch):
 def test_precomputed_activations_work_like_a_model(tmp_path, rng):
     from crossalign import io
 
-    from .test_aps import synthetic_world
+    from ..analysis.test_aps import synthetic_world
 
     _, latent, _regions, stimuli, brain = synthetic_world(seed=6, n=30)
     acts = {f"L{r}": latent[r] @ rng.normal(size=(6, 10)) for r in range(5)}

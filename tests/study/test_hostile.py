@@ -24,7 +24,7 @@ from crossalign.errors import BusyError, InputError, PlanError, ResumeError
 from crossalign.study.runner import load_study, parse_study, run_study
 from crossalign.study.store import ResultsStore, query_database
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REGIONS = ("V1", "V2", "V4", "IT")
 N_STIM = 12
 

@@ -13,7 +13,7 @@ from crossalign.study.store import LABELS, ResultsStore
 
 pytestmark = pytest.mark.slow  # the demo, kills and resumes, 1000-case fuzzing
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STUDY = """
 name = "resume-test"
 n_bootstrap = 20

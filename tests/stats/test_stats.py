@@ -11,7 +11,7 @@ import crossalign.functional as caf
 from crossalign.stats.permutation import permutation_p_value
 from crossalign.stats.resampling import resample_rdm_vectors
 
-from .test_aps import synthetic_world
+from ..analysis.test_aps import synthetic_world
 
 
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=30))

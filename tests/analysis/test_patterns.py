@@ -9,7 +9,7 @@ from scipy.spatial.distance import pdist
 
 import crossalign as ca
 
-from .test_rsa import scipy_score
+from ..metrics.test_rsa import scipy_score
 
 
 def brain_matrix_slow(data, metric):
