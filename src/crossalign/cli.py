@@ -497,6 +497,14 @@ def convert(
             "-o hemispheres=keep -o subjects=1,2.",
         ),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace an existing output that crossalign did not write (never a folder "
+            "holding anything but a Zarr store).",
+        ),
+    ] = False,
 ) -> None:
     """Read a dataset once (pickles in a restricted child process) and write it to one safe
     file that keeps repeats, missing cells, label types and the fixed split; read it back
@@ -517,7 +525,7 @@ def convert(
         data = files[dataset](root, **options)
     else:
         data = load_dataset(dataset, root=root, **options)
-    path = save_xarray(data, output, layout="entries")
+    path = save_xarray(data, output, layout="entries", overwrite=overwrite)
     out.print(
         f"wrote {path}: {len(data.subjects)} subjects x {len(data.regions)} regions "
         f"({len(data)} cells), {data.n_stimuli} stimuli"

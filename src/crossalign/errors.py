@@ -46,8 +46,18 @@ class ResumeError(InputError):
     """``--resume`` was asked for, but what would be resumed differs from the stored run."""
 
 
+class OutputExistsError(InputError):
+    """A file or folder where crossalign would write exists and crossalign did not write it
+    (replace it explicitly: ``overwrite=True``, ``--overwrite`` on the command line)."""
+
+
 class BusyError(InputError):
     """Another crossalign process holds the output folder or the database."""
+
+
+class ProtocolOverrideWarning(UserWarning):
+    """A study sets a choice against the protocol it names (e.g. another metric); the run
+    goes on with the study's choice, and the report lists the override."""
 
 
 class ReliabilityWarning(UserWarning):

@@ -101,7 +101,7 @@ def nsd(root: Path, rng, *, grid=(6, 5, 4), n_sessions=2, fmt="nifti", subjects=
     shared = np.arange(100, 1100)  # 0-based 73k ids of the shared 1000
     subjectim = np.zeros((8, 10000), dtype=np.int64)
     for s in range(8):
-        own = 20000 + s * 10000 + np.arange(9000)
+        own = 20000 + s * 6000 + np.arange(9000)  # 73k ids: below 73,000
         subjectim[s] = np.concatenate([shared, own]) + 1  # 1-based
     masterordering = (np.arange(30000) % 12) + 1  # 12 shared images, cycled
     masterordering[::7] = 1000 + (np.arange(30000)[::7] % 3) + 1  # some subject-own images

@@ -252,11 +252,19 @@ def _from_entries(cls: Any, ds: xr.Dataset, source: str) -> Any:
 def _from_areas(cls: Any, ds: xr.Dataset, names: list[Hashable], source: str) -> Any:
     src = cls.source_dim
     rdms, responses = {}, {}
+    unknown = [n for n in names if n not in ds.data_vars]
+    if unknown:
+        raise InputError(f"{source} has no variable {unknown[0]!r}. It has {list(ds.data_vars)}.")
+    unplaced = [n for n in names if src not in ds[n].dims]
+    if unplaced and len(unplaced) < len(names):
+        raise InputError(
+            f"{source}: variable(s) {unplaced} have no {src!r} dimension while the others do, "
+            f"so they cannot be placed as a {cls.area_dim} of a {src}. Drop them, or name the "
+            f"variables to load ({cls.area_dim}s=[...])."
+        )
     for name in names:
-        if name not in ds.data_vars:
-            raise InputError(f"{source} has no variable {name!r}. It has {list(ds.data_vars)}.")
         da = ds[name]
-        if src not in da.dims:
+        if src not in da.dims:  # a dataset of one source: none of its variables has the dim
             da = da.expand_dims({src: ["0"]})
         if "stimulus" not in da.dims:
             raise InputError(

@@ -24,6 +24,7 @@ import numpy as np
 from crossalign._validation import check_option
 from crossalign.data.containers import BrainData
 from crossalign.errors import InputError, MissingFileError
+from crossalign.io.arrays import load_array
 from crossalign.io.assemble import HEMISPHERES, Entries, pick_stimuli
 from crossalign.io.pickles import load_npy_object, load_pickle
 
@@ -232,24 +233,41 @@ def load_algonauts2023(
     )
 
 
+_LAYOUT_2023 = (
+    "subjAA/training_split/training_fmri/{lh,rh}_training_fmri.npy and "
+    "subjAA/roi_masks/{lh,rh}.<roi set>_challenge_space.npy with mapping_<roi set>.npy"
+)
+
+
+def _layout_npy(path: Path, what: str) -> np.ndarray:
+    """A ``.npy`` file of the Algonauts 2023 layout, or an error naming the layout."""
+    if not path.is_file():
+        raise MissingFileError(
+            f"The Algonauts 2023 folder lacks {what}: '{path}' does not exist. The layout is "
+            f"{_LAYOUT_2023}."
+        )
+    return load_array(path)
+
+
 def _subject_2023(
     folder: Path, roi_sets: Sequence[str], rois: Sequence[str] | None, hemispheres: str
 ) -> tuple[list[int], dict[str, np.ndarray]]:
     ids = _image_ids(folder / "training_split" / "training_images")
     cells: dict[str, list[np.ndarray]] = {}
     for hemi in ("lh", "rh"):
-        fmri = np.load(
+        fmri = _layout_npy(
             folder / "training_split" / "training_fmri" / f"{hemi}_training_fmri.npy",
-            allow_pickle=False,
+            "the training fMRI of each hemisphere",
         )
-        if fmri.ndim != 2 or fmri.shape[0] != len(ids):
+        if fmri.ndim != 2 or fmri.shape[0] != len(ids) or fmri.dtype.kind != "f":
             raise InputError(
                 f"The file '{folder}/training_split/training_fmri/{hemi}_training_fmri.npy' "
-                f"has shape {fmri.shape}. Expected ({len(ids)} images, vertices)."
+                f"has shape {fmri.shape} and dtype {fmri.dtype}. Expected ({len(ids)} images, "
+                "vertices) of floats."
             )
         for roi_set in roi_sets:
             mask_path = folder / "roi_masks" / f"{hemi}.{roi_set}_challenge_space.npy"
-            mask = np.load(mask_path, allow_pickle=False)
+            mask = _layout_npy(mask_path, f"the {roi_set} ROI codes of each hemisphere")
             if mask.shape != (fmri.shape[1],) or mask.dtype.kind not in "iuf":
                 raise InputError(
                     f"The file '{mask_path}' has shape {mask.shape}. Expected one integer code "

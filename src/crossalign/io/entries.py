@@ -13,12 +13,13 @@ from pathlib import Path
 
 import xarray as xr
 
-from crossalign.errors import InputError
+from crossalign.errors import InputError, OutputExistsError
+from crossalign.io.outputs import check_replaceable, record_written
 
 __all__ = ["write_atomically", "write_dataset"]
 
 
-def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
+def write_dataset(ds: xr.Dataset, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write ``ds`` to ``.nc`` (netCDF) or ``.zarr`` through a temporary path, then rename,
     so an existing file is never left half-written.
 
@@ -28,6 +29,9 @@ def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
         What to write.
     path : str or Path
         A ``.nc`` or ``.zarr`` path.
+    overwrite : bool
+        Replace an existing output that crossalign did not write (a Zarr folder only if it
+        holds a Zarr store and nothing else).
 
     Returns
     -------
@@ -36,7 +40,35 @@ def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix not in (".nc", ".zarr"):
         raise InputError(f"The output '{path}' must end in .nc (netCDF) or .zarr.")
-    return write_atomically(ds, path)
+    check_replaceable(path, overwrite)
+    if path.is_dir() and not path.is_symlink():
+        _check_only_zarr(path)
+    written = write_atomically(ds, path)
+    record_written(written)
+    return written
+
+
+def _check_only_zarr(folder: Path) -> None:
+    """Refuse to replace a folder that holds anything but a Zarr store."""
+    meta = {".zgroup", ".zattrs", ".zmetadata", "zarr.json"}
+    if not any((folder / m).is_file() for m in meta):
+        raise OutputExistsError(
+            f"The folder '{folder}' is not a Zarr store; crossalign does not replace it."
+        )
+    foreign = [
+        p.name
+        for p in folder.iterdir()
+        if p.is_symlink()
+        or not (
+            p.name in meta
+            or (p.is_dir() and any((p / m).is_file() for m in (".zarray", ".zattrs", "zarr.json")))
+        )
+    ]
+    if foreign:
+        raise OutputExistsError(
+            f"The Zarr folder '{folder}' also holds {sorted(foreign)[:5]}, which crossalign "
+            "did not write; it is left as it is. Choose another path."
+        )
 
 
 def write_atomically(ds: xr.Dataset, path: Path) -> Path:

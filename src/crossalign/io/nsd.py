@@ -43,13 +43,19 @@ def _expdesign(root: Path) -> dict[str, np.ndarray]:
         raise MissingFileError(f"The NSD design file '{path}' does not exist.")
     mat = read_mat_v5(path)
     expect = {"masterordering": 30000, "subjectim": (8, 10000), "sharedix": 1000}
+    # masterordering indexes a subject's 10,000 images; the others are 73k image ids
+    highest = {"masterordering": 10000, "subjectim": 73000, "sharedix": 73000}
     for key, shape in expect.items():
         arr = np.asarray(mat.get(key))
         size_ok = arr.shape == shape if isinstance(shape, tuple) else arr.size == shape
-        if key not in mat or not size_ok or arr.min() < 1:
+        whole = arr.dtype.kind in "iu" or (
+            arr.dtype.kind == "f" and np.isfinite(arr).all() and np.all(arr == np.round(arr))
+        )
+        if key not in mat or not size_ok or not whole or arr.min() < 1 or arr.max() > highest[key]:
+            got = f"values {arr.min()}..{arr.max()}" if arr.size and whole else arr.dtype
             raise InputError(
-                f"The file '{path}' holds {key!r} with shape {arr.shape}. Expected {shape} "
-                "1-based indices."
+                f"The file '{path}' holds {key!r} with shape {arr.shape} ({got}). Expected "
+                f"{shape} 1-based indices in 1..{highest[key]}."
             )
     return {
         k: np.asarray(mat[k]).astype(np.int64).reshape(v if isinstance(v, tuple) else -1)
@@ -134,13 +140,32 @@ def _session_file(root: Path, subj: str, space: str, fmt: str, hemi: str, sessio
     return path
 
 
+def _check_numeric(dtype: Any, path: Path, what: str) -> None:
+    """Betas are integers (x300) or floats; anything else (complex, strings) is refused."""
+    if np.dtype(dtype).kind not in "iuf":
+        raise InputError(
+            f"The file '{path}' holds {what} of dtype {np.dtype(dtype)}. Expected integer "
+            "(int16, stored x300) or floating-point betas."
+        )
+
+
+def _betas_dataset(f: Any, path: Path) -> Any:
+    if "betas" not in f:
+        raise InputError(f"The file '{path}' has no '/betas' dataset. Found: {sorted(f)}.")
+    betas = f["betas"]
+    if not hasattr(betas, "dtype"):
+        raise InputError(f"The file '{path}' holds '/betas' as a group, not a dataset.")
+    _check_numeric(betas.dtype, path, "'/betas'")
+    return betas
+
+
 def _read_volume(path: Path, mask: np.ndarray, chunk: int) -> np.ndarray:
     """(750, n_voxels) int16 or float of the voxels in ``mask`` (X, Y, Z)."""
     if path.suffix == ".hdf5":
         import h5py
 
         with h5py.File(path, "r") as f:
-            betas = f["betas"]
+            betas = _betas_dataset(f, path)
             if betas.ndim != 4 or betas.shape[1:] != mask.shape[::-1]:
                 raise InputError(
                     f"The file '{path}' holds /betas of shape {betas.shape}. Expected (trials, "
@@ -159,6 +184,7 @@ def _read_volume(path: Path, mask: np.ndarray, chunk: int) -> np.ndarray:
             f"The file '{path}' has shape {img.shape}. Expected (X, Y, Z, trials) on the ROI "
             f"grid {mask.shape}."
         )
+    _check_numeric(img.get_data_dtype(), path, "the image data")
     n = img.shape[3]
     out = np.empty((n, int(mask.sum())), dtype=img.get_data_dtype())
     for start in range(0, n, chunk):
@@ -173,7 +199,7 @@ def _read_surface(path: Path, sel: np.ndarray) -> np.ndarray:
         import h5py
 
         with h5py.File(path, "r") as f:
-            betas = f["betas"]
+            betas = _betas_dataset(f, path)
             if betas.ndim != 2 or betas.shape[1] != sel.size:
                 raise InputError(
                     f"The file '{path}' holds /betas of shape {betas.shape}. Expected (trials, "
@@ -183,6 +209,7 @@ def _read_surface(path: Path, sel: np.ndarray) -> np.ndarray:
     import nibabel as nib
 
     img: Any = nib.load(path)
+    _check_numeric(img.get_data_dtype(), path, "the image data")
     if img.shape[:3] != (sel.size, 1, 1):
         raise InputError(
             f"The file '{path}' has shape {img.shape}. Expected ({sel.size}, 1, 1, trials)."

@@ -17,9 +17,19 @@ import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from crossalign.errors import BusyError, InputError
+from crossalign.errors import BusyError, InputError, OutputExistsError
 
-__all__ = ["LOCK_NAME", "check_not_link", "locked_folder", "slug", "write_atomic"]
+__all__ = [
+    "LOCK_NAME",
+    "MANIFEST",
+    "check_not_link",
+    "check_replaceable",
+    "locked_folder",
+    "record_written",
+    "slug",
+    "write_atomic",
+    "written_here",
+]
 
 LOCK_NAME = ".crossalign.lock"
 
@@ -116,27 +126,89 @@ def check_not_link(path: Path, what: str) -> Path:
     return path
 
 
-def write_atomic(target: Path, write: Callable[[Path], object]) -> Path:
+#: Each folder crossalign writes into lists the files it wrote there, so that it replaces
+#: only those (a file of the same name that a person put there is refused, not overwritten).
+MANIFEST = ".crossalign.files"
+
+
+def written_here(target: Path) -> bool:
+    """Whether crossalign wrote ``target`` (it is in its folder's manifest).
+
+    Parameters
+    ----------
+    target : Path
+
+    Returns
+    -------
+    bool
+    """
+    manifest = Path(target).parent / MANIFEST
+    try:
+        return Path(target).name in manifest.read_text().splitlines()
+    except OSError:
+        return False
+
+
+def check_replaceable(target: Path, overwrite: bool = False) -> None:
+    """Refuse to replace ``target`` unless crossalign wrote it or ``overwrite`` says so.
+
+    Parameters
+    ----------
+    target : Path
+    overwrite : bool
+        Replace a file (never a folder of foreign files) that crossalign did not write.
+    """
+    target = Path(target)
+    if (target.exists() or target.is_symlink()) and not overwrite and not written_here(target):
+        raise OutputExistsError(
+            f"The output '{target}' exists and crossalign did not write it; it is left as it "
+            "is. Choose another path, or replace it explicitly (overwrite=True; --overwrite "
+            "on the command line)."
+        )
+
+
+def record_written(target: Path) -> None:
+    """Add ``target`` to its folder's manifest (see :data:`MANIFEST`).
+
+    Parameters
+    ----------
+    target : Path
+    """
+    target = Path(target)
+    if written_here(target):
+        return
+    manifest = target.parent / MANIFEST
+    check_not_link(manifest, "manifest")
+    with manifest.open("a") as fh:
+        fh.write(target.name + "\n")
+
+
+def write_atomic(target: Path, write: Callable[[Path], object], *, overwrite: bool = False) -> Path:
     """Call ``write(tmp)`` on a fresh temporary path beside ``target``, then rename it over
-    ``target`` (replacing a link there instead of following it).
+    ``target`` (replacing a link there instead of following it). An existing ``target`` that
+    crossalign did not write is refused unless ``overwrite``.
 
     Parameters
     ----------
     target : Path
     write : callable
         Writes the file at the path it is given.
+    overwrite : bool
+        Replace a file that crossalign did not write.
 
     Returns
     -------
     Path
     """
     target = Path(target)
+    check_replaceable(target, overwrite)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
         write(tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+    record_written(target)
     return target
 
 

@@ -89,6 +89,13 @@ def _responses(path: Path, voxel_ids: np.ndarray, n_trials: int, block: int) -> 
                 )
             pos = wanted.get_indexer(chunk["voxel_id"].to_numpy())
             hit = pos >= 0
+            twice = found[pos[hit]] | pd.Index(pos[hit]).duplicated()
+            if twice.any():
+                raise InputError(
+                    f"The table in '{path}' holds voxel_id "
+                    f"{wanted[pos[hit][twice][0]]!r} in more than one row; voxel ids must be "
+                    "unique (one row per voxel)."
+                )
             out[pos[hit]] = values.to_numpy()[hit]
             found[pos[hit]] = True
     if not found.all():
@@ -155,6 +162,16 @@ def load_things_fmri(
                     f"The file '{folder}/{sub}_StimulusMetadata.csv' has no {col!r} column."
                 )
         voxels = _csv(folder / f"{sub}_VoxelMetadata.csv")
+        if "voxel_id" not in voxels.columns or voxels["voxel_id"].duplicated().any():
+            dup = (
+                voxels["voxel_id"][voxels["voxel_id"].duplicated()].tolist()[:3]
+                if ("voxel_id" in voxels.columns)
+                else "no voxel_id column"
+            )
+            raise InputError(
+                f"The file '{folder}/{sub}_VoxelMetadata.csv' must list each voxel once by "
+                f"'voxel_id'. Got duplicates: {dup}."
+            )
         columns = _roi_columns(voxels, rois, hemispheres, folder / f"{sub}_VoxelMetadata.csv")
         trials = (
             meta["trial_type"].isin(["train", "test"] if split == "all" else [split]).to_numpy()

@@ -18,7 +18,9 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------- xarray
-def save_xarray(data: BrainData, path: str | Path, *, layout: str = "auto") -> Path:
+def save_xarray(
+    data: BrainData, path: str | Path, *, layout: str = "auto", overwrite: bool = False
+) -> Path:
     """Write BrainData as netCDF (``.nc``) or Zarr (``.zarr``).
 
     Parameters
@@ -36,13 +38,16 @@ def save_xarray(data: BrainData, path: str | Path, *, layout: str = "auto") -> P
         differ between subjects, label types and the fixed split
         (:mod:`crossalign.data.conversions`). ``"auto"``: regions where that loses nothing, else
         entries. Labels and stimulus ids keep their type (integers or strings) in both.
+    overwrite : bool
+        Replace an existing output that crossalign did not write (never a folder holding
+        anything but a Zarr store).
 
     Returns
     -------
     Path
         The written file.
     """
-    return write_dataset(data.to_dataset(layout), path)
+    return write_dataset(data.to_dataset(layout), path, overwrite=overwrite)
 
 
 def load_xarray(path: str | Path, *, regions: Sequence[str] | None = None) -> BrainData:

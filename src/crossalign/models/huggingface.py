@@ -47,10 +47,21 @@ def _config(source: str) -> Any:
         return tf.AutoConfig.from_pretrained(source, local_files_only=local)
     except OSError as exc:
         raise InputError(
-            f"No Hugging Face model config for {source!r}: {exc}. Give a local folder written "
-            "by save_pretrained, or a hub id (downloaded by transformers; offline only if it "
-            "is in the transformers cache)."
+            f"No Hugging Face model config for {source!r}: {_first_line(exc)}. Give a local "
+            "folder written by save_pretrained, or a hub id (downloaded by transformers; "
+            "offline only if it is in the transformers cache)."
         ) from None
+    except (ValueError, KeyError) as exc:  # an unknown or missing model_type
+        raise InputError(
+            f"The Hugging Face config of {source!r} names a model type this transformers "
+            f"version does not know ({_first_line(exc)}). Expected a config.json with a "
+            "known 'model_type' (e.g. vit, videomae, clip_vision_model)."
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _preprocess(source: str, config: Any) -> Preprocess:
@@ -99,11 +110,12 @@ def load_hf(source: str, pretrained: bool = True, seed: int = 0) -> ModelAdapter
     if pretrained:
         try:
             module = tf.AutoModel.from_pretrained(source, local_files_only=Path(source).is_dir())
-        except OSError as exc:
-            raise RuntimeError(
-                f"transformers could not load the weights of {source!r} ({exc}). Weights come "
-                "from the Hugging Face hub (or a local save_pretrained folder); offline, use a "
-                "folder or pretrained=False (random initialisation, seeded)."
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise InputError(
+                f"transformers could not load the weights of {source!r} ({_first_line(exc)}). "
+                "Expected a folder written by save_pretrained (config.json with "
+                "model.safetensors or pytorch_model.bin) or a hub id; offline, use such a "
+                "folder, or pretrained=False (random initialisation, seeded)."
             ) from None
     else:
         module = tf.AutoModel.from_config(config)

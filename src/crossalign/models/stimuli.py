@@ -12,6 +12,7 @@ import numpy as np
 
 from crossalign.data.representations import Representations
 from crossalign.errors import InputError, InputTypeError, MissingFileError
+from crossalign.models.video import frame_files
 
 __all__ = ["IMAGENET", "Preprocess", "StimulusSet", "resolve_stimuli"]
 
@@ -102,7 +103,7 @@ class StimulusSet:
             h.update(repr(sid).encode())
             for image in group:
                 if isinstance(image, str | Path) and Path(image).is_dir():  # a clip's frames
-                    for frame in sorted(Path(image).iterdir()):
+                    for frame in frame_files(Path(image)):
                         h.update(frame.name.encode())
                         h.update(frame.read_bytes())
                 elif isinstance(image, str | Path):

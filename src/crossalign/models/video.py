@@ -25,7 +25,7 @@ import numpy as np
 
 from crossalign.errors import InputError, MissingFileError
 
-__all__ = ["VIDEO_SUFFIXES", "Frames", "is_clip", "load_video", "sample_indices"]
+__all__ = ["VIDEO_SUFFIXES", "Frames", "frame_files", "is_clip", "load_video", "sample_indices"]
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg")
 #: Pixel formats that keep RGB frames exactly, per lossless codec.
@@ -211,10 +211,30 @@ def _as_frames(arr: np.ndarray, what: str) -> np.ndarray:
     return np.repeat(arr, 3, axis=-1) if arr.shape[-1] == 1 else arr
 
 
+def frame_files(folder: Path) -> list[Path]:
+    """The frames of a clip folder, in name order: its visible image files. Hidden entries
+    (``.ipynb_checkpoints/``, ``.DS_Store``) and subfolders are ignored, the same way when
+    decoding and in the activation cache's key.
+
+    Parameters
+    ----------
+    folder : Path
+
+    Returns
+    -------
+    list of Path
+    """
+    return sorted(
+        p
+        for p in Path(folder).iterdir()
+        if not p.name.startswith(".") and p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
 def _read_folder(folder: Path) -> list[np.ndarray]:
     from PIL import Image
 
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = frame_files(folder)
     if not files:
         raise InputError(
             f"The clip folder '{folder}' holds no frame images ({', '.join(IMAGE_SUFFIXES)})."

@@ -7,6 +7,7 @@ them. Relative paths in a study file resolve from the file's folder, not the wor
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -183,9 +184,12 @@ class StudyConfig(BaseModel):
     models_file : str, optional
         A TOML file of further models.
     protocol : str
-        An evaluation protocol (``crossalign``, ``hoefling2026``).
-    metrics : list of str or dict
-        Metric names, or tables with a ``name`` and the metric's parameters.
+        An evaluation protocol (``crossalign``, ``hoefling2026``). It owns every choice the
+        study leaves unset (see :meth:`effective_choices`).
+    metrics : list of str or dict, optional
+        Metric names, or tables with a ``name`` and the metric's parameters (default: the
+        protocol's metric). A list without the protocol's metric is an override of a protocol
+        named in the file: warned about and shown in the report (:meth:`overrides`).
     test_fraction : float
     seed : int
     n_bootstrap : int
@@ -202,9 +206,7 @@ class StudyConfig(BaseModel):
     models: list[ModelConfig] = Field(default_factory=list)
     models_file: str | None = None
     protocol: str = "crossalign"
-    metrics: list[str | dict[str, Any]] = Field(
-        default_factory=lambda: list[str | dict[str, Any]](["spearman"]), min_length=1
-    )
+    metrics: list[str | dict[str, Any]] | None = Field(None, min_length=1)
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     seed: Seed = 0
     n_bootstrap: int = Field(1000, ge=0)
@@ -228,20 +230,69 @@ class StudyConfig(BaseModel):
 
     @field_validator("metrics")
     @classmethod
-    def _known_metrics(cls, value: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
+    def _known_metrics(
+        cls, value: list[str | dict[str, Any]] | None
+    ) -> list[str | dict[str, Any]] | None:
+        if value is None:
+            return value
         labels = [metric_of(entry).label for entry in value]  # raises naming the problem
         if len(set(labels)) != len(labels):
             raise ValueError(f"names a metric twice: {labels}")
         return value
 
     def metric_objects(self) -> list[Any]:
-        """The study's metrics, built with their parameters.
+        """The study's metrics, built with their parameters (the protocol's when unset).
 
         Returns
         -------
         list of Metric
         """
+        if self.metrics is None:
+            return [get_metric(PROTOCOLS.get(self.protocol).metric)]
         return [metric_of(entry) for entry in self.metrics]
+
+    def effective_choices(self) -> dict[str, Any]:
+        """Every choice the study's evaluations make: the protocol's, with the study's metrics.
+
+        Returns
+        -------
+        dict
+            ``protocol``, ``metrics`` (labels) and each choice of
+            :class:`~crossalign.evaluation.protocols.Protocol`.
+        """
+        protocol = PROTOCOLS.get(self.protocol)
+        return {
+            "protocol": protocol.name,
+            "metrics": [m.label for m in self.metric_objects()],
+            **protocol.choices(),
+            "projection": protocol.projection,
+        }
+
+    def overrides(self) -> list[str]:
+        """The choices this study sets against the protocol it names (empty when the file
+        names no protocol): each is warned about when the study runs and listed in the report.
+
+        Returns
+        -------
+        list of str
+        """
+        if "protocol" not in self.model_fields_set:
+            return []
+        protocol = PROTOCOLS.get(self.protocol)
+        out = []
+        used = [m.name for m in self.metric_objects()]
+        if protocol.metric not in used:
+            out.append(
+                f"metrics = {[m.label for m in self.metric_objects()]} where protocol "
+                f"{protocol.name!r} scores with {protocol.metric!r}"
+            )
+        for m in self.models:
+            if m.projection is not None and m.projection != (protocol.projection or "none"):
+                out.append(
+                    f"model {m.name!r}: projection = {m.projection!r} where protocol "
+                    f"{protocol.name!r} uses {protocol.projection!r}"
+                )
+        return out
 
     @model_validator(mode="after")
     def _unique_names(self) -> StudyConfig:
@@ -438,11 +489,18 @@ def _with_models_file(raw: dict[str, Any], base: Path | None) -> dict[str, Any]:
     if not path.is_file():
         raise MissingFileError(f"The models file '{path}' (models_file) does not exist.")
     try:
-        listed = tomllib.loads(path.read_text()).get("models", [])
+        content = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"The models file '{path}' is not valid TOML: {exc}") from None
-    if not isinstance(listed, list):
-        raise InputError(f"The models file '{path}' must hold [[models]] entries.")
+    unknown = sorted(set(content) - {"models"})
+    if unknown:
+        raise InputError(
+            f"The models file '{path}' has the unknown key(s) {unknown}"
+            f"{_closest(unknown, ['models'])}; it holds [[models]] tables only."
+        )
+    listed = content.get("models", [])
+    if not isinstance(listed, list) or not listed:
+        raise InputError(f"The models file '{path}' must hold [[models]] entries; it has none.")
     for entry in listed:
         for key in ("path", "weights"):
             if isinstance(entry, dict) and isinstance(entry.get(key), str):
@@ -478,8 +536,24 @@ def parse_study(
     try:
         return StudyConfig.model_validate(_with_models_file(raw, base))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-            for e in exc.errors()
-        )
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise InputError(f"In {where}: {problems}") from None
+
+
+def _problem(error: Any) -> str:
+    """One validation problem, by field; an unknown key names the closest valid one."""
+    loc = [str(p) for p in error["loc"]]
+    text = f"{'.'.join(loc) or '(top level)'}: {error['msg']}"
+    if error["type"] == "extra_forbidden":
+        table = {"datasets": DatasetConfig, "models": ModelConfig}.get(loc[0], StudyConfig)
+        text += _closest(loc[-1:], list(table.model_fields))
+    return text
+
+
+def _closest(unknown: list[str], valid: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for the first unknown name with a close valid one."""
+    for name in unknown:
+        match = difflib.get_close_matches(name, valid, n=1)
+        if match:
+            return f" (did you mean {match[0]!r}?)"
+    return f" (valid: {sorted(valid)})"

@@ -4,7 +4,8 @@ and the check that an interrupted run may go on."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import importlib.util
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,14 +67,49 @@ def key_parts(cfg: StudyConfig, datasets: list[tuple[DatasetConfig, BrainData]])
     for mcfg in cfg.models:
         if mcfg.source in FILE_SOURCES and mcfg.path:
             inputs[f"model file {mcfg.name}"] = _digest_files([Path(mcfg.path)])
+        if mcfg.weights:
+            inputs[f"weights file {mcfg.name}"] = _digest_files([Path(mcfg.weights)])
+        if mcfg.source == "module" and mcfg.module:
+            source = _module_file(str(mcfg.module))
+            if source is not None:
+                inputs[f"module file {mcfg.name}"] = _digest_files([source])
+    if cfg.models_file:
+        inputs["models file"] = _digest_files([Path(cfg.models_file)])
+    for dcfg, _ in datasets:
+        for name, path in _files_named_in(dcfg.options):
+            inputs[f"file {dcfg.key} {name}"] = _digest_files([path])
     config = {k: v for k, v in cfg.model_dump(mode="json").items() if k not in _NOT_IN_KEY}
     return {
         "config": config,
+        "choices": {**cfg.effective_choices(), "overrides": cfg.overrides()},
         "inputs": inputs,
         "version": __version__,
         "backend": get_option("backend"),
         "dtype": get_option("dtype"),
     }
+
+
+def _files_named_in(options: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Path]]:
+    """Every option value that names an existing file or folder (a parcellation, an atlas, a
+    mask...): its content decides numbers, so it is part of the key."""
+    out = []
+    for key, value in options.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out += _files_named_in(value, f"{name}.")
+        elif isinstance(value, str | Path) and str(value) and Path(value).expanduser().exists():
+            out.append((name, Path(value).expanduser()))
+    return out
+
+
+def _module_file(spec: str) -> Path | None:
+    """The source file of a user module ``package.module:factory`` (not imported here)."""
+    try:
+        found = importlib.util.find_spec(spec.partition(":")[0])
+    except (ImportError, ValueError):
+        return None
+    origin = getattr(found, "origin", None)
+    return Path(origin) if origin and Path(origin).is_file() else None
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

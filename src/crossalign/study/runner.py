@@ -26,7 +26,7 @@ from rich.console import Console
 from crossalign.config import MemoryBudgetError, get_option, options
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.engine.core import plan_scores
-from crossalign.errors import ReliabilityWarning
+from crossalign.errors import ProtocolOverrideWarning, ReliabilityWarning
 from crossalign.io import load_arrays, load_dataset, load_region_files, load_table, load_xarray
 from crossalign.io.loaders import match_stimulus_files
 from crossalign.io.outputs import locked_folder
@@ -192,6 +192,13 @@ def run_study(
 def _run(
     cfg: StudyConfig, out: Path, resume: bool, allow_user_modules: bool, console: Any
 ) -> dict[str, Any]:
+    for text in cfg.overrides():
+        warnings.warn(
+            f"The study overrides its protocol: {text}. The run uses the study's choice; the "
+            "report and the runs table record it.",
+            ProtocolOverrideWarning,
+            stacklevel=3,
+        )
     datasets = _preflight(cfg, console, allow_user_modules)
     parts = key_parts(cfg, datasets)
     with ResultsStore(out / "results.duckdb") as store:

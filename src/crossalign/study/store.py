@@ -87,6 +87,7 @@ CREATE TABLE IF NOT EXISTS blocks (
     run_id VARCHAR, block VARCHAR, written TIMESTAMP, n_rows BIGINT);
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS resume_key VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS key_parts VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS choices VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS other_model VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS stimulus VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS target_stimulus VARCHAR;
@@ -192,7 +193,8 @@ class ResultsStore:
         self.con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
         self.con.execute(
             "INSERT INTO runs (run_id, study, started, finished, status, config_hash, config, "
-            "version, resume_key, key_parts) VALUES (?, ?, ?, NULL, 'running', ?, ?, ?, ?, ?)",
+            "version, resume_key, key_parts, choices) "
+            "VALUES (?, ?, ?, NULL, 'running', ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 study,
@@ -202,6 +204,7 @@ class ResultsStore:
                 version,
                 config_hash(parts),
                 json.dumps(parts, sort_keys=True, default=str),
+                json.dumps(parts.get("choices"), sort_keys=True, default=str),
             ],
         )
         return run_id

@@ -63,4 +63,7 @@ def _shown_config(config: Any) -> dict[str, Any]:
     """The config as it applies: each model with the fields its source uses."""
     shown = config.model_dump(mode="json", exclude_none=True)
     shown["models"] = [m.relevant() for m in config.models]
+    shown["effective choices"] = config.effective_choices()
+    if config.overrides():
+        shown["overrides of the protocol"] = config.overrides()
     return shown
