@@ -644,8 +644,8 @@ def _validated(
 
 
 #: The options :func:`compare_model_paradigms` passes to the evaluation of each model.
-_PARADIGM_OPTIONS = ("metric", "rdm", "test_fraction", "seed", "n_bootstrap", "threshold")
-_PARADIGM_OPTIONS += ("n_permutations",)
+_PARADIGM_OPTIONS: tuple[str, ...] = ("metric", "rdm", "test_fraction", "seed")
+_PARADIGM_OPTIONS += ("n_bootstrap", "threshold", "n_permutations")
 
 
 def compare_model_paradigms(

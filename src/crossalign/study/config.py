@@ -545,8 +545,9 @@ def _problem(error: Any) -> str:
     loc = [str(p) for p in error["loc"]]
     text = f"{'.'.join(loc) or '(top level)'}: {error['msg']}"
     if error["type"] == "extra_forbidden":
-        table = {"datasets": DatasetConfig, "models": ModelConfig}.get(loc[0], StudyConfig)
-        text += _closest(loc[-1:], list(table.model_fields))
+        tables: dict[str, type[BaseModel]] = {"datasets": DatasetConfig, "models": ModelConfig}
+        fields = tables.get(loc[0], StudyConfig).model_fields
+        text += _closest(loc[-1:], list(fields))
     return text
 
 
