@@ -70,12 +70,12 @@ def inputs(tmp_path):
 @pytest.fixture
 def no_report(monkeypatch):
     """Skip drawing figures where a test is about the numbers (the report has its own)."""
-    import crossalign.study.report as report
+    import crossalign.study.runner as runner
 
     def fake(results, config, out, run_id):
         return {}, out / "report.html"
 
-    monkeypatch.setattr(report, "write_report", fake)
+    monkeypatch.setattr(runner, "write_report", fake)
 
 
 def _config(inputs: dict[str, Path], **extra) -> dict:
@@ -370,9 +370,9 @@ def test_cli_user_errors_are_one_line(inputs, tmp_path):
 
 
 def test_a_study_file_without_suffix_gets_its_own_output_folder(inputs, tmp_path, monkeypatch):
-    import crossalign.study.report as report
+    import crossalign.study.runner as runner
 
-    monkeypatch.setattr(report, "write_report", lambda r, c, out, i: ({}, out / "report.html"))
+    monkeypatch.setattr(runner, "write_report", lambda r, c, out, i: ({}, out / "report.html"))
     study = tmp_path / "mystudy"
     study.write_text(f'n_bootstrap = 0\n[[datasets]]\nname = "lab"\npath = "{inputs["brain"]}"\n')
     result = CliRunner().invoke(app, ["run", str(study)])

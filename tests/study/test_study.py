@@ -35,7 +35,7 @@ TINY_MODELS = (
 def demo_out(data_dir, tmp_path_factory):
     """The README's main command on the demo study with fewer networks, at a reduced
     bootstrap count; activations go to a cache shared by the session."""
-    from crossalign import study
+    from crossalign.study import blocks as study
 
     out = tmp_path_factory.mktemp("demo")
     tiny = {
@@ -247,7 +247,7 @@ def test_leaderboard_sorts_in_headless_chromium(demo_out, tmp_path):
 
 
 def test_resume_after_failure_keeps_what_was_written(data_dir, tmp_path, monkeypatch):
-    from crossalign import study
+    from crossalign.study import blocks as study
 
     config = {
         "name": "resume",

@@ -76,7 +76,7 @@ class Run:
     """One run of a config: its results, runs table and console output."""
 
     def __init__(self, config: dict, out: Path) -> None:
-        import crossalign.study.report as report
+        import crossalign.study.runner as report
 
         console = Console(file=io.StringIO(), width=300)
         with pytest.MonkeyPatch.context() as mp:  # figures are tested elsewhere

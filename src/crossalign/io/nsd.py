@@ -29,6 +29,7 @@ from crossalign.data.containers import BrainData
 from crossalign.errors import InputError, MissingFileError
 from crossalign.io.arrays import read_mat_v5
 from crossalign.io.assemble import HEMISPHERES, Entries, group_repeats
+from crossalign.io.reading import reading_errors
 
 __all__ = ["load_nsd"]
 
@@ -80,8 +81,9 @@ def _load_labels(path: Path) -> np.ndarray:
 
     if not path.is_file():
         raise MissingFileError(f"The ROI label file '{path}' does not exist.")
-    img: Any = nib.load(path)
-    return np.asarray(img.dataobj)
+    with reading_errors(path):
+        img: Any = nib.load(path)
+        return np.asarray(img.dataobj)
 
 
 def _roi_masks(
@@ -429,11 +431,13 @@ def _session_values(
     """(hemisphere, ROI) -> (750, voxels) float64 of one session (one file read: the volume,
     or one hemisphere's surface), scaled and z-scored."""
     union = np.logical_or.reduce(list(masks.values()))
-    if space == "func1pt8mm":
-        raw = _read_volume(_session_file(root, subj, space, fmt, "", session), union, chunk)
-    else:
-        hemi = next(iter(masks))[0]
-        raw = _read_surface(_session_file(root, subj, space, fmt, hemi, session), union)
+    hemi = "" if space == "func1pt8mm" else next(iter(masks))[0]
+    path = _session_file(root, subj, space, fmt, hemi, session)
+    with reading_errors(path):  # a truncated or corrupt file: the library's error, named
+        if space == "func1pt8mm":
+            raw = _read_volume(path, union, chunk)
+        else:
+            raw = _read_surface(path, union)
     if raw.shape[0] != TRIALS_PER_SESSION:
         raise InputError(f"Session {session} of {subj} holds {raw.shape[0]} trials. Expected 750.")
     values = raw.astype(np.float64)
@@ -467,8 +471,9 @@ def _ncsnr(
         path = base / ("ncsnr.nii.gz" if space == "func1pt8mm" else f"{hemi}.ncsnr.mgh")
         if not path.is_file():
             raise MissingFileError(f"The NSD noise-ceiling SNR file '{path}' does not exist.")
-        image: Any = nib.load(path)
-        values = np.asarray(image.dataobj, dtype=np.float64)
+        with reading_errors(path):
+            image: Any = nib.load(path)
+            values = np.asarray(image.dataobj, dtype=np.float64)
         if values.size != mask.size:
             raise InputError(f"The file '{path}' has shape {values.shape}. Expected {mask.shape}.")
         parts.append(values.reshape(mask.shape).ravel()[np.flatnonzero(mask.ravel())])
