@@ -36,7 +36,7 @@ from crossalign.evaluation.evaluate import aps_permutation_test, evaluate_model,
 from crossalign.evaluation.protocols import PROTOCOLS, Protocol
 from crossalign.evaluation.sensitivity import metric_sensitivity
 from crossalign.evaluation.summaries import paradigm_summary
-from crossalign.io import dataset_status, load_array, load_dataset
+from crossalign.io import dataset_status, load_array, load_dataset, load_parcellation
 from crossalign.metrics import METRICS, get_metric, list_metrics
 from crossalign.models import as_adapter, extract, list_layers, load_model
 from crossalign.models.video import load_video
@@ -54,6 +54,7 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     "dataset_status",
     "load_array",
     "load_dataset",
+    "load_parcellation",
     # models and their activations
     "as_adapter",
     "extract",

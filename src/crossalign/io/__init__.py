@@ -5,12 +5,14 @@ from crossalign.io.datasets import DATASETS, dataset_status, load_dataset
 from crossalign.io.loaders import load_activations, load_arrays, load_region_files, load_table
 from crossalign.io.nifti import load_nifti
 from crossalign.io.nwb import load_nwb
+from crossalign.io.parcellations import Parcellation, load_parcellation
 from crossalign.io.pickles import load_pickle
 from crossalign.io.rdm_files import load_matlab_rdms, load_rsatoolbox_rdms
 from crossalign.io.xarray_files import load_xarray, save_xarray
 
 __all__ = [
     "DATASETS",
+    "Parcellation",
     "dataset_status",
     "load_activations",
     "load_array",
@@ -19,6 +21,7 @@ __all__ = [
     "load_matlab_rdms",
     "load_nifti",
     "load_nwb",
+    "load_parcellation",
     "load_pickle",
     "load_region_files",
     "load_rsatoolbox_rdms",

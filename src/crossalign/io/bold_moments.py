@@ -16,6 +16,7 @@ dataset's z-scores. Every pickle is read with the restricted unpickler in a chil
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,10 @@ from crossalign._validation import check_option
 from crossalign.data.containers import BrainData
 from crossalign.errors import InputError, MissingFileError
 from crossalign.io.assemble import HEMISPHERES, Entries, pick_stimuli
+from crossalign.io.parcellations import Parcellation, load_parcellation
 from crossalign.io.pickles import load_pickles
 
-__all__ = ["ROIS", "load_bold_moments"]
+__all__ = ["PAPER_EXCLUDED", "PAPER_ROIS", "PRESETS", "ROIS", "load_bold_moments"]
 
 #: The ROIs of versionB (each with a left ``l`` and right ``r`` file).
 ROIS = [
@@ -57,6 +59,31 @@ ROIS = [
     "TOS",
 ]
 SPACES = ("MNI152", "fsLR32k", "fsaverage")
+#: The 19 HCP-MMP1 parcels of Hoefling et al. (2026), each the union of left and right.
+PAPER_ROIS = [
+    "V1", "V2", "V3", "V4", "V8", "PIT", "FFC", "V3A", "V3B", "V6", "V6A", "V7", "IPS1", "MT",
+    "MST", "FST", "LO1", "LO2", "LO3",
+]  # fmt: skip
+#: The videos the paper leaves out: 2 corrupted train clips and 6 test clips (998 + 96 stay).
+PAPER_EXCLUDED = [
+    "vid0258", "vid0831", "vid1001", "vid1097", "vid1090", "vid1085", "vid1094", "vid1093",
+]  # fmt: skip
+#: Named sets of loader options; explicit arguments override them.
+PRESETS: dict[str, dict[str, Any]] = {
+    "hoefling2026": {
+        "space": "fsLR32k",
+        "source": "betas",
+        "parcellation": "hcp_mmp1",
+        "rois": PAPER_ROIS,
+        "exclude": PAPER_EXCLUDED,
+        "ncsnr_threshold": 0.2,
+        "repeats": "paper",
+    }
+}
+#: Where the clips are, relative to the dataset root (``0001.mp4`` ... ``1102.mp4``).
+CLIPS = Path("stimuli") / "stimulus_set" / "mp4_h264"
+#: The noise-ceiling file whose NCSNR filters grayordinates (train split, 3 repeats).
+NCSNR_FILE = "{sub}_noiseceiling_task-train_n-3.pkl"
 SPLIT = {"train": (1000, 3), "test": (102, 10)}
 TRAIN = [f"vid{i:04d}" for i in range(1, 1001)]
 TEST = [f"vid{i:04d}" for i in range(1001, 1103)]
@@ -172,11 +199,17 @@ def _stack(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.n
 
 def _both(train: np.ndarray, test: np.ndarray, repeats: str) -> np.ndarray:
     """Train (1000, 3, n) and test (102, 10, n) as one (1102, 10, n) with NaN-padded
-    repeats, or averaged as (1102, 1, n) without the padded copy."""
-    if repeats == "average":
-        with np.errstate(invalid="ignore"):
+    repeats, or averaged as (1102, 1, n) without the padded copy (``paper``: then filled as
+    :func:`load_bold_moments` documents)."""
+    if repeats in ("average", "paper"):
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
             parts = [np.nanmean(x, axis=1, keepdims=True) for x in (train, test)]
-        return np.concatenate(parts, axis=0)
+            mean = np.concatenate(parts, axis=0)
+            if repeats == "paper":
+                fill = np.nan_to_num(np.nanmean(mean, axis=0, keepdims=True), nan=0.0)
+                mean = np.where(np.isnan(mean), fill, mean)
+        return mean
     out = np.full((1102, 10, train.shape[2]), np.nan)
     out[:1000, :3], out[1000:] = train, test
     return out
@@ -186,12 +219,16 @@ def load_bold_moments(
     root: str | Path,
     *,
     subjects: Sequence[Any] | None = None,
-    rois: Sequence[str] | None = None,
+    rois: Sequence[str] | str | None = None,
     hemispheres: str = "merge",
-    source: str = "roi",
-    space: str = "MNI152",
+    source: str = "auto",
+    space: str | None = None,
+    parcellation: str | Path | Any = None,
+    exclude: Sequence[Hashable] | None = None,
+    ncsnr_threshold: float | None = None,
+    preset: str | None = None,
     stimuli: Sequence[Hashable] | None = None,
-    repeats: str = "keep",
+    repeats: str | None = None,
     dtype: Any = np.float64,
 ) -> BrainData:
     """Load BOLD Moments betas from ``root`` (the folder holding ``derivatives/``).
@@ -202,71 +239,249 @@ def load_bold_moments(
         The dataset root (as downloaded from OpenNeuro ds005165).
     subjects : sequence, optional
         Subject numbers (``1``) or names (``"sub-01"``); default every ``sub-XX`` folder.
-    rois : sequence of str, optional
-        ROI names without hemisphere (:data:`ROIS`, or ``"BMDgeneral"``); default every ROI
-        that some subject has (a named ROI that no subject has is an error).
-        Ignored (whole brain, region ``"WB"``) for ``space`` other than MNI152.
+    rois : sequence of str or "all", optional
+        Without ``parcellation``: localizer ROI names without hemisphere (:data:`ROIS`, or
+        ``"BMDgeneral"``; MNI152), default every ROI some subject has. With a
+        ``parcellation``: its parcel names, or ``"all"`` (the default).
     hemispheres : {"merge", "keep"}
-        Concatenate left and right voxels into one region, or keep ``lV1v`` and ``rV1v``.
-    source : {"roi", "betas"}
-        Per-ROI pickles, or the whole-brain betas cut with the ROI index pickles.
-    space : {"MNI152", "fsLR32k", "fsaverage"}
-        Only with ``source="betas"``; the ROI files exist for MNI152 only.
+        One region of left and right together, or one per hemisphere.
+    source : {"auto", "roi", "betas"}
+        Per-ROI pickles (``prepared_allvoxel_pkl``), the whole-brain ``organized_betas``
+        pickles (``GLM/sub-XX/prepared_betas``), or whichever layout is present (``auto``:
+        the per-ROI pickles for MNI152 localizer ROIs when they exist, else the betas).
+    space : {"MNI152", "fsLR32k", "fsaverage"}, optional
+        Default MNI152 (the preset's with a preset).
+    parcellation : str, Path or Parcellation, optional
+        Regions as parcels of a map on the space's vertices (:func:`load_parcellation`:
+        ``"hcp_mmp1"``, ``"yeo7"``, a file...): fsLR32k (91,282 grayordinates) or fsaverage
+        (both hemispheres, left first). Without it, fsLR32k and fsaverage load one whole-brain
+        region ``"WB"``.
+    exclude : sequence, optional
+        Video ids to leave out (``"vid0258"``...).
+    ncsnr_threshold : float, optional
+        Keep, per subject, the grayordinates whose NCSNR in the dataset's own
+        ``prepared_betas/sub-XX_noiseceiling_task-train_n-3.pkl`` (train split, 3 repeats) is
+        at least this (parcellated spaces).
+    preset : {"hoefling2026"}, optional
+        Named defaults (:data:`PRESETS`): ``hoefling2026`` is fsLR32k betas, HCP-MMP1 parcels
+        merged over hemispheres, the paper's 19 ROIs (:data:`PAPER_ROIS`), its 8 excluded
+        videos (:data:`PAPER_EXCLUDED`), NCSNR >= 0.2 and its repeat averaging. Explicit
+        arguments override the preset.
     stimuli : sequence, optional
-        A subset of video ids (``"vid0001"``...); default all 1,102.
-    repeats : {"keep", "average"}
-        Keep the repeat axis (NaN beyond a video's repeats) or average it.
+        A subset of video ids; default all 1,102 (less ``exclude``).
+    repeats : {"keep", "average", "paper"}, optional
+        Keep the repeat axis (NaN beyond a video's repeats), average it (NaN-aware), or
+        average as the paper: NaN-aware mean over repeats, a value still NaN (no valid repeat)
+        filled by that grayordinate's mean over all videos, and by 0 where the grayordinate
+        has no valid trial at all. Default ``keep``.
     dtype : numpy dtype
         Stored precision.
 
     Returns
     -------
     BrainData
-        (subject, region) cells; a subject whose ROI is empty or absent is a missing cell
-        (``attrs["missing_cells"]``). ``attrs["split"]`` holds the train and test videos.
+        (subject, region) cells; a subject whose ROI is empty or absent is a missing cell.
+        ``attrs["split"]`` holds the train and test videos; ``attrs["stimulus_paths"]`` the
+        clips under ``root/stimuli/stimulus_set/mp4_h264`` where present.
 
     Raises
     ------
     MissingFileError
-        A subject folder or an ROI file that no subject has.
+        No subject folder in any layout (the message lists where it looked), or an ROI file
+        that no subject has.
     InputError
         A file whose content differs from the published layout (named, with the
         expectation).
     """
-    check_option(hemispheres, "hemispheres", HEMISPHERES, "load_bold_moments")
-    check_option(source, "source", ["roi", "betas"], "load_bold_moments")
-    check_option(space, "space", SPACES, "load_bold_moments")
-    ids = pick_stimuli(TRAIN + TEST, stimuli, "BOLD Moments")
-    base = Path(root) / "derivatives" / "versionB"
-    if source == "roi" and space != "MNI152":
-        raise InputError("The per-ROI pickles exist in MNI152 only; use source='betas'.")
-    entries = Entries(repeats=repeats, dtype=dtype)
-    glm = base / space / "GLM"
-    names = _subjects(
-        glm if source == "betas" else base / "MNI152" / "prepared_allvoxel_pkl", subjects
+    opts = _with_preset(
+        preset,
+        space=space,
+        source=None if source == "auto" else source,
+        parcellation=parcellation,
+        rois=rois,
+        exclude=exclude,
+        ncsnr_threshold=ncsnr_threshold,
+        repeats=repeats,
     )
+    check_option(hemispheres, "hemispheres", HEMISPHERES, "load_bold_moments")
+    check_option(opts["space"], "space", SPACES, "load_bold_moments")
+    check_option(opts["repeats"], "repeats", ["keep", "average", "paper"], "load_bold_moments")
+    base = Path(root) / "derivatives" / "versionB"
+    opts["source"] = _source(base, opts)
+    ids = pick_stimuli(_kept(opts["exclude"]), stimuli, "BOLD Moments")
+    if opts["parcellation"] is not None:
+        parc = _parcels(opts, hemispheres)
+        cells = lambda sub: _parcel_cells(base, sub, opts, parc)  # noqa: E731
+    else:
+        cells = lambda sub: _subject_cells(  # noqa: E731
+            base, sub, opts["source"], opts["space"], opts["rois"], hemispheres
+        )
+    entries = _entries(base, subjects, opts, ids, dtype, cells)
+    train = [i for i in TRAIN if i in set(ids)]
+    test = [i for i in TEST if i in set(ids)]
+    attrs = {
+        "dataset": "bold_moments",
+        "space": opts["space"],
+        "source": opts["source"],
+        "preset": preset,
+        "excluded": list(opts["exclude"] or []),
+        "ncsnr_threshold": opts["ncsnr_threshold"],
+        "repeats": opts["repeats"],
+    }
+    if opts["parcellation"] is not None:
+        attrs["parcellation"] = parc.name
+    clips = _clips(Path(root), ids)
+    if clips:
+        attrs["stimulus_paths"] = clips
+    return entries.build(stimuli=ids, split={"train": train, "test": test}, attrs=attrs)
+
+
+def _with_preset(preset: str | None, **given: Any) -> dict[str, Any]:
+    """The loader options: the preset's, overridden by every argument given explicitly."""
+    defaults: dict[str, Any] = {"space": "MNI152", "repeats": "keep"}
+    if preset is not None:
+        check_option(preset, "preset", list(PRESETS), "load_bold_moments")
+        defaults = {**defaults, **PRESETS[preset]}
+    return {k: defaults.get(k) if v is None else v for k, v in given.items()}
+
+
+def _source(base: Path, opts: dict[str, Any]) -> str:
+    """The layout to read: as asked, else whichever is present (an error lists both)."""
+    if opts["source"] is not None:
+        check_option(opts["source"], "source", ["roi", "betas"], "load_bold_moments")
+        if opts["source"] == "roi" and (opts["space"] != "MNI152" or opts["parcellation"]):
+            raise InputError(
+                "The per-ROI pickles exist in MNI152 for the localizer ROIs only; use "
+                "source='betas' (or 'auto')."
+            )
+        return str(opts["source"])
+    roi = base / "MNI152" / "prepared_allvoxel_pkl"
+    glm = base / opts["space"] / "GLM"
+    if opts["space"] == "MNI152" and opts["parcellation"] is None and _has_subjects(roi):
+        return "roi"
+    if _has_subjects(glm):
+        return "betas"
+    raise MissingFileError(
+        f"No BOLD Moments subject folder (sub-XX) under '{roi}' (per-ROI pickles, "
+        f"source='roi') or '{glm}' (whole-brain betas, source='betas'). Expected the "
+        "versionB layout of OpenNeuro ds005165 under ROOT/derivatives/versionB."
+    )
+
+
+def _has_subjects(folder: Path) -> bool:
+    return folder.is_dir() and any(p.is_dir() for p in folder.glob("sub-*"))
+
+
+def _kept(exclude: Sequence[Hashable] | None) -> list[Hashable]:
+    everything: list[Hashable] = [*TRAIN, *TEST]
+    unknown = [e for e in exclude or [] if e not in set(everything)]
+    if unknown:
+        raise InputError(
+            f"The 'exclude' option names unknown video id(s) {unknown[:5]}. Expected ids "
+            "vid0001..vid1102."
+        )
+    return [i for i in everything if i not in set(exclude or [])]
+
+
+def _entries(
+    base: Path,
+    subjects: Sequence[Any] | None,
+    opts: dict[str, Any],
+    ids: list[Hashable],
+    dtype: Any,
+    cells: Any,
+) -> Entries:
+    paper = opts["repeats"] == "paper"
+    entries = Entries(repeats="average" if paper else opts["repeats"], dtype=dtype)
+    folder = base / opts["space"] / "GLM" if opts["source"] == "betas" else None
+    names = _subjects(folder or base / "MNI152" / "prepared_allvoxel_pkl", subjects)
     found: dict[str, int] = {}
     for sub in names:
-        for region, parts in _subject_cells(base, sub, source, space, rois, hemispheres).items():
+        for region, parts in cells(sub).items():
             found[region] = found.get(region, 0) + (parts is not None)
-            if parts is not None:
-                entries.add(sub, region, _both(*parts, repeats)[_positions(ids)], ids)
-            else:
+            if parts is None:
                 entries.missing.append((sub, region))
+                continue
+            values = _both(*parts, opts["repeats"])[_positions(ids)]
+            entries.add(sub, region, values, ids)
     absent = [r for r, k in found.items() if not k]
-    if rois is None:  # every ROI that some subject has
+    if opts["rois"] is None or opts["parcellation"] is not None:
         entries.missing = [m for m in entries.missing if m[1] not in absent]
     elif absent:
         raise MissingFileError(
-            f"No subject of {names} has the ROI file(s) of {absent} under '{base / space}'. "
-            "Expected the versionB layout (prepared_allvoxel_pkl/sub-XX/sub-XX_roi-lV1v_"
-            "betas_normalized.pkl, or GLM/sub-XX/ROIs/ROI-lV1v_indices.pkl)."
+            f"No subject of {names} has the ROI file(s) of {absent} under "
+            f"'{base / opts['space']}'. Expected the versionB layout (prepared_allvoxel_pkl/"
+            "sub-XX/sub-XX_roi-lV1v_betas_normalized.pkl, or GLM/sub-XX/ROIs/ROI-lV1v_"
+            "indices.pkl)."
         )
-    return entries.build(
-        stimuli=ids,
-        split={"train": TRAIN, "test": TEST},
-        attrs={"dataset": "bold_moments", "space": space, "source": source},
+    return entries
+
+
+def _clips(root: Path, ids: list[Hashable]) -> dict[Hashable, list[Path]]:
+    """The clip of each video that exists under ``root/stimuli/stimulus_set/mp4_h264``."""
+    folder = root / CLIPS
+    if not folder.is_dir():
+        return {}
+    paths = {i: folder / f"{str(i)[3:]}.mp4" for i in ids}
+    return {i: [p] for i, p in paths.items() if p.is_file()}
+
+
+def _parcels(opts: dict[str, Any], hemispheres: str) -> Parcellation:
+    given = opts["parcellation"]
+    parc = (
+        given
+        if isinstance(given, Parcellation)
+        else load_parcellation(given, hemispheres=hemispheres)
     )
+    rois = opts["rois"]
+    if rois is None or rois == "all":
+        return parc
+    if isinstance(rois, str):
+        rois = [rois]
+    return parc.select(list(rois))
+
+
+def _parcel_cells(
+    base: Path, sub: str, opts: dict[str, Any], parc: Parcellation
+) -> dict[str, tuple[np.ndarray, np.ndarray] | None]:
+    """Parcel -> (train, test) betas of its grayordinates (those passing the NCSNR filter);
+    None where a subject keeps none."""
+    space = opts["space"]
+    train, test = _whole_brain(base, sub, space)
+    if train.shape[2] != parc.n_vertices:
+        raise InputError(
+            f"The {space} betas of {sub} have {train.shape[2]} grayordinates (vertices) but "
+            f"the parcellation {parc.name!r} labels {parc.n_vertices}. Expected a map of the "
+            "same space."
+        )
+    keep = None
+    if opts["ncsnr_threshold"] is not None:
+        path = base / space / "GLM" / sub / "prepared_betas" / NCSNR_FILE.format(sub=sub)
+        keep = _ncsnr(path, train.shape[2]) >= float(opts["ncsnr_threshold"])
+    out: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+    for region in parc.regions:
+        idx = parc.indices(region)
+        if keep is not None:
+            idx = idx[keep[idx]]
+        out[region] = (train[:, :, idx], test[:, :, idx]) if idx.size else None
+    return out
+
+
+def _ncsnr(path: Path, n: int) -> np.ndarray:
+    """The NCSNR per grayordinate from a noise-ceiling pickle ``(ncsnr, nc_percent)``."""
+    if not path.is_file():
+        raise MissingFileError(
+            f"The noise-ceiling file '{path}' does not exist; ncsnr_threshold reads the "
+            "dataset's own sub-XX_noiseceiling_task-train_n-3.pkl in prepared_betas/."
+        )
+    obj = load_pickles([path])[0]
+    values = np.asarray(obj[0] if isinstance(obj, tuple | list) else obj, dtype=float).ravel()
+    if values.size != n:
+        raise InputError(
+            f"The file '{path}' holds {values.size} NCSNR values. Expected a tuple (ncsnr, "
+            f"noise ceiling %) with one value per grayordinate ({n})."
+        )
+    return np.nan_to_num(values, nan=-np.inf)
 
 
 def _positions(ids: list[Hashable]) -> np.ndarray:
@@ -292,20 +507,38 @@ def _subject_cells(
     return _from_betas(base, sub, space, rois, hemispheres)
 
 
+def _halves(base: Path, sub: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    folder = base / "fsaverage" / "GLM" / sub / "prepared_betas"
+    return {
+        hemi: _organized_pair(
+            [
+                folder / f"{sub}_organized_betas_task-{p}_hemi-{hemi}_normalized.pkl"
+                for p in ("train", "test")
+            ],
+            "fsaverage",
+        )
+        for hemi in ("left", "right")
+    }
+
+
+def _whole_brain(base: Path, sub: str, space: str) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test betas over every grayordinate (fsaverage: left then right)."""
+    if space == "fsaverage":
+        halves = _halves(base, sub)
+        return _stack([halves["left"], halves["right"]])
+    folder = base / space / "GLM" / sub / "prepared_betas"
+    return _organized_pair(
+        [folder / f"{sub}_organized_betas_task-{p}_normalized.pkl" for p in ("train", "test")],
+        space,
+    )
+
+
 def _from_betas(
     base: Path, sub: str, space: str, rois: Sequence[str] | None, hemispheres: str
 ) -> dict[str, tuple[np.ndarray, np.ndarray] | None]:
     folder = base / space / "GLM" / sub / "prepared_betas"
     if space == "fsaverage":
-        halves = {}
-        for hemi in ("left", "right"):
-            halves[hemi] = _organized_pair(
-                [
-                    folder / f"{sub}_organized_betas_task-{p}_hemi-{hemi}_normalized.pkl"
-                    for p in ("train", "test")
-                ],
-                space,
-            )
+        halves = _halves(base, sub)
         if hemispheres == "keep":
             return {"lh": halves["left"], "rh": halves["right"]}
         return {"WB": _stack([halves["left"], halves["right"]])}
