@@ -402,7 +402,8 @@ def _entries(
             if parts is None:
                 entries.missing.append((sub, region))
                 continue
-            values = _both(*parts, opts["repeats"])[_positions(ids)]
+            train, test = parts
+            values = _both(train, test, opts["repeats"])[_positions(ids)]
             entries.add(sub, region, values, ids)
     absent = [r for r, k in found.items() if not k]
     if opts["rois"] is None or opts["parcellation"] is not None:
