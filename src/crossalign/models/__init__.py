@@ -6,7 +6,13 @@ never imports torch.
 
 from crossalign.models.adapters import ModelAdapter
 from crossalign.models.cache import ActivationCache
-from crossalign.models.extract import extract, list_layers, select_layers, sparse_projection
+from crossalign.models.extract import (
+    ClipSampling,
+    extract,
+    list_layers,
+    select_layers,
+    sparse_projection,
+)
 from crossalign.models.sources import MODELS, as_adapter, load_model
 from crossalign.models.stimuli import IMAGENET, Preprocess, StimulusSet, resolve_stimuli
 from crossalign.models.video import Frames, load_video
@@ -15,6 +21,7 @@ __all__ = [
     "IMAGENET",
     "MODELS",
     "ActivationCache",
+    "ClipSampling",
     "Frames",
     "ModelAdapter",
     "Preprocess",

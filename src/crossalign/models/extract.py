@@ -33,6 +33,7 @@ from crossalign.models.stimuli import StimulusSet, resolve_stimuli
 from crossalign.models.video import is_clip, load_video
 
 __all__ = [
+    "ClipSampling",
     "extract",
     "extraction_bytes",
     "jl_dimension",
@@ -199,6 +200,35 @@ def sparse_projection(n_features: int, dim: int, seed: int = 0) -> Any:
 
 
 @dataclass(frozen=True)
+class ClipSampling:
+    """How clips are decoded beyond which frames are kept (:func:`crossalign.load_video`):
+    a resize, a cap on the frame count, and how a frame rate is reached.
+
+    Parameters
+    ----------
+    size : int or (width, height), optional
+        FFmpeg ``scale`` to this size.
+    max_frames : int, optional
+        Keep the first frames only.
+    fps_mode : {"select", "blend"}
+        Keep source frames, or blend them with FFmpeg's ``framerate`` filter.
+    """
+
+    size: int | tuple[int, int] | None = None
+    max_frames: int | None = None
+    fps_mode: str = "select"
+
+    def key(self) -> list[Any]:
+        """The settings as plain data (part of the activation cache's key).
+
+        Returns
+        -------
+        list
+        """
+        return [self.size, self.max_frames, self.fps_mode]
+
+
+@dataclass(frozen=True)
 class _Setting:
     """How one extraction runs: everything that decides the activations (and keys the
     cache), besides the model and the stimuli."""
@@ -210,11 +240,15 @@ class _Setting:
     projection: int | None
     projection_seed: int
     dtype: str
+    clip: ClipSampling = ClipSampling()
 
     def key(self) -> dict[str, Any]:
+        sampling: list[Any] = [self.frames, self.fps, self.temporal]
+        if self.clip != ClipSampling():  # keys of the default sampling stay as they were
+            sampling.append(self.clip.key())
         return {
             "pool": self.pool,
-            "clip": [self.frames, self.fps, self.temporal],
+            "clip": sampling,
             "projection": [self.projection, self.projection_seed] if self.projection else None,
             "dtype": self.dtype,
         }
@@ -229,6 +263,7 @@ def extract(
     *,
     frames: int | None = None,
     fps: float | None = None,
+    clip: ClipSampling | None = None,
     temporal: str = "mean",
     projection: int | Literal["auto"] | None = None,
     projection_seed: int = 0,
@@ -262,6 +297,10 @@ def extract(
     frames, fps
         Frames sampled from each clip (:func:`crossalign.load_video`); default: a video
         model's own frame count, all frames for an image model.
+    clip
+        How clips are decoded beyond that (:class:`ClipSampling`: resize, frame cap, frame
+        blending), e.g. BOLD Moments as Hoefling et al. (2026):
+        ``fps=4, clip=ClipSampling(size=256, max_frames=12, fps_mode="blend")``.
     temporal
         How an image model's per-frame features of a clip are aggregated: ``mean``, ``max``,
         ``middle``, ``concat``; ``none`` only for video models.
@@ -307,7 +346,9 @@ def extract(
         return _from_function(adapter, stim, layers)
     if adapter.kind == "video" and frames is None and fps is None:
         frames = adapter.frames
-    setting = _Setting(pool, frames, fps, temporal, projection, projection_seed, dtype)
+    setting = _Setting(
+        pool, frames, fps, temporal, projection, projection_seed, dtype, clip or ClipSampling()
+    )
     names = select_layers(adapter, layers)
     found, keys, store = _cached(adapter, stim, names, setting, cache)
     missing = [n for n in names if found.get(n) is None]
@@ -468,7 +509,15 @@ def _prepare_item(adapter: ModelAdapter, item: Any, setting: _Setting) -> np.nda
             return np.repeat(ready[None], setting.frames or adapter.frames, axis=0)
         return ready
     if is_clip(item):
-        clip = load_video(item, frames=setting.frames, fps=setting.fps)
+        sampling = setting.clip
+        clip = load_video(
+            item,
+            frames=setting.frames,
+            fps=setting.fps,
+            size=sampling.size,
+            max_frames=sampling.max_frames,
+            fps_mode=sampling.fps_mode,
+        )
         return np.stack([adapter.preprocess(frame) for frame in clip])
     image = adapter.preprocess(item)
     if adapter.kind == "video":

@@ -13,6 +13,13 @@ Frame sampling
 ``fps=f`` keeps one frame every ``1 / f`` seconds from the window's start: frame
 ``floor(k * source_fps / f)`` for k = 0, 1, ... while inside the window. ``start`` and ``end``
 (seconds) cut a window out of the clip first.
+
+``fps_mode="blend"`` instead converts the frame rate with FFmpeg's ``framerate`` filter, which
+blends neighbouring frames (what Hoefling et al. 2026 did with BOLD Moments: ``fps=4``), and
+``size`` resizes with FFmpeg's ``scale`` filter; both run in PyAV's filter graph on the
+decoded frames, and the result equals
+``imageio.v3.imread(path, plugin="pyav", filter_sequence=[("framerate", "fps=4"), ("scale",
+"w=256:h=256")])`` pixel for pixel. ``max_frames`` keeps the first frames of the result.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from crossalign._validation import check_option
 from crossalign.errors import InputError, MissingFileError
 
 __all__ = ["VIDEO_SUFFIXES", "Frames", "frame_files", "is_clip", "load_video", "sample_indices"]
@@ -148,6 +156,9 @@ def load_video(
     fps: float | None = None,
     start: float | None = None,
     end: float | None = None,
+    size: int | tuple[int, int] | None = None,
+    max_frames: int | None = None,
+    fps_mode: str = "select",
 ) -> Frames:
     """Decode a clip and sample its frames.
 
@@ -161,6 +172,15 @@ def load_video(
         Keep this many frames per second.
     start, end : float, optional
         A window of the clip, in seconds.
+    size : int or (width, height), optional
+        Resize every frame with FFmpeg's ``scale`` filter (an int: a square); video files
+        only.
+    max_frames : int, optional
+        Keep at most this many frames (the first ones after sampling).
+    fps_mode : {"select", "blend"}
+        ``select`` keeps source frames by index (see the module docstring); ``blend``
+        converts the frame rate with FFmpeg's ``framerate`` filter (needs ``fps``; video files
+        only; no ``frames``, ``start`` or ``end``).
 
     Returns
     -------
@@ -180,6 +200,9 @@ def load_video(
     >>> clip.shape, clip.source_fps
     ((16, 268, 268, 3), 30.0)
     """
+    check_option(fps_mode, "fps_mode", list(FPS_MODES), "load_video")
+    if size is not None or fps_mode == "blend":
+        return _filtered(source, frames, fps, start, end, size, max_frames, fps_mode)
     if isinstance(source, np.ndarray):
         arr = _as_frames(source, "the clip array")
         fps_src = getattr(source, "source_fps", None)
@@ -197,7 +220,65 @@ def load_video(
     idx = sample_indices(
         len(all_frames), frames=frames, fps=fps, source_fps=fps_src, start=start, end=end
     )
+    idx = idx[: _limit(max_frames)]
     return Frames(np.stack([all_frames[i] for i in idx]), fps_src, duration, idx)
+
+
+#: How ``fps`` is reached: keep source frames (``select``) or blend them (``blend``).
+FPS_MODES = ("select", "blend")
+
+
+def _limit(max_frames: int | None) -> int | None:
+    if max_frames is None:
+        return None
+    if not isinstance(max_frames, int | np.integer) or max_frames < 1:
+        raise InputError(
+            f"The 'max_frames' argument must be a positive integer. Got {max_frames!r}."
+        )
+    return int(max_frames)
+
+
+def _filtered(
+    source: Any,
+    frames: int | None,
+    fps: float | None,
+    start: float | None,
+    end: float | None,
+    size: int | tuple[int, int] | None,
+    max_frames: int | None,
+    fps_mode: str,
+) -> Frames:
+    """A clip decoded through FFmpeg filters (``framerate`` for ``blend``, ``scale`` for
+    ``size``), then sampled by index where ``select`` asks for it."""
+    if isinstance(source, np.ndarray) or not Path(source).is_file():
+        if not isinstance(source, np.ndarray) and not Path(source).exists():
+            raise MissingFileError(f"The clip '{source}' does not exist.")
+        raise InputError(
+            "Resizing (size=) and frame blending (fps_mode='blend') run FFmpeg filters on a "
+            f"video file. Got {'an array' if isinstance(source, np.ndarray) else 'a folder'}."
+        )
+    filters: list[tuple[str, str]] = []
+    if fps_mode == "blend":
+        if fps is None or frames is not None or start is not None or end is not None:
+            raise InputError(
+                "fps_mode='blend' needs fps= (the output frame rate) and takes no frames=, "
+                "start= or end=; use max_frames= to keep the first frames."
+            )
+        filters.append(("framerate", f"fps={fps:g}"))
+    if size is not None:
+        width, height = (size, size) if isinstance(size, int | np.integer) else size
+        if int(width) < 1 or int(height) < 1:
+            raise InputError(f"The 'size' argument must be positive. Got {size!r}.")
+        filters.append(("scale", f"w={int(width)}:h={int(height)}"))
+    decoded, rate, duration = _decode(Path(source), filters)
+    if fps_mode == "blend":
+        idx, rate = np.arange(len(decoded)), float(fps or 0) or rate
+    else:
+        idx = sample_indices(
+            len(decoded), frames=frames, fps=fps, source_fps=rate, start=start, end=end
+        )
+    idx = idx[: _limit(max_frames)]
+    return Frames(np.stack([decoded[i] for i in idx]), rate, duration, idx)
 
 
 def _as_frames(arr: np.ndarray, what: str) -> np.ndarray:
@@ -259,8 +340,11 @@ def _av() -> Any:
     return av
 
 
-def _decode(path: Path) -> tuple[list[np.ndarray], float | None, float | None]:
-    """Every frame of the first video stream as RGB uint8, its frame rate and duration."""
+def _decode(
+    path: Path, filters: Sequence[tuple[str, str]] = ()
+) -> tuple[list[np.ndarray], float | None, float | None]:
+    """Every frame of the first video stream as RGB uint8 (through ``filters``, an FFmpeg
+    filter chain, where given), its frame rate and duration."""
     av = _av()
     try:
         with av.open(str(path)) as container:
@@ -268,7 +352,10 @@ def _decode(path: Path) -> tuple[list[np.ndarray], float | None, float | None]:
                 raise InputError(f"The file '{path}' has no video stream.")
             stream = container.streams.video[0]
             rate = float(stream.average_rate) if stream.average_rate else None
-            frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+            decoded = container.decode(stream)
+            if filters:
+                decoded = _through(av, stream, filters, decoded)
+            frames = [f.reformat(format="rgb24").to_ndarray() for f in decoded]
             duration = (
                 float(stream.duration * stream.time_base)
                 if stream.duration is not None and stream.time_base is not None
@@ -284,6 +371,32 @@ def _decode(path: Path) -> tuple[list[np.ndarray], float | None, float | None]:
     if not frames:
         raise InputError(f"The clip '{path}' holds no frame.")
     return frames, rate, duration
+
+
+def _through(av: Any, stream: Any, filters: Sequence[tuple[str, str]], decoded: Any) -> Any:
+    """The decoded frames through a filter chain (buffer -> filters -> buffersink), every
+    frame pushed in order and every output pulled, then the chain flushed at the end."""
+    graph = av.filter.Graph()
+    node = graph.add_buffer(template=stream)
+    for name, arguments in filters:
+        nxt = graph.add(name, arguments)
+        node.link_to(nxt)
+        node = nxt
+    node.link_to(graph.add("buffersink"))
+    graph.configure()
+
+    def drain() -> Any:
+        while True:
+            try:
+                yield graph.pull()
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return
+
+    for frame in decoded:
+        graph.push(frame)
+        yield from drain()
+    graph.push(None)
+    yield from drain()
 
 
 def write_video(

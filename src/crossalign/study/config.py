@@ -38,6 +38,30 @@ IMAGE_SOURCES = ("registry", "pixels", "module")
 FILE_SOURCES = ("activations", "rdms")
 
 
+class ClipConfig(BaseModel):
+    """How the dataset's clips are decoded for the models (:func:`crossalign.load_video`).
+
+    Parameters
+    ----------
+    fps : float, optional
+        Frames per second kept (``fps_mode="blend"``: blended to this rate).
+    frames : int, optional
+        Frames kept, uniformly (``select`` only).
+    size : int, optional
+        Resize every frame to size x size (FFmpeg ``scale``).
+    max_frames : int, optional
+        Keep the first frames only (``12`` with ``fps = 4``: the first 3 s).
+    fps_mode : {"select", "blend"}
+    """
+
+    model_config = _STRICT
+    fps: Annotated[float, Field(gt=0)] | None = None
+    frames: Annotated[int, Field(ge=1)] | None = None
+    size: Annotated[int, Field(ge=1)] | None = None
+    max_frames: Annotated[int, Field(ge=1)] | None = None
+    fps_mode: Literal["select", "blend"] = "select"
+
+
 class DatasetConfig(BaseModel):
     """A brain dataset: a reference dataset by ``name``, or a user file (``path``).
 
@@ -56,6 +80,9 @@ class DatasetConfig(BaseModel):
     path : str, optional
     regions : list or dict, optional
     stimuli : str, optional
+    clips : ClipConfig, optional
+        How the dataset's clips are decoded for every model (a model's own ``frames``
+        overrides the frame sampling).
     """
 
     model_config = _STRICT
@@ -65,6 +92,7 @@ class DatasetConfig(BaseModel):
     path: str | None = None
     regions: Annotated[list[str], Field(min_length=1)] | dict[str, str] | None = None
     stimuli: str | None = None
+    clips: ClipConfig | None = None
 
     @property
     def key(self) -> str:

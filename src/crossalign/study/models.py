@@ -15,6 +15,7 @@ from crossalign.errors import InputError
 from crossalign.evaluation.protocols import get_protocol
 from crossalign.io import load_activations
 from crossalign.models import extract, load_model
+from crossalign.models.extract import ClipSampling
 from crossalign.study.config import (
     FILE_SOURCES,
     IMAGE_SOURCES,
@@ -146,7 +147,7 @@ def build_models(
             layers=mcfg.layers,
             pool=mcfg.pool,
             projection=projection(cfg, mcfg),
-            frames=mcfg.frames,
+            **_clip_sampling(dataset, mcfg),
             temporal=mcfg.temporal,
             batch_size=cfg.batch_size,
             cache=cfg.cache_dir or True,
@@ -154,6 +155,18 @@ def build_models(
         )
         out.append((mcfg, md))
     return out
+
+
+def _clip_sampling(dataset: DatasetConfig, mcfg: ModelConfig) -> dict[str, Any]:
+    """The frames, fps and decoding of clips: the dataset's ``clips``, with a model's own
+    ``frames`` taking the place of the dataset's frame sampling."""
+    clips = dataset.clips
+    if clips is None:
+        return {"frames": mcfg.frames}
+    sampling = ClipSampling(size=clips.size, max_frames=clips.max_frames, fps_mode=clips.fps_mode)
+    if mcfg.frames is not None:
+        return {"frames": mcfg.frames, "clip": sampling}
+    return {"frames": clips.frames, "fps": clips.fps, "clip": sampling}
 
 
 def projection(cfg: StudyConfig, mcfg: ModelConfig) -> int | Literal["auto"] | None:
