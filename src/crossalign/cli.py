@@ -38,6 +38,7 @@ from crossalign.metrics import list_metrics
 from crossalign.models import load_model
 from crossalign.models.extract import match_layers
 from crossalign.models.sources import list_sources
+from crossalign.study.reproduce import reproduction_study, write_reproduction
 from crossalign.study.runner import DEMO_STUDY, load_study, run_study
 from crossalign.study.store import export_frame, query_database
 
@@ -364,6 +365,51 @@ def run(
 def _default_out(study: Path) -> Path:
     """``study.toml`` -> ``study/``; a study file without a suffix -> ``study-results/``."""
     return study.with_suffix("") if study.suffix else study.with_name(study.name + "-results")
+
+
+@app.command()
+@user_errors
+def reproduce(
+    experiment: Annotated[str, typer.Argument(help="The published experiment: hoefling2026.")],
+    root: Annotated[
+        Path, typer.Option("--root", help="The BOLD Moments download (derivatives/, stimuli/).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Output folder: study.toml, models.toml, the results.")
+    ],
+    models_file: Annotated[
+        Path | None,
+        typer.Option(help="A models file (default: the paper's models with a public source)."),
+    ] = None,
+    parcellation: Annotated[
+        str | None, typer.Option(help="Another parcellation (name or file): every parcel.")
+    ] = None,
+    max_stimuli: Annotated[
+        int | None,
+        typer.Option(help="A quick look: the first N train and N/5 test videos."),
+    ] = None,
+    n_bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    allow_user_modules: Annotated[
+        bool, typer.Option(help="Allow models that name Python code to import.")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace a study.toml or models.toml crossalign did not write.")
+    ] = False,
+    backend: BackendOpt = "numpy",
+    dtype: DtypeOpt = "float64",
+) -> None:
+    """Run a published experiment as the paper ran it: writes the study it runs into --out
+    (edit and rerun it with `crossalign run`), then runs it and writes the report."""
+    study = reproduction_study(
+        experiment,
+        root,
+        parcellation=parcellation,
+        max_stimuli=max_stimuli,
+        n_bootstrap=n_bootstrap,
+    )
+    path = write_reproduction(study, out, models_file, overwrite=overwrite)
+    with _execution(backend, dtype, None, None):
+        _run_and_report(load_study(path), out, False, allow_user_modules)
 
 
 @app.command()

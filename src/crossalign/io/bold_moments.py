@@ -261,7 +261,8 @@ def load_bold_moments(
     ncsnr_threshold : float, optional
         Keep, per subject, the grayordinates whose NCSNR in the dataset's own
         ``prepared_betas/sub-XX_noiseceiling_task-train_n-3.pkl`` (train split, 3 repeats) is
-        at least this (parcellated spaces).
+        at least this (parcellated spaces). A parcel that keeps fewer than 2 grayordinates in
+        a subject is a missing cell of that subject.
     preset : {"hoefling2026"}, optional
         Named defaults (:data:`PRESETS`): ``hoefling2026`` is fsLR32k betas, HCP-MMP1 parcels
         merged over hemispheres, the paper's 19 ROIs (:data:`PAPER_ROIS`), its 8 excluded
@@ -435,7 +436,7 @@ def _parcels(opts: dict[str, Any], hemispheres: str) -> Parcellation:
         else load_parcellation(given, hemispheres=hemispheres)
     )
     rois = opts["rois"]
-    if rois is None or rois == "all":
+    if rois is None or rois == "all" or list(rois) == ["all"]:
         return parc
     if isinstance(rois, str):
         rois = [rois]
@@ -464,7 +465,8 @@ def _parcel_cells(
         idx = parc.indices(region)
         if keep is not None:
             idx = idx[keep[idx]]
-        out[region] = (train[:, :, idx], test[:, :, idx]) if idx.size else None
+        # a pattern over one grayordinate has no correlation distance: a missing cell
+        out[region] = (train[:, :, idx], test[:, :, idx]) if idx.size >= 2 else None
     return out
 
 

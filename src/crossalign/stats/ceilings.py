@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, Literal
 
 import numpy as np
@@ -69,8 +69,10 @@ def noise_ceiling(
     For RSA metrics ``pool="mean"`` averages RDMs; ``pool="metric"`` averages them the way
     the metric would (ranks for Spearman/Kendall, z-scores for Pearson, RMS-normalised for
     cosine), as rsatoolbox's ``boot_noise_ceiling`` does. For metrics on responses (CKA,
-    predictivity, ...) the subjects' responses are averaged, which needs the same units in
-    every subject; for an asymmetric metric the pool predicts the held-out subject.
+    predictivity, ...) the subjects' responses are averaged where every subject has the same
+    units; where the units differ (subject-specific voxels, e.g. after an NCSNR filter) a
+    pool is the subjects' units side by side. For an asymmetric metric the pool predicts the
+    held-out subject.
 
     A region uses the subjects that have it (at least 2); ``attrs["subjects_per_region"]``
     gives their counts and ``subject_upper`` is NaN where a subject lacks the region.
@@ -122,13 +124,8 @@ def _ceiling_parts(
     pairwise score over ordered pairs of different subjects."""
     if m.input_kind == "responses":
         xs = data.response_arrays(m.name)
-        shapes = {x.shape for x in xs}
-        if len(shapes) != 1:
-            raise InputError(
-                f"A noise ceiling for {m.name!r} averages responses across subjects, which "
-                f"needs the same units in every subject. Got shapes {sorted(shapes)} in region "
-                f"{data.regions[0]!r}."
-            )
+        if len({x.shape for x in xs}) != 1:
+            return _concatenated_parts(xs, m, list(data.subjects))
         stack = np.stack(xs)
         v, pooled_in, prep = stack, stack, prepare(m, xs, list(data.subjects))
         as_input: Callable[[Any], Any] = list
@@ -144,6 +141,20 @@ def _ceiling_parts(
     pairs = cross(prep)
     pairwise = float(pairs[~np.eye(n, dtype=bool)].mean())
     return loo, everyone, pairwise
+
+
+def _concatenated_parts(
+    xs: list[np.ndarray], m: Metric, subjects: list[Hashable]
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The ceiling parts of responses whose units differ between subjects (subject-specific
+    voxels, e.g. after an NCSNR filter): a pool is the subjects' units side by side."""
+    n = len(xs)
+    prep = prepare(m, xs, subjects)
+    others = [np.concatenate([x for j, x in enumerate(xs) if j != i], axis=1) for i in range(n)]
+    loo = np.diag(cross(prepare(m, others), prep))
+    everyone = cross(prepare(m, [np.concatenate(xs, axis=1)], ["pool"]), prep)[0]
+    pairs = cross(prep)
+    return loo, everyone, float(pairs[~np.eye(n, dtype=bool)].mean())
 
 
 def unreliable_regions(ceiling: xr.DataArray, *, warn: bool = True) -> xr.DataArray:
