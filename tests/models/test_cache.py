@@ -44,3 +44,17 @@ def test_a_missing_h5py_is_named_not_a_silent_miss(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "h5py", None)
     with pytest.raises(ImportError, match=r"activation cache needs h5py.*crossalign\[torch\]"):
         cache.get("ab" * 16)
+
+
+def test_extraction_works_for_one_stimulus_and_analyses_say_why_they_need_three():
+    pytest.importorskip("torch")
+    import crossalign as ca
+    from crossalign.errors import InputError
+
+    from ..helper_models import tiny_net
+
+    images = np.random.default_rng(0).uniform(0, 1, size=(1, 3, 16, 16)).astype(np.float32)
+    md = ca.extract(tiny_net(), images, layers=["0"], cache=False, progress=False)
+    assert md.n_stimuli == 1 and md[(md.models[0], "0")].shape[0] == 1
+    with pytest.raises(InputError, match=r"holds 1 stimulus.*at least 3"):
+        ca.score_tensor(md)

@@ -167,6 +167,8 @@ def constant_units(
     """``arr`` after the constant-unit ``policy`` (``"raise"``, ``"drop"`` or ``"keep"``);
     a representation constant in every unit is always refused. ``spread``: each unit's
     range, when already known."""
+    if arr.shape[0] < 2:  # nothing can vary across a single stimulus
+        return arr
     if spread is None:
         spread = np.ptp(average_repeats(arr), axis=0)
     if policy == "keep":  # only a fully constant representation matters
@@ -360,9 +362,10 @@ def response_entries(
         if index is None:
             base = stimuli if stimuli is not None else ids
             index = stimulus_index(base, arr.shape[0], "stimuli")
-            if index.size < 3:
+            if index.size < container.min_stimuli:
                 raise InputError(
-                    f"The '{arg}' argument must cover at least 3 stimuli. Got {index.size}."
+                    f"The '{arg}' argument must cover at least {container.min_stimuli} "
+                    f"stimuli. Got {index.size}."
                 )
         if ids is not None:
             arr = arr[reorder_to(ids, index, f"The '{arg}' argument")]

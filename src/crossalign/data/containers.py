@@ -133,6 +133,7 @@ class ModelData(Representations):
     source_dim = "model"
     area_dim = "layer"
     constant_units_default = "keep"
+    min_stimuli = 1
 
     @classmethod
     def from_activations(

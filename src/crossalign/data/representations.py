@@ -148,6 +148,9 @@ class Representations:
     #: Whether a source may lack an area (scores involving the gap are NaN in score tensors).
     missing_cells: ClassVar[bool] = False
     constant_units_default: ClassVar[str] = "keep"
+    #: The fewest stimuli a container holds (BrainData 3; ModelData 1, so that one clip's
+    #: features can be looked at; analyses need 3 and say so, see :meth:`block`).
+    min_stimuli: ClassVar[int] = 3
 
     def __init__(
         self,
@@ -548,6 +551,12 @@ class Representations:
         EntryBlock
         """
         keys = [self._key(k) for k in keys]
+        if self.n_stimuli < 3:
+            raise InputError(
+                f"This {type(self).__name__} holds {self.n_stimuli} stimulus(es); comparing "
+                "representations needs at least 3 (an RDM, a score or a fold of predictivity "
+                "needs them). Extraction works for any number; analyses need 3 or more."
+            )
         cached = {}
         if self._rdm_cache:
             pos = {k: i for i, k in enumerate(self._entries)}

@@ -22,6 +22,7 @@ on a CIFTI map (a Yeo network) is split by the cortex ranges when ``hemispheres=
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import re
 from collections.abc import Sequence
@@ -106,8 +107,6 @@ class Parcellation:
             int64, a copy.
         """
         if region not in self.members:
-            import difflib
-
             lower = {r.lower(): r for r in self.regions}
             close = difflib.get_close_matches(str(region).lower(), list(lower), n=1)
             hint = [lower[c] for c in close]
@@ -197,8 +196,6 @@ def load_parcellation(
         return _build(text, labels, values, hemispheres, subcortical)
     path = Path(text)
     if not path.exists():
-        import difflib
-
         hint = difflib.get_close_matches(text, list(PARCELLATIONS), n=1)
         raise MissingFileError(
             f"No parcellation {text!r}: not a name among {sorted(PARCELLATIONS)}"
