@@ -127,5 +127,5 @@ _aliases.install()  # old module paths keep importing, with a warning (until 0.4
 
 #: The function-level API's names, still importable from here (deprecated until 0.4).
 __getattr__ = _aliases.moved_names(
-    "crossalign", {name: "crossalign.functional" for name in functional.__all__}
+    "crossalign", {name: "crossalign.functional" for name in functional.__all__}, modules=True
 )

@@ -109,7 +109,9 @@ def install() -> None:
         sys.meta_path.insert(0, _Finder())
 
 
-def moved_names(module: str, moved: Mapping[str, str]) -> Callable[[str], Any]:
+def moved_names(
+    module: str, moved: Mapping[str, str], *, modules: bool = False
+) -> Callable[[str], Any]:
     """A module ``__getattr__`` serving names that moved elsewhere, with a warning.
 
     Parameters
@@ -118,6 +120,9 @@ def moved_names(module: str, moved: Mapping[str, str]) -> Callable[[str], Any]:
         The module the names used to live in (its ``__name__``).
     moved : Mapping[str, str]
         Name -> the module it lives in now.
+    modules : bool
+        Also serve the moved submodules of ``module`` as attributes (``crossalign.patterns``
+        without importing it), through :data:`MOVED_MODULES`.
 
     Returns
     -------
@@ -126,6 +131,8 @@ def moved_names(module: str, moved: Mapping[str, str]) -> Callable[[str], Any]:
     """
 
     def __getattr__(name: str) -> Any:
+        if modules and f"{module}.{name}" in MOVED_MODULES:
+            return importlib.import_module(f"{module}.{name}")
         if name in moved:
             _warn(f"{module}.{name}", f"{moved[name]}.{name}", stacklevel=3)
             return getattr(importlib.import_module(moved[name]), name)

@@ -117,7 +117,7 @@ def test_local_dask_cluster_with_two_workers_gives_the_same_numbers(big):
         on_dask_pred = all_pairs(big.select(sources=["s0", "s1"]), None, "predictivity")
         matrix = ca.cross_region_matrix(big)
         on_dask_model = ca.score_tensor(model, big, metric="cka")
-    assert ca._options.get_option("cluster") is None  # the option was restored
+    assert ca.config.get_option("cluster") is None  # the option was restored
     # Dask cut the 48 representations into blocks of 12 (2 per worker thread); the same blocks
     # in this process agree to rounding (the workers' BLAS runs one thread), as does one block
     plan = dataclasses.replace(plan_scores(big, None, "spearman"), block=12)

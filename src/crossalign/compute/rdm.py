@@ -27,6 +27,7 @@ import numpy as np
 from crossalign._registry import Registry
 from crossalign._validation import as_float_array, check_finite, check_option
 from crossalign.compute.backends import get_backend, working_dtype
+from crossalign.compute.crossval import cv_rdm_vector, noise_precision
 from crossalign.errors import InputError
 
 __all__ = [
@@ -51,6 +52,30 @@ class Distance:
     preprocess: Callable[[np.ndarray, str], np.ndarray]
     from_gram: Callable[[np.ndarray], np.ndarray]
     description: str
+    #: Cross-validated over repetitions: ``"identity"`` (cross-validated Euclidean) or a
+    #: noise-precision estimator of :data:`crossalign.compute.crossval.PRECISIONS`; None for
+    #: distances of single patterns.
+    cross_validated: str | None = None
+
+    def from_repeats(self, x: np.ndarray, name: str) -> np.ndarray:
+        """The cross-validated RDM vector of responses (stimulus, unit, repetition).
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+        name : str
+            What ``x`` is, for error messages.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        if self.cross_validated is None:
+            raise InputError(f"The distance {self.name!r} is not cross-validated.")
+        precision = (
+            None if self.cross_validated == "identity" else noise_precision(x, self.cross_validated)
+        )
+        return cv_rdm_vector(x, precision, name)
 
 
 def _unit_rows(x: np.ndarray, name: str, *, centre: bool) -> np.ndarray:
@@ -122,6 +147,27 @@ DISTANCES.register(
         "squared Euclidean distance between the two stimulus patterns",
     ),
 )
+
+
+def _needs_repeats(x: np.ndarray, name: str) -> np.ndarray:
+    raise InputError(
+        f"A cross-validated distance needs the repetitions of the {name}: responses "
+        "(stimulus, unit, repetition). Got them averaged (2-D)."
+    )
+
+
+for _name, _estimator, _text in (
+    ("cv_euclidean", "identity", "cross-validated squared Euclidean distance per unit"),
+    ("crossnobis", "shrinkage_diag", "crossnobis: cross-validated Mahalanobis per unit"),
+    (
+        "crossnobis_shrinkage_eye",
+        "shrinkage_eye",
+        "crossnobis with a noise covariance shrunk towards the identity",
+    ),
+):
+    DISTANCES.register(
+        _name, Distance(_name, _needs_repeats, _sq_from_gram, _text, cross_validated=_estimator)
+    )
 
 
 def compute_rdms(
@@ -220,9 +266,8 @@ def rdm_vectors(
     Equal to ``upper_triangle(compute_rdms(responses, distance))`` but faster and lighter:
     each representation's Gram matrix is one symmetric product (``z @ z.T``, a BLAS rank-k
     update: half the work of a general product) on the current backend
-    (:mod:`crossalign.compute.backends`), only its upper triangle is read, and no more than one n x
-    n
-    matrix is held at a time.
+    (:mod:`crossalign.compute.backends`), only its upper triangle is read, and no more than
+    one n x n matrix is held at a time.
 
     Parameters
     ----------

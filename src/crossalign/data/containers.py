@@ -134,6 +134,7 @@ class ModelData(Representations):
     area_dim = "layer"
     constant_units_default = "keep"
     min_stimuli = 1
+    noiseless_limit = True
 
     @classmethod
     def from_activations(

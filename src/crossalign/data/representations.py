@@ -66,12 +66,17 @@ class EntryBlock:
         ``"responses"`` or ``"rdm"`` per entry.
     cached : mapping
         RDM vectors already computed, by distance.
+    noiseless : bool
+        Entries without repetitions take a cross-validated distance's noiseless limit (the
+        squared Euclidean distance per unit) instead of being refused: what model
+        representations, which have no repetitions, do.
     """
 
     keys: tuple[Key, ...]
     arrays: tuple[np.ndarray, ...]
     kinds: tuple[Kind, ...]
     cached: Mapping[str, np.ndarray] = field(default_factory=dict)
+    noiseless: bool = False
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -93,14 +98,32 @@ class EntryBlock:
             return self.cached[distance]
         n = self.arrays[0].shape[0]
         out = np.empty((len(self.keys), n * (n - 1) // 2))
+        spec = DISTANCES.get(distance)
         for i, (key, arr, kind) in enumerate(zip(self.keys, self.arrays, self.kinds, strict=True)):
             if kind == "rdm":
                 out[i] = upper_triangle(arr)
+            elif spec.cross_validated is not None:
+                out[i] = self._cross_validated(key, arr, distance)
             else:
                 rdm_vectors(
                     average_repeats(arr), distance, name=f"responses of {key!r}", out=out[i]
                 )
         return out
+
+    def _cross_validated(self, key: Key, arr: np.ndarray, distance: str) -> np.ndarray:
+        """A cross-validated RDM from the repetitions; without repetitions, the noiseless
+        limit where allowed (models), else an error naming the cell."""
+        if arr.ndim == 3 and arr.shape[2] >= 2:
+            return DISTANCES.get(distance).from_repeats(arr, f"responses of {key!r}")
+        if not self.noiseless:
+            raise InputError(
+                f"The distance {distance!r} is cross-validated over repetitions, but the cell "
+                f"{key!r} has none (responses of shape {arr.shape}). Expected responses "
+                "(stimulus, unit, repetition) with at least 2 repetitions, as the dataset "
+                "loaders give with repeats='keep'."
+            )
+        x = average_repeats(arr)
+        return rdm_vectors(x, "sqeuclidean", name=f"responses of {key!r}") / x.shape[1]
 
     def response_arrays(self, metric: str = "this metric") -> list[np.ndarray]:
         """The response matrices (n_stimuli, n_units), repetitions averaged.
@@ -151,6 +174,9 @@ class Representations:
     #: The fewest stimuli a container holds (BrainData 3; ModelData 1, so that one clip's
     #: features can be looked at; analyses need 3 and say so, see :meth:`block`).
     min_stimuli: ClassVar[int] = 3
+    #: Whether entries without repetitions take a cross-validated distance's noiseless limit
+    #: (ModelData: models have no repetitions) rather than being refused (BrainData).
+    noiseless_limit: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -566,6 +592,7 @@ class Representations:
             tuple(self._entries[k] for k in keys),
             tuple(self._kinds[k] for k in keys),
             cached,
+            self.noiseless_limit,
         )
 
     def rdms(self, distance: str = "correlation") -> xr.DataArray:

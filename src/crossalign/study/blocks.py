@@ -56,18 +56,21 @@ def brain_block(ctx: RunContext, dataset: str, brain: BrainData, metric: Any) ->
         return
     labels = {"dataset": dataset, "metric": metric.label, "split": "all"}
     protocol = get_protocol(ctx.cfg.protocol)
-    ceiling = noise_ceiling(brain, metric, definition=protocol.ceiling).drop_attrs()
+    rdm = ctx.cfg.effective_choices()["rdm"]
+    ceiling = noise_ceiling(brain, metric, rdm=rdm, definition=protocol.ceiling).drop_attrs()
     unreliable = unreliable_regions(ceiling).astype(float)
     frames = [
-        rows_from(cross_region_matrix(brain, metric), analysis="cross_region_matrix", **labels),
+        rows_from(
+            cross_region_matrix(brain, metric, rdm=rdm), analysis="cross_region_matrix", **labels
+        ),
         rows_from(ceiling, analysis="noise_ceiling", **labels),
         rows_from(unreliable, analysis="noise_ceiling", statistic="unreliable", **labels),
         rows_from(brain.present().astype(float), analysis="cells", statistic="present", **labels),
-        *_brain_geometry(brain, labels),
+        *_brain_geometry(brain, labels, rdm),
     ]
     if len(brain.regions) >= 3 and len(brain.subjects) >= 3:
         if ctx.cfg.n_bootstrap == 0:
-            aps = brain_aps(brain, metric)
+            aps = brain_aps(brain, metric, rdm=rdm)
             frames.append(rows_from(aps, analysis="brain_aps", **labels))
             mean = aps.mean("subject")
             frames.append(rows_from(mean, analysis="brain_aps", statistic="mean", **labels))
@@ -75,6 +78,7 @@ def brain_block(ctx: RunContext, dataset: str, brain: BrainData, metric: Any) ->
             ci = brain_aps_ci(
                 brain,
                 metric,
+                rdm=rdm,
                 n_bootstrap=ctx.cfg.n_bootstrap,
                 seed=ctx.cfg.seed,
                 bootstrap=protocol.bootstrap,
@@ -112,11 +116,13 @@ def _geometry_rows(vector: np.ndarray, stimuli: list[Any], **labels: Any) -> lis
     return frames
 
 
-def _brain_geometry(brain: BrainData, labels: dict[str, Any]) -> list[pd.DataFrame]:
+def _brain_geometry(
+    brain: BrainData, labels: dict[str, Any], rdm: str = "correlation"
+) -> list[pd.DataFrame]:
     """Per region, the subject-mean RDM's geometry (all stimuli)."""
     frames = []
     for region in brain.regions:
-        vector = brain.select(areas=[region]).rdm_vectors().mean(axis=0)
+        vector = brain.select(areas=[region]).rdm_vectors(rdm).mean(axis=0)
         frames.extend(_geometry_rows(vector, list(brain.stimuli), region=region, **labels))
     return frames
 
@@ -177,6 +183,7 @@ def model_block(
             brain,
             protocol=cfg.protocol,
             metric=metric,
+            rdm=cfg.effective_choices()["rdm"],
             test_fraction=cfg.test_fraction,
             seed=cfg.seed,
         )

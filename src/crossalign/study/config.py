@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from crossalign.compute.rdm import DISTANCES
 from crossalign.config import parse_bytes
 from crossalign.errors import InputError, MissingFileError
 from crossalign.evaluation.protocols import PROTOCOLS
@@ -218,6 +219,9 @@ class StudyConfig(BaseModel):
         Metric names, or tables with a ``name`` and the metric's parameters (default: the
         protocol's metric). A list without the protocol's metric is an override of a protocol
         named in the file: warned about and shown in the report (:meth:`overrides`).
+    rdm : str, optional
+        The RDM distance (default: the protocol's); ``cv_euclidean`` or ``crossnobis`` need
+        brain data with repetitions (models use the noiseless limit).
     test_fraction : float
     seed : int
     n_bootstrap : int
@@ -235,6 +239,7 @@ class StudyConfig(BaseModel):
     models_file: str | None = None
     protocol: str = "crossalign"
     metrics: list[str | dict[str, Any]] | None = Field(None, min_length=1)
+    rdm: str | None = None
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     seed: Seed = 0
     n_bootstrap: int = Field(1000, ge=0)
@@ -254,6 +259,13 @@ class StudyConfig(BaseModel):
     @classmethod
     def _known_protocol(cls, value: str) -> str:
         PROTOCOLS.get(value)  # raises with the valid names and the closest match
+        return value
+
+    @field_validator("rdm")
+    @classmethod
+    def _known_rdm(cls, value: str | None) -> str | None:
+        if value is not None:
+            DISTANCES.get(value)  # raises with the valid names and the closest match
         return value
 
     @field_validator("metrics")
@@ -293,6 +305,7 @@ class StudyConfig(BaseModel):
             "protocol": protocol.name,
             "metrics": [m.label for m in self.metric_objects()],
             **protocol.choices(),
+            "rdm": self.rdm or protocol.rdm,
             "projection": protocol.projection,
         }
 
@@ -314,6 +327,8 @@ class StudyConfig(BaseModel):
                 f"metrics = {[m.label for m in self.metric_objects()]} where protocol "
                 f"{protocol.name!r} scores with {protocol.metric!r}"
             )
+        if self.rdm is not None and self.rdm != protocol.rdm:
+            out.append(f"rdm = {self.rdm!r} where protocol {protocol.name!r} uses {protocol.rdm!r}")
         for m in self.models:
             if m.projection is not None and m.projection != (protocol.projection or "none"):
                 out.append(
