@@ -585,7 +585,7 @@ def bench(
         str,
         typer.Argument(
             help=(
-                "Benchmark: paper (paper-rsa, paper-lp: one metric), rsa, aps, predictivity, "
+                "Benchmark: paper (paper-rsa, paper-lp: one metric), rsa, crossnobis, aps, predictivity, "
                 "evaluate, extract, extract-video, stream or nsd."
             )
         ),
