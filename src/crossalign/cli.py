@@ -585,8 +585,8 @@ def bench(
         str,
         typer.Argument(
             help=(
-                "Benchmark: paper (paper-rsa, paper-lp: one metric), rsa, crossnobis, aps, predictivity, "
-                "evaluate, extract, extract-video, stream or nsd."
+                "Benchmark: paper (paper-rsa, paper-lp: one metric), rsa, crossnobis, aps, "
+                "predictivity, evaluate, extract, extract-video, stream or nsd."
             )
         ),
     ],

@@ -76,6 +76,13 @@ def test_memory_bound_of_ranking_holds(rng):
 @pytest.mark.parametrize("backend", OTHERS)
 @pytest.mark.parametrize("distance", DISTANCES.names())
 def test_rdm_vectors_agree_across_backends(backend, distance, rng):
+    if DISTANCES.get(distance).cross_validated:  # from repetitions (stimulus, unit, rep)
+        x = rng.normal(size=(30, 12, 3))
+        ref = DISTANCES.get(distance).from_repeats(x, "x")
+        with ca.options(backend=backend):
+            got = DISTANCES.get(distance).from_repeats(x, "x")
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10)
+        return
     x = rng.normal(size=(2, 30, 12))
     ref = rdm_vectors(x, distance)
     with ca.options(backend=backend):

@@ -12,7 +12,8 @@ with ``W`` the identity (``cv_euclidean``) or a noise precision (``crossnobis``)
 independent between repetitions, so it never multiplies itself: the distance is unbiased (0 in
 expectation for two identical stimuli) and can be negative.
 
-Batched: with ``S`` the sum of the repetitions (NaN repetitions left out), the sum over ordered
+Batched, on the current backend (:mod:`crossalign.compute.backends`): with ``S`` the sum of
+the repetitions (NaN repetitions left out), the sum over ordered
 pairs of different repetitions is ``S W S^T - sum_a X_a W X_a^T``, so a cell's RDM is two Gram
 products. A NaN repetition is skipped per stimulus: every term of the expansion
 ``<x_i^a, x_i^b> + <x_j^a, x_j^b> - <x_i^a, x_j^b> - <x_j^a, x_i^b>`` is averaged over the ordered
@@ -34,6 +35,7 @@ from collections.abc import Callable
 import numpy as np
 
 from crossalign._validation import check_option
+from crossalign.compute.backends import get_backend
 from crossalign.errors import InputError
 
 __all__ = ["PRECISIONS", "cv_rdm_vector", "noise_covariance", "noise_precision"]
@@ -92,18 +94,32 @@ def cv_rdm_vector(
                 f"The noise precision of the {name} has shape {precision.shape}. Expected "
                 f"({p}, {p}), one row and column per unit."
             )
-    total = filled.sum(axis=2)  # (n, p)
-    weighted = total if precision is None else total @ precision
-    cross = weighted @ total.T  # S W S^T
+    # W = L L^T, so S W S^T = gram(S L): symmetric products on the current backend
+    factor = None if precision is None else _cholesky(precision, name)
+    gram = get_backend().gram
+
+    def whitened(m: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(m if factor is None else m @ factor)
+
+    cross = gram(whitened(filled.sum(axis=2))).copy()  # S W S^T
     for a in range(n_rep):  # minus the same-repetition products
-        xa = filled[:, :, a]
-        cross -= (xa if precision is None else xa @ precision) @ xa.T
+        cross -= gram(whitened(filled[:, :, a]))
     counts = valid.sum(axis=1).astype(np.float64)
     pairs = np.outer(counts, counts) - valid.astype(np.float64) @ valid.T.astype(np.float64)
     g = cross / pairs
     diag = np.diag(g)
     d = diag[:, None] + diag[None, :] - g - g.T
     return d[np.triu_indices(n, k=1)] / p
+
+
+def _cholesky(precision: np.ndarray, name: str) -> np.ndarray:
+    try:
+        return np.linalg.cholesky(precision)
+    except np.linalg.LinAlgError:
+        raise InputError(
+            f"The noise precision of the {name} is not symmetric positive definite; expected "
+            "the inverse of a noise covariance."
+        ) from None
 
 
 def _residuals(x: np.ndarray) -> tuple[np.ndarray, float]:
@@ -120,9 +136,9 @@ def _residuals(x: np.ndarray) -> tuple[np.ndarray, float]:
 def _shrinkage_diag(res: np.ndarray, dof: float) -> np.ndarray:
     """Schaefer & Strimmer (2005) shrinkage towards the diagonal, as rsatoolbox computes it."""
     n_obs = res.shape[0]
-    s_sum = res.T @ res
-    sq = res * res
-    s2_sum = sq.T @ sq
+    gram = get_backend().gram
+    s_sum = gram(np.ascontiguousarray(res.T))
+    s2_sum = gram(np.ascontiguousarray((res * res).T))
     s = s_sum / dof
     var = np.diag(s)
     std = np.sqrt(var)
@@ -137,9 +153,10 @@ def _shrinkage_diag(res: np.ndarray, dof: float) -> np.ndarray:
 def _shrinkage_eye(res: np.ndarray, dof: float) -> np.ndarray:
     """Ledoit & Wolf (2004) shrinkage towards a multiple of the identity, as rsatoolbox."""
     n_obs, p = res.shape
-    s = res.T @ res / n_obs
-    sq = res * res
-    b2 = float(np.sum(sq.T @ sq / n_obs - s * s) / n_obs)
+    gram = get_backend().gram
+    s = gram(np.ascontiguousarray(res.T)) / n_obs
+    s2 = gram(np.ascontiguousarray((res * res).T))
+    b2 = float(np.sum(s2 / n_obs - s * s) / n_obs)
     m = float(np.trace(s) / p)
     d2 = float(np.sum((s - m * np.eye(p)) ** 2))
     b2 = min(d2, b2)
