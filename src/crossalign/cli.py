@@ -423,6 +423,9 @@ def results(
         Path | None, typer.Option(help="Write the result to .parquet or .csv instead.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an export file that crossalign did not write.")
+    ] = False,
 ) -> None:
     """Query a results database with one read-only SQL SELECT, or export it to Parquet/CSV.
 
@@ -430,7 +433,7 @@ def results(
     complete run."""
     frame = query_database(database, sql)
     if export is not None:
-        out.print(f"Wrote {export_frame(frame, export)}")
+        out.print(f"Wrote {export_frame(frame, export, overwrite=overwrite)}")
         return
     if as_json:
         print(frame.to_json(orient="records"))

@@ -445,13 +445,15 @@ def query_database(path: str | Path, sql: str) -> pd.DataFrame:
         con.close()
 
 
-def export_frame(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a query result to Parquet (``.parquet``) or CSV (``.csv``), atomically.
+def export_frame(frame: pd.DataFrame, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write a query result to Parquet (``.parquet``) or CSV (``.csv``), atomically; an
+    existing file that crossalign did not write is refused unless ``overwrite``.
 
     Parameters
     ----------
     frame : pandas.DataFrame
     path : str or Path
+    overwrite : bool
 
     Returns
     -------
@@ -468,4 +470,4 @@ def export_frame(frame: pd.DataFrame, path: str | Path) -> Path:
         raise InputError(
             f"The export path '{path}' is in a folder that does not exist ('{path.parent}')."
         )
-    return write_atomic(path, writers[path.suffix])
+    return write_atomic(path, writers[path.suffix], overwrite=overwrite)
