@@ -177,18 +177,20 @@ def test_from_old_path_import_name_works():
 
 
 @pytest.mark.parametrize(
-    ("name", "new"),
+    ("old", "name", "new"),
     [
-        ("leaderboard", "crossalign.evaluation.summaries"),
-        ("paradigm_summary", "crossalign.evaluation.summaries"),
-        ("plan_inference", "crossalign.study.plan"),
+        ("crossalign.stats", "leaderboard", "crossalign.evaluation.summaries"),
+        ("crossalign.stats", "paradigm_summary", "crossalign.evaluation.summaries"),
+        ("crossalign.stats", "plan_inference", "crossalign.study.plan"),
+        ("crossalign.io.loaders", "load_nifti", "crossalign.io.nifti"),
+        ("crossalign.io.loaders", "save_xarray", "crossalign.io.xarray_files"),
+        ("crossalign.models.adapters", "load_model", "crossalign.models.sources"),
     ],
 )
-def test_names_moved_out_of_stats_warn_and_resolve(name, new):
-    import crossalign.stats as stats
-
-    with pytest.warns(DeprecationWarning, match=rf"crossalign.stats.{name} moved to {new}"):
-        obj = getattr(stats, name)
+def test_names_moved_out_of_a_module_warn_and_resolve(old, name, new):
+    module = importlib.import_module(old)
+    with pytest.warns(DeprecationWarning, match=rf"{old}.{name} moved to {new}"):
+        obj = getattr(module, name)
     assert obj is getattr(importlib.import_module(new), name)
 
 

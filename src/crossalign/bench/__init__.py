@@ -3,8 +3,33 @@ tools and the arithmetic floor, in the same run.
 
 Modules
 -------
-suite   the benchmark registry and the component benchmarks (RSA, APS, predictivity, ...)
+suite   the benchmark registry and the component benchmarks (RSA, crossnobis, APS, ...)
 paper   the whole analysis of Hoefling et al. (2026) at BOLD Moments scale
 """
 
-__all__: list[str] = []
+from crossalign.bench.paper import PAPER_SIZES, bench_paper
+from crossalign.bench.suite import (
+    BENCHMARKS,
+    bench_aps,
+    bench_crossnobis,
+    bench_evaluate,
+    bench_extract,
+    bench_nsd,
+    bench_predictivity,
+    bench_rsa,
+    bench_stream,
+)
+
+__all__ = [
+    "BENCHMARKS",
+    "PAPER_SIZES",
+    "bench_aps",
+    "bench_crossnobis",
+    "bench_evaluate",
+    "bench_extract",
+    "bench_nsd",
+    "bench_paper",
+    "bench_predictivity",
+    "bench_rsa",
+    "bench_stream",
+]

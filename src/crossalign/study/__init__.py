@@ -12,7 +12,24 @@ store    the results database (DuckDB)
 report   figures and the HTML report, drawn from the database
 """
 
-from crossalign.study.config import DEMO_STUDY, StudyConfig, load_study, parse_study
+from crossalign.study.blocks import summary_table
+from crossalign.study.config import (
+    DEMO_STUDY,
+    DatasetConfig,
+    ModelConfig,
+    StudyConfig,
+    load_study,
+    parse_study,
+)
 from crossalign.study.runner import run_study
 
-__all__ = ["DEMO_STUDY", "StudyConfig", "load_study", "parse_study", "run_study"]
+__all__ = [
+    "DEMO_STUDY",
+    "DatasetConfig",
+    "ModelConfig",
+    "StudyConfig",
+    "load_study",
+    "parse_study",
+    "run_study",
+    "summary_table",
+]
