@@ -167,12 +167,16 @@ CASES: dict[str, Case] = {
         _set("metrics", ["pearson"]),
         lambda ref, new, inp: assert_(set(new.results["metric"]) == {"pearson"}),
     ),
-    "StudyConfig.protocol": (  # the paper's bootstrap: same means, other intervals
+    "StudyConfig.protocol": (  # the protocol's metric where the study sets none (Pearson)
         _set("protocol", "hoefling2026"),
         lambda ref, new, inp: assert_(
-            ref.values("score").equals(new.values("score"))
-            and not ref.values("score", "low").equals(new.values("score", "low"))
+            set(ref.results["metric"].dropna()) == {"spearman"}
+            and set(new.results["metric"].dropna()) == {"pearson"}
         ),
+    ),
+    "StudyConfig.rdm": (  # another RDM distance: other scores
+        _set("rdm", "euclidean"),
+        lambda ref, new, inp: assert_(not ref.values("score").equals(new.values("score"))),
     ),
     "StudyConfig.test_fraction": (
         _set("test_fraction", 0.3),
@@ -226,6 +230,13 @@ CASES: dict[str, Case] = {
     "DatasetConfig.regions": (
         lambda cfg, inp: cfg["datasets"][0].update(regions=["V1", "V2", "IT"]),
         lambda ref, new, inp: assert_(set(new.results["region"].dropna()) == {"V1", "V2", "IT"}),
+    ),
+    "DatasetConfig.clips": (  # clip decoding: recorded; still images are not clips
+        lambda cfg, inp: cfg["datasets"][0].update(clips={"fps": 2.0, "size": 32}),
+        lambda ref, new, inp: assert_(
+            '"clips": {"fps": 2.0' in new.runs["config"].iloc[-1]
+            and ref.values("score").equals(new.values("score"))
+        ),
     ),
     "DatasetConfig.stimuli": (
         lambda cfg, inp: cfg["datasets"][0].update(stimuli=str(inp["images_b"])),

@@ -159,7 +159,8 @@ def check_replaceable(target: Path, overwrite: bool = False) -> None:
         Replace a file (never a folder of foreign files) that crossalign did not write.
     """
     target = Path(target)
-    if (target.exists() or target.is_symlink()) and not overwrite and not written_here(target):
+    # a link planted there is replaced, never followed: replacing it loses no data
+    if target.exists() and not target.is_symlink() and not overwrite and not written_here(target):
         raise OutputExistsError(
             f"The output '{target}' exists and crossalign did not write it; it is left as it "
             "is. Choose another path, or replace it explicitly (overwrite=True; --overwrite "
