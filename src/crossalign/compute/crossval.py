@@ -38,7 +38,13 @@ from crossalign._validation import check_option
 from crossalign.compute.backends import get_backend
 from crossalign.errors import InputError
 
-__all__ = ["PRECISIONS", "cv_rdm_vector", "noise_covariance", "noise_precision"]
+__all__ = [
+    "PRECISIONS",
+    "crossnobis_vector",
+    "cv_rdm_vector",
+    "noise_covariance",
+    "noise_precision",
+]
 
 
 def _check(x: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -48,14 +54,15 @@ def _check(x: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
             f"A cross-validated distance needs repetitions: the {name} must be an array "
             f"(stimulus, unit, repetition) with at least 2 repetitions. Got shape {x.shape}."
         )
-    valid = ~np.isnan(x).any(axis=1)  # (n, R): a repetition is all-NaN or valid
-    partial = np.isnan(x).any(axis=1) & ~np.isnan(x).all(axis=1)
-    if partial.any():
-        i, a = np.argwhere(partial)[0]
-        raise InputError(
-            f"The {name} has repetition {a} of stimulus {i} partly NaN; a missing repetition "
-            "must be NaN in every unit."
-        )
+    valid = ~np.isnan(x.sum(axis=1))  # (n, R): one pass; a NaN anywhere marks the repetition
+    if valid.all():
+        return x, valid
+    for i, a in np.argwhere(~valid):
+        if not np.isnan(x[i, :, a]).all():
+            raise InputError(
+                f"The {name} has repetition {a} of stimulus {i} partly NaN; a missing "
+                "repetition must be NaN in every unit."
+            )
     few = np.flatnonzero(valid.sum(axis=1) < 2)
     if few.size:
         raise InputError(
@@ -86,24 +93,56 @@ def cv_rdm_vector(
     """
     x = np.asarray(x, dtype=np.float64)
     filled, valid = _check(x, name)
+    p = filled.shape[1]
+    if precision is None:
+        return _cv(filled, valid, None)
+    precision = np.asarray(precision, dtype=np.float64)
+    if precision.shape != (p, p):
+        raise InputError(
+            f"The noise precision of the {name} has shape {precision.shape}. Expected "
+            f"({p}, {p}), one row and column per unit."
+        )
+    factor = _cholesky(precision, f"noise precision of the {name}")
+    return _cv(filled, valid, lambda m: m @ factor)  # W = L L^T: m W m^T = (m L)(m L)^T
+
+
+def crossnobis_vector(x: np.ndarray, method: str, name: str = "responses") -> np.ndarray:
+    """The crossnobis RDM with the noise precision estimated from ``x`` itself: equal to
+    ``cv_rdm_vector(x, noise_precision(x, method))``, checking ``x`` once.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        (stimulus, unit, repetition).
+    method : {"shrinkage_diag", "shrinkage_eye"}
+        The noise covariance estimator.
+    name : str
+        What ``x`` is, for error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    check_option(method, "method", list(PRECISIONS), "crossnobis")
+    filled, valid = _check(np.asarray(x, dtype=np.float64), name)
+    precision = _inverse(_covariance(filled, valid, method))
+    factor = _cholesky(precision, f"noise precision of the {name}")
+    return _cv(filled, valid, lambda m: m @ factor)
+
+
+def _cv(
+    filled: np.ndarray, valid: np.ndarray, whiten: Callable[[np.ndarray], np.ndarray] | None
+) -> np.ndarray:
+    """The RDM from the whitened sum and repetitions: ``gram(S) - sum_a gram(X_a)`` over the
+    number of ordered pairs of different valid repetitions, on the current backend."""
     n, p, n_rep = filled.shape
-    if precision is not None:
-        precision = np.asarray(precision, dtype=np.float64)
-        if precision.shape != (p, p):
-            raise InputError(
-                f"The noise precision of the {name} has shape {precision.shape}. Expected "
-                f"({p}, {p}), one row and column per unit."
-            )
-    # W = L L^T, so S W S^T = gram(S L): symmetric products on the current backend
-    factor = None if precision is None else _cholesky(precision, name)
+    # the sum and every repetition, stacked (rows: S, then X_1 .. X_R), whitened at once
+    stacked = np.concatenate([filled.sum(axis=2)[None], filled.transpose(2, 0, 1)]).reshape(-1, p)
+    white = np.ascontiguousarray(stacked if whiten is None else whiten(stacked))
     gram = get_backend().gram
-
-    def whitened(m: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(m if factor is None else m @ factor)
-
-    cross = gram(whitened(filled.sum(axis=2))).copy()  # S W S^T
-    for a in range(n_rep):  # minus the same-repetition products
-        cross -= gram(whitened(filled[:, :, a]))
+    cross = gram(white[:n]).copy()  # S W S^T
+    for a in range(1, n_rep + 1):  # minus the same-repetition products
+        cross -= gram(white[a * n : (a + 1) * n])
     counts = valid.sum(axis=1).astype(np.float64)
     pairs = np.outer(counts, counts) - valid.astype(np.float64) @ valid.T.astype(np.float64)
     g = cross / pairs
@@ -112,33 +151,34 @@ def cv_rdm_vector(
     return d[np.triu_indices(n, k=1)] / p
 
 
-def _cholesky(precision: np.ndarray, name: str) -> np.ndarray:
+def _cholesky(matrix: np.ndarray, what: str) -> np.ndarray:
     try:
-        return np.linalg.cholesky(precision)
+        return np.linalg.cholesky(matrix)
     except np.linalg.LinAlgError:
         raise InputError(
-            f"The noise precision of the {name} is not symmetric positive definite; expected "
-            "the inverse of a noise covariance."
+            f"The {what} is not symmetric positive definite (a unit without noise across "
+            "repetitions?); crossnobis cannot whiten with it. Use rdm='cv_euclidean'."
         ) from None
 
 
-def _residuals(x: np.ndarray) -> tuple[np.ndarray, float]:
-    """Residuals around each stimulus's mean (valid measurements only) and rsatoolbox's
-    degrees of freedom."""
-    filled, valid = _check(x, "responses")
-    n, _, n_rep = filled.shape
+def _residuals(filled: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float]:
+    """Residuals around each stimulus's mean, as (unit, observation) rows ready for the
+    covariance products, and rsatoolbox's degrees of freedom."""
+    n, p, n_rep = filled.shape
     mean = filled.sum(axis=2) / valid.sum(axis=1)[:, None]
-    res = (filled - mean[:, :, None]).transpose(0, 2, 1)[valid]  # (valid obs, p)
-    dof = (n - 1) * n_rep if valid.all() else int(valid.sum()) - n
-    return res, float(dof)
+    res = (filled - mean[:, :, None]).transpose(1, 0, 2)  # (p, n, R)
+    if valid.all():
+        return np.ascontiguousarray(res).reshape(p, n * n_rep), float((n - 1) * n_rep)
+    return np.ascontiguousarray(res[:, valid]), float(int(valid.sum()) - n)
 
 
-def _shrinkage_diag(res: np.ndarray, dof: float) -> np.ndarray:
-    """Schaefer & Strimmer (2005) shrinkage towards the diagonal, as rsatoolbox computes it."""
-    n_obs = res.shape[0]
+def _shrinkage_diag(res_t: np.ndarray, dof: float) -> np.ndarray:
+    """Schaefer & Strimmer (2005) shrinkage towards the diagonal, as rsatoolbox computes it
+    (``res_t``: residuals as (unit, observation))."""
+    n_obs = res_t.shape[1]
     gram = get_backend().gram
-    s_sum = gram(np.ascontiguousarray(res.T))
-    s2_sum = gram(np.ascontiguousarray((res * res).T))
+    s_sum = gram(res_t)
+    s2_sum = gram(res_t * res_t)
     s = s_sum / dof
     var = np.diag(s)
     std = np.sqrt(var)
@@ -150,12 +190,13 @@ def _shrinkage_diag(res: np.ndarray, dof: float) -> np.ndarray:
     return np.where(off, (1.0 - lamb) * s, s)
 
 
-def _shrinkage_eye(res: np.ndarray, dof: float) -> np.ndarray:
-    """Ledoit & Wolf (2004) shrinkage towards a multiple of the identity, as rsatoolbox."""
-    n_obs, p = res.shape
+def _shrinkage_eye(res_t: np.ndarray, dof: float) -> np.ndarray:
+    """Ledoit & Wolf (2004) shrinkage towards a multiple of the identity, as rsatoolbox
+    (``res_t``: residuals as (unit, observation))."""
+    p, n_obs = res_t.shape
     gram = get_backend().gram
-    s = gram(np.ascontiguousarray(res.T)) / n_obs
-    s2 = gram(np.ascontiguousarray((res * res).T))
+    s = gram(res_t) / n_obs
+    s2 = gram(res_t * res_t)
     b2 = float(np.sum(s2 / n_obs - s * s) / n_obs)
     m = float(np.trace(s) / p)
     d2 = float(np.sum((s - m * np.eye(p)) ** 2))
@@ -187,10 +228,14 @@ def noise_covariance(x: np.ndarray, method: str = "shrinkage_diag") -> np.ndarra
         (unit, unit).
     """
     check_option(method, "method", list(PRECISIONS), "noise_covariance")
-    res, dof = _residuals(np.asarray(x, dtype=np.float64))
+    return _covariance(*_check(np.asarray(x, dtype=np.float64), "responses"), method)
+
+
+def _covariance(filled: np.ndarray, valid: np.ndarray, method: str) -> np.ndarray:
+    res_t, dof = _residuals(filled, valid)
     if dof <= 0:
         raise InputError(f"The noise covariance needs positive degrees of freedom; got {dof}.")
-    return PRECISIONS[method](res, dof)
+    return PRECISIONS[method](res_t, dof)
 
 
 def noise_precision(x: np.ndarray, method: str = "shrinkage_diag") -> np.ndarray:
@@ -208,7 +253,10 @@ def noise_precision(x: np.ndarray, method: str = "shrinkage_diag") -> np.ndarray
     numpy.ndarray
         (unit, unit).
     """
-    cov = noise_covariance(x, method)
+    return _inverse(noise_covariance(x, method))
+
+
+def _inverse(cov: np.ndarray) -> np.ndarray:
     try:
         return np.linalg.inv(cov)
     except np.linalg.LinAlgError:

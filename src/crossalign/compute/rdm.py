@@ -27,7 +27,7 @@ import numpy as np
 from crossalign._registry import Registry
 from crossalign._validation import as_float_array, check_finite, check_option
 from crossalign.compute.backends import get_backend, working_dtype
-from crossalign.compute.crossval import cv_rdm_vector, noise_precision
+from crossalign.compute.crossval import crossnobis_vector, cv_rdm_vector
 from crossalign.errors import InputError
 
 __all__ = [
@@ -72,10 +72,9 @@ class Distance:
         """
         if self.cross_validated is None:
             raise InputError(f"The distance {self.name!r} is not cross-validated.")
-        precision = (
-            None if self.cross_validated == "identity" else noise_precision(x, self.cross_validated)
-        )
-        return cv_rdm_vector(x, precision, name)
+        if self.cross_validated == "identity":
+            return cv_rdm_vector(x, None, name)
+        return crossnobis_vector(x, self.cross_validated, name)
 
 
 def _unit_rows(x: np.ndarray, name: str, *, centre: bool) -> np.ndarray:
