@@ -643,9 +643,16 @@ def _validated(
     return report, ev
 
 
-#: The options :func:`compare_model_paradigms` passes to the evaluation of each model.
-_PARADIGM_OPTIONS: tuple[str, ...] = ("metric", "rdm", "test_fraction", "seed")
-_PARADIGM_OPTIONS += ("n_bootstrap", "threshold", "n_permutations")
+#: The options :func:`compare_model_paradigms` takes (those of the evaluation and the report).
+_PARADIGM_OPTIONS = (
+    "metric",
+    "rdm",
+    "test_fraction",
+    "seed",
+    "n_bootstrap",
+    "threshold",
+    "n_permutations",
+)
 
 
 def compare_model_paradigms(

@@ -99,8 +99,11 @@ def test_resume_after_a_weights_or_option_file_changed_is_refused(inputs, tmp_pa
     weights.write_bytes(b"two")
     after = key_parts(cfg_w, [(cfg.datasets[0], brain)])
     assert before["inputs"]["weights file net"] != after["inputs"]["weights file net"]
-    dset = cfg.datasets[0].model_copy(update={"options": {"parcellation": str(atlas)}})
+    options = {"parcellation": str(atlas), "root": str(tmp_path)}
+    dset = cfg.datasets[0].model_copy(update={"options": options})
     first = key_parts(cfg, [(dset, brain)])["inputs"]
+    # a folder (a dataset's root) is not hashed: the loaded data are, as the data's hash
+    assert "file lab parcellation" in first and "file lab root" not in first
     np.savez(atlas, map_all=np.ones(3))
     assert key_parts(cfg, [(dset, brain)])["inputs"] != first
 

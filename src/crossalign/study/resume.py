@@ -90,14 +90,16 @@ def key_parts(cfg: StudyConfig, datasets: list[tuple[DatasetConfig, BrainData]])
 
 
 def _files_named_in(options: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Path]]:
-    """Every option value that names an existing file or folder (a parcellation, an atlas, a
-    mask...): its content decides numbers, so it is part of the key."""
+    """Every option value that names an existing file (a parcellation, an atlas, a mask...):
+    its content decides numbers, so it is part of the key. Folders are left out: a dataset's
+    root holds the whole download (tens of GB for BOLD Moments), and what was loaded from it is
+    already in the key as the data's own hash."""
     out = []
     for key, value in options.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             out += _files_named_in(value, f"{name}.")
-        elif isinstance(value, str | Path) and str(value) and Path(value).expanduser().exists():
+        elif isinstance(value, str | Path) and str(value) and Path(value).expanduser().is_file():
             out.append((name, Path(value).expanduser()))
     return out
 
