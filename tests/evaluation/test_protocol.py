@@ -288,4 +288,16 @@ def test_paired_comparison_equals_the_twin():
         null = np.abs((d[:, None, :] * signs[None]).mean(axis=2))  # (R, 16)
         p = (null >= np.abs(d.mean(axis=1))[:, None] - 1e-12).mean(axis=1)
         np.testing.assert_allclose(cmp["p_value"].values[i], p, atol=1e-12)
+        # the mean over regions: each subject's mean difference, resampled and sign-flipped
+        dm = d.mean(axis=0)  # (S,)
+        np.testing.assert_allclose(cmp["mean_difference"].values[i], dm.mean(), atol=1e-10)
+        boots_m = [dm[np.random.default_rng(b).choice(N_SUB, N_SUB)].mean() for b in range(300)]
+        np.testing.assert_allclose(
+            [cmp["mean_low"].values[i], cmp["mean_high"].values[i]],
+            np.percentile(boots_m, [2.5, 97.5]),
+            atol=1e-10,
+        )
+        null_m = np.abs((dm[None] * signs).mean(axis=1))
+        p_m = (null_m >= abs(dm.mean()) - 1e-12).mean()
+        np.testing.assert_allclose(cmp["mean_p_value"].values[i], p_m, atol=1e-12)
     assert cmp.attrs["exact"] and cmp.attrs["n_permutations"] == 16

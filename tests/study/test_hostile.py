@@ -668,7 +668,7 @@ def test_a_six_model_study_has_all_six_on_the_leaderboard(tmp_path):
     pd.testing.assert_series_equal(board["score_equivalent"], expected, check_names=False)
     html = result["report"].read_text()
     assert html.count('data-analysis="leaderboard" data-model="model ') == 6 * 9
-    config = html[html.index("<h2>Configuration</h2>") :]
+    config = html[html.index('<h2 id="configuration">') :]
     assert "&#34;path&#34;" in config or '"path"' in config
     assert "pretrained" not in config and "pool" not in config  # not used by activations
 

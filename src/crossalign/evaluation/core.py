@@ -257,7 +257,9 @@ class Evaluation(EvaluationState):
         Returns
         -------
         xarray.Dataset
-            ``difference``, ``low``, ``high``, ``p_value`` (statistic, region).
+            ``difference``, ``low``, ``high``, ``p_value`` (statistic, region), and the same
+            for the mean over regions of each subject's differences (``mean_difference``,
+            ``mean_low``, ``mean_high``, ``mean_p_value``; statistic).
         """
         return resampling.compare(
             self, other, n_bootstrap=n_bootstrap, n_permutations=n_permutations, level=level

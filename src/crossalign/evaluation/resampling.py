@@ -240,21 +240,22 @@ def compare(
     d = ev.values()[:2] - other.values()[:2]  # (2, R, S) per-subject differences
     with warnings.catch_warnings():  # an undefined APS (too few regions) stays NaN
         warnings.simplefilter("ignore", RuntimeWarning)
+        # the last column: each subject's mean difference over regions
+        d = np.concatenate([d, np.nanmean(d, axis=1, keepdims=True)], axis=1)
         observed = np.nanmean(d, axis=2)
     low, high = percentile_ci(fixed_subject_bootstrap(d, n_bootstrap, ev.options["seed"]), level)
     flips, exact = sign_flips(len(ev.subjects), n_permutations, ev.options["seed"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        null = np.abs(np.nanmean(d[None] * flips[:, None, None, :], axis=3))  # (P, 2, R)
+        null = np.abs(np.nanmean(d[None] * flips[:, None, None, :], axis=3))  # (P, 2, R + 1)
     with np.errstate(invalid="ignore"):
         p = permutation_p_value(np.abs(observed), null, exact=exact)
     dims = ("statistic", "region")
+    parts = {"difference": observed, "low": low, "high": high, "p_value": p}
     return xr.Dataset(
         {
-            "difference": (dims, observed),
-            "low": (dims, low),
-            "high": (dims, high),
-            "p_value": (dims, p),
+            **{name: (dims, value[:, :-1]) for name, value in parts.items()},
+            **{f"mean_{name}": ("statistic", value[:, -1]) for name, value in parts.items()},
         },
         coords={"statistic": ["score", "aps"], "region": coord(ev.regions)},
         attrs={

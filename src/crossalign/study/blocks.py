@@ -231,11 +231,16 @@ def equivalence_block(
     ctx.store.write_block(ctx.run_id, block, frames)
 
 
+#: The statistics of a paired comparison.
+_PAIRED = ("difference", "low", "high", "p_value")
+
+
 def _paired_rows(
     ctx: RunContext, evaluations: dict[str, Any], labels: dict[str, str]
 ) -> list[pd.DataFrame]:
     """Every pair of models compared on the same subjects: the difference of score and APS
-    (first minus second), its bootstrap CI and the paired permutation p-value."""
+    (first minus second), its bootstrap CI and the paired permutation p-value, per region
+    and for the mean over regions (rows without a region)."""
     names = list(evaluations)
     frames = []
     for i, a in enumerate(names):
@@ -246,7 +251,7 @@ def _paired_rows(
                 n_permutations=ctx.cfg.n_permutations,
             )
             for stat in ("score", "aps"):
-                for var in ("difference", "low", "high", "p_value"):
+                for var in _PAIRED:
                     frames.append(
                         rows_from(
                             cmp[var].sel(statistic=stat, drop=True),
@@ -257,6 +262,10 @@ def _paired_rows(
                             **labels,
                         )
                     )
+                mean = {v: float(cmp[f"mean_{v}"].sel(statistic=stat)) for v in _PAIRED}
+                frames.append(  # the mean over regions, stored without a region
+                    scalar_rows(mean, analysis=f"paired_{stat}", model=a, other_model=b, **labels)
+                )
     return frames
 
 

@@ -1,4 +1,15 @@
-"""Figures and the HTML report of a study, drawn from its results table."""
+"""Figures and the HTML report of a study, drawn from its results table.
+
+Modules
+-------
+drawing      what every figure shares: the panel, the figure record, files, colour scales
+summary      the answer first: score against APS per model, and its verdicts in words
+figures      the figure registry (report order) and the brain and per-model figures
+comparisons  models compared: per-region dot plots, paired-difference matrices
+geometry     RDMs and Procrustes-aligned MDS per region
+tables       the tables (long form, each with its CSV)
+html         the self-contained page (Jinja2 template, autoescaped)
+"""
 
 from __future__ import annotations
 
@@ -7,10 +18,11 @@ from typing import Any
 
 import pandas as pd
 
+from crossalign.study.report.drawing import ReportFigure
 from crossalign.study.report.figures import draw_figures, slug
 from crossalign.study.report.html import render_report
 
-__all__ = ["draw_figures", "render_report", "slug", "write_report"]
+__all__ = ["ReportFigure", "draw_figures", "render_report", "slug", "write_report"]
 
 from crossalign._version import __version__
 from crossalign.citations import HOEFLING2026 as _APA
@@ -33,7 +45,7 @@ def _citations(results: pd.DataFrame, config: Any) -> dict[str, str]:
 
 def write_report(
     results: pd.DataFrame, config: Any, out: Path, run_id: str
-) -> tuple[dict[str, list[tuple[str, Path]]], Path]:
+) -> tuple[dict[str, list[ReportFigure]], Path]:
     """Draw ``out/figures/*`` and write ``out/report.html``; return (figures, report path).
 
     Files are written atomically and never through a link planted in ``out``.

@@ -1,58 +1,47 @@
-"""Figures of a study, drawn from the results table (PNG and PDF)."""
+"""The figures of a study, drawn from its results table (compressed PNG and PDF), in report
+order: the summary, the brain, the models per region, paired comparisons, equivalence, then
+the collapsed groups (per-model matrices and patterns, layer profiles, geometry)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from crossalign.io.outputs import check_not_link, slug, write_atomic
+from crossalign.io.outputs import check_not_link, slug
+from crossalign.study.report.comparisons import (
+    draw_paired,
+    draw_paired_regions,
+    draw_scores,
+)
+from crossalign.study.report.drawing import (
+    MAX_TICK_LABELS,
+    Panel,
+    ReportFigure,
+    colour_scale,
+    draw_intervals,
+    heatmap,
+    is_constant,
+    note,
+    region_matrix,
+    save_figure,
+)
+from crossalign.study.report.geometry import draw_geometry
+from crossalign.study.report.summary import draw_summary
 
-__all__ = ["draw_figures", "slug"]
-
-
-def _matrix(rows: pd.DataFrame, regions: list[str]) -> np.ndarray:
-    table = rows.pivot_table(
-        index="region", columns="target_region", values="value", aggfunc="first"
-    )
-    return table.reindex(index=regions, columns=regions).to_numpy()
-
-
-def _save(fig: object, folder: Path, name: str) -> Path:
-    """Write PNG and PDF atomically (never through a link planted in the folder)."""
-    import matplotlib.pyplot as plt
-
-    png = write_atomic(
-        folder / f"{name}.png",
-        lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"),  # type: ignore[attr-defined]
-    )
-    write_atomic(
-        folder / f"{name}.pdf",
-        lambda tmp: fig.savefig(tmp, format="pdf", bbox_inches="tight"),  # type: ignore[attr-defined]
-    )
-    plt.close(fig)  # type: ignore[arg-type]
-    return png
+__all__ = ["FIGURES", "draw_figures", "slug"]
 
 
-def _interval(ax: object, xs: np.ndarray, piv: pd.DataFrame, label: str) -> None:
-    """Means as points and their intervals as vertical lines: drawn as given, so an
-    estimate outside its interval (a degenerate bootstrap) is shown, never refused."""
-    points = ax.plot(xs, piv["mean"], "o", ms=3, label=label)  # type: ignore[attr-defined]
-    if {"low", "high"} <= set(piv.columns):
-        ax.vlines(  # type: ignore[attr-defined]
-            xs, piv["low"], piv["high"], colors=points[0].get_color(), lw=1
-        )
-
-
-def draw_figures(results: pd.DataFrame, folder: Path) -> dict[str, list[tuple[str, Path]]]:
-    """All figures, per dataset: ``{dataset: [(caption, png path), ...]}``.
+def draw_figures(results: pd.DataFrame, folder: Path) -> dict[str, list[ReportFigure]]:
+    """All figures, per dataset and metric: ``{"dataset (metric)": [ReportFigure, ...]}``.
 
     Labels are drawn as plain text (a ``$`` in a model name is a dollar sign, not mathtext),
-    file names are unique per label, and files are written atomically into ``folder``.
+    file names are unique per label, and files are written atomically into ``folder``. A
+    figure that would carry no information (a constant matrix, APS over fewer than 3
+    regions) is replaced by a :class:`ReportFigure` without a path whose caption says why.
 
     Parameters
     ----------
@@ -72,27 +61,11 @@ def draw_figures(results: pd.DataFrame, folder: Path) -> dict[str, list[tuple[st
         return _draw_all(results, folder)
 
 
-@dataclass(frozen=True)
-class _Panel:
-    """What every figure of one dataset and metric draws from."""
-
-    dataset: str
-    metric: str
-    res: pd.DataFrame
-    regions: list[str]
-    models: list[str]
-    folder: Path
-
-    @property
-    def tag(self) -> str:
-        return f"{slug(self.dataset)}_{slug(self.metric)}"
-
-
-def _draw_all(results: pd.DataFrame, folder: Path) -> dict[str, list[tuple[str, Path]]]:
-    out: dict[str, list[tuple[str, Path]]] = {}
+def _draw_all(results: pd.DataFrame, folder: Path) -> dict[str, list[ReportFigure]]:
+    out: dict[str, list[ReportFigure]] = {}
     for (dataset, metric), res in results.groupby(["dataset", "metric"], sort=False):
         brain_rows = res[res["analysis"] == "cross_region_matrix"]
-        panel = _Panel(
+        panel = Panel(
             str(dataset),
             str(metric),
             res,
@@ -104,91 +77,131 @@ def _draw_all(results: pd.DataFrame, folder: Path) -> dict[str, list[tuple[str, 
     return out
 
 
-def _heatmap(ax: Any, fig: Any, mat: np.ndarray, regions: list[str], title: str) -> None:
-    """The one heatmap of the report (region x region)."""
-    im = ax.imshow(mat, cmap="viridis")
-    ax.set_title(title, fontsize=9)
-    ax.set_xticks(range(len(regions)), regions, rotation=90, fontsize=7)
-    ax.set_yticks(range(len(regions)), regions, fontsize=7)
-    fig.colorbar(im, ax=ax, fraction=0.046)
-
-
-def _brain_matrix(p: _Panel) -> list[tuple[str, Path]]:
+def _brain_matrix(p: Panel) -> list[ReportFigure]:
     import matplotlib.pyplot as plt
 
-    mat = _matrix(p.res[p.res["analysis"] == "cross_region_matrix"], p.regions)
-    fig, ax = plt.subplots(figsize=(4.2, 3.6))
-    _heatmap(ax, fig, mat, p.regions, f"{p.dataset}: brain cross-region matrix ({p.metric})")
+    mat = region_matrix(p.rows("cross_region_matrix"), p.regions)
+    fig, ax = plt.subplots(figsize=(4.4, 3.8))
+    im = heatmap(ax, mat, p.regions, f"brain cross-region matrix ({p.metric})", colour_scale(mat))
+    fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
     caption = (
         "The brain's cross-region matrix: mean over ordered pairs of different subjects; the "
         "diagonal is each region's cross-subject reliability (all stimuli)"
     )
-    return [(caption, _save(fig, p.folder, f"brain_matrix_{p.tag}"))]
+    path = save_figure(fig, p.folder, f"brain_matrix_{p.tag}")
+    return [ReportFigure(caption, path, "main", f"{p.dataset} brain cross-region matrix")]
 
 
-def _brain_aps(p: _Panel) -> list[tuple[str, Path]]:
+def _brain_aps(p: Panel) -> list[ReportFigure]:
     import matplotlib.pyplot as plt
 
-    rows = p.res[(p.res["analysis"] == "brain_aps") & p.res["model"].isna()]
-    stats = rows[rows["statistic"].isin(["mean", "low", "high"])]
+    rows = p.rows("brain_aps")
+    stats = rows[rows["model"].isna() & rows["statistic"].isin(["mean", "low", "high"])]
     if stats.empty:
+        if len(p.regions) < 3:
+            return [note("Brain APS needs at least 3 regions; the matrix above is the result.")]
         return []
     piv = stats.pivot_table(index="region", columns="statistic", values="value", aggfunc="first")
     piv = piv.reindex(p.regions)
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.45 * len(p.regions) + 1.5), 3.2))
-    _interval(ax, np.arange(len(p.regions)), piv, "brain APS")
-    ax.set_xticks(range(len(p.regions)), p.regions, rotation=90, fontsize=7)
+    fig, ax = plt.subplots(figsize=(max(4.4, min(0.32 * len(p.regions) + 1.5, 10.5)), 3.8))
+    draw_intervals(ax, np.arange(len(p.regions)), piv, "brain APS")
+    labels = p.regions if len(p.regions) <= MAX_TICK_LABELS else []
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
     ax.axhline(0, color="0.5", lw=0.5)
-    ax.set_title(f"{p.dataset}: brain APS per region ({p.metric}, 95% CI)", fontsize=9)
+    ax.set_title(f"brain APS per region ({p.metric}, 95% CI)", fontsize=9)
     fig.tight_layout()
     caption = (
         "Brain APS per region: how well one subject's alignment patterns predict another's "
         "(the yardstick for models), with subject-bootstrap intervals"
     )
-    return [(caption, _save(fig, p.folder, f"brain_aps_{p.tag}"))]
+    path = save_figure(fig, p.folder, f"brain_aps_{p.tag}")
+    return [ReportFigure(caption, path, "main", f"{p.dataset} brain APS per region")]
 
 
-def _model_matrices(p: _Panel) -> list[tuple[str, Path]]:
+def _matrix_panel(ax: Any, mat: np.ndarray, p: Panel, title: str, scale: dict) -> Any:
+    """A matrix on the shared scale, or the line that says why it is not drawn."""
+    if is_constant(mat):
+        value = np.nanmax(mat) if np.isfinite(mat).any() else np.nan
+        why = (
+            f"constant ({value:.3f} everywhere):\nevery region maps to one layer"
+            if np.isfinite(value)
+            else "not stored"
+        )
+        ax.text(
+            0.5,
+            0.5,
+            f"{title}\n{why}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            transform=ax.transAxes,
+        )
+        ax.axis("off")
+        return None
+    return heatmap(ax, mat, p.regions, title, scale)
+
+
+def _model_matrices(p: Panel) -> list[ReportFigure]:
+    """Per model: brain (test stimuli), the model's own matrix and model-to-brain on one
+    colour scale."""
     import matplotlib.pyplot as plt
 
     out = []
     for model in p.models:
         mres = p.res[p.res["model"] == model]
         mats = [
-            ("brain (test stimuli)", "brain_matrix_test"),
-            (f"{model}: own", "model_matrix"),
-            (f"{model} -> brain", "model_to_brain"),
+            (
+                "brain (test stimuli)",
+                region_matrix(mres[mres["analysis"] == "brain_matrix_test"], p.regions),
+            ),
+            (f"{model}: own", region_matrix(mres[mres["analysis"] == "model_matrix"], p.regions)),
+            (
+                f"{model} -> brain",
+                region_matrix(mres[mres["analysis"] == "model_to_brain"], p.regions),
+            ),
         ]
-        fig, axes = plt.subplots(1, 3, figsize=(3.4 * 3, 3.2))
-        for ax, (title, analysis) in zip(axes, mats, strict=True):
-            _heatmap(
-                ax, fig, _matrix(mres[mres["analysis"] == analysis], p.regions), p.regions, title
-            )
-        fig.suptitle(f"{p.dataset}: cross-region matrices ({p.metric})", fontsize=10)
-        fig.tight_layout()
-        caption = (
-            f"Cross-region matrices: brain, {model}'s own, and {model} against every subject's "
-            "regions (test stimuli)"
+        shown = [m for _, m in mats if not is_constant(m)]
+        scale = colour_scale(*shown) if shown else colour_scale(np.zeros(1))
+        fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.5), layout="constrained")
+        images = [_matrix_panel(ax, m, p, t, scale) for ax, (t, m) in zip(axes, mats, strict=True)]
+        drawn = [im for im in images if im is not None]
+        if drawn:
+            fig.colorbar(drawn[0], ax=list(axes), fraction=0.02)
+        fig.suptitle(
+            f"{p.dataset}: cross-region matrices ({p.metric}, one colour scale)", fontsize=10
         )
-        out.append((caption, _save(fig, p.folder, f"matrices_{p.tag}_{slug(model)}")))
+        caption = (
+            f"Cross-region matrices on one colour scale: brain, {model}'s own, and {model} "
+            "against every subject's regions (test stimuli)"
+        )
+        path = save_figure(fig, p.folder, f"matrices_{p.tag}_{slug(model)}")
+        out.append(ReportFigure(caption, path, "models", f"Cross-region matrices of {model}"))
     return out
 
 
-def _patterns(p: _Panel) -> list[tuple[str, Path]]:
+def _patterns(p: Panel) -> list[ReportFigure]:
     import matplotlib.pyplot as plt
 
+    if not p.models:
+        return []
+    if len(p.regions) < 3:
+        return [note("Alignment patterns need at least 3 regions; none are drawn.", "models")]
+    if len(p.regions) > MAX_TICK_LABELS:
+        return []
     out = []
     n = len(p.regions)
     for model in p.models:
         mres = p.res[p.res["model"] == model]
         mean, low, high, mdl = (
-            _matrix(mres[mres["analysis"] == a], p.regions)
+            region_matrix(mres[mres["analysis"] == a], p.regions)
             for a in ("brain_pattern", "brain_pattern_low", "brain_pattern_high", "model_to_brain")
         )
         cols = min(n, 5)
         rows_n = int(np.ceil(n / cols))
-        fig, axes = plt.subplots(rows_n, cols, figsize=(2.6 * cols, 2.2 * rows_n), squeeze=False)
+        fig, axes = plt.subplots(
+            rows_n, cols, figsize=(2.1 * cols, 1.8 * rows_n), squeeze=False, sharey=True
+        )
         x = np.arange(n)
         for i, region in enumerate(p.regions):
             ax = axes[i // cols][i % cols]
@@ -209,110 +222,58 @@ def _patterns(p: _Panel) -> list[tuple[str, Path]]:
             "Alignment patterns per region: the brain's (band: 2.5-97.5 percentiles over "
             f"subject pairs) and {model}'s at its selected layer"
         )
-        out.append((caption, _save(fig, p.folder, f"patterns_{p.tag}_{slug(model)}")))
+        path = save_figure(fig, p.folder, f"patterns_{p.tag}_{slug(model)}")
+        out.append(ReportFigure(caption, path, "models", f"Alignment patterns of {model}"))
     return out
 
 
-def _band(ax: Any, piv: pd.DataFrame, low: str, high: str) -> None:
-    """Grey bands per region (noise ceiling, brain APS interval) behind the points."""
-    if piv.empty or not {low, high} <= set(piv.columns) or piv[low].isna().all():
-        return
-    for i in range(len(piv)):
-        ax.fill_between(
-            [i - 0.45, i + 0.45], piv[low].iloc[i], piv[high].iloc[i], color="0.85", zorder=0
-        )
-
-
-def _scores(p: _Panel) -> list[tuple[str, Path]]:
+def _equivalence(p: Panel) -> list[ReportFigure]:
     import matplotlib.pyplot as plt
 
-    if not p.models:
-        return []
-    res = p.res
-    stats = res[
-        res["analysis"].isin(["score", "aps", "brain_aps"])
-        & res["statistic"].isin(["mean", "low", "high"])
-    ]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    width = 0.8 / max(len(p.models), 1)
-    for ax, analysis, title in (
-        (axes[0], "score", "pointwise score"),
-        (axes[1], "aps", "alignment pattern score"),
-    ):
-        for k, model in enumerate(p.models):
-            sub = stats[(stats["model"] == model) & (stats["analysis"] == analysis)]
-            piv = sub.pivot_table(
-                index="region", columns="statistic", values="value", aggfunc="first"
-            )
-            piv = piv.reindex(p.regions)
-            if piv.empty or piv["mean"].isna().all():
-                continue
-            xs = np.arange(len(p.regions)) + (k - (len(p.models) - 1) / 2) * width
-            _interval(ax, xs, piv, str(model))
-        source = (
-            res[res["analysis"] == "noise_ceiling_test"]
-            if analysis == "score"
-            else stats[stats["analysis"] == "brain_aps"]
-        )
-        piv = source.pivot_table(
-            index="region", columns="statistic", values="value", aggfunc="first"
-        ).reindex(p.regions)
-        _band(ax, piv, *(("lower", "upper") if analysis == "score" else ("low", "high")))
-        ax.set_xticks(range(len(p.regions)), p.regions, rotation=90, fontsize=7)
-        grey = "noise ceiling" if analysis == "score" else "brain APS 95% CI"
-        ax.set_title(f"{title} (grey: {grey})", fontsize=9)
-        ax.axhline(0, color="0.5", lw=0.5)
-    for ax in axes[::-1]:  # the APS panel is empty when APS is undefined (< 3 regions)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-            break
-    fig.suptitle(f"{p.dataset}: models per region ({p.metric}, test stimuli, 95% CIs)", fontsize=10)
-    fig.tight_layout()
-    caption = (
-        "Pointwise score and APS per model and region with bootstrap CIs; grey bands: noise "
-        "ceiling and the brain's own APS"
-    )
-    return [(caption, _save(fig, p.folder, f"scores_{p.tag}"))]
-
-
-def _equivalence(p: _Panel) -> list[tuple[str, Path]]:
-    import matplotlib.pyplot as plt
-
-    eq = p.res[p.res["analysis"] == "equivalence"]
+    eq = p.rows("equivalence")
     if eq.empty:
         return []
-    fig, axes = plt.subplots(1, 3, figsize=(11, 0.35 * len(p.models) + 2))
-    for ax, stat in zip(axes, ("score_equivalent", "aps_equivalent", "double"), strict=True):
+    stats = ("score_equivalent", "aps_equivalent", "double") if p.has_aps else ("score_equivalent",)
+    fig, axes = plt.subplots(
+        1, len(stats), figsize=(3.5 * len(stats) + 1.5, 0.22 * len(p.models) + 1.6), squeeze=False
+    )
+    for ax, stat in zip(axes[0], stats, strict=True):
         grid = (
             eq[eq["statistic"] == stat]
             .pivot_table(index="model", columns="region", values="value", aggfunc="first")
             .reindex(index=p.models, columns=p.regions)
         )
         ax.imshow(grid.to_numpy(dtype=float), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
-        ax.set_xticks(range(len(p.regions)), p.regions, rotation=90, fontsize=7)
-        ax.set_yticks(range(len(p.models)), [str(m) for m in p.models], fontsize=7)
+        labels = p.regions if len(p.regions) <= MAX_TICK_LABELS else []
+        ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+        ax.set_yticks(
+            range(len(p.models)), [str(m) for m in p.models] if ax is axes[0][0] else [], fontsize=7
+        )
         ax.set_title(stat.replace("_", " "), fontsize=9)
-    fig.suptitle(f"{p.dataset}: equivalent to the best model? (green = yes)", fontsize=10)
+    fig.suptitle(
+        f"{p.dataset}: equivalent to the best model per region? (green = yes)", fontsize=10
+    )
     fig.tight_layout()
     caption = (
-        "Equivalence: a model's mean at or above the best model's lower CI bound, for the "
-        "score, for APS, and both (the double criterion)"
+        "Equivalence per region: a model's mean at or above the best model's lower CI bound, "
+        "for the score, for APS, and both (the double criterion)"
     )
-    return [(caption, _save(fig, p.folder, f"equivalence_{p.tag}"))]
+    path = save_figure(fig, p.folder, f"equivalence_{p.tag}")
+    return [ReportFigure(caption, path, "main", f"{p.dataset} equivalence per region")]
 
 
-def _profiles(p: _Panel) -> list[tuple[str, Path]]:
+def _profiles(p: Panel) -> list[ReportFigure]:
     """Every model's layer profile in one figure per region (layers on a 0-1 depth axis)."""
     import matplotlib.pyplot as plt
 
-    prof = p.res[p.res["analysis"] == "layer_profile"]
+    prof = p.rows("layer_profile")
     models = [m for m in p.models if prof[prof["model"] == m]["layer"].nunique() >= 2]
-    if not models:
+    if not models or len(p.regions) > MAX_TICK_LABELS:
         return []
-    cols = min(len(p.regions), 4)
+    cols = min(len(p.regions), 5)
     rows_n = int(np.ceil(len(p.regions) / cols))
-    fig, axes = plt.subplots(rows_n, cols, figsize=(3.2 * cols, 2.6 * rows_n), squeeze=False)
-    sel = p.res[p.res["analysis"] == "selected_layer"]
+    fig, axes = plt.subplots(rows_n, cols, figsize=(2.4 * cols, 2.0 * rows_n), squeeze=False)
+    sel = p.rows("selected_layer")
     for i, region in enumerate(p.regions):
         ax = axes[i // cols][i % cols]
         for k, model in enumerate(models):
@@ -330,7 +291,12 @@ def _profiles(p: _Panel) -> list[tuple[str, Path]]:
         ax.tick_params(labelsize=6)
     for j in range(len(p.regions), rows_n * cols):
         axes[j // cols][j % cols].axis("off")
-    axes[0][0].legend(fontsize=6)
+    fig.legend(
+        *axes[0][0].get_legend_handles_labels(),
+        fontsize=6,
+        loc="center left",
+        bbox_to_anchor=(1.0, 0.5),
+    )
     fig.suptitle(
         f"{p.dataset}: layer profiles on training stimuli ({p.metric}; dot: chosen layer)",
         fontsize=9,
@@ -340,66 +306,21 @@ def _profiles(p: _Panel) -> list[tuple[str, Path]]:
         "Layer profiles of all models per region: every layer's score on the training stimuli "
         "(where layers are selected), the chosen layer marked"
     )
-    return [(caption, _save(fig, p.folder, f"profiles_{p.tag}"))]
-
-
-def _geometry(p: _Panel) -> list[tuple[str, Path]]:
-    """Per region: the brain's subject-mean RDM (when stored) and MDS views of the brain and
-    of each model's chosen layer."""
-    import matplotlib.pyplot as plt
-
-    mds = p.res[p.res["analysis"] == "mds"]
-    rdm = p.res[(p.res["analysis"] == "rdm") & p.res["model"].isna()]
-    out = []
-    for region in p.regions:
-        sub = mds[mds["region"] == region]
-        owners = ["brain", *[m for m in p.models if (sub["model"] == m).any()]][:5]
-        has_rdm = not rdm[rdm["region"] == region].empty
-        n = len(owners) + has_rdm
-        fig, axes = plt.subplots(1, n, figsize=(2.8 * n, 2.8), squeeze=False)
-        panels = list(axes[0])
-        if has_rdm:
-            ax = panels.pop(0)
-            sq = rdm[rdm["region"] == region].pivot_table(
-                index="stimulus",
-                columns="target_stimulus",
-                values="value",
-                aggfunc="first",
-                sort=False,
-            )
-            im = ax.imshow(sq.to_numpy(dtype=float), cmap="viridis")
-            ax.set_title("brain RDM (subject mean)", fontsize=8)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            fig.colorbar(im, ax=ax, fraction=0.046)
-        for ax, owner in zip(panels, owners, strict=True):
-            pts = sub[sub["model"].isna()] if owner == "brain" else sub[sub["model"] == owner]
-            xy = pts.pivot_table(
-                index="stimulus", columns="statistic", values="value", aggfunc="first", sort=False
-            )
-            ax.scatter(xy["x"], xy["y"], s=8, c=np.arange(len(xy)), cmap="viridis")
-            layer = pts["layer"].dropna()
-            ax.set_title(owner if layer.empty else f"{owner} ({layer.iloc[0]})", fontsize=7)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        fig.suptitle(f"{p.dataset}: {region} geometry (all stimuli; MDS of the RDMs)", fontsize=9)
-        fig.tight_layout()
-        caption = (
-            f"{region}: the brain's subject-mean RDM and classical MDS views of the brain's and "
-            "each model's chosen layer's RDM (points coloured by stimulus order)"
-        )
-        out.append((caption, _save(fig, p.folder, f"geometry_{p.tag}_{slug(region)}")))
-    return out
+    path = save_figure(fig, p.folder, f"profiles_{p.tag}")
+    return [ReportFigure(caption, path, "layers", f"{p.dataset} layer profiles")]
 
 
 #: The figures of each dataset and metric, in report order.
-FIGURES: list[Callable[[_Panel], list[tuple[str, Path]]]] = [
+FIGURES: list[Callable[[Panel], list[ReportFigure]]] = [
+    draw_summary,
     _brain_matrix,
     _brain_aps,
+    draw_scores,
+    draw_paired,
+    _equivalence,
     _model_matrices,
     _patterns,
-    _scores,
-    _equivalence,
+    draw_paired_regions,
     _profiles,
-    _geometry,
+    draw_geometry,
 ]

@@ -5,27 +5,42 @@ is used; the only script sorts the leaderboard."""
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from crossalign.io.outputs import slug
+from crossalign.study.report.drawing import ReportFigure
+from crossalign.study.report.summary import summary_text
+from crossalign.study.report.tables import section_tables
+
 __all__ = ["render_report"]
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
-max-width:1150px;color:#222;line-height:1.45}
-h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.85em}
-th,td{border:1px solid #ddd;padding:.25em .5em;text-align:right}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5em auto;
+max-width:1150px;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.8em}
+nav ol{columns:2;font-size:.9em}
+.scroll{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;margin:.4em 0;font-size:.85em}
+th,td{border:1px solid #ddd;padding:.2em .5em;text-align:right}
 th{background:#f4f4f4}td.label,th.label{text-align:left}
-figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}
-figcaption{font-size:.85em;color:#555}
-.heat rect:hover{stroke:#000;stroke-width:1.5}
+.figs{display:flex;flex-wrap:wrap;gap:.5em 1.5em;align-items:flex-start}
+figure{margin:.6em 0;max-width:100%}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.82em;color:#555;max-width:60em}
+details{margin:.5em 0;border:1px solid #e4e4e4;border-radius:4px;padding:.3em .8em}
+summary{cursor:pointer;font-weight:600}
 pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.8em}
-.note{color:#555;font-size:.9em}
+.note{color:#555;font-size:.9em}.answer{font-size:1.02em;max-width:60em}
+a.csv{font-weight:normal;font-size:.85em;margin-left:.6em}
+@media print{nav,a.csv{display:none}details{border:none}body{max-width:none}}
 """
 
 
@@ -58,26 +73,6 @@ def _value(rows: pd.DataFrame, **where: Any) -> float | None:
     return float(rows["value"].iloc[0])
 
 
-def _interval_table(
-    res: pd.DataFrame, analysis: str, models: list[str], regions: list[str]
-) -> dict:
-    rows = res[(res["analysis"] == analysis) & res["statistic"].isin(["mean", "low", "high"])]
-    out = []
-    for model in models:
-        sub = (
-            rows
-            if model == "brain" and rows["model"].isna().all()
-            else rows[rows["model"] == model]
-        )
-        cells = [
-            {"value": _value(sub, region=r, statistic=stat), "region": r, "statistic": stat}
-            for r in regions
-            for stat in ("mean", "low", "high")
-        ]
-        out.append({"model": model, "cells": cells})
-    return {"analysis": analysis, "regions": regions, "rows": out}
-
-
 def _warnings(res: pd.DataFrame) -> tuple[list[str], bool]:
     """The reliability flags stored with the results, each with its reason."""
     items = [
@@ -104,86 +99,55 @@ def _warnings(res: pd.DataFrame) -> tuple[list[str], bool]:
     return items, not flagged.empty
 
 
-def _paired(res: pd.DataFrame) -> list[dict]:
-    rows = res[res["analysis"].isin(["paired_score", "paired_aps"])]
-    out = []
-    for (a, b, region), sub in rows.groupby(["model", "other_model", "region"], sort=False):
-        cells = [
-            {
-                "value": _value(sub, analysis=f"paired_{stat}", statistic=part),
-                "analysis": f"paired_{stat}",
-                "statistic": part,
-            }
-            for stat in ("score", "aps")
-            for part in ("difference", "low", "high", "p_value")
-        ]
-        out.append({"model": a, "other": b, "region": region, "cells": cells})
-    return out
+#: The collapsed figure groups of a section: (group, title).
+GROUPS = (
+    ("models", "Per model: cross-region matrices and alignment patterns"),
+    ("paired", "Paired comparisons per region"),
+    ("layers", "Layer profiles"),
+    ("geometry", "Geometry: RDMs and MDS per region"),
+)
 
 
-def _paradigms(res: pd.DataFrame) -> list[dict]:
-    par = res[res["analysis"] == "paradigm"]
-    out = []
-    for paradigm in dict.fromkeys(par["paradigm"]):
-        sub = par[par["paradigm"] == paradigm]
-        cells = [
-            {"value": _value(sub, statistic=f"{stat}_{part}"), "statistic": f"{stat}_{part}"}
-            for stat in ("score", "aps")
-            for part in ("mean", "low", "high")
-        ]
-        n = _value(sub, statistic="n_models")
-        out.append({"paradigm": paradigm, "n_models": int(n or 0), "cells": cells})
-    return out
+def _figure(f: ReportFigure) -> dict[str, Any]:
+    if f.path is None:
+        return {"note": f.caption}
+    data = Path(f.path).read_bytes()
+    width, height = struct.unpack(">II", data[16:24])  # the PNG header's IHDR
+    return {
+        "alt": f.alt or f.caption,
+        "caption": f.caption,
+        "data": base64.b64encode(data).decode(),
+        "width": width,
+        "height": height,
+    }
 
 
 def _section(dataset: str, metric: str, res: pd.DataFrame, figures: list) -> dict[str, Any]:
     brain = res[res["analysis"] == "cross_region_matrix"]
     regions = list(dict.fromkeys(brain["region"]))
-    models = list(dict.fromkeys(res.loc[res["analysis"] == "score", "model"].dropna()))
-    matrix = {r: {q: _value(brain, region=r, target_region=q) for q in regions} for r in regions}
-    nc = res[res["analysis"] == "noise_ceiling"]
-    ceiling = {
-        r: {b: _value(nc, region=r, statistic=b) for b in ("lower", "upper")} for r in regions
-    }
-    brain_rows = res[(res["analysis"] == "brain_aps") & res["model"].isna()]
-    sel = res[res["analysis"] == "selected_layer"]
     warnings_, degenerate = _warnings(res)
     cells = res[(res["analysis"] == "cells") & (res["value"] == 0)]
-    missing = [f"{row['subject']} / {row['region']}" for _, row in cells.iterrows()]
-    has_aps = bool(res.loc[res["analysis"] == "aps", "value"].notna().any())
+    tag = f"{slug(dataset)}_{slug(metric)}"
+    by_group: dict[str, list] = {}
+    for f in figures:
+        by_group.setdefault(f.group, []).append(_figure(f))
     return {
         "dataset": dataset,
         "metric": metric,
-        "regions": regions,
-        "matrix": matrix,
-        "ceiling": ceiling if not nc.empty else None,
-        "brain_aps": _interval_table(brain_rows, "brain_aps", ["brain"], regions)
-        if not brain_rows.empty
-        else None,
-        "score": _interval_table(res, "score", models, regions) if models else None,
-        "aps": _interval_table(res, "aps", models, regions) if models and has_aps else None,
-        "layers": {
-            m: dict(
-                zip(sel[sel["model"] == m]["region"], sel[sel["model"] == m]["layer"], strict=True)
-            )
-            for m in models
-        },
-        "paired": _paired(res),
-        "paradigms": _paradigms(res),
+        "anchor": f"section-{tag}",
+        "answer": summary_text(res),
+        "summary": by_group.get("summary", []),
+        "main": by_group.get("main", []),
+        "groups": [
+            {"title": title, "figures": by_group[g]} for g, title in GROUPS if by_group.get(g)
+        ],
+        "tables": section_tables(res, regions, tag),
         "warnings": warnings_,
-        "missing_cells": missing,
+        "missing_cells": [f"{r['subject']} / {r['region']}" for _, r in cells.iterrows()],
         "degenerate": degenerate,
         "n_subjects": res.loc[res["analysis"].isin(["brain_aps", "score"]), "subject"]
         .dropna()
         .nunique(),
-        "figures": [
-            {
-                "alt": Path(path).stem,
-                "caption": caption,
-                "data": base64.b64encode(Path(path).read_bytes()).decode(),
-            }
-            for caption, path in figures
-        ],
     }
 
 
@@ -224,18 +188,26 @@ def _leaderboard(results: pd.DataFrame, config: dict[str, Any]) -> dict[str, Any
     out.sort(key=lambda r: -(r["score_mean"] if r["score_mean"] is not None else -np.inf))
     flags = {"score_equivalent", "aps_equivalent", "double"}
     columns = [{"key": k, "label": la, "numeric": n, "flag": k in flags} for k, la, n in _BOARD]
-    return {"columns": columns, "rows": out}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([k for k, _, _ in _BOARD])
+    for row in out:
+        writer.writerow(["" if row[k] is None else row[k] for k, _, _ in _BOARD])
+    data = base64.b64encode(buffer.getvalue().encode("utf-8")).decode()
+    return {"columns": columns, "rows": out, "csv": data}
 
 
 def render_report(
     results: pd.DataFrame,
     config: dict[str, Any],
-    figures: dict[str, list[tuple[str, Path]]],
+    figures: dict[str, list[ReportFigure]],
     run_id: str,
     citations: dict[str, str],
     version: str,
 ) -> str:
-    """The report as one HTML string (figures embedded, no network resource).
+    """The report as one HTML string (figures embedded, no network resource): the summary
+    first, then the sortable leaderboard, then per dataset and metric its figures, with the
+    per-model figures and the tables (each with its CSV) in collapsed sections.
 
     Parameters
     ----------

@@ -1,0 +1,269 @@
+"""The report's answer first: per dataset and metric, each model's pointwise score against
+its alignment pattern score (Hoefling et al. 2026, their central figure), beside the brain's
+own APS and the noise ceiling, with the equivalence verdicts in words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crossalign.study.report.drawing import Panel, ReportFigure, draw_intervals, save_figure
+
+__all__ = ["board", "brain_band", "ceiling_band", "draw_summary", "summary_text"]
+
+#: Marker per paradigm, in order of first appearance.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "h", "<", ">")
+
+#: Colour per equivalence verdict: (key, legend label, colour).
+VERDICTS = (
+    ("double", "equivalent to the best on both", "#1b7837"),
+    ("score", "equivalent on score only", "#2166ac"),
+    ("aps", "equivalent on APS only", "#e08214"),
+    ("neither", "equivalent on neither", "#8c8c8c"),
+)
+
+
+def board(res: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard rows of one dataset and metric as one row per model.
+
+    Parameters
+    ----------
+    res : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: model; columns: ``paradigm`` and the leaderboard statistics.
+    """
+    rows = res[res["analysis"] == "leaderboard"]
+    if rows.empty:
+        return pd.DataFrame()
+    wide = rows.pivot_table(
+        index="model", columns="statistic", values="value", aggfunc="first", dropna=False
+    )
+    stats = [f"{a}_{b}" for a in ("score", "aps") for b in ("mean", "low", "high")]
+    wide = wide.reindex(columns=[*stats, "score_equivalent", "aps_equivalent", "double"])
+    wide["paradigm"] = rows.groupby("model")["paradigm"].first()
+    order = list(dict.fromkeys(rows["model"]))
+    return wide.reindex(order)
+
+
+def _region_mean(rows: pd.DataFrame, low: str, high: str) -> tuple[float, float] | None:
+    piv = rows.pivot_table(index="region", columns="statistic", values="value", aggfunc="mean")
+    if piv.empty or not {low, high} <= set(piv.columns) or piv[[low, high]].isna().all().all():
+        return None
+    return float(piv[low].mean()), float(piv[high].mean())
+
+
+def brain_band(res: pd.DataFrame) -> tuple[float, float, float] | None:
+    """The brain's APS, mean over regions: (mean, mean of the regions' lower bounds, mean of
+    their upper bounds), or None when it is not stored.
+
+    Parameters
+    ----------
+    res : pandas.DataFrame
+
+    Returns
+    -------
+    tuple of float or None
+    """
+    rows = res[(res["analysis"] == "brain_aps") & res["model"].isna() & res["subject"].isna()]
+    bounds = _region_mean(rows, "low", "high")
+    means = rows[rows["statistic"] == "mean"]["value"]
+    if bounds is None or means.isna().all():
+        return None
+    return float(means.mean()), *bounds
+
+
+def ceiling_band(res: pd.DataFrame) -> tuple[float, float] | None:
+    """The noise ceiling of the region-mean score on the test stimuli: the mean over regions
+    of the lower and upper bounds (a region-mean score is bounded by their mean), or None.
+
+    Parameters
+    ----------
+    res : pandas.DataFrame
+
+    Returns
+    -------
+    tuple of float or None
+    """
+    rows = res[res["analysis"] == "noise_ceiling_test"]
+    return _region_mean(rows, "lower", "upper")
+
+
+def _verdict(row: pd.Series) -> str:
+    score = row.get("score_equivalent") == 1
+    aps = row.get("aps_equivalent") == 1
+    return {(True, True): "double", (True, False): "score", (False, True): "aps"}.get(
+        (bool(score), bool(aps)), "neither"
+    )
+
+
+def _names(models: list[str]) -> str:
+    return ", ".join(models) if models else "none"
+
+
+def summary_text(res: pd.DataFrame) -> list[str]:
+    """What the summary figure says, in sentences: the best model on each criterion and
+    which models are practically equivalent to it on score, on APS and on both.
+
+    Parameters
+    ----------
+    res : pandas.DataFrame
+        The rows of one dataset and metric.
+
+    Returns
+    -------
+    list of str
+        Empty when the dataset has no models.
+    """
+    b = board(res)
+    if b.empty:
+        return []
+    out = []
+    best = b["score_mean"].idxmax()
+    eq = [m for m in b.index if b.loc[m, "score_equivalent"] == 1]
+    out.append(
+        f"Pointwise score: {best} is best ({b.loc[best, 'score_mean']:.3f}); equivalent to it: "
+        f"{_names(eq)}."
+    )
+    if b["aps_mean"].notna().any():
+        best_aps = b["aps_mean"].idxmax()
+        eq_aps = [m for m in b.index if b.loc[m, "aps_equivalent"] == 1]
+        both = [m for m in b.index if b.loc[m, "double"] == 1]
+        out.append(
+            f"Alignment pattern score: {best_aps} is best ({b.loc[best_aps, 'aps_mean']:.3f}); "
+            f"equivalent to it: {_names(eq_aps)}. Equivalent on both: {_names(both)}."
+        )
+        band = brain_band(res)
+        if band is not None:
+            above = [m for m in b.index if b.loc[m, "aps_mean"] >= band[1]]
+            out.append(
+                f"The brain's own APS is {band[0]:.3f} (mean over regions, all stimuli); "
+                f"models at or above its lower bound: {_names(above)}."
+            )
+    else:
+        out.append("APS needs at least 3 regions; this dataset compares pointwise scores only.")
+    return out
+
+
+def _legend(ax: Any, paradigms: dict[str, str]) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], marker=m, ls="", color="0.3", label=f"{p}") for p, m in paradigms.items()
+    ]
+    handles += [Line2D([], [], marker="o", ls="", color=c, label=label) for _, label, c in VERDICTS]
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def draw_summary(p: Panel) -> list[ReportFigure]:
+    """Score (x) against APS (y) per model with both CIs, the brain's APS band and the
+    noise ceiling; when APS is undefined, the scores alone.
+
+    Parameters
+    ----------
+    p : Panel
+
+    Returns
+    -------
+    list of ReportFigure
+    """
+    import matplotlib.pyplot as plt
+
+    b = board(p.res)
+    if b.empty:
+        return []
+    paradigms = {
+        str(x): MARKERS[i % len(MARKERS)] for i, x in enumerate(dict.fromkeys(b["paradigm"]))
+    }
+    colours = {k: c for k, _, c in VERDICTS}
+    two_d = bool(b["aps_mean"].notna().any())
+    fig, ax = plt.subplots(figsize=(8.2, 5.2 if two_d else 0.28 * len(b) + 1.6))
+    ceiling = ceiling_band(p.res)
+    if ceiling is not None:
+        ax.axvspan(*ceiling, color="0.88", zorder=0)
+        ax.text(
+            (ceiling[0] + ceiling[1]) / 2,
+            0.01,
+            "noise\nceiling",
+            transform=ax.get_xaxis_transform(),
+            fontsize=7,
+            va="bottom",
+            ha="center",
+            color="0.35",
+        )
+    order = b.sort_values("score_mean").index if not two_d else b.index
+    for k, model in enumerate(order):
+        row = b.loc[model]
+        style: dict[str, Any] = {
+            "color": colours[_verdict(row)],
+            "marker": paradigms[str(row["paradigm"])],
+            "ms": 6,
+        }
+        if two_d:
+            ax.errorbar(
+                row["score_mean"],
+                row["aps_mean"],
+                xerr=[
+                    [row["score_mean"] - row["score_low"]],
+                    [row["score_high"] - row["score_mean"]],
+                ],
+                yerr=[[row["aps_mean"] - row["aps_low"]], [row["aps_high"] - row["aps_mean"]]],
+                fmt=style["marker"],
+                color=style["color"],
+                ms=6,
+                lw=0.8,
+                capsize=0,
+            )
+            ax.annotate(
+                str(model),
+                (row["score_mean"], row["aps_mean"]),
+                fontsize=6.5,
+                xytext=(4, 3),
+                textcoords="offset points",
+            )
+        else:
+            piv = pd.DataFrame({s: [row[f"score_{s}"]] for s in ("mean", "low", "high")})
+            draw_intervals(ax, np.array([k]), piv, str(model), horizontal=True, **style)
+    if two_d:
+        band = brain_band(p.res)
+        if band is not None:
+            ax.axhspan(band[1], band[2], color="#c6dbef", alpha=0.6, zorder=0)
+            ax.axhline(band[0], color="#4292c6", lw=1)
+            ax.text(
+                0.0,
+                band[0],
+                " brain APS",
+                transform=ax.get_yaxis_transform(),
+                fontsize=7,
+                va="bottom",
+                color="#2171b5",
+            )
+        ax.set_ylabel("alignment pattern score (APS, mean over regions)", fontsize=8)
+    else:
+        ax.set_yticks(range(len(order)), [str(m) for m in order], fontsize=7)
+    ax.set_xlabel(f"pointwise score ({p.metric}, mean over regions, test stimuli)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    _legend(ax, paradigms)
+    ax.set_title(
+        f"{p.dataset}: score against alignment pattern score (95% CIs)"
+        if two_d
+        else f"{p.dataset}: pointwise scores (95% CIs)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    caption = (
+        "Each model's pointwise score against its APS (means over regions, test stimuli, 95% "
+        "subject-bootstrap CIs); blue band: the brain's own APS (mean over regions of the "
+        "regions' 95% CIs, all stimuli); grey band: the noise ceiling of the score; colour: "
+        "equivalence to the best model; marker: paradigm"
+        if two_d
+        else "Each model's pointwise score (mean over regions, test stimuli, 95% CIs); grey "
+        "band: noise ceiling; colour: equivalence to the best model; marker: paradigm"
+    )
+    alt = f"Summary of {p.dataset} ({p.metric}): " + " ".join(summary_text(p.res))
+    path = save_figure(fig, p.folder, f"summary_{p.tag}")
+    return [ReportFigure(caption, path, "summary", alt)]
