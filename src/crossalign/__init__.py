@@ -45,6 +45,7 @@ from crossalign.stats.equivalence import double_criterion, equivalence
 from crossalign.stats.multiple import fdr_bh, fwer_maxstat
 from crossalign.stats.reliability import ncsnr, reliable_units
 from crossalign.stats.resampling import bootstrap_indices, percentile_ci, two_factor_variance
+from crossalign.viz import plot_parcels
 
 __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     # data containers and loading
@@ -112,6 +113,8 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     "percentile_ci",
     "reliable_units",
     "two_factor_variance",
+    # maps
+    "plot_parcels",
     # errors and submodules
     "CrossalignError",
     "ReliabilityWarning",

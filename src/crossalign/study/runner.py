@@ -26,10 +26,11 @@ from rich.console import Console
 from crossalign.config import MemoryBudgetError, get_option, options
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.engine.core import plan_scores
-from crossalign.errors import ProtocolOverrideWarning, ReliabilityWarning
+from crossalign.errors import InputError, ProtocolOverrideWarning, ReliabilityWarning
 from crossalign.io import load_arrays, load_dataset, load_region_files, load_table, load_xarray
 from crossalign.io.loaders import match_stimulus_files
 from crossalign.io.outputs import locked_folder
+from crossalign.io.parcellations import load_parcellation
 from crossalign.models.extract import extraction_bytes
 from crossalign.study.blocks import (
     RunContext,
@@ -86,7 +87,22 @@ def _load_brain(cfg: DatasetConfig) -> BrainData:
         data = data.select(areas=cfg.regions)
     if cfg.stimuli is not None:
         data.attrs["stimulus_paths"] = match_stimulus_files(cfg.stimuli, list(data.stimuli))
+    if cfg.parcellation is not None:
+        _check_parcels(cfg, data)
+        data.attrs["parcellation"] = cfg.parcellation
     return data
+
+
+def _check_parcels(cfg: DatasetConfig, data: BrainData) -> None:
+    """The dataset's regions must be parcels of the parcellation its entry names."""
+    parcels = set(load_parcellation(str(cfg.parcellation)).regions)
+    unknown = [str(r) for r in data.regions if str(r) not in parcels]
+    if unknown:
+        raise InputError(
+            f"Dataset {cfg.key!r}: 'parcellation' = {cfg.parcellation!r}, but its regions "
+            f"{unknown[:5]} are not parcels of it. Expected region names of that map (e.g. "
+            f"{sorted(parcels)[:3]})."
+        )
 
 
 def _preflight(

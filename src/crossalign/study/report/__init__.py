@@ -7,6 +7,7 @@ summary      the answer first: score against APS per model, and its verdicts in 
 figures      the figure registry (report order) and the brain and per-model figures
 comparisons  models compared: per-region dot plots, paired-difference matrices
 geometry     RDMs and Procrustes-aligned MDS per region
+cortex       cortex maps and the network-ordered matrix of a parcellated dataset
 tables       the tables (long form, each with its CSV)
 html         the self-contained page (Jinja2 template, autoescaped)
 """
@@ -22,7 +23,14 @@ from crossalign.study.report.drawing import ReportFigure
 from crossalign.study.report.figures import draw_figures, slug
 from crossalign.study.report.html import render_report
 
-__all__ = ["ReportFigure", "draw_figures", "render_report", "slug", "write_report"]
+__all__ = [
+    "ReportFigure",
+    "draw_figures",
+    "parcellations",
+    "render_report",
+    "slug",
+    "write_report",
+]
 
 from crossalign._version import __version__
 from crossalign.citations import HOEFLING2026 as _APA
@@ -63,12 +71,32 @@ def write_report(
     -------
     tuple
     """
-    figures = draw_figures(results, out / "figures")
+    figures = draw_figures(results, out / "figures", parcellations(config))
     html = render_report(
         results, _shown_config(config), figures, run_id, _citations(results, config), __version__
     )
     target = write_atomic(out / "report.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))
     return figures, target
+
+
+def parcellations(config: Any) -> dict[str, str]:
+    """Dataset -> the parcellation its regions are parcels of: the dataset entry's
+    ``parcellation``, else a ``parcellation`` option of its loader (a name or a file).
+
+    Parameters
+    ----------
+    config : StudyConfig
+
+    Returns
+    -------
+    dict
+    """
+    out = {}
+    for d in config.datasets:
+        given = getattr(d, "parcellation", None) or d.options.get("parcellation")
+        if isinstance(given, str):
+            out[d.key] = given
+    return out
 
 
 def _shown_config(config: Any) -> dict[str, Any]:

@@ -49,6 +49,8 @@ class Panel:
         In the order of their first score row.
     folder : Path
         Where the figure files go.
+    parcellation : str, optional
+        The parcellation whose parcels are the regions (a name or file), for cortex maps.
     """
 
     dataset: str
@@ -57,6 +59,7 @@ class Panel:
     regions: list[str]
     models: list[str]
     folder: Path
+    parcellation: str | None = None
 
     @property
     def tag(self) -> str:

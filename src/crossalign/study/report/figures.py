@@ -4,7 +4,7 @@ the collapsed groups (per-model matrices and patterns, layer profiles, geometry)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from crossalign.study.report.comparisons import (
     draw_paired_regions,
     draw_scores,
 )
+from crossalign.study.report.cortex import draw_cortex, has_cortex
 from crossalign.study.report.drawing import (
     MAX_TICK_LABELS,
     Panel,
@@ -35,7 +36,9 @@ from crossalign.study.report.summary import draw_summary
 __all__ = ["FIGURES", "draw_figures", "slug"]
 
 
-def draw_figures(results: pd.DataFrame, folder: Path) -> dict[str, list[ReportFigure]]:
+def draw_figures(
+    results: pd.DataFrame, folder: Path, parcellations: Mapping[str, str] | None = None
+) -> dict[str, list[ReportFigure]]:
     """All figures, per dataset and metric: ``{"dataset (metric)": [ReportFigure, ...]}``.
 
     Labels are drawn as plain text (a ``$`` in a model name is a dollar sign, not mathtext),
@@ -47,6 +50,9 @@ def draw_figures(results: pd.DataFrame, folder: Path) -> dict[str, list[ReportFi
     ----------
     results : pandas.DataFrame
     folder : Path
+    parcellations : mapping, optional
+        Dataset -> the parcellation its regions are parcels of: such a dataset with 20 or
+        more parcels gets cortex maps (``cortex_*``).
 
     Returns
     -------
@@ -58,10 +64,12 @@ def draw_figures(results: pd.DataFrame, folder: Path) -> dict[str, list[ReportFi
     check_not_link(folder, "figures folder")
     folder.mkdir(parents=True, exist_ok=True)
     with matplotlib.rc_context({"text.parse_math": False}):
-        return _draw_all(results, folder)
+        return _draw_all(results, folder, dict(parcellations or {}))
 
 
-def _draw_all(results: pd.DataFrame, folder: Path) -> dict[str, list[ReportFigure]]:
+def _draw_all(
+    results: pd.DataFrame, folder: Path, parcellations: dict[str, str]
+) -> dict[str, list[ReportFigure]]:
     out: dict[str, list[ReportFigure]] = {}
     for (dataset, metric), res in results.groupby(["dataset", "metric"], sort=False):
         brain_rows = res[res["analysis"] == "cross_region_matrix"]
@@ -72,6 +80,7 @@ def _draw_all(results: pd.DataFrame, folder: Path) -> dict[str, list[ReportFigur
             list(dict.fromkeys(brain_rows["region"])),
             list(dict.fromkeys(res.loc[res["analysis"] == "score", "model"].dropna())),
             folder,
+            parcellations.get(str(dataset)),
         )
         out[f"{dataset} ({metric})"] = [fig for draw in FIGURES for fig in draw(panel)]
     return out
@@ -80,6 +89,8 @@ def _draw_all(results: pd.DataFrame, folder: Path) -> dict[str, list[ReportFigur
 def _brain_matrix(p: Panel) -> list[ReportFigure]:
     import matplotlib.pyplot as plt
 
+    if has_cortex(p):  # drawn ordered by network among the cortex figures
+        return []
     mat = region_matrix(p.rows("cross_region_matrix"), p.regions)
     fig, ax = plt.subplots(figsize=(4.4, 3.8))
     im = heatmap(ax, mat, p.regions, f"brain cross-region matrix ({p.metric})", colour_scale(mat))
@@ -315,6 +326,7 @@ FIGURES: list[Callable[[Panel], list[ReportFigure]]] = [
     draw_summary,
     _brain_matrix,
     _brain_aps,
+    draw_cortex,
     draw_scores,
     draw_paired,
     _equivalence,

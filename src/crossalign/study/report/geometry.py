@@ -11,7 +11,13 @@ import pandas as pd
 from scipy.linalg import orthogonal_procrustes
 
 from crossalign.io.outputs import slug
-from crossalign.study.report.drawing import Panel, ReportFigure, save_figure
+from crossalign.study.report.drawing import (
+    MAX_TICK_LABELS,
+    Panel,
+    ReportFigure,
+    note,
+    save_figure,
+)
 
 __all__ = ["draw_geometry", "procrustes_align"]
 
@@ -139,6 +145,14 @@ def draw_geometry(p: Panel) -> list[ReportFigure]:
     -------
     list of ReportFigure
     """
+    if len(p.regions) > MAX_TICK_LABELS:
+        return [
+            note(
+                f"Geometry figures are drawn for up to {MAX_TICK_LABELS} regions; the "
+                "MDS coordinates of every region are in the database.",
+                "geometry",
+            )
+        ]
     mds = p.rows("mds")
     rdm = p.rows("rdm")
     rdm = rdm[rdm["model"].isna()]

@@ -101,6 +101,7 @@ def _warnings(res: pd.DataFrame) -> tuple[list[str], bool]:
 
 #: The collapsed figure groups of a section: (group, title).
 GROUPS = (
+    ("cortex", "Cortex maps per model"),
     ("models", "Per model: cross-region matrices and alignment patterns"),
     ("paired", "Paired comparisons per region"),
     ("layers", "Layer profiles"),

