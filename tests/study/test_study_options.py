@@ -231,6 +231,15 @@ CASES: dict[str, Case] = {
         lambda cfg, inp: cfg["datasets"][0].update(regions=["V1", "V2", "IT"]),
         lambda ref, new, inp: assert_(set(new.results["region"].dropna()) == {"V1", "V2", "IT"}),
     ),
+    "DatasetConfig.parcellation": (  # regions checked against the map; recorded
+        lambda cfg, inp: cfg["datasets"][0].update(
+            regions=["V1", "V2", "V4"], parcellation="hcp_mmp1"
+        ),
+        lambda ref, new, inp: assert_(
+            '"parcellation": "hcp_mmp1"' in new.runs["config"].iloc[-1]
+            and set(new.results["region"].dropna()) == {"V1", "V2", "V4"}
+        ),
+    ),
     "DatasetConfig.clips": (  # clip decoding: recorded; still images are not clips
         lambda cfg, inp: cfg["datasets"][0].update(clips={"fps": 2.0, "size": 32}),
         lambda ref, new, inp: assert_(

@@ -204,20 +204,11 @@ def draw_summary(p: Panel) -> list[ReportFigure]:
             "ms": 6,
         }
         if two_d:
-            ax.errorbar(
-                row["score_mean"],
-                row["aps_mean"],
-                xerr=[
-                    [row["score_mean"] - row["score_low"]],
-                    [row["score_high"] - row["score_mean"]],
-                ],
-                yerr=[[row["aps_mean"] - row["aps_low"]], [row["aps_high"] - row["aps_mean"]]],
-                fmt=style["marker"],
-                color=style["color"],
-                ms=6,
-                lw=0.8,
-                capsize=0,
-            )
+            # intervals drawn as given: a degenerate bootstrap may leave the mean outside
+            x, y = row["score_mean"], row["aps_mean"]
+            ax.hlines(y, row["score_low"], row["score_high"], colors=style["color"], lw=0.8)
+            ax.vlines(x, row["aps_low"], row["aps_high"], colors=style["color"], lw=0.8)
+            ax.plot(x, y, style["marker"], color=style["color"], ms=6)
             ax.annotate(
                 str(model),
                 (row["score_mean"], row["aps_mean"]),
