@@ -86,7 +86,7 @@ def main() -> None:
         for name, box in crops.items():
             image = full.crop(box)
             image = image.resize((image.width * 2 // 3, image.height * 2 // 3), Image.LANCZOS)
-            image.quantize(colors=128).save(args.out / name, optimize=True)
+            image.quantize(colors=256).save(args.out / name, optimize=True)
             print(args.out / name, image.size)
 
 
