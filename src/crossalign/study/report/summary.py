@@ -159,6 +159,56 @@ def _legend(ax: Any, paradigms: dict[str, str]) -> None:
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
 
+def _bands(ax: Any, res: pd.DataFrame, two_d: bool) -> None:
+    """The noise ceiling (vertical band) and, with APS, the brain's APS (horizontal band)."""
+    ceiling = ceiling_band(res)
+    if ceiling is not None:
+        ax.axvspan(*ceiling, color="0.88", zorder=0)
+        ax.text(
+            (ceiling[0] + ceiling[1]) / 2,
+            0.01,
+            "noise\nceiling",
+            transform=ax.get_xaxis_transform(),
+            fontsize=7,
+            va="bottom",
+            ha="center",
+            color="0.35",
+        )
+    band = brain_band(res) if two_d else None
+    if band is not None:
+        ax.axhspan(band[1], band[2], color="#c6dbef", alpha=0.6, zorder=0)
+        ax.axhline(band[0], color="#4292c6", lw=1)
+        ax.text(
+            0.0,
+            band[0],
+            " brain APS",
+            transform=ax.get_yaxis_transform(),
+            fontsize=7,
+            va="bottom",
+            color="#2171b5",
+        )
+
+
+def _point(
+    ax: Any, k: int, model: str, row: pd.Series, paradigms: dict[str, str], two_d: bool
+) -> None:
+    """One model: its score (and APS) with intervals drawn as given (a degenerate bootstrap
+    may leave the mean outside), coloured by verdict, marked by paradigm."""
+    colour = {key: c for key, _, c in VERDICTS}[_verdict(row)]
+    marker = paradigms[str(row["paradigm"])]
+    if not two_d:
+        piv = pd.DataFrame({s: [row[f"score_{s}"]] for s in ("mean", "low", "high")})
+        draw_intervals(
+            ax, np.array([k]), piv, model, horizontal=True, color=colour, marker=marker, ms=6
+        )
+        return
+    x, y = row["score_mean"], row["aps_mean"]
+    ax.hlines(y, row["score_low"], row["score_high"], colors=colour, lw=0.8)
+    ax.vlines(x, row["aps_low"], row["aps_high"], colors=colour, lw=0.8)
+    ax.plot(x, y, marker, color=colour, ms=6)
+    ax.annotate(model, (x, y), fontsize=6.5, xytext=(4, 3), textcoords="offset points")
+
+
 def draw_summary(p: Panel) -> list[ReportFigure]:
     """Score (x) against APS (y) per model with both CIs, the brain's APS band and the
     noise ceiling; when APS is undefined, the scores alone.
@@ -179,60 +229,13 @@ def draw_summary(p: Panel) -> list[ReportFigure]:
     paradigms = {
         str(x): MARKERS[i % len(MARKERS)] for i, x in enumerate(dict.fromkeys(b["paradigm"]))
     }
-    colours = {k: c for k, _, c in VERDICTS}
     two_d = bool(b["aps_mean"].notna().any())
     fig, ax = plt.subplots(figsize=(8.2, 5.2 if two_d else 0.28 * len(b) + 1.6))
-    ceiling = ceiling_band(p.res)
-    if ceiling is not None:
-        ax.axvspan(*ceiling, color="0.88", zorder=0)
-        ax.text(
-            (ceiling[0] + ceiling[1]) / 2,
-            0.01,
-            "noise\nceiling",
-            transform=ax.get_xaxis_transform(),
-            fontsize=7,
-            va="bottom",
-            ha="center",
-            color="0.35",
-        )
+    _bands(ax, p.res, two_d)
     order = b.sort_values("score_mean").index if not two_d else b.index
     for k, model in enumerate(order):
-        row = b.loc[model]
-        style: dict[str, Any] = {
-            "color": colours[_verdict(row)],
-            "marker": paradigms[str(row["paradigm"])],
-            "ms": 6,
-        }
-        if two_d:
-            # intervals drawn as given: a degenerate bootstrap may leave the mean outside
-            x, y = row["score_mean"], row["aps_mean"]
-            ax.hlines(y, row["score_low"], row["score_high"], colors=style["color"], lw=0.8)
-            ax.vlines(x, row["aps_low"], row["aps_high"], colors=style["color"], lw=0.8)
-            ax.plot(x, y, style["marker"], color=style["color"], ms=6)
-            ax.annotate(
-                str(model),
-                (row["score_mean"], row["aps_mean"]),
-                fontsize=6.5,
-                xytext=(4, 3),
-                textcoords="offset points",
-            )
-        else:
-            piv = pd.DataFrame({s: [row[f"score_{s}"]] for s in ("mean", "low", "high")})
-            draw_intervals(ax, np.array([k]), piv, str(model), horizontal=True, **style)
+        _point(ax, k, str(model), b.loc[model], paradigms, two_d)
     if two_d:
-        band = brain_band(p.res)
-        if band is not None:
-            ax.axhspan(band[1], band[2], color="#c6dbef", alpha=0.6, zorder=0)
-            ax.axhline(band[0], color="#4292c6", lw=1)
-            ax.text(
-                0.0,
-                band[0],
-                " brain APS",
-                transform=ax.get_yaxis_transform(),
-                fontsize=7,
-                va="bottom",
-                color="#2171b5",
-            )
         ax.set_ylabel("alignment pattern score (APS, mean over regions)", fontsize=8)
     else:
         ax.set_yticks(range(len(order)), [str(m) for m in order], fontsize=7)
