@@ -11,7 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import crossalign as ca
-from crossalign.compute.crossval import cv_rdm_vector, noise_precision
+from crossalign.compute.crossval import (
+    crossnobis_vector,
+    cv_rdm_vector,
+    noise_covariance,
+    noise_precision,
+)
 from crossalign.errors import InputError
 
 rsatoolbox = pytest.importorskip("rsatoolbox")
@@ -155,3 +160,60 @@ def test_models_use_the_noiseless_limit_and_every_analysis_runs():
     assert np.isfinite(ca.brain_aps(data, rdm="cv_euclidean").values).all()
     ev = ca.evaluate_model(model, data, rdm="crossnobis", n_bootstrap=50, n_permutations=50)
     assert np.isfinite(ev["score"].values).all()
+
+
+def _general(x, method):
+    """Crossnobis through the general path: the public precision, then the whitened RDM."""
+    return cv_rdm_vector(x, noise_precision(x, method))
+
+
+@given(
+    st.integers(0, 10_000), st.integers(2, 4), st.sampled_from(["shrinkage_diag", "shrinkage_eye"])
+)
+def test_the_fused_kernel_equals_the_general_path(seed, n_rep, method):
+    rng = np.random.default_rng(seed)
+    n, p = int(rng.integers(3, 12)), int(rng.integers(2, 9))
+    x = rng.normal(size=(n, p))[:, :, None] + rng.uniform(0.3, 2.0, p)[None, :, None] * (
+        rng.normal(size=(n, p, n_rep))
+    )
+    np.testing.assert_allclose(crossnobis_vector(x, method), _general(x, method), atol=1e-10)
+
+
+def test_the_torch_backend_and_missing_repetitions_take_the_general_path():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(9, 5, 3))
+    expected = _general(x, "shrinkage_diag")
+    pytest.importorskip("torch")
+    with ca.options(backend="torch:cpu"):
+        np.testing.assert_allclose(crossnobis_vector(x, "shrinkage_diag"), expected, atol=1e-10)
+    x[2, :, 1] = np.nan
+    np.testing.assert_allclose(
+        crossnobis_vector(x, "shrinkage_diag"), _general(x, "shrinkage_diag"), atol=1e-12
+    )
+
+
+def test_shrinkage_sums_equal_the_unit_pair_products():
+    """The O(observations x units) shrinkage sums equal rsatoolbox's unit x unit products."""
+    from rsatoolbox.data.noise import cov_from_measurements
+
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(12, 6, 3)) * rng.uniform(0.2, 3.0, 6)[None, :, None]
+    n, p, r = x.shape
+    from rsatoolbox.data import Dataset
+
+    ds = Dataset(
+        x.transpose(2, 0, 1).reshape(r * n, p),
+        obs_descriptors={"conds": np.tile(np.arange(n), r)},
+    )
+    for method in ("shrinkage_diag", "shrinkage_eye"):
+        ref = cov_from_measurements(ds, obs_desc="conds", method=method)
+        np.testing.assert_allclose(noise_covariance(x, method), ref, rtol=1e-12, atol=1e-14)
+
+
+def test_a_unit_without_noise_is_refused_naming_it():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(6, 4, 3))
+    x[:, 2, :] = x[:, 2, :1]  # unit 2 repeats itself exactly
+    for run in (lambda: crossnobis_vector(x, "shrinkage_diag"), lambda: noise_precision(x)):
+        with pytest.raises(InputError, match="no variation across repetitions in unit 2"):
+            run()

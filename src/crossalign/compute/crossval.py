@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from scipy.linalg import blas, lapack
 
 from crossalign._validation import check_option
 from crossalign.compute.backends import get_backend
@@ -54,9 +55,9 @@ def _check(x: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
             f"A cross-validated distance needs repetitions: the {name} must be an array "
             f"(stimulus, unit, repetition) with at least 2 repetitions. Got shape {x.shape}."
         )
-    valid = ~np.isnan(x.sum(axis=1))  # (n, R): one pass; a NaN anywhere marks the repetition
-    if valid.all():
-        return x, valid
+    if not np.isnan(x.sum()):  # one contiguous pass: no NaN anywhere, every repetition valid
+        return x, np.ones((x.shape[0], x.shape[2]), dtype=bool)
+    valid = ~np.isnan(x.sum(axis=1))  # (n, R): a NaN anywhere marks the repetition
     for i, a in np.argwhere(~valid):
         if not np.isnan(x[i, :, a]).all():
             raise InputError(
@@ -110,6 +111,10 @@ def crossnobis_vector(x: np.ndarray, method: str, name: str = "responses") -> np
     """The crossnobis RDM with the noise precision estimated from ``x`` itself: equal to
     ``cv_rdm_vector(x, noise_precision(x, method))``, checking ``x`` once.
 
+    With complete repetitions on the NumPy backend, one fused kernel does the whole cell
+    (:func:`_crossnobis_complete`); otherwise the covariance's Cholesky factor whitens the
+    Gram products of the current backend.
+
     Parameters
     ----------
     x : numpy.ndarray
@@ -125,9 +130,38 @@ def crossnobis_vector(x: np.ndarray, method: str, name: str = "responses") -> np
     """
     check_option(method, "method", list(PRECISIONS), "crossnobis")
     filled, valid = _check(np.asarray(x, dtype=np.float64), name)
-    precision = _inverse(_covariance(filled, valid, method))
-    factor = _cholesky(precision, f"noise precision of the {name}")
-    return _cv(filled, valid, lambda m: m @ factor)
+    if valid.all() and get_backend().name == "numpy":
+        return _crossnobis_complete(filled, method, name)
+    upper = _upper_factor(_covariance(filled, valid, method, name), name)
+    inverse = lapack.dtrtri(upper, lower=0)[0]  # cov^-1 = U^-1 U^-T: whiten by m U^-1
+    return _cv(filled, valid, lambda m: m @ np.triu(inverse))
+
+
+def _crossnobis_complete(x: np.ndarray, method: str, name: str) -> np.ndarray:
+    """One cell with every repetition present, every product in SciPy's BLAS and LAPACK.
+
+    NumPy and SciPy wheels carry separate OpenBLAS thread pools, and alternating between them
+    makes each wait for the other's spinning threads (several-fold slower at these sizes), so
+    this kernel calls SciPy's routines only: a symmetric rank-k update for the residual Gram,
+    the covariance's Cholesky factor ``U`` and its triangular inverse, one triangular product
+    whitening every repetition (``Z_a = X_a U^-1``), and symmetric rank-k updates for
+    ``gram(sum_a Z_a) - sum_a gram(Z_a)``; only upper triangles are formed.
+    """
+    n, p, n_rep = x.shape
+    reps = np.ascontiguousarray(x.transpose(2, 0, 1))  # (repetition, stimulus, unit)
+    res = (reps - reps.sum(axis=0) * (1.0 / n_rep)).reshape(n_rep * n, p)
+    gram = blas.dsyrk(1.0, res.T, beta=0.0, c=np.zeros((p, p), order="F"), overwrite_c=1)
+    _check_noise(gram, reps.reshape(n_rep * n, p), name)
+    cov = PRECISIONS[method](gram, res, float((n - 1) * n_rep))
+    inverse = lapack.dtrtri(_upper_factor(cov, name), lower=0, overwrite_c=1)[0]
+    white = blas.dtrmm(1.0, inverse, reps.reshape(n_rep * n, p).T, lower=0, trans_a=1)
+    white = white.T.reshape(n_rep, n, p)  # (X_a U^-1), C-ordered views of the F-ordered result
+    cross = blas.dsyrk(1.0, white.sum(axis=0).T, trans=1)
+    for a in range(n_rep):
+        cross = blas.dsyrk(-1.0, white[a].T, trans=1, beta=1.0, c=cross, overwrite_c=1)
+    diag = np.diag(cross)
+    i, j = np.triu_indices(n, k=1)
+    return (diag[i] + diag[j] - 2.0 * cross[i, j]) * (1.0 / (n_rep * (n_rep - 1) * p))
 
 
 def _cv(
@@ -161,52 +195,98 @@ def _cholesky(matrix: np.ndarray, what: str) -> np.ndarray:
         ) from None
 
 
+def _upper_factor(cov: np.ndarray, name: str) -> np.ndarray:
+    """``U`` with ``cov = U^T U`` (upper triangle of ``cov`` read; the result's strict lower
+    triangle is not cleared)."""
+    upper, info = lapack.dpotrf(cov, lower=0, clean=0)
+    if info != 0:
+        raise InputError(
+            f"The noise covariance of the {name} is not positive definite (leading minor "
+            f"{info}); crossnobis cannot whiten with it. Use rdm='cv_euclidean'."
+        )
+    return np.asarray(upper)
+
+
 def _residuals(filled: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float]:
-    """Residuals around each stimulus's mean, as (unit, observation) rows ready for the
-    covariance products, and rsatoolbox's degrees of freedom."""
+    """Residuals around each stimulus's mean as (observation, unit) rows, and rsatoolbox's
+    degrees of freedom."""
     n, p, n_rep = filled.shape
     mean = filled.sum(axis=2) / valid.sum(axis=1)[:, None]
-    res = (filled - mean[:, :, None]).transpose(1, 0, 2)  # (p, n, R)
+    res = (filled - mean[:, :, None]).transpose(2, 0, 1)  # (repetition, stimulus, unit)
     if valid.all():
-        return np.ascontiguousarray(res).reshape(p, n * n_rep), float((n - 1) * n_rep)
-    return np.ascontiguousarray(res[:, valid]), float(int(valid.sum()) - n)
+        return np.ascontiguousarray(res).reshape(n_rep * n, p), float((n - 1) * n_rep)
+    return np.ascontiguousarray(res[valid.T]), float(int(valid.sum()) - n)
 
 
-def _shrinkage_diag(res_t: np.ndarray, dof: float) -> np.ndarray:
-    """Schaefer & Strimmer (2005) shrinkage towards the diagonal, as rsatoolbox computes it
-    (``res_t``: residuals as (unit, observation))."""
-    n_obs = res_t.shape[1]
-    gram = get_backend().gram
-    s_sum = gram(res_t)
-    s2_sum = gram(res_t * res_t)
-    s = s_sum / dof
-    var = np.diag(s)
-    std = np.sqrt(var)
-    s_mean = s_sum / np.outer(std, std) / (n_obs - 1)
-    s2_mean = s2_sum / np.outer(var, var) / (n_obs - 1)
-    var_hat = n_obs / dof**2 * (s2_mean - s_mean**2)
-    off = ~np.eye(s.shape[0], dtype=bool)
-    lamb = float(np.clip(var_hat[off].sum() / (s_mean[off] ** 2).sum(), 0.0, 1.0))
-    return np.where(off, (1.0 - lamb) * s, s)
+def _check_noise(gram: np.ndarray, rows: np.ndarray, name: str) -> None:
+    """Refuse units whose residual sum of squares (the Gram's diagonal) is zero up to the
+    rounding of their values ``rows`` (observation, unit): no noise to whiten."""
+    sums = np.diag(gram)
+    peak = np.maximum(rows.max(axis=0), -rows.min(axis=0))
+    flat = np.flatnonzero(~(sums > rows.shape[0] * (1e-13 * peak) ** 2))
+    if flat.size:
+        raise InputError(
+            f"The {name} has no variation across repetitions in unit {flat[0]} (and "
+            f"{flat.size - 1} more); its noise covariance is singular and crossnobis cannot "
+            "whiten it. Use rdm='cv_euclidean'."
+        )
 
 
-def _shrinkage_eye(res_t: np.ndarray, dof: float) -> np.ndarray:
+def _shrinkage_diag(gram: np.ndarray, res: np.ndarray, dof: float) -> np.ndarray:
+    """Schaefer & Strimmer (2005) shrinkage towards the diagonal, as rsatoolbox computes it.
+
+    ``gram``: the residuals' Gram ``res^T res`` in its upper triangle, zeros below; ``res``:
+    (observation, unit). With ``var`` the residual variances and ``r`` the residuals, the
+    shrinkage intensity needs the sum over unit pairs ``i != j`` of the second moments
+    ``sum_k r_ki^2 r_kj^2 / (var_i var_j)``, which is ``sum_k (sum_i r_ki^2 / var_i)^2`` minus
+    its ``i = j`` terms: O(observations x units) instead of a second unit x unit product.
+    Returns the covariance in the upper triangle, written over ``gram``.
+    """
+    n_obs, p = res.shape
+    sums = np.diag(gram).copy()
+    inverse = 1.0 / sums
+    # sum over i < j of the squared residual correlations gram_ij^2 / (sums_i sums_j)
+    both = np.einsum("i,i->", np.einsum("ij,ij,j->i", gram, gram, inverse), inverse) - np.einsum(
+        "i,i,i,i->", sums, sums, inverse, inverse
+    )
+    mean_sq = 2.0 * both * (dof / (n_obs - 1)) ** 2  # sum over i != j of s_mean^2
+    weight = dof / sums  # 1 / variance
+    squares = res * res
+    rows = np.einsum("ki,i->k", squares, weight)
+    fourth = np.einsum("ki,ki->i", squares, squares)
+    second = (np.einsum("k,k->", rows, rows) - np.einsum("i,i,i->", fourth, weight, weight)) / (
+        n_obs - 1
+    )
+    var_hat = n_obs / dof**2 * (second - mean_sq)
+    lamb = float(np.clip(var_hat / mean_sq, 0.0, 1.0)) if mean_sq > 0 else 1.0
+    gram *= (1.0 - lamb) / dof  # the Gram becomes the covariance, in place
+    gram[np.diag_indices(p)] = sums / dof
+    return gram
+
+
+def _shrinkage_eye(gram: np.ndarray, res: np.ndarray, dof: float) -> np.ndarray:
     """Ledoit & Wolf (2004) shrinkage towards a multiple of the identity, as rsatoolbox
-    (``res_t``: residuals as (unit, observation))."""
-    p, n_obs = res_t.shape
-    gram = get_backend().gram
-    s = gram(res_t) / n_obs
-    s2 = gram(res_t * res_t)
-    b2 = float(np.sum(s2 / n_obs - s * s) / n_obs)
-    m = float(np.trace(s) / p)
-    d2 = float(np.sum((s - m * np.eye(p)) ** 2))
+    (arguments as :func:`_shrinkage_diag`; the sum of the second moments over all unit pairs
+    is ``sum_k (sum_i r_ki^2)^2``). Returns the covariance in the upper triangle."""
+    n_obs, p = res.shape
+    sums = np.diag(gram)
+    diag = sums / n_obs
+    total_sq = 2.0 * np.einsum("ij,ij->", gram, gram) - np.einsum("i,i->", sums, sums)
+    total_sq /= float(n_obs) ** 2  # sum over all unit pairs of s^2 (the Gram is symmetric)
+    rows = np.einsum("ki,ki->k", res, res)
+    b2 = (np.einsum("k,k->", rows, rows) / n_obs - total_sq) / n_obs
+    m = float(diag.sum() / p)
+    d2 = float(total_sq - p * m * m)
     b2 = min(d2, b2)
-    shrunk = b2 / d2 * m * np.eye(p) + (d2 - b2) / d2 * s
-    return shrunk * n_obs / dof
+    cov = gram * ((d2 - b2) / d2 / dof) if d2 > 0 else gram / dof
+    cov[np.diag_indices(p)] = (
+        (b2 / d2 * m + (d2 - b2) / d2 * diag) * (n_obs / dof) if d2 > 0 else diag * n_obs / dof
+    )
+    return cov
 
 
 #: Noise covariance estimators by name.
-PRECISIONS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+PRECISIONS: dict[str, Callable[[np.ndarray, np.ndarray, float], np.ndarray]] = {
     "shrinkage_diag": _shrinkage_diag,
     "shrinkage_eye": _shrinkage_eye,
 }
@@ -228,14 +308,20 @@ def noise_covariance(x: np.ndarray, method: str = "shrinkage_diag") -> np.ndarra
         (unit, unit).
     """
     check_option(method, "method", list(PRECISIONS), "noise_covariance")
-    return _covariance(*_check(np.asarray(x, dtype=np.float64), "responses"), method)
+    cov = _covariance(*_check(np.asarray(x, dtype=np.float64), "responses"), method)
+    return np.triu(cov) + np.triu(cov, k=1).T
 
 
-def _covariance(filled: np.ndarray, valid: np.ndarray, method: str) -> np.ndarray:
-    res_t, dof = _residuals(filled, valid)
+def _covariance(
+    filled: np.ndarray, valid: np.ndarray, method: str, name: str = "responses"
+) -> np.ndarray:
+    """The noise covariance in its upper triangle, its Gram on the current backend."""
+    res, dof = _residuals(filled, valid)
     if dof <= 0:
         raise InputError(f"The noise covariance needs positive degrees of freedom; got {dof}.")
-    return PRECISIONS[method](res_t, dof)
+    gram = np.triu(get_backend().gram(np.ascontiguousarray(res.T)))
+    _check_noise(gram, filled.transpose(2, 0, 1)[valid.T], name)
+    return PRECISIONS[method](gram, res, dof)
 
 
 def noise_precision(x: np.ndarray, method: str = "shrinkage_diag") -> np.ndarray:
