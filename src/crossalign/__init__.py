@@ -29,8 +29,9 @@ from crossalign.config import MemoryBudgetError, options
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.data.representations import Representations
 from crossalign.engine import distributed
-from crossalign.engine.core import pairwise_scores, plan_scores, score, score_tensor
-from crossalign.errors import CrossalignError, ReliabilityWarning
+from crossalign.engine.core import pairwise_scores, score, score_tensor
+from crossalign.engine.plan import plan_scores
+from crossalign.errors import CrossalignError, LongRunWarning, ReliabilityWarning
 from crossalign.evaluation.core import Evaluation
 from crossalign.evaluation.evaluate import aps_permutation_test, evaluate_model, model_aps
 from crossalign.evaluation.protocols import PROTOCOLS, Protocol
@@ -117,6 +118,7 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     "plot_parcels",
     # errors and submodules
     "CrossalignError",
+    "LongRunWarning",
     "ReliabilityWarning",
     "__version__",
     "backends",

@@ -14,6 +14,7 @@ __all__ = [
     "CrossalignError",
     "InputError",
     "InputTypeError",
+    "LongRunWarning",
     "MissingFileError",
     "PlanError",
     "ReliabilityWarning",
@@ -63,3 +64,8 @@ class ProtocolOverrideWarning(UserWarning):
 class ReliabilityWarning(UserWarning):
     """A statistic is computed but unreliable: a degenerate bootstrap interval, too few
     resamples kept, too few bootstrap resamples, or a noise ceiling whose interval holds 0."""
+
+
+class LongRunWarning(UserWarning):
+    """An analysis is planned to run over an hour on this machine (said before it starts,
+    with the estimate, and where to run it faster: a Dask cluster or a GPU backend)."""

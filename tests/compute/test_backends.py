@@ -192,7 +192,7 @@ def test_options_are_isolated_between_overlapping_threads():
 def test_every_metric_agrees_across_backends_and_says_where_it_runs(brain, backend, metric):
     """Each metric either has kernels for the backend (its scores agree with NumPy's) or
     runs on NumPy, with a warning and a plan that says numpy, never silently."""
-    from crossalign.engine.core import plan_scores
+    from crossalign.engine.plan import plan_scores
     from crossalign.metrics import get_metric
 
     m = get_metric(metric)

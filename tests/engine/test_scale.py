@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import crossalign as ca
-from crossalign.engine.core import all_pairs, estimate_bytes, plan_scores
+from crossalign.engine.core import all_pairs
+from crossalign.engine.plan import estimate_bytes, plan_scores
 
 
 def _brain(n_sub: int, n_reg: int, n: int, p: int, seed: int = 0) -> ca.BrainData:
@@ -80,6 +81,68 @@ def test_streamed_model_against_brain_tensor_keeps_labels():
         got = ca.score_tensor(model, brain)
     assert got.dims == ref.dims == ("model", "layer", "subject", "region")
     np.testing.assert_allclose(got.values, ref.values, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("metric", ["pearson", "predictivity"])
+def test_a_few_layers_held_while_many_cells_stream_past_equal_one_block(metric):
+    """A small side (a model's layers) is held whole; the large side (brain cells) streams
+    past it in blocks, each prepared once, with nothing written to disk; either orientation
+    (predictivity is asymmetric) gives the one-block numbers."""
+    brain = _brain(6, 5, 120 if metric == "pearson" else 60, 12, seed=3)
+    rng = np.random.default_rng(6)
+    model = ca.ModelData.from_activations(
+        {f"layer{i}": rng.normal(size=(brain.n_stimuli, 20)) for i in range(3)},
+        model="net",
+        stimuli=brain.stimuli,
+    )
+    for data, other in ((model, brain), (brain, model)):
+        unbounded = all_pairs(data, other, metric)
+        budget = estimate_bytes(data, other, metric) // 3
+        with ca.options(memory_budget=budget):
+            plan = plan_scores(data, other, metric)
+            assert plan.held and plan.streamed and plan.peak_bytes <= budget
+            assert len(plan.column_blocks() if data is model else plan.blocks(len(data))) > 1
+            assert "held whole" in plan.describe()
+            streamed = all_pairs(data, other, metric)
+        np.testing.assert_allclose(streamed, unbounded, rtol=0, atol=1e-10)
+
+
+def test_the_held_plan_stays_within_its_budget():
+    brain = _brain(8, 6, 500, 40, seed=4)  # 48 RDMs of 124,750 entries: 48 MB
+    rng = np.random.default_rng(7)
+    model = ca.ModelData.from_activations(
+        {f"layer{i}": rng.normal(size=(500, 30)) for i in range(2)},
+        model="net",
+        stimuli=brain.stimuli,
+    )
+    unbounded = all_pairs(model, brain, "pearson")
+    budget = estimate_bytes(model, brain, "pearson") // 4
+    with ca.options(memory_budget=budget):
+        plan = plan_scores(model, brain, "pearson")
+        tracemalloc.start()
+        try:
+            streamed = all_pairs(model, brain, "pearson", plan=plan)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert plan.held and peak <= budget, (peak, budget)
+    np.testing.assert_allclose(streamed, unbounded, rtol=0, atol=1e-12)
+
+
+def test_a_run_planned_over_an_hour_says_so_before_it_starts(monkeypatch):
+    """Linear predictivity at parcel scale (12 layers x 1,800 cells of 330 units, 1,000
+    stimuli) is estimated at hours on a CPU; a run planned that long warns first, with the
+    plan and where to run it faster."""
+    from crossalign.engine import core, plan
+    from crossalign.metrics import get_metric
+
+    lp = get_metric("predictivity")
+    hours = plan._seconds(lp, 1000, 330, 1800, 1800, 1800, "numpy", "float64") / 3600
+    assert hours > 1, hours
+    brain = _brain(3, 2, 40, 5, seed=8)
+    monkeypatch.setattr(core, "LONG_RUN_SECONDS", 0.0)
+    with pytest.warns(ca.LongRunWarning, match=r"6 x 6 representations.*Dask cluster.*GPU"):
+        all_pairs(brain, None, "pearson")
 
 
 def test_a_budget_too_small_for_one_block_is_refused_with_both_estimates(big):

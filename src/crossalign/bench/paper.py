@@ -14,12 +14,12 @@ on sampled pairs and extrapolated to the pairs this analysis scores.
 
 from __future__ import annotations
 
-import resource
 import time
 from typing import Any
 
 import numpy as np
 
+from crossalign.bench.memory import peak_rss_mb, reset_peak_rss
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.evaluation.core import Evaluation
 from crossalign.stats.equivalence import equivalence
@@ -32,27 +32,6 @@ PAPER_SIZES = {
     "small": (4, 5, 1, 150, 30, (40, 120), 2, 4, 256, 100, 2),
     "full": (10, 19, 3, 1000, 102, (200, 2000), 4, 12, 4096, 1000, 2),
 }
-
-
-def _peak_mb() -> float:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _reset_peak() -> None:
-    """Start a new peak-RSS measurement (Linux: VmHWM reset through /proc/self/clear_refs)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
 
 
 def _world(size: str, seed: int = 0) -> tuple[Any, dict[str, Any]]:
@@ -180,10 +159,10 @@ def bench_paper(
         "setup_s": setup,
     }
     for metric in metrics:
-        _reset_peak()
+        reset_peak_rss()
         brain, models = _world(size)  # fresh containers: no caches from the other metric
         out[metric] = _evaluate(brain, models, metric, n_bootstrap)
-        out[metric]["peak_rss_mb"] = _peak_mb()
+        out[metric]["peak_rss_mb"] = peak_rss_mb()
     if "predictivity" in metrics:
         n_cells, n_layers = len(brain), sum(len(md) for md in models.values())
         pairs = n_cells * n_cells + 2 * n_layers * n_cells  # brain, selection, test
@@ -192,5 +171,5 @@ def bench_paper(
         out["ridgecv_pairs"] = pairs
         out["ridgecv_extrapolated_s"] = per_pair * pairs
     out["total_s"] = time.perf_counter() - start
-    out["peak_rss_mb"] = _peak_mb()
+    out["peak_rss_mb"] = peak_rss_mb()
     return out

@@ -21,10 +21,12 @@ import numpy as np
 from scipy.io import savemat
 
 import crossalign as ca
+from crossalign.bench.cortex import bench_cortex
 from crossalign.bench.paper import bench_paper
 from crossalign.config import get_option, options
 from crossalign.data.containers import BrainData, ModelData
-from crossalign.engine.core import all_pairs, plan_scores, score_tensor
+from crossalign.engine.core import all_pairs, score_tensor
+from crossalign.engine.plan import plan_scores
 from crossalign.evaluation.core import Evaluation
 from crossalign.io.nsd import load_nsd
 from crossalign.models import extract, load_model
@@ -706,6 +708,7 @@ def bench_crossnobis(size: str = "small") -> dict[str, Any]:
 
 
 BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
+    "cortex": bench_cortex,
     "crossnobis": bench_crossnobis,
     "evaluate": bench_evaluate,
     "paper": _paper,

@@ -505,9 +505,15 @@ class Representations:
         if len(target) < 3:
             raise InputError(f"The 'ids' argument must keep at least 3 stimuli. Got {len(target)}.")
         pos = subset_positions(self._stimuli, target)
+        # a run of consecutive stimuli (a dataset's train or test block) is a view, not a copy
+        run = len(pos) and np.array_equal(pos, np.arange(pos[0], pos[0] + len(pos)))
+        rows: Any = slice(int(pos[0]), int(pos[0]) + len(pos)) if run else pos
         entries = {}
         for key, arr in self._entries.items():
-            entries[key] = arr[np.ix_(pos, pos)] if self._kinds[key] == "rdm" else arr[pos]
+            if self._kinds[key] == "rdm":
+                entries[key] = arr[rows, rows] if run else arr[np.ix_(pos, pos)]
+            else:
+                entries[key] = arr[rows]
         out = type(self)(entries, self._kinds, target, self.attrs)
         out._rdm_cache = self._rdm_cache.stimuli(pos, self.n_stimuli)  # indexing, not recomputing
         return out

@@ -10,10 +10,8 @@ without another RDM comparison.
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib
 import tempfile
-import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,24 +21,20 @@ import numpy as np
 import xarray as xr
 
 from crossalign._validation import check_option
-from crossalign.compute.backends import get_backend
-from crossalign.config import MemoryBudgetError, get_option, options
-from crossalign.config import options as _opts
+from crossalign.config import get_option, options
 from crossalign.data.containers import ModelData
 from crossalign.data.labels import coord
 from crossalign.data.representations import Representations, match_stimuli
-from crossalign.errors import InputError
+from crossalign.engine.plan import ScoringPlan, effective_backend, format_duration, plan_scores
+from crossalign.errors import InputError, LongRunWarning
 from crossalign.metrics import Metric, get_metric
 
 __all__ = [
+    "LONG_RUN_SECONDS",
     "Prepared",
-    "ScoringPlan",
     "all_pairs",
     "cross",
-    "estimate_bytes",
-    "format_duration",
     "pairwise_scores",
-    "plan_scores",
     "prepare",
     "representation_inputs",
     "score",
@@ -122,7 +116,7 @@ def prepare(metric: str | Metric, inputs: Any, labels: Sequence[Any] | None = No
     Prepared
     """
     m = get_metric(metric)
-    backend = _effective_backend(m)
+    backend = effective_backend(m)
     with options(backend=backend):
         return Prepared(m, m.prepare(inputs, labels), backend)
 
@@ -181,287 +175,10 @@ def representation_inputs(
 
 
 # ---------------------------------------------------------------------------- planning
-def _widths(data: Representations) -> list[int]:
-    return [int(np.prod(data[k].shape[1:2])) if data.kind(k) == "responses" else 0 for k in data]
+#: Plans predicted to run longer than this (seconds) are announced with a LongRunWarning.
+LONG_RUN_SECONDS = 3600.0
 
 
-def _footprint(
-    data: Representations, other: Representations | None, m: Metric
-) -> tuple[int, int, int]:
-    """Bytes per representation as metric input and as prepared, and the fixed working set
-    of preparing and of one product, as the metric declares them (:meth:`Metric.cost`)."""
-    cost = m.cost(data.n_stimuli, _width(data, other))
-    return int(cost.input_bytes), int(cost.prepared_bytes), int(cost.working_bytes)
-
-
-def _width(data: Representations, other: Representations | None) -> int:
-    widths = _widths(data) + ([] if other is None else _widths(other))
-    return max(max(widths, default=1), 1)
-
-
-@dataclass(frozen=True)
-class ScoringPlan:
-    """How an all-pairs analysis will run: block size, memory and time, decided before it
-    starts (:func:`plan_scores`).
-
-    Parameters
-    ----------
-    metric : str
-    n_a, n_b : int
-        Representations on each side (``n_b`` 0: data against itself).
-    n_stimuli : int
-    block : int
-        Representations per block (``n_a`` or more: one block).
-    input_bytes, prepared_bytes : int
-        One representation as metric input and as prepared.
-    working_bytes : int
-        The fixed working set.
-    budget : int
-        The memory budget (bytes).
-    backend, dtype : str
-        Where and in what precision the kernels run.
-    seconds : float
-        The predicted time.
-    """
-
-    metric: str
-    n_a: int
-    n_b: int  # 0: data against itself
-    n_stimuli: int
-    block: int  # representations per block (n_a, or more: one block)
-    input_bytes: int  # per representation
-    prepared_bytes: int  # per representation
-    working_bytes: int
-    budget: int
-    backend: str
-    dtype: str
-    seconds: float
-
-    @property
-    def n_blocks(self) -> int:
-        return -(-self.n_a // self.block)
-
-    @property
-    def streamed(self) -> bool:
-        return self.block < max(self.n_a, self.n_b)
-
-    @property
-    def score_bytes(self) -> int:
-        return self.n_a * (self.n_b or self.n_a) * 8
-
-    @property
-    def peak_bytes(self) -> int:
-        """Estimated peak: one held block of prepared representations, one block being
-        prepared (inputs and prepared), the working set and the score matrix."""
-        k = self.n_a + self.n_b if not self.streamed else self.block
-        per = self.input_bytes + self.prepared_bytes
-        held = 0 if not self.streamed else self.block * self.prepared_bytes
-        return k * per + held + self.working_bytes + self.score_bytes
-
-    def blocks(self, n: int) -> list[range]:
-        """The blocks of ``n`` representations this plan runs.
-
-        Parameters
-        ----------
-        n : int
-
-        Returns
-        -------
-        list of range
-        """
-        return [range(i, min(i + self.block, n)) for i in range(0, n, self.block)]
-
-    def describe(self) -> str:
-        """One line for the user, printed before a long run starts."""
-        what = f"{self.n_a} x {self.n_b or self.n_a} representations of {self.n_stimuli} stimuli"
-        how = (
-            f"streamed in blocks of {self.block} ({self.n_blocks} blocks)"
-            if self.streamed
-            else "in one block"
-        )
-        return (
-            f"{what}, {self.metric} on {self.backend} ({self.dtype}): {how}; peak memory about "
-            f"{_gb(self.peak_bytes)} (budget {_gb(self.budget)}); time about "
-            f"{format_duration(self.seconds)}"
-        )
-
-
-def _gb(n: int) -> str:
-    return f"{n / 1e9:.2f} GB" if n >= 1e7 else f"{n / 1e6:.1f} MB"
-
-
-def format_duration(seconds: float) -> str:
-    """A duration for people: seconds, minutes or hours, one decimal.
-
-    Parameters
-    ----------
-    seconds : float
-
-    Returns
-    -------
-    str
-    """
-    if seconds < 60:
-        return f"{max(seconds, 0.1):.1f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-@functools.cache
-def _rates(backend: str, dtype: str) -> tuple[float, float, float]:
-    """Measured speed of this machine: symmetric-product units (n^2 p) per second, ranked
-    elements per second and bytes copied per second, from probes of 10-30 ms (best of three)."""
-    b = get_backend(backend)
-    rng = np.random.default_rng(0)
-    z = rng.standard_normal((512, 512))
-    v = rng.standard_normal((1, 2**20))  # as long as a 1450-stimulus RDM: caches miss alike
-    out = np.empty_like(v)
-    src, dst = np.ones(2**22), np.empty(2**22)
-    best = [np.inf] * 3
-    with _opts(dtype=dtype):
-        for _ in range(3):
-            for k, step in enumerate(
-                (lambda: b.gram(z), lambda: b.rank(v, out), lambda: np.copyto(dst, src))
-            ):
-                t0 = time.perf_counter()
-                step()
-                best[k] = min(best[k], time.perf_counter() - t0)
-    gram_t, rank_t, copy_t = (max(t, 1e-6) for t in best)
-    return 512**3 / gram_t, v.size / rank_t, 2 * src.nbytes / copy_t
-
-
-def _seconds(
-    m: Metric, n: int, p: int, n_a: int, n_b: int, block: int, backend: str, dtype: str
-) -> float:
-    """Rough run time from the metric's declared cost (:meth:`Metric.cost`) and rates
-    measured on this machine: preparations (counting re-preparations when streamed), the
-    responses-to-RDM step of RDM metrics, and the pair products."""
-    gram_rate, rank_rate, copy_rate = _rates(backend, dtype)
-    n_blocks = -(-n_a // block)
-    c = m.cost(n, p)
-    if c.spillable:
-        n_blocks = 1  # streamed blocks are prepared once and kept on disk (_SpilledBlocks)
-    if n_b:
-        preps = n_a + (n_b if n_blocks == 1 else n_blocks * n_b)
-        pairs = n_a * n_b
-    else:
-        preps = n_a + (0 if n_blocks == 1 else block * n_blocks * (n_blocks - 1) // 2)
-        pairs = n_a * n_a
-    prep = (
-        c.prepare_products / gram_rate + c.prepare_ranked / rank_rate + c.prepare_copied / copy_rate
-    )
-    if m.input_kind == "rdm":  # responses -> RDM: a Gram product and its triangle
-        prep += n * n * p / gram_rate + (3 * n * n + 6 * n * p) * 8 / copy_rate
-    pair = c.pair_products / gram_rate + c.pair_ranked / rank_rate
-    return preps * prep + pairs * pair
-
-
-def _effective_backend(m: Metric) -> str:
-    """The ``backend`` option where the metric has kernels for it, else ``numpy`` (with a
-    warning naming the metric): nothing silently runs elsewhere than the plan says."""
-    requested = get_option("backend")
-    if requested.split(":")[0] in m.backends:
-        return requested
-    warnings.warn(
-        f"The metric {m.name!r} has kernels for {list(m.backends)} only; it runs on numpy "
-        f"although the backend option is {requested!r} (RDMs are still computed there).",
-        stacklevel=3,
-    )
-    return "numpy"
-
-
-def plan_scores(
-    data: Representations, other: Representations | None, metric: str | Metric
-) -> ScoringPlan:
-    """Decide, before anything runs, how scoring ``data`` against ``other`` (or itself) fits
-    the memory budget (the ``memory_budget`` option): in one block when it all fits, else
-    streamed in blocks of representations; refused with :class:`MemoryBudgetError` when not
-    even two representations at a time fit. The plan carries its memory and time estimates.
-
-    Parameters
-    ----------
-    data : Representations
-        The representations scored (rows).
-    other : Representations or None
-        The representations they are scored against (columns); None for ``data`` itself.
-    metric : str or Metric
-        Any registered metric; its declared cost (:meth:`Metric.cost`) sizes the plan.
-
-    Returns
-    -------
-    ScoringPlan
-        Block size, memory (input, prepared, working, peak) and time estimates, and the
-        backend the metric will run on.
-
-    Raises
-    ------
-    MemoryBudgetError
-        Not even two representations at a time fit the budget.
-    """
-    m = get_metric(metric)
-    n_a, n_b = len(data), (0 if other is None else len(other))
-    inp, prep, work = _footprint(data, other, m)
-    budget = get_option("memory_budget")
-    score = n_a * (n_b or n_a) * 8
-    full = (n_a + n_b) * (inp + prep) + work + score
-    if full <= budget:
-        block = max(n_a, n_b)
-    else:
-        # streamed: a held block of prepared representations plus one being prepared
-        block = (budget - work - score) // (inp + 2 * prep)
-        if block < 1:
-            need = inp + 2 * prep + work + score
-            raise MemoryBudgetError(
-                f"Scoring {n_a} x {n_b or n_a} representations of {data.n_stimuli} stimuli "
-                f"with {m.name!r} needs about {_gb(need)}, over the memory budget of "
-                f"{_gb(budget)}, even streamed one representation at a time (all at once: "
-                f"{_gb(full)}). Score fewer stimuli at once, or set a larger "
-                "budget (crossalign.options(memory_budget='16GB'), or --memory-budget) if the "
-                "machine has the memory."
-            )
-        block = int(min(block, max(n_a, n_b)))
-    backend, dtype = _effective_backend(m), get_option("dtype")
-    p = _width(data, other)
-    return ScoringPlan(
-        metric=m.name,
-        n_a=n_a,
-        n_b=n_b,
-        n_stimuli=data.n_stimuli,
-        block=block,
-        input_bytes=inp,
-        prepared_bytes=prep,
-        working_bytes=work,
-        budget=budget,
-        backend=backend,
-        dtype=dtype,
-        seconds=_seconds(m, data.n_stimuli, p, n_a, n_b, block, backend, dtype),
-    )
-
-
-def estimate_bytes(
-    data: Representations, other: Representations | None, metric: str | Metric
-) -> int:
-    """Peak memory (bytes) of scoring ``data`` against ``other`` with ``metric`` in one
-    block: inputs and prepared copies of every representation, the working set of one
-    preparation and the score matrix.
-
-    Parameters
-    ----------
-    data, other : Representations
-    metric : str or Metric
-
-    Returns
-    -------
-    int
-    """
-    m = get_metric(metric)
-    inp, prep, work = _footprint(data, other, m)
-    n_a, n_b = len(data), (0 if other is None else len(other))
-    return (n_a + n_b) * (inp + prep) + work + n_a * (n_b or n_a) * 8
-
-
-# ---------------------------------------------------------------------------- running
 def all_pairs(
     data: Representations,
     other: Representations | None,
@@ -496,6 +213,15 @@ def all_pairs(
     plan = plan or plan_scores(data, other, m)
     if get_option("cluster") is not None:
         return executor("dask")(data, other, m, rdm, plan)
+    if plan.seconds > LONG_RUN_SECONDS:
+        warnings.warn(
+            f"Planned: {plan.describe()}. On this machine that is over "
+            f"{format_duration(LONG_RUN_SECONDS)}; a Dask cluster (crossalign.options("
+            "cluster='tcp://...')) spreads the blocks over workers, and a GPU backend "
+            "(crossalign.options(backend='torch:cuda')) runs the products in seconds.",
+            LongRunWarning,
+            stacklevel=2,
+        )
     if not plan.streamed:
         return pairwise_scores(
             representation_inputs(data, m, rdm),
@@ -540,7 +266,7 @@ def block_pairs(plan: ScoringPlan) -> list[tuple[int, int]]:
     """The (row block, column block) pairs to compute: for a symmetric metric scoring data
     against itself only the upper triangle of blocks (the rest is its transpose)."""
     n_rows = len(plan.blocks(plan.n_a))
-    n_cols = len(plan.blocks(plan.n_b or plan.n_a))
+    n_cols = len(plan.column_blocks())
     upper = not plan.n_b and get_metric(plan.metric).symmetric
     return [(i, j) for i in range(n_rows) for j in range(n_cols) if not upper or j >= i]
 
@@ -549,7 +275,7 @@ def place_block(out: np.ndarray, plan: ScoringPlan, i: int, j: int, scores: np.n
     """Write the scores of block pair (i, j) into ``out`` (and their transpose below the
     diagonal when only the upper triangle of blocks is computed)."""
     rows = plan.blocks(plan.n_a)[i]
-    cols = plan.blocks(plan.n_b or plan.n_a)[j]
+    cols = plan.column_blocks()[j]
     out[rows.start : rows.stop, cols.start : cols.stop] = scores
     if not plan.n_b and get_metric(plan.metric).symmetric and i != j:
         out[cols.start : cols.stop, rows.start : rows.stop] = scores.T
@@ -564,6 +290,8 @@ def _streamed(
     again for each row block."""
     target = data if other is None else other
     out = np.empty((len(data), len(target)))
+    if plan.held and other is not None:
+        return _past_held(data, other, m, rdm, plan, out)
     with _SpilledBlocks(data, m, rdm, plan) as rows_store:
         cols_store = rows_store if other is None else _SpilledBlocks(target, m, rdm, plan)
         with cols_store:
@@ -572,6 +300,28 @@ def _streamed(
                 cols = held if other is None and i == j else cols_store.get(j)
                 place_block(out, plan, i, j, m.cross(held, cols))
                 del cols, held
+    return out
+
+
+def _past_held(
+    data: Representations,
+    other: Representations,
+    m: Metric,
+    rdm: str,
+    plan: ScoringPlan,
+    out: np.ndarray,
+) -> np.ndarray:
+    """The smaller side prepared once and held; each block of the larger side prepared once,
+    scored against it and dropped (e.g. a model's layers against every brain cell)."""
+    rows, cols = plan.blocks(plan.n_a), plan.column_blocks()
+    if len(rows) == 1:
+        held = prepare_block(data, rows[0], m, rdm)
+        for j, block in enumerate(cols):
+            place_block(out, plan, 0, j, m.cross(held, prepare_block(other, block, m, rdm)))
+    else:
+        held = prepare_block(other, cols[0], m, rdm)
+        for i, block in enumerate(rows):
+            place_block(out, plan, i, 0, m.cross(prepare_block(data, block, m, rdm), held))
     return out
 
 

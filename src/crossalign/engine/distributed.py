@@ -1,7 +1,7 @@
 """Run the all-pairs engine on a Dask cluster (``dask.distributed``).
 
 The analysis is cut as in the single-process streamed run
-(:func:`crossalign.engine.core.plan_scores`):
+(:func:`crossalign.engine.plan.plan_scores`):
 blocks of representations are prepared once each (one task per block, held in the workers'
 memory, which Dask spills to disk beyond its limits), and every needed pair of blocks is one
 task of batched products. The same blocks and the same kernels give the same numbers as the
@@ -32,7 +32,7 @@ from crossalign.errors import InputError
 
 if TYPE_CHECKING:
     from crossalign.data.representations import Representations
-    from crossalign.engine.core import ScoringPlan
+    from crossalign.engine.plan import ScoringPlan
     from crossalign.metrics import Metric
 
 __all__ = ["cluster", "dask_all_pairs"]
@@ -144,7 +144,8 @@ def dask_all_pairs(
     # at least two blocks per worker thread, so that every worker has pairs to score
     threads = max(1, sum(client.nthreads().values()))
     k = max(plan.n_a, plan.n_b)
-    plan = dataclasses.replace(plan, block=max(1, min(plan.block, -(-k // (2 * threads)))))
+    block = max(1, min(plan.block, plan.col_block or plan.block, -(-k // (2 * threads))))
+    plan = dataclasses.replace(plan, block=block, col_block=None)
     backend, dtype = plan.backend, plan.dtype
     target = data if other is None else other
 

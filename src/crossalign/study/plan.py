@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crossalign.config import MemoryBudgetError, get_option
-from crossalign.engine.core import format_duration
+from crossalign.engine.plan import format_duration
 
 __all__ = ["plan_inference"]
 

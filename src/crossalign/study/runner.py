@@ -25,7 +25,7 @@ from rich.console import Console
 
 from crossalign.config import MemoryBudgetError, get_option, options
 from crossalign.data.containers import BrainData, ModelData
-from crossalign.engine.core import plan_scores
+from crossalign.engine.plan import plan_scores
 from crossalign.errors import InputError, ProtocolOverrideWarning, ReliabilityWarning
 from crossalign.io import load_arrays, load_dataset, load_region_files, load_table, load_xarray
 from crossalign.io.loaders import match_stimulus_files
