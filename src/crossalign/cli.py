@@ -588,8 +588,8 @@ def bench(
         str,
         typer.Argument(
             help=(
-                "Benchmark: paper (paper-rsa, paper-lp: one metric), rsa, crossnobis, aps, "
-                "predictivity, evaluate, extract, extract-video, stream or nsd."
+                "Benchmark: paper (paper-rsa, paper-lp: one metric), cortex, rsa, crossnobis, "
+                "aps, predictivity, evaluate, extract, extract-video, stream or nsd."
             )
         ),
     ],
@@ -597,14 +597,26 @@ def bench(
         str, typer.Option(help="small or full (the full sizes are those of BENCHMARKS.md).")
     ] = "small",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    floor: Annotated[
+        bool,
+        typer.Option(
+            "--floor",
+            help="predictivity: time the arithmetic floor in the same run and print the ratio.",
+        ),
+    ] = False,
     backend: BackendOpt = "numpy",
     dtype: DtypeOpt = "float64",
 ) -> None:
     """Run a benchmark on seeded synthetic data and print its timings."""
     check_option(name, "name", BENCHMARKS, "bench")
     check_option(size, "size", ["small", "full"], "bench")
+    if floor and name != "predictivity":
+        raise InputError(
+            f"The '--floor' option times the floor of linear predictivity; got it with the "
+            f"benchmark {name!r}. Expected 'crossalign bench predictivity --floor'."
+        )
     with _execution(backend, dtype, None, None):
-        result = BENCHMARKS[name](size)
+        result = BENCHMARKS[name](size, floor=True) if floor else BENCHMARKS[name](size)
     if as_json:
         print(json.dumps(result))
         return

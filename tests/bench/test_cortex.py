@@ -56,7 +56,7 @@ def test_float32_storage_moves_scores_and_aps_by_less_than_1e_6():
     rng = np.random.default_rng(1)
     wide = {
         k: brain[k].values.astype(np.float64) + 1e-3 * rng.standard_normal(brain[k].values.shape)
-        for k in brain.keys()
+        for k in brain
     }
     b64 = ca.BrainData.from_responses(wide, stimuli=brain.stimuli)
     b32 = ca.BrainData.from_responses(

@@ -390,3 +390,39 @@ def test_metric_sensitivity_reports_rankings(small_study):
     np.testing.assert_allclose(np.diag(out["aps_rank_correlation"].values), 1.0)
     with pytest.raises(ValueError, match=r"repeats a metric"):
         ca.metric_sensitivity(brain, models, ["cka", "cka"])
+
+
+@pytest.mark.parametrize("seed", [0, 11])
+@pytest.mark.parametrize("fold_weights", ["equal", "size"])
+def test_all_pairs_predictivity_equals_per_pair_ridgecv(monkeypatch, seed, fold_weights):
+    """Every ordered pair of 5 representations (one with more units than stimuli), the
+    sources stacked 2 at a time into one product with the targets (a small stack limit),
+    equals scikit-learn's RidgeCV per pair, for two KFold seeds, with fold scores averaged
+    equally or weighted by fold size (47 stimuli: folds of 10 and 9)."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import StandardScaler
+
+    from crossalign.metrics import predictivity as module
+
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(47, 4))
+    reps = [z @ rng.normal(size=(4, p)) + rng.normal(size=(47, p)) for p in (6, 9, 60, 12, 3)]
+    metric = get_metric("predictivity", seed=seed, fold_weights=fold_weights)
+    monkeypatch.setattr(module, "_STACK_BYTES", 2 * 19 * 38**2 * 8)
+    prepared = metric.prepare(reps)
+    ours = metric.cross(prepared, prepared)
+
+    def reference(x, y):
+        x, y = StandardScaler().fit_transform(x), StandardScaler().fit_transform(y)
+        scores, sizes = [], []
+        for tr, te in KFold(5, shuffle=True, random_state=seed).split(x):
+            model = RidgeCV(alphas=np.logspace(0, 9, 19)).fit(x[tr], y[tr])
+            scores.append(r2_score(y[te], model.predict(x[te])))
+            sizes.append(len(te))
+        w = np.array(sizes) / sum(sizes) if fold_weights == "size" else np.full(5, 0.2)
+        return float(np.dot(w, scores))
+
+    expected = np.array([[reference(x, y) for y in reps] for x in reps])
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-8)

@@ -22,6 +22,7 @@ from scipy.io import savemat
 
 import crossalign as ca
 from crossalign.bench.cortex import bench_cortex
+from crossalign.bench.floor import bench_predictivity_floor
 from crossalign.bench.paper import bench_paper
 from crossalign.config import get_option, options
 from crossalign.data.containers import BrainData, ModelData
@@ -233,8 +234,11 @@ def bench_aps(size: str = "small", *, n_bootstrap: int = 1000) -> dict[str, Any]
     }
 
 
-def bench_predictivity(size: str = "small", *, seed: int = 0) -> dict[str, Any]:
-    """All-pairs linear predictivity (APA protocol) against per-pair scikit-learn.
+def bench_predictivity(
+    size: str = "small", *, seed: int = 0, floor: bool = False
+) -> dict[str, Any]:
+    """All-pairs linear predictivity (APA protocol) against per-pair scikit-learn, or (with
+    ``floor``) against its timed arithmetic floor (:mod:`crossalign.bench.floor`).
 
     crossalign scores every ordered pair; scikit-learn's ``RidgeCV`` inside
     ``KFold(5, shuffle=True, random_state=seed)`` on z-scored data (the paper's implementation)
@@ -246,12 +250,16 @@ def bench_predictivity(size: str = "small", *, seed: int = 0) -> dict[str, Any]:
         ``"full"`` is the scale the published figures use; ``"small"`` a quick check.
     seed : int
         Seed of the synthetic data and of the folds.
+    floor : bool
+        Time the floor in the same run instead of scikit-learn.
 
     Returns
     -------
     dict
         Timings, the speed-up and the largest difference on the sampled pairs.
     """
+    if floor:
+        return bench_predictivity_floor(size)
     from sklearn.linear_model import RidgeCV
     from sklearn.metrics import r2_score
     from sklearn.model_selection import KFold

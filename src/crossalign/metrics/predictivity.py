@@ -305,9 +305,18 @@ class Predictivity(Metric):
         out = np.zeros((len(a.data), len(b.data)))
         for (train, test), weight in zip(folds, weights, strict=True):
             targets = _Targets(b.data, b.varying, train, test)
-            for i, x in enumerate(a.data):
-                out[i] += weight * _Source(x, train, test).scores(targets, alphas)
+            size = max(1, min(len(a.data), _STACK_BYTES // (len(alphas) * len(train) ** 2 * 8)))
+            stack = np.empty((size * len(alphas), len(train) ** 2))
+            for start in range(0, len(a.data), size):
+                sources = [_Source(x, train, test) for x in a.data[start : start + size]]
+                out[start : start + size] += weight * _chunk_scores(sources, targets, alphas, stack)
         return out
+
+
+#: Bytes of the leave-one-out matrices stacked for one product with every target's Gram matrix
+#: (the sources of a chunk x alphas x n^2): reading the targets' Grams once per chunk instead
+#: of once per source.
+_STACK_BYTES = 256 * 2**20
 
 
 class _Targets:
@@ -333,7 +342,7 @@ class _Targets:
         test: np.ndarray,
     ) -> None:
         n_tr, n_te, k = len(train), len(test), len(ys)
-        self.gram = np.zeros((k, n_tr * n_tr))
+        self.gram = np.empty((k, n_tr * n_tr))
         self.wgram = np.zeros((k, n_tr * n_tr))
         self.cross = np.zeros((k, n_te * n_tr))
         self.const = np.zeros(k)
@@ -342,14 +351,15 @@ class _Targets:
         for t, (y, keep) in enumerate(zip(ys, keeps, strict=True)):
             y = y[:, keep]
             yc = y[train] - y[train].mean(axis=0)
-            self.gram[t] = (yc @ yc.T).ravel()
+            np.matmul(yc, yc.T, out=self.gram[t].reshape(n_tr, n_tr))  # a symmetric product
             y_te = y[test]
             sst = ((y_te - y_te.mean(axis=0)) ** 2).sum(axis=0)
             if sst.size == 0 or (sst == 0).any():
                 self.explicit[t] = _Target(y, np.ones(y.shape[1], dtype=bool), train, test)
                 continue
             dev = (y_te - y[train].mean(axis=0)) / sst
-            self.wgram[t] = ((yc / sst) @ yc.T).ravel()
+            ycw = yc / np.sqrt(sst)
+            np.matmul(ycw, ycw.T, out=self.wgram[t].reshape(n_tr, n_tr))  # Yc D Yc^T
             self.cross[t] = (dev @ yc.T).ravel()
             self.const[t] = (dev * (y_te - y[train].mean(axis=0))).sum()
             self.units[t] = y.shape[1]
@@ -382,41 +392,67 @@ class _Source:
         self.n = len(train)
         self.a_te = (x[test] - self.mu) @ v  # (n_te, r)
 
-    def loo_errors(self, targets: _Targets, alphas: np.ndarray) -> np.ndarray:
-        """(alphas, targets): the summed squared leave-one-out error of every target at every
-        alpha. With ``G = U diag(w) U^T + I / alpha`` and ``omega = 1 / diag(G)^2`` (the
-        intercept correction in the diagonal), it is ``<G diag(omega) G, Yc Yc^T>``: one
-        n x n matrix per alpha, met by every target's Gram matrix in one product."""
-        u, s = self.u, self.s
-        u2, ut = u * u, np.ascontiguousarray(u.T)
-        stack = np.empty((len(alphas), self.n * self.n))
+    def fill_loo(self, stack: np.ndarray, alphas: np.ndarray) -> None:
+        """Row ``k`` of ``stack`` (alphas, n^2) becomes ``E_alpha_k``, whose inner product with
+        a centred target's Gram matrix ``Yc Yc^T`` is the target's summed squared leave-one-out
+        error at that alpha: ``E = F^T F`` with ``F = diag(1 / (1 - H_ii)) (I - U diag(phi)
+        U^T)``, ``phi = s^2 / (s^2 + alpha)`` and ``H_ii = 1/n + sum_k U_ik^2 phi_k`` the hat
+        matrix's diagonal (intercept included). Per alpha one product builds
+        ``diag(1 / (1 - H_ii)) U diag(phi) U^T`` (the scaling applied to the n x r factor, not
+        to the n x n result) and one symmetric product (syrk) forms ``E``."""
+        u, s, n = self.u, self.s, self.n
+        u2, ut, s2 = u * u, np.ascontiguousarray(u.T), s * s
+        scaled, m = np.empty_like(u), np.empty((n, n))
         for k, alpha in enumerate(alphas):
-            w = 1.0 / (s**2 + alpha) - 1.0 / alpha
-            omega = 1.0 / (u2 @ w + (1.0 - 1.0 / self.n) / alpha) ** 2
-            g = (u * w) @ ut
-            g[np.diag_indices_from(g)] += 1.0 / alpha
-            np.matmul(g * omega[None, :], g, out=stack[k].reshape(self.n, self.n))
-        return stack @ targets.gram.T
+            phi = s2 / (s2 + alpha)
+            root = 1.0 / (1.0 - 1.0 / n - u2 @ phi)  # 1 / (1 - H_ii)
+            np.multiply(u, phi[None, :], out=scaled)
+            scaled *= root[:, None]
+            np.matmul(scaled, ut, out=m)
+            m.ravel()[:: n + 1] -= root  # m = -F
+            np.matmul(m.T, m, out=stack[k].reshape(n, n))  # F^T F, a symmetric product
 
-    def scores(self, targets: _Targets, alphas: np.ndarray) -> np.ndarray:
-        """Held-out R^2 of every target, each at the alpha its leave-one-out error chose
-        (the first of the smallest, as RidgeCV)."""
-        best = np.argmin(self.loo_errors(targets, alphas), axis=0)
-        out = np.empty(len(targets))
-        for k in np.unique(best):
-            chosen = np.flatnonzero(best == k)
-            p = (self.a_te * (self.s / (self.s**2 + alphas[k]))[None, :]) @ self.u.T
-            stacked = [j for j in chosen if j not in targets.explicit]
-            if stacked:  # products with every target's rows (no copy of the stacks)
-                ptp = (p.T @ p).ravel()
-                ss = targets.const - 2.0 * (targets.cross @ p.ravel()) + targets.wgram @ ptp
-                out[stacked] = 1.0 - ss[stacked] / targets.units[stacked]
-            for j in map(int, chosen):
-                if j in targets.explicit:
-                    tgt = targets.explicit[j]
-                    pred = p @ tgt.centred + tgt.mean
-                    out[j] = _r2(((tgt.test - pred) ** 2).sum(axis=0), tgt.ss_tot)
-        return out
+    def prediction_map(self, alpha: float) -> np.ndarray:
+        """(test, train): the fold model at ``alpha`` maps a centred training target to its
+        centred test prediction, ``(X_te - mean) V diag(s / (s^2 + alpha)) U^T``."""
+        return (self.a_te * (self.s / (self.s**2 + alpha))[None, :]) @ self.u.T
+
+
+def _chunk_scores(
+    sources: list[_Source], targets: _Targets, alphas: np.ndarray, stack: np.ndarray
+) -> np.ndarray:
+    """(sources, targets): held-out R^2 of every target from each source of a chunk, at the
+    alpha its leave-one-out error chose (the first of the smallest, as RidgeCV).
+
+    Every source's ``E`` matrices at every alpha meet every target's Gram matrix in one
+    product; then every (source, chosen alpha) prediction map ``P`` meets every target's
+    test matrices in two: the held-out ``sum_u SS_res,u / SST_u`` is
+    ``const - 2 <P, cross> + <P^T P, wgram>``. ``stack`` is the scratch space for both."""
+    n_a, n_tr = len(alphas), sources[0].n
+    for k, src in enumerate(sources):
+        src.fill_loo(stack[k * n_a : (k + 1) * n_a], alphas)
+    errors = stack[: len(sources) * n_a] @ targets.gram.T
+    out = np.empty((len(sources), len(targets)))
+    maps: list[tuple[int, np.ndarray, np.ndarray]] = []  # (source, stacked targets, map)
+    for k, src in enumerate(sources):
+        best = np.argmin(errors[k * n_a : (k + 1) * n_a], axis=0)
+        for a in np.unique(best):
+            chosen = np.flatnonzero(best == a)
+            p = src.prediction_map(alphas[a])
+            for j in (int(j) for j in chosen if j in targets.explicit):
+                tgt = targets.explicit[j]
+                pred = p @ tgt.centred + tgt.mean
+                out[k, j] = _r2(((tgt.test - pred) ** 2).sum(axis=0), tgt.ss_tot)
+            stacked = np.array([j for j in chosen if j not in targets.explicit], dtype=int)
+            if stacked.size:
+                np.matmul(p.T, p, out=stack[len(maps)].reshape(n_tr, n_tr))
+                maps.append((k, stacked, p.ravel()))
+    if maps:
+        cross = np.stack([p for _, _, p in maps]) @ targets.cross.T
+        ss = targets.const - 2.0 * cross + stack[: len(maps)] @ targets.wgram.T
+        for row, (k, stacked, _) in enumerate(maps):
+            out[k, stacked] = 1.0 - ss[row, stacked] / targets.units[stacked]
+    return out
 
 
 def _spectrum(xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
