@@ -88,3 +88,17 @@ def test_network_order_groups_parcels_by_network(mmp):
     assert all(a[2] == b[1] for a, b in itertools.pairwise(blocks))
     first = {name for name, _, _ in blocks[:2]}
     assert first == {"Visual1", "Visual2"} and order[0] == "V1"
+
+
+def test_the_network_matrix_orders_parcels_by_network(mmp):
+    from crossalign.viz import plot_network_matrix
+
+    regions = mmp.regions[:40]
+    matrix = np.arange(40.0)[:, None] * np.ones(40)[None, :]  # row i holds i
+    fig = plot_network_matrix(matrix, regions, mmp, title="t", cmap="viridis")
+    order, blocks = network_order(regions, mmp)
+    shown = fig.axes[0].images[0].get_array()
+    np.testing.assert_array_equal(shown[:, 0], [regions.index(r) for r in order])
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [b[0] for b in blocks]
+    with pytest.raises(InputError, match=r"'matrix' argument has shape \(3, 3\)"):
+        plot_network_matrix(np.zeros((3, 3)), regions, mmp)

@@ -21,29 +21,8 @@ import numpy as np
 import crossalign as ca
 from crossalign.bench import cortex_world
 from crossalign.evaluation.core import Evaluation
-from crossalign.viz import network_order
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _matrix(matrix: np.ndarray, regions: list[str], path: Path) -> None:
-    order, blocks = network_order(regions, "hcp_mmp1")
-    pos = [regions.index(r) for r in order]
-    mat = matrix[np.ix_(pos, pos)]
-    fig, ax = plt.subplots(figsize=(7.0, 6.2), layout="constrained")
-    limit = float(np.nanmax(np.abs(mat)))
-    im = ax.imshow(mat, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-    for _, start, _stop in blocks[1:]:
-        ax.axhline(start - 0.5, color="k", lw=0.4)
-        ax.axvline(start - 0.5, color="k", lw=0.4)
-    centres = [(start + stop - 1) / 2 for _, start, stop in blocks]
-    names = [name for name, _, _ in blocks]
-    ax.set_xticks(centres, names, rotation=90, fontsize=6)
-    ax.set_yticks(centres, names, fontsize=6)
-    fig.colorbar(im, ax=ax, fraction=0.04, label="Pearson (test clips)")
-    ax.set_title(f"brain cross-region matrix, {len(order)} parcels by network", fontsize=9)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def main() -> None:
@@ -58,7 +37,18 @@ def main() -> None:
     regions = [str(r) for r in ds["region"].values]
     matrix = ds["brain_matrix"].values
     args.out.mkdir(parents=True, exist_ok=True)
-    _matrix(matrix, regions, args.out / "cortex-matrix.png")
+    limit = float(np.nanmax(np.abs(matrix)))
+    fig = ca.viz.plot_network_matrix(
+        matrix,
+        regions,
+        title=f"brain cross-region matrix, {len(regions)} parcels by network",
+        label="Pearson (test clips)",
+        cmap="RdBu_r",
+        vmin=-limit,
+        vmax=limit,
+    )
+    fig.savefig(args.out / "cortex-matrix.png", dpi=100)
+    plt.close(fig)
     reliability = dict(zip(regions, np.diag(matrix), strict=True))
     brain_aps = ds["brain_aps_mean"].to_series()
     fig = ca.viz.plot_parcel_maps(
@@ -73,7 +63,9 @@ def main() -> None:
         {"score": score, "APS": aps, "APS - brain APS": aps - brain_aps},
         labels={"score": "Pearson", "APS": "APS", "APS - brain APS": "difference"},
     )
-    fig.suptitle("the model (test clips, layer chosen per parcel on the training clips)", fontsize=10)
+    fig.suptitle(
+        "the model (test clips, layer chosen per parcel on the training clips)", fontsize=10
+    )
     fig.savefig(args.out / "cortex-model.png", dpi=100)
     plt.close(fig)
     for name in ("cortex-matrix.png", "cortex-brain.png", "cortex-model.png"):

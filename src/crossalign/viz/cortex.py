@@ -26,6 +26,7 @@ __all__ = [
     "VIEWS",
     "network_order",
     "parcel_vertex_values",
+    "plot_network_matrix",
     "plot_parcel_maps",
     "plot_parcels",
 ]
@@ -339,3 +340,56 @@ def network_order(
         else:
             blocks.append((name or "none", k, k + 1))
     return ordered, blocks
+
+
+def plot_network_matrix(
+    matrix: np.ndarray,
+    regions: list[str],
+    parcellation: str | Parcellation = "hcp_mmp1",
+    *,
+    title: str = "",
+    label: str | None = None,
+    **scale: Any,
+) -> Any:
+    """A parcel x parcel matrix ordered by :func:`network_order`, with lines between networks
+    and one tick label per network instead of one per parcel.
+
+    Parameters
+    ----------
+    matrix : numpy.ndarray
+        (region, region), rows and columns in the order of ``regions``.
+    regions : list of str
+        Parcels of ``parcellation``.
+    parcellation : str or Parcellation
+    title : str
+    label : str, optional
+        The colour bar's label.
+    **scale
+        Passed to :meth:`matplotlib.axes.Axes.imshow` (``cmap``, ``vmin``, ``vmax``, ``norm``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.shape != (len(regions), len(regions)):
+        raise InputError(
+            f"The 'matrix' argument has shape {matrix.shape}; expected "
+            f"({len(regions)}, {len(regions)}), one row and column per region."
+        )
+    order, blocks = network_order(list(regions), parcellation)
+    pos = [list(regions).index(r) for r in order]
+    fig, ax = plt.subplots(figsize=(7.0, 6.2), layout="constrained")
+    im = ax.imshow(matrix[np.ix_(pos, pos)], interpolation="nearest", **scale)
+    for _, start, _stop in blocks[1:]:
+        ax.axhline(start - 0.5, color="k", lw=0.4)
+        ax.axvline(start - 0.5, color="k", lw=0.4)
+    centres = [(start + stop - 1) / 2 for _, start, stop in blocks]
+    names = [name for name, _, _ in blocks]
+    ax.set_xticks(centres, names, rotation=90, fontsize=6)
+    ax.set_yticks(centres, names, fontsize=6)
+    fig.colorbar(im, ax=ax, fraction=0.04, label=label)
+    ax.set_title(title, fontsize=9)
+    return fig

@@ -19,7 +19,7 @@ from crossalign.study.report.drawing import (
     region_matrix,
     save_figure,
 )
-from crossalign.viz.cortex import network_order, plot_parcel_maps
+from crossalign.viz.cortex import plot_network_matrix, plot_parcel_maps
 
 __all__ = ["MIN_PARCELS", "draw_cortex", "has_cortex"]
 
@@ -47,21 +47,9 @@ def _means(rows: pd.DataFrame) -> pd.Series:
 
 
 def _ordered_matrix(p: Panel, parc: Any) -> ReportFigure:
-    import matplotlib.pyplot as plt
-
-    order, blocks = network_order(p.regions, parc)
-    mat = region_matrix(p.rows("cross_region_matrix"), order)
-    fig, ax = plt.subplots(figsize=(7.0, 6.2), layout="constrained")
-    im = ax.imshow(mat, **colour_scale(mat), interpolation="nearest")
-    for _, start, _stop in blocks[1:]:
-        ax.axhline(start - 0.5, color="k", lw=0.4)
-        ax.axvline(start - 0.5, color="k", lw=0.4)
-    centres = [(start + stop - 1) / 2 for _, start, stop in blocks]
-    names = [name for name, _, _ in blocks]
-    ax.set_xticks(centres, names, rotation=90, fontsize=6)
-    ax.set_yticks(centres, names, fontsize=6)
-    fig.colorbar(im, ax=ax, fraction=0.04)
-    ax.set_title(f"brain cross-region matrix, {len(order)} parcels by network", fontsize=9)
+    mat = region_matrix(p.rows("cross_region_matrix"), list(p.regions))
+    title = f"brain cross-region matrix, {len(p.regions)} parcels by network"
+    fig = plot_network_matrix(mat, list(p.regions), parc, title=title, **colour_scale(mat))
     caption = (
         "The brain's cross-region matrix over all parcels, ordered by the cortical network "
         "each parcel mostly falls in (Cole-Anticevic partition, Ji et al. 2019), lines between "
