@@ -194,6 +194,35 @@ def test_local_dask_cluster_with_two_workers_gives_the_same_numbers(big):
     np.testing.assert_allclose(on_dask_model.values, single_model.values, rtol=0, atol=1e-14)
 
 
+@pytest.mark.slow
+def test_predictivity_on_two_dask_workers_runs_folds_as_tasks_and_equals_one_process():
+    distributed = pytest.importorskip("distributed")
+    brain = _brain(3, 4, 120, 30, seed=4)  # 12 representations
+    stimuli = list(brain.stimuli)
+    metrics = [
+        ca.get_metric("predictivity"),
+        ca.get_metric("predictivity", seed=2, fold_weights="size"),
+        ca.get_metric("predictivity", test="train-fitted", split=(range(100), range(100, 120))),
+    ]
+    single = [all_pairs(brain, None, m) for m in metrics]
+    model = ca.ModelData.from_activations(
+        {f"layer{i}": np.random.default_rng(i).normal(size=(120, 50)) for i in range(3)},
+        model="net",
+        stimuli=stimuli,
+    )
+    single_model = ca.score_tensor(model, brain, metric="predictivity")
+    with ca.distributed.cluster(workers=2) as client:
+        with distributed.get_task_stream(client) as stream:
+            on_dask = [all_pairs(brain, None, m) for m in metrics]
+        on_dask_model = ca.score_tensor(model, brain, metric="predictivity")
+    for ours, reference in zip(on_dask, single, strict=True):
+        np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(on_dask_model.values, single_model.values, rtol=0, atol=1e-10)
+    parts = [t for t in stream.data if t["key"].startswith("_part_task")]
+    # 12 sources in blocks of 3 (2 per worker thread) x 5 folds, for each of the 3 metrics
+    assert len(parts) == 3 * 4 * 5
+
+
 def test_cluster_arguments_are_checked():
     with (
         pytest.raises(ValueError, match=r"'cluster' option must be a dask.distributed.Client"),

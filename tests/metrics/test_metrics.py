@@ -404,13 +404,13 @@ def test_all_pairs_predictivity_equals_per_pair_ridgecv(monkeypatch, seed, fold_
     from sklearn.model_selection import KFold
     from sklearn.preprocessing import StandardScaler
 
-    from crossalign.metrics import predictivity as module
+    from crossalign.compute import ridge as module
 
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(47, 4))
     reps = [z @ rng.normal(size=(4, p)) + rng.normal(size=(47, p)) for p in (6, 9, 60, 12, 3)]
     metric = get_metric("predictivity", seed=seed, fold_weights=fold_weights)
-    monkeypatch.setattr(module, "_STACK_BYTES", 2 * 19 * 38**2 * 8)
+    monkeypatch.setattr(module, "STACK_BYTES", 2 * 19 * 38**2 * 8)
     prepared = metric.prepare(reps)
     ours = metric.cross(prepared, prepared)
 

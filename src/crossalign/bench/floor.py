@@ -1,34 +1,40 @@
-"""The arithmetic floor of all-pairs linear predictivity, timed in the same run as crossalign.
+"""The arithmetic floor of linear predictivity, timed in the same run as crossalign.
 
-The floor is the time of the exact algorithm's unavoidable products alone, each timed once at
-its true shape (best of 3, on random matrices) and multiplied by how often the analysis needs
-it; everything else (validation, z-scoring, element-wise work, Python) is what crossalign adds.
-Per source and fold (the centred training matrix ``X``, n x p, of rank r): its smaller Gram
-matrix and that matrix's eigendecomposition; per alpha, ``U diag(phi) U^T`` (n x r x n) and the
-symmetric product ``F^T F`` (n x n x n, syrk) of the leave-one-out matrix ``E``; one product of
-the stacked ``E`` (alphas x n^2) with every target's Gram matrix; for the chosen alpha, the test
-projection, the prediction map and its symmetric product, met by the targets' stacked matrices.
-Per target and fold: ``Yc Yc^T`` and ``Yc D Yc^T`` (symmetric) and the test cross product.
+The floor is the time of the exact algorithm's unavoidable products alone: a run records every
+chunk of work its kernels did (:func:`crossalign.compute.ridge.recording`), and each product is
+then timed once at its true shape (best of ``repeats`` after a warm-up, on stand-in matrices)
+and multiplied by how often the run needed it. Everything else (validation, z-scoring,
+element-wise work, Python, memory traffic beyond the products) is what crossalign adds.
+
+Per source and fold (the centred training matrix ``X``, n x p, of rank r): the smaller Gram
+matrix and its eigendecomposition, and the test projection (n_te x p x r); per alpha,
+``U diag(phi) U^T`` (n x r x n) and the symmetric product ``F^T F`` (n x n x n) of the
+leave-one-out matrix ``E``. Per chunk of sources: one product of the stacked ``E``
+(sources x alphas rows of n^2) with every target's Gram matrix; per (source, chosen alpha) the
+prediction map (n_te x r x n) and its symmetric product, and for the chunk's maps the two
+products with the targets' stacked test matrices. Per target and fold: ``Yc Yc^T`` and
+``Yc D Yc^T`` (symmetric) and the test cross product.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from crossalign.compute.ridge import ChunkWork, recording
 from crossalign.data.containers import BrainData
 from crossalign.engine.core import score_tensor
 
-__all__ = ["FLOOR_SIZES", "bench_predictivity_floor", "predictivity_floor"]
+__all__ = ["FLOOR_SIZES", "bench_predictivity_floor", "price_floor"]
 
 #: subjects, regions, stimuli, units (full: the 36 x 700 x 300 workload of the floor analysis)
 FLOOR_SIZES = {"small": (2, 4, 200, 50), "full": (6, 6, 700, 300)}
 
 
-def _best(func: Callable[[], Any], repeats: int = 3) -> float:
+def _best(func: Callable[[], Any], repeats: int) -> float:
     func()
     times = []
     for _ in range(repeats):
@@ -38,54 +44,100 @@ def _best(func: Callable[[], Any], repeats: int = 3) -> float:
     return min(times)
 
 
-def predictivity_floor(
-    n_sources: int, n_targets: int, n: int, p: int, folds: int = 5, n_alphas: int = 19
-) -> dict[str, float]:
-    """Seconds of the unavoidable products of all-pairs predictivity (module docstring).
+class _Timer:
+    """Seconds of each product, timed once per distinct shape on stand-in matrices."""
+
+    def __init__(self, repeats: int) -> None:
+        self.repeats = repeats
+        self.seconds: dict[tuple, float] = {}
+        self.rng = np.random.default_rng(0)
+
+    def _matrix(self, *shape: int) -> np.ndarray:
+        return self.rng.uniform(-1.0, 1.0, size=shape)
+
+    def time(self, key: tuple, make: Callable[[], Callable[[], Any]]) -> float:
+        if key not in self.seconds:
+            self.seconds[key] = _best(make(), self.repeats)
+        return self.seconds[key]
+
+    def gemm(self, m: int, k: int, n: int) -> float:
+        def make() -> Callable[[], Any]:
+            a, b, out = self._matrix(m, k), self._matrix(k, n), np.empty((m, n))
+            return lambda: np.matmul(a, b, out=out)
+
+        return self.time(("gemm", m, k, n), make)
+
+    def syrk(self, k: int, n: int) -> float:
+        """``a^T a`` for ``a`` (k, n)."""
+
+        def make() -> Callable[[], Any]:
+            a, out = self._matrix(k, n), np.empty((n, n))
+            return lambda: np.matmul(a.T, a, out=out)
+
+        return self.time(("syrk", k, n), make)
+
+    def eigh(self, n: int) -> float:
+        def make() -> Callable[[], Any]:
+            a = self._matrix(n, n)
+            a = a + a.T
+            return lambda: np.linalg.eigh(a)
+
+        return self.time(("eigh", n), make)
+
+    def stacked(self, rows: int, cols: int, t: int) -> float:
+        """``(rows, cols) @ (cols, t)``: stacked matrices met by every target's."""
+
+        def make() -> Callable[[], Any]:
+            a, b = np.full((rows, cols), 0.5), np.full((t, cols), 0.25)
+            return lambda: a @ b.T
+
+        return self.time(("stacked", rows, cols, t), make)
+
+
+def _chunk_floor(timer: _Timer, work: ChunkWork) -> dict[str, float]:
+    n, n_te, n_alphas, t = work.n_train, work.n_test, work.n_alphas, len(work.targets)
+    out = {"spectrum": 0.0, "loo_matrices": 0.0, "loo_errors": 0.0, "held_out": 0.0}
+    for p, r in work.sources:
+        out["spectrum"] += timer.syrk(n, p) if p <= n else timer.syrk(p, n)
+        out["spectrum"] += timer.eigh(min(n, p)) + timer.gemm(n_te, p, r)
+        out["loo_matrices"] += n_alphas * (timer.gemm(n, r, n) + timer.syrk(n, n))
+    out["loo_errors"] = timer.stacked(len(work.sources) * n_alphas, n * n, t)
+    maps = sum(work.maps)
+    if maps:
+        for (_, r), count in zip(work.sources, work.maps, strict=True):
+            out["held_out"] += count * (timer.gemm(n_te, r, n) + timer.syrk(n_te, n))
+        out["held_out"] += timer.stacked(maps, n_te * n, t) + timer.stacked(maps, n * n, t)
+    out["targets"] = (
+        sum(2 * timer.syrk(q, n) + timer.gemm(n, q, n_te) for q in work.targets)
+        if work.fills_targets
+        else 0.0
+    )
+    return out
+
+
+def price_floor(work: Sequence[ChunkWork], repeats: int = 2) -> dict[str, float]:
+    """Seconds of the unavoidable products of the recorded ``work`` (module docstring).
 
     Parameters
     ----------
-    n_sources, n_targets : int
-    n : int
-        Stimuli (each fold trains on ``n - n // folds``).
-    p : int
-        Units of every representation.
-    folds, n_alphas : int
+    work : sequence of ChunkWork
+        What a run's kernels did (:func:`crossalign.compute.ridge.recording`).
+    repeats : int
+        Timings per distinct shape (the best is kept, after a warm-up).
 
     Returns
     -------
     dict
-        Seconds per part and ``floor_s``, their sum.
+        Seconds per part and ``floor_s``, their sum; ``shapes_timed``.
     """
-    rng = np.random.default_rng(0)
-    n_te = n // folds
-    n_tr = n - n_te
-    r = min(p, n_tr - 1)
-    x, x_te = rng.standard_normal((n_tr, p)), rng.standard_normal((n_te, p))
-    u, phi = np.linalg.qr(rng.standard_normal((n_tr, r)))[0], rng.uniform(size=r)
-    ut, f = np.ascontiguousarray(u.T), rng.standard_normal((n_tr, n_tr))
-    stack = np.empty((n_alphas, n_tr * n_tr))
-    grams = rng.standard_normal((n_targets, n_tr * n_tr))
-    crosses = rng.standard_normal((n_targets, n_te * n_tr))
-    small = x.T @ x if p <= n_tr else x @ x.T
-    pred = rng.standard_normal((n_te, n_tr))
-    y, y_te = rng.standard_normal((n_tr, p)), rng.standard_normal((n_te, p))
-    per_source = {
-        "spectrum": _best(lambda: np.linalg.eigh(x.T @ x if p <= n_tr else x @ x.T)),
-        "loo_matrices": n_alphas
-        * (
-            _best(lambda: (u * phi) @ ut)
-            + _best(lambda: np.matmul(f.T, f, out=stack[0].reshape(n_tr, n_tr)))
-        ),
-        "loo_errors": _best(lambda: stack @ grams.T),
-        "held_out": _best(lambda: ((x_te @ small[:, :r]) * phi) @ ut)
-        + _best(lambda: pred.T @ pred)
-        + 2 * _best(lambda: crosses @ pred.ravel()),
-    }
-    per_target = {"targets": 2 * _best(lambda: y @ y.T) + _best(lambda: y_te @ y.T)}
-    out = {k: v * n_sources * folds for k, v in per_source.items()}
-    out.update({k: v * n_targets * folds for k, v in per_target.items()})
-    out["floor_s"] = float(sum(out.values()))
+    timer = _Timer(repeats)
+    total: dict[str, float] = {}
+    for chunk in work:
+        for key, value in _chunk_floor(timer, chunk).items():
+            total[key] = total.get(key, 0.0) + value
+    out: dict[str, float] = {key: float(v) for key, v in total.items()}
+    out["floor_s"] = float(sum(total.values()))
+    out["shapes_timed"] = float(len(timer.seconds))
     return out
 
 
@@ -114,16 +166,18 @@ def bench_predictivity_floor(size: str = "small") -> dict[str, Any]:
         }
     )
     k = len(brain)
-    start = time.perf_counter()
-    score_tensor(brain, metric="predictivity")
-    ours = time.perf_counter() - start
-    floor = predictivity_floor(k, k, n, p)
+    with recording() as work:
+        start = time.perf_counter()
+        score_tensor(brain, metric="predictivity")
+        ours = time.perf_counter() - start
+    floor = price_floor(work, repeats=3)
     return {
         "benchmark": "predictivity-floor",
         "size": size,
         "workload": f"{k} representations x {n} stimuli x {p} units, all {k * k} ordered pairs, "
         "5 folds, 19 alphas",
         "crossalign_s": ours,
+        "prediction_maps": sum(sum(c.maps) for c in work),
         **{f"floor_{key}" if key != "floor_s" else key: v for key, v in floor.items()},
         "ratio_to_floor": ours / floor["floor_s"],
     }

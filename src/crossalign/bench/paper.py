@@ -9,7 +9,9 @@ right answer. For RSA and linear predictivity, every model is evaluated as the p
 layer selection on the training stimuli, test scores, brain and model APS, bootstrap CIs and
 the equivalence test; the brain's side (its tensor and noise ceiling) is computed once and
 shared by all models. The paper's own approach (a scikit-learn ``RidgeCV`` per pair) is timed
-on sampled pairs and extrapolated to the pairs this analysis scores.
+on sampled pairs and extrapolated to the pairs this analysis scores. For linear predictivity
+the run's arithmetic floor is timed after it (:mod:`crossalign.bench.floor`) and the ratio
+reported.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from crossalign.bench.floor import price_floor
 from crossalign.bench.memory import peak_rss_mb, reset_peak_rss
+from crossalign.compute.ridge import recording
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.evaluation.core import Evaluation
 from crossalign.stats.equivalence import equivalence
@@ -161,8 +165,14 @@ def bench_paper(
     for metric in metrics:
         reset_peak_rss()
         brain, models = _world(size)  # fresh containers: no caches from the other metric
-        out[metric] = _evaluate(brain, models, metric, n_bootstrap)
+        with recording() as work:
+            out[metric] = _evaluate(brain, models, metric, n_bootstrap)
         out[metric]["peak_rss_mb"] = peak_rss_mb()
+        if work:  # linear predictivity: its floor, timed now, and the ratio
+            floor = price_floor(work)
+            out[metric]["floor_s"] = floor["floor_s"]
+            out[metric]["floor_parts_s"] = {k: v for k, v in floor.items() if k != "floor_s"}
+            out[metric]["ratio_to_floor"] = out[metric]["seconds"] / floor["floor_s"]
     if "predictivity" in metrics:
         n_cells, n_layers = len(brain), sum(len(md) for md in models.values())
         pairs = n_cells * n_cells + 2 * n_layers * n_cells  # brain, selection, test

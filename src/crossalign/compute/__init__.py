@@ -3,7 +3,10 @@
 Modules
 -------
 backends   NumPy (default) or PyTorch (CPU, or CUDA where present); working precision
+crossval   cross-validated distances (cross-validated Euclidean, crossnobis) from repetitions
+products   the dense products of the ridge kernels per backend (symmetric products as halves)
 rdm        representational dissimilarity matrices, computed in batches; RDM checks and MDS
+ridge      all-pairs ridge regression with leave-one-out penalties (linear predictivity)
 """
 
 from crossalign.compute import backends, rdm

@@ -4,8 +4,10 @@ The analysis is cut as in the single-process streamed run
 (:func:`crossalign.engine.plan.plan_scores`):
 blocks of representations are prepared once each (one task per block, held in the workers'
 memory, which Dask spills to disk beyond its limits), and every needed pair of blocks is one
-task of batched products. The same blocks and the same kernels give the same numbers as the
-single-process run.
+task of batched products. A metric that sums parts (linear predictivity's folds,
+:attr:`crossalign.metrics.Metric.parts`) is cut instead into one task per block of sources and
+part, each against every target, and the parts are summed in order. The same kernels give the
+same numbers as the single-process run.
 
 >>> import crossalign as ca
 >>> with ca.distributed.cluster(workers=2) as client:       # doctest: +SKIP
@@ -109,6 +111,11 @@ def _cross_task(metric: Metric, a: Any, b: Any, backend: str, dtype: str) -> np.
         return metric.cross(a, a if b is None else b)
 
 
+def _part_task(metric: Metric, a: Any, b: Any, part: int, backend: str, dtype: str) -> np.ndarray:
+    with options(backend=backend, dtype=dtype):
+        return metric.cross_part(a, b, part)
+
+
 def dask_all_pairs(
     data: Representations,
     other: Representations | None,
@@ -154,7 +161,22 @@ def dask_all_pairs(
         block = client.scatter(source.block([keys[i] for i in rows]), hash=False)
         return client.submit(_prepare_task, block, metric, rdm, backend, dtype, pure=False)
 
-    rows = [prepared(data, r) for r in plan.blocks(len(data))]
+    row_ranges = plan.blocks(len(data))
+    rows = [prepared(data, r) for r in row_ranges]
+    if metric.parts > 1:  # (row block, part) tasks against the whole target side
+        whole = prepared(target, range(len(target)))
+        tasks = [
+            [
+                client.submit(_part_task, metric, row, whole, k, backend, dtype, pure=False)
+                for k in range(metric.parts)
+            ]
+            for row in rows
+        ]
+        out = np.zeros((len(data), len(target)))
+        for span, parts in zip(row_ranges, client.gather(tasks), strict=True):
+            for scores in parts:  # in order, from zeros: the sum the metric's cross forms
+                out[span.start : span.stop] += scores
+        return out
     cols = rows if other is None else [prepared(target, c) for c in plan.blocks(len(target))]
     pairs = block_pairs(plan)
     tasks = [

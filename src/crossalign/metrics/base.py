@@ -166,6 +166,33 @@ class Metric(ABC):
         numpy.ndarray
         """
 
+    @property
+    def parts(self) -> int:
+        """How many additive parts :meth:`cross` sums (e.g. cross-validation folds), which a
+        cluster may compute as separate tasks (:meth:`cross_part`); 1 unless the metric splits.
+
+        Returns
+        -------
+        int
+        """
+        return 1
+
+    def cross_part(self, a: Any, b: Any, part: int) -> np.ndarray:
+        """Part ``part`` of :meth:`cross`: summed over ``range(self.parts)`` in order, from
+        zeros, the parts give :meth:`cross` exactly.
+
+        Parameters
+        ----------
+        a, b : object
+            Prepared stacks.
+        part : int
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        return self.cross(a, b)
+
     def cost(self, n: int, p: int) -> Cost:
         """The declared cost of this metric on ``n`` stimuli and ``p`` units (see
         :class:`Cost`). The default suits an RDM metric scored by one inner product per pair,

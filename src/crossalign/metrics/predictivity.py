@@ -23,7 +23,10 @@ an inner product of an n x n matrix that depends only on the source and alpha wi
 target's n x n Gram matrix, which depends only on the target and fold. So the penalty path of
 every (source, target) pair costs one small product, instead of a full ridge path per pair.
 Held-out predictions use the chosen alpha: ``Y_hat = (X_te - mean) V diag(s/(s^2+alpha)) U^T Yc
-+ mean(Y_train)``.
++ mean(Y_train)``. The kernels (:mod:`crossalign.compute.ridge`) run on NumPy (SciPy's BLAS,
+symmetric products as one triangle) or PyTorch (``options(backend="torch")``, arrays kept on
+the device), always in float64; on a Dask cluster each fold of each block of sources is one
+task (:attr:`Predictivity.parts`).
 
 Two protocols
 -------------
@@ -46,6 +49,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from crossalign.compute.backends import get_backend
+from crossalign.compute.products import products_for
+from crossalign.compute.ridge import cross_scores
 from crossalign.errors import InputError
 from crossalign.metrics._responses import as_responses
 from crossalign.metrics.base import Cost, Metric, check_parameter
@@ -142,6 +148,7 @@ class Predictivity(Metric):
     name: ClassVar = "predictivity"
     input_kind: ClassVar = "responses"
     symmetric: ClassVar = False
+    backends: ClassVar = ("numpy", "torch")
     citation: ClassVar = _HOEFLING + "\n" + _YAMINS
     description: ClassVar = (
         "cross-validated ridge R^2 from X to Y (z-scored, 5 folds, LOO alpha; asymmetric)"
@@ -285,6 +292,16 @@ class Predictivity(Metric):
             weights = np.full(len(folds), 1.0 / len(folds))
         return folds, weights
 
+    @property
+    def parts(self) -> int:
+        """The folds: :meth:`cross` is the weighted sum of each fold's held-out scores.
+
+        Returns
+        -------
+        int
+        """
+        return self.folds
+
     def cross(self, a: _Prepared, b: _Prepared) -> np.ndarray:
         """R^2 (Ka, Kb): ``out[i, j]`` predicts target ``b_j`` from source ``a_i``.
 
@@ -297,195 +314,36 @@ class Predictivity(Metric):
         -------
         numpy.ndarray
         """
+        return self._scores(a, b, None)
+
+    def cross_part(self, a: _Prepared, b: _Prepared, part: int) -> np.ndarray:
+        """Fold ``part``'s weighted share of :meth:`cross`.
+
+        Parameters
+        ----------
+        a, b : object
+            Prepared sources and targets.
+        part : int
+            The fold, ``0 <= part < folds``.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        if not isinstance(part, int | np.integer) or not 0 <= part < self.folds:
+            raise InputError(
+                f"The 'part' argument of predictivity.cross_part must be a fold in "
+                f"[0, {self.folds}). Got {part!r}."
+            )
+        return self._scores(a, b, part)
+
+    def _scores(self, a: _Prepared, b: _Prepared, part: int | None) -> np.ndarray:
         n = a.data[0].shape[0]
         if b.data[0].shape[0] != n:
             raise InputError("predictivity: sources and targets must share their stimuli.")
-        alphas = np.asarray(self.alphas)
         folds, weights = self._folds(n)
-        out = np.zeros((len(a.data), len(b.data)))
-        for (train, test), weight in zip(folds, weights, strict=True):
-            targets = _Targets(b.data, b.varying, train, test)
-            size = max(1, min(len(a.data), _STACK_BYTES // (len(alphas) * len(train) ** 2 * 8)))
-            stack = np.empty((size * len(alphas), len(train) ** 2))
-            for start in range(0, len(a.data), size):
-                sources = [_Source(x, train, test) for x in a.data[start : start + size]]
-                out[start : start + size] += weight * _chunk_scores(sources, targets, alphas, stack)
-        return out
-
-
-#: Bytes of the leave-one-out matrices stacked for one product with every target's Gram matrix
-#: (the sources of a chunk x alphas x n^2): reading the targets' Grams once per chunk instead
-#: of once per source.
-_STACK_BYTES = 256 * 2**20
-
-
-class _Targets:
-    """Every target's per-fold matrices, stacked (one row per target), so that all sources
-    meet all targets in matrix products:
-
-    * ``gram`` ``Yc Yc^T``: the leave-one-out error of any source at any alpha is an inner
-      product with it;
-    * ``wgram`` ``Yc D Yc^T``, ``cross`` ``(Y_te - mean) D Yc^T`` and ``const``
-      ``sum (Y_te - mean)^2 D`` with ``D = diag(1 / SST)`` per unit: the held-out
-      ``sum_u SS_res,u / SST_u`` of a fold model ``P`` (test x train) is
-      ``const - 2 <P, cross> + <P^T P, wgram>``.
-
-    A target with a unit that is constant over the scored stimuli (R^2 by convention) is
-    scored explicitly instead (``explicit``).
-    """
-
-    def __init__(
-        self,
-        ys: Sequence[np.ndarray],
-        keeps: Sequence[np.ndarray],
-        train: np.ndarray,
-        test: np.ndarray,
-    ) -> None:
-        n_tr, n_te, k = len(train), len(test), len(ys)
-        self.gram = np.empty((k, n_tr * n_tr))
-        self.wgram = np.zeros((k, n_tr * n_tr))
-        self.cross = np.zeros((k, n_te * n_tr))
-        self.const = np.zeros(k)
-        self.units = np.zeros(k)
-        self.explicit: dict[int, _Target] = {}
-        for t, (y, keep) in enumerate(zip(ys, keeps, strict=True)):
-            y = y[:, keep]
-            yc = y[train] - y[train].mean(axis=0)
-            np.matmul(yc, yc.T, out=self.gram[t].reshape(n_tr, n_tr))  # a symmetric product
-            y_te = y[test]
-            sst = ((y_te - y_te.mean(axis=0)) ** 2).sum(axis=0)
-            if sst.size == 0 or (sst == 0).any():
-                self.explicit[t] = _Target(y, np.ones(y.shape[1], dtype=bool), train, test)
-                continue
-            dev = (y_te - y[train].mean(axis=0)) / sst
-            ycw = yc / np.sqrt(sst)
-            np.matmul(ycw, ycw.T, out=self.wgram[t].reshape(n_tr, n_tr))  # Yc D Yc^T
-            self.cross[t] = (dev @ yc.T).ravel()
-            self.const[t] = (dev * (y_te - y[train].mean(axis=0))).sum()
-            self.units[t] = y.shape[1]
-
-    def __len__(self) -> int:
-        return len(self.const)
-
-
-class _Target:
-    """The per-fold quantities of one target representation (the explicit path)."""
-
-    def __init__(self, y: np.ndarray, keep: np.ndarray, train: np.ndarray, test: np.ndarray):
-        y = y[:, keep]
-        ytr = y[train]
-        self.mean = ytr.mean(axis=0)
-        self.centred = ytr - self.mean  # Yc
-        self.test = y[test]
-        self.ss_tot = ((self.test - self.test.mean(axis=0)) ** 2).sum(axis=0)
-
-
-class _Source:
-    """One source in one fold: the spectrum of its centred training responses (from the
-    smaller Gram matrix) and its projected test responses."""
-
-    def __init__(self, x: np.ndarray, train: np.ndarray, test: np.ndarray) -> None:
-        xtr = x[train]
-        self.mu = xtr.mean(axis=0)
-        xc = xtr - self.mu
-        self.u, self.s, v = _spectrum(xc)
-        self.n = len(train)
-        self.a_te = (x[test] - self.mu) @ v  # (n_te, r)
-
-    def fill_loo(self, stack: np.ndarray, alphas: np.ndarray) -> None:
-        """Row ``k`` of ``stack`` (alphas, n^2) becomes ``E_alpha_k``, whose inner product with
-        a centred target's Gram matrix ``Yc Yc^T`` is the target's summed squared leave-one-out
-        error at that alpha: ``E = F^T F`` with ``F = diag(1 / (1 - H_ii)) (I - U diag(phi)
-        U^T)``, ``phi = s^2 / (s^2 + alpha)`` and ``H_ii = 1/n + sum_k U_ik^2 phi_k`` the hat
-        matrix's diagonal (intercept included). Per alpha one product builds
-        ``diag(1 / (1 - H_ii)) U diag(phi) U^T`` (the scaling applied to the n x r factor, not
-        to the n x n result) and one symmetric product (syrk) forms ``E``."""
-        u, s, n = self.u, self.s, self.n
-        u2, ut, s2 = u * u, np.ascontiguousarray(u.T), s * s
-        scaled, m = np.empty_like(u), np.empty((n, n))
-        for k, alpha in enumerate(alphas):
-            phi = s2 / (s2 + alpha)
-            root = 1.0 / (1.0 - 1.0 / n - u2 @ phi)  # 1 / (1 - H_ii)
-            np.multiply(u, phi[None, :], out=scaled)
-            scaled *= root[:, None]
-            np.matmul(scaled, ut, out=m)
-            m.ravel()[:: n + 1] -= root  # m = -F
-            np.matmul(m.T, m, out=stack[k].reshape(n, n))  # F^T F, a symmetric product
-
-    def prediction_map(self, alpha: float) -> np.ndarray:
-        """(test, train): the fold model at ``alpha`` maps a centred training target to its
-        centred test prediction, ``(X_te - mean) V diag(s / (s^2 + alpha)) U^T``."""
-        return (self.a_te * (self.s / (self.s**2 + alpha))[None, :]) @ self.u.T
-
-
-def _chunk_scores(
-    sources: list[_Source], targets: _Targets, alphas: np.ndarray, stack: np.ndarray
-) -> np.ndarray:
-    """(sources, targets): held-out R^2 of every target from each source of a chunk, at the
-    alpha its leave-one-out error chose (the first of the smallest, as RidgeCV).
-
-    Every source's ``E`` matrices at every alpha meet every target's Gram matrix in one
-    product; then every (source, chosen alpha) prediction map ``P`` meets every target's
-    test matrices in two: the held-out ``sum_u SS_res,u / SST_u`` is
-    ``const - 2 <P, cross> + <P^T P, wgram>``. ``stack`` is the scratch space for both."""
-    n_a, n_tr = len(alphas), sources[0].n
-    for k, src in enumerate(sources):
-        src.fill_loo(stack[k * n_a : (k + 1) * n_a], alphas)
-    errors = stack[: len(sources) * n_a] @ targets.gram.T
-    out = np.empty((len(sources), len(targets)))
-    maps: list[tuple[int, np.ndarray, np.ndarray]] = []  # (source, stacked targets, map)
-    for k, src in enumerate(sources):
-        best = np.argmin(errors[k * n_a : (k + 1) * n_a], axis=0)
-        for a in np.unique(best):
-            chosen = np.flatnonzero(best == a)
-            p = src.prediction_map(alphas[a])
-            for j in (int(j) for j in chosen if j in targets.explicit):
-                tgt = targets.explicit[j]
-                pred = p @ tgt.centred + tgt.mean
-                out[k, j] = _r2(((tgt.test - pred) ** 2).sum(axis=0), tgt.ss_tot)
-            stacked = np.array([j for j in chosen if j not in targets.explicit], dtype=int)
-            if stacked.size:
-                np.matmul(p.T, p, out=stack[len(maps)].reshape(n_tr, n_tr))
-                maps.append((k, stacked, p.ravel()))
-    if maps:
-        cross = np.stack([p for _, _, p in maps]) @ targets.cross.T
-        ss = targets.const - 2.0 * cross + stack[: len(maps)] @ targets.wgram.T
-        for row, (k, stacked, _) in enumerate(maps):
-            out[k, stacked] = 1.0 - ss[row, stacked] / targets.units[stacked]
-    return out
-
-
-def _spectrum(xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``U, s, V`` of the thin SVD of ``xc`` without its null space.
-
-    From the eigendecomposition of the smaller of ``xc^T xc`` and ``xc xc^T`` (a third of an
-    SVD's time) when every kept eigenvalue is resolved well (above 1e-9 of the largest);
-    eigenvalues at the eigensolver's noise floor are the null space (the constant direction
-    of centred data among them). A source with directions in between is decomposed by SVD,
-    which keeps them accurately."""
-    n, p = xc.shape
-    small = xc.T @ xc if p <= n else xc @ xc.T
-    lam, vecs = np.linalg.eigh(small)
-    top = lam.max(initial=0.0)
-    floor = top * max(n, p) * np.finfo(float).eps * 10
-    keep = lam > floor
-    if (keep & (lam < top * 1e-9)).any():
-        u, s, vt = np.linalg.svd(xc, full_matrices=False)
-        keep = s > s.max(initial=0.0) * max(n, p) * np.finfo(float).eps
-        return u[:, keep], s[keep], vt[keep].T
-    vecs, s = vecs[:, keep], np.sqrt(lam[keep])
-    if p <= n:
-        return (xc @ vecs) / s, s, vecs
-    return vecs, s, (xc.T @ vecs) / s
-
-
-def _r2(ss_res: np.ndarray, ss_tot: np.ndarray) -> float:
-    """Mean R^2 over units; a unit constant in the test fold scores 1 if predicted exactly,
-    else 0 (scikit-learn's ``r2_score`` convention)."""
-    if ss_res.size == 0:
-        return float("nan")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = 1.0 - ss_res / ss_tot
-    flat = ss_tot == 0
-    r2[flat] = np.where(ss_res[flat] == 0, 1.0, 0.0)
-    return float(r2.mean())
+        if part is not None:
+            folds, weights = folds[part : part + 1], weights[part : part + 1]
+        ys = [y if keep.all() else y[:, keep] for y, keep in zip(b.data, b.varying, strict=True)]
+        ops = products_for(get_backend())
+        return cross_scores(ops, a.data, ys, folds, weights, np.asarray(self.alphas))

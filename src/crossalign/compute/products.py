@@ -1,0 +1,399 @@
+"""The dense products of the all-pairs ridge kernels (:mod:`crossalign.compute.ridge`), per
+backend: general products, symmetric products ``a^T a`` written in a form that pairs with a
+partner form for Frobenius inner products, and symmetric eigendecompositions.
+
+Symmetric products and their inner products
+--------------------------------------------
+The ridge kernels need ``<A^T A, B^T B>_F`` for many pairs, as one matrix product of stacked,
+raveled matrices. On NumPy a symmetric product is written as one triangle only (BLAS ``syrk``,
+half the arithmetic of a general product and no copy into the other triangle): ``half`` leaves
+the other triangle as it was (finite), and ``pair`` writes the partner with its off-diagonal
+entries doubled and zeros in the other triangle, so that ``<half(A), pair(B)> = <A^T A, B^T
+B>``. On PyTorch both forms are the full matrix.
+
+NumPy and SciPy wheels each carry their own OpenBLAS thread pool, and alternating between them
+makes each wait for the other's spinning threads; every product here therefore goes through
+SciPy's BLAS and LAPACK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy.linalg import blas, lapack
+
+from crossalign._registry import Registry
+from crossalign.compute.backends import Backend, TorchBackend
+
+__all__ = ["PRODUCTS", "Products", "products_for"]
+
+
+class Products:
+    """The products of one backend (see the module docstring); arrays are the backend's."""
+
+    name = "base"
+
+    def asarray(self, x: np.ndarray) -> Any:
+        """``x`` as a float64 array of this backend.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+
+        Returns
+        -------
+        array
+        """
+        raise NotImplementedError
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        """A backend array as a float64 NumPy array.
+
+        Parameters
+        ----------
+        x : array
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        raise NotImplementedError
+
+    def empty(self, shape: tuple[int, ...]) -> Any:
+        """An uninitialised float64 array (column-major where that feeds BLAS directly).
+
+        Parameters
+        ----------
+        shape : tuple of int
+
+        Returns
+        -------
+        array
+        """
+        raise NotImplementedError
+
+    def zeros(self, size: int) -> Any:
+        """A flat float64 array of zeros.
+
+        Parameters
+        ----------
+        size : int
+
+        Returns
+        -------
+        array
+        """
+        raise NotImplementedError
+
+    def mm(self, a: Any, b: Any, out: Any = None) -> Any:
+        """``a @ b`` (into ``out`` when given).
+
+        Parameters
+        ----------
+        a, b : array
+        out : array, optional
+
+        Returns
+        -------
+        array
+        """
+        raise NotImplementedError
+
+    def half(self, a: Any, out: Any, scale: float = 1.0) -> None:
+        """``scale * a^T a`` into the square ``out``, in the half form.
+
+        Parameters
+        ----------
+        a : array
+        out : array
+            A contiguous square, written in place.
+        scale : float
+        """
+        raise NotImplementedError
+
+    def pair(self, a: Any, out: Any, scale: float = 1.0) -> None:
+        """``scale * a^T a`` into the square ``out``, in the partner form.
+
+        Parameters
+        ----------
+        a : array
+        out : array
+            A contiguous square, written in place.
+        scale : float
+        """
+        raise NotImplementedError
+
+    def gram(self, a: Any) -> Any:
+        """``a^T a``, as the full symmetric matrix or its upper triangle (what ``eigh``
+        reads).
+
+        Parameters
+        ----------
+        a : array
+
+        Returns
+        -------
+        array
+        """
+        raise NotImplementedError
+
+    def eigh(self, a: Any) -> tuple[Any, Any]:
+        """Eigenvalues (ascending) and eigenvectors of the symmetric ``a`` from :meth:`gram`.
+
+        Parameters
+        ----------
+        a : array
+
+        Returns
+        -------
+        tuple
+        """
+        raise NotImplementedError
+
+    def svd(self, a: Any) -> tuple[Any, Any, Any]:
+        """Thin SVD ``u, s, vt``.
+
+        Parameters
+        ----------
+        a : array
+
+        Returns
+        -------
+        tuple
+        """
+        raise NotImplementedError
+
+    def fravel(self, a: Any) -> Any:
+        """The entries of ``a`` column by column (a view when ``a`` is column-major).
+
+        Parameters
+        ----------
+        a : array
+
+        Returns
+        -------
+        array
+        """
+        raise NotImplementedError
+
+    def index(self, positions: np.ndarray) -> Any:
+        """Integer positions or a boolean mask, for indexing this backend's arrays.
+
+        Parameters
+        ----------
+        positions : numpy.ndarray
+
+        Returns
+        -------
+        array
+        """
+        raise NotImplementedError
+
+    def mul(self, a: Any, b: Any, out: Any) -> Any:
+        """``a * b`` (broadcast) into ``out``.
+
+        Parameters
+        ----------
+        a, b : array
+        out : array
+
+        Returns
+        -------
+        array
+        """
+        raise NotImplementedError
+
+    def flat(self, a: Any) -> Any:
+        """A flat view of the contiguous ``a`` in its memory order (stride ``n + 1`` walks a
+        square's diagonal in either order).
+
+        Parameters
+        ----------
+        a : array
+
+        Returns
+        -------
+        array
+        """
+        raise NotImplementedError
+
+    def stack(self, arrays: Sequence[Any]) -> Any:
+        """Equal-length vectors as the rows of one array.
+
+        Parameters
+        ----------
+        arrays : sequence of arrays
+
+        Returns
+        -------
+        array
+        """
+        raise NotImplementedError
+
+
+def _fortran(x: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``(f, transposed)`` with ``f`` column-major and ``op(f) = x``: no copy for either
+    contiguous layout."""
+    if x.flags.f_contiguous:
+        return x, False
+    if x.flags.c_contiguous:
+        return x.T, True
+    return np.asfortranarray(x), False
+
+
+def _into(result: np.ndarray, out: np.ndarray) -> None:
+    if not np.may_share_memory(result, out):  # BLAS wrote a copy: bring it home
+        out[...] = result
+
+
+class _NumpyProducts(Products):
+    """SciPy BLAS/LAPACK on the host; symmetric products as one triangle."""
+
+    name = "numpy"
+
+    def asarray(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x, dtype=np.float64)
+
+    def to_numpy(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x, dtype=np.float64)
+
+    def empty(self, shape: tuple[int, ...]) -> np.ndarray:
+        return np.empty(shape, order="F")
+
+    def zeros(self, size: int) -> np.ndarray:
+        return np.zeros(size)
+
+    def mm(self, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        if out is not None and not out.flags.f_contiguous:  # C-ordered out: out^T = b^T a^T
+            self.mm(b.T, a.T, out.T)
+            return out
+        fa, ta = _fortran(a)
+        fb, tb = _fortran(b)
+        if out is None:
+            return blas.dgemm(1.0, fa, fb, trans_a=ta, trans_b=tb)
+        _into(blas.dgemm(1.0, fa, fb, trans_a=ta, trans_b=tb, beta=0.0, c=out, overwrite_c=1), out)
+        return out
+
+    def half(self, a: np.ndarray, out: np.ndarray, scale: float = 1.0) -> None:
+        fa, ta = _fortran(a)  # a^T a = op(fa)^T op(fa)
+        c = out.T if out.flags.c_contiguous else out  # column-major view of the square
+        result = blas.dsyrk(scale, fa, trans=0 if ta else 1, beta=0.0, c=c, overwrite_c=1)
+        _into(result, c)
+
+    def pair(self, a: np.ndarray, out: np.ndarray, scale: float = 1.0) -> None:
+        self.half(a, out, 2.0 * scale)
+        n = out.shape[0]
+        out.reshape(-1)[:: n + 1] *= 0.5  # the diagonal counts once
+
+    def gram(self, a: np.ndarray) -> np.ndarray:
+        fa, ta = _fortran(a)
+        return blas.dsyrk(1.0, fa, trans=0 if ta else 1)  # upper triangle
+
+    def eigh(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lam, vecs, info = lapack.dsyevd(a, compute_v=1, lower=0)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"The eigendecomposition did not converge (info={info}).")
+        return lam, vecs
+
+    def svd(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        u, s, vt, info = lapack.dgesdd(np.asfortranarray(a), full_matrices=0)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"The SVD did not converge (info={info}).")
+        return u, s, vt
+
+    def fravel(self, a: np.ndarray) -> np.ndarray:
+        return a.ravel(order="F")
+
+    def index(self, positions: np.ndarray) -> np.ndarray:
+        return np.asarray(positions)
+
+    def mul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return np.multiply(a, b, out=out)
+
+    def flat(self, a: np.ndarray) -> np.ndarray:
+        return a.reshape(-1, order="A")
+
+    def stack(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
+        return np.stack(arrays)
+
+
+class _TorchProducts(Products):
+    """PyTorch on a backend's device; symmetric products as full matrices."""
+
+    name = "torch"
+
+    def __init__(self, backend: TorchBackend) -> None:
+        self.torch, self.device = backend._torch()
+
+    def asarray(self, x: np.ndarray) -> Any:
+        return self.torch.as_tensor(
+            np.asarray(x, dtype=np.float64), device=self.device, dtype=self.torch.float64
+        )
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        return np.asarray(x.detach().cpu().numpy(), dtype=np.float64)
+
+    def empty(self, shape: tuple[int, ...]) -> Any:
+        return self.torch.empty(shape, dtype=self.torch.float64, device=self.device)
+
+    def zeros(self, size: int) -> Any:
+        return self.torch.zeros(size, dtype=self.torch.float64, device=self.device)
+
+    def mm(self, a: Any, b: Any, out: Any = None) -> Any:
+        if out is None:
+            return a @ b
+        return self.torch.matmul(a, b, out=out)
+
+    def half(self, a: Any, out: Any, scale: float = 1.0) -> None:
+        self.torch.matmul(a.T, a, out=out)
+        if scale != 1.0:
+            out.mul_(scale)
+
+    pair = half
+
+    def gram(self, a: Any) -> Any:
+        return a.T @ a
+
+    def eigh(self, a: Any) -> tuple[Any, Any]:
+        return self.torch.linalg.eigh(a)
+
+    def svd(self, a: Any) -> tuple[Any, Any, Any]:
+        return self.torch.linalg.svd(a, full_matrices=False)
+
+    def fravel(self, a: Any) -> Any:
+        return a.T.reshape(-1)
+
+    def index(self, positions: np.ndarray) -> Any:
+        return self.torch.as_tensor(np.asarray(positions), device=self.device)
+
+    def mul(self, a: Any, b: Any, out: Any) -> Any:
+        return self.torch.mul(a, b, out=out)
+
+    def flat(self, a: Any) -> Any:
+        return a.view(-1)
+
+    def stack(self, arrays: Sequence[Any]) -> Any:
+        return self.torch.stack(list(arrays))
+
+
+#: Product kernels by backend family (the part of a backend's name before ``:``).
+PRODUCTS: Registry[Any] = Registry("products backend")
+PRODUCTS.register("numpy", lambda backend: _NumpyProducts())
+PRODUCTS.register("torch", _TorchProducts)
+
+
+def products_for(backend: Backend) -> Products:
+    """The product kernels of ``backend``.
+
+    Parameters
+    ----------
+    backend : Backend
+        A registered backend (:func:`crossalign.compute.backends.get_backend`).
+
+    Returns
+    -------
+    Products
+    """
+    return PRODUCTS.get(backend.name.split(":")[0])(backend)

@@ -1,0 +1,406 @@
+"""All-pairs ridge regression with leave-one-out penalties: every source against every target
+in one fold, as batched products on any backend (:mod:`crossalign.compute.products`).
+
+With a source's centred training responses ``Xc = U diag(s) V^T`` and ``phi = s^2 / (s^2 +
+alpha)``, the hat matrix of ridge with an intercept is ``H = 1/n + U diag(phi) U^T``; a centred
+target ``Yc``'s summed squared leave-one-out error at ``alpha`` is
+
+    SSE(alpha) = < E_alpha , Yc Yc^T >_F,   E = F^T F,   F = diag(1 / (1 - H_ii)) (I - H + 1/n)
+
+(Golub, Heath & Wahba 1979; scikit-learn's ``RidgeCV`` computes the same per pair). ``E``
+depends on the source and alpha only and ``Yc Yc^T`` on the target only, so the errors of every
+target at every alpha are one product of the stacked ``E`` with the stacked target Grams.
+The chosen alpha's fold model maps a centred training target to its centred test prediction by
+``P = (X_te - mean) V diag(s / (s^2 + alpha)) U^T``, and with ``D = diag(1 / SST)`` per unit the
+held-out ``sum_u SS_res,u / SST_u`` is ``const - 2 <P, (Y_te - mean) D Yc^T> + <P^T P, Yc D
+Yc^T>``: all (source, chosen alpha) maps meet all targets in two more products.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from crossalign.compute.products import Products
+
+__all__ = [
+    "STACK_BYTES",
+    "ChunkWork",
+    "Sources",
+    "Targets",
+    "cross_scores",
+    "fold_scores",
+    "recording",
+    "spectrum",
+]
+
+#: Bytes of the leave-one-out matrices stacked for one product with every target's Gram
+#: (sources of a chunk x alphas x n^2): the targets' Grams are read once per chunk.
+STACK_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class ChunkWork:
+    """The products one chunk of sources needed in one fold (what :func:`recording` keeps,
+    for pricing a run's arithmetic floor).
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        The fold's training and test stimuli.
+    n_alphas : int
+        Ridge penalties.
+    sources : tuple of tuple
+        ``(units, rank)`` of each source of the chunk.
+    targets : tuple of int
+        Units of each target.
+    maps : tuple of int
+        Per source, its (source, chosen alpha) prediction maps met by the stacked targets.
+    fills_targets : bool
+        Whether the targets' matrices were built for this chunk (once per fold).
+    """
+
+    n_train: int
+    n_test: int
+    n_alphas: int
+    sources: tuple[tuple[int, int], ...]
+    targets: tuple[int, ...]
+    maps: tuple[int, ...]
+    fills_targets: bool
+
+
+_RECORD: ContextVar[list[ChunkWork] | None] = ContextVar("ridge_record", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[ChunkWork]]:
+    """Within the block, every chunk the kernels run (in this process) is appended to the
+    yielded list as a :class:`ChunkWork`.
+
+    Yields
+    ------
+    list of ChunkWork
+    """
+    log: list[ChunkWork] = []
+    token = _RECORD.set(log)
+    try:
+        yield log
+    finally:
+        _RECORD.reset(token)
+
+
+def spectrum(ops: Products, xc: Any) -> tuple[Any, Any, Any]:
+    """``U, s, V`` of the thin SVD of ``xc`` without its null space.
+
+    From the eigendecomposition of the smaller of ``xc^T xc`` and ``xc xc^T`` (a third of an
+    SVD's time) when every kept eigenvalue is resolved well (above 1e-9 of the largest);
+    eigenvalues at the eigensolver's noise floor are the null space (the constant direction
+    of centred data among them). A source with directions in between is decomposed by SVD,
+    which keeps them accurately.
+
+    Parameters
+    ----------
+    ops : Products
+    xc : array
+        (n, p) centred responses.
+
+    Returns
+    -------
+    tuple
+        ``U`` (n, r), ``s`` (r,), ``V`` (p, r).
+    """
+    n, p = xc.shape
+    lam, vecs = ops.eigh(ops.gram(xc if p <= n else xc.T))
+    top = float(lam.max()) if len(lam) else 0.0
+    floor = top * max(n, p) * np.finfo(float).eps * 10
+    values = ops.to_numpy(lam)
+    keep = values > floor
+    if (keep & (values < top * 1e-9)).any():
+        u, s, vt = ops.svd(xc)
+        kept = ops.index(ops.to_numpy(s) > float(s.max()) * max(n, p) * np.finfo(float).eps)
+        return u[:, kept], s[kept], vt[kept].T
+    kept = ops.index(keep)
+    vecs, s = vecs[:, kept], lam[kept] ** 0.5
+    if p <= n:
+        return ops.mm(xc, vecs) / s, s, vecs
+    return vecs, s, ops.mm(xc.T, vecs) / s
+
+
+class Sources:
+    """One fold's sources: per source the spectrum of its centred training responses and its
+    projected test responses.
+
+    Parameters
+    ----------
+    ops : Products
+    xs : sequence of arrays
+        (stimulus, unit) responses of each source, on the backend.
+    train, test : numpy.ndarray
+        Positions of the fold's training and test stimuli.
+    """
+
+    def __init__(self, ops: Products, xs: Sequence[Any], train: Any, test: Any) -> None:
+        self.ops, self.n, self.xs = ops, len(train), xs
+        self.parts = []
+        for x in xs:
+            xtr = x[train]
+            mu = xtr.mean(0)
+            u, s, v = spectrum(ops, xtr - mu)
+            self.parts.append((u, s, ops.mm(x[test] - mu, v)))
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    def fill_loo(self, k: int, stack: Any, alphas: np.ndarray) -> None:
+        """Row ``a`` of ``stack`` (alphas, n^2) becomes source ``k``'s ``E_alpha`` (module
+        docstring) in the half form: per alpha one product ``diag(1 / (1 - H_ii)) U
+        diag(phi) U^T`` (the scaling applied to the n x r factor) and one symmetric
+        product.
+
+        Parameters
+        ----------
+        k : int
+            The source.
+        stack : array
+            (alphas, n^2), written in place.
+        alphas : numpy.ndarray
+        """
+        ops, n = self.ops, self.n
+        u, s, _ = self.parts[k]
+        u2, s2 = u * u, s * s
+        scaled, m = ops.empty(tuple(u.shape)), ops.empty((n, n))
+        for a, alpha in enumerate(alphas):
+            phi = s2 / (s2 + alpha)
+            root = 1.0 / (1.0 - 1.0 / n - ops.mm(u2, phi[:, None])[:, 0])  # 1 / (1 - H_ii)
+            ops.mul(u, phi[None, :], out=scaled)
+            scaled *= root[:, None]
+            ops.mm(scaled, u.T, out=m)
+            ops.flat(m)[:: n + 1] -= root  # m = -F (column-major: its rows are F's rows)
+            ops.half(m, stack[a].reshape(n, n))
+
+    def prediction_map(self, k: int, alpha: float) -> Any:
+        """(test, train): source ``k``'s fold model at ``alpha`` applied to a centred training
+        target gives its centred test prediction.
+
+        Parameters
+        ----------
+        k : int
+            The source.
+        alpha : float
+
+        Returns
+        -------
+        array
+        """
+        u, s, a_te = self.parts[k]
+        return self.ops.mm(a_te * (s / (s * s + alpha))[None, :], u.T)
+
+
+class Targets:
+    """Every target's matrices in one fold, stacked one target per row so that all sources
+    meet all targets in products; buffers are kept over folds (fresh pages cost more than the
+    products).
+
+    ``gram`` ``Yc Yc^T`` (partner form); ``wgram`` ``Yc D Yc^T`` (partner form), ``cross``
+    ``(Y_te - mean) D Yc^T`` (column by column) and ``const`` ``sum (Y_te - mean)^2 D`` with
+    ``D = diag(1 / SST)`` per unit. A target with a unit constant over the scored stimuli is
+    scored explicitly (``explicit``).
+
+    Parameters
+    ----------
+    ops : Products
+    k : int
+        Targets.
+    n_tr, n_te : int
+        The largest training and test fold.
+    """
+
+    def __init__(self, ops: Products, k: int, n_tr: int, n_te: int) -> None:
+        self.ops, self.k = ops, k
+        self.buffers = {
+            name: ops.zeros(k * size) for name, size in (("gram", n_tr**2), ("wgram", n_tr**2))
+        }
+        self.buffers["cross"] = ops.zeros(k * n_tr * n_te)
+        self.const, self.units = np.zeros(k), np.zeros(k)
+        self.explicit: dict[int, tuple[Any, Any, Any, Any]] = {}
+        self.n_tr = self.n_te = 0
+        self.widths: list[int] = []
+        self.fresh = False  # filled since a chunk was last recorded
+
+    def stacked(self, name: str) -> Any:
+        """The current fold's ``name`` matrices, one target per row (a view).
+
+        Parameters
+        ----------
+        name : {"gram", "wgram", "cross"}
+
+        Returns
+        -------
+        array
+        """
+        cols = self.n_tr * (self.n_te if name == "cross" else self.n_tr)
+        return self.buffers[name][: self.k * cols].reshape(self.k, cols)
+
+    def _square(self, name: str, t: int) -> Any:
+        rows = self.n_te if name == "cross" else self.n_tr
+        return self.stacked(name)[t].reshape(self.n_tr, rows)
+
+    def fill(self, ys: Sequence[Any], train: Any, test: Any) -> None:
+        """The matrices of the fold (``train``, ``test``), written over the last fold's.
+
+        Parameters
+        ----------
+        ys : sequence of arrays
+            (stimulus, unit) responses of each target (varying units only), on the backend.
+        train, test : numpy.ndarray
+        """
+        if self.n_tr and (len(train), len(test)) != (self.n_tr, self.n_te):  # new layout
+            for buffer in self.buffers.values():
+                buffer[:] = 0.0
+        self.n_tr, self.n_te = len(train), len(test)
+        self.explicit, self.widths, self.fresh = {}, [int(y.shape[1]) for y in ys], True
+        ops = self.ops
+        for t, y in enumerate(ys):
+            y_tr = y[train]
+            mean = y_tr.mean(0)
+            yc = y_tr - mean
+            ops.pair(yc.T, self._square("gram", t))
+            y_te = y[test]
+            dev = y_te - mean
+            sst = ops.to_numpy(((y_te - y_te.mean(0)) ** 2).sum(0))
+            self.const[t] = self.units[t] = 0.0
+            if sst.size == 0 or (sst == 0).any():
+                self.explicit[t] = (yc, mean, y_te, sst)
+                self._square("wgram", t)[...] = 0.0
+                self._square("cross", t)[...] = 0.0
+                continue
+            inv = ops.asarray(1.0 / sst)
+            self.const[t] = float(((dev * dev) * inv).sum())
+            ops.pair((yc * inv**0.5).T, self._square("wgram", t))
+            ops.mm(yc, (dev * inv).T, out=self._square("cross", t))  # cross^T: column order
+            self.units[t] = y.shape[1]
+
+
+def fold_scores(sources: Sources, targets: Targets, alphas: np.ndarray, stack: Any) -> np.ndarray:
+    """(sources, targets): held-out R^2 of every target from every source of a chunk in one
+    fold, at the alpha its leave-one-out error chose (the first of the smallest, as
+    ``RidgeCV``).
+
+    Parameters
+    ----------
+    sources : Sources
+    targets : Targets
+    alphas : numpy.ndarray
+        Ridge penalties.
+    stack : array
+        Flat scratch space for ``len(sources) * len(alphas)`` matrices of n^2.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    ops, n_a, n, k_s = sources.ops, len(alphas), sources.n, len(sources)
+    rows = stack[: k_s * n_a * n * n].reshape(k_s * n_a, n * n)
+    for k in range(k_s):
+        sources.fill_loo(k, rows[k * n_a : (k + 1) * n_a], alphas)
+    errors = ops.to_numpy(ops.mm(rows, targets.stacked("gram").T))
+    best = np.argmin(errors.reshape(k_s, n_a, targets.k), axis=1)  # (source, target)
+    out = np.empty((k_s, targets.k))
+    maps: list[tuple[int, np.ndarray, Any]] = []  # (source, its targets, map column by column)
+    for k in range(k_s):
+        for a in np.unique(best[k]):
+            chosen = np.flatnonzero(best[k] == a)
+            p = sources.prediction_map(k, float(alphas[a]))
+            for j in (int(j) for j in chosen if j in targets.explicit):
+                out[k, j] = _explicit_r2(ops, p, targets.explicit[j])
+            stacked = np.array([j for j in chosen if j not in targets.explicit], dtype=int)
+            if stacked.size:
+                ops.half(p, rows[len(maps)].reshape(n, n))
+                maps.append((k, stacked, ops.fravel(p)))
+    if maps:
+        cross = ops.mm(ops.stack([p for _, _, p in maps]), targets.stacked("cross").T)
+        quad = ops.mm(rows[: len(maps)], targets.stacked("wgram").T)
+        ss = targets.const - 2.0 * ops.to_numpy(cross) + ops.to_numpy(quad)
+        for row, (k, stacked, _) in enumerate(maps):
+            out[k, stacked] = 1.0 - ss[row, stacked] / targets.units[stacked]
+    log = _RECORD.get()
+    if log is not None:
+        log.append(
+            ChunkWork(
+                n,
+                targets.n_te,
+                n_a,
+                tuple(
+                    (int(x.shape[1]), int(u.shape[1]))
+                    for x, (u, _, _) in zip(sources.xs, sources.parts, strict=True)
+                ),
+                tuple(int(q) for q in targets.widths),
+                tuple(sum(1 for m in maps if m[0] == k) for k in range(k_s)),
+                targets.fresh,
+            )
+        )
+        targets.fresh = False
+    return out
+
+
+def _explicit_r2(ops: Products, p: Any, target: tuple[Any, Any, Any, np.ndarray]) -> float:
+    """Mean held-out R^2 of a target with a unit constant over the test stimuli, from its
+    predictions (scikit-learn's ``r2_score`` convention: such a unit scores 1 if predicted
+    exactly, else 0)."""
+    yc, mean, y_te, ss_tot = target
+    ss_res = ops.to_numpy(((y_te - (ops.mm(p, yc) + mean)) ** 2).sum(0))
+    if ss_res.size == 0:
+        return float("nan")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = 1.0 - ss_res / ss_tot
+    flat = ss_tot == 0
+    r2[flat] = np.where(ss_res[flat] == 0, 1.0, 0.0)
+    return float(r2.mean())
+
+
+def cross_scores(
+    ops: Products,
+    xs: Sequence[np.ndarray],
+    ys: Sequence[np.ndarray],
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    weights: Sequence[float] | np.ndarray,
+    alphas: np.ndarray,
+) -> np.ndarray:
+    """(sources, targets): the weighted sum over ``folds`` of each fold's held-out R^2
+    (:func:`fold_scores`).
+
+    Parameters
+    ----------
+    ops : Products
+    xs, ys : sequence of numpy.ndarray
+        (stimulus, unit) responses of the sources and the targets (varying units only).
+    folds : sequence of tuple
+        (fitting rows, scored rows) per fold.
+    weights : sequence of float or numpy.ndarray
+        Each fold's weight.
+    alphas : numpy.ndarray
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    xs = [ops.asarray(x) for x in xs]
+    ys = [ops.asarray(y) for y in ys]
+    out = np.zeros((len(xs), len(ys)))
+    # buffers for the largest fold, allocated once: fresh pages cost more than the products
+    n_tr = max(len(train) for train, _ in folds)
+    size = max(1, min(len(xs), STACK_BYTES // (len(alphas) * n_tr**2 * 8)))
+    stack = ops.zeros(size * len(alphas) * n_tr**2)
+    targets = Targets(ops, len(ys), n_tr, max(len(test) for _, test in folds))
+    for (train, test), weight in zip(folds, weights, strict=True):
+        train_i, test_i = ops.index(train), ops.index(test)
+        targets.fill(ys, train_i, test_i)
+        for start in range(0, len(xs), size):
+            sources = Sources(ops, xs[start : start + size], train_i, test_i)
+            out[start : start + size] += weight * fold_scores(sources, targets, alphas, stack)
+    return out
