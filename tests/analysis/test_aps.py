@@ -213,6 +213,22 @@ def test_noise_ceiling_equals_slow_twin(castaldi):
         np.testing.assert_allclose(nc.sel(region=region).values, [lower, upper], atol=1e-10)
 
 
+@pytest.mark.parametrize("metric", ["spearman", "predictivity"])
+def test_noise_ceiling_reads_pairs_from_a_score_tensor_with_the_same_numbers(metric):
+    _, _, _, _, brain = synthetic_world(seed=4, n=40, n_sub=4)
+    brain = brain.select(sources=list(brain.subjects), areas=list(brain.regions)[:3])
+    tensor = ca.score_tensor(brain, metric=metric)
+    for definition in ("hoefling2026", "nili2014"):
+        fresh = ca.noise_ceiling(brain, metric, definition=definition)
+        reused = ca.noise_ceiling(brain, metric, definition=definition, scores=tensor)
+        np.testing.assert_allclose(reused.values, fresh.values, rtol=0, atol=1e-12)
+        assert reused.attrs["subject_upper"] == fresh.attrs["subject_upper"]
+    with pytest.raises(ValueError, match=r"'scores' tensor's subject labels do not match"):
+        ca.noise_ceiling(brain, metric, scores=tensor.isel(subject=[1, 0, 2, 3]))
+    with pytest.raises(ValueError, match=r"'scores' argument of noise_ceiling must be"):
+        ca.noise_ceiling(brain, metric, scores=tensor.values)
+
+
 def test_aps_needs_three_subjects_and_regions(cichy):
     with pytest.raises(ValueError, match=r"at least 3 regions.*Got 2"):
         ca.brain_aps(cichy)

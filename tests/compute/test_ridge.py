@@ -11,6 +11,7 @@ import crossalign as ca
 from crossalign.compute import ridge
 from crossalign.compute.backends import get_backend, installed
 from crossalign.compute.products import products_for
+from crossalign.compute.ridge import recording
 from crossalign.errors import InputError
 
 TORCH = [b for b in installed() if b.startswith("torch")][:1]
@@ -150,3 +151,32 @@ def test_folds_are_parts_that_sum_to_the_scores_exactly():
         np.testing.assert_array_equal(summed, whole)
     with pytest.raises(InputError, match=r"'part' argument .* fold in \[0, 5\)\. Got 5"):
         metric.cross_part(a, a, 5)
+
+
+@pytest.mark.parametrize("backend", ["numpy", *TORCH])
+def test_pairs_alone_equal_the_diagonal_of_all_pairs(backend):
+    reps, split = _world()
+    rng = np.random.default_rng(8)
+    wide = rng.normal(size=(47, 90))  # more units than any source's rank: the r x r form
+    sources, targets = [reps[1], reps[0], reps[2], reps[4], reps[3]], [*reps[:4], wide]
+    for kwargs in (
+        {},
+        {"fold_weights": "size", "seed": 1},
+        {"test": "train-fitted", "split": split},
+    ):
+        metric = ca.get_metric("predictivity", **kwargs)
+        a, b = metric.prepare(sources), metric.prepare(targets)
+        with ca.options(backend=backend):
+            ours = metric.paired(a, b)
+        np.testing.assert_allclose(ours, np.diag(metric.cross(a, b)), rtol=0, atol=1e-10)
+
+
+def test_paired_scoring_is_recorded_and_refuses_unequal_stacks():
+    reps, _ = _world()
+    metric = ca.get_metric("predictivity")
+    a = metric.prepare(reps[:2])
+    with recording() as work:
+        metric.paired(a, a)
+    assert len(work) == 2 * 5 and all(c.direct and c.maps == (1,) for c in work)
+    with pytest.raises(InputError, match=r"come in pairs\. Got 2 sources and 3 targets"):
+        metric.paired(a, metric.prepare(reps[:3]))

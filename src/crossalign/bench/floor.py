@@ -9,7 +9,9 @@ element-wise work, Python, memory traffic beyond the products) is what crossalig
 Per source and fold (the centred training matrix ``X``, n x p, of rank r): the smaller Gram
 matrix and its eigendecomposition, and the test projection (n_te x p x r); per alpha,
 ``U diag(phi) U^T`` (n x r x n) and the symmetric product ``F^T F`` (n x n x n) of the
-leave-one-out matrix ``E``. Per chunk of sources: one product of the stacked ``E``
+leave-one-out matrix ``E`` (a source scored against one target alone, as in a noise ceiling's
+leave-one-subject-out pools, takes the per-pair form instead: one n x r x min(q, r) product per
+alpha). Per chunk of sources: one product of the stacked ``E``
 (sources x alphas rows of n^2) with every target's Gram matrix; per (source, chosen alpha) the
 prediction map (n_te x r x n) and its symmetric product, and for the chunk's maps the two
 products with the targets' stacked test matrices. Per target and fold: ``Yc Yc^T`` and
@@ -94,12 +96,34 @@ class _Timer:
         return self.time(("stacked", rows, cols, t), make)
 
 
+def _direct_floor(timer: _Timer, work: ChunkWork) -> dict[str, float]:
+    """One source against one target by the per-pair form: ``B = U^T Yc`` and ``U B``, then
+    per alpha one n x r x min(q, r) product (with ``B B^T`` and ``Yp B^T`` once when the
+    target is wider than the source's rank), and the held-out prediction."""
+    n, n_te, n_alphas = work.n_train, work.n_test, work.n_alphas
+    (p, r), (q,) = work.sources[0], work.targets
+    setup = timer.gemm(r, n, q) + timer.gemm(n, r, q)
+    if q > r:
+        setup += timer.gemm(r, q, r) + timer.gemm(n, q, r)
+    return {
+        "spectrum": _spectrum_floor(timer, n, n_te, p, r),
+        "loo_matrices": setup + n_alphas * timer.gemm(n, r, min(q, r)),
+        "held_out": timer.gemm(n_te, p, r) + timer.gemm(n_te, r, q),
+    }
+
+
+def _spectrum_floor(timer: _Timer, n: int, n_te: int, p: int, r: int) -> float:
+    gram = timer.syrk(n, p) if p <= n else timer.syrk(p, n)
+    return gram + timer.eigh(min(n, p)) + timer.gemm(n_te, p, r)
+
+
 def _chunk_floor(timer: _Timer, work: ChunkWork) -> dict[str, float]:
+    if work.direct:
+        return _direct_floor(timer, work)
     n, n_te, n_alphas, t = work.n_train, work.n_test, work.n_alphas, len(work.targets)
     out = {"spectrum": 0.0, "loo_matrices": 0.0, "loo_errors": 0.0, "held_out": 0.0}
     for p, r in work.sources:
-        out["spectrum"] += timer.syrk(n, p) if p <= n else timer.syrk(p, n)
-        out["spectrum"] += timer.eigh(min(n, p)) + timer.gemm(n_te, p, r)
+        out["spectrum"] += _spectrum_floor(timer, n, n_te, p, r)
         out["loo_matrices"] += n_alphas * (timer.gemm(n, r, n) + timer.syrk(n, n))
     out["loo_errors"] = timer.stacked(len(work.sources) * n_alphas, n * n, t)
     maps = sum(work.maps)

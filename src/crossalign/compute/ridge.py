@@ -35,6 +35,7 @@ __all__ = [
     "Targets",
     "cross_scores",
     "fold_scores",
+    "paired_scores",
     "recording",
     "spectrum",
 ]
@@ -63,6 +64,8 @@ class ChunkWork:
         Per source, its (source, chosen alpha) prediction maps met by the stacked targets.
     fills_targets : bool
         Whether the targets' matrices were built for this chunk (once per fold).
+    direct : bool
+        One source against one target by the per-pair form (:func:`paired_scores`).
     """
 
     n_train: int
@@ -72,6 +75,7 @@ class ChunkWork:
     targets: tuple[int, ...]
     maps: tuple[int, ...]
     fills_targets: bool
+    direct: bool = False
 
 
 _RECORD: ContextVar[list[ChunkWork] | None] = ContextVar("ridge_record", default=None)
@@ -353,7 +357,12 @@ def _explicit_r2(ops: Products, p: Any, target: tuple[Any, Any, Any, np.ndarray]
     predictions (scikit-learn's ``r2_score`` convention: such a unit scores 1 if predicted
     exactly, else 0)."""
     yc, mean, y_te, ss_tot = target
-    ss_res = ops.to_numpy(((y_te - (ops.mm(p, yc) + mean)) ** 2).sum(0))
+    return _mean_r2(ops.to_numpy(((y_te - (ops.mm(p, yc) + mean)) ** 2).sum(0)), ss_tot)
+
+
+def _mean_r2(ss_res: np.ndarray, ss_tot: np.ndarray) -> float:
+    """Mean R^2 over units; a unit constant over the scored stimuli scores 1 if predicted
+    exactly, else 0 (scikit-learn's ``r2_score`` convention)."""
     if ss_res.size == 0:
         return float("nan")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -403,4 +412,86 @@ def cross_scores(
         for start in range(0, len(xs), size):
             sources = Sources(ops, xs[start : start + size], train_i, test_i)
             out[start : start + size] += weight * fold_scores(sources, targets, alphas, stack)
+    return out
+
+
+def _paired_fold(ops: Products, x: Any, y: Any, train: Any, test: Any, alphas: np.ndarray) -> float:
+    """Held-out mean R^2 of ``y`` from ``x`` in one fold, by the per-pair form: with ``B = U^T
+    Yc`` and ``Yp = Yc - U B`` (the target outside the source's span), the leave-one-out
+    residuals at ``alpha`` are ``diag(1 / (1 - H_ii)) (Yp + U diag(1 - phi) B)``; their sum of
+    squares costs one n x r x q product per alpha (or n x r x r through ``B B^T`` when the
+    target has more units than the source's rank), against the n x n matrices of the
+    all-pairs form."""
+    n = len(train)
+    xtr = x[train]
+    mu = xtr.mean(0)
+    u, s, v = spectrum(ops, xtr - mu)
+    y_tr = y[train]
+    mean = y_tr.mean(0)
+    yc = y_tr - mean
+    b = ops.mm(u.T, yc)
+    yp = yc - ops.mm(u, b)
+    u2, s2, wide = u * u, s * s, yc.shape[1] > u.shape[1]
+    if wide:
+        c, lift, base = ops.mm(b, b.T), ops.mm(yp, b.T), (yp * yp).sum(1)
+    errors = np.empty(len(alphas))
+    for a, alpha in enumerate(alphas):
+        phi = s2 / (s2 + alpha)
+        root = 1.0 / (1.0 - 1.0 / n - ops.mm(u2, phi[:, None])[:, 0])
+        if wide:
+            vd = u * (1.0 - phi)[None, :]
+            rows = base + 2.0 * (vd * lift).sum(1) + (ops.mm(vd, c) * vd).sum(1)
+        else:
+            res = yp + ops.mm(u, (1.0 - phi)[:, None] * b)
+            rows = (res * res).sum(1)
+        errors[a] = float((root * root * rows).sum())
+    alpha = float(alphas[int(np.argmin(errors))])
+    pred = ops.mm(ops.mm(x[test] - mu, v) * (s / (s2 + alpha))[None, :], b)
+    y_te = y[test]
+    ss_res = ops.to_numpy(((y_te - mean - pred) ** 2).sum(0))
+    ss_tot = ops.to_numpy(((y_te - y_te.mean(0)) ** 2).sum(0))
+    log = _RECORD.get()
+    if log is not None:
+        shape = ((int(x.shape[1]), int(u.shape[1])),)
+        log.append(
+            ChunkWork(
+                n, len(test), len(alphas), shape, (int(y.shape[1]),), (1,), False, direct=True
+            )
+        )
+    return _mean_r2(ss_res, ss_tot)
+
+
+def paired_scores(
+    ops: Products,
+    xs: Sequence[np.ndarray],
+    ys: Sequence[np.ndarray],
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    weights: Sequence[float] | np.ndarray,
+    alphas: np.ndarray,
+) -> np.ndarray:
+    """(pairs,): the weighted sum over ``folds`` of the held-out R^2 of ``ys[i]`` from
+    ``xs[i]``, equal to the diagonal of :func:`cross_scores`, at a fraction of its cost when
+    each source faces one target.
+
+    Parameters
+    ----------
+    ops : Products
+    xs, ys : sequence of numpy.ndarray
+        (stimulus, unit) responses of the sources and their targets (varying units only).
+    folds : sequence of tuple
+        (fitting rows, scored rows) per fold.
+    weights : sequence of float or numpy.ndarray
+        Each fold's weight.
+    alphas : numpy.ndarray
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    out = np.zeros(len(xs))
+    pairs = [(ops.asarray(x), ops.asarray(y)) for x, y in zip(xs, ys, strict=True)]
+    for (train, test), weight in zip(folds, weights, strict=True):
+        train_i, test_i = ops.index(train), ops.index(test)
+        for i, (x, y) in enumerate(pairs):
+            out[i] += weight * _paired_fold(ops, x, y, train_i, test_i, alphas)
     return out

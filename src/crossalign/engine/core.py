@@ -34,6 +34,7 @@ __all__ = [
     "Prepared",
     "all_pairs",
     "cross",
+    "paired",
     "pairwise_scores",
     "prepare",
     "representation_inputs",
@@ -143,6 +144,29 @@ def cross(a: Prepared, b: Prepared | None = None) -> np.ndarray:
         )
     with options(backend=a.backend):
         return a.metric.cross(a.data, b.data)
+
+
+def paired(a: Prepared, b: Prepared) -> np.ndarray:
+    """The scores of corresponding entries, ``M(a_i, b_i)`` (the diagonal of
+    :func:`cross`, which a metric may compute without the other pairs).
+
+    Parameters
+    ----------
+    a, b : Prepared
+        Prepared by the same metric, of equal length.
+
+    Returns
+    -------
+    numpy.ndarray
+        (K,).
+    """
+    if b.metric != a.metric:
+        raise InputError(
+            f"Both stacks must be prepared by the same metric. Got {a.metric.name!r} and "
+            f"{b.metric.name!r}."
+        )
+    with options(backend=a.backend):
+        return a.metric.paired(a.data, b.data)
 
 
 def _using(backend: str | None) -> contextlib.AbstractContextManager[Any]:

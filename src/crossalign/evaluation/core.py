@@ -334,8 +334,11 @@ def _brain_side(
     memo = brain.__dict__.setdefault("_brain_side_memo", {})
     if key not in memo:
         brain_x = brain.subset_stimuli(stimuli)
-        t = score_tensor(brain_x, metric=metric, rdm=options["rdm"]).values
-        ceiling = noise_ceiling(brain_x, metric, rdm=options["rdm"], definition=options["ceiling"])
+        tensor = score_tensor(brain_x, metric=metric, rdm=options["rdm"])
+        ceiling = noise_ceiling(
+            brain_x, metric, rdm=options["rdm"], definition=options["ceiling"], scores=tensor
+        )
+        t = tensor.values
         memo.clear()  # one entry: the last split and metric
         memo[key] = (brain_x, t, ceiling)
     return memo[key]

@@ -166,6 +166,21 @@ class Metric(ABC):
         numpy.ndarray
         """
 
+    def paired(self, a: Any, b: Any) -> np.ndarray:
+        """Scores of corresponding entries, ``M(a_i, b_i)``: the diagonal of :meth:`cross`
+        (metrics with a cheaper way to score pairs alone override it).
+
+        Parameters
+        ----------
+        a, b : object
+            Prepared stacks of equal length.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        return np.diag(self.cross(a, b)).copy()
+
     @property
     def parts(self) -> int:
         """How many additive parts :meth:`cross` sums (e.g. cross-validation folds), which a

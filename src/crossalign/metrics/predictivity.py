@@ -51,7 +51,7 @@ import numpy as np
 
 from crossalign.compute.backends import get_backend
 from crossalign.compute.products import products_for
-from crossalign.compute.ridge import cross_scores
+from crossalign.compute.ridge import cross_scores, paired_scores
 from crossalign.errors import InputError
 from crossalign.metrics._responses import as_responses
 from crossalign.metrics.base import Cost, Metric, check_parameter
@@ -336,6 +336,30 @@ class Predictivity(Metric):
                 f"[0, {self.folds}). Got {part!r}."
             )
         return self._scores(a, b, part)
+
+    def paired(self, a: _Prepared, b: _Prepared) -> np.ndarray:
+        """R^2 of target ``b_i`` from source ``a_i`` (the diagonal of :meth:`cross`), by the
+        per-pair form: one n x r x q product per alpha instead of n x n matrices.
+
+        Parameters
+        ----------
+        a, b : object
+            Prepared sources and targets, of equal length.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        n = a.data[0].shape[0]
+        if b.data[0].shape[0] != n or len(a.data) != len(b.data):
+            raise InputError(
+                "predictivity.paired: sources and targets must share their stimuli and come "
+                f"in pairs. Got {len(a.data)} sources and {len(b.data)} targets."
+            )
+        folds, weights = self._folds(n)
+        ys = [y if keep.all() else y[:, keep] for y, keep in zip(b.data, b.varying, strict=True)]
+        ops = products_for(get_backend())
+        return paired_scores(ops, a.data, ys, folds, weights, np.asarray(self.alphas))
 
     def _scores(self, a: _Prepared, b: _Prepared, part: int | None) -> np.ndarray:
         n = a.data[0].shape[0]

@@ -12,7 +12,7 @@ import xarray as xr
 from crossalign._validation import check_option
 from crossalign.data.containers import BrainData
 from crossalign.data.labels import coord
-from crossalign.engine.core import cross, prepare, representation_inputs
+from crossalign.engine.core import cross, paired, prepare, representation_inputs
 from crossalign.errors import InputError, InputTypeError, ReliabilityWarning
 from crossalign.metrics import Metric, get_metric
 
@@ -36,6 +36,7 @@ def noise_ceiling(
     rdm: str = "correlation",
     pool: Literal["mean", "metric"] = "mean",
     definition: str = "nili2014",
+    scores: xr.DataArray | None = None,
 ) -> xr.DataArray:
     """Noise ceiling per region: DataArray (region, bound), with per-subject upper bounds in
     ``attrs["subject_upper"]`` where the definition normalises per subject.
@@ -52,6 +53,10 @@ def noise_ceiling(
         How subjects are averaged into a reference (see below).
     definition : {"nili2014", "hoefling2026"}
         Which bounds (see below).
+    scores : xarray.DataArray, optional
+        The score tensor of ``data`` under the same metric (:func:`crossalign.score_tensor`,
+        dims subject, region, target_subject, target_region): the pairwise bound is read from
+        its within-region pairs instead of being computed again.
 
     Returns
     -------
@@ -92,10 +97,19 @@ def noise_ceiling(
     loo = np.full(present.shape, np.nan)  # (R, S): M(pool(others), s); NaN where s lacks r
     everyone = np.full(present.shape, np.nan)
     pairwise = np.empty(len(data.regions))
+    if scores is not None:
+        _check_scores(scores, data)
     for i, r in enumerate(data.regions):
-        loo[i, present[i]], everyone[i, present[i]], pairwise[i] = _ceiling_parts(
-            data.select(sources=data.subjects_with(r), areas=[r]), m, rdm, pool
+        subjects = data.subjects_with(r)
+        parts = _ceiling_parts(
+            data.select(sources=subjects, areas=[r]), m, rdm, pool, definition, scores is None
         )
+        loo[i, present[i]], everyone[i, present[i]], pairwise[i] = parts
+        if scores is not None and definition == "hoefling2026":
+            pairs = scores.sel(
+                subject=subjects, region=r, target_subject=subjects, target_region=r
+            ).values
+            pairwise[i] = float(pairs[~np.eye(len(subjects), dtype=bool)].mean())
     if definition == "nili2014":
         out = np.stack([np.nanmean(loo, axis=1), np.nanmean(everyone, axis=1)], axis=1)
     else:
@@ -117,15 +131,36 @@ def noise_ceiling(
     )
 
 
+def _check_scores(scores: Any, data: BrainData) -> None:
+    dims = ("subject", "region", "target_subject", "target_region")
+    if not isinstance(scores, xr.DataArray) or scores.dims != dims:
+        raise InputError(
+            "The 'scores' argument of noise_ceiling must be the data's score tensor (a "
+            f"DataArray with dims {dims}, from crossalign.score_tensor). Got "
+            f"{getattr(scores, 'dims', type(scores).__name__)!r}."
+        )
+    for dim, want in (("subject", data.subjects), ("region", data.regions)):
+        for name in (dim, f"target_{dim}"):
+            if list(scores.coords[name].values) != list(want):
+                raise InputError(
+                    f"The 'scores' tensor's {name} labels do not match the data's {dim}s: "
+                    f"got {list(scores.coords[name].values)[:5]}, expected {list(want)[:5]}."
+                )
+
+
 def _ceiling_parts(
-    data: BrainData, m: Metric, rdm: str, pool: str
+    data: BrainData, m: Metric, rdm: str, pool: str, definition: str, pairs: bool = True
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """For one region: per subject M(pool(others), s) and M(pool(all), s), and the mean
-    pairwise score over ordered pairs of different subjects."""
+    """For one region: per subject M(pool(others), s) and, where the definition uses them,
+    M(pool(all), s) (``nili2014``) and the mean pairwise score over ordered pairs of different
+    subjects (``hoefling2026``, unless ``pairs`` is False: read from a score tensor); a part
+    not computed is NaN."""
+    everyone_needed = definition == "nili2014"
+    pairs = pairs and definition == "hoefling2026"
     if m.input_kind == "responses":
         xs = data.response_arrays(m.name)
         if len({x.shape for x in xs}) != 1:
-            return _concatenated_parts(xs, m, list(data.subjects))
+            return _concatenated_parts(xs, m, list(data.subjects), everyone_needed, pairs)
         stack = np.stack(xs)
         v, pooled_in, prep = stack, stack, prepare(m, xs, list(data.subjects))
         as_input: Callable[[Any], Any] = list
@@ -136,25 +171,31 @@ def _ceiling_parts(
         as_input = np.asarray
     n = len(v)
     total = pooled_in.sum(axis=0)
-    loo = np.diag(cross(prepare(m, as_input([(total - x) / (n - 1) for x in pooled_in])), prep))
-    everyone = cross(prepare(m, as_input([total / n]), ["pool"]), prep)[0]
-    pairs = cross(prep)
-    pairwise = float(pairs[~np.eye(n, dtype=bool)].mean())
-    return loo, everyone, pairwise
+    loo = paired(prepare(m, as_input([(total - x) / (n - 1) for x in pooled_in])), prep)
+    everyone = np.full(n, np.nan)
+    if everyone_needed:
+        everyone = cross(prepare(m, as_input([total / n]), ["pool"]), prep)[0]
+    return loo, everyone, _pairwise(prep, n) if pairs else float("nan")
+
+
+def _pairwise(prep: Any, n: int) -> float:
+    """The mean score over ordered pairs of different subjects."""
+    return float(cross(prep)[~np.eye(n, dtype=bool)].mean())
 
 
 def _concatenated_parts(
-    xs: list[np.ndarray], m: Metric, subjects: list[Hashable]
+    xs: list[np.ndarray], m: Metric, subjects: list[Hashable], everyone_needed: bool, pairs: bool
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """The ceiling parts of responses whose units differ between subjects (subject-specific
     voxels, e.g. after an NCSNR filter): a pool is the subjects' units side by side."""
     n = len(xs)
     prep = prepare(m, xs, subjects)
     others = [np.concatenate([x for j, x in enumerate(xs) if j != i], axis=1) for i in range(n)]
-    loo = np.diag(cross(prepare(m, others), prep))
-    everyone = cross(prepare(m, [np.concatenate(xs, axis=1)], ["pool"]), prep)[0]
-    pairs = cross(prep)
-    return loo, everyone, float(pairs[~np.eye(n, dtype=bool)].mean())
+    loo = paired(prepare(m, others), prep)
+    everyone = np.full(n, np.nan)
+    if everyone_needed:
+        everyone = cross(prepare(m, [np.concatenate(xs, axis=1)], ["pool"]), prep)[0]
+    return loo, everyone, _pairwise(prep, n) if pairs else float("nan")
 
 
 def unreliable_regions(ceiling: xr.DataArray, *, warn: bool = True) -> xr.DataArray:
