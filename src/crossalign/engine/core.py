@@ -137,13 +137,17 @@ def cross(a: Prepared, b: Prepared | None = None) -> np.ndarray:
         ``out[i, j] = M(a_i, b_j)``.
     """
     b = a if b is None else b
+    _check_same_metric(a, b)
+    with options(backend=a.backend):
+        return a.metric.cross(a.data, b.data)
+
+
+def _check_same_metric(a: Prepared, b: Prepared) -> None:
     if b.metric != a.metric:
         raise InputError(
             f"Both stacks must be prepared by the same metric. Got {a.metric.name!r} and "
             f"{b.metric.name!r}."
         )
-    with options(backend=a.backend):
-        return a.metric.cross(a.data, b.data)
 
 
 def paired(a: Prepared, b: Prepared) -> np.ndarray:
@@ -160,11 +164,7 @@ def paired(a: Prepared, b: Prepared) -> np.ndarray:
     numpy.ndarray
         (K,).
     """
-    if b.metric != a.metric:
-        raise InputError(
-            f"Both stacks must be prepared by the same metric. Got {a.metric.name!r} and "
-            f"{b.metric.name!r}."
-        )
+    _check_same_metric(a, b)
     with options(backend=a.backend):
         return a.metric.paired(a.data, b.data)
 

@@ -356,10 +356,7 @@ class Predictivity(Metric):
                 "predictivity.paired: sources and targets must share their stimuli and come "
                 f"in pairs. Got {len(a.data)} sources and {len(b.data)} targets."
             )
-        folds, weights = self._folds(n)
-        ys = [y if keep.all() else y[:, keep] for y, keep in zip(b.data, b.varying, strict=True)]
-        ops = products_for(get_backend())
-        return paired_scores(ops, a.data, ys, folds, weights, np.asarray(self.alphas))
+        return paired_scores(*self._kernel_inputs(a, b, self._folds(n)))
 
     def _scores(self, a: _Prepared, b: _Prepared, part: int | None) -> np.ndarray:
         n = a.data[0].shape[0]
@@ -368,6 +365,13 @@ class Predictivity(Metric):
         folds, weights = self._folds(n)
         if part is not None:
             folds, weights = folds[part : part + 1], weights[part : part + 1]
+        return cross_scores(*self._kernel_inputs(a, b, (folds, weights)))
+
+    def _kernel_inputs(
+        self, a: _Prepared, b: _Prepared, folds: tuple[list, np.ndarray]
+    ) -> tuple[Any, list[np.ndarray], list[np.ndarray], list, np.ndarray, np.ndarray]:
+        """What the ridge kernels take: the current backend's products, the sources, the
+        targets' varying units, the folds and their weights, the penalties."""
         ys = [y if keep.all() else y[:, keep] for y, keep in zip(b.data, b.varying, strict=True)]
         ops = products_for(get_backend())
-        return cross_scores(ops, a.data, ys, folds, weights, np.asarray(self.alphas))
+        return ops, a.data, ys, folds[0], folds[1], np.asarray(self.alphas)
