@@ -38,7 +38,7 @@ def test_loo_matrices_give_the_refit_leave_one_out_errors(p):
     alphas = np.array([0.1, 3.0, 1e3])
     train, test = np.arange(24), np.arange(24, 28)
     sources = ridge.Sources(ops, [x], train, test)
-    stack = np.zeros((len(alphas), 24 * 24))
+    stack = np.zeros((len(alphas), ops.sym_size(24)))
     sources.fill_loo(0, stack, alphas)
     targets = ridge.Targets(ops, 1, 24, 4)
     targets.fill([y], train, test)
@@ -53,10 +53,13 @@ def test_half_and_pair_forms_give_the_frobenius_inner_product(n, k, seed):
     rng = np.random.default_rng(seed)
     a, b = rng.normal(size=(k, n)), rng.normal(size=(k + 2, n))
     ops = products_for(get_backend("numpy"))
-    half, pair = np.full((n, n), 7.0), np.zeros((n, n))  # half's other triangle: anything finite
+    assert ops.sym_size(n) == n * (n + 1) // 2  # one packed triangle
+    half, pair = np.full(ops.sym_size(n), 7.0), np.full(ops.sym_size(n), 7.0)
     ops.half(np.asfortranarray(a), half)
     ops.pair(b.T.T, pair)  # C-ordered input
-    assert np.sum(half * pair) == pytest.approx(np.sum((a.T @ a) * (b.T @ b)), rel=1e-12)
+    assert half @ pair == pytest.approx(np.sum((a.T @ a) * (b.T @ b)), rel=1e-12)
+    ops.half(a.T.copy().T, pair, scale=3.0)  # either layout, scaled
+    assert np.sort(pair) == pytest.approx(np.sort(3.0 * (a.T @ a)[np.triu_indices(n)]))
 
 
 def test_products_write_in_place_for_either_layout():
@@ -74,8 +77,11 @@ def test_spectrum_is_the_thin_svd_without_the_null_space(shape):
     rng = np.random.default_rng(1)
     x = rng.normal(size=shape)
     xc = x - x.mean(0)
-    u, s, v = ridge.spectrum(products_for(get_backend("numpy")), xc)
+    ops = products_for(get_backend("numpy"))
+    u, s, v = ridge.spectrum(ops, xc)
     np.testing.assert_allclose(u * s @ v.T, xc, atol=1e-12)
+    test = rng.normal(size=(5, shape[1]))  # projected without V when units outnumber stimuli
+    np.testing.assert_allclose(ridge.spectrum(ops, xc, test)[2], test @ v, atol=1e-12)
     expected = np.linalg.svd(xc, compute_uv=False)
     np.testing.assert_allclose(s[::-1] if s[0] < s[-1] else s, expected[: len(s)], rtol=1e-10)
     assert len(s) == min(shape[0] - 1, shape[1])  # centring removes one direction
@@ -85,8 +91,10 @@ def test_a_source_with_weak_directions_is_decomposed_by_svd():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(30, 6)) * np.array([1, 1, 1, 1, 1, 1e-6])
     xc = x - x.mean(0)
-    u, s, v = ridge.spectrum(products_for(get_backend("numpy")), xc)
+    ops = products_for(get_backend("numpy"))
+    u, s, v = ridge.spectrum(ops, xc)
     np.testing.assert_allclose(u * s @ v.T, xc, atol=1e-13)
+    np.testing.assert_allclose(ridge.spectrum(ops, xc, xc[:4])[2], xc[:4] @ v, atol=1e-13)
     assert s.min() == pytest.approx(np.linalg.svd(xc, compute_uv=False).min(), rel=1e-6)
 
 

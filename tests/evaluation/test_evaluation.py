@@ -105,3 +105,30 @@ def test_methods_and_their_modules_give_the_same_numbers(world, tmp_path):
     again = ca.Evaluation.load(ev.save(tmp_path / "ev.nc"))
     np.testing.assert_array_equal(again.values(), ev.values())
     np.testing.assert_array_equal(again.bootstrap(200, "fixed")["samples"], boot["samples"])
+
+
+@pytest.mark.parametrize("protocol", ["crossalign", "hoefling2026"])
+def test_models_evaluated_against_the_same_brain_share_its_side(world, monkeypatch, protocol):
+    """The brain's score tensor is computed once for every model evaluated against the same
+    brain data, also when the protocol filters units by NCSNR first (a new container)."""
+    import crossalign.evaluation.core as core
+
+    brain, model, _, stimuli = world
+    fixed = _with_split(brain, stimuli[:30], stimuli[30:])
+    calls = []
+    real = core.score_tensor
+
+    def counted(data, other=None, **kwargs):
+        calls.append(isinstance(data, ca.BrainData) and other is None)
+        return real(data, other, **kwargs)
+
+    monkeypatch.setattr(core, "score_tensor", counted)
+    other = ca.ModelData.from_activations(
+        {layer: model[("m", layer)].values[::-1] for layer in model.layers()},
+        model="m2",
+        stimuli=stimuli,
+    )
+    first = core.Evaluation.fit(model, fixed, protocol=protocol, metric="pearson")
+    second = core.Evaluation.fit(other, fixed, protocol=protocol, metric="pearson")
+    assert sum(calls) == 1  # the brain tensor, once
+    np.testing.assert_array_equal(first.t, second.t)

@@ -11,11 +11,13 @@ matrix and its eigendecomposition, and the test projection (n_te x p x r); per a
 ``U diag(phi) U^T`` (n x r x n) and the symmetric product ``F^T F`` (n x n x n) of the
 leave-one-out matrix ``E`` (a source scored against one target alone, as in a noise ceiling's
 leave-one-subject-out pools, takes the per-pair form instead: one n x r x min(q, r) product per
-alpha). Per chunk of sources: one product of the stacked ``E``
-(sources x alphas rows of n^2) with every target's Gram matrix; per (source, chosen alpha) the
-prediction map (n_te x r x n) and its symmetric product, and for the chunk's maps the two
-products with the targets' stacked test matrices. Per target and fold: ``Yc Yc^T`` and
-``Yc D Yc^T`` (symmetric) and the test cross product.
+alpha). Per chunk of sources: one product of the stacked ``E`` (sources x alphas rows of
+n(n+1)/2, one packed triangle each) with every target's Gram matrix; per (source, chosen
+alpha) the prediction map (n_te x r x n) and its symmetric product, and for the chunk's maps
+the two products with the targets' stacked test matrices. Per target and fold: ``Yc Yc^T`` and
+``Yc D Yc^T`` (symmetric) and the test cross product. A source whose penalties were remembered
+from an earlier analysis of the same training data (:mod:`crossalign.compute.choices`) needs
+no ``E`` and no errors, and when all were, the targets need no ``Yc Yc^T``.
 """
 
 from __future__ import annotations
@@ -122,17 +124,21 @@ def _chunk_floor(timer: _Timer, work: ChunkWork) -> dict[str, float]:
         return _direct_floor(timer, work)
     n, n_te, n_alphas, t = work.n_train, work.n_test, work.n_alphas, len(work.targets)
     out = {"spectrum": 0.0, "loo_matrices": 0.0, "loo_errors": 0.0, "held_out": 0.0}
-    for p, r in work.sources:
+    built = work.loo or (True,) * len(work.sources)  # remembered penalties build nothing
+    for (p, r), loo in zip(work.sources, built, strict=True):
         out["spectrum"] += _spectrum_floor(timer, n, n_te, p, r)
-        out["loo_matrices"] += n_alphas * (timer.gemm(n, r, n) + timer.syrk(n, n))
-    out["loo_errors"] = timer.stacked(len(work.sources) * n_alphas, n * n, t)
+        if loo:
+            out["loo_matrices"] += n_alphas * (timer.gemm(n, r, n) + timer.syrk(n, n))
+    if any(built):
+        out["loo_errors"] = timer.stacked(sum(built) * n_alphas, n * (n + 1) // 2, t)
     maps = sum(work.maps)
     if maps:
         for (_, r), count in zip(work.sources, work.maps, strict=True):
             out["held_out"] += count * (timer.gemm(n_te, r, n) + timer.syrk(n_te, n))
-        out["held_out"] += timer.stacked(maps, n_te * n, t) + timer.stacked(maps, n * n, t)
+        packed = n * (n + 1) // 2
+        out["held_out"] += timer.stacked(maps, n_te * n, t) + timer.stacked(maps, packed, t)
     out["targets"] = (
-        sum(2 * timer.syrk(q, n) + timer.gemm(n, q, n_te) for q in work.targets)
+        sum((1 + work.grams) * timer.syrk(q, n) + timer.gemm(n, q, n_te) for q in work.targets)
         if work.fills_targets
         else 0.0
     )

@@ -5,11 +5,12 @@ partner form for Frobenius inner products, and symmetric eigendecompositions.
 Symmetric products and their inner products
 --------------------------------------------
 The ridge kernels need ``<A^T A, B^T B>_F`` for many pairs, as one matrix product of stacked,
-raveled matrices. On NumPy a symmetric product is written as one triangle only (BLAS ``syrk``,
-half the arithmetic of a general product and no copy into the other triangle): ``half`` leaves
-the other triangle as it was (finite), and ``pair`` writes the partner with its off-diagonal
-entries doubled and zeros in the other triangle, so that ``<half(A), pair(B)> = <A^T A, B^T
-B>``. On PyTorch both forms are the full matrix.
+raveled matrices. On NumPy a symmetric product is written as its upper triangle only, packed
+in LAPACK's rectangular full packed format (``dsfrk``: half the arithmetic of a general
+product, and n(n+1)/2 entries instead of n^2, so the stacked products that read them move and
+multiply half as much). ``half`` writes the triangle as it is; ``pair`` writes the partner with
+its off-diagonal entries doubled, so that ``<half(A), pair(B)> = <A^T A, B^T B>``. On PyTorch
+both forms are the full matrix.
 
 NumPy and SciPy wheels each carry their own OpenBLAS thread pool, and alternating between them
 makes each wait for the other's spinning threads; every product here therefore goes through
@@ -18,6 +19,7 @@ SciPy's BLAS and LAPACK.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -101,26 +103,41 @@ class Products:
         """
         raise NotImplementedError
 
+    def sym_size(self, n: int) -> int:
+        """Entries of an n x n symmetric matrix as :meth:`half` and :meth:`pair` write it.
+
+        Parameters
+        ----------
+        n : int
+
+        Returns
+        -------
+        int
+        """
+        raise NotImplementedError
+
     def half(self, a: Any, out: Any, scale: float = 1.0) -> None:
-        """``scale * a^T a`` into the square ``out``, in the half form.
+        """``scale * a^T a`` into the flat ``out`` of :meth:`sym_size` entries, in the half
+        form.
 
         Parameters
         ----------
         a : array
         out : array
-            A contiguous square, written in place.
+            Contiguous and flat, written in place.
         scale : float
         """
         raise NotImplementedError
 
     def pair(self, a: Any, out: Any, scale: float = 1.0) -> None:
-        """``scale * a^T a`` into the square ``out``, in the partner form.
+        """``scale * a^T a`` into the flat ``out`` of :meth:`sym_size` entries, in the
+        partner form.
 
         Parameters
         ----------
         a : array
         out : array
-            A contiguous square, written in place.
+            Contiguous and flat, written in place.
         scale : float
         """
         raise NotImplementedError
@@ -248,6 +265,18 @@ def _into(result: np.ndarray, out: np.ndarray) -> None:
         out[...] = result
 
 
+@functools.lru_cache(maxsize=8)
+def _packed_diagonal(n: int) -> np.ndarray:
+    """Positions of the diagonal in the packed form :meth:`_NumpyProducts.half` writes."""
+    packed, info = lapack.dtrttf(np.diag(np.arange(1.0, n + 1.0)), transr="T")
+    if info != 0:  # pragma: no cover - only for invalid arguments
+        raise ValueError(f"dtrttf failed (info={info}).")
+    positions = np.empty(n, dtype=np.intp)
+    found = np.flatnonzero(packed)
+    positions[packed[found].astype(np.intp) - 1] = found
+    return positions
+
+
 class _NumpyProducts(Products):
     """SciPy BLAS/LAPACK on the host; symmetric products as one triangle."""
 
@@ -276,16 +305,20 @@ class _NumpyProducts(Products):
         _into(blas.dgemm(1.0, fa, fb, trans_a=ta, trans_b=tb, beta=0.0, c=out, overwrite_c=1), out)
         return out
 
+    def sym_size(self, n: int) -> int:
+        return n * (n + 1) // 2
+
     def half(self, a: np.ndarray, out: np.ndarray, scale: float = 1.0) -> None:
         fa, ta = _fortran(a)  # a^T a = op(fa)^T op(fa)
-        c = out.T if out.flags.c_contiguous else out  # column-major view of the square
-        result = blas.dsyrk(scale, fa, trans=0 if ta else 1, beta=0.0, c=c, overwrite_c=1)
-        _into(result, c)
+        k, n = fa.shape[::-1] if ta else fa.shape
+        trans = "N" if ta else "T"  # fa fa^T for fa (n, k), or fa^T fa for fa (k, n)
+        result = lapack.dsfrk(n, k, scale, fa, 0.0, out, transr="T", trans=trans, overwrite_c=1)
+        _into(result, out)
 
     def pair(self, a: np.ndarray, out: np.ndarray, scale: float = 1.0) -> None:
         self.half(a, out, 2.0 * scale)
-        n = out.shape[0]
-        out.reshape(-1)[:: n + 1] *= 0.5  # the diagonal counts once
+        fa, ta = _fortran(a)
+        out[_packed_diagonal(fa.shape[0] if ta else fa.shape[1])] *= 0.5  # counted once
 
     def gram(self, a: np.ndarray) -> np.ndarray:
         fa, ta = _fortran(a)
@@ -346,8 +379,12 @@ class _TorchProducts(Products):
             return a @ b
         return self.torch.matmul(a, b, out=out)
 
+    def sym_size(self, n: int) -> int:
+        return n * n
+
     def half(self, a: Any, out: Any, scale: float = 1.0) -> None:
-        self.torch.matmul(a.T, a, out=out)
+        n = a.shape[1]
+        self.torch.matmul(a.T, a, out=out.view(n, n))
         if scale != 1.0:
             out.mul_(scale)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from crossalign.compute.choices import CHOICES, FoldKeys
 from crossalign.compute.products import Products
 
 __all__ = [
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 #: Bytes of the leave-one-out matrices stacked for one product with every target's Gram
-#: (sources of a chunk x alphas x n^2): the targets' Grams are read once per chunk.
+#: (sources of a chunk x alphas x packed n x n): the targets' Grams are read once per chunk.
 STACK_BYTES = 256 * 2**20
 
 
@@ -66,6 +67,12 @@ class ChunkWork:
         Whether the targets' matrices were built for this chunk (once per fold).
     direct : bool
         One source against one target by the per-pair form (:func:`paired_scores`).
+    loo : tuple of bool
+        Per source, whether its leave-one-out matrices were built (False: its penalties were
+        remembered, :mod:`crossalign.compute.choices`); empty: all were.
+    grams : bool
+        Whether the targets' fill built their Gram matrices (not needed when every source's
+        penalties were remembered).
     """
 
     n_train: int
@@ -76,6 +83,8 @@ class ChunkWork:
     maps: tuple[int, ...]
     fills_targets: bool
     direct: bool = False
+    loo: tuple[bool, ...] = ()
+    grams: bool = True
 
 
 _RECORD: ContextVar[list[ChunkWork] | None] = ContextVar("ridge_record", default=None)
@@ -98,25 +107,29 @@ def recording() -> Iterator[list[ChunkWork]]:
         _RECORD.reset(token)
 
 
-def spectrum(ops: Products, xc: Any) -> tuple[Any, Any, Any]:
-    """``U, s, V`` of the thin SVD of ``xc`` without its null space.
+def spectrum(ops: Products, xc: Any, test: Any = None) -> tuple[Any, Any, Any]:
+    """``U, s, V`` of the thin SVD of ``xc`` without its null space; with ``test``, ``test
+    V`` in place of ``V``.
 
     From the eigendecomposition of the smaller of ``xc^T xc`` and ``xc xc^T`` (a third of an
     SVD's time) when every kept eigenvalue is resolved well (above 1e-9 of the largest);
     eigenvalues at the eigensolver's noise floor are the null space (the constant direction
     of centred data among them). A source with directions in between is decomposed by SVD,
-    which keeps them accurately.
+    which keeps them accurately. When units outnumber stimuli, ``test V`` is computed as
+    ``(test xc^T) U / s`` without forming ``V`` (n_te x p x n instead of p x n x r more).
 
     Parameters
     ----------
     ops : Products
     xc : array
         (n, p) centred responses.
+    test : array, optional
+        (n_te, p) responses to project on the right singular vectors.
 
     Returns
     -------
     tuple
-        ``U`` (n, r), ``s`` (r,), ``V`` (p, r).
+        ``U`` (n, r), ``s`` (r,), and ``V`` (p, r) or ``test V`` (n_te, r).
     """
     n, p = xc.shape
     lam, vecs = ops.eigh(ops.gram(xc if p <= n else xc.T))
@@ -127,12 +140,15 @@ def spectrum(ops: Products, xc: Any) -> tuple[Any, Any, Any]:
     if (keep & (values < top * 1e-9)).any():
         u, s, vt = ops.svd(xc)
         kept = ops.index(ops.to_numpy(s) > float(s.max()) * max(n, p) * np.finfo(float).eps)
-        return u[:, kept], s[kept], vt[kept].T
+        v = vt[kept].T
+        return u[:, kept], s[kept], v if test is None else ops.mm(test, v)
     kept = ops.index(keep)
     vecs, s = vecs[:, kept], lam[kept] ** 0.5
     if p <= n:
-        return ops.mm(xc, vecs) / s, s, vecs
-    return vecs, s, ops.mm(xc.T, vecs) / s
+        return ops.mm(xc, vecs) / s, s, vecs if test is None else ops.mm(test, vecs)
+    if test is None:
+        return vecs, s, ops.mm(xc.T, vecs) / s
+    return vecs, s, ops.mm(ops.mm(test, xc.T), vecs) / s
 
 
 class Sources:
@@ -154,15 +170,14 @@ class Sources:
         for x in xs:
             xtr = x[train]
             mu = xtr.mean(0)
-            u, s, v = spectrum(ops, xtr - mu)
-            self.parts.append((u, s, ops.mm(x[test] - mu, v)))
+            self.parts.append(spectrum(ops, xtr - mu, x[test] - mu))
 
     def __len__(self) -> int:
         return len(self.parts)
 
     def fill_loo(self, k: int, stack: Any, alphas: np.ndarray) -> None:
-        """Row ``a`` of ``stack`` (alphas, n^2) becomes source ``k``'s ``E_alpha`` (module
-        docstring) in the half form: per alpha one product ``diag(1 / (1 - H_ii)) U
+        """Row ``a`` of ``stack`` (alphas, packed size) becomes source ``k``'s ``E_alpha``
+        (module docstring) in the half form: per alpha one product ``diag(1 / (1 - H_ii)) U
         diag(phi) U^T`` (the scaling applied to the n x r factor) and one symmetric
         product.
 
@@ -171,7 +186,7 @@ class Sources:
         k : int
             The source.
         stack : array
-            (alphas, n^2), written in place.
+            (alphas, ``ops.sym_size(n)``), written in place.
         alphas : numpy.ndarray
         """
         ops, n = self.ops, self.n
@@ -185,7 +200,7 @@ class Sources:
             scaled *= root[:, None]
             ops.mm(scaled, u.T, out=m)
             ops.flat(m)[:: n + 1] -= root  # m = -F (column-major: its rows are F's rows)
-            ops.half(m, stack[a].reshape(n, n))
+            ops.half(m, stack[a])
 
     def prediction_map(self, k: int, alpha: float) -> Any:
         """(test, train): source ``k``'s fold model at ``alpha`` applied to a centred training
@@ -210,7 +225,7 @@ class Targets:
     meet all targets in products; buffers are kept over folds (fresh pages cost more than the
     products).
 
-    ``gram`` ``Yc Yc^T`` (partner form); ``wgram`` ``Yc D Yc^T`` (partner form), ``cross``
+    ``gram`` ``Yc Yc^T`` and ``wgram`` ``Yc D Yc^T`` (partner forms, packed), ``cross``
     ``(Y_te - mean) D Yc^T`` (column by column) and ``const`` ``sum (Y_te - mean)^2 D`` with
     ``D = diag(1 / SST)`` per unit. A target with a unit constant over the scored stimuli is
     scored explicitly (``explicit``).
@@ -226,15 +241,14 @@ class Targets:
 
     def __init__(self, ops: Products, k: int, n_tr: int, n_te: int) -> None:
         self.ops, self.k = ops, k
-        self.buffers = {
-            name: ops.zeros(k * size) for name, size in (("gram", n_tr**2), ("wgram", n_tr**2))
-        }
+        self.buffers = {name: ops.zeros(k * ops.sym_size(n_tr)) for name in ("gram", "wgram")}
         self.buffers["cross"] = ops.zeros(k * n_tr * n_te)
         self.const, self.units = np.zeros(k), np.zeros(k)
         self.explicit: dict[int, tuple[Any, Any, Any, Any]] = {}
         self.n_tr = self.n_te = 0
         self.widths: list[int] = []
         self.fresh = False  # filled since a chunk was last recorded
+        self.grams = True  # the last fill built the Gram matrices
 
     def stacked(self, name: str) -> Any:
         """The current fold's ``name`` matrices, one target per row (a view).
@@ -247,14 +261,10 @@ class Targets:
         -------
         array
         """
-        cols = self.n_tr * (self.n_te if name == "cross" else self.n_tr)
+        cols = self.n_tr * self.n_te if name == "cross" else self.ops.sym_size(self.n_tr)
         return self.buffers[name][: self.k * cols].reshape(self.k, cols)
 
-    def _square(self, name: str, t: int) -> Any:
-        rows = self.n_te if name == "cross" else self.n_tr
-        return self.stacked(name)[t].reshape(self.n_tr, rows)
-
-    def fill(self, ys: Sequence[Any], train: Any, test: Any) -> None:
+    def fill(self, ys: Sequence[Any], train: Any, test: Any, grams: bool = True) -> None:
         """The matrices of the fold (``train``, ``test``), written over the last fold's.
 
         Parameters
@@ -262,38 +272,45 @@ class Targets:
         ys : sequence of arrays
             (stimulus, unit) responses of each target (varying units only), on the backend.
         train, test : numpy.ndarray
+        grams : bool
+            Build the Gram matrices (only the leave-one-out errors read them).
         """
-        if self.n_tr and (len(train), len(test)) != (self.n_tr, self.n_te):  # new layout
-            for buffer in self.buffers.values():
-                buffer[:] = 0.0
-        self.n_tr, self.n_te = len(train), len(test)
+        self.n_tr, self.n_te, self.grams = len(train), len(test), grams
         self.explicit, self.widths, self.fresh = {}, [int(y.shape[1]) for y in ys], True
         ops = self.ops
         for t, y in enumerate(ys):
             y_tr = y[train]
             mean = y_tr.mean(0)
             yc = y_tr - mean
-            ops.pair(yc.T, self._square("gram", t))
+            if grams:
+                ops.pair(yc.T, self.stacked("gram")[t])
             y_te = y[test]
             dev = y_te - mean
             sst = ops.to_numpy(((y_te - y_te.mean(0)) ** 2).sum(0))
             self.const[t] = self.units[t] = 0.0
             if sst.size == 0 or (sst == 0).any():
                 self.explicit[t] = (yc, mean, y_te, sst)
-                self._square("wgram", t)[...] = 0.0
-                self._square("cross", t)[...] = 0.0
+                self.stacked("wgram")[t] = 0.0
+                self.stacked("cross")[t] = 0.0
                 continue
             inv = ops.asarray(1.0 / sst)
             self.const[t] = float(((dev * dev) * inv).sum())
-            ops.pair((yc * inv**0.5).T, self._square("wgram", t))
-            ops.mm(yc, (dev * inv).T, out=self._square("cross", t))  # cross^T: column order
+            ops.pair((yc * inv**0.5).T, self.stacked("wgram")[t])
+            cross = self.stacked("cross")[t].reshape(self.n_tr, self.n_te)
+            ops.mm(yc, (dev * inv).T, out=cross)  # cross^T: column order
             self.units[t] = y.shape[1]
 
 
-def fold_scores(sources: Sources, targets: Targets, alphas: np.ndarray, stack: Any) -> np.ndarray:
+def fold_scores(
+    sources: Sources,
+    targets: Targets,
+    alphas: np.ndarray,
+    stack: Any,
+    known: Sequence[np.ndarray | None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """(sources, targets): held-out R^2 of every target from every source of a chunk in one
     fold, at the alpha its leave-one-out error chose (the first of the smallest, as
-    ``RidgeCV``).
+    ``RidgeCV``), and those choices.
 
     Parameters
     ----------
@@ -302,18 +319,20 @@ def fold_scores(sources: Sources, targets: Targets, alphas: np.ndarray, stack: A
     alphas : numpy.ndarray
         Ridge penalties.
     stack : array
-        Flat scratch space for ``len(sources) * len(alphas)`` matrices of n^2.
+        Flat scratch space for ``len(sources) * len(alphas)`` packed symmetric matrices
+        (``ops.sym_size(n)`` each).
+    known : sequence, optional
+        Per source, its penalty indices (one per target) when already chosen, else None.
 
     Returns
     -------
-    numpy.ndarray
+    tuple of numpy.ndarray
+        The (sources, targets) scores and the (sources, targets) penalty indices.
     """
     ops, n_a, n, k_s = sources.ops, len(alphas), sources.n, len(sources)
-    rows = stack[: k_s * n_a * n * n].reshape(k_s * n_a, n * n)
-    for k in range(k_s):
-        sources.fill_loo(k, rows[k * n_a : (k + 1) * n_a], alphas)
-    errors = ops.to_numpy(ops.mm(rows, targets.stacked("gram").T))
-    best = np.argmin(errors.reshape(k_s, n_a, targets.k), axis=1)  # (source, target)
+    size = ops.sym_size(n)
+    rows = stack[: k_s * n_a * size].reshape(k_s * n_a, size)
+    best = _choose(sources, targets, alphas, rows, known or [None] * k_s)
     out = np.empty((k_s, targets.k))
     maps: list[tuple[int, np.ndarray, Any]] = []  # (source, its targets, map column by column)
     for k in range(k_s):
@@ -324,7 +343,7 @@ def fold_scores(sources: Sources, targets: Targets, alphas: np.ndarray, stack: A
                 out[k, j] = _explicit_r2(ops, p, targets.explicit[j])
             stacked = np.array([j for j in chosen if j not in targets.explicit], dtype=int)
             if stacked.size:
-                ops.half(p, rows[len(maps)].reshape(n, n))
+                ops.half(p, rows[len(maps)])
                 maps.append((k, stacked, ops.fravel(p)))
     if maps:
         cross = ops.mm(ops.stack([p for _, _, p in maps]), targets.stacked("cross").T)
@@ -332,24 +351,65 @@ def fold_scores(sources: Sources, targets: Targets, alphas: np.ndarray, stack: A
         ss = targets.const - 2.0 * ops.to_numpy(cross) + ops.to_numpy(quad)
         for row, (k, stacked, _) in enumerate(maps):
             out[k, stacked] = 1.0 - ss[row, stacked] / targets.units[stacked]
+    _record(sources, targets, n_a, [sum(1 for m in maps if m[0] == k) for k in range(k_s)], known)
+    return out, best
+
+
+def _choose(
+    sources: Sources,
+    targets: Targets,
+    alphas: np.ndarray,
+    rows: Any,
+    known: Sequence[np.ndarray | None],
+) -> np.ndarray:
+    """(sources, targets) penalty indices: the known ones as given, the others from the
+    leave-one-out errors of the sources' stacked ``E`` against every target's Gram."""
+    ops, n_a = sources.ops, len(alphas)
+    best = np.empty((len(sources), targets.k), dtype=np.intp)
+    todo = [k for k, chosen in enumerate(known) if chosen is None]
+    for k, chosen in enumerate(known):
+        if chosen is not None:
+            best[k] = chosen
+    if todo:
+        if not targets.grams:
+            raise RuntimeError("leave-one-out errors need the targets' Gram matrices")
+        for i, k in enumerate(todo):
+            sources.fill_loo(k, rows[i * n_a : (i + 1) * n_a], alphas)
+        errors = ops.to_numpy(ops.mm(rows[: len(todo) * n_a], targets.stacked("gram").T))
+        best[todo] = np.argmin(errors.reshape(len(todo), n_a, targets.k), axis=1)
+    return best
+
+
+def _record(
+    sources: Sources,
+    targets: Targets,
+    n_alphas: int,
+    maps: list[int],
+    known: Sequence[np.ndarray | None] | None,
+) -> None:
+    """Append the chunk's work to the active :func:`recording`, if any."""
     log = _RECORD.get()
-    if log is not None:
-        log.append(
-            ChunkWork(
-                n,
-                targets.n_te,
-                n_a,
-                tuple(
-                    (int(x.shape[1]), int(u.shape[1]))
-                    for x, (u, _, _) in zip(sources.xs, sources.parts, strict=True)
-                ),
-                tuple(int(q) for q in targets.widths),
-                tuple(sum(1 for m in maps if m[0] == k) for k in range(k_s)),
-                targets.fresh,
-            )
+    if log is None:
+        return
+    shapes = tuple(
+        (int(x.shape[1]), int(u.shape[1]))
+        for x, (u, _, _) in zip(sources.xs, sources.parts, strict=True)
+    )
+    loo = () if known is None else tuple(chosen is None for chosen in known)
+    log.append(
+        ChunkWork(
+            sources.n,
+            targets.n_te,
+            n_alphas,
+            shapes,
+            tuple(int(q) for q in targets.widths),
+            tuple(maps),
+            targets.fresh,
+            loo=loo if not all(loo) else (),
+            grams=targets.grams,
         )
-        targets.fresh = False
-    return out
+    )
+    targets.fresh = False
 
 
 def _explicit_r2(ops: Products, p: Any, target: tuple[Any, Any, Any, np.ndarray]) -> float:
@@ -401,17 +461,25 @@ def cross_scores(
     xs = [ops.asarray(x) for x in xs]
     ys = [ops.asarray(y) for y in ys]
     out = np.zeros((len(xs), len(ys)))
+    keys = FoldKeys(ops, xs, ys, folds, alphas)
     # buffers for the largest fold, allocated once: fresh pages cost more than the products
     n_tr = max(len(train) for train, _ in folds)
-    size = max(1, min(len(xs), STACK_BYTES // (len(alphas) * n_tr**2 * 8)))
-    stack = ops.zeros(size * len(alphas) * n_tr**2)
+    packed = ops.sym_size(n_tr)
+    size = max(1, min(len(xs), STACK_BYTES // (len(alphas) * packed * 8)))
+    stack = ops.zeros(size * len(alphas) * packed)
     targets = Targets(ops, len(ys), n_tr, max(len(test) for _, test in folds))
-    for (train, test), weight in zip(folds, weights, strict=True):
+    for f, ((train, test), weight) in enumerate(zip(folds, weights, strict=True)):
         train_i, test_i = ops.index(train), ops.index(test)
-        targets.fill(ys, train_i, test_i)
+        known = [CHOICES.get(keys.key(k, f)) for k in range(len(xs))]
+        targets.fill(ys, train_i, test_i, grams=any(chosen is None for chosen in known))
         for start in range(0, len(xs), size):
-            sources = Sources(ops, xs[start : start + size], train_i, test_i)
-            out[start : start + size] += weight * fold_scores(sources, targets, alphas, stack)
+            block = slice(start, start + size)
+            sources = Sources(ops, xs[block], train_i, test_i)
+            scores, best = fold_scores(sources, targets, alphas, stack, known[block])
+            out[block] += weight * scores
+            for k, chosen in enumerate(best, start):
+                if known[k] is None:
+                    CHOICES.put(keys.key(k, f), chosen)
     return out
 
 
@@ -425,7 +493,7 @@ def _paired_fold(ops: Products, x: Any, y: Any, train: Any, test: Any, alphas: n
     n = len(train)
     xtr = x[train]
     mu = xtr.mean(0)
-    u, s, v = spectrum(ops, xtr - mu)
+    u, s, a_te = spectrum(ops, xtr - mu, x[test] - mu)
     y_tr = y[train]
     mean = y_tr.mean(0)
     yc = y_tr - mean
@@ -446,7 +514,7 @@ def _paired_fold(ops: Products, x: Any, y: Any, train: Any, test: Any, alphas: n
             rows = (res * res).sum(1)
         errors[a] = float((root * root * rows).sum())
     alpha = float(alphas[int(np.argmin(errors))])
-    pred = ops.mm(ops.mm(x[test] - mu, v) * (s / (s2 + alpha))[None, :], b)
+    pred = ops.mm(a_te * (s / (s2 + alpha))[None, :], b)
     y_te = y[test]
     ss_res = ops.to_numpy(((y_te - mean - pred) ** 2).sum(0))
     ss_tot = ops.to_numpy(((y_te - y_te.mean(0)) ** 2).sum(0))

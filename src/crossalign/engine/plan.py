@@ -42,6 +42,14 @@ def _footprint(
     return int(cost.input_bytes), int(cost.prepared_bytes), int(cost.working_bytes)
 
 
+def _held_bytes(data: Representations, other: Representations | None, m: Metric) -> int:
+    """Bytes of every representation as metric input and as prepared, each at its own width
+    (the blocks of a streamed plan are sized at the widest)."""
+    widths = _widths(data) + ([] if other is None else _widths(other))
+    each = {p: m.cost(data.n_stimuli, max(p, 1)) for p in set(widths)}
+    return int(sum(each[p].input_bytes + each[p].prepared_bytes for p in widths))
+
+
 def _width(data: Representations, other: Representations | None) -> int:
     widths = _widths(data) + ([] if other is None else _widths(other))
     return max(max(widths, default=1), 1)
@@ -74,6 +82,9 @@ class ScoringPlan:
         Representations per block of ``other`` when it differs from ``block``: a side small
         enough to be held whole is one block, and the other side streams past it in blocks of
         this size (each prepared once, nothing written to disk). None: ``block``.
+    whole_bytes : int, optional
+        Every representation as metric input and as prepared, each at its own width (what
+        one block holds); None: every one at the widest.
     """
 
     metric: str
@@ -89,6 +100,7 @@ class ScoringPlan:
     dtype: str
     seconds: float
     col_block: int | None = None
+    whole_bytes: int | None = None
 
     @property
     def n_blocks(self) -> int:
@@ -117,9 +129,10 @@ class ScoringPlan:
         fixed = self.working_bytes + self.score_bytes
         if self.held:  # the held side whole, one block of the other side at a time
             return (self.block + (self.col_block or 0)) * per + fixed
-        k = self.n_a + self.n_b if not self.streamed else self.block
-        held = 0 if not self.streamed else self.block * self.prepared_bytes
-        return k * per + held + fixed
+        if not self.streamed:
+            whole = self.whole_bytes
+            return ((self.n_a + self.n_b) * per if whole is None else whole) + fixed
+        return self.block * (per + self.prepared_bytes) + fixed
 
     def blocks(self, n: int) -> list[range]:
         """The blocks of ``n`` representations this plan runs.
@@ -294,7 +307,8 @@ def plan_scores(
     inp, prep, work = _footprint(data, other, m)
     budget = get_option("memory_budget")
     score = n_a * (n_b or n_a) * 8
-    full = (n_a + n_b) * (inp + prep) + work + score
+    whole = _held_bytes(data, other, m)
+    full = whole + work + score
     col_block = None
     if full <= budget:
         block = max(n_a, n_b)
@@ -332,6 +346,7 @@ def plan_scores(
             m, data.n_stimuli, p, n_a, n_b, n_a if col_block else block, backend, dtype
         ),
         col_block=col_block,
+        whole_bytes=whole,
     )
 
 
@@ -364,9 +379,9 @@ def estimate_bytes(
     int
     """
     m = get_metric(metric)
-    inp, prep, work = _footprint(data, other, m)
+    work = _footprint(data, other, m)[2]
     n_a, n_b = len(data), (0 if other is None else len(other))
-    return (n_a + n_b) * (inp + prep) + work + n_a * (n_b or n_a) * 8
+    return _held_bytes(data, other, m) + work + n_a * (n_b or n_a) * 8
 
 
 # ---------------------------------------------------------------------------- running

@@ -128,7 +128,7 @@ class Evaluation(EvaluationState):
         options = _options(get_protocol(protocol), choices, seed)
         brain = check_brain(brain_data, min_subjects=2, min_regions=1)
         if options["ncsnr_threshold"] is not None:  # units reliable across repeats only
-            brain = reliable_units(brain, options["ncsnr_threshold"])
+            brain = _reliable(brain, options["ncsnr_threshold"])
         name, md = prepare_model(model_data, brain, model)
         if layers_by_region is None:
             train, test = _split(
@@ -321,6 +321,17 @@ class Evaluation(EvaluationState):
         Evaluation
         """
         return persistence.load(cls, path)
+
+
+def _reliable(brain: BrainData, threshold: float) -> BrainData:
+    """:func:`reliable_units` of ``brain``, kept with it (a private memo, never saved): every
+    model evaluated against the same brain data gets the same filtered data, and with it the
+    brain side's memo (:func:`_brain_side`)."""
+    memo = brain.__dict__.setdefault("_reliable_memo", {})
+    if threshold not in memo:
+        memo.clear()  # one entry: the last threshold
+        memo[threshold] = reliable_units(brain, threshold)
+    return memo[threshold]
 
 
 def _brain_side(

@@ -231,9 +231,10 @@ class Predictivity(Metric):
         return train, test
 
     def cost(self, n: int, p: int) -> Cost:
-        """Per fold: every target's stacked n x n matrices, and per source one spectrum and
-        one n x n matrix per alpha (symmetric products); per pair one inner product per
-        alpha.
+        """Per fold: every target's two symmetric n x n matrices (one packed triangle each
+        on NumPy) and its test cross matrix, and per source one spectrum and one n x n
+        matrix per alpha (symmetric products); per pair one inner product per alpha. With a
+        split, folds are drawn from its training stimuli and score its test stimuli.
 
         Parameters
         ----------
@@ -247,16 +248,18 @@ class Predictivity(Metric):
         Cost
         """
         folds, n_alpha = self.folds, len(self.alphas)
-        n_tr = n * (folds - 1) / folds
+        fitted = n if self.split is None else min(n, len(self.split[0]))
+        n_tr = fitted * (folds - 1) / folds
+        n_te = n - n_tr if self.split is None else min(n, len(self.split[1]))
         r = min(n_tr, p)
-        per_target = (2 * n_tr * n_tr + (n - n_tr) * n_tr) * 8.0
+        per_target = (n_tr * (n_tr + 1) + n_te * n_tr) * 8.0
         return Cost(
             n * p * 8.0,
             n * p * 8.0 + per_target,
-            (n_alpha + 3) * n_tr * n_tr * 8.0 + 3.0 * n * p * 8,
+            (n_alpha * n_tr * (n_tr + 1) / 2 + 3 * n_tr * n_tr) * 8.0 + 3.0 * n * p * 8,
             prepare_products=folds * (n_alpha * (n_tr**2 * r + n_tr**3) / 2 + 2 * n_tr**2 * p),
-            prepare_copied=folds * n_alpha * n_tr * n_tr * 16.0,
-            pair_products=folds * n_alpha * n_tr * n_tr,
+            prepare_copied=folds * n_alpha * n_tr * n_tr * 8.0,
+            pair_products=folds * n_alpha * n_tr * (n_tr + 1) / 2,
         )
 
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> _Prepared:
@@ -275,7 +278,13 @@ class Predictivity(Metric):
         xs = as_responses(reps, labels, self.name, min_stimuli=2 * self.folds)
         split = self._split(xs[0].shape[0])
         rows = slice(None) if split is None else split[0]  # statistics of the training stimuli
-        return _Prepared([zscore(x, rows) for x in xs], [np.ptp(x[rows], axis=0) > 0 for x in xs])
+        data, varying = [], []
+        xs.reverse()
+        while xs:  # each float64 copy is released once z-scored: one extra array at a time
+            x = xs.pop()
+            varying.append(np.ptp(x[rows], axis=0) > 0)
+            data.append(zscore(x, rows))
+        return _Prepared(data, varying)
 
     def _folds(self, n: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
         """(fitting rows, scored rows) per fold, and the weight of each fold's score."""
