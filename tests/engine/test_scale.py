@@ -107,6 +107,28 @@ def test_a_few_layers_held_while_many_cells_stream_past_equal_one_block(metric):
         np.testing.assert_allclose(streamed, unbounded, rtol=0, atol=1e-10)
 
 
+def test_a_plan_counts_each_representation_at_its_own_width():
+    """A few wide layers and many narrow cells: one block when their sum at their own widths
+    fits the budget, though every one at the widest would not."""
+    brain = _brain(6, 5, 60, 12, seed=3)
+    rng = np.random.default_rng(6)
+    model = ca.ModelData.from_activations(
+        {f"layer{i}": rng.normal(size=(brain.n_stimuli, 400)) for i in range(2)},
+        model="net",
+        stimuli=brain.stimuli,
+    )
+    metric = ca.get_metric("predictivity")
+    need = estimate_bytes(model, brain, metric)
+    cost = {p: metric.cost(brain.n_stimuli, p) for p in (12, 400)}
+    held = {p: c.input_bytes + c.prepared_bytes for p, c in cost.items()}
+    work, score = cost[400].working_bytes, 2 * 30 * 8
+    assert need == 2 * held[400] + 30 * held[12] + work + score
+    assert 32 * held[400] + work + score > 2 * need  # at the widest: over the budget
+    with ca.options(memory_budget=need):
+        plan = plan_scores(model, brain, metric)
+    assert not plan.streamed and plan.peak_bytes == need
+
+
 def test_the_held_plan_stays_within_its_budget():
     brain = _brain(8, 6, 500, 40, seed=4)  # 48 RDMs of 124,750 entries: 48 MB
     rng = np.random.default_rng(7)
