@@ -43,13 +43,16 @@ def test_keys_depend_on_the_fitting_rows_content_only():
 
 
 def test_choices_are_bounded_and_returned_as_copies():
-    memo = Choices(capacity=2)
+    memo = Choices(capacity=16)  # bytes: four int32 indices
     memo.put(b"a", np.array([1, 2]))
     memo.put(b"b", np.array([3]))
     memo.get(b"a")[0] = 7  # a copy: the memory is unchanged
     np.testing.assert_array_equal(memo.get(b"a"), [1, 2])
-    memo.put(b"c", np.array([0]))  # "b" was used least recently
+    memo.put(b"c", np.array([0, 5]))  # 20 bytes: "b", used least recently, goes
     assert memo.get(b"b") is None and len(memo) == 2
+    memo.put(b"a", np.array([4]))  # replaced in place: 8 bytes in all
+    memo.put(b"d", np.array([6]))  # 16 bytes: all three kept
+    assert len(memo) == 3 and memo.get(b"c") is not None
     memo.clear()
     assert len(memo) == 0 and memo.get(b"a") is None
 

@@ -10,7 +10,7 @@ numbers (the choices are exactly those it would have made).
 
 Keys are SHA-256 digests of the fitting rows' bytes (never object identities), so a choice is
 reused only for bit-identical data; the memory is per process and bounded (least recently
-used entries are dropped).
+used entries are dropped beyond 64 MB).
 """
 
 from __future__ import annotations
@@ -101,12 +101,14 @@ class Choices:
     Parameters
     ----------
     capacity : int
-        Entries kept; the least recently used are dropped beyond it.
+        Bytes of remembered indices kept; the least recently used entries are dropped
+        beyond it.
     """
 
-    def __init__(self, capacity: int = 50_000) -> None:
+    def __init__(self, capacity: int = 64 * 2**20) -> None:
         self.capacity = capacity
         self._entries: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: bytes) -> np.ndarray | None:
@@ -135,16 +137,19 @@ class Choices:
         key : bytes
         chosen : numpy.ndarray
         """
+        value = np.array(chosen, dtype=np.int32)
         with self._lock:
-            self._entries[key] = np.array(chosen, dtype=np.int32)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
+            old = self._entries.pop(key, None)
+            self._bytes += value.nbytes - (0 if old is None else old.nbytes)
+            self._entries[key] = value
+            while self._bytes > self.capacity and len(self._entries) > 1:
+                self._bytes -= self._entries.popitem(last=False)[1].nbytes
 
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -441,7 +441,8 @@ def cross_scores(
     alphas: np.ndarray,
 ) -> np.ndarray:
     """(sources, targets): the weighted sum over ``folds`` of each fold's held-out R^2
-    (:func:`fold_scores`).
+    (:func:`fold_scores`). Penalties chosen for the same fitting rows earlier in the process
+    are reused (:mod:`crossalign.compute.choices`); the scores are the same either way.
 
     Parameters
     ----------
