@@ -41,6 +41,14 @@ def test_the_floor_counts_each_product_as_often_as_the_work_needs_it(monkeypatch
     assert double["floor_s"] == sum(
         v for k, v in double.items() if k not in ("floor_s", "shapes_timed")
     )
+    # the first source's penalties remembered: its E and the targets' Grams are not needed
+    reused = ChunkWork(30, 8, 19, ((10, 10), (50, 29)), (5, 7), (1, 3), True, loo=(False, True))
+    part = price_floor([reused])
+    assert part["loo_matrices"] == 19 * 2 and part["loo_errors"] == 1
+    none = ChunkWork(30, 8, 19, ((10, 10),), (5, 7), (1,), True, loo=(False,), grams=False)
+    nothing = price_floor([none])
+    assert nothing.get("loo_matrices", 0) == 0 and nothing.get("loo_errors", 0) == 0
+    assert nothing["targets"] == 2 * 2  # per target: the weighted Gram and the cross product
 
 
 def test_bench_predictivity_floor_reports_both_times_and_their_ratio():

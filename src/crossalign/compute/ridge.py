@@ -166,6 +166,7 @@ class Sources:
 
     def __init__(self, ops: Products, xs: Sequence[Any], train: Any, test: Any) -> None:
         self.ops, self.n, self.xs = ops, len(train), xs
+        self.scratch: dict[tuple[str, tuple[int, ...]], Any] = {}
         self.parts = []
         for x in xs:
             xtr = x[train]
@@ -191,16 +192,24 @@ class Sources:
         """
         ops, n = self.ops, self.n
         u, s, _ = self.parts[k]
-        u2, s2 = u * u, s * s
-        scaled, m = ops.empty(tuple(u.shape)), ops.empty((n, n))
-        for a, alpha in enumerate(alphas):
-            phi = s2 / (s2 + alpha)
-            root = 1.0 / (1.0 - 1.0 / n - ops.mm(u2, phi[:, None])[:, 0])  # 1 / (1 - H_ii)
-            ops.mul(u, phi[None, :], out=scaled)
+        s2 = s * s
+        phis = s2[None, :] / (s2[None, :] + ops.asarray(alphas)[:, None])  # (alphas, r)
+        roots = 1.0 / (1.0 - 1.0 / n - ops.mm(u * u, phis.T))  # (n, alphas): 1 / (1 - H_ii)
+        scaled, m = self._scratch("factor", tuple(u.shape)), self._scratch("square", (n, n))
+        for a in range(len(alphas)):
+            root = roots[:, a]
+            ops.mul(u, phis[a][None, :], out=scaled)
             scaled *= root[:, None]
             ops.mm(scaled, u.T, out=m)
             ops.flat(m)[:: n + 1] -= root  # m = -F (column-major: its rows are F's rows)
             ops.half(m, stack[a])
+
+    def _scratch(self, name: str, shape: tuple[int, ...]) -> Any:
+        """The work array ``name`` of ``shape``, allocated once per chunk (fresh pages cost
+        more than the products)."""
+        if (name, shape) not in self.scratch:
+            self.scratch[name, shape] = self.ops.empty(shape)
+        return self.scratch[name, shape]
 
     def prediction_map(self, k: int, alpha: float) -> Any:
         """(test, train): source ``k``'s fold model at ``alpha`` applied to a centred training
