@@ -64,10 +64,9 @@ class FoldKeys:
         alphas: np.ndarray,
     ) -> None:
         rows = np.unique(np.concatenate([np.asarray(train) for train, _ in folds]))
-        take: Any = rows
+        one: Any = ops.index(rows)
         if len(rows) and rows[-1] - rows[0] + 1 == len(rows):  # a range: a view, no copy
-            take = slice(int(rows[0]), int(rows[-1]) + 1)
-        one = ops.index(rows) if isinstance(take, np.ndarray) else take
+            one = slice(int(rows[0]), int(rows[-1]) + 1)
 
         def data(x: Any) -> bytes:
             block = np.ascontiguousarray(ops.to_numpy(x[one]))

@@ -480,7 +480,8 @@ def cross_scores(
     targets = Targets(ops, len(ys), n_tr, max(len(test) for _, test in folds))
     for f, ((train, test), weight) in enumerate(zip(folds, weights, strict=True)):
         train_i, test_i = ops.index(train), ops.index(test)
-        known = [CHOICES.get(keys.key(k, f)) for k in range(len(xs))]
+        fold_keys = [keys.key(k, f) for k in range(len(xs))]
+        known = [CHOICES.get(key) for key in fold_keys]
         targets.fill(ys, train_i, test_i, grams=any(chosen is None for chosen in known))
         for start in range(0, len(xs), size):
             block = slice(start, start + size)
@@ -489,7 +490,7 @@ def cross_scores(
             out[block] += weight * scores
             for k, chosen in enumerate(best, start):
                 if known[k] is None:
-                    CHOICES.put(keys.key(k, f), chosen)
+                    CHOICES.put(fold_keys[k], chosen)
     return out
 
 

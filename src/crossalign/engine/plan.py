@@ -42,7 +42,7 @@ def _footprint(
     return int(cost.input_bytes), int(cost.prepared_bytes), int(cost.working_bytes)
 
 
-def _held_bytes(data: Representations, other: Representations | None, m: Metric) -> int:
+def _whole_bytes(data: Representations, other: Representations | None, m: Metric) -> int:
     """Bytes of every representation as metric input and as prepared, each at its own width
     (the blocks of a streamed plan are sized at the widest)."""
     widths = _widths(data) + ([] if other is None else _widths(other))
@@ -307,7 +307,7 @@ def plan_scores(
     inp, prep, work = _footprint(data, other, m)
     budget = get_option("memory_budget")
     score = n_a * (n_b or n_a) * 8
-    whole = _held_bytes(data, other, m)
+    whole = _whole_bytes(data, other, m)
     full = whole + work + score
     col_block = None
     if full <= budget:
@@ -381,7 +381,7 @@ def estimate_bytes(
     m = get_metric(metric)
     work = _footprint(data, other, m)[2]
     n_a, n_b = len(data), (0 if other is None else len(other))
-    return _held_bytes(data, other, m) + work + n_a * (n_b or n_a) * 8
+    return _whole_bytes(data, other, m) + work + n_a * (n_b or n_a) * 8
 
 
 # ---------------------------------------------------------------------------- running

@@ -13,7 +13,7 @@ recomputing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -323,15 +323,22 @@ class Evaluation(EvaluationState):
         return persistence.load(cls, path)
 
 
+def _kept_with(brain: BrainData, name: str, key: Hashable, make: Callable[[], Any]) -> Any:
+    """``make()``, kept with ``brain`` under ``name`` (a private memo of one entry, never
+    saved) and returned again while ``key`` is unchanged."""
+    memo = brain.__dict__.setdefault(name, {})
+    if key not in memo:
+        value = make()
+        memo.clear()  # one entry: the last key
+        memo[key] = value
+    return memo[key]
+
+
 def _reliable(brain: BrainData, threshold: float) -> BrainData:
-    """:func:`reliable_units` of ``brain``, kept with it (a private memo, never saved): every
-    model evaluated against the same brain data gets the same filtered data, and with it the
-    brain side's memo (:func:`_brain_side`)."""
-    memo = brain.__dict__.setdefault("_reliable_memo", {})
-    if threshold not in memo:
-        memo.clear()  # one entry: the last threshold
-        memo[threshold] = reliable_units(brain, threshold)
-    return memo[threshold]
+    """:func:`reliable_units` of ``brain``, kept with it: every model evaluated against the
+    same brain data gets the same filtered data, and with it the brain side's memo
+    (:func:`_brain_side`)."""
+    return _kept_with(brain, "_reliable_memo", threshold, lambda: reliable_units(brain, threshold))
 
 
 def _brain_side(
@@ -339,20 +346,19 @@ def _brain_side(
 ) -> tuple[BrainData, np.ndarray, xr.DataArray]:
     """The brain's part of an evaluation on ``stimuli``: the subset, its score tensor and its
     noise ceiling. It depends on the brain data, the stimuli and the metric only, so it is
-    kept with ``brain`` (a private memo, never saved) and every further model evaluated
-    against the same brain data reuses it instead of recomputing it."""
-    key = (tuple(stimuli), _metric_key(metric), options["rdm"], options["ceiling"])
-    memo = brain.__dict__.setdefault("_brain_side_memo", {})
-    if key not in memo:
+    kept with ``brain`` and every further model evaluated against the same brain data reuses
+    it instead of recomputing it."""
+
+    def make() -> tuple[BrainData, np.ndarray, xr.DataArray]:
         brain_x = brain.subset_stimuli(stimuli)
         tensor = score_tensor(brain_x, metric=metric, rdm=options["rdm"])
         ceiling = noise_ceiling(
             brain_x, metric, rdm=options["rdm"], definition=options["ceiling"], scores=tensor
         )
-        t = tensor.values
-        memo.clear()  # one entry: the last split and metric
-        memo[key] = (brain_x, t, ceiling)
-    return memo[key]
+        return brain_x, tensor.values, ceiling
+
+    key = (tuple(stimuli), _metric_key(metric), options["rdm"], options["ceiling"])
+    return _kept_with(brain, "_brain_side_memo", key, make)
 
 
 def _metric_key(metric: Metric) -> tuple:
