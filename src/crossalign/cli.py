@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ from crossalign.bench.suite import BENCHMARKS
 from crossalign.config import options
 from crossalign.data.containers import BrainData
 from crossalign.engine.distributed import cluster
-from crossalign.errors import CrossalignError, InputError
+from crossalign.errors import CrossalignError, InputError, OutputExistsError
 from crossalign.io import dataset_status, load_array
 from crossalign.io.datasets import data_dirs, load_dataset
 from crossalign.io.rdm_files import load_matlab_rdms, load_rsatoolbox_rdms
@@ -73,6 +74,17 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def _replace_hint(command: Callable[..., Any]) -> str:
+    """How to replace an output on the command line: ``--overwrite`` where the command takes
+    it, else another output path (never an option the command lacks)."""
+    names = inspect.signature(command).parameters
+    if "overwrite" in names:
+        return " On the command line: --overwrite."
+    if "out_dir" in names or "out" in names:
+        return " On the command line: choose another folder with --out, or move the file away."
+    return " On the command line: move the file away."
+
+
 def user_errors(func: F) -> F:
     """Turn user errors into a one-line message and exit code 2."""
 
@@ -80,6 +92,8 @@ def user_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except OutputExistsError as exc:
+            raise _fail(f"{exc}{_replace_hint(func)}") from None
         except USER_ERRORS as exc:
             raise _fail(str(exc)) from None
         except ImportError as exc:

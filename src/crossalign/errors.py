@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "BusyError",
     "CrossalignError",
+    "DataWarning",
     "InputError",
     "InputTypeError",
     "LongRunWarning",
@@ -49,7 +50,8 @@ class ResumeError(InputError):
 
 class OutputExistsError(InputError):
     """A file or folder where crossalign would write exists and crossalign did not write it
-    (replace it explicitly: ``overwrite=True``, ``--overwrite`` on the command line)."""
+    (replace it explicitly: ``overwrite=True``; ``--overwrite`` on the commands that take
+    it)."""
 
 
 class BusyError(InputError):
@@ -69,3 +71,8 @@ class ReliabilityWarning(UserWarning):
 class LongRunWarning(UserWarning):
     """An analysis is planned to run over an hour on this machine (said before it starts,
     with the estimate, and where to run it faster: a Dask cluster or a GPU backend)."""
+
+
+class DataWarning(UserWarning):
+    """A loader left part of the data out by a documented rule (a parcel that a threshold
+    emptied, a subject's missing cell); the warning names what, and ``attrs`` records it."""

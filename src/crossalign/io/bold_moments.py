@@ -25,7 +25,7 @@ import numpy as np
 
 from crossalign._validation import check_option
 from crossalign.data.containers import BrainData
-from crossalign.errors import InputError, MissingFileError
+from crossalign.errors import DataWarning, InputError, MissingFileError
 from crossalign.io.assemble import HEMISPHERES, Entries, pick_stimuli
 from crossalign.io.parcellations import Parcellation, load_parcellation
 from crossalign.io.pickles import load_pickles
@@ -106,6 +106,16 @@ def _check_part(arr: Any, part: str, path: Path, key: str) -> np.ndarray:
             f"The file '{path}' holds {key} with shape {arr.shape} and dtype {arr.dtype}. "
             f"Expected floats (stimulus, repeat, voxel) = ({n_stim}, {n_rep}, n)."
         )
+    infinite = np.isinf(arr)
+    if infinite.any():
+        video, repeat, unit = (int(i[0]) for i in np.nonzero(infinite))
+        first = (TRAIN if part == "train" else TEST)[video]
+        subject = next((p for p in path.parts if p.startswith("sub-")), "?")
+        raise InputError(
+            f"The file '{path}' ({subject}, {key}) holds {int(infinite.sum())} infinite "
+            f"beta(s), the first at video {first}, repeat {repeat + 1}, grayordinate (voxel) "
+            f"{unit}. Expected finite betas, NaN for a missing repeat."
+        )
     return arr
 
 
@@ -127,9 +137,15 @@ def _roi_pickle(path: Path, obj: Any) -> tuple[np.ndarray, np.ndarray]:
 def _organized_pair(paths: Sequence[Path], space: str) -> tuple[np.ndarray, np.ndarray]:
     """The train and test betas of one subject (one child process for both pickles)."""
     objs = load_pickles(paths, nibabel=space == "MNI152")
-    return _organized(paths[0], objs[0], "train", space), _organized(
-        paths[1], objs[1], "test", space
-    )
+    train = _organized(paths[0], objs[0], "train", space)
+    test = _organized(paths[1], objs[1], "test", space)
+    if train.shape[2] != test.shape[2]:
+        raise InputError(
+            f"The train betas '{paths[0]}' have {train.shape[2]} grayordinates (voxels) but "
+            f"the test betas '{paths[1]}' have {test.shape[2]}. Expected one subject's train "
+            "and test files over the same grayordinates."
+        )
+    return train, test
 
 
 def _organized(path: Path, obj: Any, part: str, space: str) -> np.ndarray:
@@ -197,22 +213,26 @@ def _stack(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.n
     )
 
 
-def _both(train: np.ndarray, test: np.ndarray, repeats: str) -> np.ndarray:
-    """Train (1000, 3, n) and test (102, 10, n) as one (1102, 10, n) with NaN-padded
-    repeats, or averaged as (1102, 1, n) without the padded copy (``paper``: then filled as
-    :func:`load_bold_moments` documents)."""
+def _both(
+    train: np.ndarray, test: np.ndarray, repeats: str, rows: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """The ``rows`` (video positions) of train (1000, 3, n) and test (102, 10, n) as one
+    (rows, 10, n) with NaN-padded repeats, or averaged as (rows, 1, n) without the padded
+    copy; ``paper`` sets a value with no valid repeat to 0 (the paper's data imputation).
+    Also returns how many values were set to 0."""
     if repeats in ("average", "paper"):
         with warnings.catch_warnings(), np.errstate(invalid="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
             parts = [np.nanmean(x, axis=1, keepdims=True) for x in (train, test)]
-            mean = np.concatenate(parts, axis=0)
-            if repeats == "paper":
-                fill = np.nan_to_num(np.nanmean(mean, axis=0, keepdims=True), nan=0.0)
-                mean = np.where(np.isnan(mean), fill, mean)
-        return mean
+            mean = np.concatenate(parts, axis=0)[rows]
+        if repeats != "paper":
+            return mean, 0
+        empty = np.isnan(mean)
+        mean[empty] = 0.0
+        return mean, int(empty.sum())
     out = np.full((1102, 10, train.shape[2]), np.nan)
     out[:1000, :3], out[1000:] = train, test
-    return out
+    return out[rows], 0
 
 
 def load_bold_moments(
@@ -262,7 +282,9 @@ def load_bold_moments(
         Keep, per subject, the grayordinates whose NCSNR in the dataset's own
         ``prepared_betas/sub-XX_noiseceiling_task-train_n-3.pkl`` (train split, 3 repeats) is
         at least this (parcellated spaces). A parcel that keeps fewer than 2 grayordinates in
-        a subject is a missing cell of that subject.
+        a subject is a missing cell of that subject (recorded in ``attrs["missing_cells"]``,
+        with a warning); a parcel asked for by name that no subject keeps is an error, one
+        of ``rois="all"`` is left out with a warning (``attrs["emptied_regions"]``).
     preset : {"hoefling2026"}, optional
         Named defaults (:data:`PRESETS`): ``hoefling2026`` is fsLR32k betas, HCP-MMP1 parcels
         merged over hemispheres, the paper's 19 ROIs (:data:`PAPER_ROIS`), its 8 excluded
@@ -272,9 +294,13 @@ def load_bold_moments(
         A subset of video ids; default all 1,102 (less ``exclude``).
     repeats : {"keep", "average", "paper"}, optional
         Keep the repeat axis (NaN beyond a video's repeats), average it (NaN-aware), or
-        average as the paper: NaN-aware mean over repeats, a value still NaN (no valid repeat)
-        filled by that grayordinate's mean over all videos, and by 0 where the grayordinate
-        has no valid trial at all. Default ``keep``.
+        average as the paper (Hoefling et al. 2026): NaN-aware mean over repeats, then 0 for
+        a (video, grayordinate) with no valid repeat (their number per ``"subject/region"``
+        goes to ``attrs["zero_filled"]``; a grayordinate with no valid value at all stays, as
+        zeros). Under ``keep`` and ``average`` a unit with a video that has no valid repeat is
+        dropped and counted in ``attrs["dropped_units"]``. NaN is a missing repeat in every
+        mode; an infinite beta is refused in every mode, naming the subject, file,
+        grayordinate and video. Default ``keep``.
     dtype : numpy dtype
         Stored precision.
 
@@ -307,9 +333,10 @@ def load_bold_moments(
     check_option(hemispheres, "hemispheres", HEMISPHERES, "load_bold_moments")
     check_option(opts["space"], "space", SPACES, "load_bold_moments")
     check_option(opts["repeats"], "repeats", ["keep", "average", "paper"], "load_bold_moments")
+    _check_arguments(opts, stimuli, subjects)
     base = Path(root) / "derivatives" / "versionB"
     opts["source"] = _source(base, opts)
-    ids = pick_stimuli(_kept(opts["exclude"]), stimuli, "BOLD Moments")
+    ids = _selection(opts["exclude"], stimuli)
     if opts["parcellation"] is not None:
         parc = _parcels(opts, hemispheres)
         cells = lambda sub: _parcel_cells(base, sub, opts, parc)  # noqa: E731
@@ -317,7 +344,7 @@ def load_bold_moments(
         cells = lambda sub: _subject_cells(  # noqa: E731
             base, sub, opts["source"], opts["space"], opts["rois"], hemispheres
         )
-    entries = _entries(base, subjects, opts, ids, dtype, cells)
+    entries, record = _entries(base, subjects, opts, ids, dtype, cells)
     train = [i for i in TRAIN if i in set(ids)]
     test = [i for i in TEST if i in set(ids)]
     attrs = {
@@ -331,10 +358,60 @@ def load_bold_moments(
     }
     if opts["parcellation"] is not None:
         attrs["parcellation"] = parc.name
+    attrs.update({k: v for k, v in record.items() if v})
     clips = _clips(Path(root), ids)
     if clips:
         attrs["stimulus_paths"] = clips
-    return entries.build(stimuli=ids, split={"train": train, "test": test}, attrs=attrs)
+    try:
+        return entries.build(
+            stimuli=ids,
+            split={"train": train, "test": test},
+            attrs=attrs,
+            constant_units="keep" if opts["repeats"] == "paper" else "raise",
+        )
+    except InputError as err:
+        if "constant_units=" not in str(err):
+            raise
+        raise InputError(
+            f"{str(err).partition(' Pass ')[0]} load_bold_moments keeps constant grayordinates "
+            "with repeats='paper' (as the paper does) and filters them out with "
+            "ncsnr_threshold=; with BrainData.select or a narrower 'rois' they can be left out."
+        ) from None
+
+
+def _check_arguments(
+    opts: dict[str, Any], stimuli: Sequence[Hashable] | None, subjects: Sequence[Any] | None
+) -> None:
+    """Argument types, before any file is read."""
+    threshold = opts["ncsnr_threshold"]
+    if threshold is not None and (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float | np.integer | np.floating)
+        or not np.isfinite(threshold)
+    ):
+        raise InputError(
+            f"The 'ncsnr_threshold' argument must be a finite number. Got {threshold!r}."
+        )
+    for name, value in (("stimuli", stimuli), ("subjects", subjects), ("exclude", opts["exclude"])):
+        if value is not None and (isinstance(value, str | bytes) or not hasattr(value, "__iter__")):
+            raise InputError(
+                f"The '{name}' argument must be a list. Got {type(value).__name__} {value!r}."
+            )
+    if stimuli is not None and len(list(stimuli)) == 0:
+        raise InputError("The 'stimuli' argument is empty. Expected at least one video id.")
+    if subjects is not None and len(list(subjects)) == 0:
+        raise InputError("The 'subjects' argument is empty. Expected at least one subject.")
+
+
+def _selection(exclude: Sequence[Hashable] | None, stimuli: Sequence[Hashable] | None) -> list:
+    """The videos to load: ``stimuli`` (default all) less ``exclude``; never empty."""
+    kept = _kept(exclude)
+    if not kept:
+        raise InputError(
+            f"The 'exclude' argument leaves out all {len(TRAIN) + len(TEST)} videos. Expected "
+            "at least one video to load."
+        )
+    return pick_stimuli(kept, stimuli, "BOLD Moments")
 
 
 def _with_preset(preset: str | None, **given: Any) -> dict[str, Any]:
@@ -391,23 +468,31 @@ def _entries(
     ids: list[Hashable],
     dtype: Any,
     cells: Any,
-) -> Entries:
+) -> tuple[Entries, dict[str, Any]]:
+    """Every (subject, region) cell, and the record of what the loader set to 0 (``paper``)
+    or left out (parcels that no subject keeps)."""
     paper = opts["repeats"] == "paper"
     entries = Entries(repeats="average" if paper else opts["repeats"], dtype=dtype)
     folder = base / opts["space"] / "GLM" if opts["source"] == "betas" else None
     names = _subjects(folder or base / "MNI152" / "prepared_allvoxel_pkl", subjects)
     found: dict[str, int] = {}
+    zeros: dict[str, int] = {}
+    rows = _positions(ids)
     for sub in names:
         for region, parts in cells(sub).items():
             found[region] = found.get(region, 0) + (parts is not None)
             if parts is None:
                 entries.missing.append((sub, region))
                 continue
-            train, test = parts
-            values = _both(train, test, opts["repeats"])[_positions(ids)]
+            values, zeroed = _both(parts[0], parts[1], opts["repeats"], rows)
+            if zeroed:
+                zeros[f"{sub}/{region}"] = zeroed
             entries.add(sub, region, values, ids)
     absent = [r for r, k in found.items() if not k]
-    if opts["rois"] is None or opts["parcellation"] is not None:
+    emptied: list[str] = []
+    if opts["parcellation"] is not None:
+        emptied = _emptied(opts, names, absent, entries)
+    elif opts["rois"] is None:
         entries.missing = [m for m in entries.missing if m[1] not in absent]
     elif absent:
         raise MissingFileError(
@@ -416,7 +501,45 @@ def _entries(
             "sub-XX/sub-XX_roi-lV1v_betas_normalized.pkl, or GLM/sub-XX/ROIs/ROI-lV1v_"
             "indices.pkl)."
         )
-    return entries
+    return entries, {"zero_filled": zeros, "emptied_regions": emptied}
+
+
+def _emptied(
+    opts: dict[str, Any], names: list[str], absent: list[str], entries: Entries
+) -> list[str]:
+    """Parcels with fewer than 2 grayordinates (after the NCSNR filter): a subject's missing
+    cell (warned); a parcel asked for by name that no subject keeps is refused, one of
+    ``rois="all"`` left out (warned)."""
+    why = (
+        f" at ncsnr_threshold={opts['ncsnr_threshold']!r}"
+        if opts["ncsnr_threshold"] is not None
+        else ""
+    )
+    rois = opts["rois"]
+    named = not (rois is None or rois == "all" or list(rois) == ["all"])
+    if absent and named:
+        raise InputError(
+            f"No subject of {names} keeps 2 or more grayordinates of the parcel(s) "
+            f"{absent[:10]}{why}. Expected each requested parcel in at least one subject: "
+            "lower ncsnr_threshold or leave these parcels out of 'rois'."
+        )
+    if absent:
+        warnings.warn(
+            f"BOLD Moments: no subject keeps 2 or more grayordinates of the parcel(s) "
+            f"{absent[:10]}{why}; they are left out (attrs['emptied_regions']).",
+            DataWarning,
+            stacklevel=4,
+        )
+    entries.missing = [m for m in entries.missing if m[1] not in absent]
+    if entries.missing:
+        cells = [f"{s}/{r}" for s, r in entries.missing]
+        warnings.warn(
+            f"BOLD Moments: {len(cells)} (subject, parcel) cell(s) keep fewer than 2 "
+            f"grayordinates{why} and are missing cells: {cells[:10]} (attrs['missing_cells']).",
+            DataWarning,
+            stacklevel=4,
+        )
+    return absent
 
 
 def _clips(root: Path, ids: list[Hashable]) -> dict[Hashable, list[Path]]:
@@ -478,11 +601,16 @@ def _ncsnr(path: Path, n: int) -> np.ndarray:
             "dataset's own sub-XX_noiseceiling_task-train_n-3.pkl in prepared_betas/."
         )
     obj = load_pickles([path])[0]
-    values = np.asarray(obj[0] if isinstance(obj, tuple | list) else obj, dtype=float).ravel()
-    if values.size != n:
+    first = obj[0] if isinstance(obj, tuple | list) and len(obj) else obj
+    try:
+        values = np.asarray(first, dtype=float).ravel()
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.size != n:
+        got = f"{values.size} NCSNR values" if values is not None else type(first).__name__
         raise InputError(
-            f"The file '{path}' holds {values.size} NCSNR values. Expected a tuple (ncsnr, "
-            f"noise ceiling %) with one value per grayordinate ({n})."
+            f"The noise-ceiling file '{path}' holds {got}. Expected a tuple (ncsnr, noise "
+            f"ceiling %) with one number per grayordinate ({n})."
         )
     return np.nan_to_num(values, nan=-np.inf)
 

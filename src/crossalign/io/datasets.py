@@ -19,6 +19,7 @@ Datasets
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import re
 import shutil
@@ -399,6 +400,30 @@ def _local_loaders() -> dict[str, Callable[..., BrainData]]:
 #: Datasets read from a local copy (``root=``): their hosts need an account or a licence,
 #: so crossalign reads them where they were downloaded and never fetches them itself.
 LOCAL_DATASETS = ("bold_moments", "algonauts2021", "algonauts2023", "nsd", "things_fmri")
+
+
+def path_options(name: str) -> list[str]:
+    """The options of a dataset's loader that name a file or folder (those annotated with
+    ``Path``, e.g. BOLD Moments' ``root`` and ``parcellation``): a study resolves them from
+    its file's folder.
+
+    Parameters
+    ----------
+    name : str
+        A dataset name (:func:`load_dataset`).
+
+    Returns
+    -------
+    list of str
+    """
+    loader = _local_loaders().get(name)
+    if loader is None:
+        return ["root"]
+    return [
+        key
+        for key, par in inspect.signature(loader).parameters.items()
+        if "Path" in str(par.annotation)
+    ]
 
 
 def load_dataset(name: str, root: str | Path | None = None, **options: Any) -> BrainData:

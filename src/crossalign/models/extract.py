@@ -30,7 +30,7 @@ from crossalign.models.cache import ActivationCache
 from crossalign.models.pooling import POOLS, aggregate_frames, pool_output
 from crossalign.models.sources import as_adapter
 from crossalign.models.stimuli import StimulusSet, resolve_stimuli
-from crossalign.models.video import is_clip, load_video
+from crossalign.models.video import check_sampling, is_clip, load_video
 
 __all__ = [
     "ClipSampling",
@@ -346,6 +346,9 @@ def extract(
         return _from_function(adapter, stim, layers)
     if adapter.kind == "video" and frames is None and fps is None:
         frames = adapter.frames
+    sampling = clip or ClipSampling()
+    check_sampling(frames=frames, fps=fps, size=sampling.size, max_frames=sampling.max_frames)
+    check_option(sampling.fps_mode, "fps_mode", ["select", "blend"], "extract_features")
     setting = _Setting(
         pool, frames, fps, temporal, projection, projection_seed, dtype, clip or ClipSampling()
     )
@@ -532,13 +535,7 @@ def _forward_batch(
     video models), so the hooks' per-frame features can be aggregated."""
     import torch
 
-    shapes = {x.shape for x in inputs}
-    if len(shapes) != 1:
-        raise InputError(
-            f"The stimuli of one batch differ in shape {sorted(shapes)}: clips need the same "
-            "number of frames (pass frames=N) and images the same size."
-        )
-    batch = np.stack(inputs)
+    batch = np.stack(inputs)  # one shape: _run groups each batch by shape
     n_frames = 1
     if batch.ndim == 5 and adapter.kind == "video":  # (B, T, C, H, W)
         if adapter.video_layout == "BCTHW":
@@ -556,6 +553,58 @@ def _forward_batch(
     return n_frames
 
 
+def _by_shape(owners: list[int], inputs: list[np.ndarray]) -> list[tuple[np.ndarray, list]]:
+    """A batch split into runs of one input shape (clips of one frame count), in order of
+    first appearance: every per-clip reduction is defined clip by clip, so clips of
+    different lengths run in separate forward passes rather than being padded."""
+    groups: dict[tuple[int, ...], tuple[list[int], list[np.ndarray]]] = {}
+    for owner, x in zip(owners, inputs, strict=True):
+        group = groups.setdefault(x.shape, ([], []))
+        group[0].append(owner)
+        group[1].append(x)
+    return [(np.array(o), xs) for o, xs in groups.values()]
+
+
+def _store(
+    store: _Accumulator,
+    names: list[str],
+    captured: dict[str, np.ndarray],
+    owners: np.ndarray,
+    group: list[np.ndarray],
+    n_frames: int,
+    ids: list[Any],
+) -> None:
+    """One forward pass's captured layers into the accumulator; a width that differs
+    between clips is refused naming the clips and their frame counts."""
+    frames = [x.shape[0] if x.ndim == 4 else 1 for x in group]
+    store.lengths.update({int(o): n for o, n in zip(owners, frames, strict=True)})
+    for name in names:
+        try:
+            store.add(name, captured.pop(name), owners, n_frames)
+        except _WidthError as err:
+            raise err.named(ids, store.lengths) from None
+
+
+class _WidthError(InputError):
+    """A layer whose per-stimulus width differs between clips (``temporal="concat"`` or a
+    video model's unpooled output on clips of different lengths)."""
+
+    def __init__(self, layer: str, width: int, got: int) -> None:
+        super().__init__(layer, width, got)
+        self.layer, self.width, self.got = layer, width, got
+
+    def named(self, ids: list[Any], lengths: dict[int, int]) -> InputError:
+        """The error naming the clips seen so far and their frame counts."""
+        seen = ", ".join(f"{ids[o]!r}: {n} frames" for o, n in list(lengths.items())[:6])
+        return InputError(
+            f"Layer {self.layer!r} gives {self.got} features for a clip of another length than "
+            f"the earlier clips ({self.width} features; {seen}). Clips of different lengths "
+            "need a per-clip reduction: temporal='mean', 'max' or 'middle' for an image "
+            "model, pool='avg' for a video model, or one frame count for every clip "
+            "(frames=N in select mode; max_frames=N in blend mode keeps the first N)."
+        )
+
+
 class _Accumulator:
     """Per-layer activations of all stimuli, filled batch by batch: frames aggregated,
     projected at once (the same seeded matrix for every batch) and stored at ``dtype``, so
@@ -566,12 +615,17 @@ class _Accumulator:
         self.single = bool((counts == 1).all())
         self.arrays: dict[str, np.ndarray] = {}
         self.projections: dict[str, Any] = {}
+        self.widths: dict[str, int] = {}
+        self.lengths: dict[int, int] = {}  # stimulus -> frames of its input, for errors
 
     def add(self, name: str, acts: np.ndarray, owners: np.ndarray, n_frames: int) -> None:
         if n_frames > 1:
             acts = aggregate_frames(
                 acts.reshape(-1, n_frames, acts.shape[1]), self.setting.temporal
             )
+        width = self.widths.setdefault(name, acts.shape[1])
+        if acts.shape[1] != width:
+            raise _WidthError(name, width, acts.shape[1])
         k = self.setting.projection
         if k and acts.shape[1] > k:
             if name not in self.projections:
@@ -585,8 +639,8 @@ class _Accumulator:
             return
         if name not in self.arrays:
             self._allocate(name, acts.shape[1])
-        if self.single:  # stimuli come in order: each batch is one contiguous block
-            self.arrays[name][owners[0] : owners[-1] + 1] = acts
+        if self.single:  # one row per stimulus (a batch may be split by clip length)
+            self.arrays[name][owners] = acts
         else:  # images come grouped by stimulus: sum each run of one owner
             starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
             self.arrays[name][owners[starts]] += np.add.reduceat(acts.astype(np.float64), starts, 0)
@@ -657,11 +711,10 @@ def _run(
             for start in range(0, len(flat), batch_size):
                 chunk = flat[start : start + batch_size]
                 inputs = [_prepare_item(adapter, img, setting) for _, img in chunk]
-                n_frames = _forward_batch(adapter, inputs, setting, dev)
-                checkpoint("extraction-batch")
-                owners = np.array([i for i, _ in chunk])
-                for name in names:
-                    store.add(name, captured.pop(name), owners, n_frames)
+                for owners, group in _by_shape([i for i, _ in chunk], inputs):
+                    n_frames = _forward_batch(adapter, group, setting, dev)
+                    checkpoint("extraction-batch")
+                    _store(store, names, captured, owners, group, n_frames, stim.ids)
                 bar.advance(task, len(chunk))
     finally:
         for handle in handles:

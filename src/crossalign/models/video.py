@@ -201,6 +201,7 @@ def load_video(
     ((16, 268, 268, 3), 30.0)
     """
     check_option(fps_mode, "fps_mode", list(FPS_MODES), "load_video")
+    check_sampling(frames=frames, fps=fps, start=start, end=end, size=size, max_frames=max_frames)
     if size is not None or fps_mode == "blend":
         return _filtered(source, frames, fps, start, end, size, max_frames, fps_mode)
     if isinstance(source, np.ndarray):
@@ -222,6 +223,51 @@ def load_video(
     )
     idx = idx[: _limit(max_frames)]
     return Frames(np.stack([all_frames[i] for i in idx]), fps_src, duration, idx)
+
+
+def check_sampling(**arguments: Any) -> None:
+    """Refuse a sampling argument that is not what :func:`load_video` takes, naming it, before
+    any clip is decoded (so that a bad argument is never reported as a damaged clip).
+
+    Parameters
+    ----------
+    **arguments
+        ``frames``, ``max_frames`` (positive integers), ``fps`` (a positive finite number),
+        ``start``, ``end`` (finite seconds >= 0, start before end) and ``size`` (a positive
+        integer or a (width, height) pair of them); None for any means "not given".
+    """
+    given = {k: v for k, v in arguments.items() if v is not None}
+
+    def bad(name: str, expected: str) -> InputError:
+        return InputError(f"The '{name}' argument must be {expected}. Got {given[name]!r}.")
+
+    def number(value: Any) -> bool:
+        return (
+            isinstance(value, int | float | np.integer | np.floating)
+            and not isinstance(value, bool)
+            and bool(np.isfinite(value))
+        )
+
+    def count(value: Any) -> bool:
+        return bool(
+            isinstance(value, int | np.integer) and not isinstance(value, bool) and value > 0
+        )
+
+    for name in ("frames", "max_frames"):
+        if name in given and not count(given[name]):
+            raise bad(name, "a positive integer")
+    if "fps" in given and not (number(given["fps"]) and given["fps"] > 0):
+        raise bad("fps", "a positive finite number (frames per second)")
+    for name in ("start", "end"):
+        if name in given and not (number(given[name]) and given[name] >= 0):
+            raise bad(name, "a finite time in seconds >= 0")
+    if "start" in given and "end" in given and given["end"] <= given["start"]:
+        raise bad("end", f"after start={given['start']!r}")
+    if "size" in given:
+        size = given["size"]
+        pair = size if isinstance(size, list | tuple) else (size, size)
+        if len(pair) != 2 or not all(count(v) for v in pair):
+            raise bad("size", "a positive integer or a (width, height) pair of them")
 
 
 #: How ``fps`` is reached: keep source frames (``select``) or blend them (``blend``).

@@ -18,6 +18,8 @@ from crossalign.compute.rdm import DISTANCES
 from crossalign.config import parse_bytes
 from crossalign.errors import InputError, MissingFileError
 from crossalign.evaluation.protocols import PROTOCOLS
+from crossalign.io.datasets import path_options
+from crossalign.io.parcellations import PARCELLATIONS
 from crossalign.metrics import get_metric
 
 __all__ = [
@@ -366,7 +368,9 @@ class StudyConfig(BaseModel):
 
     def resolve_paths(self, base: Path) -> StudyConfig:
         """A copy with every relative path made absolute against ``base`` (the study file's
-        folder).
+        folder): dataset files, stimulus folders, region files, the ``parcellation`` field
+        and every loader option that names a file or folder, model files and weights, the
+        cache folder and the models file (see :func:`resolve_path`).
 
         Parameters
         ----------
@@ -378,25 +382,17 @@ class StudyConfig(BaseModel):
         """
 
         def fix(value: str | None) -> str | None:
-            if value is None:
-                return None
-            head, sep, tail = value.partition(":") if ":" in Path(value).name else (value, "", "")
-            path = Path(head).expanduser()
-            return str(path if path.is_absolute() else base / path) + sep + tail
+            return None if value is None else resolve_path(value, base)
 
         datasets = [
             d.model_copy(
                 update={
                     "path": fix(d.path),
                     "stimuli": fix(d.stimuli),
-                    "options": {  # a local dataset's download folder
-                        **d.options,
-                        **(
-                            {"root": fix(str(d.options["root"]))}
-                            if isinstance(d.options.get("root"), str)
-                            else {}
-                        ),
-                    },
+                    "parcellation": resolve_path(d.parcellation, base, names=PARCELLATIONS)
+                    if d.parcellation is not None
+                    else None,
+                    "options": _resolved_options(d, base),
                     "regions": {r: fix(v) for r, v in d.regions.items()}
                     if isinstance(d.regions, dict)
                     else d.regions,
@@ -497,6 +493,47 @@ def metric_of(entry: str | dict[str, Any]) -> Any:
     return get_metric(entry["name"], **parameters)
 
 
+def resolve_path(value: Any, base: Path, names: Any = ()) -> Any:
+    """``value`` made absolute against ``base`` where it is a relative path: the one rule by
+    which a study's paths resolve from the study file's folder, never the working directory.
+
+    A ``file:variable`` suffix stays (``evc.npz:Net_RDM``); a value in ``names`` (a named
+    parcellation such as ``"hcp_mmp1"``) is a name, not a path; a list resolves item by item
+    (a pair of FreeSurfer annotation files).
+
+    Parameters
+    ----------
+    value : str, Path or list
+    base : Path
+        The study file's folder.
+    names : collection of str
+        Values that are names, not paths.
+
+    Returns
+    -------
+    str or list
+    """
+    if isinstance(value, list | tuple):
+        return [resolve_path(v, base, names) for v in value]
+    if not isinstance(value, str | Path) or str(value) in names or not str(value):
+        return value
+    value = str(value)
+    head, sep, tail = value.partition(":") if ":" in Path(value).name else (value, "", "")
+    path = Path(head).expanduser()
+    return str(path if path.is_absolute() else Path(base) / path) + sep + tail
+
+
+def _resolved_options(d: DatasetConfig, base: Path) -> dict[str, Any]:
+    """A dataset's loader options with every option that names a file or folder resolved."""
+    keys = set(path_options(d.name)) | {"root", "parcellation"}
+    return {
+        k: resolve_path(v, base, names=PARCELLATIONS if k == "parcellation" else ())
+        if k in keys
+        else v
+        for k, v in d.options.items()
+    }
+
+
 def load_study(path: str | Path) -> StudyConfig:
     """Read and validate a TOML study file; relative paths in it resolve from its folder.
 
@@ -552,8 +589,7 @@ def _with_models_file(raw: dict[str, Any], base: Path | None) -> dict[str, Any]:
     for entry in listed:
         for key in ("path", "weights"):
             if isinstance(entry, dict) and isinstance(entry.get(key), str):
-                value = Path(entry[key])
-                entry[key] = str(value if value.is_absolute() else path.parent / value)
+                entry[key] = resolve_path(entry[key], path.parent)
     return {**raw, "models": [*raw.get("models", []), *listed], "models_file": str(path)}
 
 

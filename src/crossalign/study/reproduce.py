@@ -20,6 +20,7 @@ from crossalign._validation import check_option
 from crossalign.errors import InputError
 from crossalign.io.bold_moments import PAPER_EXCLUDED, TEST, TRAIN
 from crossalign.io.outputs import write_atomic
+from crossalign.io.parcellations import PARCELLATIONS
 
 __all__ = ["EXPERIMENTS", "PAPER_MODELS", "reproduction_study", "write_reproduction"]
 
@@ -80,7 +81,7 @@ def reproduction_study(
     check_option(experiment, "experiment", list(EXPERIMENTS), "crossalign reproduce")
     options: dict[str, Any] = {"root": str(Path(root).resolve()), "preset": experiment}
     if parcellation is not None:
-        options.update(parcellation=str(parcellation), rois="all")
+        options.update(parcellation=_parcellation_option(parcellation), rois="all")
     if max_stimuli is not None:
         if max_stimuli < 10:
             raise InputError(
@@ -98,6 +99,13 @@ def reproduction_study(
         "models_file": models_file,
         "datasets": [{"name": "bold_moments", "options": options, "clips": dict(PAPER_CLIPS)}],
     }
+
+
+def _parcellation_option(parcellation: str | Path) -> str:
+    """A parcellation name as it is, a file as an absolute path: the study file is written
+    elsewhere, and its relative paths resolve from its own folder."""
+    text = str(parcellation)
+    return text if text in PARCELLATIONS else str(Path(text).expanduser().resolve())
 
 
 def write_reproduction(

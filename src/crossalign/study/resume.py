@@ -76,7 +76,8 @@ def key_parts(cfg: StudyConfig, datasets: list[tuple[DatasetConfig, BrainData]])
     if cfg.models_file:
         inputs["models file"] = _digest_files([Path(cfg.models_file)])
     for dcfg, _ in datasets:
-        for name, path in _files_named_in(dcfg.options):
+        named = {**dcfg.options, "parcellation (dataset)": dcfg.parcellation}
+        for name, path in _files_named_in(named):
             inputs[f"file {dcfg.key} {name}"] = _digest_files([path])
     config = {k: v for k, v in cfg.model_dump(mode="json").items() if k not in _NOT_IN_KEY}
     return {
@@ -99,6 +100,8 @@ def _files_named_in(options: Mapping[str, Any], prefix: str = "") -> list[tuple[
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             out += _files_named_in(value, f"{name}.")
+        elif isinstance(value, list | tuple):
+            out += _files_named_in({str(i): v for i, v in enumerate(value)}, f"{name}.")
         elif isinstance(value, str | Path) and str(value) and Path(value).expanduser().is_file():
             out.append((name, Path(value).expanduser()))
     return out

@@ -26,7 +26,12 @@ from rich.console import Console
 from crossalign.config import MemoryBudgetError, get_option, options
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.engine.plan import plan_scores
-from crossalign.errors import InputError, ProtocolOverrideWarning, ReliabilityWarning
+from crossalign.errors import (
+    CrossalignError,
+    InputError,
+    ProtocolOverrideWarning,
+    ReliabilityWarning,
+)
 from crossalign.io import load_arrays, load_dataset, load_region_files, load_table, load_xarray
 from crossalign.io.loaders import match_stimulus_files
 from crossalign.io.outputs import locked_folder
@@ -229,7 +234,7 @@ def _run(
         except BaseException:
             store.finish(run_id, "failed")
             raise
-    figures, report = write_report(results, cfg, out, run_id)
+    figures, report = _report(results, cfg, out, run_id)
     with ResultsStore(out / "results.duckdb") as store:
         store.finish(run_id, "complete")
     return {
@@ -239,6 +244,24 @@ def _run(
         "figures": figures,
         "summary": summary_table(results),
     }
+
+
+def _report(results: Any, cfg: StudyConfig, out: Path, run_id: str) -> tuple[Any, Path]:
+    """The report of a computed run; if it fails, the run stays ``computed`` (its results
+    queryable in ``latest``) with the failure in ``runs.note``."""
+    try:
+        return write_report(results, cfg, out, run_id)
+    except Exception as err:
+        note = f"report failed: {type(err).__name__}: {err}"
+        with ResultsStore(out / "results.duckdb") as store:
+            store.finish(run_id, "computed", note=note)
+        if not isinstance(err, CrossalignError):
+            raise
+        raise type(err)(
+            f"Every result of run {run_id} is computed and stored in "
+            f"'{out / 'results.duckdb'}' (the view `latest` holds them), but the report "
+            f"could not be written: {err}"
+        ) from None
 
 
 @contextlib.contextmanager

@@ -7,7 +7,8 @@ Tables
     complete / failed / interrupted), ``config_hash`` (SHA-256 of the canonical config JSON),
     ``config`` (JSON), ``version`` (crossalign's), ``resume_key`` (SHA-256 of everything a
     resumed run must share with the stored one) and ``key_parts`` (JSON: the validated config,
-    a content hash of every input, the version, backend and dtype).
+    a content hash of every input, the version, backend and dtype) and ``note`` (what
+    failed, e.g. the report of a run whose results are all computed).
 ``results``
     one row per labelled value: ``run_id``, ``dataset``, ``analysis`` (e.g.
     ``cross_region_matrix``, ``noise_ceiling``, ``brain_aps``, ``score``, ``aps``,
@@ -21,7 +22,8 @@ Tables
     which (run, dataset, model, block) writes are complete; a resumed run skips them.
 
 ``latest`` (a view)
-    the ``results`` rows of the most recently finished complete run.
+    the ``results`` rows of the most recently finished run whose results are all computed
+    (``complete``, or ``computed`` when its report was not written: ``note`` says why).
 
 Each block of rows is written in one transaction together with its ``blocks`` entry, so a
 failure (or a kill) never leaves a half-written block, and nothing already committed is lost.
@@ -91,8 +93,10 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS choices VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS other_model VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS stimulus VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS target_stimulus VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS note VARCHAR;
 CREATE OR REPLACE VIEW latest AS SELECT * FROM results WHERE run_id = (
-    SELECT run_id FROM runs WHERE status = 'complete' ORDER BY finished DESC LIMIT 1);
+    SELECT run_id FROM runs WHERE status IN ('complete', 'computed')
+    ORDER BY finished DESC LIMIT 1);
 """
 UNFINISHED = ("running", "computed", "failed", "interrupted")
 
@@ -238,18 +242,21 @@ class ResultsStore:
         """
         self.con.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", [run_id])
 
-    def finish(self, run_id: str, status: str = "complete") -> None:
+    def finish(self, run_id: str, status: str = "complete", note: str | None = None) -> None:
         """Mark a run finished.
 
         Parameters
         ----------
         run_id : str
         status : str
-            ``"complete"``, or ``"failed"``/``"interrupted"``.
+            ``"complete"``, ``"computed"`` (every result stored, no report), or
+            ``"failed"``/``"interrupted"``.
+        note : str, optional
+            What failed (stored in ``runs.note``).
         """
         self.con.execute(
-            "UPDATE runs SET finished = ?, status = ? WHERE run_id = ?",
-            [datetime.now(UTC), status, run_id],
+            "UPDATE runs SET finished = ?, status = ?, note = ? WHERE run_id = ?",
+            [datetime.now(UTC), status, note, run_id],
         )
 
     # -------------------------------------------------------------- blocks

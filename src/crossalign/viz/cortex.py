@@ -68,29 +68,50 @@ def _vertex_info() -> dict[str, np.ndarray]:
 
 
 def _values(values: Any) -> dict[str, float]:
-    """Region -> value from a mapping, a pandas Series or a 1-D DataArray over ``region``."""
+    """Region -> value from a mapping, a pandas Series or a 1-D DataArray over ``region``.
+
+    A region named twice is refused (which value would be drawn is not for crossalign to
+    guess), and so is an infinite value (it has no colour; NaN means "no value": grey)."""
+    pairs = _pairs(values)
+    names = [region for region, _ in pairs]
+    twice = sorted({r for r in names if names.count(r) > 1})
+    if twice:
+        raise InputError(
+            f"plot_parcels: 'values' names the region(s) {twice[:5]} more than once. Expected "
+            "one value per region."
+        )
+    infinite = [(r, v) for r, v in pairs if np.isinf(v)]
+    if infinite:
+        raise InputError(
+            f"plot_parcels: 'values' holds infinite value(s) {infinite[:5]}. Expected finite "
+            "numbers (NaN for a region without a value, drawn grey)."
+        )
+    return dict(pairs)
+
+
+def _pairs(values: Any) -> list[tuple[str, float]]:
     if hasattr(values, "dims") and hasattr(values, "coords"):
         if values.ndim != 1 or values.dims[0] != "region":
             raise InputError(
                 f"plot_parcels: 'values' must be 1-D over 'region'; got dims {values.dims}."
             )
-        return {
-            str(r): float(v) for r, v in zip(values["region"].values, values.values, strict=True)
-        }
-    if hasattr(values, "items"):
-        out = {}
-        for region, value in values.items():
-            try:
-                out[str(region)] = float(value)
-            except (TypeError, ValueError):
-                raise InputError(
-                    f"plot_parcels: the value of region {region!r} must be a number; got {value!r}."
-                ) from None
-        return out
-    raise InputError(
-        "plot_parcels: 'values' must map region names to numbers (a dict, a pandas Series or "
-        f"a DataArray over 'region'); got {type(values).__name__}."
-    )
+        items = list(zip(values["region"].values, values.values, strict=True))
+    elif hasattr(values, "items"):
+        items = list(values.items())
+    else:
+        raise InputError(
+            "plot_parcels: 'values' must map region names to numbers (a dict, a pandas Series "
+            f"or a DataArray over 'region'); got {type(values).__name__}."
+        )
+    out = []
+    for region, value in items:
+        try:
+            out.append((str(region), float(value)))
+        except (TypeError, ValueError):
+            raise InputError(
+                f"plot_parcels: the value of region {region!r} must be a number; got {value!r}."
+            ) from None
+    return out
 
 
 def parcel_vertex_values(
@@ -194,8 +215,8 @@ def plot_parcels(
     Parameters
     ----------
     values : mapping, pandas.Series or xarray.DataArray
-        Region name -> value (e.g. ``brain_aps(...).mean("subject")``). Parcels without a
-        value (or with NaN) are drawn grey.
+        Region name -> value (e.g. ``brain_aps(...).mean("subject")``), each region once.
+        Parcels without a value (or with NaN) are drawn grey; an infinite value is refused.
     parcellation : str or Parcellation
         ``"hcp_mmp1"`` (default), ``"yeo7"``, ``"yeo17"``, ``"cole_anticevic"`` or a loaded
         fsLR32k :class:`~crossalign.io.parcellations.Parcellation`.

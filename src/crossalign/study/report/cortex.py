@@ -127,6 +127,14 @@ def draw_cortex(p: Panel) -> list[ReportFigure]:
                 f"{p.parcellation!r} (e.g. {missing[0]!r})."
             )
         ]
+    if parc.space != "fsLR32k":
+        return [
+            note(
+                f"No cortex maps: the parcellation {p.parcellation!r} is a {parc.space} map of "
+                f"{parc.n_vertices} vertices; cortex maps are drawn on fsLR32k (91,282 "
+                "grayordinates)."
+            )
+        ]
     out = [_ordered_matrix(p, parc), _brain_maps(p, parc)]
     out.extend(_model_maps(p, parc, model) for model in p.models)
     return out
