@@ -102,3 +102,20 @@ def test_the_network_matrix_orders_parcels_by_network(mmp):
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [b[0] for b in blocks]
     with pytest.raises(InputError, match=r"'matrix' argument has shape \(3, 3\)"):
         plot_network_matrix(np.zeros((3, 3)), regions, mmp)
+
+
+def test_duplicated_regions_and_infinite_values_are_refused(mmp):
+    import pandas as pd
+    import xarray as xr
+
+    twice = pd.Series([0.2, 0.9], index=["V1", "V1"])
+    with pytest.raises(ca.errors.InputError, match=r"\['V1'\] more than once"):
+        parcel_vertex_values(twice, mmp)
+    array = xr.DataArray([0.1, 0.3], dims="region", coords={"region": ["MT", "MT"]})
+    with pytest.raises(ca.errors.InputError, match=r"\['MT'\] more than once"):
+        parcel_vertex_values(array, mmp)
+    for value in (np.inf, -np.inf):
+        with pytest.raises(ca.errors.InputError, match=r"infinite value.*'V2'"):
+            parcel_vertex_values({"V1": 1.0, "V2": value}, mmp)
+    mesh = parcel_vertex_values({"V1": 1.0, "V2": np.nan}, mmp)  # NaN: no value (grey)
+    assert np.isnan(mesh["L"]).sum() > 0 and np.nanmax(mesh["L"]) == 1.0

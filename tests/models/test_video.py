@@ -253,3 +253,51 @@ def test_extraction_over_the_memory_budget_is_refused_early(tmp_path):
         )
     handle.remove()
     assert calls["n"] == 1  # refused after the first batch, before the rest ran
+
+
+# ---------------------------------------------------------------------- hostile arguments
+@pytest.mark.parametrize("fps", [0, -2.0, float("nan"), float("inf"), True, "4"])
+@pytest.mark.parametrize("mode", ["select", "blend"])
+def test_a_bad_fps_names_the_argument_not_the_clip(tmp_path, fps, mode):
+    path = write_video(tmp_path / "good.mkv", moving_square(6))
+    with pytest.raises(ca.errors.InputError) as err:
+        ca.load_video(path, fps=fps, fps_mode=mode)
+    assert "'fps' argument" in str(err.value) and "good.mkv" not in str(err.value)
+    net = as_adapter(tiny_image_net(), name="tiny", preprocess=SMALL, layers=["3"])
+    with pytest.raises(ca.errors.InputError, match="'fps' argument"):
+        ca.extract(net, [path], fps=fps, cache=False, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("frames", 0), ("frames", 2.5), ("max_frames", -1), ("size", 0), ("size", (8, 0)),
+     ("start", float("nan")), ("end", -1.0)],
+)  # fmt: skip
+def test_other_bad_sampling_arguments_are_named(tmp_path, argument, value):
+    path = write_video(tmp_path / "good.mkv", moving_square(6))
+    with pytest.raises(ca.errors.InputError, match=f"'{argument}' argument"):
+        ca.load_video(path, **{argument: value})
+
+
+@pytest.mark.parametrize("temporal", ["mean", "max", "middle"])
+def test_per_clip_reductions_take_clips_of_different_lengths(tmp_path, temporal):
+    net = as_adapter(tiny_image_net(), name="tiny", preprocess=SMALL, layers=["3"])
+    lengths = [5, 3, 5, 7, 3]
+    clips = [
+        write_video(tmp_path / f"c{i}.mkv", moving_square(n, seed=i))
+        for i, n in enumerate(lengths)
+    ]
+    got = ca.extract(net, clips, temporal=temporal, batch_size=3, cache=False, progress=False)
+    got = got[("tiny", "3")].values
+    for i, n in enumerate(lengths):
+        per_frame = ca.extract(net, moving_square(n, seed=i), cache=False, progress=False)
+        per_frame = per_frame[("tiny", "3")].values
+        expected = {"mean": per_frame.mean(0), "max": per_frame.max(0), "middle": per_frame[n // 2]}
+        np.testing.assert_allclose(got[i], expected[temporal], rtol=1e-5, atol=1e-6)
+
+
+def test_concatenating_clips_of_different_lengths_names_them(tmp_path):
+    net = as_adapter(tiny_image_net(), name="tiny", preprocess=SMALL, layers=["3"])
+    clips = [write_video(tmp_path / f"c{n}.mkv", moving_square(n)) for n in (4, 6)]
+    with pytest.raises(ca.errors.InputError, match=r"'c4': 4 frames, 'c6': 6 frames"):
+        ca.extract(net, clips, temporal="concat", cache=False, progress=False)
