@@ -284,8 +284,7 @@ def test_per_clip_reductions_take_clips_of_different_lengths(tmp_path, temporal)
     net = as_adapter(tiny_image_net(), name="tiny", preprocess=SMALL, layers=["3"])
     lengths = [5, 3, 5, 7, 3]
     clips = [
-        write_video(tmp_path / f"c{i}.mkv", moving_square(n, seed=i))
-        for i, n in enumerate(lengths)
+        write_video(tmp_path / f"c{i}.mkv", moving_square(n, seed=i)) for i, n in enumerate(lengths)
     ]
     got = ca.extract(net, clips, temporal=temporal, batch_size=3, cache=False, progress=False)
     got = got[("tiny", "3")].values
