@@ -11,8 +11,19 @@ from crossalign.analysis.aps import brain_aps_kernel, model_aps_kernel
 
 
 def corr(x, y, similarity="pearson"):
+    """The pattern similarities as the paper's analysis code defines them, written from
+    their formulas with numpy and scipy."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if similarity == "spearman":
         return stats.spearmanr(x, y).statistic
+    if similarity == "cosine":
+        return x @ y / (np.linalg.norm(x) * np.linalg.norm(y))
+    if similarity == "mse":
+        return 1 / (1 + np.mean((x - y) ** 2))
+    if similarity == "mae":
+        return 1 / (1 + np.mean(np.abs(x - y)))
+    if similarity == "r2":
+        return stats.pearsonr(x, y).statistic ** 2
     return stats.pearsonr(x, y).statistic
 
 
@@ -310,3 +321,34 @@ def test_stratified_split_keeps_category_proportions():
     assert sorted(lab[i] for i in test).count("face") == 5
     assert sorted(lab[i] for i in test).count("object") == 10
     assert not set(train) & set(test)
+
+
+@pytest.mark.parametrize("similarity", ["pearson", "spearman", "cosine", "mse", "mae", "r2"])
+@pytest.mark.parametrize("missing", [False, True])
+def test_every_aps_similarity_equals_its_formula(similarity, missing):
+    rng, latent, _regions, stimuli, brain = synthetic_world(seed=3)
+    acts = {f"L{r}": latent[r] @ rng.normal(size=(6, 20)) for r in range(5)}
+    model = ca.ModelData.from_activations(acts, model="m", stimuli=stimuli)
+    t = tensor_slow(brain)
+    u = ca.model_patterns(model, brain).values
+    if missing:  # a missing (subject, region) cell takes the masked path
+        t, u = t.copy(), u.copy()
+        t[2, 1], t[:, :, 2, 1], u[:, 2, 1] = np.nan, np.nan, np.nan
+    for include in (True, False):
+        got_brain = brain_aps_kernel(t, include_same_region=include, similarity=similarity)
+        got_model = model_aps_kernel(u, t, include_same_region=include, similarity=similarity)
+        if missing:
+            assert np.isfinite(got_brain).all() and np.isfinite(got_model).mean() > 0.9
+            continue
+        np.testing.assert_allclose(
+            got_brain, brain_aps_slow(t, include, similarity), rtol=1e-10, atol=1e-10
+        )
+        np.testing.assert_allclose(
+            got_model, model_aps_slow(u, t, include, similarity), rtol=1e-10, atol=1e-10
+        )
+    if not missing:
+        labelled = ca.brain_aps(brain, similarity=similarity)
+        np.testing.assert_allclose(labelled.values, brain_aps_slow(t, True, similarity), atol=1e-10)
+        assert labelled.attrs["similarity"] == similarity
+    with pytest.raises(ca.errors.InputError, match="similarity"):
+        ca.brain_aps(brain, similarity="euclid")

@@ -40,6 +40,7 @@ from crossalign.stats.resampling import (
 )
 
 __all__ = [
+    "SIMILARITIES",
     "brain_aps",
     "brain_aps_ci",
     "brain_aps_kernel",
@@ -48,7 +49,14 @@ __all__ = [
     "model_patterns",
 ]
 
-Similarity = Literal["pearson", "spearman"]
+Similarity = Literal["pearson", "spearman", "cosine", "mse", "mae", "r2"]
+#: How two alignment patterns x, y (over the same target regions) are compared, as the paper's
+#: analysis code offers it (Hoefling et al. 2026): ``pearson`` r; ``spearman`` rho (Pearson
+#: of ranks); ``cosine`` x.y / (|x| |y|), uncentred; ``mse`` 1 / (1 + mean((x - y)^2));
+#: ``mae`` 1 / (1 + mean(|x - y|)); ``r2`` the explained variance r^2 (Pearson squared).
+SIMILARITIES = ("pearson", "spearman", "cosine", "mse", "mae", "r2")
+#: Similarities computed entry by entry (no unit-norm form): always through the masked path.
+_DIRECT = ("mse", "mae")
 
 
 # ---------------------------------------------------------------------- kernels (numpy)
@@ -60,10 +68,13 @@ def _selection(n_regions: int, include_same_region: bool) -> np.ndarray:
 
 
 def _standardise(x: np.ndarray, similarity: str) -> np.ndarray:
-    """Centre and scale the last axis to unit norm (ranks first for Spearman); NaN if flat."""
+    """Centre and scale the last axis to unit norm (ranks first for Spearman; no centring for
+    cosine); NaN if flat. Inner products of the results are the similarities (squared for
+    ``r2``)."""
     if similarity == "spearman":
         x = stats.rankdata(x, axis=-1)
-    x = x - x.mean(axis=-1, keepdims=True)
+    if similarity != "cosine":
+        x = x - x.mean(axis=-1, keepdims=True)
     norm = np.linalg.norm(x, axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = x / norm
@@ -78,12 +89,20 @@ def _pair_masks(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return k, w
 
 
+def _squared(c: np.ndarray, similarity: str) -> np.ndarray:
+    """``r2`` is the square of Pearson's r; every other similarity is as computed."""
+    return c**2 if similarity == "r2" else c
+
+
 def _masked_corr(x: np.ndarray, y: np.ndarray, similarity: str) -> np.ndarray:
-    """Correlation along the last axis over the entries finite in both (broadcast); NaN with
-    fewer than 3 such entries or a flat side. Spearman ranks those entries only."""
+    """The similarity along the last axis over the entries finite in both (broadcast). NaN
+    with fewer than 3 such entries (1 for ``mse``/``mae``) or a flat side (a zero vector for
+    cosine). Spearman ranks those entries only."""
     x, y = np.broadcast_arrays(x, y)
     both = np.isfinite(x) & np.isfinite(y)
     x, y = np.where(both, x, np.nan), np.where(both, y, np.nan)
+    if similarity in _DIRECT or similarity == "cosine":
+        return _masked_direct(x, y, both, similarity)
     if similarity == "spearman":
         x = stats.rankdata(x, axis=-1, nan_policy="omit")
         y = stats.rankdata(y, axis=-1, nan_policy="omit")
@@ -94,7 +113,24 @@ def _masked_corr(x: np.ndarray, y: np.ndarray, similarity: str) -> np.ndarray:
         sx, sy = np.sqrt((xc**2).sum(axis=-1)), np.sqrt((yc**2).sum(axis=-1))
         r = (xc * yc).sum(axis=-1) / (sx * sy)
     r[(n[..., 0] < 3) | (sx <= 1e-12) | (sy <= 1e-12)] = np.nan
-    return r
+    return _squared(r, similarity)
+
+
+def _masked_direct(x: np.ndarray, y: np.ndarray, both: np.ndarray, similarity: str) -> np.ndarray:
+    """Cosine, ``mse`` and ``mae`` similarity over the entries ``both`` marks."""
+    n = both.sum(axis=-1)
+    x0, y0 = np.where(both, x, 0.0), np.where(both, y, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if similarity == "cosine":
+            sx, sy = np.sqrt((x0**2).sum(axis=-1)), np.sqrt((y0**2).sum(axis=-1))
+            out = (x0 * y0).sum(axis=-1) / (sx * sy)
+            out[(sx <= 1e-12) | (sy <= 1e-12)] = np.nan
+        else:
+            diff = x0 - y0
+            err = (diff**2 if similarity == "mse" else np.abs(diff)).sum(axis=-1) / n
+            out = 1.0 / (1.0 + err)
+    out[n < 1] = np.nan
+    return out
 
 
 def _cells(t: np.ndarray) -> np.ndarray:
@@ -149,8 +185,8 @@ def brain_aps_kernel(
         (S, S): which subject pairs count (default: pairs of different subjects).
     include_same_region : bool
         Whether a pattern includes its own region.
-    similarity : {"pearson", "spearman"}
-        How two patterns are compared.
+    similarity : {"pearson", "spearman", "cosine", "mse", "mae", "r2"}
+        How two patterns are compared (:data:`SIMILARITIES`).
 
     Returns
     -------
@@ -161,7 +197,7 @@ def brain_aps_kernel(
     valid = ~np.eye(n_sub, dtype=bool) if valid is None else valid
     sel = _selection(n_reg, include_same_region)
     tsel = np.take_along_axis(t, sel[None, :, None, :], axis=3)  # (S, R, S, Q')
-    if np.isnan(t).any():
+    if np.isnan(t).any() or similarity in _DIRECT:
         return _brain_aps_masked(tsel, valid, _cells(t), similarity)
     k, w = _pair_masks(valid)
     count = k.sum(axis=(0, 1))  # (S,)
@@ -172,7 +208,7 @@ def brain_aps_kernel(
         ref = (ref_sum / count[:, None]).reshape(n_sub, n_reg, q)  # (s, r, k)
     ref_n = _standardise(ref, similarity)  # (s, r, k)
     ap_n = _standardise(tsel, similarity)  # (a, r, s, k)
-    c = np.einsum("srk,arsk->ars", ref_n, ap_n)
+    c = _squared(np.einsum("srk,arsk->ars", ref_n, ap_n), similarity)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.einsum("ars,as->rs", c, w) / w.sum(axis=0)[None, :]
 
@@ -197,8 +233,8 @@ def model_aps_kernel(
         (S, S): which subject pairs count (default: pairs of different subjects).
     include_same_region : bool
         Whether a pattern includes its own region.
-    similarity : {"pearson", "spearman"}
-        How two patterns are compared.
+    similarity : {"pearson", "spearman", "cosine", "mse", "mae", "r2"}
+        How two patterns are compared (:data:`SIMILARITIES`).
 
     Returns
     -------
@@ -211,11 +247,12 @@ def model_aps_kernel(
     tsel = np.take_along_axis(t, sel[None, :, None, :], axis=3)  # (a, r, s, k)
     usel = u[:, :, sel]  # (L, S, R, Q')
     w = valid.astype(float)
-    if np.isnan(t).any() or np.isnan(u).any():
+    if np.isnan(t).any() or np.isnan(u).any() or similarity in _DIRECT:
         c = _masked_corr(usel.transpose(0, 2, 1, 3)[None], tsel[:, None], similarity)
         weight = (w[:, None, :] * _cells(t)[:, :, None])[:, None]  # (a, 1, r, s)
         return _weighted_mean(c, weight, axis=0)
     c = np.einsum("lsrk,arsk->alrs", _standardise(usel, similarity), _standardise(tsel, similarity))
+    c = _squared(c, similarity)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.einsum("alrs,as->lrs", c, w) / w.sum(axis=0)[None, None, :]
 
@@ -327,8 +364,9 @@ def brain_aps(
         at least 2 subjects (missing cells are skipped).
     metric : str or Metric
         The alignment metric M that fills the patterns (any registered metric).
-    similarity : {"pearson", "spearman"}
-        How a subject's pattern is compared with the reference pattern.
+    similarity : {"pearson", "spearman", "cosine", "mse", "mae", "r2"}
+        How a subject's pattern is compared with the reference pattern
+        (:data:`SIMILARITIES`).
     include_same_region : bool
         Keep the entry q = r in each pattern.
     rdm : str
@@ -345,7 +383,7 @@ def brain_aps(
         Too few subjects or regions, or a region in fewer than 2 subjects.
     """
     data = check_brain(data, min_regions=3 if include_same_region else 4)
-    check_option(similarity, "similarity", ["pearson", "spearman"], "brain_aps")
+    check_option(similarity, "similarity", SIMILARITIES, "brain_aps")
     m = get_metric(metric)
     t = brain_patterns(data, m, rdm=rdm)
     values = brain_aps_kernel(

@@ -24,6 +24,7 @@ import crossalign.evaluation.persistence as persistence
 import crossalign.evaluation.resampling as resampling
 from crossalign._validation import check_option
 from crossalign.analysis.aps import (
+    SIMILARITIES,
     check_brain,
     prepare_model,
 )
@@ -383,7 +384,7 @@ def _options(protocol: Protocol, choices: dict[str, Any], seed: int | None) -> d
     options = {**allowed, **{k: v for k, v in choices.items() if v is not None}}
     metric = options["metric"]
     options["metric"] = metric if isinstance(metric, Metric) else get_metric(metric).name
-    check_option(options["similarity"], "similarity", ["pearson", "spearman"], "evaluate_model")
+    check_option(options["similarity"], "similarity", SIMILARITIES, "evaluate_model")
     check_option(options["bootstrap"], "bootstrap", BOOTSTRAPS, "evaluate_model")
     check_option(
         options["predictivity_test"], "predictivity_test", ["train-fitted", "cross-validated"]

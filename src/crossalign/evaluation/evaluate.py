@@ -72,7 +72,7 @@ def evaluate_model(
     protocol : {"crossalign", "hoefling2026"}
         A named set of every choice below (:mod:`crossalign.evaluation.protocols`); an option given
         here overrides it. ``"hoefling2026"`` reproduces Hoefling et al. 2026.
-    similarity : {"pearson", "spearman"}, optional
+    similarity : {"pearson", "spearman", "cosine", "mse", "mae", "r2"}, optional
         How alignment patterns are compared.
     include_same_region : bool, optional
         Keep the entry q = r in each pattern.
