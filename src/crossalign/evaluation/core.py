@@ -37,6 +37,7 @@ from crossalign.evaluation.protocols import Protocol, get_protocol
 from crossalign.evaluation.state import BOOTSTRAPS, EvaluationState
 from crossalign.metrics import Metric, get_metric
 from crossalign.metrics.predictivity import Predictivity
+from crossalign.metrics.shape import HeldOutProcrustes
 from crossalign.stats.ceilings import noise_ceiling
 from crossalign.stats.reliability import reliable_units
 
@@ -393,14 +394,24 @@ def _options(protocol: Protocol, choices: dict[str, Any], seed: int | None) -> d
 
 
 def _train_fitted(options: dict[str, Any]) -> bool:
+    """Whether the test tensors are fitted on the training stimuli and scored on the test
+    stimuli (train-fitted predictivity, held-out Procrustes)."""
     name = options["metric"].name if isinstance(options["metric"], Metric) else options["metric"]
+    if name == HeldOutProcrustes.name:
+        return True
     return name == "predictivity" and options["predictivity_test"] == "train-fitted"
 
 
 def _metric(options: dict[str, Any], part: str, n_train: int = 0, n_test: int = 0) -> Metric:
     """The metric for layer selection (``part="train"``) or the test tensors. Predictivity
-    takes the protocol's seed and fold weights unless its own options set them."""
+    takes the protocol's seed and fold weights unless its own options set them; held-out
+    Procrustes selects layers by its training score and is tested on the split."""
     m = get_metric(options["metric"])
+    if isinstance(m, HeldOutProcrustes):
+        if part == "test":
+            split = (tuple(range(n_train)), tuple(range(n_train, n_train + n_test)))
+            return get_metric(m, split=split, part="test")
+        return get_metric(m, split=None, part="train")
     if not isinstance(m, Predictivity):
         return m
     own: dict[str, Any] = {}

@@ -18,7 +18,7 @@ from crossalign.metrics.cka import CKA, DebiasedCKA, RbfCKA
 from crossalign.metrics.knn import MutualKNN
 from crossalign.metrics.predictivity import Predictivity
 from crossalign.metrics.rsa import Cosine, KendallTauA, Pearson, Spearman
-from crossalign.metrics.shape import Procrustes, ShapeMetric
+from crossalign.metrics.shape import HeldOutProcrustes, Procrustes, ShapeMetric
 
 __all__ = ["METRICS", "Cost", "Metric", "Parameter", "get_metric", "list_metrics"]
 
@@ -32,6 +32,7 @@ for _cls in (
     DebiasedCKA,
     RbfCKA,
     Procrustes,
+    HeldOutProcrustes,
     ShapeMetric,
     Predictivity,
     MutualKNN,

@@ -30,7 +30,7 @@ from crossalign.errors import InputError
 from crossalign.metrics._responses import as_responses, centre
 from crossalign.metrics.base import Cost, Metric, check_parameter, is_number
 
-__all__ = ["Procrustes", "ShapeMetric"]
+__all__ = ["HeldOutProcrustes", "Procrustes", "ShapeMetric"]
 
 _WILLIAMS = """@inproceedings{williams2021generalized,
   title={Generalized Shape Metrics on Neural Representations},
@@ -169,3 +169,136 @@ class ShapeMetric(_Nuclear):
             (Ka, Kb).
         """
         return np.arccos(self.similarity(a, b))
+
+
+@dataclass(frozen=True)
+class _Reduced:
+    """One representation's held-out Procrustes form: its training rows centred (by their
+    mean) and its principal axes, and its test rows centred by the same mean."""
+
+    train: np.ndarray  # (n_train, p)
+    test: np.ndarray  # (n_test, p)
+    axes: np.ndarray  # (p, min(n_train, p)): principal axes of the training rows, in order
+
+
+@dataclass(frozen=True)
+class HeldOutProcrustes(Metric):
+    """Orthogonal Procrustes fitted on training stimuli and scored on test stimuli, as
+    Hoefling et al. (2026) compute it: both sides centred by their training means, reduced to
+    ``k = min(components, p_x, p_y, n_train)`` dimensions by the principal axes of their
+    training rows, each scaled to unit Frobenius norm; the rotation ``R = U W^T`` from the SVD
+    ``A^T B = U S W^T`` of the training matrices; the training score is ``sum(S)`` (the nuclear
+    norm), the test score ``tr((A_test R)^T B_test)``, with the training means and axes and
+    the test matrices scaled to unit norm.
+
+    Parameters
+    ----------
+    split : tuple of two sequences of int, optional
+        Training and test positions of the stimulus axis (an evaluation sets them). Without
+        a split every stimulus is a training stimulus and only ``part="train"`` is defined.
+    components : int
+        The most dimensions kept (the paper: 64).
+    part : {"test", "train"}
+        Which score: held-out (default) or in-sample on the training stimuli.
+    """
+
+    name: ClassVar = "procrustes_cv"
+    input_kind: ClassVar = "responses"
+    symmetric: ClassVar = False
+    citation: ClassVar = _SCHONEMANN + "\n" + _WILLIAMS
+    description: ClassVar = (
+        "orthogonal Procrustes fitted on training stimuli (PCA to min(64, p), unit norm), "
+        "scored on test stimuli"
+    )
+    split: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+    components: int = 64
+    part: str = "test"
+
+    def __post_init__(self) -> None:
+        ok = isinstance(self.components, int | np.integer) and not isinstance(self.components, bool)
+        check_parameter(self, "components", ok and self.components >= 1, "an integer >= 1")
+        check_parameter(self, "part", self.part in ("test", "train"), "'test' or 'train'")
+        if self.split is not None:
+            parts = tuple(np.asarray(p).ravel() for p in self.split)
+            ints = len(parts) == 2 and all(p.dtype.kind in "iu" for p in parts)
+            check_parameter(self, "split", ints, "two sequences of integer positions")
+            train, test = (tuple(int(i) for i in p) for p in parts)
+            check_parameter(
+                self, "split", len(train) >= 2 and len(test) >= 1, "(>= 2 train, >= 1 test)"
+            )
+            object.__setattr__(self, "split", (train, test))
+        object.__setattr__(self, "components", int(self.components))
+
+    def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> list[_Reduced]:
+        """Centre each representation by its training mean and find its principal axes.
+
+        Parameters
+        ----------
+        reps : list of numpy.ndarray
+            Response matrices (n_stimuli, p).
+        labels : sequence, optional
+
+        Returns
+        -------
+        list
+        """
+        xs = as_responses(reps, labels, self.name)
+        labs = list(labels) if labels is not None else list(range(len(xs)))
+        out = []
+        for lab, x in zip(labs, xs, strict=True):
+            train_rows, test_rows = self._rows(x.shape[0])
+            mean = x[train_rows].mean(axis=0, keepdims=True)
+            train, test = x[train_rows] - mean, x[test_rows] - mean
+            _, s, vt = np.linalg.svd(train, full_matrices=False)
+            if s.max(initial=0.0) <= 1e-12:
+                raise InputError(
+                    f"The '{self.name}' metric is undefined for constant responses. Got {lab!r}."
+                )
+            out.append(_Reduced(train, test, vt.T))
+        return out
+
+    def _rows(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.split is None:
+            if self.part == "test":
+                raise InputError(
+                    "procrustes_cv scores held-out stimuli: give split=(train, test) "
+                    "positions (an evaluation sets them from its split), or part='train'."
+                )
+            return np.arange(n), np.arange(0)
+        train, test = (np.asarray(p, dtype=np.intp) for p in self.split)
+        if max(train.max(), test.max()) >= n:
+            raise InputError(
+                f"The 'split' of {self.name} names positions up to "
+                f"{int(max(train.max(), test.max()))} for {n} stimuli."
+            )
+        return train, test
+
+    def cross(self, a: list[_Reduced], b: list[_Reduced]) -> np.ndarray:
+        """Held-out (or training) Procrustes score of every (a_i, b_j) pair.
+
+        Parameters
+        ----------
+        a, b : list
+            Prepared stacks.
+
+        Returns
+        -------
+        numpy.ndarray
+            (Ka, Kb).
+        """
+        return np.array([[self._pair(x, y) for y in b] for x in a], dtype=np.float64)
+
+    def _pair(self, x: _Reduced, y: _Reduced) -> float:
+        k = min(self.components, x.axes.shape[0], y.axes.shape[0], x.train.shape[0])
+        ax, ay = x.axes[:, :k], y.axes[:, :k]
+        a, b = _unit(x.train @ ax), _unit(y.train @ ay)
+        u, s, wt = np.linalg.svd(a.T @ b)
+        if self.part == "train":
+            return float(s.sum())
+        rotated = _unit(x.test @ ax) @ (u @ wt)
+        return float(np.sum(rotated * _unit(y.test @ ay)))
+
+
+def _unit(m: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(m)
+    return m / norm if norm > 0 else m
