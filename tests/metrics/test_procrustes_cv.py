@@ -68,7 +68,7 @@ def test_the_reduction_equals_scikit_learns_pca():
 
     a = unit(pca_x.transform(x_tr - x_tr.mean(0)))
     b = unit(pca_y.transform(y_tr - y_tr.mean(0)))
-    u, s, wt = np.linalg.svd(a.T @ b)
+    u, _, wt = np.linalg.svd(a.T @ b)
     test = np.trace(
         (unit(pca_x.transform(x[40:] - x_tr.mean(0))) @ (u @ wt)).T
         @ unit(pca_y.transform(y[40:] - y_tr.mean(0)))
