@@ -32,6 +32,7 @@ from crossalign.engine import distributed
 from crossalign.engine.core import pairwise_scores, score, score_tensor
 from crossalign.engine.plan import plan_scores
 from crossalign.errors import CrossalignError, LongRunWarning, ReliabilityWarning
+from crossalign.evaluation.connectivity import connectivity_aps
 from crossalign.evaluation.core import Evaluation
 from crossalign.evaluation.evaluate import aps_permutation_test, evaluate_model, model_aps
 from crossalign.evaluation.protocols import PROTOCOLS, Protocol
@@ -87,6 +88,7 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     "brain_aps",
     "brain_aps_ci",
     "brain_patterns",
+    "connectivity_aps",
     "model_aps",
     "model_patterns",
     # layer selection

@@ -47,6 +47,7 @@ __all__ = [
     "brain_patterns",
     "model_aps_kernel",
     "model_patterns",
+    "pattern_similarity",
 ]
 
 Similarity = Literal["pearson", "spearman", "cosine", "mse", "mae", "r2"]
@@ -114,6 +115,25 @@ def _masked_corr(x: np.ndarray, y: np.ndarray, similarity: str) -> np.ndarray:
         r = (xc * yc).sum(axis=-1) / (sx * sy)
     r[(n[..., 0] < 3) | (sx <= 1e-12) | (sy <= 1e-12)] = np.nan
     return _squared(r, similarity)
+
+
+def pattern_similarity(x: np.ndarray, y: np.ndarray, similarity: str = "pearson") -> np.ndarray:
+    """The similarity of patterns along the last axis (broadcast), over the entries finite in
+    both; NaN where it is undefined (see :data:`SIMILARITIES`).
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Patterns, broadcast against each other.
+    similarity : str
+        One of :data:`SIMILARITIES`.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    check_option(similarity, "similarity", SIMILARITIES, "pattern_similarity")
+    return _masked_corr(np.asarray(x, dtype=float), np.asarray(y, dtype=float), similarity)
 
 
 def _masked_direct(x: np.ndarray, y: np.ndarray, both: np.ndarray, similarity: str) -> np.ndarray:

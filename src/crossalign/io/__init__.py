@@ -1,6 +1,7 @@
 """Data in: safe array loading, loaders for lab formats, and the reference datasets."""
 
 from crossalign.io.arrays import load_array
+from crossalign.io.connectivity import load_connectivity
 from crossalign.io.datasets import DATASETS, dataset_status, load_dataset
 from crossalign.io.loaders import load_activations, load_arrays, load_region_files, load_table
 from crossalign.io.nifti import load_nifti
@@ -17,6 +18,7 @@ __all__ = [
     "load_activations",
     "load_array",
     "load_arrays",
+    "load_connectivity",
     "load_dataset",
     "load_matlab_rdms",
     "load_nifti",
