@@ -226,7 +226,8 @@ def test_evaluation_save_and_load_give_the_same_statistics(results, tmp_path):
 
 def test_paper_noise_ceiling_and_per_subject_normalisation(results):
     """hoefling2026 ceilings: lower = mean pairwise score of different subjects, upper =
-    the leave-one-out pool of the others, scores normalised per subject (RSA twin)."""
+    the leave-one-out pool of the others (the RDM of the others' mean responses, as the
+    paper's intersubject_consistency.py pools them), scores normalised per subject."""
     brain, _ = world()
     te = slice(N_TRAIN, None)
     iu = np.triu_indices(N_TEST, k=1)
@@ -243,7 +244,9 @@ def test_paper_noise_ceiling_and_per_subject_normalisation(results):
         )
         upper_s = [
             stats.pearsonr(
-                np.mean([rdms[(a, r)] for a in range(N_SUB) if a != s], axis=0)[iu],
+                (1 - np.corrcoef(np.mean([brain[(a, r)][te] for a in range(N_SUB) if a != s], 0)))[
+                    iu
+                ],
                 rdms[(s, r)][iu],
             )[0]
             for s in range(N_SUB)

@@ -13,6 +13,7 @@ recomputing.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ import xarray as xr
 
 import crossalign.evaluation.persistence as persistence
 import crossalign.evaluation.resampling as resampling
-from crossalign._validation import check_option
+from crossalign._validation import check_option, closest
 from crossalign.analysis.aps import (
     SIMILARITIES,
     check_brain,
@@ -32,16 +33,16 @@ from crossalign.analysis.layers import assign_layers, layer_scores
 from crossalign.analysis.splits import split_stimuli
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.engine.core import score_tensor
-from crossalign.errors import InputError
+from crossalign.errors import InputError, ReliabilityWarning
 from crossalign.evaluation.protocols import Protocol, get_protocol
 from crossalign.evaluation.state import BOOTSTRAPS, EvaluationState
 from crossalign.metrics import Metric, get_metric
 from crossalign.metrics.predictivity import Predictivity
 from crossalign.metrics.shape import HeldOutProcrustes
-from crossalign.stats.ceilings import noise_ceiling
+from crossalign.stats.ceilings import OUTCOMES, noise_ceiling, partner_pairs
 from crossalign.stats.reliability import reliable_units
 
-__all__ = ["Evaluation"]
+__all__ = ["Evaluation", "outcome_tensors"]
 
 
 class Evaluation(EvaluationState):
@@ -121,7 +122,10 @@ class Evaluation(EvaluationState):
             Override the protocol's choices: ``metric``, ``rdm``, ``similarity``,
             ``include_same_region``, ``assignment``, ``bootstrap``, ``predictivity_test``,
             ``predictivity_seed``, ``fold_weights``, ``ceiling``, ``ncsnr_threshold`` (entries
-            with repeats keep the units whose NCSNR reaches it).
+            with repeats keep the units whose NCSNR reaches it), ``outcome`` (``score``,
+            ``norm_upper``, ``norm_lower``: what selection, scores, patterns, APS and
+            bootstraps are computed on) and ``partners`` (``"all"`` or partners per target
+            subject, drawn with ``seed``).
 
         Returns
         -------
@@ -136,9 +140,7 @@ class Evaluation(EvaluationState):
             train, test = _split(
                 md, brain, train_stimuli, test_stimuli, test_fraction, labels, seed
             )
-            profile = layer_scores(
-                md, brain, metric=_metric(options, "train"), rdm=options["rdm"], stimuli=train
-            )
+            profile = _selection_profile(md, brain, train, options)
             higher = get_metric(options["metric"]).higher_is_better
             layers = assign_layers(
                 profile, options["assignment"], higher_is_better=higher, region_order=region_order
@@ -166,10 +168,17 @@ class Evaluation(EvaluationState):
         and test stimuli together, with the metric told which are which."""
         metric = _metric(options, "test", n_train=len(train), n_test=len(test))
         stimuli = [*train, *test] if _train_fitted(options) else test
-        brain_x, t, ceiling = _brain_side(brain, stimuli, metric, options)
+        brain_x, t, ceiling, per_subject = _brain_side(brain, stimuli, metric, options)
         md_x = md.subset_stimuli(stimuli)
         rdm = options["rdm"]
-        u = score_tensor(md_x, brain_x, metric=metric, rdm=rdm).values[0]
+        raw_u = score_tensor(md_x, brain_x, metric=metric, rdm=rdm).values[0]
+        t, u = outcome_tensors(
+            _paired(t, _pairs(options, len(brain.subjects))),
+            raw_u,
+            per_subject,
+            options["outcome"],
+            list(brain.regions),
+        )
         chosen = list(dict.fromkeys(layers[r] for r in brain.regions))
         own = score_tensor(md_x.select(areas=chosen), metric=metric, rdm=rdm).values[0, :, 0]
         pos = [chosen.index(layers[r]) for r in brain.regions]
@@ -189,6 +198,8 @@ class Evaluation(EvaluationState):
             model_matrix=own[np.ix_(pos, pos)],
             ceiling=ceiling,
             data=(md_x, brain_x),
+            subject_ceiling=per_subject,
+            raw_u=raw_u if options["outcome"] != "score" else None,
         )
 
     # ------------------------------------------------------------------ statistics
@@ -345,22 +356,139 @@ def _reliable(brain: BrainData, threshold: float) -> BrainData:
 
 def _brain_side(
     brain: BrainData, stimuli: list[Hashable], metric: Metric, options: dict[str, Any]
-) -> tuple[BrainData, np.ndarray, xr.DataArray]:
-    """The brain's part of an evaluation on ``stimuli``: the subset, its score tensor and its
-    noise ceiling. It depends on the brain data, the stimuli and the metric only, so it is
-    kept with ``brain`` and every further model evaluated against the same brain data reuses
-    it instead of recomputing it."""
+) -> tuple[BrainData, np.ndarray, xr.DataArray, np.ndarray | None]:
+    """The brain's part of an evaluation on ``stimuli``: the subset, its score tensor, its
+    noise ceiling and, for a normalised outcome, the per-subject ceilings (lower over the
+    partner subjects, upper), (2, R, S). It depends on the brain data, the stimuli, the
+    metric and the partners only, so it is kept with ``brain`` and every further model
+    evaluated against the same brain data reuses it instead of recomputing it."""
+    pairs = _pairs(options, len(brain.subjects))
+    normalised = options["outcome"] != "score"
 
-    def make() -> tuple[BrainData, np.ndarray, xr.DataArray]:
+    def make() -> tuple[BrainData, np.ndarray, xr.DataArray, np.ndarray | None]:
         brain_x = brain.subset_stimuli(stimuli)
         tensor = score_tensor(brain_x, metric=metric, rdm=options["rdm"])
         ceiling = noise_ceiling(
             brain_x, metric, rdm=options["rdm"], definition=options["ceiling"], scores=tensor
         )
-        return brain_x, tensor.values, ceiling
+        per_subject = None
+        if normalised:
+            per_subject = noise_ceiling(
+                brain_x,
+                metric,
+                rdm=options["rdm"],
+                definition="hoefling2026",
+                scores=tensor,
+                per_subject=True,
+                pairs=pairs,
+            ).values
+        return brain_x, tensor.values, ceiling, per_subject
 
-    key = (tuple(stimuli), _metric_key(metric), options["rdm"], options["ceiling"])
+    key = (
+        tuple(stimuli),
+        _metric_key(metric),
+        options["rdm"],
+        options["ceiling"],
+        normalised,
+        pairs.tobytes(),
+    )
     return _kept_with(brain, "_brain_side_memo", key, make)
+
+
+def _pairs(options: dict[str, Any], n_subjects: int) -> np.ndarray:
+    """The ordered subject pairs of the evaluation (:func:`partner_pairs`)."""
+    return partner_pairs(n_subjects, options["partners"], options["seed"])
+
+
+def _paired(t: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """The brain tensor with the pairs of different subjects that are not partners removed
+    (NaN): every mean over pairs and sources then skips them."""
+    if pairs.sum() == pairs.shape[0] * (pairs.shape[0] - 1):
+        return t
+    out = t.copy()
+    drop = ~pairs & ~np.eye(len(pairs), dtype=bool)
+    out[np.nonzero(drop)[0], :, np.nonzero(drop)[1], :] = np.nan
+    return out
+
+
+def outcome_tensors(
+    t: np.ndarray,
+    u: np.ndarray,
+    per_subject: np.ndarray | None,
+    outcome: str,
+    regions: list[Hashable] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The brain and model tensors of an outcome: as they are for ``score``; divided entry by
+    entry by the ceiling of the predicted (region, subject) for ``norm_lower`` and
+    ``norm_upper`` (``t[a, r, s, q] / c[q, s]``, ``u[l, s, q] / c[q, s]``). A ceiling near
+    or below 0 makes the normalised outcome unstable: warned, naming the cells.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        (S, R, S, R) brain tensor.
+    u : numpy.ndarray
+        (L, S, R) model-to-brain tensor.
+    per_subject : numpy.ndarray or None
+        (2, R, S): lower and upper per-subject ceilings.
+    outcome : {"score", "norm_upper", "norm_lower"}
+    regions : list, optional
+        Region names, for the warning.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+    """
+    if outcome == "score":
+        return t, u
+    if per_subject is None:
+        raise InputError(f"The outcome {outcome!r} needs per-subject noise ceilings.")
+    bound = per_subject[0 if outcome == "norm_lower" else 1]  # (R, S)
+    unstable = np.argwhere(~(np.abs(bound) >= 0.05) | (bound <= 0))
+    if unstable.size:
+        names = regions or list(range(bound.shape[0]))
+        cells = [f"{names[r]!s}/subject {s}" for r, s in unstable[:8]]
+        warnings.warn(
+            f"The outcome {outcome!r} divides by per-subject ceilings near or below 0 in "
+            f"{len(unstable)} (region, subject) cell(s), e.g. {cells}: the normalised values "
+            "there are unstable.",
+            ReliabilityWarning,
+            stacklevel=3,
+        )
+    per = bound.T  # (S, R): c[s, q]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return t / per[None, None], u / per[None]
+
+
+def _selection_profile(
+    md: ModelData, brain: BrainData, train: list[Hashable], options: dict[str, Any]
+) -> xr.DataArray:
+    """The (layer, region) profile layers are selected on: the training stimuli's mean over
+    subjects of the outcome (the raw score, or the score over the training split's
+    per-subject ceiling)."""
+    metric = _metric(options, "train")
+    rdm = options["rdm"]
+    if options["outcome"] == "score":
+        return layer_scores(md, brain, metric=metric, rdm=rdm, stimuli=train)
+    md_t, brain_t = md.subset_stimuli(train), brain.subset_stimuli(train)
+    scores = score_tensor(md_t, brain_t, metric=metric, rdm=rdm).isel(model=0)
+    per_subject = noise_ceiling(
+        brain_t,
+        metric,
+        rdm=rdm,
+        definition="hoefling2026",
+        per_subject=True,
+        pairs=_pairs(options, len(brain.subjects)),
+    ).values
+    _, normalised = outcome_tensors(
+        np.zeros((1, 1, 1, 1)), scores.values, per_subject, options["outcome"], brain.regions
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a region without any ceiling
+        mean = np.nanmean(normalised, axis=1)
+    out = scores.mean("subject").copy(data=mean)
+    out.attrs.update(scores.attrs, n_stimuli=brain_t.n_stimuli, outcome=options["outcome"])
+    return out
 
 
 def _metric_key(metric: Metric) -> tuple:
@@ -381,12 +509,25 @@ def _options(protocol: Protocol, choices: dict[str, Any], seed: int | None) -> d
     allowed = protocol.choices()
     unknown = sorted(set(choices) - set(allowed))
     if unknown:
-        raise InputError(f"Unknown evaluation option(s) {unknown}. Options: {sorted(allowed)}.")
+        hint = closest(unknown[0], list(allowed))
+        raise InputError(
+            f"Unknown evaluation option(s) {unknown}"
+            + (f"; did you mean {hint!r}?" if hint else ".")
+            + f" Options: {sorted(allowed)}."
+        )
     options = {**allowed, **{k: v for k, v in choices.items() if v is not None}}
     metric = options["metric"]
     options["metric"] = metric if isinstance(metric, Metric) else get_metric(metric).name
     check_option(options["similarity"], "similarity", SIMILARITIES, "evaluate_model")
     check_option(options["bootstrap"], "bootstrap", BOOTSTRAPS, "evaluate_model")
+    check_option(options["outcome"], "outcome", OUTCOMES, "evaluate_model")
+    partners = options["partners"]
+    if partners != "all" and (
+        isinstance(partners, bool) or not isinstance(partners, int | np.integer) or partners < 1
+    ):
+        raise InputError(
+            f"The 'partners' option must be 'all' or a positive integer. Got {partners!r}."
+        )
     check_option(
         options["predictivity_test"], "predictivity_test", ["train-fitted", "cross-validated"]
     )

@@ -46,6 +46,10 @@ def evaluate_model(
     predictivity_test: str | None = None,
     predictivity_seed: int | None = None,
     fold_weights: str | None = None,
+    ceiling: str | None = None,
+    ncsnr_threshold: float | None = None,
+    outcome: str | None = None,
+    partners: int | str | None = None,
 ) -> xr.Dataset:
     """The paper's test for one model: pointwise score and APS per region, with CIs.
 
@@ -112,6 +116,18 @@ def evaluate_model(
         The KFold seed of predictivity (paper: 1).
     fold_weights : {"size", "equal"}, optional
         How cross-validated fold scores are averaged on the training stimuli.
+    ceiling : {"nili2014", "hoefling2026"}, optional
+        The noise-ceiling definition (:func:`crossalign.noise_ceiling`).
+    ncsnr_threshold : float, optional
+        Keep the units whose NCSNR reaches it (entries with repeats).
+    outcome : {"score", "norm_upper", "norm_lower"}, optional
+        What selection, scores, patterns, APS and bootstraps are computed on: the raw score
+        or the score over the per-subject upper or lower ceiling of the same split (the
+        paper's figures: ``norm_lower``). The raw score (``raw_score``) and both ceilings
+        (``subject_ceiling``) are returned beside it.
+    partners : "all" or int, optional
+        Partner subjects per target subject in the lower ceilings and the brain's patterns
+        (drawn with ``seed``; the paper: 5 of 10).
 
     Returns
     -------
@@ -148,6 +164,10 @@ def evaluate_model(
         predictivity_test=predictivity_test,
         predictivity_seed=predictivity_seed,
         fold_weights=fold_weights,
+        ceiling=ceiling,
+        ncsnr_threshold=ncsnr_threshold,
+        outcome=outcome,
+        partners=partners,
     )
     return evaluation.to_dataset(
         n_bootstrap, bootstrap=bootstrap, level=level, n_permutations=n_permutations

@@ -66,7 +66,11 @@ def to_dataset(
         warnings.simplefilter("ignore", RuntimeWarning)
         for var in STATISTICS:
             ds[f"{var}_mean"] = ds[var].mean("subject")
-    ds["score_normalised"] = ("region", _normalised(ev, values[0]))
+    ds["score_normalised"] = ("region", _normalised(ev, ev.raw_scores()))
+    ds["raw_score"] = (rs, ev.raw_scores())
+    if ev.subject_ceiling is not None:
+        ds["subject_ceiling"] = (("bound", *rs), ev.subject_ceiling)
+        ds = ds.assign_coords(bound=["lower", "upper"])
     matrices = ev.matrices(n_permutations)
     rr = ("region", "target_region")
     ds["brain_matrix"] = (rr, matrices["brain"])
@@ -162,7 +166,17 @@ def _attrs(
         if kind == "both"
         else "percentile",
         "predictivity_test": o["predictivity_test"],
+        "outcome": ev.outcome,
+        "outcome_definition": _OUTCOME_TEXT[ev.outcome],
+        "partners": str(o.get("partners", "all")),
     }
+
+
+_OUTCOME_TEXT = {
+    "score": "the raw score",
+    "norm_upper": "score / upper(region, subject): the leave-one-out pool predicting the subject",
+    "norm_lower": "score / lower(region, subject): the mean over partner subjects predicting it",
+}
 
 
 def save(ev: EvaluationState, path: str | Path) -> Path:
@@ -206,6 +220,10 @@ def save(ev: EvaluationState, path: str | Path) -> Path:
             ("layer", "region"),
             ev.layer_profile.transpose("layer", "region").values,
         )
+    if ev.subject_ceiling is not None:
+        ds["subject_ceiling"] = (("bound2", "region", "subject"), ev.subject_ceiling)
+    if ev.raw_u is not None:
+        ds["raw_u"] = (("layer", "subject", "region"), ev.raw_u)
     return write_atomic(Path(path), lambda tmp: ds.to_netcdf(tmp))
 
 
@@ -249,4 +267,6 @@ def load(cls: Any, path: str | Path) -> Any:
         layer_profile=profile,
         model_matrix=ds["model_matrix"].values,
         ceiling=ceiling,
+        subject_ceiling=ds["subject_ceiling"].values if "subject_ceiling" in ds else None,
+        raw_u=ds["raw_u"].values if "raw_u" in ds else None,
     )

@@ -32,6 +32,9 @@ noise ceiling          Nili et al. 2014: upper =    upper = pool of the other
                        pool of all subjects, lower  subjects, lower = mean pairwise
                        = pool of the others; score  score; score normalised per
                        / upper                      subject
+outcome                the raw score                the raw score (the published
+                                                    figures: ``norm_lower``)
+partners               every other subject          every other subject
 =====================  ===========================  ===========================
 """
 
@@ -70,6 +73,14 @@ class Protocol:
         Noise-ceiling definition (nili2014, hoefling2026).
     ncsnr_threshold : float or None
         Keep units whose NCSNR reaches it (entries with repeats); None keeps all.
+    outcome : {"score", "norm_upper", "norm_lower"}
+        What layer selection, scores, patterns, APS and bootstraps are computed on: the raw
+        score, or the score divided per (region, subject) by the upper or lower noise
+        ceiling of the same split (:func:`crossalign.noise_ceiling` with
+        ``per_subject=True``).
+    partners : "all" or int
+        Which ordered subject pairs enter the lower ceilings and the brain's patterns: every
+        other subject, or this many partners per target subject drawn with the seed.
     projection : int, str or None
         Sparse random projection of model features in studies (a dimension, ``"jl"``, or
         None).
@@ -90,6 +101,8 @@ class Protocol:
     fold_weights: str = "equal"
     ceiling: str = "nili2014"
     ncsnr_threshold: float | None = None
+    outcome: str = "score"
+    partners: int | str = "all"
     projection: int | str | None = None
     citation: str = ""
 

@@ -134,6 +134,12 @@ def bootstrap(
             f"The 'n_bootstrap' argument must be a positive integer. Got {n_bootstrap!r}."
         )
     check_n_bootstrap(n_bootstrap, ev.model)
+    if ev.outcome != "score" and kind in ("stimuli", "both"):
+        raise InputError(
+            f"bootstrap={kind!r} rescores resampled stimuli, whose ceilings differ from the "
+            f"test split's; the outcome {ev.outcome!r} is normalised by the test split's "
+            "per-subject ceilings. Use bootstrap='fixed' or 'recompute'."
+        )
     variance = None
     if kind == "fixed":
         samples = fixed_subject_bootstrap(ev.values(), n_bootstrap, ev.options["seed"])
@@ -288,5 +294,5 @@ def _stimulus_null(
     for k in range(n_permutations):
         p = rng.permutation(n)
         ub = cross(prepare(m, square[:, p[iu], p[ju]]), prep_b).reshape(ev.u.shape)
-        samples[k] = stats_of(ub)
+        samples[k] = stats_of(ev.to_outcome(ub))
     return samples

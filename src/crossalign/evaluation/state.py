@@ -50,8 +50,43 @@ class EvaluationState:
     model_matrix: np.ndarray | None = None
     ceiling: xr.DataArray | None = None
     data: tuple[ModelData, BrainData] | None = field(default=None, repr=False)
+    subject_ceiling: np.ndarray | None = None  # (2, R, S): lower, upper per subject (test)
+    raw_u: np.ndarray | None = None  # (L, S, R) raw model scores when the outcome is normalised
 
     # ------------------------------------------------------------------ per-subject values
+    @property
+    def outcome(self) -> str:
+        """What the tensors hold: ``score``, ``norm_upper`` or ``norm_lower``."""
+        return str(self.options.get("outcome", "score"))
+
+    def raw_scores(self) -> np.ndarray:
+        """(R, S) the raw score of the chosen layer per region and subject, whatever the
+        outcome.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        u = self.u if self.raw_u is None else self.raw_u
+        return u[self._layer_index(), :, np.arange(len(self.regions))]
+
+    def to_outcome(self, u: np.ndarray) -> np.ndarray:
+        """A raw model-to-brain tensor (L, S, R) on the test stimuli in the outcome's units.
+
+        Parameters
+        ----------
+        u : numpy.ndarray
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        if self.outcome == "score" or self.subject_ceiling is None:
+            return u
+        bound = self.subject_ceiling[0 if self.outcome == "norm_lower" else 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return u / bound.T[None]
+
     def noise_ceiling(self) -> xr.DataArray:
         """The noise ceiling on the test stimuli (every fitted evaluation has one).
 

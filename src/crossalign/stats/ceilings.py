@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from crossalign._validation import check_option
+from crossalign.compute.rdm import DISTANCES, rdm_vectors
 from crossalign.data.containers import BrainData
 from crossalign.data.labels import coord
 from crossalign.engine.core import cross, paired, prepare, representation_inputs
@@ -18,8 +19,10 @@ from crossalign.metrics import Metric, get_metric
 
 __all__ = [
     "CEILINGS",
+    "OUTCOMES",
     "ceiling_normalise",
     "noise_ceiling",
+    "partner_pairs",
     "unreliable_regions",
 ]
 
@@ -27,6 +30,42 @@ __all__ = [
 # ---------------------------------------------------------------------- noise ceilings
 #: Noise-ceiling definitions (``definition=`` of :func:`noise_ceiling`).
 CEILINGS = ("nili2014", "hoefling2026")
+#: What an evaluation is computed on: the raw score, or the score over a per-subject ceiling.
+OUTCOMES = ("score", "norm_upper", "norm_lower")
+
+
+def partner_pairs(n_subjects: int, partners: int | str = "all", seed: int | None = 0) -> np.ndarray:
+    """Which ordered subject pairs are scored: ``pairs[a, s]`` says a is a partner of s.
+
+    Parameters
+    ----------
+    n_subjects : int
+    partners : "all" or int
+        Every other subject, or this many per target subject, drawn without replacement with
+        ``numpy.random.default_rng(seed)``, target by target in subject order (Hoefling et
+        al. 2026 used 5 partners per target of 10 subjects).
+    seed : int or None
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        (subject, subject), False on the diagonal.
+    """
+    others = ~np.eye(n_subjects, dtype=bool)
+    if partners == "all":
+        return others
+    if isinstance(partners, bool) or not isinstance(partners, int | np.integer) or not (
+        1 <= partners <= n_subjects - 1
+    ):
+        raise InputError(
+            f"The 'partners' argument must be 'all' or an integer from 1 to {n_subjects - 1} "
+            f"(the other subjects). Got {partners!r}."
+        )
+    rng = np.random.default_rng(seed)
+    pairs = np.zeros((n_subjects, n_subjects), dtype=bool)
+    for s in range(n_subjects):
+        pairs[rng.choice(np.flatnonzero(others[:, s]), size=int(partners), replace=False), s] = True
+    return pairs
 
 
 def noise_ceiling(
@@ -37,9 +76,12 @@ def noise_ceiling(
     pool: Literal["mean", "metric"] = "mean",
     definition: str = "nili2014",
     scores: xr.DataArray | None = None,
+    per_subject: bool = False,
+    pairs: np.ndarray | None = None,
 ) -> xr.DataArray:
     """Noise ceiling per region: DataArray (region, bound), with per-subject upper bounds in
-    ``attrs["subject_upper"]`` where the definition normalises per subject.
+    ``attrs["subject_upper"]`` where the definition normalises per subject; with
+    ``per_subject=True`` the per-subject bounds themselves, (bound, region, subject).
 
     Parameters
     ----------
@@ -57,6 +99,13 @@ def noise_ceiling(
         The score tensor of ``data`` under the same metric (:func:`crossalign.score_tensor`,
         dims subject, region, target_subject, target_region): the pairwise bound is read from
         its within-region pairs instead of being computed again.
+    per_subject : bool
+        Return the bounds per subject (``definition="hoefling2026"``): ``upper(r, s)`` the
+        score of the leave-one-out pool predicting subject s, ``lower(r, s)`` the mean over
+        s's partner subjects a of the score of a predicting s.
+    pairs : numpy.ndarray of bool, optional
+        (subject, subject): ``pairs[a, s]`` says that a is a partner of s (default: every
+        other subject), for the per-subject lower bound.
 
     Returns
     -------
@@ -69,7 +118,10 @@ def noise_ceiling(
     (Hoefling et al. 2026): ``upper = mean_s M(pool(others), X[s])`` (the leave-one-out pool
     of the other subjects) and ``lower`` the mean pairwise score ``M(X[a], X[b])`` over
     ordered pairs of different subjects; scores are normalised per subject by
-    ``M(pool(others), X[s])``.
+    ``M(pool(others), X[s])``. Under ``hoefling2026`` a pool of responses over the same
+    units in every subject (grayordinates) is the unit-wise mean of the responses for every
+    metric, RSA included (the RDM of the mean responses, as the paper's analysis code
+    computes it).
 
     For RSA metrics ``pool="mean"`` averages RDMs; ``pool="metric"`` averages them the way
     the metric would (ranks for Spearman/Kendall, z-scores for Pearson, RMS-normalised for
@@ -96,20 +148,28 @@ def noise_ceiling(
     present = data.present().values.T  # (R, S)
     loo = np.full(present.shape, np.nan)  # (R, S): M(pool(others), s); NaN where s lacks r
     everyone = np.full(present.shape, np.nan)
-    pairwise = np.empty(len(data.regions))
+    within = np.full((len(data.regions), *present.shape[1:], present.shape[1]), np.nan)
     if scores is not None:
         _check_scores(scores, data)
+    if per_subject and definition != "hoefling2026":
+        raise InputError(
+            "noise_ceiling(per_subject=True) gives the per-subject bounds of "
+            f"definition='hoefling2026'. Got definition={definition!r}."
+        )
     for i, r in enumerate(data.regions):
         subjects = data.subjects_with(r)
+        cell = np.ix_(present[i], present[i])
         parts = _ceiling_parts(
             data.select(sources=subjects, areas=[r]), m, rdm, pool, definition, scores is None
         )
-        loo[i, present[i]], everyone[i, present[i]], pairwise[i] = parts
+        loo[i, present[i]], everyone[i, present[i]], within[i][cell] = parts
         if scores is not None and definition == "hoefling2026":
-            pairs = scores.sel(
+            within[i][cell] = scores.sel(
                 subject=subjects, region=r, target_subject=subjects, target_region=r
             ).values
-            pairwise[i] = float(pairs[~np.eye(len(subjects), dtype=bool)].mean())
+    pairwise = _pairwise_means(within)
+    if per_subject:
+        return _per_subject(data, m, loo, _partner_means(within, pairs), rdm, pool)
     if definition == "nili2014":
         out = np.stack([np.nanmean(loo, axis=1), np.nanmean(everyone, axis=1)], axis=1)
     else:
@@ -128,6 +188,42 @@ def noise_ceiling(
             "subject_upper": loo.tolist() if definition == "hoefling2026" else [],
         },
         name="noise_ceiling",
+    )
+
+
+def _pairwise_means(within: np.ndarray) -> np.ndarray:
+    """Per region, the mean score over ordered pairs of different subjects that have it."""
+    off = ~np.eye(within.shape[1], dtype=bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a region never scored in pairs
+        return np.nanmean(np.where(off[None], within, np.nan), axis=(1, 2))
+
+
+def _partner_means(within: np.ndarray, pairs: np.ndarray | None) -> np.ndarray:
+    """(R, S): the mean over s's partners a of ``within[r, a, s]`` (a predicting s)."""
+    n = within.shape[1]
+    use = ~np.eye(n, dtype=bool) if pairs is None else np.asarray(pairs, dtype=bool)
+    if use.shape != (n, n):
+        raise InputError(
+            f"The 'pairs' argument must be a ({n}, {n}) boolean matrix over the subjects. "
+            f"Got shape {use.shape}."
+        )
+    use = use & ~np.eye(n, dtype=bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a subject without partners: NaN
+        return np.nanmean(np.where(use[None], within, np.nan), axis=1)
+
+
+def _per_subject(
+    data: BrainData, m: Metric, loo: np.ndarray, lower: np.ndarray, rdm: str, pool: str
+) -> xr.DataArray:
+    return xr.DataArray(
+        np.stack([lower, loo]),
+        dims=("bound", "region", "subject"),
+        coords={"bound": ["lower", "upper"], "region": coord(data.regions),
+                "subject": coord(data.subjects)},  # fmt: skip
+        attrs={"metric": m.name, "rdm": rdm, "pool": pool, "definition": "hoefling2026"},
+        name="subject_ceiling",
     )
 
 
@@ -150,13 +246,15 @@ def _check_scores(scores: Any, data: BrainData) -> None:
 
 def _ceiling_parts(
     data: BrainData, m: Metric, rdm: str, pool: str, definition: str, pairs: bool = True
-) -> tuple[np.ndarray, np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For one region: per subject M(pool(others), s) and, where the definition uses them,
-    M(pool(all), s) (``nili2014``) and the mean pairwise score over ordered pairs of different
-    subjects (``hoefling2026``, unless ``pairs`` is False: read from a score tensor); a part
-    not computed is NaN."""
+    M(pool(all), s) (``nili2014``) and the scores of every ordered pair of subjects, a
+    predicting b (``hoefling2026``, unless ``pairs`` is False: read from a score tensor); a
+    part not computed is NaN."""
     everyone_needed = definition == "nili2014"
     pairs = pairs and definition == "hoefling2026"
+    if definition == "hoefling2026" and m.input_kind == "rdm" and _aligned(data, rdm):
+        return _pooled_response_parts(data, m, rdm, pairs)
     if m.input_kind == "responses":
         xs = data.response_arrays(m.name)
         if len({x.shape for x in xs}) != 1:
@@ -175,12 +273,36 @@ def _ceiling_parts(
     everyone = np.full(n, np.nan)
     if everyone_needed:
         everyone = cross(prepare(m, as_input([total / n]), ["pool"]), prep)[0]
-    return loo, everyone, _pairwise(prep, n) if pairs else float("nan")
+    return loo, everyone, _pairs(prep, n, pairs)
 
 
-def _pairwise(prep: Any, n: int) -> float:
-    """The mean score over ordered pairs of different subjects."""
-    return float(cross(prep)[~np.eye(n, dtype=bool)].mean())
+def _pairs(prep: Any, n: int, wanted: bool) -> np.ndarray:
+    """The scores of every ordered pair (a predicting b), or NaN when not wanted."""
+    return cross(prep) if wanted else np.full((n, n), np.nan)
+
+
+def _aligned(data: BrainData, rdm: str) -> bool:
+    """Whether every subject's responses in this region are over the same units (their mean
+    is a response pattern): 2-D responses of one shape, under a distance of single patterns."""
+    if DISTANCES.get(rdm).cross_validated is not None:
+        return False
+    if any(data.kind(k) != "responses" for k in data):
+        return False
+    return len({data[k].values.shape for k in data}) == 1 and data[next(iter(data))].ndim == 2
+
+
+def _pooled_response_parts(
+    data: BrainData, m: Metric, rdm: str, pairs: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``hoefling2026`` parts of an RSA metric on aligned responses: each subject's
+    leave-one-out pool is the unit-wise mean of the others' responses, then its RDM."""
+    xs = np.stack([np.asarray(data[k].values, dtype=np.float64) for k in data])
+    n = len(xs)
+    v = data.rdm_vectors(rdm)
+    prep = prepare(m, v, list(data.subjects))
+    pools = (xs.sum(axis=0)[None] - xs) / (n - 1)  # (S, stimuli, units)
+    loo = paired(prepare(m, rdm_vectors(pools, rdm, name="the leave-one-out pools")), prep)
+    return loo, np.full(n, np.nan), _pairs(prep, n, pairs)
 
 
 def _concatenated_parts(
@@ -195,7 +317,7 @@ def _concatenated_parts(
     everyone = np.full(n, np.nan)
     if everyone_needed:
         everyone = cross(prepare(m, [np.concatenate(xs, axis=1)], ["pool"]), prep)[0]
-    return loo, everyone, _pairwise(prep, n) if pairs else float("nan")
+    return loo, everyone, _pairs(prep, n, pairs)
 
 
 def unreliable_regions(ceiling: xr.DataArray, *, warn: bool = True) -> xr.DataArray:
