@@ -174,3 +174,28 @@ def test_per_subject_noise_ceiling():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ca.noise_ceiling(data, "pearson", definition="hoefling2026", per_subject=True)
+
+
+def test_partner_designs_give_the_aps_of_their_pairs():
+    """With k partners per target: Ref[-s](r) averages the partner pairs a->b with a, b != s,
+    and APS(r, s) averages over s's partners a (brain) or compares with them (model)."""
+    _brain, _layers, data, model, ids = world(seed=4)
+    ev = ca.Evaluation.fit(model, data, metric="pearson", train_stimuli=ids[:N_TRAIN],
+                           test_stimuli=ids[N_TRAIN:], partners=2, seed=5)  # fmt: skip
+    pairs = partner_pairs(N_SUB, 2, seed=5)
+    full = ca.score_tensor(data.subset_stimuli(ids[N_TRAIN:]), metric="pearson").values
+    li = [ev.layer_names.index(ev.layers[r]) for r in REGIONS]
+    brain = np.zeros((len(REGIONS), N_SUB))
+    model_aps = np.zeros((len(REGIONS), N_SUB))
+    for r in range(len(REGIONS)):
+        for s in range(N_SUB):
+            ref = np.mean([full[a, r, b] for a in range(N_SUB) for b in range(N_SUB)
+                           if pairs[a, b] and s not in (a, b)], axis=0)  # fmt: skip
+            sources = [a for a in range(N_SUB) if pairs[a, s]]
+            brain[r, s] = np.mean([stats.pearsonr(ref, full[a, r, s]).statistic for a in sources])
+            model_aps[r, s] = np.mean(
+                [stats.pearsonr(ev.u[li[r], s], full[a, r, s]).statistic for a in sources]
+            )
+    values = ev.values()
+    np.testing.assert_allclose(values[2], brain, atol=1e-10)
+    np.testing.assert_allclose(values[1], model_aps, atol=1e-10)

@@ -43,6 +43,7 @@ __all__ = [
     "SIMILARITIES",
     "brain_aps",
     "brain_aps_ci",
+    "brain_aps_ci_of",
     "brain_aps_kernel",
     "brain_patterns",
     "model_aps_kernel",
@@ -180,7 +181,9 @@ def _brain_aps_masked(
     with np.errstate(invalid="ignore", divide="ignore"):
         ref = np.where(den > 0, num / den, np.nan)  # (s, r, k)
     c = _masked_corr(ref.transpose(1, 0, 2)[None], tsel, similarity)  # (a, r, s)
-    weight = w[:, None, :] * present[:, :, None]  # (a, r, s)
+    # sources that have the region and were scored against s (a pair left out of a partner
+    # design has no finite entry and is skipped; a flat pattern stays NaN)
+    weight = w[:, None, :] * present[:, :, None] * finite.any(axis=-1)  # (a, r, s)
     return _weighted_mean(c, weight, axis=0)
 
 
@@ -269,7 +272,8 @@ def model_aps_kernel(
     w = valid.astype(float)
     if np.isnan(t).any() or np.isnan(u).any() or similarity in _DIRECT:
         c = _masked_corr(usel.transpose(0, 2, 1, 3)[None], tsel[:, None], similarity)
-        weight = (w[:, None, :] * _cells(t)[:, :, None])[:, None]  # (a, 1, r, s)
+        scored = np.isfinite(tsel).any(axis=-1)  # (a, r, s): a pair scored (partner designs)
+        weight = (w[:, None, :] * _cells(t)[:, :, None] * scored)[:, None]  # (a, 1, r, s)
         return _weighted_mean(c, weight, axis=0)
     c = np.einsum("lsrk,arsk->alrs", _standardise(usel, similarity), _standardise(tsel, similarity))
     c = _squared(c, similarity)
@@ -472,8 +476,42 @@ def brain_aps_ci(
         data, metric, similarity=similarity, include_same_region=include_same_region, rdm=rdm
     )
     t = brain_patterns(data, metric, rdm=rdm).values
-    r = np.arange(t.shape[1])
     kw: dict[str, Any] = {"include_same_region": include_same_region, "similarity": similarity}
+    return brain_aps_ci_of(t, aps, n_bootstrap, level=level, seed=seed, bootstrap=bootstrap, **kw)
+
+
+def brain_aps_ci_of(
+    t: np.ndarray,
+    aps: xr.DataArray,
+    n_bootstrap: int,
+    *,
+    level: float = 0.95,
+    seed: int | None = 0,
+    bootstrap: str = "recompute",
+    **kw: Any,
+) -> xr.Dataset:
+    """:func:`brain_aps_ci` of a score tensor ``t`` (S, R, S, R) whose brain APS is ``aps``
+    (region, subject): for tensors that are not plain scores (a ceiling-normalised outcome,
+    partner pairs only).
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+    aps : xarray.DataArray
+        ``brain_aps_kernel(t, **kw)`` as (region, subject), with its attrs.
+    n_bootstrap : int
+    level : float
+    seed : int or None
+    bootstrap : {"recompute", "subjects", "fixed"}
+    **kw
+        ``include_same_region`` and ``similarity``.
+
+    Returns
+    -------
+    xarray.Dataset
+        As :func:`brain_aps_ci`.
+    """
+    r = np.arange(t.shape[1])
     check_option(bootstrap, "bootstrap", ["recompute", "subjects", "fixed"], "brain_aps_ci")
     if bootstrap == "fixed":
         samples = fixed_subject_bootstrap(aps.values, n_bootstrap, seed)

@@ -42,7 +42,7 @@ from crossalign.metrics.shape import HeldOutProcrustes
 from crossalign.stats.ceilings import OUTCOMES, noise_ceiling, partner_pairs
 from crossalign.stats.reliability import reliable_units
 
-__all__ = ["Evaluation", "outcome_tensors"]
+__all__ = ["Evaluation", "outcome_tensors", "partner_tensor"]
 
 
 class Evaluation(EvaluationState):
@@ -173,7 +173,7 @@ class Evaluation(EvaluationState):
         rdm = options["rdm"]
         raw_u = score_tensor(md_x, brain_x, metric=metric, rdm=rdm).values[0]
         t, u = outcome_tensors(
-            _paired(t, _pairs(options, len(brain.subjects))),
+            partner_tensor(t, _pairs(options, len(brain.subjects))),
             raw_u,
             per_subject,
             options["outcome"],
@@ -400,9 +400,21 @@ def _pairs(options: dict[str, Any], n_subjects: int) -> np.ndarray:
     return partner_pairs(n_subjects, options["partners"], options["seed"])
 
 
-def _paired(t: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+def partner_tensor(t: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """The brain tensor with the pairs of different subjects that are not partners removed
-    (NaN): every mean over pairs and sources then skips them."""
+    (NaN): every mean over pairs and sources then skips them.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        (S, R, S, R).
+    pairs : numpy.ndarray of bool
+        (S, S), :func:`~crossalign.stats.ceilings.partner_pairs`.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     if pairs.sum() == pairs.shape[0] * (pairs.shape[0] - 1):
         return t
     out = t.copy()

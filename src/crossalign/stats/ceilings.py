@@ -54,8 +54,10 @@ def partner_pairs(n_subjects: int, partners: int | str = "all", seed: int | None
     others = ~np.eye(n_subjects, dtype=bool)
     if partners == "all":
         return others
-    if isinstance(partners, bool) or not isinstance(partners, int | np.integer) or not (
-        1 <= partners <= n_subjects - 1
+    if (
+        isinstance(partners, bool)
+        or not isinstance(partners, int | np.integer)
+        or not (1 <= partners <= n_subjects - 1)
     ):
         raise InputError(
             f"The 'partners' argument must be 'all' or an integer from 1 to {n_subjects - 1} "
@@ -220,8 +222,11 @@ def _per_subject(
     return xr.DataArray(
         np.stack([lower, loo]),
         dims=("bound", "region", "subject"),
-        coords={"bound": ["lower", "upper"], "region": coord(data.regions),
-                "subject": coord(data.subjects)},  # fmt: skip
+        coords={
+            "bound": ["lower", "upper"],
+            "region": coord(data.regions),
+            "subject": coord(data.subjects),
+        },  # fmt: skip
         attrs={"metric": m.name, "rdm": rdm, "pool": pool, "definition": "hoefling2026"},
         name="subject_ceiling",
     )
@@ -307,7 +312,7 @@ def _pooled_response_parts(
 
 def _concatenated_parts(
     xs: list[np.ndarray], m: Metric, subjects: list[Hashable], everyone_needed: bool, pairs: bool
-) -> tuple[np.ndarray, np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ceiling parts of responses whose units differ between subjects (subject-specific
     voxels, e.g. after an NCSNR filter): a pool is the subjects' units side by side."""
     n = len(xs)

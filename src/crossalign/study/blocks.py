@@ -11,18 +11,19 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from crossalign.analysis.aps import brain_aps, brain_aps_ci
-from crossalign.analysis.patterns import cross_region_matrix
+from crossalign.analysis.aps import brain_aps_ci_of, brain_aps_kernel, subject_pair_mean
 from crossalign.compute.rdm import classical_mds, square_from_vector
 from crossalign.data.containers import BrainData, ModelData
-from crossalign.evaluation.core import Evaluation
-from crossalign.evaluation.protocols import get_protocol
+from crossalign.data.labels import coord
+from crossalign.engine.core import score_tensor
+from crossalign.evaluation.core import Evaluation, outcome_tensors, partner_tensor
 from crossalign.evaluation.summaries import leaderboard, paradigm_summary
 from crossalign.io.outputs import slug
-from crossalign.stats.ceilings import noise_ceiling, unreliable_regions
+from crossalign.stats.ceilings import noise_ceiling, partner_pairs, unreliable_regions
 from crossalign.stats.equivalence import double_criterion
 from crossalign.study.config import (
     ModelConfig,
+    Scoring,
     StudyConfig,
 )
 from crossalign.study.models import rename_model
@@ -50,44 +51,103 @@ class RunContext:
         return folder / f"{slug(dataset)}--{slug(model)}--{slug(metric)}.nc"
 
 
-def brain_block(ctx: RunContext, dataset: str, brain: BrainData, metric: Any) -> None:
-    block = f"{dataset}/brain/{metric.label}"
+def _write(ctx: RunContext, block: str, frames: list[pd.DataFrame], scoring: Scoring) -> None:
+    """Write a block's rows, each labelled with the outcome it is computed on."""
+    for frame in frames:
+        frame["outcome"] = scoring.outcome
+    ctx.store.write_block(ctx.run_id, block, frames)
+
+
+def brain_block(ctx: RunContext, dataset: str, brain: BrainData, scoring: Scoring) -> None:
+    """The brain's rows of one scoring: its cross-region matrix, noise ceilings, cells,
+    geometry and brain APS (on the scoring's outcome)."""
+    block = f"{dataset}/brain/{scoring.label}"
     if ctx.store.has_block(ctx.run_id, block):
         return
-    labels = {"dataset": dataset, "metric": metric.label, "split": "all"}
-    protocol = get_protocol(ctx.cfg.protocol)
-    rdm = ctx.cfg.effective_choices()["rdm"]
-    ceiling = noise_ceiling(brain, metric, rdm=rdm, definition=protocol.ceiling).drop_attrs()
+    labels = {"dataset": dataset, "metric": scoring.label, "split": "all"}
+    choices = ctx.cfg.effective_choices()
+    metric, rdm = scoring.metric, choices["rdm"]
+    ceiling = noise_ceiling(brain, metric, rdm=rdm, definition=choices["ceiling"]).drop_attrs()
     unreliable = unreliable_regions(ceiling).astype(float)
+    t, aps, per_subject = _brain_tensor(ctx, brain, scoring)
+    mean = subject_pair_mean(t)[0]
+    if metric.symmetric and scoring.outcome == "score" and choices["partners"] == "all":
+        mean = 0.5 * (mean + mean.T)  # exact symmetry, as cross_region_matrix gives it
+    matrix = xr.DataArray(
+        mean,
+        dims=("region", "target_region"),
+        coords={"region": coord(brain.regions), "target_region": coord(brain.regions)},
+    )
     frames = [
-        rows_from(
-            cross_region_matrix(brain, metric, rdm=rdm), analysis="cross_region_matrix", **labels
-        ),
+        rows_from(matrix, analysis="cross_region_matrix", **labels),
         rows_from(ceiling, analysis="noise_ceiling", **labels),
         rows_from(unreliable, analysis="noise_ceiling", statistic="unreliable", **labels),
         rows_from(brain.present().astype(float), analysis="cells", statistic="present", **labels),
         *_brain_geometry(brain, labels, rdm),
     ]
-    if len(brain.regions) >= 3 and len(brain.subjects) >= 3:
+    if per_subject is not None:
+        frames.append(rows_from(per_subject.drop_attrs(), analysis="subject_ceiling", **labels))
+    if aps is not None:
         if ctx.cfg.n_bootstrap == 0:
-            aps = brain_aps(brain, metric, rdm=rdm)
             frames.append(rows_from(aps, analysis="brain_aps", **labels))
-            mean = aps.mean("subject")
-            frames.append(rows_from(mean, analysis="brain_aps", statistic="mean", **labels))
+            aps_mean = aps.mean("subject")
+            frames.append(rows_from(aps_mean, analysis="brain_aps", statistic="mean", **labels))
         else:
-            ci = brain_aps_ci(
-                brain,
-                metric,
-                rdm=rdm,
-                n_bootstrap=ctx.cfg.n_bootstrap,
+            ci = brain_aps_ci_of(
+                t,
+                aps,
+                ctx.cfg.n_bootstrap,
                 seed=ctx.cfg.seed,
-                bootstrap=protocol.bootstrap,
+                bootstrap="fixed" if choices["bootstrap"] == "fixed" else "recompute",
+                include_same_region=choices["include_same_region"],
+                similarity=choices["similarity"],
             )
             frames.append(rows_from(ci["aps"], analysis="brain_aps", **labels))
             for stat, var in _CI_STATISTICS:
                 values = ci[var].astype(float)
                 frames.append(rows_from(values, analysis="brain_aps", statistic=stat, **labels))
-    ctx.store.write_block(ctx.run_id, block, frames)
+    _write(ctx, block, frames, scoring)
+
+
+def _brain_tensor(
+    ctx: RunContext, brain: BrainData, scoring: Scoring
+) -> tuple[np.ndarray, xr.DataArray | None, xr.DataArray | None]:
+    """The brain's score tensor on all stimuli in the scoring's outcome (partner pairs only),
+    its brain APS (None with fewer than 3 subjects or regions) and, for a normalised outcome,
+    the per-subject ceilings."""
+    choices = ctx.cfg.effective_choices()
+    tensor = score_tensor(brain, metric=scoring.metric, rdm=choices["rdm"])
+    pairs = partner_pairs(len(brain.subjects), choices["partners"], ctx.cfg.seed)
+    per_subject = None
+    t = partner_tensor(tensor.values, pairs)
+    if scoring.outcome != "score":
+        per_subject = noise_ceiling(
+            brain,
+            scoring.metric,
+            rdm=choices["rdm"],
+            definition="hoefling2026",
+            scores=tensor,
+            per_subject=True,
+            pairs=pairs,
+        )
+        t, _ = outcome_tensors(
+            t, np.zeros((1, *t.shape[2:])), per_subject.values, scoring.outcome, brain.regions
+        )
+    need = 3 if choices["include_same_region"] else 4
+    if len(brain.regions) < need or len(brain.subjects) < 3:
+        return t, None, per_subject
+    values = brain_aps_kernel(
+        t,
+        include_same_region=choices["include_same_region"],
+        similarity=choices["similarity"],
+    )
+    aps = xr.DataArray(
+        values,
+        dims=("region", "subject"),
+        coords={"region": coord(brain.regions), "subject": coord(brain.subjects)},
+        name="aps_brain",
+    )
+    return t, aps, per_subject
 
 
 #: RDMs of up to this many stimuli are stored whole (for the report's heatmaps); their
@@ -158,23 +218,24 @@ def model_block(
     brain: BrainData,
     mcfg: ModelConfig,
     md: ModelData,
-    metric: Any,
+    scoring: Scoring,
 ) -> Any:
     """Evaluate one model and store its rows; for a block already stored, return its
     evaluation (loaded from disk when this run saved it) only if the equivalence block still
     needs it."""
     cfg = ctx.cfg
-    block = f"{dataset}/model/{mcfg.name}/{metric.label}"
+    metric = scoring.metric
+    block = f"{dataset}/model/{mcfg.name}/{scoring.label}"
     done = ctx.store.has_block(ctx.run_id, block)
-    if done and ctx.store.has_block(ctx.run_id, f"{dataset}/equivalence/{metric.label}"):
+    if done and ctx.store.has_block(ctx.run_id, f"{dataset}/equivalence/{scoring.label}"):
         return None
-    path = ctx.evaluation_path(dataset, mcfg.name, metric.label)
+    path = ctx.evaluation_path(dataset, mcfg.name, scoring.label)
     if done and path.is_file():
         evaluation = Evaluation.load(path)
     else:
         if not done:
             ctx.console.print(
-                f"  {dataset} / {mcfg.name} / {metric.label}: layer selection, score, APS, "
+                f"  {dataset} / {mcfg.name} / {scoring.label}: layer selection, score, APS, "
                 f"{cfg.n_bootstrap} bootstraps",
                 highlight=False,
             )
@@ -186,17 +247,19 @@ def model_block(
             rdm=cfg.effective_choices()["rdm"],
             test_fraction=cfg.test_fraction,
             seed=cfg.seed,
+            outcome=scoring.outcome,
+            **cfg.evaluation_choices(),
         )
         evaluation.save(path)
     ev = evaluation.to_dataset(cfg.n_bootstrap, n_permutations=cfg.n_permutations)
     if not done:
         paradigm = mcfg.paradigm or md.attrs.get("paradigm", "user")
         rows = _evaluation_rows(
-            ev, dataset=dataset, model=mcfg.name, paradigm=paradigm, metric=metric.label
+            ev, dataset=dataset, model=mcfg.name, paradigm=paradigm, metric=scoring.label
         )
-        geometry = {"dataset": dataset, "model": mcfg.name, "metric": metric.label, "split": "all"}
+        geometry = {"dataset": dataset, "model": mcfg.name, "metric": scoring.label, "split": "all"}
         rows += _model_geometry(md.select([md.models[0]]), evaluation.layers, geometry)
-        ctx.store.write_block(ctx.run_id, block, rows)
+        _write(ctx, block, rows, scoring)
     return evaluation, ev
 
 
@@ -205,19 +268,19 @@ def equivalence_block(
     dataset: str,
     models: list[tuple[ModelConfig, ModelData]],
     evaluations: dict[str, Any],
-    metric: Any,
+    scoring: Scoring,
 ) -> None:
-    block = f"{dataset}/equivalence/{metric.label}"
+    block = f"{dataset}/equivalence/{scoring.label}"
     if not ctx.cfg.n_bootstrap or ctx.store.has_block(ctx.run_id, block) or not evaluations:
         return
     datasets = {name: ds for name, (_, ds) in evaluations.items()}
     crit = double_criterion(datasets)
-    labels = {"dataset": dataset, "metric": metric.label, "split": "test"}
+    labels = {"dataset": dataset, "metric": scoring.label, "split": "test"}
     frames = [
         rows_from(crit[v].astype(float), analysis="equivalence", statistic=v, **labels)
         for v in ("score_equivalent", "aps_equivalent", "double")
     ]
-    frames.extend(_paradigm_rows(models, datasets, dataset, metric.label))
+    frames.extend(_paradigm_rows(models, datasets, dataset, scoring.label))
     frames.extend(_paired_rows(ctx, evaluations, labels))
     board = leaderboard(datasets)
     paradigms = {m.name: m.paradigm or md.attrs.get("paradigm", "user") for m, md in models}
@@ -228,7 +291,7 @@ def equivalence_block(
                 values, analysis="leaderboard", model=name, paradigm=paradigms[name], **labels
             )
         )
-    ctx.store.write_block(ctx.run_id, block, frames)
+    _write(ctx, block, frames, scoring)
 
 
 #: The statistics of a paired comparison.
@@ -325,6 +388,9 @@ def _evaluation_rows(ev: Any, **labels: Any) -> list[pd.DataFrame]:
                 values = ev[f"{var}_{suffix}"].astype(float)
                 frames.append(rows_from(values, analysis=var, statistic=stat, **test))
     frames.append(rows_from(ev["score_normalised"], analysis="score_normalised", **test))
+    if ev.attrs.get("outcome", "score") != "score":  # the raw score and the ceilings beside it
+        frames.append(rows_from(ev["raw_score"], analysis="raw_score", **test))
+        frames.append(rows_from(ev["subject_ceiling"], analysis="subject_ceiling_test", **test))
     frames.append(rows_from(ev["ceiling"], analysis="noise_ceiling_test", **test))
     frames.append(
         pd.concat(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -209,6 +210,31 @@ _SOURCE_FIELDS: dict[str, set[str]] = {
 }
 
 
+Outcome = Literal["score", "norm_upper", "norm_lower"]
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """One metric evaluated on one outcome; ``label`` names its results (the metric's label,
+    with ``[outcome]`` for a normalised outcome).
+
+    Parameters
+    ----------
+    metric : Metric
+    outcome : str
+    """
+
+    metric: Any
+    outcome: str = "score"
+
+    @property
+    def label(self) -> str:
+        """The results' metric label."""
+        if self.outcome == "score":
+            return str(self.metric.label)
+        return f"{self.metric.label} [{self.outcome}]"
+
+
 class StudyConfig(BaseModel):
     """A whole study: datasets, models, metrics, the split and the inference settings.
 
@@ -229,6 +255,15 @@ class StudyConfig(BaseModel):
     rdm : str, optional
         The RDM distance (default: the protocol's); ``cv_euclidean`` or ``crossnobis`` need
         brain data with repetitions (models use the noiseless limit).
+    outcome : str or list of str, optional
+        What evaluations are computed on (default: the protocol's, the raw ``score``):
+        ``score``, ``norm_upper`` or ``norm_lower`` (the score over the per-subject upper or
+        lower noise ceiling); a list runs each, in that order, and labels the results of a
+        normalised outcome ``"<metric> [<outcome>]"`` (the ``outcome`` column says which).
+    partners : "all" or int, optional
+        Partner subjects per target subject in the lower ceilings and the brain's patterns.
+    similarity : str, optional
+        How alignment patterns are compared (pearson, spearman, cosine, mse, mae, r2).
     test_fraction : float
     seed : int
     n_bootstrap : int
@@ -247,6 +282,9 @@ class StudyConfig(BaseModel):
     protocol: str = "crossalign"
     metrics: list[str | dict[str, Any]] | None = Field(None, min_length=1)
     rdm: str | None = None
+    outcome: Outcome | Annotated[list[Outcome], Field(min_length=1)] | None = None
+    partners: Annotated[int, Field(ge=1)] | Literal["all"] | None = None
+    similarity: Literal["pearson", "spearman", "cosine", "mse", "mae", "r2"] | None = None
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     seed: Seed = 0
     n_bootstrap: int = Field(1000, ge=0)
@@ -298,6 +336,36 @@ class StudyConfig(BaseModel):
             return [get_metric(PROTOCOLS.get(self.protocol).metric)]
         return [metric_of(entry) for entry in self.metrics]
 
+    def outcomes(self) -> list[str]:
+        """The outcomes the study runs, in order (the protocol's when unset).
+
+        Returns
+        -------
+        list of str
+        """
+        if self.outcome is None:
+            return [PROTOCOLS.get(self.protocol).outcome]
+        return [self.outcome] if isinstance(self.outcome, str) else list(self.outcome)
+
+    def scorings(self) -> list[Scoring]:
+        """Every (metric, outcome) the study evaluates, labelled as its results are.
+
+        Returns
+        -------
+        list of Scoring
+        """
+        return [Scoring(m, o) for m in self.metric_objects() for o in self.outcomes()]
+
+    def evaluation_choices(self) -> dict[str, Any]:
+        """The evaluation options the study sets beyond its protocol and metrics.
+
+        Returns
+        -------
+        dict
+        """
+        chosen = {"partners": self.partners, "similarity": self.similarity}
+        return {k: v for k, v in chosen.items() if v is not None}
+
     def effective_choices(self) -> dict[str, Any]:
         """Every choice the study's evaluations make: the protocol's, with the study's metrics.
 
@@ -314,6 +382,8 @@ class StudyConfig(BaseModel):
             **protocol.choices(),
             "rdm": self.rdm or protocol.rdm,
             "projection": protocol.projection,
+            **self.evaluation_choices(),
+            "outcome": self.outcomes(),
         }
 
     def overrides(self) -> list[str]:

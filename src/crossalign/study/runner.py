@@ -289,22 +289,22 @@ def _run_dataset(ctx: RunContext, dcfg: DatasetConfig, brain: BrainData) -> None
         f"{len(brain.subjects)} subjects, {len(brain.regions)} regions",
         highlight=False,
     )
-    for metric in cfg.metric_objects():
-        brain_block(ctx, dcfg.key, brain, metric)
+    for scoring in cfg.scorings():
+        brain_block(ctx, dcfg.key, brain, scoring)
     names = _result_names(cfg, dcfg, brain)
     models: list[tuple[ModelConfig, ModelData]] | None = None
-    for metric in cfg.metric_objects():
-        blocks = [f"{dcfg.key}/model/{name}/{metric.label}" for name in names]
+    for scoring in cfg.scorings():
+        blocks = [f"{dcfg.key}/model/{name}/{scoring.label}" for name in names]
         if cfg.n_bootstrap and names:
-            blocks.append(f"{dcfg.key}/equivalence/{metric.label}")
+            blocks.append(f"{dcfg.key}/equivalence/{scoring.label}")
         if all(ctx.store.has_block(ctx.run_id, b) for b in blocks):
             continue
         if models is None:
             models = build_models(cfg, dcfg, brain, ctx.allow_user_modules, ctx.console)
         evaluations = {
-            mcfg.name: model_block(ctx, dcfg.key, brain, mcfg, md, metric) for mcfg, md in models
+            mcfg.name: model_block(ctx, dcfg.key, brain, mcfg, md, scoring) for mcfg, md in models
         }
-        equivalence_block(ctx, dcfg.key, models, evaluations, metric)
+        equivalence_block(ctx, dcfg.key, models, evaluations, scoring)
 
 
 def _result_names(cfg: StudyConfig, dcfg: DatasetConfig, brain: BrainData) -> list[str]:

@@ -16,7 +16,9 @@ Tables
     ``matrix_comparison``, ``equivalence``, ``paradigm``, ``paired_comparison``), ``model``,
     ``other_model`` (the second model of a paired comparison), ``paradigm``, ``layer``,
     ``stimulus`` / ``target_stimulus`` (RDM entries and MDS coordinates),
-    ``region``, ``target_region``, ``subject``, ``metric``, ``split`` (train / test / all),
+    ``region``, ``target_region``, ``subject``, ``metric`` (with ``[outcome]`` for a
+    ceiling-normalised outcome), ``outcome`` (``score``, ``norm_upper``, ``norm_lower``:
+    what the value is computed on), ``split`` (train / test / all),
     ``statistic`` (value, mean, low, high, lower, upper, p_value, ...) and ``value``.
 ``blocks``
     which (run, dataset, model, block) writes are complete; a resumed run skips them.
@@ -70,6 +72,7 @@ COLUMNS = [
     "stimulus",
     "target_stimulus",
     "metric",
+    "outcome",
     "split",
     "statistic",
     "value",
@@ -93,6 +96,7 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS choices VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS other_model VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS stimulus VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS target_stimulus VARCHAR;
+ALTER TABLE results ADD COLUMN IF NOT EXISTS outcome VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS note VARCHAR;
 CREATE OR REPLACE VIEW latest AS SELECT * FROM results WHERE run_id = (
     SELECT run_id FROM runs WHERE status IN ('complete', 'computed')

@@ -41,7 +41,7 @@ from crossalign.io.outputs import write_atomic
 
 def _citations(results: pd.DataFrame, config: Any) -> dict[str, str]:
     out = {"alignment patterns (APS)": _APA, "inference": _SCHUETT}
-    used = set(results["metric"].dropna())
+    used = {str(m).split(" [")[0] for m in results["metric"].dropna()}  # "pearson [norm_lower]"
     for metric in config.metric_objects():
         if metric.label in used:
             out[f"metric: {metric.name}"] = metric.citation

@@ -1,0 +1,41 @@
+"""A study over two outcomes: every row says which outcome it is computed on, the normalised
+scores equal the raw scores over the stored per-subject ceilings, and the report leads with
+the first outcome listed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from crossalign.study.runner import run_study
+from crossalign.study.store import ResultsStore
+
+from .test_hostile import _config, _write_inputs
+
+
+@pytest.mark.slow
+def test_a_study_runs_each_outcome_labelled(tmp_path):
+    inputs = _write_inputs(tmp_path / "in", n_sub=5)
+    config = _config(
+        inputs, outcome=["norm_lower", "score"], partners=2, similarity="mse", n_bootstrap=30
+    )
+    out = run_study(config, tmp_path / "out")
+    with ResultsStore(out["database"]) as store:
+        rows = store.results()
+    assert set(rows["metric"]) == {"spearman", "spearman [norm_lower]"}
+    labelled = rows.groupby("metric")["outcome"].unique()
+    assert list(labelled["spearman"]) == ["score"]
+    assert list(labelled["spearman [norm_lower]"]) == ["norm_lower"]
+    norm = rows[(rows["metric"] == "spearman [norm_lower]") & (rows["split"] == "test")]
+
+    def cell(analysis, statistic="value"):
+        sel = norm[(norm["analysis"] == analysis) & (norm["statistic"] == statistic)]
+        return sel.set_index(["region", "subject"])["value"].sort_index()
+
+    expected = cell("raw_score") / cell("subject_ceiling_test", "lower")
+    np.testing.assert_allclose(cell("score").values, expected.values, atol=1e-10)
+    raw = rows[(rows["metric"] == "spearman") & (rows["analysis"] == "score")
+               & (rows["statistic"] == "value")]  # fmt: skip
+    assert len(raw) == len(cell("score"))
+    html = out["report"].read_text()
+    assert html.index("spearman [norm_lower]") < html.index("(spearman)")
