@@ -93,7 +93,7 @@ def test_rsa_ceilings_outcomes_and_selection_equal_numpy(partners):
 def test_normalised_patterns_give_the_aps():
     """APS on the outcome: every pattern entry divided by the ceiling of the predicted
     (region, subject), then the usual APS kernels."""
-    brain, layers, data, model, ids = world(seed=1)
+    brain, _layers, data, model, ids = world(seed=1)
     train, test = ids[:N_TRAIN], ids[N_TRAIN:]
     ev = ca.Evaluation.fit(model, data, metric="pearson", train_stimuli=train,
                            test_stimuli=test, outcome="norm_lower")  # fmt: skip
@@ -137,7 +137,7 @@ def test_partners_are_seeded_and_checked():
     assert (a.sum(axis=0) == 5).all() and not a.diagonal().any() and a.sum() == 50
     with pytest.raises(InputError, match="'partners'"):
         partner_pairs(10, 10)
-    _, _, data, model, ids = world()
+    _, _, data, model, _ids = world()
     with pytest.raises(InputError, match="'outcome'"):
         ca.Evaluation.fit(model, data, outcome="normalised")
     with pytest.raises(InputError, match="did you mean 'outcome'"):

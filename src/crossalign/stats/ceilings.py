@@ -226,7 +226,7 @@ def _per_subject(
             "bound": ["lower", "upper"],
             "region": coord(data.regions),
             "subject": coord(data.subjects),
-        },  # fmt: skip
+        },
         attrs={"metric": m.name, "rdm": rdm, "pool": pool, "definition": "hoefling2026"},
         name="subject_ceiling",
     )
