@@ -13,6 +13,7 @@ import xarray as xr
 
 import crossalign.evaluation.resampling as resampling
 from crossalign._validation import check_option
+from crossalign.analysis.aps import model_aps_kernel
 from crossalign.data.labels import coord, dumps, from_json
 from crossalign.errors import InputError
 from crossalign.evaluation.state import BOOTSTRAPS, STATISTICS, EvaluationState
@@ -62,6 +63,7 @@ def to_dataset(
         ds["ceiling_subject"] = (rs, np.asarray(per_subject, dtype=float))
     if ev.layer_profile is not None:
         ds["layer_profile"] = ev.layer_profile.rename(layer="candidate_layer").drop_attrs()
+    ds = ds.merge(_every_layer(ev))
     with warnings.catch_warnings():  # an undefined APS (too few subjects) has no mean
         warnings.simplefilter("ignore", RuntimeWarning)
         for var in STATISTICS:
@@ -95,6 +97,29 @@ def _normalised(ev: EvaluationState, score: np.ndarray) -> np.ndarray:
         if per_subject.size:
             return np.nanmean(score / per_subject, axis=1)
         return np.nanmean(score, axis=1) / ev.noise_ceiling().sel(bound="upper").values
+
+
+def _every_layer(ev: EvaluationState) -> xr.Dataset:
+    """Score and model APS of every layer for every region and subject on the test stimuli
+    (in the outcome's units), as Hoefling et al. (2026) draw score against APS per layer."""
+    dims = ("candidate_layer", "region", "subject")
+    out = xr.Dataset(
+        {"layer_score": (dims, ev.u.transpose(0, 2, 1))},
+        coords={
+            "candidate_layer": coord(ev.layer_names),
+            "region": coord(ev.regions),
+            "subject": coord(ev.subjects),
+        },
+    )
+    if ev.aps_defined:
+        kw = {
+            "include_same_region": ev.options["include_same_region"],
+            "similarity": ev.options["similarity"],
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a flat pattern: NaN
+            out["layer_aps"] = (dims, model_aps_kernel(ev.u, ev.t, **kw))
+    return out
 
 
 def _patterns(ev: EvaluationState) -> xr.Dataset:

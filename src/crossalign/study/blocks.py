@@ -405,6 +405,9 @@ def _evaluation_rows(ev: Any, **labels: Any) -> list[pd.DataFrame]:
     if "layer_profile" in ev:
         prof = ev["layer_profile"].rename(candidate_layer="layer")
         frames.append(rows_from(prof, analysis="layer_profile", **train))
+    for var in ("layer_score", "layer_aps"):  # every layer on the test stimuli
+        if var in ev:
+            frames.append(rows_from(ev[var].rename(candidate_layer="layer"), analysis=var, **test))
     for var, analysis in _MATRICES:
         frames.append(rows_from(ev[var], analysis=analysis, **test))
     frames.append(

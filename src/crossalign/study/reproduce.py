@@ -7,7 +7,9 @@ Hoefling et al. (2026, "Only Brains Align with Brains", arXiv:2604.21780) on BOL
 merged), 998 train + 96 test videos, NCSNR >= 0.2, repeats averaged as the paper; clips blended
 to 4 frames per second and resized to 256 x 256, first 3 s; RSA (Pearson of 1 - Pearson RDMs)
 and linear predictivity under the ``hoefling2026`` protocol (layers selected on train, scores
-and APS on test, subject bootstraps, equivalence), and the report.
+and APS on test, subject bootstraps, equivalence), and the report. Both outcomes the paper
+aggregated run: ``norm_lower`` (the score over the per-subject lower noise ceiling, which its
+published figures show) first, then the raw ``score``.
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ def reproduction_study(
         "name": experiment,
         "protocol": experiment,
         "metrics": ["pearson", "predictivity"],
+        # both outcomes the paper aggregated; the published figures first
+        "outcome": ["norm_lower", "score"],
         "n_bootstrap": n_bootstrap,
         "models_file": models_file,
         "datasets": [{"name": "bold_moments", "options": options, "clips": dict(PAPER_CLIPS)}],

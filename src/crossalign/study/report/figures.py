@@ -325,6 +325,49 @@ def _profiles(p: Panel) -> list[ReportFigure]:
     return [ReportFigure(caption, path, "layers", f"{p.dataset} layer profiles")]
 
 
+def _layer_trajectories(p: Panel) -> list[ReportFigure]:
+    """Score against APS for every layer of every model (test stimuli, means over regions
+    and subjects), the layers of a model joined in depth order, its chosen layers marked."""
+    import matplotlib.pyplot as plt
+
+    score, aps = p.rows("layer_score"), p.rows("layer_aps")
+    if aps.empty or not aps["value"].notna().any():
+        return []
+    score = score[score["statistic"] == "value"].groupby(["model", "layer"], sort=False)
+    aps = aps[aps["statistic"] == "value"].groupby(["model", "layer"], sort=False)
+    mean_score, mean_aps = score["value"].mean(), aps["value"].mean()
+    sel = p.rows("selected_layer")
+    fig, ax = plt.subplots(figsize=(6.2, 4.4))
+    for k, model in enumerate(p.models):
+        if model not in mean_score.index.get_level_values(0):
+            continue
+        layers = list(mean_score.loc[model].index)
+        x = mean_score.loc[model].to_numpy()
+        y = mean_aps.loc[model].reindex(layers).to_numpy()
+        colour = f"C{k % 10}"
+        ax.plot(x, y, "-", color=colour, lw=1, alpha=0.7, label=str(model))
+        ax.plot(x[0], y[0], "s", color=colour, ms=3)  # the first (shallowest) layer
+        chosen = sel[sel["model"] == model]["layer"].value_counts()
+        for layer, count in chosen.items():
+            if layer in layers:
+                j = layers.index(layer)
+                ax.plot(x[j], y[j], "o", color=colour, ms=3 + 2 * np.sqrt(count), mfc="none")
+    ax.set_xlabel("score (mean over regions and subjects)", fontsize=8)
+    ax.set_ylabel("APS (mean over regions and subjects)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=6, loc="best")
+    ax.set_title(f"{p.dataset}: every layer, score against APS ({p.metric})", fontsize=9)
+    fig.tight_layout()
+    caption = (
+        "Score against APS for every layer of every model on the test stimuli (means over "
+        "regions and subjects): a model's layers are joined from the first (square) to the "
+        "last; open circles mark the layers chosen on training stimuli, larger where more "
+        "regions chose them"
+    )
+    path = save_figure(fig, p.folder, f"layers_{p.tag}")
+    return [ReportFigure(caption, path, "layers", f"{p.dataset} score against APS per layer")]
+
+
 #: The figures of each dataset and metric, in report order.
 FIGURES: list[Callable[[Panel], list[ReportFigure]]] = [
     draw_summary,
@@ -338,5 +381,6 @@ FIGURES: list[Callable[[Panel], list[ReportFigure]]] = [
     _patterns,
     draw_paired_regions,
     _profiles,
+    _layer_trajectories,
     draw_geometry,
 ]
