@@ -76,6 +76,11 @@ class Evaluation(EvaluationState):
         The noise ceiling on the test stimuli.
     data : tuple, optional
         The (model, brain) data on the test stimuli, for resampling stimuli.
+    subject_ceiling : numpy.ndarray, optional
+        (2, region, subject): the lower and upper per-subject ceilings on the test stimuli,
+        for a ceiling-normalised outcome.
+    raw_u : numpy.ndarray, optional
+        The raw model-to-brain tensor when ``t`` and ``u`` hold a normalised outcome.
     """
 
     # ------------------------------------------------------------------ building
