@@ -39,3 +39,30 @@ def test_a_study_runs_each_outcome_labelled(tmp_path):
     assert len(raw) == len(cell("score"))
     html = out["report"].read_text()
     assert html.index("spearman [norm_lower]") < html.index("(spearman)")
+
+
+@pytest.mark.slow
+def test_connectivity_entries_run_in_a_study(tmp_path):
+    from crossalign.errors import InputError
+
+    from .test_hostile import REGIONS
+
+    inputs = _write_inputs(tmp_path / "in", n_sub=4)
+    rng = np.random.default_rng(0)
+    w = rng.uniform(size=(2, len(REGIONS), len(REGIONS)))
+    folder = tmp_path / "conn"
+    folder.mkdir()
+    np.savez(folder / "tracts.npz", connectivity=w, regions=np.array(REGIONS))
+    entry = {"name": "tracts", "path": str(folder / "tracts.npz"), "n_random": 50}
+    out = run_study(_config(inputs, connectivity=[entry]), tmp_path / "out")
+    with ResultsStore(out["database"]) as store:
+        rows = store.query("SELECT * FROM results WHERE analysis = 'connectivity_aps'")
+    assert set(rows["other_model"]) == {"tracts"}
+    brain = rows[rows["model"].isna() & (rows["statistic"] == "mean")]
+    assert len(brain) == len(REGIONS) and set(rows["model"].dropna()) == {"net"}
+    assert {"null_low", "null_high", "flag"} <= set(rows["statistic"])
+    assert "against tracts" in out["report"].read_text()
+    np.savez(folder / "short.npz", connectivity=w[:, :3, :3], regions=np.array(REGIONS[:3]))
+    short = {**entry, "path": str(folder / "short.npz")}
+    with pytest.raises(InputError, match=r"connectivity 'tracts'.*has no region"):
+        run_study(_config(inputs, connectivity=[short]), tmp_path / "out2")

@@ -39,6 +39,7 @@ def connectivity_aps(
     seed: int | None = 0,
     level: float = 0.95,
     regions: list[str] | None = None,
+    of: str = "model",
 ) -> xr.Dataset:
     """APS of alignment patterns against connectivity patterns (Hoefling et al. 2026).
 
@@ -64,6 +65,9 @@ def connectivity_aps(
         The null band's coverage (0.95: the 2.5th to 97.5th percentiles).
     regions : list of str, optional
         Region names of an unlabelled array.
+    of : {"model", "brain"}
+        For an Evaluation target: the model's patterns, or the brain's pairwise patterns on
+        the evaluation's test stimuli (in its outcome, partner pairs only).
 
     Returns
     -------
@@ -78,7 +82,8 @@ def connectivity_aps(
         raise InputError(f"The 'n_random' argument must be an integer >= 0. Got {n_random!r}.")
     if not (isinstance(level, float) and 0 < level < 1):
         raise InputError(f"The 'level' argument must be a number in (0, 1). Got {level!r}.")
-    compute, names, subjects, label = _target(target, metric, rdm)
+    check_option(of, "of", ["model", "brain"], "connectivity_aps")
+    compute, names, subjects, label = _target(target, metric, rdm, of)
     w = _matched(connectivity, names, regions)
     observed = compute(connectivity_patterns(w), similarity)
     out = _dataset(observed, names, subjects, w)
@@ -110,9 +115,17 @@ def connectivity_aps(
     return out
 
 
-def _target(target: Any, metric: str, rdm: str) -> tuple[Any, list[str], list[Hashable], str]:
+def _target(
+    target: Any, metric: str, rdm: str, of: str = "model"
+) -> tuple[Any, list[str], list[Hashable], str]:
     """The APS computation of a target (a function of the patterns and similarity), its
     regions, subjects and name."""
+    if isinstance(target, Evaluation) and of == "brain":
+
+        def evaluated_brain(patterns: np.ndarray, similarity: str) -> np.ndarray:
+            return brain_connectivity_aps(target.t, patterns, similarity)
+
+        return evaluated_brain, [str(r) for r in target.regions], list(target.subjects), "brain"
     if isinstance(target, Evaluation):
         layers = np.array([target.layer_names.index(target.layers[r]) for r in target.regions])
 

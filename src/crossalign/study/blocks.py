@@ -16,12 +16,15 @@ from crossalign.compute.rdm import classical_mds, square_from_vector
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.data.labels import coord
 from crossalign.engine.core import score_tensor
+from crossalign.evaluation.connectivity import connectivity_aps
 from crossalign.evaluation.core import Evaluation, outcome_tensors, partner_tensor
 from crossalign.evaluation.summaries import leaderboard, paradigm_summary
+from crossalign.io.connectivity import load_connectivity
 from crossalign.io.outputs import slug
 from crossalign.stats.ceilings import noise_ceiling, partner_pairs, unreliable_regions
 from crossalign.stats.equivalence import double_criterion
 from crossalign.study.config import (
+    ConnectivityConfig,
     ModelConfig,
     Scoring,
     StudyConfig,
@@ -227,7 +230,10 @@ def model_block(
     metric = scoring.metric
     block = f"{dataset}/model/{mcfg.name}/{scoring.label}"
     done = ctx.store.has_block(ctx.run_id, block)
-    if done and ctx.store.has_block(ctx.run_id, f"{dataset}/equivalence/{scoring.label}"):
+    later = [f"{dataset}/equivalence/{scoring.label}"]
+    if connectivity_for(ctx.cfg, dataset):
+        later.append(f"{dataset}/connectivity/{scoring.label}")
+    if done and all(ctx.store.has_block(ctx.run_id, b) for b in later):
         return None
     path = ctx.evaluation_path(dataset, mcfg.name, scoring.label)
     if done and path.is_file():
@@ -292,6 +298,66 @@ def equivalence_block(
             )
         )
     _write(ctx, block, frames, scoring)
+
+
+def connectivity_for(cfg: StudyConfig, dataset: str) -> list[ConnectivityConfig]:
+    """The study's connectivity entries that apply to ``dataset``."""
+    return [c for c in cfg.connectivity if c.datasets is None or dataset in c.datasets]
+
+
+def load_study_connectivity(conn: ConnectivityConfig) -> xr.DataArray:
+    """A connectivity entry's matrices (:func:`crossalign.io.load_connectivity`)."""
+    return load_connectivity(conn.path, regions=conn.regions, variable=conn.variable)
+
+
+def connectivity_block(
+    ctx: RunContext, dataset: str, evaluations: dict[str, Any], scoring: Scoring
+) -> None:
+    """APS against each connectivity entry: the brain's patterns (on the first model's test
+    stimuli, in the outcome) and every model's, with the null band per region."""
+    block = f"{dataset}/connectivity/{scoring.label}"
+    entries = connectivity_for(ctx.cfg, dataset)
+    fitted = {name: e[0] for name, e in evaluations.items() if e is not None}
+    if not entries or not fitted or ctx.store.has_block(ctx.run_id, block):
+        return
+    labels = {"dataset": dataset, "metric": scoring.label, "split": "test"}
+    choices = ctx.cfg.effective_choices()
+    frames = []
+    for conn in entries:
+        matrix = load_study_connectivity(conn)
+        similarity = str(conn.similarity or choices["similarity"])
+        first = next(iter(fitted.values()))
+        targets = [(None, first, "brain")] + [(name, ev, "model") for name, ev in fitted.items()]
+        for model, target, of in targets:
+            result = connectivity_aps(
+                target,
+                matrix,
+                similarity=similarity,
+                n_random=conn.n_random,
+                seed=ctx.cfg.seed,
+                of=of,
+            )
+            frames.extend(_connectivity_rows(result, model=model, other_model=conn.name, **labels))
+    _write(ctx, block, frames, scoring)
+
+
+def _connectivity_rows(result: xr.Dataset, **labels: Any) -> list[pd.DataFrame]:
+    """Rows of one connectivity APS: per (region, subject), the mean per region and, with a
+    null, its band and the flag (1 above, 0 within, -1 below)."""
+    analysis = "connectivity_aps"
+    out = [
+        rows_from(result["aps"], analysis=analysis, **labels),
+        rows_from(result["mean"], analysis=analysis, statistic="mean", **labels),
+    ]
+    if "low" in result:
+        sign = {"above": 1.0, "within": 0.0, "below": -1.0}
+        flag = result["mean"].copy(data=[sign[str(f)] for f in result["flag"].values])
+        out += [
+            rows_from(result["low"], analysis=analysis, statistic="null_low", **labels),
+            rows_from(result["high"], analysis=analysis, statistic="null_high", **labels),
+            rows_from(flag.astype(float), analysis=analysis, statistic="flag", **labels),
+        ]
+    return out
 
 
 #: The statistics of a paired comparison.

@@ -213,6 +213,39 @@ _SOURCE_FIELDS: dict[str, set[str]] = {
 Outcome = Literal["score", "norm_upper", "norm_lower"]
 
 
+class ConnectivityConfig(BaseModel):
+    """A region x region connectivity file (e.g. tractography streamline densities) whose
+    patterns the brain's and every model's alignment patterns are compared with
+    (:func:`crossalign.connectivity_aps`).
+
+    Parameters
+    ----------
+    name : str
+        How results and the report name it.
+    path : str
+        ``.npy``, ``.npz``, ``.csv`` or ``.mat`` (:func:`crossalign.io.load_connectivity`).
+    regions : list of str, optional
+        Region names of a file without them.
+    variable : str, optional
+        The array's name in an ``.npz`` or ``.mat`` file.
+    datasets : list of str, optional
+        The datasets (names or labels) it applies to (default: all).
+    similarity : str, optional
+        How patterns are compared (default: the study's).
+    n_random : int
+        Random connectivity matrices for the null (0: none).
+    """
+
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    path: str = Field(min_length=1)
+    regions: list[str] | None = None
+    variable: str | None = None
+    datasets: list[str] | None = None
+    similarity: Literal["pearson", "spearman", "cosine", "mse", "mae", "r2"] | None = None
+    n_random: int = Field(1000, ge=0)
+
+
 @dataclass(frozen=True)
 class Scoring:
     """One metric evaluated on one outcome; ``label`` names its results (the metric's label,
@@ -264,6 +297,8 @@ class StudyConfig(BaseModel):
         Partner subjects per target subject in the lower ceilings and the brain's patterns.
     similarity : str, optional
         How alignment patterns are compared (pearson, spearman, cosine, mse, mae, r2).
+    connectivity : list of ConnectivityConfig
+        Connectivity matrices to compare the brain's and the models' patterns with.
     test_fraction : float
     seed : int
     n_bootstrap : int
@@ -285,6 +320,7 @@ class StudyConfig(BaseModel):
     outcome: Outcome | Annotated[list[Outcome], Field(min_length=1)] | None = None
     partners: Annotated[int, Field(ge=1)] | Literal["all"] | None = None
     similarity: Literal["pearson", "spearman", "cosine", "mse", "mae", "r2"] | None = None
+    connectivity: list[ConnectivityConfig] = Field(default_factory=list)
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     seed: Seed = 0
     n_bootstrap: int = Field(1000, ge=0)
@@ -434,6 +470,17 @@ class StudyConfig(BaseModel):
                     f"models.{m.name}.datasets names {unknown}, which no dataset has as its "
                     f"name or label; the datasets are {keys}"
                 )
+        names = [c.name for c in self.connectivity]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"connectivity: the name(s) {twice} appear more than once")
+        for c in self.connectivity:
+            unknown = sorted(set(c.datasets or []) - set(keys))
+            if unknown:
+                raise ValueError(
+                    f"connectivity.{c.name}.datasets names {unknown}, which no dataset has as "
+                    f"its name or label; the datasets are {keys}"
+                )
         return self
 
     def resolve_paths(self, base: Path) -> StudyConfig:
@@ -474,10 +521,12 @@ class StudyConfig(BaseModel):
             m.model_copy(update={"path": fix(m.path), "weights": fix(m.weights)})
             for m in self.models
         ]
+        connectivity = [c.model_copy(update={"path": fix(c.path)}) for c in self.connectivity]
         return self.model_copy(
             update={
                 "datasets": datasets,
                 "models": models,
+                "connectivity": connectivity,
                 "cache_dir": fix(self.cache_dir),
                 "models_file": fix(self.models_file),
             }

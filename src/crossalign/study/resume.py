@@ -75,6 +75,9 @@ def key_parts(cfg: StudyConfig, datasets: list[tuple[DatasetConfig, BrainData]])
                 inputs[f"module file {mcfg.name}"] = _digest_files([source])
     if cfg.models_file:
         inputs["models file"] = _digest_files([Path(cfg.models_file)])
+    for conn in cfg.connectivity:
+        if Path(conn.path).is_file():
+            inputs[f"connectivity file {conn.name}"] = _digest_files([Path(conn.path)])
     for dcfg, _ in datasets:
         named = {**dcfg.options, "parcellation (dataset)": dcfg.parcellation}
         for name, path in _files_named_in(named):

@@ -40,7 +40,10 @@ from crossalign.models.extract import extraction_bytes
 from crossalign.study.blocks import (
     RunContext,
     brain_block,
+    connectivity_block,
+    connectivity_for,
     equivalence_block,
+    load_study_connectivity,
     model_block,
     summary_table,
 )
@@ -110,6 +113,18 @@ def _check_parcels(cfg: DatasetConfig, data: BrainData) -> None:
         )
 
 
+def _check_connectivity(cfg: StudyConfig, dcfg: DatasetConfig, brain: BrainData) -> None:
+    """Every connectivity entry of the dataset reads and names all of its regions."""
+    for conn in connectivity_for(cfg, dcfg.key):
+        names = [str(r) for r in load_study_connectivity(conn).coords["region"].values]
+        missing = [str(r) for r in brain.regions if str(r) not in names]
+        if missing:
+            raise InputError(
+                f"connectivity {conn.name!r} ('{conn.path}') has no region(s) {missing[:10]} "
+                f"of dataset {dcfg.key!r}; it names {names[:10]}. Regions are matched by name."
+            )
+
+
 def _preflight(
     cfg: StudyConfig, console: Any, allow_user_modules: bool = False
 ) -> list[tuple[DatasetConfig, BrainData]]:
@@ -119,6 +134,7 @@ def _preflight(
     loaded = []
     for dcfg in cfg.datasets:
         brain = _load_brain(dcfg)
+        _check_connectivity(cfg, dcfg, brain)
         check_models(cfg, dcfg, brain, allow_user_modules)
         for metric in cfg.metric_objects():
             plan = plan_scores(brain, None, metric)
@@ -297,6 +313,8 @@ def _run_dataset(ctx: RunContext, dcfg: DatasetConfig, brain: BrainData) -> None
         blocks = [f"{dcfg.key}/model/{name}/{scoring.label}" for name in names]
         if cfg.n_bootstrap and names:
             blocks.append(f"{dcfg.key}/equivalence/{scoring.label}")
+        if connectivity_for(cfg, dcfg.key) and names:
+            blocks.append(f"{dcfg.key}/connectivity/{scoring.label}")
         if all(ctx.store.has_block(ctx.run_id, b) for b in blocks):
             continue
         if models is None:
@@ -305,6 +323,7 @@ def _run_dataset(ctx: RunContext, dcfg: DatasetConfig, brain: BrainData) -> None
             mcfg.name: model_block(ctx, dcfg.key, brain, mcfg, md, scoring) for mcfg, md in models
         }
         equivalence_block(ctx, dcfg.key, models, evaluations, scoring)
+        connectivity_block(ctx, dcfg.key, evaluations, scoring)
 
 
 def _result_names(cfg: StudyConfig, dcfg: DatasetConfig, brain: BrainData) -> list[str]:

@@ -368,6 +368,46 @@ def _layer_trajectories(p: Panel) -> list[ReportFigure]:
     return [ReportFigure(caption, path, "layers", f"{p.dataset} score against APS per layer")]
 
 
+def _connectivity(p: Panel) -> list[ReportFigure]:
+    """Per connectivity entry and region: the brain's and every model's APS against the
+    connectivity pattern (means over subjects), against the band of the random null."""
+    import matplotlib.pyplot as plt
+
+    rows = p.rows("connectivity_aps")
+    out = []
+    for name, sub in rows.groupby("other_model", sort=False):
+        fig, ax = plt.subplots(figsize=(max(4.4, min(0.35 * len(p.regions) + 2, 10.5)), 3.6))
+        xs = np.arange(len(p.regions))
+        band = sub[sub["model"].isna()].pivot_table(
+            index="region", columns="statistic", values="value", aggfunc="first"
+        )
+        band = band.reindex(p.regions)
+        if {"null_low", "null_high"} <= set(band.columns):
+            ax.vlines(xs, band["null_low"], band["null_high"], colors="0.75", lw=6,
+                      label="random connectivity (95%)")  # fmt: skip
+        ax.plot(xs, band["mean"], "o", color="k", ms=4, label="brain")
+        for k, model in enumerate(p.models):
+            means = sub[(sub["model"] == model) & (sub["statistic"] == "mean")]
+            if means.empty:
+                continue
+            values = means.set_index("region")["value"].reindex(p.regions)
+            ax.plot(xs + 0.15, values, "D", color=f"C{k % 10}", ms=3, label=str(model))
+        labels = p.regions if len(p.regions) <= MAX_TICK_LABELS else []
+        ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+        ax.set_ylabel("APS against connectivity", fontsize=8)
+        ax.legend(fontsize=6, loc="best")
+        ax.set_title(f"{p.dataset}: alignment patterns against {name} ({p.metric})", fontsize=9)
+        fig.tight_layout()
+        caption = (
+            f"APS against the connectivity patterns of {name} (each region's row without "
+            "itself, averaged over subjects): the brain's and each model's mean over subjects, "
+            "against the 2.5-97.5 percentiles of random connectivity matrices (grey)"
+        )
+        path = save_figure(fig, p.folder, f"connectivity_{p.tag}_{slug(str(name))}")
+        out.append(ReportFigure(caption, path, "models", f"{p.dataset} APS against {name}"))
+    return out
+
+
 #: The figures of each dataset and metric, in report order.
 FIGURES: list[Callable[[Panel], list[ReportFigure]]] = [
     draw_summary,
@@ -379,6 +419,7 @@ FIGURES: list[Callable[[Panel], list[ReportFigure]]] = [
     _equivalence,
     _model_matrices,
     _patterns,
+    _connectivity,
     draw_paired_regions,
     _profiles,
     _layer_trajectories,
