@@ -78,11 +78,19 @@ def test_the_reduction_equals_scikit_learns_pca():
     assert metric.score(x, y) == pytest.approx(test, abs=1e-8)
 
 
-def test_held_out_procrustes_needs_a_split_and_names_bad_parameters():
-    x = np.random.default_rng(0).normal(size=(10, 4))
-    with pytest.raises(ca.errors.InputError, match="split=\\(train, test\\)"):
-        ca.get_metric("procrustes_cv").score(x, x)
+def test_without_a_split_the_score_is_cross_validated_over_folds():
+    from crossalign.metrics.predictivity import kfold_indices
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 6)), rng.normal(size=(30, 5))
+    expected = np.mean(
+        [paper_procrustes(x[tr], y[tr], x[te], y[te])[1] for tr, te in kfold_indices(30, 5, 3)]
+    )
+    assert ca.get_metric("procrustes_cv", seed=3).score(x, y) == pytest.approx(expected, abs=1e-10)
     assert ca.get_metric("procrustes_cv", part="train").score(x, x) == pytest.approx(1.0)
+
+
+def test_held_out_procrustes_names_bad_parameters():
     with pytest.raises(ca.errors.InputError, match="'components' parameter"):
         ca.get_metric("procrustes_cv", components=0)
     with pytest.raises(ca.errors.InputError, match="'part' parameter"):

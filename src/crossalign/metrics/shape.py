@@ -29,6 +29,7 @@ import numpy as np
 from crossalign.errors import InputError
 from crossalign.metrics._responses import as_responses, centre
 from crossalign.metrics.base import Cost, Metric, check_parameter, is_number
+from crossalign.metrics.predictivity import kfold_indices
 
 __all__ = ["HeldOutProcrustes", "Procrustes", "ShapeMetric"]
 
@@ -173,8 +174,9 @@ class ShapeMetric(_Nuclear):
 
 @dataclass(frozen=True)
 class _Reduced:
-    """One representation's held-out Procrustes form: its training rows centred (by their
-    mean) and its principal axes, and its test rows centred by the same mean."""
+    """One representation's held-out Procrustes form for one split: its training rows
+    centred (by their mean) and their principal axes, and its test rows centred by the same
+    mean."""
 
     train: np.ndarray  # (n_train, p)
     test: np.ndarray  # (n_test, p)
@@ -194,12 +196,19 @@ class HeldOutProcrustes(Metric):
     Parameters
     ----------
     split : tuple of two sequences of int, optional
-        Training and test positions of the stimulus axis (an evaluation sets them). Without
-        a split every stimulus is a training stimulus and only ``part="train"`` is defined.
+        Training and test positions of the stimulus axis (an evaluation sets them from its
+        split). Without one, the score is cross-validated: the mean over ``folds`` folds
+        (scikit-learn's ``KFold(folds, shuffle=True, random_state=seed)``) of the score with
+        each fold held out.
     components : int
         The most dimensions kept (the paper: 64).
     part : {"test", "train"}
-        Which score: held-out (default) or in-sample on the training stimuli.
+        Which score: held-out (default) or in-sample on the training stimuli (on every
+        stimulus without a split: how an evaluation selects layers).
+    folds : int
+        Folds without a split (>= 2).
+    seed : int
+        Seed of the folds' shuffle.
     """
 
     name: ClassVar = "procrustes_cv"
@@ -208,15 +217,22 @@ class HeldOutProcrustes(Metric):
     citation: ClassVar = _SCHONEMANN + "\n" + _WILLIAMS
     description: ClassVar = (
         "orthogonal Procrustes fitted on training stimuli (PCA to min(64, p), unit norm), "
-        "scored on test stimuli"
+        "scored on test stimuli (5-fold cross-validated without a split)"
     )
     split: tuple[tuple[int, ...], tuple[int, ...]] | None = None
     components: int = 64
     part: str = "test"
+    folds: int = 5
+    seed: int = 0
 
     def __post_init__(self) -> None:
-        ok = isinstance(self.components, int | np.integer) and not isinstance(self.components, bool)
-        check_parameter(self, "components", ok and self.components >= 1, "an integer >= 1")
+        for name, low in (("components", 1), ("folds", 2)):
+            value = getattr(self, name)
+            ok = isinstance(value, int | np.integer) and not isinstance(value, bool)
+            check_parameter(self, name, ok and value >= low, f"an integer >= {low}")
+            object.__setattr__(self, name, int(value))
+        ok = isinstance(self.seed, int | np.integer) and not isinstance(self.seed, bool)
+        check_parameter(self, "seed", ok, "an integer")
         check_parameter(self, "part", self.part in ("test", "train"), "'test' or 'train'")
         if self.split is not None:
             parts = tuple(np.asarray(p).ravel() for p in self.split)
@@ -227,10 +243,10 @@ class HeldOutProcrustes(Metric):
                 self, "split", len(train) >= 2 and len(test) >= 1, "(>= 2 train, >= 1 test)"
             )
             object.__setattr__(self, "split", (train, test))
-        object.__setattr__(self, "components", int(self.components))
 
-    def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> list[_Reduced]:
-        """Centre each representation by its training mean and find its principal axes.
+    def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> list[list[_Reduced]]:
+        """Per representation and split: centre by the training mean and find the principal
+        axes of the training rows.
 
         Parameters
         ----------
@@ -244,37 +260,40 @@ class HeldOutProcrustes(Metric):
         """
         xs = as_responses(reps, labels, self.name)
         labs = list(labels) if labels is not None else list(range(len(xs)))
+        splits = self._splits(xs[0].shape[0]) if xs else []
         out = []
         for lab, x in zip(labs, xs, strict=True):
-            train_rows, test_rows = self._rows(x.shape[0])
-            mean = x[train_rows].mean(axis=0, keepdims=True)
-            train, test = x[train_rows] - mean, x[test_rows] - mean
-            _, s, vt = np.linalg.svd(train, full_matrices=False)
-            if s.max(initial=0.0) <= 1e-12:
-                raise InputError(
-                    f"The '{self.name}' metric is undefined for constant responses. Got {lab!r}."
-                )
-            out.append(_Reduced(train, test, vt.T))
+            forms = []
+            for train_rows, test_rows in splits:
+                mean = x[train_rows].mean(axis=0, keepdims=True)
+                train, test = x[train_rows] - mean, x[test_rows] - mean
+                _, s, vt = np.linalg.svd(train, full_matrices=False)
+                if s.max(initial=0.0) <= 1e-12:
+                    raise InputError(
+                        f"The '{self.name}' metric is undefined for responses constant over "
+                        f"the training stimuli. Got {lab!r}."
+                    )
+                forms.append(_Reduced(train, test, vt.T))
+            out.append(forms)
         return out
 
-    def _rows(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _splits(self, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The (train, test) positions: the given split, or the folds."""
+        if self.split is None and self.part == "train":  # in-sample on every stimulus
+            return [(np.arange(n), np.arange(0))]
         if self.split is None:
-            if self.part == "test":
-                raise InputError(
-                    "procrustes_cv scores held-out stimuli: give split=(train, test) "
-                    "positions (an evaluation sets them from its split), or part='train'."
-                )
-            return np.arange(n), np.arange(0)
+            return kfold_indices(n, self.folds, self.seed)
         train, test = (np.asarray(p, dtype=np.intp) for p in self.split)
         if max(train.max(), test.max()) >= n:
             raise InputError(
                 f"The 'split' of {self.name} names positions up to "
                 f"{int(max(train.max(), test.max()))} for {n} stimuli."
             )
-        return train, test
+        return [(train, test)]
 
-    def cross(self, a: list[_Reduced], b: list[_Reduced]) -> np.ndarray:
-        """Held-out (or training) Procrustes score of every (a_i, b_j) pair.
+    def cross(self, a: list[list[_Reduced]], b: list[list[_Reduced]]) -> np.ndarray:
+        """Held-out (or training) Procrustes score of every (a_i, b_j) pair, averaged over
+        the splits.
 
         Parameters
         ----------
@@ -286,7 +305,13 @@ class HeldOutProcrustes(Metric):
         numpy.ndarray
             (Ka, Kb).
         """
-        return np.array([[self._pair(x, y) for y in b] for x in a], dtype=np.float64)
+        return np.array(
+            [
+                [np.mean([self._pair(u, v) for u, v in zip(x, y, strict=True)]) for y in b]
+                for x in a
+            ],
+            dtype=np.float64,
+        )
 
     def _pair(self, x: _Reduced, y: _Reduced) -> float:
         k = min(self.components, x.axes.shape[0], y.axes.shape[0], x.train.shape[0])
