@@ -66,3 +66,18 @@ def test_connectivity_entries_run_in_a_study(tmp_path):
     short = {**entry, "path": str(folder / "short.npz")}
     with pytest.raises(InputError, match=r"connectivity 'tracts'.*has no region"):
         run_study(_config(inputs, connectivity=[short]), tmp_path / "out2")
+
+
+@pytest.mark.slow
+def test_a_two_region_report_draws_no_empty_aps_panel(tmp_path):
+    from .test_hostile import REGIONS
+
+    inputs = _write_inputs(tmp_path / "in", n_sub=5)
+    config = _config(inputs, n_bootstrap=100)
+    config["datasets"][0]["regions"] = [REGIONS[0], REGIONS[-1]]
+    config["models"].append({"name": "twin", "source": "activations", "path": str(inputs["acts"])})
+    out = run_study(config, tmp_path / "out")
+    names = [p.name for p in (tmp_path / "out" / "figures").glob("*.png")]
+    assert names and not [n for n in names if "APS" in n or n.startswith(("layers_", "patterns_"))]
+    assert any(n.startswith("paired_regions_") for n in names)  # the score's, which is defined
+    assert "APS needs" in out["report"].read_text() or "3 regions" in out["report"].read_text()

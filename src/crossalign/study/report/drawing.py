@@ -81,8 +81,12 @@ class Panel:
 
     @property
     def has_aps(self) -> bool:
-        """Whether any model APS is defined (it needs at least 3 regions)."""
-        return bool(self.rows("aps")["value"].notna().any())
+        """Whether any model APS is defined (it needs at least 3 regions): a per-subject or
+        mean value, not the bootstrap's bookkeeping (``kept``, ``degenerate``), which is a
+        number even where APS is undefined."""
+        rows = self.rows("aps")
+        values = rows[rows["statistic"].isin(["value", "mean"])]["value"]
+        return bool(values.notna().any())
 
 
 class ReportFigure(NamedTuple):
