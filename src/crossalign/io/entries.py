@@ -8,15 +8,14 @@ once and reads it without pickles.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import xarray as xr
 
 from crossalign.errors import InputError, OutputExistsError
-from crossalign.io.outputs import check_replaceable, record_written
+from crossalign.io.outputs import check_replaceable, write_atomic
 
-__all__ = ["write_atomically", "write_dataset"]
+__all__ = ["write_dataset"]
 
 
 def write_dataset(ds: xr.Dataset, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -43,9 +42,14 @@ def write_dataset(ds: xr.Dataset, path: str | Path, *, overwrite: bool = False) 
     check_replaceable(path, overwrite)
     if path.is_dir() and not path.is_symlink():
         _check_only_zarr(path)
-    written = write_atomically(ds, path)
-    record_written(written)
-    return written
+
+    def write(tmp: Path) -> None:
+        if path.suffix == ".zarr":
+            ds.to_zarr(tmp, mode="w")
+        else:
+            ds.to_netcdf(tmp)
+
+    return write_atomic(path, write, overwrite=True)  # replaceable: checked above
 
 
 def _check_only_zarr(folder: Path) -> None:
@@ -69,29 +73,3 @@ def _check_only_zarr(folder: Path) -> None:
             f"The Zarr folder '{folder}' also holds {sorted(foreign)[:5]}, which crossalign "
             "did not write; it is left as it is. Choose another path."
         )
-
-
-def write_atomically(ds: xr.Dataset, path: Path) -> Path:
-    """``ds`` to ``path`` (Zarr for ``.zarr``, else netCDF) through a temporary path and a
-    rename.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        What to write.
-    path : Path
-        The output.
-
-    Returns
-    -------
-    Path
-    """
-    tmp = path.with_name(path.name + ".tmp")
-    if path.suffix == ".zarr":
-        shutil.rmtree(tmp, ignore_errors=True)
-        ds.to_zarr(tmp, mode="w")
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        ds.to_netcdf(tmp)
-    tmp.replace(path)
-    return path

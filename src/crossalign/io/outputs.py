@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -186,7 +187,9 @@ def record_written(target: Path) -> None:
 def write_atomic(target: Path, write: Callable[[Path], object], *, overwrite: bool = False) -> Path:
     """Call ``write(tmp)`` on a fresh temporary path beside ``target``, then rename it over
     ``target`` (replacing a link there instead of following it). An existing ``target`` that
-    crossalign did not write is refused unless ``overwrite``.
+    crossalign did not write is refused unless ``overwrite``. This is crossalign's one
+    atomic writer: files, and folders such as Zarr stores (the old folder is removed only
+    once the new one is complete).
 
     Parameters
     ----------
@@ -205,9 +208,14 @@ def write_atomic(target: Path, write: Callable[[Path], object], *, overwrite: bo
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
         write(tmp)
+        if tmp.is_dir() and target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)  # a folder cannot be renamed over a full one
         os.replace(tmp, target)
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
     record_written(target)
     return target
 
