@@ -80,7 +80,7 @@ def _stimulus_ids(stimuli: Any) -> list[Hashable] | None:
 
 def _model_name(model: Any) -> Hashable:
     if isinstance(model, ModelData):
-        return model._one_model(None)
+        return model.one_model(None)
     for attr in ("name", "__name__"):
         value = getattr(model, attr, None)
         if isinstance(value, str) and value:
@@ -370,7 +370,7 @@ def compute_cross_region_alignment(
     if isinstance(data, BrainData):
         return cross_region_matrix(data.select(areas=regions), metric, rdm=rdm)
     if isinstance(data, ModelData):
-        name = data._one_model(None)
+        name = data.one_model(None)
         mapping = data.layers_by_region.get(name) or {r: r for r in regions}
         missing = [r for r in regions if r not in mapping]
         if missing:

@@ -364,7 +364,7 @@ def model_patterns(
     xarray.DataArray
         (layer, subject, region), with the model in ``attrs``.
     """
-    name = model_data._one_model(model)
+    name = model_data.one_model(model)
     t = score_tensor(model_data.select([name]), brain_data, metric=metric, rdm=rdm)
     out = t.isel(model=0, drop=True)
     out.attrs.update(model=str(name))
@@ -550,5 +550,5 @@ def prepare_model(
             "The 'model_data' argument must be a ModelData. Got "
             f"{type(model_data).__name__} instead."
         )
-    name = model_data._one_model(model)
+    name = model_data.one_model(model)
     return name, model_data.select([name]).align_to(brain_data.stimuli)

@@ -12,7 +12,9 @@ over subjects: ``C(r)[q] = mean_c W[c, r, q]`` for q != r. Against it:
 
 The null draws random connectivity matrices: every subject's matrix with its off-diagonal
 weights permuted (a symmetric matrix keeps its symmetry: the upper triangle is permuted and
-mirrored), so each random matrix has exactly the observed weights, placed at random.
+mirrored), so each random matrix has exactly the observed weights, placed at random; the
+draws come from :func:`crossalign.stats.permutation.permutation_null`, one seeded stream per
+subject's matrix.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from crossalign.analysis.aps import pattern_similarity
+from crossalign.stats.permutation import permutation_null
 
 __all__ = [
     "brain_connectivity_aps",
@@ -119,18 +122,22 @@ def random_connectivity(w: np.ndarray, n_random: int, seed: int | None) -> Itera
     numpy.ndarray
         (subject, region, region).
     """
-    rng = np.random.default_rng(seed)
     n = w.shape[1]
     upper = np.triu_indices(n, 1)
     off = ~np.eye(n, dtype=bool)
     symmetric = [bool(np.allclose(m, m.T)) for m in w]
-    for _ in range(n_random):
+    cells = [upper if sym else np.nonzero(off) for sym in symmetric]
+    draws = [  # one seeded stream per subject's matrix: (n_random, its weights)
+        permutation_null(len(cell[0]), n_random, None if seed is None else [seed, c], exact=False)[
+            0
+        ]
+        for c, cell in enumerate(cells)
+    ]
+    for k in range(n_random):
         out = np.array(w, dtype=float, copy=True)
         for c, m in enumerate(w):
+            values = m[cells[c]][draws[c][k]]
+            out[c][cells[c]] = values
             if symmetric[c]:
-                values = rng.permutation(m[upper])
-                out[c][upper] = values
                 out[c].T[upper] = values
-            else:
-                out[c][off] = rng.permutation(m[off])
         yield out

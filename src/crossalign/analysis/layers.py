@@ -57,7 +57,7 @@ def layer_scores(
     xarray.DataArray
         (layer, region), with the model and ``n_stimuli`` in ``attrs``.
     """
-    name = model_data._one_model(model)
+    name = model_data.one_model(model)
     mdl = model_data.select([name])
     brain = brain_data
     if stimuli is not None:

@@ -160,7 +160,7 @@ def _assignment(
             "The 'model_data' argument must be a ModelData. Got "
             f"{type(model_data).__name__} instead."
         )
-    name = model_data._one_model(model)
+    name = model_data.one_model(model)
     mapping = (
         layers_by_region if layers_by_region is not None else model_data.layers_by_region.get(name)
     )

@@ -201,10 +201,25 @@ class ModelData(Representations):
         -------
         list
         """
-        model = self._one_model(model)
+        model = self.one_model(model)
         return [a for (s, a) in self._entries if s == model]
 
-    def _one_model(self, model: Hashable | None) -> Hashable:
+    def one_model(self, model: Hashable | None = None) -> Hashable:
+        """The model ``model`` names, checked to be held; with None, the only model held.
+
+        Parameters
+        ----------
+        model : Hashable, optional
+
+        Returns
+        -------
+        Hashable
+
+        Raises
+        ------
+        InputError
+            ``model`` is not held, or None while several models are.
+        """
         if model is None:
             if len(self.models) != 1:
                 raise InputError(

@@ -289,10 +289,9 @@ def _stimulus_null(
     square = square_from_vector(representation_inputs(md_x, m, ev.options["rdm"]))
     n = square.shape[-1]
     iu, ju = np.triu_indices(n, k=1)
-    rng = np.random.default_rng(seed)
+    perms, _ = permutation_null(n, n_permutations, seed, exact=False)
     samples = np.empty((n_permutations, 2, len(ev.regions)))
-    for k in range(n_permutations):
-        p = rng.permutation(n)
+    for k, p in enumerate(perms):
         ub = cross(prepare(m, square[:, p[iu], p[ju]]), prep_b).reshape(ev.u.shape)
         samples[k] = stats_of(ev.to_outcome(ub))
     return samples

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 
@@ -19,17 +20,22 @@ __all__ = [
 
 # ---------------------------------------------------------------------- tests
 def permutation_null(
-    n_items: int, n_permutations: int, seed: int | None = 0
+    n_items: int, n_permutations: int, seed: Any = 0, *, exact: bool = True
 ) -> tuple[np.ndarray, bool]:
     """The permutations of ``range(n_items)`` a permutation test runs: every one of the
     ``n_items!`` relabellings when there are at most ``n_permutations`` (an exact test; the
-    identity included), else ``n_permutations`` seeded random ones (Monte Carlo).
+    identity included), else ``n_permutations`` seeded random ones (Monte Carlo), drawn in
+    order from ``numpy.random.default_rng(seed)``.
 
     Parameters
     ----------
     n_items : int
     n_permutations : int
-    seed : int or None
+    seed : int, sequence of int or None
+        The generator's seed.
+    exact : bool
+        Enumerate every relabelling when they are few (False: always draw at random, for
+        nulls whose draws are not a test's relabellings, e.g. random connectivity).
 
     Returns
     -------
@@ -40,10 +46,13 @@ def permutation_null(
         raise InputError(
             f"The 'n_permutations' argument must be a positive integer. Got {n_permutations!r}."
         )
-    if math.factorial(n_items) <= n_permutations:
+    if exact and math.factorial(n_items) <= n_permutations:
         return np.array(list(itertools.permutations(range(n_items)))), True
     rng = np.random.default_rng(seed)
-    return np.array([rng.permutation(n_items) for _ in range(n_permutations)]), False
+    out = np.empty((n_permutations, n_items), dtype=np.intp)
+    for k in range(n_permutations):
+        out[k] = rng.permutation(n_items)
+    return out, False
 
 
 def sign_flips(n_items: int, n_permutations: int, seed: int | None = 0) -> tuple[np.ndarray, bool]:
