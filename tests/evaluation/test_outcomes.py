@@ -199,3 +199,46 @@ def test_partner_designs_give_the_aps_of_their_pairs():
     values = ev.values()
     np.testing.assert_allclose(values[2], brain, atol=1e-10)
     np.testing.assert_allclose(values[1], model_aps, atol=1e-10)
+
+
+def _ncsnr(x):
+    """Allen et al. 2022 from its definition: z-score each unit over all presentations, noise
+    SD from the variance over repeats, signal SD = sqrt(max(0, 1 - noise^2))."""
+    z = (x - x.mean(axis=(0, 2), keepdims=True)) / x.std(axis=(0, 2), keepdims=True)
+    noise = np.sqrt(np.mean(np.var(z, axis=2, ddof=1), axis=0))
+    return np.sqrt(np.maximum(0, 1 - noise**2)) / noise
+
+
+def test_the_upper_pool_keeps_the_units_reliable_on_average_over_the_others():
+    """With an NCSNR filter, the paper's leave-one-out pool averages the others' responses
+    over the grayordinates whose NCSNR, averaged over them, passes the threshold; the
+    predicted subject keeps its own reliable grayordinates."""
+    rng = np.random.default_rng(6)
+    n, units, reps = 30, 40, 3
+    latent = rng.normal(size=(n, 5))
+    weights = {r: rng.normal(size=(5, units)) for r in REGIONS}
+    noise = rng.uniform(0.3, 3.0, size=units)  # grayordinates differ in reliability
+    resp = {
+        (f"s{s}", r): (latent @ weights[r])[:, :, None]
+        + noise[None, :, None] * rng.normal(size=(n, units, reps))
+        for s in range(N_SUB)
+        for r in REGIONS
+    }
+    ids = [f"x{i:02d}" for i in range(n)]
+    data = ca.BrainData.from_responses(resp, stimuli=ids)
+    model = ca.ModelData.from_activations({"L": latent @ rng.normal(size=(5, 7))}, model="m",
+                                          stimuli=ids)  # fmt: skip
+    train, test = ids[:15], ids[15:]
+    ev = ca.Evaluation.fit(model, data, metric="pearson", train_stimuli=train, test_stimuli=test,
+                           ncsnr_threshold=0.6, outcome="norm_upper")  # fmt: skip
+    te = slice(15, None)
+    for i, r in enumerate(REGIONS):
+        snr = {s: _ncsnr(resp[(f"s{s}", r)]) for s in range(N_SUB)}
+        mean = {s: resp[(f"s{s}", r)].mean(axis=2) for s in range(N_SUB)}
+        for s in range(N_SUB):
+            others = [a for a in range(N_SUB) if a != s]
+            keep = np.mean([snr[a] for a in others], axis=0) >= 0.6
+            assert 0 < keep.sum() < units
+            pool = np.mean([mean[a][te] for a in others], axis=0)[:, keep]
+            own = mean[s][te][:, snr[s] >= 0.6]
+            assert ev.subject_ceiling[1, i, s] == pytest.approx(rsa(pool, own), abs=1e-10)

@@ -140,12 +140,13 @@ class Evaluation(EvaluationState):
         brain = check_brain(brain_data, min_subjects=2, min_regions=1)
         if options["ncsnr_threshold"] is not None:  # units reliable across repeats only
             brain = _reliable(brain, options["ncsnr_threshold"])
+        unfiltered = brain_data if brain is not brain_data else None
         name, md = prepare_model(model_data, brain, model)
         if layers_by_region is None:
             train, test = _split(
                 md, brain, train_stimuli, test_stimuli, test_fraction, labels, seed
             )
-            profile = _selection_profile(md, brain, train, options)
+            profile = _selection_profile(md, brain, train, options, unfiltered)
             higher = get_metric(options["metric"]).higher_is_better
             layers = assign_layers(
                 profile, options["assignment"], higher_is_better=higher, region_order=region_order
@@ -155,7 +156,7 @@ class Evaluation(EvaluationState):
             train = []
             test = list(test_stimuli) if test_stimuli is not None else list(md.stimuli)
             options["assignment"] = "given"
-        return cls._scored(str(name), md, brain, layers, profile, train, test, options)
+        return cls._scored(str(name), md, brain, layers, profile, train, test, options, unfiltered)
 
     @classmethod
     def _scored(
@@ -168,12 +169,15 @@ class Evaluation(EvaluationState):
         train: list[Hashable],
         test: list[Hashable],
         options: dict[str, Any],
+        unfiltered: BrainData | None = None,
     ) -> Evaluation:
         """The test tensors: on the test stimuli, or for train-fitted predictivity on train
         and test stimuli together, with the metric told which are which."""
         metric = _metric(options, "test", n_train=len(train), n_test=len(test))
         stimuli = [*train, *test] if _train_fitted(options) else test
-        brain_x, t, ceiling, per_subject = _brain_side(brain, stimuli, metric, options)
+        brain_x, t, ceiling, per_subject = _brain_side(
+            brain, stimuli, metric, options, _aligned_source(unfiltered, stimuli)
+        )
         md_x = md.subset_stimuli(stimuli)
         rdm = options["rdm"]
         raw_u = score_tensor(md_x, brain_x, metric=metric, rdm=rdm).values[0]
@@ -360,7 +364,11 @@ def _reliable(brain: BrainData, threshold: float) -> BrainData:
 
 
 def _brain_side(
-    brain: BrainData, stimuli: list[Hashable], metric: Metric, options: dict[str, Any]
+    brain: BrainData,
+    stimuli: list[Hashable],
+    metric: Metric,
+    options: dict[str, Any],
+    unfiltered: BrainData | None = None,
 ) -> tuple[BrainData, np.ndarray, xr.DataArray, np.ndarray | None]:
     """The brain's part of an evaluation on ``stimuli``: the subset, its score tensor, its
     noise ceiling and, for a normalised outcome, the per-subject ceilings (lower over the
@@ -373,8 +381,14 @@ def _brain_side(
     def make() -> tuple[BrainData, np.ndarray, xr.DataArray, np.ndarray | None]:
         brain_x = brain.subset_stimuli(stimuli)
         tensor = score_tensor(brain_x, metric=metric, rdm=options["rdm"])
+        paper = options["ceiling"] == "hoefling2026"
         ceiling = noise_ceiling(
-            brain_x, metric, rdm=options["rdm"], definition=options["ceiling"], scores=tensor
+            brain_x,
+            metric,
+            rdm=options["rdm"],
+            definition=options["ceiling"],
+            scores=tensor,
+            unfiltered=unfiltered if paper else None,
         )
         per_subject = None
         if normalised:
@@ -386,6 +400,7 @@ def _brain_side(
                 scores=tensor,
                 per_subject=True,
                 pairs=pairs,
+                unfiltered=unfiltered,
             ).values
         return brain_x, tensor.values, ceiling, per_subject
 
@@ -398,6 +413,19 @@ def _brain_side(
         pairs.tobytes(),
     )
     return _kept_with(brain, "_brain_side_memo", key, make)
+
+
+def _aligned_source(source: BrainData | None, stimuli: list[Hashable]) -> BrainData | None:
+    """The data before the NCSNR filter on ``stimuli``, where every subject's units are the
+    same in each region (grayordinates): the paper's pool of the others then averages their
+    responses over the units reliable on average; None otherwise."""
+    if source is None or any(source.kind(k) != "responses" for k in source):
+        return None
+    for r in source.regions:
+        shapes = {source[(s, r)].values.shape[1] for s in source.subjects_with(r)}
+        if len(shapes) != 1:
+            return None
+    return source.subset_stimuli(stimuli)
 
 
 def _pairs(options: dict[str, Any], n_subjects: int) -> np.ndarray:
@@ -478,7 +506,11 @@ def outcome_tensors(
 
 
 def _selection_profile(
-    md: ModelData, brain: BrainData, train: list[Hashable], options: dict[str, Any]
+    md: ModelData,
+    brain: BrainData,
+    train: list[Hashable],
+    options: dict[str, Any],
+    unfiltered: BrainData | None = None,
 ) -> xr.DataArray:
     """The (layer, region) profile layers are selected on: the training stimuli's mean over
     subjects of the outcome (the raw score, or the score over the training split's
@@ -496,6 +528,7 @@ def _selection_profile(
         definition="hoefling2026",
         per_subject=True,
         pairs=_pairs(options, len(brain.subjects)),
+        unfiltered=_aligned_source(unfiltered, train),
     ).values
     _, normalised = outcome_tensors(
         np.zeros((1, 1, 1, 1)), scores.values, per_subject, options["outcome"], brain.regions

@@ -11,6 +11,7 @@ import xarray as xr
 
 from crossalign._validation import check_option
 from crossalign.compute.rdm import DISTANCES, rdm_vectors
+from crossalign.data.construct import average_repeats
 from crossalign.data.containers import BrainData
 from crossalign.data.labels import coord
 from crossalign.engine.core import cross, paired, prepare, representation_inputs
@@ -80,6 +81,7 @@ def noise_ceiling(
     scores: xr.DataArray | None = None,
     per_subject: bool = False,
     pairs: np.ndarray | None = None,
+    unfiltered: BrainData | None = None,
 ) -> xr.DataArray:
     """Noise ceiling per region: DataArray (region, bound), with per-subject upper bounds in
     ``attrs["subject_upper"]`` where the definition normalises per subject; with
@@ -108,6 +110,12 @@ def noise_ceiling(
     pairs : numpy.ndarray of bool, optional
         (subject, subject): ``pairs[a, s]`` says that a is a partner of s (default: every
         other subject), for the per-subject lower bound.
+    unfiltered : BrainData, optional
+        ``data`` before its per-subject NCSNR filter (``data`` is
+        :func:`~crossalign.stats.reliability.reliable_units` of it): under ``hoefling2026``
+        the leave-one-out pool is then the others' mean response over the units whose
+        NCSNR averaged over the others reaches the threshold, as the paper's
+        ``intersubject_consistency.py`` builds it (units aligned across subjects).
 
     Returns
     -------
@@ -165,6 +173,8 @@ def noise_ceiling(
             data.select(sources=subjects, areas=[r]), m, rdm, pool, definition, scores is None
         )
         loo[i, present[i]], everyone[i, present[i]], within[i][cell] = parts
+        if unfiltered is not None and definition == "hoefling2026":
+            loo[i, present[i]] = _ncsnr_pool_scores(data, unfiltered, r, subjects, m, rdm)
         if scores is not None and definition == "hoefling2026":
             within[i][cell] = scores.sel(
                 subject=subjects, region=r, target_subject=subjects, target_region=r
@@ -191,6 +201,43 @@ def noise_ceiling(
         },
         name="noise_ceiling",
     )
+
+
+def _ncsnr_pool_scores(
+    data: BrainData,
+    unfiltered: BrainData,
+    region: Hashable,
+    subjects: list[Hashable],
+    m: Metric,
+    rdm: str,
+) -> np.ndarray:
+    """M(pool(others), s) for each subject of ``region``, the pool being the others' mean
+    unfiltered response over the units whose NCSNR, averaged over the others, reaches the
+    threshold; s's own (filtered) responses as they are."""
+    snr = data.attrs.get("ncsnr", {})
+    threshold = data.attrs.get("ncsnr_threshold")
+    keys = [(s, region) for s in subjects]
+    raw = [average_repeats(np.asarray(unfiltered[k].values, dtype=np.float64)) for k in keys]
+    if threshold is None or any(k not in snr for k in keys) or len({x.shape for x in raw}) != 1:
+        raise InputError(
+            f"The 'unfiltered' data of noise_ceiling must be the data before an NCSNR filter "
+            f"over the same units in every subject; region {region!r} has "
+            f"{sorted({x.shape[1] for x in raw})} units and NCSNR for "
+            f"{sum(k in snr for k in keys)} of {len(keys)} subjects."
+        )
+    values = np.stack([np.asarray(snr[k], dtype=float) for k in keys])
+    out = np.empty(len(keys))
+    for i, key in enumerate(keys):
+        others = [j for j in range(len(keys)) if j != i]
+        keep = np.nanmean(values[others], axis=0) >= threshold
+        pool = np.mean([raw[j] for j in others], axis=0)[:, keep]
+        own = average_repeats(np.asarray(data[key].values, dtype=np.float64))
+        if m.input_kind == "rdm":
+            pair = rdm_vectors(np.stack([pool]), rdm), rdm_vectors(np.stack([own]), rdm)
+            out[i] = cross(prepare(m, pair[0]), prepare(m, pair[1]))[0, 0]
+        else:
+            out[i] = cross(prepare(m, [pool], ["pool"]), prepare(m, [own], [key]))[0, 0]
+    return out
 
 
 def _pairwise_means(within: np.ndarray) -> np.ndarray:
