@@ -140,7 +140,8 @@ class Evaluation(EvaluationState):
         brain = check_brain(brain_data, min_subjects=2, min_regions=1)
         if options["ncsnr_threshold"] is not None:  # units reliable across repeats only
             brain = _reliable(brain, options["ncsnr_threshold"])
-        unfiltered = brain_data if brain is not brain_data else None
+        filtered = set(brain.attrs.get("ncsnr") or {})
+        unfiltered = brain_data if filtered and filtered == set(brain.keys()) else None
         name, md = prepare_model(model_data, brain, model)
         if layers_by_region is None:
             train, test = _split(
