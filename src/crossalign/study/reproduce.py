@@ -23,6 +23,7 @@ from crossalign.errors import InputError
 from crossalign.io.bold_moments import PAPER_EXCLUDED, TEST, TRAIN
 from crossalign.io.outputs import write_atomic
 from crossalign.io.parcellations import PARCELLATIONS
+from crossalign.study.config import resolve_path
 
 __all__ = ["EXPERIMENTS", "PAPER_MODELS", "reproduction_study", "write_reproduction"]
 
@@ -106,10 +107,10 @@ def reproduction_study(
 
 
 def _parcellation_option(parcellation: str | Path) -> str:
-    """A parcellation name as it is, a file as an absolute path: the study file is written
-    elsewhere, and its relative paths resolve from its own folder."""
-    text = str(parcellation)
-    return text if text in PARCELLATIONS else str(Path(text).expanduser().resolve())
+    """A parcellation name as it is, a file as an absolute path (resolved from the working
+    directory, where the command was given): the study file is written elsewhere, and its
+    relative paths resolve from its own folder."""
+    return str(resolve_path(str(parcellation), Path.cwd(), names=PARCELLATIONS))
 
 
 def write_reproduction(
