@@ -211,6 +211,38 @@ CASES: dict[str, Case] = {
         _set("memory_budget", "3GB"),
         lambda ref, new, inp: (_equal_numbers(ref, new), assert_("budget 3.00 GB" in new.printed)),
     ),
+    "StudyConfig.outcome": (  # the score over the lower ceiling, labelled and kept beside
+        _set("outcome", ["norm_lower", "score"]),
+        lambda ref, new, inp: assert_(
+            set(new.results["metric"]) == {"spearman", "spearman [norm_lower]"}
+            and set(new.results["outcome"]) == {"score", "norm_lower"}
+            and not _changed(ref, _only(new, "spearman"))
+            and _changed(ref, _only(new, "spearman [norm_lower]"))
+        ),
+    ),
+    "StudyConfig.partners": (  # 2 partners per target: other brain APS and ceilings
+        _set("partners", 2),
+        lambda ref, new, inp: assert_(
+            _changed(ref, new, "brain_aps") and new.config["partners"] == 2
+        ),
+    ),
+    "StudyConfig.similarity": (  # APS by mean absolute difference: other APS, same scores
+        _set("similarity", "mae"),
+        lambda ref, new, inp: assert_(
+            _changed(ref, new, "aps") and not _changed(ref, new, "score")
+        ),
+    ),
+    "StudyConfig.connectivity": (
+        lambda cfg, inp: cfg.update(
+            connectivity=[{"name": "wires", "path": _connectivity_file(inp), "n_random": 20}]
+        ),
+        lambda ref, new, inp: (
+            _equal_numbers(ref, new),
+            assert_(
+                set(new.results.query("analysis == 'connectivity_aps'")["other_model"]) == {"wires"}
+            ),
+        ),  # fmt: skip
+    ),
     "DatasetConfig.name": (
         lambda cfg, inp: cfg["datasets"][0].update(name="renamed"),
         lambda ref, new, inp: assert_(set(new.results["dataset"]) == {"renamed"}),
@@ -377,6 +409,23 @@ def _weights_file(inputs: dict) -> str:
         torch.save(
             ca.load_model("efficientnet_lite0", pretrained=False, seed=7).module.state_dict(), path
         )
+    return str(path)
+
+
+def _only(run: Run, metric: str) -> Run:
+    """A view of a run's results of one metric label (for comparing with the reference)."""
+    view = object.__new__(Run)
+    view.results = run.results[run.results["metric"] == metric]
+    return view
+
+
+def _connectivity_file(inputs: dict) -> str:
+    """A random symmetric connectivity over the base dataset's regions."""
+    brain = dict(np.load(inputs["brain"]))
+    regions = [k for k in brain if k != "stimuli"]
+    w = np.random.default_rng(0).uniform(size=(len(regions), len(regions)))
+    path = inputs["brain"].parent / "wires.npz"
+    np.savez(path, connectivity=(w + w.T) / 2, regions=np.array(regions))
     return str(path)
 
 
