@@ -241,7 +241,7 @@ CASES: dict[str, Case] = {
             assert_(
                 set(new.results.query("analysis == 'connectivity_aps'")["other_model"]) == {"wires"}
             ),
-        ),  # fmt: skip
+        ),
     ),
     "DatasetConfig.name": (
         lambda cfg, inp: cfg["datasets"][0].update(name="renamed"),
