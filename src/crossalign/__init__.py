@@ -14,6 +14,7 @@ Quick start
 from crossalign import _aliases, errors, functional
 from crossalign._version import __version__
 from crossalign.analysis.aps import brain_aps, brain_aps_ci, brain_patterns, model_patterns
+from crossalign.analysis.encoding import EncodingModel
 from crossalign.analysis.layers import assign_layers, layer_scores, select_layers
 from crossalign.analysis.patterns import (
     PatternComparison,
@@ -91,6 +92,8 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     "connectivity_aps",
     "model_aps",
     "model_patterns",
+    # brain-predictive models
+    "EncodingModel",
     # layer selection
     "assign_layers",
     "layer_scores",

@@ -1,0 +1,118 @@
+"""Encoding models against scikit-learn and linear predictivity, and the leakage rules of
+subjects held out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import crossalign as ca
+from crossalign.errors import InputError
+
+linear_model = pytest.importorskip("sklearn.linear_model")
+model_selection = pytest.importorskip("sklearn.model_selection")
+
+REGIONS = ["V1", "V2", "IT"]
+N, N_TRAIN, N_SUB = 60, 40, 4
+
+
+def world(seed=0, aligned=True):
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(N, 6))
+    readout = {r: rng.normal(size=(6, 12)) for r in REGIONS}
+    brain = {
+        (f"s{s}", r): latent @ readout[r] + rng.normal(size=(N, 12))
+        if aligned
+        else latent @ rng.normal(size=(6, 8 + s)) + rng.normal(size=(N, 8 + s))
+        for s in range(N_SUB)
+        for r in REGIONS
+    }
+    ids = [f"x{i:02d}" for i in range(N)]
+    layers = {
+        "early": latent @ rng.normal(size=(6, 9)) + 2.0 * rng.normal(size=(N, 9)),
+        "late": latent @ rng.normal(size=(6, 15)) + 0.2 * rng.normal(size=(N, 15)),
+    }
+    model = ca.ModelData.from_activations(layers, model="net", stimuli=ids)
+    return brain, layers, ca.BrainData.from_responses(brain, stimuli=ids), model, ids
+
+
+def z(x, rows):
+    sd = x[rows].std(0)
+    return (x - x[rows].mean(0)) / np.where(sd == 0, 1, sd)
+
+
+def test_predictions_equal_scikit_learns_ridge_with_ridgecvs_alpha():
+    brain, layers, data, model, ids = world()
+    enc = ca.EncodingModel(cv=5, seed=3, store_coef=True).fit(model, data, stimuli=ids[:N_TRAIN])
+    predicted = enc.predict(model, ids[N_TRAIN:])
+    tr = slice(0, N_TRAIN)
+    for (s, r), y in brain.items():
+        layer = enc.layer_[r]
+        x = z(layers[layer], tr)
+        yz = z(y, tr)
+        cv = model_selection.KFold(5, shuffle=True, random_state=3)
+        alpha = linear_model.RidgeCV(alphas=enc.alphas, cv=cv).fit(x[tr], yz[tr]).alpha_
+        assert float(enc.alpha_.sel(subject=s, region=r)) == alpha
+        ridge = linear_model.Ridge(alpha=alpha).fit(x[tr], yz[tr])
+        expected = ridge.predict(x[N_TRAIN:]) * y[tr].std(0) + y[tr].mean(0)
+        np.testing.assert_allclose(predicted[(s, r)].values, expected, atol=1e-8)
+        np.testing.assert_allclose(enc.coef_[(s, r)][0], ridge.coef_.T, atol=1e-8)
+    assert enc.layer_ == {"V1": "late", "V2": "late", "IT": "late"}
+
+
+def test_fold_models_give_the_predictivity_score_of_the_split():
+    _brain, _layers, data, model, ids = world(seed=1)
+    enc = ca.EncodingModel(refit=False, seed=1, layers={r: "early" for r in REGIONS})
+    enc.fit(model, data, stimuli=ids[:N_TRAIN])
+    got = enc.score(model, data, ids[N_TRAIN:])
+    metric = ca.get_metric(
+        "predictivity", test="train-fitted", seed=1,
+        split=(tuple(range(N_TRAIN)), tuple(range(N_TRAIN, N))),
+    )  # fmt: skip
+    for s in data.subjects:
+        for r in REGIONS:
+            expected = metric.score(model[("net", "early")].values, data[(s, r)].values)
+            assert float(got.sel(subject=s, region=r)) == pytest.approx(expected, abs=1e-10)
+    assert enc.alpha_.dims == ("fold", "subject", "region")
+
+
+def test_a_model_for_a_held_out_subject_never_sees_its_data():
+    brain, _layers, data, model, ids = world(seed=2)
+    train = ids[:N_TRAIN]
+    enc = ca.EncodingModel(subjects="others").fit(model, data, stimuli=train)
+    before = enc.predict(model)
+    # change everything subject s0 measured and every test response: the model for s0 and
+    # every prediction stay the same (no s0 data and no test stimulus enter its fit)
+    changed = {k: v.copy() for k, v in brain.items()}
+    for (s, r), v in changed.items():
+        v[N_TRAIN:] += 100.0
+        if s == "s0":
+            v[:] = np.random.default_rng(9).normal(size=v.shape)
+    again = ca.EncodingModel(subjects="others").fit(
+        model, ca.BrainData.from_responses(changed, stimuli=ids), stimuli=train
+    )
+    after = again.predict(model)
+    for r in REGIONS:
+        np.testing.assert_array_equal(before[("s0", r)].values, after[("s0", r)].values)
+        assert not np.allclose(before[("s1", r)].values, after[("s1", r)].values)
+    insilico = enc.as_model(model, name="brainnet")
+    assert insilico.attrs["held_out"]["s0"] == "brainnet|s0"
+    assert insilico.layers("brainnet|s0") == REGIONS
+    with pytest.raises(InputError, match="same units"):
+        unaligned = world(seed=2, aligned=False)[2]
+        ca.EncodingModel(subjects="others").fit(model, unaligned, stimuli=train)
+
+
+def test_encoding_models_refuse_what_they_cannot_fit():
+    _brain, _layers, data, model, ids = world()
+    with pytest.raises(InputError, match="not fitted"):
+        ca.EncodingModel().predict(model)
+    with pytest.raises(InputError, match="'cv'"):
+        ca.EncodingModel(cv=1)
+    with pytest.raises(InputError, match="'alphas'"):
+        ca.EncodingModel(alphas=[0.0, 1.0])
+    with pytest.raises(InputError, match="names \\['deep'\\]"):
+        ca.EncodingModel(layers=["deep"]).fit(model, data, stimuli=ids[:N_TRAIN])
+    enc = ca.EncodingModel().fit(model, data, stimuli=ids[:N_TRAIN])
+    with pytest.raises(InputError, match="held-out"):
+        enc.score(model, data, ids[:10])
