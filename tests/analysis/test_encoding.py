@@ -84,7 +84,7 @@ def test_a_model_for_a_held_out_subject_never_sees_its_data():
     # change everything subject s0 measured and every test response: the model for s0 and
     # every prediction stay the same (no s0 data and no test stimulus enter its fit)
     changed = {k: v.copy() for k, v in brain.items()}
-    for (s, r), v in changed.items():
+    for (s, _r), v in changed.items():
         v[N_TRAIN:] += 100.0
         if s == "s0":
             v[:] = np.random.default_rng(9).normal(size=v.shape)

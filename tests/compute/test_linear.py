@@ -51,7 +51,7 @@ def test_leave_one_out_choice_equals_ridgecv(seed):
 
 
 def test_r2_per_unit_equals_scikit_learn():
-    x, y = data(3)
+    _x, y = data(3)
     y_hat = y + np.random.default_rng(0).normal(size=y.shape)
     np.testing.assert_allclose(
         r2_scores(y, y_hat), metrics.r2_score(y, y_hat, multioutput="raw_values"), atol=1e-12
