@@ -116,3 +116,28 @@ def test_encoding_models_refuse_what_they_cannot_fit():
     enc = ca.EncodingModel().fit(model, data, stimuli=ids[:N_TRAIN])
     with pytest.raises(InputError, match="held-out"):
         enc.score(model, data, ids[:10])
+
+
+def test_an_in_silico_brain_is_evaluated_like_any_model():
+    """A planted case: regions are read-outs of shared latent features plus subject noise.
+    The brain-predictive model's pointwise scores approach the noise ceiling, and its
+    cross-region matrix and APS are computed like any model's; with subjects held out, each
+    subject is scored against the model fitted without it."""
+    _brain, _layers, data, model, ids = world(seed=4)
+    train, test = ids[:N_TRAIN], ids[N_TRAIN:]
+    for subjects in ("each", "others"):
+        enc = ca.EncodingModel(subjects=subjects).fit(model, data, stimuli=train)
+        insilico = enc.as_model(model, name="brainnet")
+        ev = ca.evaluate_model(insilico, data, metric="pearson", test_stimuli=test,
+                               n_bootstrap=100)  # fmt: skip
+        assert list(ev["layer"].values) == REGIONS  # each region stands for itself
+        ceiling = ev["ceiling"].sel(bound="upper").values
+        assert (ev["score_mean"].values > 0.8 * ceiling).all()
+        assert np.isfinite(ev["aps"].values).all() and ev["model_matrix"].shape == (3, 3)
+        assert ev.attrs["model"] == "brainnet"
+    # held out: subject s1's score uses the s1 model's region prediction
+    evaluation = ca.Evaluation.fit(insilico, data, metric="pearson", test_stimuli=test)
+    s1 = insilico.select(["brainnet|s1"]).subset_stimuli(test)
+    expected = ca.score(s1[("brainnet|s1", "V2")].values, data.subset_stimuli(test)[("s1", "V2")].values,
+                        metric="pearson")  # fmt: skip
+    assert evaluation.u[evaluation.layer_names.index("V2"), 1, 1] == pytest.approx(expected)

@@ -142,7 +142,13 @@ class Evaluation(EvaluationState):
             brain = _reliable(brain, options["ncsnr_threshold"])
         filtered = set(brain.attrs.get("ncsnr") or {})
         unfiltered = brain_data if filtered and filtered == set(brain.keys()) else None
-        name, md = prepare_model(model_data, brain, model)
+        held_out = model_data.attrs.get("held_out") if isinstance(model_data, ModelData) else None
+        if held_out:  # one model per scored subject (an in-silico brain without that subject)
+            name, md, layers_by_region = _held_out(model_data, brain, layers_by_region, model)
+        else:
+            name, md = prepare_model(model_data, brain, model)
+            if layers_by_region is None and md.attrs.get("paradigm") == "brain-predictive":
+                layers_by_region = md.layers_by_region.get(name)  # its regions stand for themselves
         if layers_by_region is None:
             train, test = _split(
                 md, brain, train_stimuli, test_stimuli, test_fraction, labels, seed
@@ -153,7 +159,8 @@ class Evaluation(EvaluationState):
                 profile, options["assignment"], higher_is_better=higher, region_order=region_order
             )
         else:
-            layers, profile = _given_layers(layers_by_region, brain, md, name), None
+            first = md.select([md.models[0]])
+            layers, profile = _given_layers(layers_by_region, brain, first, name), None
             train = []
             test = list(test_stimuli) if test_stimuli is not None else list(md.stimuli)
             options["assignment"] = "given"
@@ -181,7 +188,7 @@ class Evaluation(EvaluationState):
         )
         md_x = md.subset_stimuli(stimuli)
         rdm = options["rdm"]
-        raw_u = score_tensor(md_x, brain_x, metric=metric, rdm=rdm).values[0]
+        raw_u = _model_tensor(md_x, brain_x, metric, rdm)
         t, u = outcome_tensors(
             partner_tensor(t, _pairs(options, len(brain.subjects))),
             raw_u,
@@ -190,13 +197,14 @@ class Evaluation(EvaluationState):
             list(brain.regions),
         )
         chosen = list(dict.fromkeys(layers[r] for r in brain.regions))
-        own = score_tensor(md_x.select(areas=chosen), metric=metric, rdm=rdm).values[0, :, 0]
+        own_all = score_tensor(md_x.select(areas=chosen), metric=metric, rdm=rdm).values
+        own = np.mean([own_all[m, :, m] for m in range(len(md_x.models))], axis=0)
         pos = [chosen.index(layers[r]) for r in brain.regions]
         return cls(
             model=name,
             regions=list(brain.regions),
             subjects=list(brain.subjects),
-            layer_names=list(md_x.layers()),
+            layer_names=list(md_x.layers(md_x.models[0])),
             layers=layers,
             train=train,
             test=test,
@@ -344,6 +352,43 @@ class Evaluation(EvaluationState):
         Evaluation
         """
         return persistence.load(cls, path)
+
+
+def _held_out(
+    model_data: ModelData,
+    brain: BrainData,
+    layers_by_region: Mapping[Hashable, Hashable] | None,
+    model: Hashable | None,
+) -> tuple[Hashable, ModelData, Mapping[Hashable, Hashable] | None]:
+    """An in-silico brain with one model per scored subject (``attrs["held_out"]``:
+    subject -> model): every subject must have its model, and all share their layers."""
+    held = {str(k): v for k, v in model_data.attrs["held_out"].items()}
+    missing = [s for s in brain.subjects if str(s) not in held]
+    if missing:
+        raise InputError(
+            f"The model data holds one model per held-out subject, but none for subject(s) "
+            f"{missing[:5]} of the brain data. Fit the encoding model on these subjects."
+        )
+    order = [held[str(s)] for s in brain.subjects]
+    md = model_data.select(order).align_to(brain.stimuli)
+    md.attrs["held_out"] = {str(s): held[str(s)] for s in brain.subjects}
+    given = layers_by_region or model_data.layers_by_region.get(order[0])
+    name = model if model is not None else str(order[0]).rsplit("|", 1)[0]
+    return name, md, given
+
+
+def _model_tensor(md: ModelData, brain: BrainData, metric: Metric, rdm: str) -> np.ndarray:
+    """(L, S, R): every layer against every (subject, region); with one model per held-out
+    subject, subject s is scored against its own model only."""
+    held = md.attrs.get("held_out")
+    if not held:
+        return score_tensor(md, brain, metric=metric, rdm=rdm).values[0]
+    columns = [
+        score_tensor(md.select([held[str(s)]]), brain.select(sources=[s]), metric=metric, rdm=rdm)
+        .values[0, :, 0]
+        for s in brain.subjects
+    ]
+    return np.stack(columns, axis=1)
 
 
 def _kept_with(brain: BrainData, name: str, key: Hashable, make: Callable[[], Any]) -> Any:
