@@ -38,7 +38,6 @@ from crossalign.evaluation.protocols import Protocol, get_protocol
 from crossalign.evaluation.state import BOOTSTRAPS, EvaluationState
 from crossalign.metrics import Metric, get_metric
 from crossalign.metrics.predictivity import Predictivity
-from crossalign.metrics.shape import HeldOutProcrustes
 from crossalign.stats.ceilings import OUTCOMES, noise_ceiling, partner_pairs
 from crossalign.stats.reliability import reliable_units
 
@@ -384,8 +383,9 @@ def _model_tensor(md: ModelData, brain: BrainData, metric: Metric, rdm: str) -> 
     if not held:
         return score_tensor(md, brain, metric=metric, rdm=rdm).values[0]
     columns = [
-        score_tensor(md.select([held[str(s)]]), brain.select(sources=[s]), metric=metric, rdm=rdm)
-        .values[0, :, 0]
+        score_tensor(
+            md.select([held[str(s)]]), brain.select(sources=[s]), metric=metric, rdm=rdm
+        ).values[0, :, 0]
         for s in brain.subjects
     ]
     return np.stack(columns, axis=1)
@@ -633,10 +633,10 @@ def _options(protocol: Protocol, choices: dict[str, Any], seed: int | None) -> d
 def _train_fitted(options: dict[str, Any]) -> bool:
     """Whether the test tensors are fitted on the training stimuli and scored on the test
     stimuli (train-fitted predictivity, held-out Procrustes)."""
-    name = options["metric"].name if isinstance(options["metric"], Metric) else options["metric"]
-    if name == HeldOutProcrustes.name:
+    m = get_metric(options["metric"])
+    if m.held_out:
         return True
-    return name == "predictivity" and options["predictivity_test"] == "train-fitted"
+    return m.name == "predictivity" and options["predictivity_test"] == "train-fitted"
 
 
 def _metric(options: dict[str, Any], part: str, n_train: int = 0, n_test: int = 0) -> Metric:
@@ -644,11 +644,8 @@ def _metric(options: dict[str, Any], part: str, n_train: int = 0, n_test: int = 
     takes the protocol's seed and fold weights unless its own options set them; held-out
     Procrustes selects layers by its training score and is tested on the split."""
     m = get_metric(options["metric"])
-    if isinstance(m, HeldOutProcrustes):
-        if part == "test":
-            split = (tuple(range(n_train)), tuple(range(n_train, n_train + n_test)))
-            return get_metric(m, split=split, part="test")
-        return get_metric(m, split=None, part="train")
+    if m.held_out:
+        return m.with_split(n_train, n_test) if part == "test" else m.for_selection()
     if not isinstance(m, Predictivity):
         return m
     own: dict[str, Any] = {}

@@ -19,6 +19,7 @@ from crossalign.metrics.knn import MutualKNN
 from crossalign.metrics.predictivity import Predictivity
 from crossalign.metrics.rsa import Cosine, KendallTauA, Pearson, Spearman
 from crossalign.metrics.shape import HeldOutProcrustes, Procrustes, ShapeMetric
+from crossalign.metrics.versa import Versa
 
 __all__ = ["METRICS", "Cost", "Metric", "Parameter", "get_metric", "list_metrics"]
 
@@ -36,6 +37,7 @@ for _cls in (
     ShapeMetric,
     Predictivity,
     MutualKNN,
+    Versa,
 ):
     METRICS.register(_cls.name, _cls)
 

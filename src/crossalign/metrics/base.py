@@ -108,6 +108,9 @@ class Metric(ABC):
     #: Backends with kernels for this metric (the ``backend`` option); elsewhere it runs on
     #: NumPy, and the plan says so.
     backends: ClassVar[tuple[str, ...]] = ("numpy",)
+    #: Fitted on training stimuli and scored on test stimuli: an evaluation passes both
+    #: (:meth:`with_split`) and selects layers with :meth:`for_selection`.
+    held_out: ClassVar[bool] = False
 
     @classmethod
     def parameters(cls) -> dict[str, Parameter]:
@@ -266,6 +269,30 @@ class Metric(ABC):
         if self.input_kind == "rdm":
             return np.stack([np.asarray(x, dtype=np.float64) for x in items])
         return [np.asarray(x, dtype=np.float64) for x in items]
+
+    def with_split(self, n_train: int, n_test: int) -> Metric:
+        """The metric fitted on the first ``n_train`` stimuli and scoring the next ``n_test``
+        (held-out metrics); other metrics are returned as they are.
+
+        Parameters
+        ----------
+        n_train, n_test : int
+
+        Returns
+        -------
+        Metric
+        """
+        return self
+
+    def for_selection(self) -> Metric:
+        """The metric an evaluation selects layers with on training stimuli (itself, unless
+        a held-out metric says otherwise).
+
+        Returns
+        -------
+        Metric
+        """
+        return self
 
     def score(self, x: np.ndarray, y: np.ndarray) -> float:
         """The score of one pair (x, y), through the same path as the batched engine.

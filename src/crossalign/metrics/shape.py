@@ -21,7 +21,7 @@ one small product and one singular-value decomposition.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -214,6 +214,7 @@ class HeldOutProcrustes(Metric):
     name: ClassVar = "procrustes_cv"
     input_kind: ClassVar = "responses"
     symmetric: ClassVar = False
+    held_out: ClassVar = True
     citation: ClassVar = _SCHONEMANN + "\n" + _WILLIAMS
     description: ClassVar = (
         "orthogonal Procrustes fitted on training stimuli (PCA to min(64, p), unit norm), "
@@ -243,6 +244,29 @@ class HeldOutProcrustes(Metric):
                 self, "split", len(train) >= 2 and len(test) >= 1, "(>= 2 train, >= 1 test)"
             )
             object.__setattr__(self, "split", (train, test))
+
+    def with_split(self, n_train: int, n_test: int) -> HeldOutProcrustes:
+        """The metric fitted on the first ``n_train`` stimuli and scoring the next ``n_test``.
+
+        Parameters
+        ----------
+        n_train, n_test : int
+
+        Returns
+        -------
+        HeldOutProcrustes
+        """
+        split = (tuple(range(n_train)), tuple(range(n_train, n_train + n_test)))
+        return replace(self, split=split, part="test")
+
+    def for_selection(self) -> HeldOutProcrustes:
+        """The in-sample score on the training stimuli (how the paper selects layers).
+
+        Returns
+        -------
+        HeldOutProcrustes
+        """
+        return replace(self, split=None, part="train")
 
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> list[list[_Reduced]]:
         """Per representation and split: centre by the training mean and find the principal
