@@ -138,6 +138,6 @@ def test_an_in_silico_brain_is_evaluated_like_any_model():
     # held out: subject s1's score uses the s1 model's region prediction
     evaluation = ca.Evaluation.fit(insilico, data, metric="pearson", test_stimuli=test)
     s1 = insilico.select(["brainnet|s1"]).subset_stimuli(test)
-    expected = ca.score(s1[("brainnet|s1", "V2")].values, data.subset_stimuli(test)[("s1", "V2")].values,
-                        metric="pearson")  # fmt: skip
+    measured = data.subset_stimuli(test)[("s1", "V2")].values
+    expected = ca.score(s1[("brainnet|s1", "V2")].values, measured, metric="pearson")
     assert evaluation.u[evaluation.layer_names.index("V2"), 1, 1] == pytest.approx(expected)
