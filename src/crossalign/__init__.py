@@ -14,6 +14,7 @@ Quick start
 from crossalign import _aliases, errors, functional
 from crossalign._version import __version__
 from crossalign.analysis.aps import brain_aps, brain_aps_ci, brain_patterns, model_patterns
+from crossalign.analysis.brain_training import train_brain_model
 from crossalign.analysis.encoding import EncodingModel
 from crossalign.analysis.layers import assign_layers, layer_scores, select_layers
 from crossalign.analysis.patterns import (
@@ -94,6 +95,7 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     "model_patterns",
     # brain-predictive models
     "EncodingModel",
+    "train_brain_model",
     # layer selection
     "assign_layers",
     "layer_scores",

@@ -5,6 +5,7 @@ never imports torch.
 """
 
 from crossalign.models.adapters import ModelAdapter
+from crossalign.models.brain_trained import load_brain_model
 from crossalign.models.cache import ActivationCache
 from crossalign.models.extract import (
     ClipSampling,
@@ -29,6 +30,7 @@ __all__ = [
     "as_adapter",
     "extract",
     "list_layers",
+    "load_brain_model",
     "load_model",
     "load_video",
     "resolve_stimuli",
