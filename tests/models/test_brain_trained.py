@@ -70,7 +70,7 @@ def test_only_the_chosen_blocks_learn(tmp_path):
 
 
 def test_bad_arguments_are_named(tmp_path):
-    images, brain, ids = world()
+    images, brain, _ids = world()
     with pytest.raises(InputError, match="'epochs'"):
         ca.train_brain_model("tests.helper_models:tiny_net", brain, tmp_path / "x.pt",
                              images=images, epochs=0, allow_user_modules=True)  # fmt: skip
