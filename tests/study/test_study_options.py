@@ -243,6 +243,30 @@ CASES: dict[str, Case] = {
             ),
         ),
     ),
+    "ModelConfig.encoding": (  # a brain-predictive model on response data: its own regions
+        lambda cfg, inp: (
+            cfg["datasets"][0].update(path=_response_brain(inp)),
+            cfg["models"].append(
+                {
+                    "name": "insilico",
+                    "source": "encoding",
+                    "path": str(inp["acts"]),
+                    "encoding": {"subjects": "others", "cv": 3},
+                }
+            ),
+        ),
+        lambda ref, new, inp: assert_(
+            set(new.results.query("model == 'insilico'")["paradigm"].dropna())
+            == {"brain-predictive"}
+            and {
+                (r, la)
+                for r, la in new.results.query(
+                    "model == 'insilico' and analysis == 'selected_layer'"
+                )[["region", "layer"]].itertuples(index=False)
+            }
+            == {(r, r) for r in set(new.results["region"].dropna())}
+        ),
+    ),
     "DatasetConfig.name": (
         lambda cfg, inp: cfg["datasets"][0].update(name="renamed"),
         lambda ref, new, inp: assert_(set(new.results["dataset"]) == {"renamed"}),
@@ -426,6 +450,28 @@ def _connectivity_file(inputs: dict) -> str:
     w = np.random.default_rng(0).uniform(size=(len(regions), len(regions)))
     path = inputs["brain"].parent / "wires.npz"
     np.savez(path, connectivity=(w + w.T) / 2, regions=np.array(regions))
+    return str(path)
+
+
+def _response_brain(inputs: dict) -> str:
+    """Responses of 4 subjects in the base dataset's regions, driven by the base model's
+    activations (a dataset an encoding model can be fitted on)."""
+    acts = dict(np.load(inputs["acts"]))
+    regions = [k for k in dict(np.load(inputs["brain"])) if k != "stimuli"]
+    rng = np.random.default_rng(5)
+    drive = np.hstack([acts["early"], acts["late"]])
+    brain = ca.BrainData.from_responses(
+        {
+            (f"s{s}", r): drive @ rng.normal(size=(drive.shape[1], 8))
+            + rng.normal(size=(len(drive), 8))
+            for s in range(4)
+            for r in regions
+        },
+        stimuli=[str(x) for x in acts["stimuli"]],
+    )
+    path = inputs["brain"].parent / "responses.nc"
+    if not path.exists():
+        ca.io.save_xarray(brain, path)
     return str(path)
 
 

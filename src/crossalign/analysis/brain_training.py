@@ -39,8 +39,10 @@ def _targets(
     data = brain.subset_stimuli(train)
     out = {}
     for r in regions:
-        arrays = [average_repeats(np.asarray(data[(s, r)].values, dtype=np.float64))
-                  for s in data.subjects_with(r)]  # fmt: skip
+        arrays = [
+            average_repeats(np.asarray(data[(s, r)].values, dtype=np.float64))
+            for s in data.subjects_with(r)
+        ]
         y = np.mean(arrays, axis=0) if len({a.shape for a in arrays}) == 1 else np.hstack(arrays)
         sd = y.std(axis=0)
         out[r] = (y - y.mean(axis=0)) / np.where(sd == 0, 1.0, sd)
@@ -203,8 +205,11 @@ def _check_training(
     missing = [r for r in regions if r not in [str(x) for x in brain.regions]]
     if missing:
         raise InputError(f"The 'regions' argument names unknown region(s) {missing}.")
-    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1),
-                             ("patience", patience, 1)):  # fmt: skip
+    for name, value, low in (
+        ("epochs", epochs, 1),
+        ("batch_size", batch_size, 1),
+        ("patience", patience, 1),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise InputError(f"The '{name}' argument must be an integer >= {low}. Got {value!r}.")
     if not (isinstance(validation, float) and 0 < validation < 0.5):

@@ -254,8 +254,10 @@ class EncodingModel:
             best = {}
             for layer, x in features.items():
                 xz = _Scaler.of(x).apply(x)
-                scores = [choose_kfold(xz, _Scaler.of(y).apply(y), self.alphas, folds)[1].max()
-                          for y in cells]  # fmt: skip
+                scores = [
+                    choose_kfold(xz, _Scaler.of(y).apply(y), self.alphas, folds)[1].max()
+                    for y in cells
+                ]
                 best[layer] = float(np.mean(scores))
             chosen[r] = max(best, key=lambda la: best[la])  # first best on a tie
         return chosen

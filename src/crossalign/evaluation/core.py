@@ -160,7 +160,7 @@ class Evaluation(EvaluationState):
         else:
             first = md.select([md.models[0]])
             layers, profile = _given_layers(layers_by_region, brain, first, name), None
-            train = []
+            train = list(train_stimuli) if train_stimuli is not None else []  # train-fitted metrics
             test = list(test_stimuli) if test_stimuli is not None else list(md.stimuli)
             options["assignment"] = "given"
         return cls._scored(str(name), md, brain, layers, profile, train, test, options, unfiltered)

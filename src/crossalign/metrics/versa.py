@@ -206,8 +206,9 @@ class Versa(Metric):
         splits = self._splits(a[0].shape[0]) if a else []
 
         def mean(x: np.ndarray, y: np.ndarray) -> float:
-            scores = [versa_score(x, y, tr, te, self.alphas, self.seed, self.folds)
-                      for tr, te in splits]  # fmt: skip
+            scores = [
+                versa_score(x, y, tr, te, self.alphas, self.seed, self.folds) for tr, te in splits
+            ]
             return float(np.mean(scores))
 
         return np.array([[mean(x, y) for y in b] for x in a], dtype=np.float64)

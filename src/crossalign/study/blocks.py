@@ -245,9 +245,15 @@ def model_block(
                 f"{cfg.n_bootstrap} bootstraps",
                 highlight=False,
             )
+        fitted_on = md.attrs.get("fitted_on")  # a brain-predictive model: test stimuli only
+        held_out = [s for s in brain.stimuli if str(s) not in set(fitted_on or [])]
         evaluation = Evaluation.fit(
             rename_model(md, mcfg.name),
             brain,
+            train_stimuli=[s for s in brain.stimuli if str(s) in set(fitted_on)]
+            if fitted_on
+            else None,
+            test_stimuli=held_out if fitted_on else None,
             protocol=cfg.protocol,
             metric=metric,
             rdm=cfg.effective_choices()["rdm"],

@@ -37,7 +37,7 @@ _STRICT = ConfigDict(extra="forbid", strict=True)
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
 #: Model sources that need the dataset's stimulus images (or clips).
-IMAGE_SOURCES = ("registry", "pixels", "module")
+IMAGE_SOURCES = ("registry", "pixels", "module", "brain")
 #: Model sources that read a file at ``path``.
 FILE_SOURCES = ("activations", "rdms")
 
@@ -120,12 +120,42 @@ class DatasetConfig(BaseModel):
         return self
 
 
+class EncodingConfig(BaseModel):
+    """How a ``source = "encoding"`` model is fitted (:class:`crossalign.EncodingModel`): on
+    the study's training stimuli, never on a test stimulus.
+
+    Parameters
+    ----------
+    cv : int
+        Folds of the penalty choice.
+    seed : int
+    subjects : {"others", "each"}
+        Per scored subject a model fitted on the other subjects' mean response (default:
+        never on the subject it is scored on), or on the subject's own responses.
+    refit : bool
+        One ridge on all training stimuli, or predictivity's fold models.
+    layers : list of str, optional
+        Candidate layers of the backbone (default all).
+    """
+
+    model_config = _STRICT
+    cv: Annotated[int, Field(ge=2)] = 5
+    seed: Seed = 0
+    subjects: Literal["others", "each"] = "others"
+    refit: bool = True
+    layers: list[str] | None = None
+
+
 class ModelConfig(BaseModel):
     """A model. ``source``: ``registry`` (``model`` name, e.g. efficientnet_lite0 or
     timm:resnet18), ``predictors`` (the dataset's hand-built model RDMs), ``pixels`` (a
     pixel-space model of the stimulus images), ``activations`` (precomputed activations at
     ``path``), ``rdms`` (model RDMs at ``path``: one square array per layer), or ``module``
-    (``"package.module:factory"``, needs --allow-user-modules). ``datasets`` limits the model
+    (``"package.module:factory"``, needs --allow-user-modules), ``encoding`` (a
+    brain-predictive model: ridge encoding models from the features of ``model`` or of the
+    activations at ``path``, fitted on the training stimuli, settings in ``encoding``) or
+    ``brain`` (a network trained on brain data, the weights file at ``path``, from
+    :func:`crossalign.train_brain_model`). ``datasets`` limits the model
     to the datasets with these names or labels. ``projection`` reduces extracted layers with a
     seeded sparse random projection (a dimension, ``"auto"`` for the Johnson-Lindenstrauss
     dimension, ``"none"``; default: the study protocol's). On clips, ``frames`` are sampled
@@ -153,13 +183,15 @@ class ModelConfig(BaseModel):
     weights : str, optional
     paradigm, family, training_data : str, optional
     datasets : list of str, optional
+    encoding : EncodingConfig, optional
+        The fit of a ``source = "encoding"`` model.
     """
 
     model_config = _STRICT
     name: str = Field(min_length=1)
-    source: Literal["registry", "predictors", "pixels", "activations", "rdms", "module"] = (
-        "registry"
-    )
+    source: Literal[
+        "registry", "predictors", "pixels", "activations", "rdms", "module", "encoding", "brain"
+    ] = "registry"
     model: str | None = None
     pretrained: bool = True
     seed: Seed = 0
@@ -175,6 +207,7 @@ class ModelConfig(BaseModel):
     family: str | None = None
     training_data: str | None = None
     datasets: list[str] | None = None
+    encoding: EncodingConfig | None = None
 
     @model_validator(mode="after")
     def _source_needs(self) -> ModelConfig:
@@ -182,6 +215,15 @@ class ModelConfig(BaseModel):
             raise ValueError(f"source {self.source!r} needs a 'path'")
         if self.source == "module" and not self.module:
             raise ValueError("source 'module' needs 'module = \"package.module:factory\"'")
+        if self.source == "brain" and not self.path:
+            raise ValueError("source 'brain' needs a 'path' (a file from train_brain_model)")
+        if self.source == "encoding" and not (self.model or self.path):
+            raise ValueError(
+                "source 'encoding' needs the backbone: 'model' (a registry model) or 'path' "
+                "(its activations)"
+            )
+        if self.encoding is not None and self.source != "encoding":
+            raise ValueError("'encoding' settings apply to source = \"encoding\" only")
         return self
 
     def relevant(self) -> dict[str, Any]:
@@ -207,6 +249,8 @@ _SOURCE_FIELDS: dict[str, set[str]] = {
     "predictors": set(),
     "activations": {"path", "layers"},
     "rdms": {"path", "layers"},
+    "encoding": {"model", "path", "pretrained", "seed", "layers", "pool", "encoding"},
+    "brain": {"path", "layers", "pool"},
 }
 
 

@@ -10,16 +10,19 @@ from typing import Any, Literal
 
 import numpy as np
 
+from crossalign.analysis.encoding import EncodingModel
+from crossalign.analysis.splits import split_stimuli
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.errors import InputError
 from crossalign.evaluation.protocols import get_protocol
 from crossalign.io import load_activations
-from crossalign.models import extract, load_model
+from crossalign.models import extract, load_brain_model, load_model
 from crossalign.models.extract import ClipSampling
 from crossalign.study.config import (
     FILE_SOURCES,
     IMAGE_SOURCES,
     DatasetConfig,
+    EncodingConfig,
     ModelConfig,
     StudyConfig,
 )
@@ -44,7 +47,10 @@ def check_models(
     for mcfg in models_for(cfg, dataset):
         if mcfg.source == "module":
             _user_module_allowed(mcfg, allow_user_modules)
-        if mcfg.source in IMAGE_SOURCES and not brain.attrs.get("stimulus_paths"):
+        needs_images = mcfg.source in IMAGE_SOURCES or (
+            mcfg.source == "encoding" and mcfg.path is None
+        )
+        if needs_images and not brain.attrs.get("stimulus_paths"):
             raise InputError(
                 f"Model {mcfg.name!r} needs the stimulus images of dataset {dataset.key!r}, "
                 "which has none. Give the dataset a 'stimuli' folder (one image per stimulus "
@@ -140,6 +146,9 @@ def build_models(
         if mcfg.source in FILE_SOURCES:
             out.append((mcfg, _file_model(mcfg, brain)))
             continue
+        if mcfg.source == "encoding":
+            out.append((mcfg, _encoding_model(cfg, dataset, mcfg, brain, console)))
+            continue
         model = IMAGE_MODELS[mcfg.source](mcfg, allow_user_modules)
         md = extract(
             model,
@@ -155,6 +164,49 @@ def build_models(
         )
         out.append((mcfg, md))
     return out
+
+
+def study_split(cfg: StudyConfig, brain: BrainData) -> tuple[list[Any], list[Any]]:
+    """The (train, test) stimuli every evaluation of the study uses: the dataset's fixed
+    split, else the study's seeded split (as :meth:`crossalign.Evaluation.fit` draws it)."""
+    fixed = brain.attrs.get("split")
+    if fixed is not None:
+        return list(fixed["train"]), list(fixed["test"])
+    return split_stimuli(brain.stimuli, cfg.test_fraction, seed=cfg.seed)
+
+
+def _encoding_model(
+    cfg: StudyConfig, dataset: DatasetConfig, mcfg: ModelConfig, brain: BrainData, console: Any
+) -> ModelData:
+    """A brain-predictive model: encoding models from the backbone's features, fitted on the
+    study's training stimuli only, as an in-silico brain over every stimulus (its test
+    stimuli are recorded as ``attrs["fitted_on"]``'s complement)."""
+    settings = mcfg.encoding or EncodingConfig()
+    if mcfg.path is not None:
+        backbone = _file_model(mcfg, brain)
+    else:
+        backbone = extract(
+            load_model(str(mcfg.model), pretrained=mcfg.pretrained, seed=mcfg.seed),
+            brain,
+            layers=mcfg.layers,
+            pool=mcfg.pool,
+            projection=projection(cfg, mcfg),
+            **_clip_sampling(dataset, mcfg),
+            batch_size=cfg.batch_size,
+            cache=cfg.cache_dir or True,
+            progress=console.is_terminal,
+        )
+    train, _ = study_split(cfg, brain)
+    encoder = EncodingModel(
+        cv=settings.cv,
+        seed=settings.seed,
+        subjects=settings.subjects,
+        refit=settings.refit,
+        layers=settings.layers,
+    ).fit(backbone, brain, stimuli=train)
+    insilico = encoder.as_model(backbone, name=mcfg.name)
+    insilico.attrs["fitted_on"] = [str(s) for s in train]
+    return insilico
 
 
 def _clip_sampling(dataset: DatasetConfig, mcfg: ModelConfig) -> dict[str, Any]:
@@ -180,6 +232,8 @@ def projection(cfg: StudyConfig, mcfg: ModelConfig) -> int | Literal["auto"] | N
 
 
 def rename_model(md: ModelData, name: str) -> ModelData:
+    if md.attrs.get("held_out"):  # one model per held-out subject, named "<name>|<subject>"
+        return md
     old = md.models[0]
     if old == name:
         return md
@@ -197,4 +251,5 @@ IMAGE_MODELS: dict[str, Callable[[ModelConfig, bool], Any]] = {
     "registry": registry_model,
     "pixels": lambda mcfg, allowed: pixel_model(),
     "module": user_module,
+    "brain": lambda mcfg, allowed: load_brain_model(str(mcfg.path), allow_user_modules=allowed),
 }

@@ -65,7 +65,7 @@ def key_parts(cfg: StudyConfig, datasets: list[tuple[DatasetConfig, BrainData]])
         if _stimulus_files(brain):
             inputs[f"stimulus files {dcfg.key}"] = _digest_files(_stimulus_files(brain))
     for mcfg in cfg.models:
-        if mcfg.source in FILE_SOURCES and mcfg.path:
+        if (mcfg.source in FILE_SOURCES or mcfg.source in ("brain", "encoding")) and mcfg.path:
             inputs[f"model file {mcfg.name}"] = _digest_files([Path(mcfg.path)])
         if mcfg.weights:
             inputs[f"weights file {mcfg.name}"] = _digest_files([Path(mcfg.weights)])

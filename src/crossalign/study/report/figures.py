@@ -383,8 +383,14 @@ def _connectivity(p: Panel) -> list[ReportFigure]:
         )
         band = band.reindex(p.regions)
         if {"null_low", "null_high"} <= set(band.columns):
-            ax.vlines(xs, band["null_low"], band["null_high"], colors="0.75", lw=6,
-                      label="random connectivity (95%)")  # fmt: skip
+            ax.vlines(
+                xs,
+                band["null_low"],
+                band["null_high"],
+                colors="0.75",
+                lw=6,
+                label="random connectivity (95%)",
+            )
         ax.plot(xs, band["mean"], "o", color="k", ms=4, label="brain")
         for k, model in enumerate(p.models):
             means = sub[(sub["model"] == model) & (sub["statistic"] == "mean")]

@@ -146,7 +146,70 @@ def summary_text(res: pd.DataFrame) -> list[str]:
             )
     else:
         out.append("APS needs at least 3 regions; this dataset compares pointwise scores only.")
+    out.extend(paradigm_text(res))
     return out
+
+
+#: Paradigms whose models are trained on a task (not on brain data, not untrained).
+TASK_TRAINED = ("supervised", "self-supervised", "language-aligned")
+
+
+def paradigm_text(res: pd.DataFrame) -> list[str]:
+    """The paradigm comparison in words: each paradigm's mean score and APS with CIs, and
+    whether brain-predictive models close the APS gap that task-trained ones leave (their
+    APS interval reaching the brain's own APS, and lying above the task-trained paradigms').
+
+    Parameters
+    ----------
+    res : pandas.DataFrame
+        The rows of one dataset and metric.
+
+    Returns
+    -------
+    list of str
+    """
+    par = res[res["analysis"] == "paradigm"]
+    if par.empty:
+        return []
+    v = par.pivot_table(index="paradigm", columns="statistic", values="value", aggfunc="first")
+    parts = []
+    for p in dict.fromkeys(par["paradigm"]):
+        row = v.loc[p]
+        text = f"{p} (n = {int(row.get('n_models', 0))}): score {row['score_mean']:.3f}"
+        text += f" [{row['score_low']:.3f}, {row['score_high']:.3f}]"
+        if np.isfinite(row.get("aps_mean", np.nan)):
+            text += f", APS {row['aps_mean']:.3f} [{row['aps_low']:.3f}, {row['aps_high']:.3f}]"
+        parts.append(text)
+    out = ["Paradigms (means over models and regions, 95% CIs): " + "; ".join(parts) + "."]
+    if "brain-predictive" in v.index and np.isfinite(
+        v.loc["brain-predictive"].get("aps_mean", np.nan)
+    ):
+        out.append(_gap_sentence(v, brain_band(res)))
+    return out
+
+
+def _has_aps(v: pd.DataFrame, paradigm: str) -> bool:
+    return bool(np.isfinite(v.loc[paradigm].get("aps_mean", np.nan)))
+
+
+def _gap_sentence(v: pd.DataFrame, band: tuple[float, float, float] | None) -> str:
+    bp = v.loc["brain-predictive"]
+    task = [
+        p for p in v.index if p in TASK_TRAINED and np.isfinite(v.loc[p].get("aps_mean", np.nan))
+    ]
+    above_task = all(bp["aps_low"] > v.loc[p, "aps_high"] for p in task) if task else None
+    reaches = band is not None and bp["aps_high"] >= band[1]
+    verdict = "close" if reaches else "do not close"
+    text = (
+        f"Brain-predictive models {verdict} the APS gap: their APS interval "
+        f"{'reaches' if reaches else 'stays below'} the brain's own APS"
+    )
+    if above_task is not None:
+        text += (
+            f" and lies {'above' if above_task else 'not clearly above'} that of the "
+            f"task-trained paradigms ({', '.join(task)})"
+        )
+    return text + "."
 
 
 def _legend(ax: Any, paradigms: dict[str, str]) -> None:
