@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from crossalign.cli import app
 from crossalign.errors import InputError
-from crossalign.study.config import load_study, resolve_path
+from crossalign.study.config import load_study
+from crossalign.study.paths import resolve_path
 from crossalign.study.reproduce import reproduction_study
 from crossalign.study.resume import key_parts
 from crossalign.study.runner import _load_brain, run_study

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.progress import Progress
 
 from crossalign.data.construct import average_repeats
 from crossalign.data.containers import BrainData
@@ -130,7 +131,6 @@ def train_brain_model(
         The weights file.
     """
     import torch
-    from rich.progress import Progress
 
     train = list(stimuli) if stimuli is not None else _default_train(brain)
     names = [str(r) for r in (regions or brain.regions)]

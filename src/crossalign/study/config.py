@@ -19,9 +19,9 @@ from crossalign.compute.rdm import DISTANCES
 from crossalign.config import parse_bytes
 from crossalign.errors import InputError, MissingFileError
 from crossalign.evaluation.protocols import PROTOCOLS
-from crossalign.io.datasets import path_options
 from crossalign.io.parcellations import PARCELLATIONS
 from crossalign.metrics import get_metric
+from crossalign.study.paths import resolve_path, resolved_options
 
 __all__ = [
     "DEMO_STUDY",
@@ -553,7 +553,7 @@ class StudyConfig(BaseModel):
                     "parcellation": resolve_path(d.parcellation, base, names=PARCELLATIONS)
                     if d.parcellation is not None
                     else None,
-                    "options": _resolved_options(d, base),
+                    "options": resolved_options(d.name, d.options, base),
                     "regions": {r: fix(v) for r, v in d.regions.items()}
                     if isinstance(d.regions, dict)
                     else d.regions,
@@ -654,47 +654,6 @@ def metric_of(entry: str | dict[str, Any]) -> Any:
         raise ValueError(f"a metric table needs a 'name' (a registered metric). Got {entry!r}.")
     parameters = {k: v for k, v in entry.items() if k != "name"}
     return get_metric(entry["name"], **parameters)
-
-
-def resolve_path(value: Any, base: Path, names: Any = ()) -> Any:
-    """``value`` made absolute against ``base`` where it is a relative path: the one rule by
-    which a study's paths resolve from the study file's folder, never the working directory.
-
-    A ``file:variable`` suffix stays (``evc.npz:Net_RDM``); a value in ``names`` (a named
-    parcellation such as ``"hcp_mmp1"``) is a name, not a path; a list resolves item by item
-    (a pair of FreeSurfer annotation files).
-
-    Parameters
-    ----------
-    value : str, Path or list
-    base : Path
-        The study file's folder.
-    names : collection of str
-        Values that are names, not paths.
-
-    Returns
-    -------
-    str or list
-    """
-    if isinstance(value, list | tuple):
-        return [resolve_path(v, base, names) for v in value]
-    if not isinstance(value, str | Path) or str(value) in names or not str(value):
-        return value
-    value = str(value)
-    head, sep, tail = value.partition(":") if ":" in Path(value).name else (value, "", "")
-    path = Path(head).expanduser()
-    return str(path if path.is_absolute() else Path(base) / path) + sep + tail
-
-
-def _resolved_options(d: DatasetConfig, base: Path) -> dict[str, Any]:
-    """A dataset's loader options with every option that names a file or folder resolved."""
-    keys = set(path_options(d.name)) | {"root", "parcellation"}
-    return {
-        k: resolve_path(v, base, names=PARCELLATIONS if k == "parcellation" else ())
-        if k in keys
-        else v
-        for k, v in d.options.items()
-    }
 
 
 def load_study(path: str | Path) -> StudyConfig:

@@ -23,7 +23,7 @@ from crossalign.errors import InputError
 from crossalign.io.bold_moments import PAPER_EXCLUDED, TEST, TRAIN
 from crossalign.io.outputs import write_atomic
 from crossalign.io.parcellations import PARCELLATIONS
-from crossalign.study.config import resolve_path
+from crossalign.study.paths import resolve_path
 
 __all__ = ["EXPERIMENTS", "PAPER_MODELS", "reproduction_study", "write_reproduction"]
 
