@@ -141,3 +141,12 @@ def test_an_in_silico_brain_is_evaluated_like_any_model():
     measured = data.subset_stimuli(test)[("s1", "V2")].values
     expected = ca.score(s1[("brainnet|s1", "V2")].values, measured, metric="pearson")
     assert evaluation.u[evaluation.layer_names.index("V2"), 1, 1] == pytest.approx(expected)
+
+
+def test_an_in_silico_brain_is_never_scored_on_its_training_stimuli():
+    _brain, _layers, data, model, ids = world(seed=5)
+    insilico = ca.EncodingModel().fit(model, data, stimuli=ids[:N_TRAIN]).as_model(model)
+    ev = ca.Evaluation.fit(insilico, data, metric="pearson")  # default: the unseen stimuli
+    assert ev.test == ids[N_TRAIN:]
+    with pytest.raises(InputError, match="fitted on brain responses to 5 of the test stimuli"):
+        ca.Evaluation.fit(insilico, data, test_stimuli=ids[N_TRAIN - 5 :])

@@ -376,7 +376,8 @@ class EncodingModel:
     ) -> ModelData:
         """The in-silico brain: a ModelData whose layers are the predicted regions, so every
         analysis treats this brain-predictive model like any other (``layers_by_region`` is
-        the identity; ``attrs["paradigm"]`` is ``"brain-predictive"``).
+        the identity; ``attrs["paradigm"]`` is ``"brain-predictive"``; ``attrs["fitted_on"]``
+        lists the training stimuli, which an evaluation never scores it on).
 
         With ``subjects="each"`` a region's layer is the subjects' predictions, averaged where
         the units are the same in every subject and side by side otherwise. With
@@ -414,6 +415,7 @@ class EncodingModel:
         out = ModelData.from_responses(entries, stimuli=ids, constant_units="keep")
         out.attrs.update(
             paradigm="brain-predictive",
+            fitted_on=[str(s) for s in self.train_],
             encoding_of=str(self.model_),
             encoding_layers={str(r): str(la) for r, la in self.layer_.items()},
             layers_by_region={m: {r: r for r in self.regions_} for m in out.models},

@@ -141,6 +141,7 @@ class Evaluation(EvaluationState):
             brain = _reliable(brain, options["ncsnr_threshold"])
         filtered = set(brain.attrs.get("ncsnr") or {})
         unfiltered = brain_data if filtered and filtered == set(brain.keys()) else None
+        train_stimuli, test_stimuli = _unseen(model_data, brain, train_stimuli, test_stimuli)
         held_out = model_data.attrs.get("held_out") if isinstance(model_data, ModelData) else None
         if held_out:  # one model per scored subject (an in-silico brain without that subject)
             name, md, layers_by_region = _held_out(model_data, brain, layers_by_region, model)
@@ -351,6 +352,33 @@ class Evaluation(EvaluationState):
         Evaluation
         """
         return persistence.load(cls, path)
+
+
+def _unseen(
+    model_data: Any,
+    brain: BrainData,
+    train: Sequence[Hashable] | None,
+    test: Sequence[Hashable] | None,
+) -> tuple[Sequence[Hashable] | None, Sequence[Hashable] | None]:
+    """For a model fitted on brain data (``attrs["fitted_on"]``): its training stimuli as the
+    split's training part and every other stimulus as the test part, unless a split is given,
+    which must not test on a stimulus the model was fitted on."""
+    fitted = set(getattr(model_data, "attrs", {}).get("fitted_on") or [])
+    if not fitted:
+        return train, test
+    if test is None:
+        return (
+            [s for s in brain.stimuli if str(s) in fitted],
+            [s for s in brain.stimuli if str(s) not in fitted],
+        )
+    seen = [s for s in test if str(s) in fitted]
+    if seen:
+        raise InputError(
+            f"The model was fitted on brain responses to {len(seen)} of the test stimuli "
+            f"(e.g. {seen[:3]}); scoring it there would leak. Expected test stimuli it was "
+            "not fitted on (the default split does this)."
+        )
+    return train, test
 
 
 def _held_out(
