@@ -44,7 +44,11 @@ def z(x, rows):
 def test_predictions_equal_scikit_learns_ridge_with_ridgecvs_alpha():
     brain, layers, data, model, ids = world()
     enc = ca.EncodingModel(cv=5, seed=3, store_coef=True).fit(model, data, stimuli=ids[:N_TRAIN])
-    predicted = enc.predict(model, ids[N_TRAIN:])
+    predicted = enc.predict(ids[N_TRAIN:])  # the features given to fit hold every stimulus
+    assert predicted.attrs["predicted_by"] == "net"
+    np.testing.assert_array_equal(
+        enc.predict(model, ids[N_TRAIN:])[("s0", "V1")].values, predicted[("s0", "V1")].values
+    )
     tr = slice(0, N_TRAIN)
     for (s, r), y in brain.items():
         layer = enc.layer_[r]
@@ -64,7 +68,7 @@ def test_fold_models_give_the_predictivity_score_of_the_split():
     _brain, _layers, data, model, ids = world(seed=1)
     enc = ca.EncodingModel(refit=False, seed=1, layers={r: "early" for r in REGIONS})
     enc.fit(model, data, stimuli=ids[:N_TRAIN])
-    got = enc.score(model, data, ids[N_TRAIN:])
+    got = enc.score(data, ids[N_TRAIN:])
     metric = ca.get_metric(
         "predictivity", test="train-fitted", seed=1,
         split=(tuple(range(N_TRAIN)), tuple(range(N_TRAIN, N))),
@@ -79,7 +83,7 @@ def test_fold_models_give_the_predictivity_score_of_the_split():
 def test_a_model_for_a_held_out_subject_never_sees_its_data():
     brain, _layers, data, model, ids = world(seed=2)
     train = ids[:N_TRAIN]
-    enc = ca.EncodingModel(subjects="others").fit(model, data, stimuli=train)
+    enc = ca.EncodingModel().fit(model, data, stimuli=train, subjects="others")
     before = enc.predict(model)
     # change everything subject s0 measured and every test response: the model for s0 and
     # every prediction stay the same (no s0 data and no test stimulus enter its fit)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -122,11 +123,7 @@ class EncodingModel:
             raise InputError(f"The 'alphas' argument must be positive numbers. Got {alphas!r}.")
         if isinstance(cv, bool) or not isinstance(cv, int | np.integer) or cv < 2:
             raise InputError(f"The 'cv' argument must be an integer >= 2. Got {cv!r}.")
-        if isinstance(subjects, str) and subjects not in ("each", "others"):
-            raise InputError(
-                f"The 'subjects' argument must be 'each', 'others' or a list of subjects. Got "
-                f"{subjects!r}."
-            )
+        subjects = _checked_subjects(subjects)
         self.alphas = tuple(float(a) for a in values)
         self.cv, self.seed, self.layers = int(cv), int(seed), layers
         self.refit, self.subjects, self.store_coef = bool(refit), subjects, bool(store_coef)
@@ -140,6 +137,7 @@ class EncodingModel:
         *,
         stimuli: Sequence[Hashable] | None = None,
         model: Hashable | None = None,
+        subjects: str | Sequence[Hashable] | None = None,
     ) -> EncodingModel:
         """Fit every (subject, region) on the training stimuli.
 
@@ -152,12 +150,16 @@ class EncodingModel:
             The training stimuli (default: the dataset's fixed ``train`` split, else all).
         model : hashable, optional
             Which model of ``model_data``.
+        subjects : "each", "others" or sequence, optional
+            Overrides the constructor's ``subjects``.
 
         Returns
         -------
         EncodingModel
             ``self``, fitted.
         """
+        if subjects is not None:
+            self.subjects = _checked_subjects(subjects)
         if not isinstance(model_data, ModelData) or not isinstance(brain, BrainData):
             raise InputTypeError(
                 "EncodingModel.fit takes a ModelData and a BrainData. Got "
@@ -175,6 +177,7 @@ class EncodingModel:
             for (s, r), y in targets.items()
         }
         self.model_, self.train_ = name, list(train)
+        self.model_data_ = model_data.select([name])  # the features of every stimulus
         self.subjects_ = list(dict.fromkeys(s for s, _ in targets))
         self.regions_ = [r for r in data.regions if r in self.layer_]
         self.alpha_ = self._alphas()
@@ -293,25 +296,33 @@ class EncodingModel:
         if not self._cells:
             raise InputError("This EncodingModel is not fitted yet: call fit() first.")
 
-    def predict(
-        self, model_data: ModelData, stimuli: Sequence[Hashable] | None = None
-    ) -> BrainData:
+    def _source(self, first: Any, model_data: ModelData | None) -> tuple[ModelData, Any]:
+        """(the model's features, the stimuli) from ``predict(stimuli)``,
+        ``predict(stimuli, model_data=...)`` or ``predict(model_data, stimuli)``."""
+        self._check_fitted()
+        if isinstance(first, ModelData):
+            first, model_data = model_data, first
+        md = self.model_data_ if model_data is None else model_data.select([self.model_])
+        return md, first
+
+    def predict(self, stimuli: Any = None, model_data: Any = None) -> BrainData:
         """Predicted responses of every fitted (subject, region), in the responses' units.
 
         Parameters
         ----------
-        model_data : ModelData
-            The model the encoding models were fitted on.
         stimuli : sequence, optional
-            The stimuli to predict (default: every stimulus of ``model_data``).
+            The stimuli to predict (default: every stimulus of the model data).
+        model_data : ModelData, optional
+            The model's features (default: those given to :meth:`fit`, which hold every
+            stimulus, not only the training ones); ``predict(model_data, stimuli)`` works
+            too.
 
         Returns
         -------
         BrainData
             (subject, region) predicted responses; ``attrs["predicted_by"]`` names the model.
         """
-        self._check_fitted()
-        md = model_data.select([self.model_])
+        md, stimuli = self._source(stimuli, model_data)
         ids = list(md.stimuli) if stimuli is None else list(stimuli)
         md = md.subset_stimuli(ids)
         out = {}
@@ -322,9 +333,7 @@ class EncodingModel:
         data.attrs.update(predicted_by=str(self.model_), subjects_fitted=str(self.subjects))
         return data
 
-    def score(
-        self, model_data: ModelData, brain: BrainData, stimuli: Sequence[Hashable]
-    ) -> xr.DataArray:
+    def score(self, *args: Any, model_data: ModelData | None = None) -> xr.DataArray:
         """Held-out R^2 on ``stimuli`` per (subject, region): per unit around the held-out
         mean, averaged over the units that vary over the training stimuli; with
         ``refit=False`` the mean over the fold models (linear predictivity's train-fitted
@@ -332,17 +341,23 @@ class EncodingModel:
 
         Parameters
         ----------
-        model_data : ModelData
-        brain : BrainData
-        stimuli : sequence
-            Held-out stimuli.
+        *args
+            ``(brain, stimuli)``, or ``(model_data, brain, stimuli)``: the brain data and the
+            held-out stimuli.
+        model_data : ModelData, optional
+            The model's features (default: those given to :meth:`fit`).
 
         Returns
         -------
         xarray.DataArray
             (subject, region).
         """
-        self._check_fitted()
+        if args and isinstance(args[0], ModelData):
+            model_data, args = args[0], args[1:]
+        if len(args) != 2:
+            raise InputTypeError("EncodingModel.score takes (brain, stimuli).")
+        brain, stimuli = args
+        md, _ = self._source(None, model_data)
         ids = list(stimuli)
         overlap = set(ids) & set(self.train_)
         if overlap:
@@ -350,7 +365,7 @@ class EncodingModel:
                 f"EncodingModel.score is for held-out stimuli; {len(overlap)} were fitted on, "
                 f"e.g. {sorted(map(str, overlap))[:3]}."
             )
-        md = model_data.select([self.model_]).subset_stimuli(ids)
+        md = md.subset_stimuli(ids)
         data = brain.subset_stimuli(ids)
         out = np.full((len(self.subjects_), len(self.regions_)), np.nan)
         for (s, r), cell in self._cells.items():
@@ -369,8 +384,8 @@ class EncodingModel:
 
     def as_model(
         self,
-        model_data: ModelData,
-        stimuli: Sequence[Hashable] | None = None,
+        stimuli: Any = None,
+        model_data: Any = None,
         *,
         name: str | None = None,
     ) -> ModelData:
@@ -387,8 +402,11 @@ class EncodingModel:
 
         Parameters
         ----------
-        model_data : ModelData
         stimuli : sequence, optional
+            Default: every stimulus of the model data.
+        model_data : ModelData, optional
+            The model's features (default: those given to :meth:`fit`);
+            ``as_model(model_data, stimuli)`` works too.
         name : str, optional
             Default ``"encoding:<model>"``.
 
@@ -396,7 +414,8 @@ class EncodingModel:
         -------
         ModelData
         """
-        predicted = self.predict(model_data, stimuli)
+        md, stimuli = self._source(stimuli, model_data)
+        predicted = self.predict(stimuli, md)
         label = name or f"encoding:{self.model_}"
         ids = list(predicted.stimuli)
         entries: dict[tuple[Hashable, Hashable], np.ndarray] = {}
@@ -423,6 +442,15 @@ class EncodingModel:
         if held_out:
             out.attrs["held_out"] = held_out
         return out
+
+
+def _checked_subjects(subjects: Any) -> Any:
+    if isinstance(subjects, str) and subjects not in ("each", "others"):
+        raise InputError(
+            f"The 'subjects' argument must be 'each', 'others' or a list of subjects. Got "
+            f"{subjects!r}."
+        )
+    return subjects
 
 
 def _features(md: ModelData, name: Hashable, layer: Hashable) -> np.ndarray:
