@@ -80,3 +80,18 @@ def test_bad_arguments_are_named(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(InputError, match="could not be read"):
         ca.models.load_brain_model(tmp_path / "junk.pt")
+
+
+def test_a_registry_backbone_loads_through_the_brain_source(tmp_path):
+    pytest.importorskip("timm")
+    images, brain, ids = world()
+    path = ca.train_brain_model(
+        "timm:resnet10t", brain, tmp_path / "net.pt", images=images, stimuli=ids[:24],
+        image_size=32, epochs=2, progress=False, readout_layer="layer4",
+    )  # fmt: skip
+    net = ca.load_model(f"brain:{path}")
+    assert net.paradigm == "brain-predictive" and net.name == "brain:net"
+    acts = ca.extract(net, images, stimulus_ids=ids, cache=False, progress=False)
+    assert acts[(net.name, "readout.V_4")].shape == (30, 6)
+    direct = ca.models.load_brain_model(path)
+    assert direct.weights_id == net.weights_id
