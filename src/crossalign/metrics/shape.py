@@ -27,9 +27,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from crossalign.errors import InputError
+from crossalign.metrics._held_out import checked_split, first_n_split, split_rows
 from crossalign.metrics._responses import as_responses, centre
 from crossalign.metrics.base import Cost, Metric, check_parameter, is_number
-from crossalign.metrics.predictivity import kfold_indices
 
 __all__ = ["HeldOutProcrustes", "Procrustes", "ShapeMetric"]
 
@@ -235,15 +235,7 @@ class HeldOutProcrustes(Metric):
         ok = isinstance(self.seed, int | np.integer) and not isinstance(self.seed, bool)
         check_parameter(self, "seed", ok, "an integer")
         check_parameter(self, "part", self.part in ("test", "train"), "'test' or 'train'")
-        if self.split is not None:
-            parts = tuple(np.asarray(p).ravel() for p in self.split)
-            ints = len(parts) == 2 and all(p.dtype.kind in "iu" for p in parts)
-            check_parameter(self, "split", ints, "two sequences of integer positions")
-            train, test = (tuple(int(i) for i in p) for p in parts)
-            check_parameter(
-                self, "split", len(train) >= 2 and len(test) >= 1, "(>= 2 train, >= 1 test)"
-            )
-            object.__setattr__(self, "split", (train, test))
+        object.__setattr__(self, "split", checked_split(self, self.split, 2, 1))
 
     def with_split(self, n_train: int, n_test: int) -> HeldOutProcrustes:
         """The metric fitted on the first ``n_train`` stimuli and scoring the next ``n_test``.
@@ -256,8 +248,7 @@ class HeldOutProcrustes(Metric):
         -------
         HeldOutProcrustes
         """
-        split = (tuple(range(n_train)), tuple(range(n_train, n_train + n_test)))
-        return replace(self, split=split, part="test")
+        return replace(self, split=first_n_split(n_train, n_test), part="test")
 
     def for_selection(self) -> HeldOutProcrustes:
         """The in-sample score on the training stimuli (how the paper selects layers).
@@ -305,15 +296,7 @@ class HeldOutProcrustes(Metric):
         """The (train, test) positions: the given split, or the folds."""
         if self.split is None and self.part == "train":  # in-sample on every stimulus
             return [(np.arange(n), np.arange(0))]
-        if self.split is None:
-            return kfold_indices(n, self.folds, self.seed)
-        train, test = (np.asarray(p, dtype=np.intp) for p in self.split)
-        if max(train.max(), test.max()) >= n:
-            raise InputError(
-                f"The 'split' of {self.name} names positions up to "
-                f"{int(max(train.max(), test.max()))} for {n} stimuli."
-            )
-        return [(train, test)]
+        return split_rows(self.name, self.split, n, self.folds, self.seed)
 
     def cross(self, a: list[list[_Reduced]], b: list[list[_Reduced]]) -> np.ndarray:
         """Held-out (or training) Procrustes score of every (a_i, b_j) pair, averaged over

@@ -24,7 +24,7 @@ import numpy as np
 
 from crossalign.citations import HOEFLING2026
 from crossalign.compute.linear import choose_kfold, fit_ridge
-from crossalign.errors import InputError
+from crossalign.metrics._held_out import checked_split, split_rows
 from crossalign.metrics._responses import as_responses
 from crossalign.metrics.base import Cost, Metric, check_parameter
 from crossalign.metrics.predictivity import kfold_indices
@@ -116,18 +116,8 @@ class Versa(Metric):
         good = alphas.size > 0 and bool((np.isfinite(alphas) & (alphas > 0)).all())
         check_parameter(self, "alphas", good, "a non-empty sequence of positive numbers")
         object.__setattr__(self, "alphas", tuple(float(a) for a in alphas))
-        if self.split is not None:
-            parts = tuple(np.asarray(p).ravel() for p in self.split)
-            ints = len(parts) == 2 and all(p.dtype.kind in "iu" for p in parts)
-            check_parameter(self, "split", ints, "two sequences of integer positions")
-            train, test = (tuple(int(i) for i in p) for p in parts)
-            check_parameter(
-                self,
-                "split",
-                len(train) >= 2 * self.folds and len(test) >= 3,
-                f"(>= {2 * self.folds} train, >= 3 test positions)",
-            )
-            object.__setattr__(self, "split", (train, test))
+        split = checked_split(self, self.split, 2 * self.folds, 3)
+        object.__setattr__(self, "split", split)
 
     def with_split(self, n_train: int, n_test: int) -> Versa:
         """The metric scoring the last ``n_test`` of ``n_train + n_test`` stimuli.
@@ -180,15 +170,7 @@ class Versa(Metric):
         return as_responses(reps, labels, self.name, min_stimuli=2 * self.folds)
 
     def _splits(self, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        if self.split is None:
-            return kfold_indices(n, self.folds, self.seed)
-        train, test = (np.asarray(p, dtype=np.intp) for p in self.split)
-        if max(train.max(), test.max()) >= n:
-            raise InputError(
-                f"The 'split' of versa names positions up to {int(max(train.max(), test.max()))}"
-                f" for {n} stimuli."
-            )
-        return [(train, test)]
+        return split_rows(self.name, self.split, n, self.folds, self.seed)
 
     def cross(self, a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
         """VERSA of every (source a_i, target b_j) pair.
