@@ -56,3 +56,19 @@ def test_r2_per_unit_equals_scikit_learn():
     np.testing.assert_allclose(
         r2_scores(y, y_hat), metrics.r2_score(y, y_hat, multioutput="raw_values"), atol=1e-12
     )
+
+
+def test_shared_fits_equal_one_fit_per_target():
+    from crossalign.compute.linear import kfold_scores, predict_ridges
+
+    x, y = data(4)
+    ys = [y[:, :3], y[:, 3:]]
+    folds = kfold_indices(len(x), 5, 0)
+    shared = kfold_scores(x, ys, ALPHAS, folds)
+    for j, target in enumerate(ys):
+        np.testing.assert_allclose(shared[j], choose_kfold(x, target, ALPHAS, folds)[1], atol=1e-12)
+    got = predict_ridges(x[:30], [t[:30] for t in ys], x[30:], [1.0, 100.0])
+    for pred, target, alpha in zip(got, ys, [1.0, 100.0], strict=True):
+        np.testing.assert_allclose(
+            pred, fit_ridge(x[:30], target[:30], alpha).predict(x[30:]), atol=1e-10
+        )

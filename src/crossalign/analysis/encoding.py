@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from crossalign.compute.linear import RidgeFit, choose_kfold, choose_loo, fit_ridge, r2_scores
+from crossalign.compute.linear import RidgeFit, choose_loo, fit_ridge, kfold_scores, r2_scores
 from crossalign.data.construct import average_repeats
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.data.labels import coord
@@ -171,9 +171,9 @@ class EncodingModel:
         data = brain.subset_stimuli(train)
         features = {la: _features(md, name, la) for la in self._candidates(md, name, data)}
         targets = self._targets(data)
-        self.layer_ = self._choose_layers(features, targets, data)
+        self.layer_, cv = self._choose_layers(features, targets, data)
         self._cells = {
-            (s, r): self._fit_cell(features[self.layer_[r]], y, self.layer_[r])
+            (s, r): self._fit_cell(features[self.layer_[r]], y, self.layer_[r], cv.get((s, r)))
             for (s, r), y in targets.items()
         }
         self.model_, self.train_ = name, list(train)
@@ -245,33 +245,36 @@ class EncodingModel:
         features: dict[Hashable, np.ndarray],
         targets: dict[tuple[Hashable, Hashable], np.ndarray],
         data: BrainData,
-    ) -> dict[Hashable, Hashable]:
+    ) -> tuple[dict[Hashable, Hashable], dict[tuple[Hashable, Hashable], np.ndarray]]:
+        """Per region the layer with the best cross-validated R^2 (mean over subjects), and
+        every cell's scores at every penalty on its chosen layer (one SVD per layer and fold,
+        shared by all cells)."""
+        keys = list(targets)
+        folds = kfold_indices(len(next(iter(targets.values()))), self.cv, self.seed)
+        zs = [_Scaler.of(targets[k]).apply(targets[k]) for k in keys]
         if isinstance(self.layers, Mapping):
-            return {r: self.layers[r] for r in data.regions}
-        folds = kfold_indices(len(next(iter(features.values()))), self.cv, self.seed)
+            given = {r: self.layers[r] for r in data.regions}
+            return given, {}
+        scores = {
+            layer: kfold_scores(_Scaler.of(x).apply(x), zs, self.alphas, folds)
+            for layer, x in features.items()
+        }
         chosen = {}
         for r in data.regions:
-            cells = [y for (_, region), y in targets.items() if region == r]
-            if not cells:
-                continue
-            best = {}
-            for layer, x in features.items():
-                xz = _Scaler.of(x).apply(x)
-                scores = [
-                    choose_kfold(xz, _Scaler.of(y).apply(y), self.alphas, folds)[1].max()
-                    for y in cells
-                ]
-                best[layer] = float(np.mean(scores))
-            chosen[r] = max(best, key=lambda la: best[la])  # first best on a tie
-        return chosen
+            rows = [i for i, (_, region) in enumerate(keys) if region == r]
+            if rows:  # first best on a tie
+                chosen[r] = max(scores, key=lambda la: float(scores[la][rows].max(axis=1).mean()))
+        return chosen, {k: scores[chosen[k[1]]][i] for i, k in enumerate(keys)}
 
-    def _fit_cell(self, x: np.ndarray, y: np.ndarray, layer: Hashable) -> _Cell:
+    def _fit_cell(self, x: np.ndarray, y: np.ndarray, layer: Hashable, cv: Any) -> _Cell:
+        """One cell's fit; ``cv`` its scores at every penalty when layer selection made them."""
         xs, ys = _Scaler.of(x), _Scaler.of(y)
         xz, yz = xs.apply(x), ys.apply(y)
         folds = kfold_indices(len(x), self.cv, self.seed)
         if self.refit:
-            alpha, _ = choose_kfold(xz, yz, self.alphas, folds)
-            fits: tuple[RidgeFit, ...] = (fit_ridge(xz, yz, alpha),)
+            if cv is None:
+                cv = kfold_scores(xz, [yz], self.alphas, folds)[0]
+            fits: tuple[RidgeFit, ...] = (fit_ridge(xz, yz, self.alphas[int(np.argmax(cv))]),)
         else:
             fits = tuple(
                 fit_ridge(xz[tr], yz[tr], choose_loo(xz[tr], yz[tr], self.alphas)[0])

@@ -20,7 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RidgeFit", "choose_kfold", "choose_loo", "fit_ridge", "r2_scores"]
+__all__ = [
+    "RidgeFit",
+    "choose_kfold",
+    "choose_loo",
+    "fit_ridge",
+    "kfold_scores",
+    "predict_ridges",
+    "r2_scores",
+]
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,40 @@ def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> RidgeFit:
     return RidgeFit(float(alpha), coef, y_mean - x_mean @ coef)
 
 
+def predict_ridges(
+    x: np.ndarray, ys: Sequence[np.ndarray], x_new: np.ndarray, alphas: Sequence[float]
+) -> list[np.ndarray]:
+    """The predictions for ``x_new`` of a ridge (with an intercept) per target, target k at
+    penalty ``alphas[k]``: one SVD of ``x`` shared by all targets (each equal to
+    ``fit_ridge(x, ys[k], alphas[k]).predict(x_new)``).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        (n, n_features) training rows.
+    ys : sequence of numpy.ndarray
+        Targets (n, units_k).
+    x_new : numpy.ndarray
+        (m, n_features).
+    alphas : sequence of float
+        One penalty per target.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        (m, units_k) each.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    x_mean, u, s, vt = _svd(x)
+    projected = (np.asarray(x_new, dtype=np.float64) - x_mean) @ vt.T
+    out = []
+    for y, alpha in zip(ys, alphas, strict=True):
+        y = np.asarray(y, dtype=np.float64)
+        y_mean = y.mean(axis=0)
+        out.append(projected @ ((s / (s**2 + alpha))[:, None] * (u.T @ (y - y_mean))) + y_mean)
+    return out
+
+
 def r2_scores(y: np.ndarray, y_hat: np.ndarray) -> np.ndarray:
     """R^2 of every target unit around its own mean, as scikit-learn's ``r2_score`` gives it
     per output (a constant unit: 1 when predicted exactly, else 0).
@@ -107,13 +149,52 @@ def r2_scores(y: np.ndarray, y_hat: np.ndarray) -> np.ndarray:
     return out
 
 
+def kfold_scores(
+    x: np.ndarray,
+    ys: Sequence[np.ndarray],
+    alphas: Sequence[float],
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """The mean held-out R^2 over ``folds`` (uniform over units) of every target at every
+    penalty: one SVD of the source per fold, shared by all targets.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        The source (n, n_features).
+    ys : sequence of numpy.ndarray
+        Targets (n, units_k).
+    alphas : sequence of float
+    folds : sequence of (train rows, test rows)
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_targets, n_alphas).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    ys = [np.asarray(y, dtype=np.float64) for y in ys]
+    scores = np.zeros((len(ys), len(alphas)))
+    for train, test in folds:
+        x_mean, u, s, vt = _svd(x[train])
+        projected = (x[test] - x_mean) @ vt.T  # (n_test, r)
+        for j, y in enumerate(ys):
+            y_mean = y[train].mean(axis=0)
+            uty = u.T @ (y[train] - y_mean)  # (r, units)
+            for k, alpha in enumerate(alphas):
+                y_hat = projected @ ((s / (s**2 + alpha))[:, None] * uty) + y_mean
+                scores[j, k] += r2_scores(y[test], y_hat).mean() / len(folds)
+    return scores
+
+
 def choose_kfold(
     x: np.ndarray,
     y: np.ndarray,
     alphas: Sequence[float],
     folds: Sequence[tuple[np.ndarray, np.ndarray]],
 ) -> tuple[float, np.ndarray]:
-    """The penalty with the best mean held-out R^2 over ``folds`` (uniform over units).
+    """The penalty with the best mean held-out R^2 over ``folds`` (uniform over units; the
+    first best on a tie), as :func:`kfold_scores` scores it.
 
     Parameters
     ----------
@@ -126,16 +207,7 @@ def choose_kfold(
     tuple
         The chosen alpha and the mean score of every alpha.
     """
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    scores = np.zeros(len(alphas))
-    for train, test in folds:
-        x_mean, u, s, vt = _svd(x[train])
-        y_mean = y[train].mean(axis=0)
-        projected = (x[test] - x_mean) @ vt.T  # (n_test, r)
-        uty = u.T @ (y[train] - y_mean)  # (r, targets)
-        for k, alpha in enumerate(alphas):
-            y_hat = projected @ ((s / (s**2 + alpha))[:, None] * uty) + y_mean
-            scores[k] += r2_scores(y[test], y_hat).mean() / len(folds)
+    scores = kfold_scores(x, [y], alphas, folds)[0]
     return float(alphas[int(np.argmax(scores))]), scores
 
 

@@ -23,13 +23,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from crossalign.citations import HOEFLING2026
-from crossalign.compute.linear import choose_kfold, fit_ridge
+from crossalign.compute.linear import kfold_scores, predict_ridges
 from crossalign.metrics._held_out import checked_split, split_rows
 from crossalign.metrics._responses import as_responses
 from crossalign.metrics.base import Cost, Metric, check_parameter
 from crossalign.metrics.predictivity import kfold_indices
 
-__all__ = ["Versa", "versa_score"]
+__all__ = ["Versa", "versa_scores"]
 
 #: The paper's penalties: 1e2 ... 1e7.
 VERSA_ALPHAS = tuple(float(a) for a in np.logspace(2, 7, 6))
@@ -41,21 +41,24 @@ def _rdm_vector(x: np.ndarray) -> np.ndarray:
     return (1.0 - np.corrcoef(x))[iu]
 
 
-def versa_score(
+def versa_scores(
     x: np.ndarray,
-    y: np.ndarray,
+    ys: Sequence[np.ndarray],
     train: np.ndarray,
     test: np.ndarray,
     alphas: Sequence[float] = VERSA_ALPHAS,
     seed: int = 42,
     inner_folds: int = 5,
-) -> float:
-    """VERSA of one (source, target) pair on one split (see the module text).
+) -> np.ndarray:
+    """VERSA of one source against every target on one split (see the module text): the
+    source's SVDs (one per inner fold, one for the refit) are shared by all targets.
 
     Parameters
     ----------
-    x, y : numpy.ndarray
-        Source features and target responses (n_stimuli, units).
+    x : numpy.ndarray
+        Source features (n_stimuli, units).
+    ys : sequence of numpy.ndarray
+        Target responses (n_stimuli, units_k).
     train, test : numpy.ndarray of int
         Row positions.
     alphas : sequence of float
@@ -65,12 +68,19 @@ def versa_score(
 
     Returns
     -------
-    float
+    numpy.ndarray
+        (n_targets,).
     """
     folds = kfold_indices(len(train), inner_folds, seed)
-    alpha, _ = choose_kfold(x[train], y[train], alphas, folds)
-    predicted = fit_ridge(x[train], y[train], alpha).predict(x[test])
-    a, b = _rdm_vector(predicted), _rdm_vector(y[test])
+    fitting = [y[train] for y in ys]
+    best = kfold_scores(x[train], fitting, alphas, folds).argmax(axis=1)
+    predicted = predict_ridges(x[train], fitting, x[test], [alphas[k] for k in best])
+    return np.array(
+        [_pearson(_rdm_vector(p), _rdm_vector(y[test])) for p, y in zip(predicted, ys, strict=True)]
+    )
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a - a.mean(), b - b.mean()
     denominator = np.sqrt((a @ a) * (b @ b))
     return float(a @ b / denominator) if denominator > 0 else float("nan")
@@ -186,11 +196,8 @@ class Versa(Metric):
             (Ka, Kb).
         """
         splits = self._splits(a[0].shape[0]) if a else []
-
-        def mean(x: np.ndarray, y: np.ndarray) -> float:
-            scores = [
-                versa_score(x, y, tr, te, self.alphas, self.seed, self.folds) for tr, te in splits
-            ]
-            return float(np.mean(scores))
-
-        return np.array([[mean(x, y) for y in b] for x in a], dtype=np.float64)
+        out = np.zeros((len(a), len(b)))
+        for i, x in enumerate(a):  # each source's fits are shared by every target
+            for tr, te in splits:
+                out[i] += versa_scores(x, b, tr, te, self.alphas, self.seed, self.folds)
+        return out / max(len(splits), 1)
