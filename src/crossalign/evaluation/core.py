@@ -35,7 +35,7 @@ from crossalign.data.containers import BrainData, ModelData
 from crossalign.engine.core import score_tensor
 from crossalign.errors import InputError, ReliabilityWarning
 from crossalign.evaluation.protocols import Protocol, get_protocol
-from crossalign.evaluation.state import BOOTSTRAPS, EvaluationState
+from crossalign.evaluation.state import BOOTSTRAPS, EvaluationState, outcome_bound
 from crossalign.metrics import Metric, get_metric
 from crossalign.metrics.predictivity import Predictivity
 from crossalign.stats.ceilings import OUTCOMES, noise_ceiling, partner_pairs
@@ -189,13 +189,14 @@ class Evaluation(EvaluationState):
         md_x = md.subset_stimuli(stimuli)
         rdm = options["rdm"]
         raw_u = _model_tensor(md_x, brain_x, metric, rdm)
-        t, u = outcome_tensors(
+        t_out, u_out = outcome_tensors(
             partner_tensor(t, _pairs(options, len(brain.subjects))),
             raw_u,
             per_subject,
             options["outcome"],
             list(brain.regions),
         )
+        assert t_out is not None and u_out is not None  # both were given
         chosen = list(dict.fromkeys(layers[r] for r in brain.regions))
         own_all = score_tensor(md_x.select(areas=chosen), metric=metric, rdm=rdm).values
         own = np.mean([own_all[m, :, m] for m in range(len(md_x.models))], axis=0)
@@ -208,8 +209,8 @@ class Evaluation(EvaluationState):
             layers=layers,
             train=train,
             test=test,
-            t=t,
-            u=u,
+            t=t_out,
+            u=u_out,
             options={**options, "metric": metric.name},
             metric=metric,
             layer_profile=profile,
@@ -525,18 +526,18 @@ def partner_tensor(t: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     if pairs.sum() == pairs.shape[0] * (pairs.shape[0] - 1):
         return t
     out = t.copy()
-    drop = ~pairs & ~np.eye(len(pairs), dtype=bool)
-    out[np.nonzero(drop)[0], :, np.nonzero(drop)[1], :] = np.nan
+    sources, targets = np.nonzero(~pairs & ~np.eye(len(pairs), dtype=bool))
+    out[sources, :, targets, :] = np.nan
     return out
 
 
 def outcome_tensors(
-    t: np.ndarray,
-    u: np.ndarray,
+    t: np.ndarray | None,
+    u: np.ndarray | None,
     per_subject: np.ndarray | None,
     outcome: str,
     regions: list[Hashable] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The brain and model tensors of an outcome: as they are for ``score``; divided entry by
     entry by the ceiling of the predicted (region, subject) for ``norm_lower`` and
     ``norm_upper`` (``t[a, r, s, q] / c[q, s]``, ``u[l, s, q] / c[q, s]``). A ceiling near
@@ -544,10 +545,10 @@ def outcome_tensors(
 
     Parameters
     ----------
-    t : numpy.ndarray
-        (S, R, S, R) brain tensor.
-    u : numpy.ndarray
-        (L, S, R) model-to-brain tensor.
+    t : numpy.ndarray or None
+        (S, R, S, R) brain tensor (None: not needed).
+    u : numpy.ndarray or None
+        (L, S, R) model-to-brain tensor (None: not needed).
     per_subject : numpy.ndarray or None
         (2, R, S): lower and upper per-subject ceilings.
     outcome : {"score", "norm_upper", "norm_lower"}
@@ -556,13 +557,14 @@ def outcome_tensors(
 
     Returns
     -------
-    tuple of numpy.ndarray
+    tuple
+        The two tensors (None where None was given).
     """
     if outcome == "score":
         return t, u
     if per_subject is None:
         raise InputError(f"The outcome {outcome!r} needs per-subject noise ceilings.")
-    bound = per_subject[0 if outcome == "norm_lower" else 1]  # (R, S)
+    bound = outcome_bound(per_subject, outcome)  # (R, S)
     unstable = np.argwhere(~(np.abs(bound) >= 0.05) | (bound <= 0))
     if unstable.size:
         names = regions or list(range(bound.shape[0]))
@@ -576,7 +578,10 @@ def outcome_tensors(
         )
     per = bound.T  # (S, R): c[s, q]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return t / per[None, None], u / per[None]
+        return (
+            None if t is None else t / per[None, None],
+            None if u is None else u / per[None],
+        )
 
 
 def _selection_profile(
@@ -605,8 +610,9 @@ def _selection_profile(
         unfiltered=_aligned_source(unfiltered, train),
     ).values
     _, normalised = outcome_tensors(
-        np.zeros((1, 1, 1, 1)), scores.values, per_subject, options["outcome"], brain.regions
+        None, scores.values, per_subject, options["outcome"], brain.regions
     )
+    assert normalised is not None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a region without any ceiling
         mean = np.nanmean(normalised, axis=1)

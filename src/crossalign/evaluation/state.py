@@ -20,7 +20,7 @@ from crossalign.data.containers import BrainData, ModelData
 from crossalign.errors import InputError
 from crossalign.metrics import Metric
 
-__all__ = ["BOOTSTRAPS", "STATISTICS"]
+__all__ = ["BOOTSTRAPS", "STATISTICS", "outcome_bound"]
 
 #: Bootstrap estimators: ``fixed`` resamples subjects over fixed per-subject values (the
 #: paper's); ``recompute`` (alias ``subjects``) resamples subjects and recomputes the
@@ -28,6 +28,22 @@ __all__ = ["BOOTSTRAPS", "STATISTICS"]
 #: (and subjects) and rescore (RDM metrics only).
 BOOTSTRAPS = ("fixed", "recompute", "subjects", "stimuli", "both")
 STATISTICS = ("score", "aps", "brain_aps")
+
+
+def outcome_bound(per_subject: np.ndarray, outcome: str) -> np.ndarray:
+    """The (region, subject) ceiling a normalised outcome divides by.
+
+    Parameters
+    ----------
+    per_subject : numpy.ndarray
+        (2, R, S): lower and upper per-subject ceilings.
+    outcome : {"norm_lower", "norm_upper"}
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    return per_subject[0 if outcome == "norm_lower" else 1]
 
 
 @dataclass
@@ -83,9 +99,8 @@ class EvaluationState:
         """
         if self.outcome == "score" or self.subject_ceiling is None:
             return u
-        bound = self.subject_ceiling[0 if self.outcome == "norm_lower" else 1]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return u / bound.T[None]
+            return u / outcome_bound(self.subject_ceiling, self.outcome).T[None]
 
     def noise_ceiling(self) -> xr.DataArray:
         """The noise ceiling on the test stimuli (every fitted evaluation has one).

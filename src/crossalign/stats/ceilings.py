@@ -158,7 +158,8 @@ def noise_ceiling(
     present = data.present().values.T  # (R, S)
     loo = np.full(present.shape, np.nan)  # (R, S): M(pool(others), s); NaN where s lacks r
     everyone = np.full(present.shape, np.nan)
-    within = np.full((len(data.regions), *present.shape[1:], present.shape[1]), np.nan)
+    n_sub = len(data.subjects)
+    within = np.full((len(data.regions), n_sub, n_sub), np.nan)  # (R, a, b): a predicting b
     if scores is not None:
         _check_scores(scores, data)
     if per_subject and definition != "hoefling2026":

@@ -133,9 +133,8 @@ def _brain_tensor(
             per_subject=True,
             pairs=pairs,
         )
-        t, _ = outcome_tensors(
-            t, np.zeros((1, *t.shape[2:])), per_subject.values, scoring.outcome, brain.regions
-        )
+        normalised, _ = outcome_tensors(t, None, per_subject.values, scoring.outcome, brain.regions)
+        t = t if normalised is None else normalised
     need = 3 if choices["include_same_region"] else 4
     if len(brain.regions) < need or len(brain.subjects) < 3:
         return t, None, per_subject
