@@ -149,3 +149,16 @@ def test_a_parcel_emptied_by_the_threshold(tmp_path):
         data = _load(root, atlas, repeats="average", ncsnr_threshold=0.05, rois="all")
     assert data.attrs["emptied_regions"] == ["V2"] and "V2" not in data.regions
     assert "V1" in data.regions
+
+
+def test_a_constant_grayordinate_is_named_outside_the_papers_averaging(tmp_path):
+    root, whole, atlas, names, _snr = _root(tmp_path)
+    v3 = np.flatnonzero(np.isin(names, ["L_V3", "R_V3"]))
+    for part, arr in zip(("train", "test"), whole["sub-03"], strict=True):
+        arr = arr.copy()
+        arr[:, :, v3[1]] = 2.5
+        _rewrite(root, "sub-03", part, arr)
+    with pytest.raises(InputError, match=r"sub-03, region 'V3': 1 grayordinate.*column 1"):
+        _load(root, atlas, repeats="average")
+    data = _load(root, atlas, repeats="paper")
+    np.testing.assert_array_equal(data[("sub-03", "V3")].values[:, 1], 2.5)

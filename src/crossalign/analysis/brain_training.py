@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from rich.progress import Progress
 
+from crossalign.analysis.encoding import pool_subjects
 from crossalign.data.construct import average_repeats
 from crossalign.data.containers import BrainData
 from crossalign.errors import InputError
@@ -44,7 +45,7 @@ def _targets(
             average_repeats(np.asarray(data[(s, r)].values, dtype=np.float64))
             for s in data.subjects_with(r)
         ]
-        y = np.mean(arrays, axis=0) if len({a.shape for a in arrays}) == 1 else np.hstack(arrays)
+        y = pool_subjects(arrays)
         sd = y.std(axis=0)
         out[r] = (y - y.mean(axis=0)) / np.where(sd == 0, 1.0, sd)
     return out, [out[r].shape[1] for r in regions]

@@ -37,7 +37,7 @@ from crossalign.data.labels import coord
 from crossalign.errors import InputError, InputTypeError
 from crossalign.metrics.predictivity import kfold_indices
 
-__all__ = ["ALPHAS", "EncodingModel"]
+__all__ = ["ALPHAS", "EncodingModel", "pool_subjects"]
 
 #: Default penalties: those of linear predictivity, ``logspace(0, 9, 19)``.
 ALPHAS = tuple(float(a) for a in np.logspace(0, 9, 19))
@@ -432,8 +432,7 @@ class EncodingModel:
         else:
             for r in self.regions_:
                 arrays = [predicted[(s, r)].values for s in self.subjects_ if (s, r) in predicted]
-                same = len({a.shape for a in arrays}) == 1
-                entries[(label, r)] = np.mean(arrays, axis=0) if same else np.hstack(arrays)
+                entries[(label, r)] = pool_subjects(arrays)
         out = ModelData.from_responses(entries, stimuli=ids, constant_units="keep")
         out.attrs.update(
             paradigm="brain-predictive",
@@ -445,6 +444,23 @@ class EncodingModel:
         if held_out:
             out.attrs["held_out"] = held_out
         return out
+
+
+def pool_subjects(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """Several subjects' (stimulus, unit) responses of one region as one: their mean where
+    every subject has the same units (grayordinates), their units side by side otherwise.
+
+    Parameters
+    ----------
+    arrays : sequence of numpy.ndarray
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    if len({a.shape for a in arrays}) == 1:
+        return np.mean(arrays, axis=0)
+    return np.hstack(arrays)
 
 
 def _checked_subjects(subjects: Any) -> Any:

@@ -362,21 +362,30 @@ def load_bold_moments(
     clips = _clips(Path(root), ids)
     if clips:
         attrs["stimulus_paths"] = clips
-    try:
-        return entries.build(
-            stimuli=ids,
-            split={"train": train, "test": test},
-            attrs=attrs,
-            constant_units="keep" if opts["repeats"] == "paper" else "raise",
-        )
-    except InputError as err:
-        if "constant_units=" not in str(err):
-            raise
+    return entries.build(
+        stimuli=ids,
+        split={"train": train, "test": test},
+        attrs=attrs,
+        constant_units="keep" if opts["repeats"] == "paper" else "raise",
+    )
+
+
+def _check_constant(values: np.ndarray, sub: str, region: Hashable, ids: list[Hashable]) -> None:
+    """Refuse a grayordinate whose betas are the same for every video (outside the paper's
+    averaging, which keeps such zero-filled grayordinates), naming where it is."""
+    if len(ids) < 2:
+        return
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # units never measured stay NaN
+        spread = np.ptp(np.nanmean(values, axis=1), axis=0)
+    constant = np.flatnonzero(spread == 0)
+    if constant.size:
         raise InputError(
-            f"{str(err).partition(' Pass ')[0]} load_bold_moments keeps constant grayordinates "
-            "with repeats='paper' (as the paper does) and filters them out with "
-            "ncsnr_threshold=; with BrainData.select or a narrower 'rois' they can be left out."
-        ) from None
+            f"BOLD Moments {sub}, region {region!r}: {constant.size} grayordinate(s) have the "
+            f"same beta for every selected video (first at column {int(constant[0])}). "
+            "Expected betas that vary; repeats='paper' keeps such grayordinates as the paper "
+            "does, and ncsnr_threshold= filters them out."
+        )
 
 
 def _check_arguments(
@@ -487,6 +496,8 @@ def _entries(
             values, zeroed = _both(parts[0], parts[1], opts["repeats"], rows)
             if zeroed:
                 zeros[f"{sub}/{region}"] = zeroed
+            if not paper:
+                _check_constant(values, sub, region, ids)
             entries.add(sub, region, values, ids)
     absent = [r for r, k in found.items() if not k]
     emptied: list[str] = []

@@ -312,6 +312,21 @@ class Scoring:
         return f"{self.metric.label} [{self.outcome}]"
 
 
+def _check_entries(table: str, entries: list[Any], keys: list[str]) -> None:
+    """Names used once in a table, and every dataset an entry names exists."""
+    names = [e.name for e in entries]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{table}: the name(s) {twice} appear more than once")
+    for e in entries:
+        unknown = sorted(set(e.datasets or []) - set(keys))
+        if unknown:
+            raise ValueError(
+                f"{table}.{e.name}.datasets names {unknown}, which no dataset has as its name "
+                f"or label; the datasets are {keys}"
+            )
+
+
 class StudyConfig(BaseModel):
     """A whole study: datasets, models, metrics, the split and the inference settings.
 
@@ -503,28 +518,8 @@ class StudyConfig(BaseModel):
                 f"datasets: {twice} appear more than once; results are keyed by dataset, so "
                 "give each entry a distinct 'label' (e.g. label = \"castaldi-num\")"
             )
-        names = [m.name for m in self.models]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"models: the name(s) {twice} appear more than once")
-        for m in self.models:
-            unknown = sorted(set(m.datasets or []) - set(keys))
-            if unknown:
-                raise ValueError(
-                    f"models.{m.name}.datasets names {unknown}, which no dataset has as its "
-                    f"name or label; the datasets are {keys}"
-                )
-        names = [c.name for c in self.connectivity]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"connectivity: the name(s) {twice} appear more than once")
-        for c in self.connectivity:
-            unknown = sorted(set(c.datasets or []) - set(keys))
-            if unknown:
-                raise ValueError(
-                    f"connectivity.{c.name}.datasets names {unknown}, which no dataset has as "
-                    f"its name or label; the datasets are {keys}"
-                )
+        for table, entries in (("models", self.models), ("connectivity", self.connectivity)):
+            _check_entries(table, entries, keys)
         return self
 
     def resolve_paths(self, base: Path) -> StudyConfig:

@@ -150,20 +150,32 @@ def build_models(
             out.append((mcfg, _encoding_model(cfg, dataset, mcfg, brain, console)))
             continue
         model = IMAGE_MODELS[mcfg.source](mcfg, allow_user_modules)
-        md = extract(
-            model,
-            brain,
-            layers=mcfg.layers,
-            pool=mcfg.pool,
-            projection=projection(cfg, mcfg),
-            **_clip_sampling(dataset, mcfg),
-            temporal=mcfg.temporal,
-            batch_size=cfg.batch_size,
-            cache=cfg.cache_dir or True,
-            progress=console.is_terminal,
-        )
-        out.append((mcfg, md))
+        out.append((mcfg, _extracted(cfg, dataset, mcfg, model, brain, console)))
     return out
+
+
+def _extracted(
+    cfg: StudyConfig,
+    dataset: DatasetConfig,
+    mcfg: ModelConfig,
+    model: Any,
+    brain: BrainData,
+    console: Any,
+) -> ModelData:
+    """A model's activations to the dataset's stimuli, with the entry's and study's
+    extraction settings (layers, pooling, projection, clips, batches, cache)."""
+    return extract(
+        model,
+        brain,
+        layers=mcfg.layers,
+        pool=mcfg.pool,
+        projection=projection(cfg, mcfg),
+        **_clip_sampling(dataset, mcfg),
+        temporal=mcfg.temporal,
+        batch_size=cfg.batch_size,
+        cache=cfg.cache_dir or True,
+        progress=console.is_terminal,
+    )
 
 
 def study_split(cfg: StudyConfig, brain: BrainData) -> tuple[list[Any], list[Any]]:
@@ -179,23 +191,13 @@ def _encoding_model(
     cfg: StudyConfig, dataset: DatasetConfig, mcfg: ModelConfig, brain: BrainData, console: Any
 ) -> ModelData:
     """A brain-predictive model: encoding models from the backbone's features, fitted on the
-    study's training stimuli only, as an in-silico brain over every stimulus (its test
-    stimuli are recorded as ``attrs["fitted_on"]``'s complement)."""
+    study's training stimuli only, as an in-silico brain over every stimulus (its training
+    stimuli recorded in ``attrs["fitted_on"]``)."""
     settings = mcfg.encoding or EncodingConfig()
     if mcfg.path is not None:
         backbone = _file_model(mcfg, brain)
     else:
-        backbone = extract(
-            load_model(str(mcfg.model), pretrained=mcfg.pretrained, seed=mcfg.seed),
-            brain,
-            layers=mcfg.layers,
-            pool=mcfg.pool,
-            projection=projection(cfg, mcfg),
-            **_clip_sampling(dataset, mcfg),
-            batch_size=cfg.batch_size,
-            cache=cfg.cache_dir or True,
-            progress=console.is_terminal,
-        )
+        backbone = _extracted(cfg, dataset, mcfg, registry_model(mcfg, False), brain, console)
     train, _ = study_split(cfg, brain)
     encoder = EncodingModel(
         cv=settings.cv,
@@ -204,9 +206,7 @@ def _encoding_model(
         refit=settings.refit,
         layers=settings.layers,
     ).fit(backbone, brain, stimuli=train)
-    insilico = encoder.as_model(backbone, name=mcfg.name)
-    insilico.attrs["fitted_on"] = [str(s) for s in train]
-    return insilico
+    return encoder.as_model(backbone, name=mcfg.name)  # records attrs["fitted_on"]
 
 
 def _clip_sampling(dataset: DatasetConfig, mcfg: ModelConfig) -> dict[str, Any]:
