@@ -26,6 +26,7 @@ from crossalign.analysis.patterns import (
 )
 from crossalign.analysis.splits import split_stimuli
 from crossalign.compute import backends
+from crossalign.compute.context import Context, using
 from crossalign.compute.rdm import DISTANCES, compute_rdms, upper_triangle
 from crossalign.config import MemoryBudgetError, options
 from crossalign.data.containers import BrainData, ModelData
@@ -73,13 +74,15 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     "get_metric",
     "list_metrics",
     "upper_triangle",
-    # the engine: scores of all pairs, plans, memory budgets
+    # the engine: scores of all pairs, plans, memory budgets, the execution context
+    "Context",
     "MemoryBudgetError",
     "options",
     "pairwise_scores",
     "plan_scores",
     "score",
     "score_tensor",
+    "using",
     # cross-region matrices
     "PatternComparison",
     "compare_matrices",

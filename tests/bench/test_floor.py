@@ -5,6 +5,7 @@ import pytest
 
 import crossalign as ca
 from crossalign.bench.floor import bench_predictivity_floor, price_floor
+from crossalign.compute.context import current_context
 from crossalign.compute.ridge import ChunkWork, recording
 
 
@@ -12,10 +13,10 @@ def test_recording_keeps_every_chunk_with_its_shapes():
     rng = np.random.default_rng(0)
     reps = [rng.normal(size=(50, p)) for p in (4, 70, 9)]
     metric = ca.get_metric("predictivity")
-    prepared = metric.prepare(reps)
+    prepared = metric.prepare(reps, ctx=current_context())
     with recording() as work:
-        metric.cross(prepared, prepared)
-    metric.cross(prepared, prepared)  # outside the block: not recorded
+        metric.cross(prepared, prepared, ctx=current_context())
+    metric.cross(prepared, prepared, ctx=current_context())  # outside the block: not recorded
     assert len(work) == 5  # one chunk per fold
     assert [c.fills_targets for c in work] == [True] * 5
     assert {(c.n_train, c.n_test, c.n_alphas) for c in work} == {(40, 10, 19)}

@@ -3,16 +3,17 @@ bit-identical data, and a reusing analysis gives exactly the numbers of one that
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from crossalign.compute import ridge
 from crossalign.compute.backends import get_backend
-from crossalign.compute.choices import CHOICES, Choices, FoldKeys
-from crossalign.compute.products import products_for
+from crossalign.compute.choices import Choices, FoldKeys
+from crossalign.compute.context import Context
 from crossalign.metrics.predictivity import Predictivity, kfold_indices
 
-OPS = products_for(get_backend("numpy"))
+OPS = get_backend("numpy")
 ALPHAS = np.logspace(0, 9, 19)
 
 
@@ -58,37 +59,47 @@ def test_choices_are_bounded_and_returned_as_copies():
 
 
 @pytest.fixture
-def fresh_choices():
-    CHOICES.clear()
-    yield
-    CHOICES.clear()
+def ctx():
+    return Context(get_backend("numpy"))  # its own memory of penalties, empty
 
 
-def _run(metric: Predictivity, reps: list[np.ndarray]) -> tuple[np.ndarray, list]:
-    with ridge.recording() as work:
-        out = metric.cross(metric.prepare(reps), metric.prepare(reps))
+def _run(metric: Predictivity, reps: list[np.ndarray], ctx: Context) -> tuple[np.ndarray, list]:
+    work: list = []
+    rec = dataclasses.replace(ctx, recorder=work)  # the same memories, recording
+    out = metric.cross(metric.prepare(reps, ctx=rec), metric.prepare(reps, ctx=rec), ctx=rec)
     return out, work
 
 
-def test_the_train_fitted_test_reuses_the_selection_choices_exactly(fresh_choices):
+def test_the_train_fitted_test_reuses_the_selection_choices_exactly(ctx):
     reps = _reps(n=45)
     train, test = tuple(range(30)), tuple(range(30, 45))
     selection = Predictivity(seed=1, fold_weights="size")
     fitted = Predictivity(seed=1, test="train-fitted", split=(train, test))
-    _run(selection, [r[:30] for r in reps])  # chooses every penalty
-    reused, work = _run(fitted, reps)
+    _run(selection, [r[:30] for r in reps], ctx)  # chooses every penalty
+    reused, work = _run(fitted, reps, ctx)
     assert work and all(c.loo == (False,) * len(c.sources) and not c.grams for c in work)
-    CHOICES.clear()
-    anew, work = _run(fitted, reps)
+    ctx.penalties.clear()
+    anew, work = _run(fitted, reps, ctx)
     assert all(c.loo == () and c.grams for c in work)
     np.testing.assert_array_equal(reused, anew)
 
 
-def test_other_data_chooses_anew(fresh_choices):
+def test_other_data_chooses_anew(ctx):
     reps = _reps()
     metric = Predictivity(seed=0)
-    _run(metric, reps)
+    _run(metric, reps, ctx)
     changed = [r.copy() for r in reps]
     changed[1][0, 0] += 1e-9
-    _, work = _run(metric, changed)
+    _, work = _run(metric, changed, ctx)
     assert all(c.loo == () and c.grams for c in work)  # every key changed: targets differ
+
+
+def test_another_context_keeps_its_own_choices(ctx):
+    reps = _reps()
+    metric = Predictivity(seed=0)
+    first, _ = _run(metric, reps, ctx)
+    assert len(ctx.penalties) > 0
+    other = Context(get_backend("numpy"))
+    again, work = _run(metric, reps, other)  # nothing carried over: chosen anew, same numbers
+    assert all(c.loo == () and c.grams for c in work)
+    np.testing.assert_array_equal(first, again)

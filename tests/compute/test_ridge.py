@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 import crossalign as ca
 from crossalign.compute import ridge
 from crossalign.compute.backends import get_backend, installed
-from crossalign.compute.products import products_for
+from crossalign.compute.context import Context, current_context
 from crossalign.compute.ridge import recording
 from crossalign.errors import InputError
 
 TORCH = [b for b in installed() if b.startswith("torch")][:1]
+NUMPY = Context(get_backend("numpy"))
 
 
 def _loo_sse(x: np.ndarray, y: np.ndarray, alpha: float) -> float:
@@ -34,7 +35,7 @@ def _loo_sse(x: np.ndarray, y: np.ndarray, alpha: float) -> float:
 def test_loo_matrices_give_the_refit_leave_one_out_errors(p):
     rng = np.random.default_rng(p)
     x, y = rng.normal(size=(28, p)), rng.normal(size=(28, 3))
-    ops = products_for(get_backend("numpy"))
+    ops = get_backend("numpy")
     alphas = np.array([0.1, 3.0, 1e3])
     train, test = np.arange(24), np.arange(24, 28)
     sources = ridge.Sources(ops, [x], train, test)
@@ -52,7 +53,7 @@ def test_loo_matrices_give_the_refit_leave_one_out_errors(p):
 def test_half_and_pair_forms_give_the_frobenius_inner_product(n, k, seed):
     rng = np.random.default_rng(seed)
     a, b = rng.normal(size=(k, n)), rng.normal(size=(k + 2, n))
-    ops = products_for(get_backend("numpy"))
+    ops = get_backend("numpy")
     assert ops.sym_size(n) == n * (n + 1) // 2  # one packed triangle
     half, pair = np.full(ops.sym_size(n), 7.0), np.full(ops.sym_size(n), 7.0)
     ops.half(np.asfortranarray(a), half)
@@ -64,7 +65,7 @@ def test_half_and_pair_forms_give_the_frobenius_inner_product(n, k, seed):
 
 def test_products_write_in_place_for_either_layout():
     rng = np.random.default_rng(0)
-    ops = products_for(get_backend("numpy"))
+    ops = get_backend("numpy")
     a, b = rng.normal(size=(6, 4)), rng.normal(size=(4, 5))
     for out in (np.empty((6, 5)), np.empty((6, 5), order="F")):
         assert ops.mm(a, b, out=out) is out
@@ -77,7 +78,7 @@ def test_spectrum_is_the_thin_svd_without_the_null_space(shape):
     rng = np.random.default_rng(1)
     x = rng.normal(size=shape)
     xc = x - x.mean(0)
-    ops = products_for(get_backend("numpy"))
+    ops = get_backend("numpy")
     u, s, v = ridge.spectrum(ops, xc)
     np.testing.assert_allclose(u * s @ v.T, xc, atol=1e-12)
     test = rng.normal(size=(5, shape[1]))  # projected without V when units outnumber stimuli
@@ -91,7 +92,7 @@ def test_a_source_with_weak_directions_is_decomposed_by_svd():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(30, 6)) * np.array([1, 1, 1, 1, 1, 1e-6])
     xc = x - x.mean(0)
-    ops = products_for(get_backend("numpy"))
+    ops = get_backend("numpy")
     u, s, v = ridge.spectrum(ops, xc)
     np.testing.assert_allclose(u * s @ v.T, xc, atol=1e-13)
     np.testing.assert_allclose(ridge.spectrum(ops, xc, xc[:4])[2], xc[:4] @ v, atol=1e-13)
@@ -113,8 +114,8 @@ def _world() -> tuple[list[np.ndarray], tuple[list[int], list[int]]]:
 
 def _scores(backend: str, reps: list[np.ndarray], **kwargs) -> np.ndarray:
     metric = ca.get_metric("predictivity", seed=3, **kwargs)
-    with ca.options(backend=backend):
-        return metric.cross(metric.prepare(reps), metric.prepare(reps))
+    ctx = Context(get_backend(backend))
+    return metric.cross(metric.prepare(reps, ctx=ctx), metric.prepare(reps, ctx=ctx), ctx=ctx)
 
 
 def test_a_unit_constant_over_the_test_stimuli_scores_as_scikit_learn():
@@ -139,7 +140,7 @@ def test_torch_kernels_equal_numpy():
     for kwargs in ({}, {"fold_weights": "size"}, {"test": "train-fitted", "split": split}):
         ours = _scores(TORCH[0], reps, **kwargs)
         np.testing.assert_allclose(ours, _scores("numpy", reps, **kwargs), rtol=0, atol=1e-10)
-    assert products_for(get_backend(TORCH[0])).name == "torch"
+    assert get_backend(TORCH[0]).family == "torch"
 
 
 def test_folds_are_parts_that_sum_to_the_scores_exactly():
@@ -151,14 +152,14 @@ def test_folds_are_parts_that_sum_to_the_scores_exactly():
         {"test": "train-fitted", "split": (list(range(30)), list(range(30, 40)))},
     ):
         metric = ca.get_metric("predictivity", **kwargs)
-        a = metric.prepare(reps)
-        whole = metric.cross(a, a)
+        a = metric.prepare(reps, ctx=NUMPY)
+        whole = metric.cross(a, a, ctx=NUMPY)
         summed = np.zeros_like(whole)
         for part in range(metric.parts):
-            summed += metric.cross_part(a, a, part)
+            summed += metric.cross_part(a, a, part, ctx=NUMPY)
         np.testing.assert_array_equal(summed, whole)
     with pytest.raises(InputError, match=r"'part' argument .* fold in \[0, 5\)\. Got 5"):
-        metric.cross_part(a, a, 5)
+        metric.cross_part(a, a, 5, ctx=NUMPY)
 
 
 @pytest.mark.parametrize("backend", ["numpy", *TORCH])
@@ -173,18 +174,18 @@ def test_pairs_alone_equal_the_diagonal_of_all_pairs(backend):
         {"test": "train-fitted", "split": split},
     ):
         metric = ca.get_metric("predictivity", **kwargs)
-        a, b = metric.prepare(sources), metric.prepare(targets)
-        with ca.options(backend=backend):
-            ours = metric.paired(a, b)
-        np.testing.assert_allclose(ours, np.diag(metric.cross(a, b)), rtol=0, atol=1e-10)
+        a, b = metric.prepare(sources, ctx=NUMPY), metric.prepare(targets, ctx=NUMPY)
+        ours = metric.paired(a, b, ctx=Context(get_backend(backend)))
+        whole = metric.cross(a, b, ctx=NUMPY)
+        np.testing.assert_allclose(ours, np.diag(whole), rtol=0, atol=1e-10)
 
 
 def test_paired_scoring_is_recorded_and_refuses_unequal_stacks():
     reps, _ = _world()
     metric = ca.get_metric("predictivity")
-    a = metric.prepare(reps[:2])
+    a = metric.prepare(reps[:2], ctx=NUMPY)
     with recording() as work:
-        metric.paired(a, a)
+        metric.paired(a, a, ctx=current_context())
     assert len(work) == 2 * 5 and all(c.direct and c.maps == (1,) for c in work)
     with pytest.raises(InputError, match=r"come in pairs\. Got 2 sources and 3 targets"):
-        metric.paired(a, metric.prepare(reps[:3]))
+        metric.paired(a, metric.prepare(reps[:3], ctx=NUMPY), ctx=NUMPY)

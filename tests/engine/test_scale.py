@@ -332,10 +332,10 @@ def test_a_metric_registered_from_outside_is_planned_from_its_declared_cost(rng)
         def cost(self, n: int, p: int) -> Cost:
             return Cost(1e6, 4e8, 1e6, prepare_products=1e12, pair_products=0.0)
 
-        def prepare(self, reps, labels=None):
+        def prepare(self, reps, labels=None, *, ctx):
             return [np.asarray(x) for x in reps]
 
-        def cross(self, a, b):
+        def cross(self, a, b, *, ctx):
             return np.zeros((len(a), len(b)))
 
     METRICS.register(Heavy.name, Heavy)

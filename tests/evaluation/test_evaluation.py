@@ -109,8 +109,9 @@ def test_methods_and_their_modules_give_the_same_numbers(world, tmp_path):
 
 @pytest.mark.parametrize("protocol", ["crossalign", "hoefling2026"])
 def test_models_evaluated_against_the_same_brain_share_its_side(world, monkeypatch, protocol):
-    """The brain's score tensor is computed once for every model evaluated against the same
-    brain data, also when the protocol filters units by NCSNR first (a new container)."""
+    """Under one execution context, the brain's score tensor is computed once for every model
+    evaluated against the same brain data, also when the protocol filters units by NCSNR
+    first (a new container); the memo lives in the context, never in the user's object."""
     import crossalign.evaluation.core as core
 
     brain, model, _, stimuli = world
@@ -128,7 +129,12 @@ def test_models_evaluated_against_the_same_brain_share_its_side(world, monkeypat
         model="m2",
         stimuli=stimuli,
     )
-    first = core.Evaluation.fit(model, fixed, protocol=protocol, metric="pearson")
-    second = core.Evaluation.fit(other, fixed, protocol=protocol, metric="pearson")
+    before = dict(vars(fixed))
+    with ca.using(ca.Context.from_options()) as ctx:
+        first = core.Evaluation.fit(model, fixed, protocol=protocol, metric="pearson")
+        second = core.Evaluation.fit(other, fixed, protocol=protocol, metric="pearson")
     assert sum(calls) == 1  # the brain tensor, once
+    assert len(ctx.memos) >= 1 and vars(fixed).keys() == before.keys()
     np.testing.assert_array_equal(first.t, second.t)
+    core.Evaluation.fit(other, fixed, protocol=protocol, metric="pearson")  # a context of its own
+    assert sum(calls) == 2

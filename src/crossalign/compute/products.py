@@ -1,5 +1,6 @@
-"""The dense products of the all-pairs ridge kernels (:mod:`crossalign.compute.ridge`), per
-backend: general products, symmetric products ``a^T a`` written in a form that pairs with a
+"""The dense products of the all-pairs ridge kernels (:mod:`crossalign.compute.ridge`), as the
+part of each backend (:mod:`crossalign.compute.backends`) that works on the backend's own
+arrays: general products, symmetric products ``a^T a`` written in a form that pairs with a
 partner form for Frobenius inner products, and symmetric eigendecompositions.
 
 Symmetric products and their inner products
@@ -26,16 +27,20 @@ from typing import Any
 import numpy as np
 from scipy.linalg import blas, lapack
 
-from crossalign._registry import Registry
-from crossalign.compute.backends import Backend, TorchBackend
-
-__all__ = ["PRODUCTS", "Products", "products_for"]
+__all__ = ["NumpyProducts", "ProductKernels", "TorchProducts"]
 
 
-class Products:
-    """The products of one backend (see the module docstring); arrays are the backend's."""
+class ProductKernels:
+    """The products of one backend (see the module docstring); arrays are the backend's.
+    Each :class:`~crossalign.compute.backends.Backend` inherits the form for its library."""
 
-    name = "base"
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # an implementation documents itself by the contract it implements
+        super().__init_subclass__(**kwargs)
+        for name, value in vars(cls).items():
+            contract = getattr(ProductKernels, name, None)
+            if callable(value) and not value.__doc__ and contract is not None:
+                value.__doc__ = contract.__doc__
 
     def asarray(self, x: np.ndarray) -> Any:
         """``x`` as a float64 array of this backend.
@@ -142,7 +147,7 @@ class Products:
         """
         raise NotImplementedError
 
-    def gram(self, a: Any) -> Any:
+    def syrk(self, a: Any) -> Any:
         """``a^T a``, as the full symmetric matrix or its upper triangle (what ``eigh``
         reads).
 
@@ -157,7 +162,7 @@ class Products:
         raise NotImplementedError
 
     def eigh(self, a: Any) -> tuple[Any, Any]:
-        """Eigenvalues (ascending) and eigenvectors of the symmetric ``a`` from :meth:`gram`.
+        """Eigenvalues (ascending) and eigenvectors of the symmetric ``a`` from :meth:`syrk`.
 
         Parameters
         ----------
@@ -267,7 +272,7 @@ def _into(result: np.ndarray, out: np.ndarray) -> None:
 
 @functools.lru_cache(maxsize=8)
 def _packed_diagonal(n: int) -> np.ndarray:
-    """Positions of the diagonal in the packed form :meth:`_NumpyProducts.half` writes."""
+    """Positions of the diagonal in the packed form :meth:`NumpyProducts.half` writes."""
     packed, info = lapack.dtrttf(np.diag(np.arange(1.0, n + 1.0)), transr="T")
     if info != 0:  # pragma: no cover - only for invalid arguments
         raise ValueError(f"dtrttf failed (info={info}).")
@@ -277,10 +282,8 @@ def _packed_diagonal(n: int) -> np.ndarray:
     return positions
 
 
-class _NumpyProducts(Products):
+class NumpyProducts(ProductKernels):
     """SciPy BLAS/LAPACK on the host; symmetric products as one triangle."""
-
-    name = "numpy"
 
     def asarray(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(x, dtype=np.float64)
@@ -320,7 +323,7 @@ class _NumpyProducts(Products):
         fa, ta = _fortran(a)
         out[_packed_diagonal(fa.shape[0] if ta else fa.shape[1])] *= 0.5  # counted once
 
-    def gram(self, a: np.ndarray) -> np.ndarray:
+    def syrk(self, a: np.ndarray) -> np.ndarray:
         fa, ta = _fortran(a)
         return blas.dsyrk(1.0, fa, trans=0 if ta else 1)  # upper triangle
 
@@ -352,85 +355,65 @@ class _NumpyProducts(Products):
         return np.stack(arrays)
 
 
-class _TorchProducts(Products):
+class TorchProducts(ProductKernels):
     """PyTorch on a backend's device; symmetric products as full matrices."""
 
-    name = "torch"
-
-    def __init__(self, backend: TorchBackend) -> None:
-        self.torch, self.device = backend._torch()
+    def _torch(self) -> tuple[Any, Any]:
+        """(the torch module, the device); the backend provides it."""
+        raise NotImplementedError
 
     def asarray(self, x: np.ndarray) -> Any:
-        return self.torch.as_tensor(
-            np.asarray(x, dtype=np.float64), device=self.device, dtype=self.torch.float64
-        )
+        torch, device = self._torch()
+        return torch.as_tensor(np.asarray(x, dtype=np.float64), device=device, dtype=torch.float64)
 
     def to_numpy(self, x: Any) -> np.ndarray:
         return np.asarray(x.detach().cpu().numpy(), dtype=np.float64)
 
     def empty(self, shape: tuple[int, ...]) -> Any:
-        return self.torch.empty(shape, dtype=self.torch.float64, device=self.device)
+        torch, device = self._torch()
+        return torch.empty(shape, dtype=torch.float64, device=device)
 
     def zeros(self, size: int) -> Any:
-        return self.torch.zeros(size, dtype=self.torch.float64, device=self.device)
+        torch, device = self._torch()
+        return torch.zeros(size, dtype=torch.float64, device=device)
 
     def mm(self, a: Any, b: Any, out: Any = None) -> Any:
         if out is None:
             return a @ b
-        return self.torch.matmul(a, b, out=out)
+        return self._torch()[0].matmul(a, b, out=out)
 
     def sym_size(self, n: int) -> int:
         return n * n
 
     def half(self, a: Any, out: Any, scale: float = 1.0) -> None:
         n = a.shape[1]
-        self.torch.matmul(a.T, a, out=out.view(n, n))
+        self._torch()[0].matmul(a.T, a, out=out.view(n, n))
         if scale != 1.0:
             out.mul_(scale)
 
     pair = half
 
-    def gram(self, a: Any) -> Any:
+    def syrk(self, a: Any) -> Any:
         return a.T @ a
 
     def eigh(self, a: Any) -> tuple[Any, Any]:
-        return self.torch.linalg.eigh(a)
+        return self._torch()[0].linalg.eigh(a)
 
     def svd(self, a: Any) -> tuple[Any, Any, Any]:
-        return self.torch.linalg.svd(a, full_matrices=False)
+        return self._torch()[0].linalg.svd(a, full_matrices=False)
 
     def fravel(self, a: Any) -> Any:
         return a.T.reshape(-1)
 
     def index(self, positions: np.ndarray) -> Any:
-        return self.torch.as_tensor(np.asarray(positions), device=self.device)
+        torch, device = self._torch()
+        return torch.as_tensor(np.asarray(positions), device=device)
 
     def mul(self, a: Any, b: Any, out: Any) -> Any:
-        return self.torch.mul(a, b, out=out)
+        return self._torch()[0].mul(a, b, out=out)
 
     def flat(self, a: Any) -> Any:
         return a.view(-1)
 
     def stack(self, arrays: Sequence[Any]) -> Any:
-        return self.torch.stack(list(arrays))
-
-
-#: Product kernels by backend family (the part of a backend's name before ``:``).
-PRODUCTS: Registry[Any] = Registry("products backend")
-PRODUCTS.register("numpy", lambda backend: _NumpyProducts())
-PRODUCTS.register("torch", _TorchProducts)
-
-
-def products_for(backend: Backend) -> Products:
-    """The product kernels of ``backend``.
-
-    Parameters
-    ----------
-    backend : Backend
-        A registered backend (:func:`crossalign.compute.backends.get_backend`).
-
-    Returns
-    -------
-    Products
-    """
-    return PRODUCTS.get(backend.name.split(":")[0])(backend)
+        return self._torch()[0].stack(list(arrays))

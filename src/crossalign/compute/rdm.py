@@ -26,7 +26,7 @@ import numpy as np
 
 from crossalign._registry import Registry
 from crossalign._validation import as_float_array, check_finite, check_option
-from crossalign.compute.backends import get_backend, working_dtype
+from crossalign.compute.context import Context, current_context
 from crossalign.compute.crossval import crossnobis_vector, cv_rdm_vector
 from crossalign.errors import InputError
 
@@ -46,18 +46,70 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Distance:
-    """A stimulus-pair distance computed from the Gram matrix of pre-processed patterns."""
+    """A stimulus-pair distance computed from the Gram matrix of pre-processed patterns.
+
+    Its fields say everything the RDM code does differently per distance (no code branches
+    on a distance's name): a *unit* distance (``centre`` not None) is ``1 - G`` of rows
+    scaled to unit norm (centred first when ``centre``); any other is a power of the squared
+    Euclidean distance ``G_ii + G_jj - 2 G_ij`` (``power`` 1: its square root, 2: itself),
+    computed on the data divided by its largest magnitude and scaled back (``scale ** power``).
+    """
 
     name: str
     preprocess: Callable[[np.ndarray, str], np.ndarray]
-    from_gram: Callable[[np.ndarray], np.ndarray]
     description: str
+    #: Unit distances: whether rows are centred before scaling to unit norm (correlation) or
+    #: not (cosine); None for the Euclidean family.
+    centre: bool | None = None
+    #: The Euclidean family: 1 (Euclidean) or 2 (squared); 0 for unit distances.
+    power: int = 0
     #: Cross-validated over repetitions: ``"identity"`` (cross-validated Euclidean) or a
     #: noise-precision estimator of :data:`crossalign.compute.crossval.PRECISIONS`; None for
     #: distances of single patterns.
     cross_validated: str | None = None
 
-    def from_repeats(self, x: np.ndarray, name: str) -> np.ndarray:
+    def from_gram(self, g: np.ndarray) -> np.ndarray:
+        """The distances (..., n, n) from Gram matrices (..., n, n) of pre-processed rows.
+
+        Parameters
+        ----------
+        g : numpy.ndarray
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        if self.centre is not None:
+            return 1.0 - g
+        sq = _sq_from_gram(g)
+        return np.sqrt(sq) if self.power == 1 else sq
+
+    def upper_from_gram(self, g: np.ndarray, mask: np.ndarray, out: np.ndarray) -> None:
+        """Write the strict upper triangle (row-major) of the distances of one Gram matrix
+        ``g`` into ``out``; ``mask`` is the boolean strict upper triangle (n^2 bytes, where
+        index arrays would take 16 bytes per entry).
+
+        Parameters
+        ----------
+        g : numpy.ndarray
+            (n, n).
+        mask : numpy.ndarray
+            (n, n) bool.
+        out : numpy.ndarray
+            (n (n - 1) / 2,), written in place.
+        """
+        if self.centre is not None:
+            np.subtract(1.0, g[mask], out=out)
+            return
+        diag = np.diagonal(g)
+        np.multiply(g[mask], -2.0, out=out)
+        out += np.broadcast_to(diag[:, None], g.shape)[mask]
+        out += np.broadcast_to(diag[None, :], g.shape)[mask]
+        np.maximum(out, 0.0, out=out)
+        if self.power == 1:
+            np.sqrt(out, out=out)
+
+    def from_repeats(self, x: np.ndarray, name: str, ctx: Context | None = None) -> np.ndarray:
         """The cross-validated RDM vector of responses (stimulus, unit, repetition).
 
         Parameters
@@ -65,6 +117,8 @@ class Distance:
         x : numpy.ndarray
         name : str
             What ``x`` is, for error messages.
+        ctx : Context, optional
+            Where the products run; default :func:`~crossalign.compute.context.current_context`.
 
         Returns
         -------
@@ -72,9 +126,10 @@ class Distance:
         """
         if self.cross_validated is None:
             raise InputError(f"The distance {self.name!r} is not cross-validated.")
+        ctx = current_context() if ctx is None else ctx
         if self.cross_validated == "identity":
-            return cv_rdm_vector(x, None, name)
-        return crossnobis_vector(x, self.cross_validated, name)
+            return cv_rdm_vector(x, None, name, ctx=ctx)
+        return crossnobis_vector(x, self.cross_validated, name, ctx=ctx)
 
 
 def _unit_rows(x: np.ndarray, name: str, *, centre: bool) -> np.ndarray:
@@ -115,8 +170,8 @@ DISTANCES.register(
     Distance(
         "correlation",
         lambda x, name: _unit_rows(x, name, centre=True),
-        lambda g: 1.0 - g,
         "1 - Pearson correlation of the two stimulus patterns",
+        centre=True,
     ),
 )
 DISTANCES.register(
@@ -124,8 +179,8 @@ DISTANCES.register(
     Distance(
         "cosine",
         lambda x, name: _unit_rows(x, name, centre=False),
-        lambda g: 1.0 - g,
         "1 - cosine similarity of the two stimulus patterns",
+        centre=False,
     ),
 )
 DISTANCES.register(
@@ -133,8 +188,8 @@ DISTANCES.register(
     Distance(
         "euclidean",
         lambda x, name: x,
-        lambda g: np.sqrt(_sq_from_gram(g)),
         "Euclidean distance between the two stimulus patterns",
+        power=1,
     ),
 )
 DISTANCES.register(
@@ -142,8 +197,8 @@ DISTANCES.register(
     Distance(
         "sqeuclidean",
         lambda x, name: x,
-        _sq_from_gram,
         "squared Euclidean distance between the two stimulus patterns",
+        power=2,
     ),
 )
 
@@ -165,14 +220,18 @@ for _name, _estimator, _text in (
     ),
 ):
     DISTANCES.register(
-        _name, Distance(_name, _needs_repeats, _sq_from_gram, _text, cross_validated=_estimator)
+        _name, Distance(_name, _needs_repeats, _text, power=2, cross_validated=_estimator)
     )
 
 
 def compute_rdms(
-    responses: np.ndarray, distance: str = "correlation", *, name: str = "responses"
+    responses: np.ndarray,
+    distance: str = "correlation",
+    *,
+    name: str = "responses",
+    ctx: Context | None = None,
 ) -> np.ndarray:
-    """RDMs of a stack of response matrices, in one batched Gram product.
+    """RDMs of a stack of response matrices: the square form of :func:`rdm_vectors`.
 
     Parameters
     ----------
@@ -183,30 +242,15 @@ def compute_rdms(
         One of ``DISTANCES`` (``correlation``, ``cosine``, ``euclidean``, ``sqeuclidean``).
     name
         The argument's name in error messages.
+    ctx
+        Where the products run; default :func:`~crossalign.compute.context.current_context`.
 
     Returns
     -------
     numpy.ndarray
         (..., n_stimuli, n_stimuli), symmetric with an exactly zero diagonal.
     """
-    dist = DISTANCES.get(distance)
-    x = _responses_input(responses, name)
-    # Euclidean distances scale with the data: compute on scaled data, scale back after
-    scale = 1.0
-    if distance in ("euclidean", "sqeuclidean"):
-        scale = float(np.abs(x).max(initial=0.0)) or 1.0
-        x = x / scale
-    z = dist.preprocess(x, name)
-    gram = z @ np.swapaxes(z, -1, -2)
-    d = dist.from_gram(gram)
-    if scale != 1.0:
-        with np.errstate(over="ignore"):
-            d = d * (scale if distance == "euclidean" else scale * scale)
-        _check_overflow(d, scale, distance, name)
-    d = 0.5 * (d + np.swapaxes(d, -1, -2))
-    n = d.shape[-1]
-    d[..., np.arange(n), np.arange(n)] = 0.0
-    return d
+    return square_from_vector(rdm_vectors(responses, distance, name=name, ctx=ctx))
 
 
 def _responses_input(responses: np.ndarray, name: str) -> np.ndarray:
@@ -230,22 +274,6 @@ def _check_overflow(values: np.ndarray, scale: float, distance: str, name: str) 
         )
 
 
-def _upper_from_gram(distance: str, g: np.ndarray, mask: np.ndarray, out: np.ndarray) -> None:
-    """Write the strict upper triangle (row-major) of the RDM whose pre-processed Gram matrix
-    is ``g`` into ``out``; ``mask`` is the boolean strict upper triangle (n^2 bytes, where
-    index arrays would take 16 bytes per entry)."""
-    if distance in ("correlation", "cosine"):
-        np.subtract(1.0, g[mask], out=out)
-        return
-    diag = np.diagonal(g)
-    np.multiply(g[mask], -2.0, out=out)
-    out += np.broadcast_to(diag[:, None], g.shape)[mask]
-    out += np.broadcast_to(diag[None, :], g.shape)[mask]
-    np.maximum(out, 0.0, out=out)
-    if distance == "euclidean":
-        np.sqrt(out, out=out)
-
-
 @functools.lru_cache(maxsize=4)
 def _upper_mask(n: int) -> np.ndarray:
     mask = np.triu(np.ones((n, n), dtype=bool), k=1)
@@ -259,6 +287,7 @@ def rdm_vectors(
     *,
     name: str = "responses",
     out: np.ndarray | None = None,
+    ctx: Context | None = None,
 ) -> np.ndarray:
     """Upper-triangle RDM vectors (..., n(n-1)/2) of a stack of response matrices.
 
@@ -278,6 +307,8 @@ def rdm_vectors(
         What the responses are, for error messages.
     out : numpy.ndarray, optional
         A float64 array of the result's shape to write into (no temporary copy).
+    ctx : Context, optional
+        Where the products run; default :func:`~crossalign.compute.context.current_context`.
 
     Returns
     -------
@@ -285,7 +316,8 @@ def rdm_vectors(
         ``out`` when given.
     """
     direct = out if out is not None and out.flags.c_contiguous else None
-    vectors = _rdm_vectors(responses, distance, name, direct)
+    ctx = current_context() if ctx is None else ctx
+    vectors = _rdm_vectors(responses, DISTANCES.get(distance), name, direct, ctx)
     if out is None:
         return vectors
     if not np.shares_memory(vectors, out):  # the explicit path, or an out it cannot view
@@ -294,14 +326,12 @@ def rdm_vectors(
 
 
 def _rdm_vectors(
-    responses: np.ndarray, distance: str, name: str, out: np.ndarray | None
+    responses: np.ndarray, dist: Distance, name: str, out: np.ndarray | None, ctx: Context
 ) -> np.ndarray:
-    """:func:`rdm_vectors`; correlation and cosine RDMs go into ``out`` (C-contiguous) when
-    given, the explicit path allocates its own result."""
-    dist = DISTANCES.get(distance)
-    backend = get_backend()
-    if distance in ("correlation", "cosine"):
-        fast = _unit_rdm_vectors(responses, distance, backend, name, out)
+    """:func:`rdm_vectors`; unit-distance RDMs go into ``out`` (C-contiguous) when given, the
+    explicit path allocates its own result."""
+    if dist.centre is not None:
+        fast = _unit_rdm_vectors(responses, dist, ctx, name, out)
         if fast is not None:
             return fast
     x = _responses_input(responses, name)
@@ -309,18 +339,18 @@ def _rdm_vectors(
     n, p = x.shape[-2:]
     flat = x.reshape(-1, n, p)
     scale = 1.0
-    if distance in ("euclidean", "sqeuclidean"):
+    if dist.power:  # the Euclidean family scales with the data: scaled, then scaled back
         scale = float(np.abs(flat).max(initial=0.0)) or 1.0
         flat = flat / scale
     mask = _upper_mask(n)
     vectors = np.empty((len(flat), n * (n - 1) // 2))
     for b in range(len(flat)):
         z = dist.preprocess(flat[b], name)
-        _upper_from_gram(distance, backend.gram(z), mask, vectors[b])
+        dist.upper_from_gram(ctx.gram(z), mask, vectors[b])
     if scale != 1.0:
         with np.errstate(over="ignore"):
-            vectors *= scale if distance == "euclidean" else scale * scale
-        _check_overflow(vectors, scale, distance, name)
+            vectors *= scale**dist.power
+        _check_overflow(vectors, scale, dist.name, name)
     return vectors.reshape(*lead, vectors.shape[-1])
 
 
@@ -329,7 +359,7 @@ def _rdm_vectors(
 CENTRING_ERROR = 1e-11
 
 
-def _unit_gram(x: np.ndarray, distance: str, backend: Any) -> np.ndarray | None:
+def _unit_gram(x: np.ndarray, dist: Distance, ctx: Context) -> np.ndarray | None:
     """The Gram matrix of the rows of ``x`` centred (correlation) and scaled to unit norm,
     from one product of the raw rows: ``(G - s s^T / p) / (d d^T)`` with the row sums ``s``
     and the centred rows' norms ``d``, applied as two rank-one updates. This reads the data
@@ -337,16 +367,16 @@ def _unit_gram(x: np.ndarray, distance: str, backend: Any) -> np.ndarray | None:
     None when the algebra would cost precision (rows whose mean dwarfs their spread, values
     near the float range, a non-finite product): the caller then centres explicitly. A finite
     diagonal bounds every entry (``|G_ij| <= sqrt(G_ii G_jj)``), so only it is checked."""
-    g = backend.gram(x)
+    g = ctx.gram(x)
     full = np.diagonal(g).copy()
     if not np.isfinite(full).all():
         return None
-    if distance == "correlation":
+    if dist.centre:
         sums = np.sum(x, axis=-1, dtype=np.float64)
         diag = full - sums * sums / x.shape[-1]
     else:
         sums, diag = None, full
-    eps = np.finfo(np.dtype(working_dtype())).eps
+    eps = ctx.eps
     with np.errstate(divide="ignore", invalid="ignore"):
         precise = (full / diag) * eps <= CENTRING_ERROR
     if not (precise.all() and (diag > np.finfo(np.float64).tiny * 1e20).all()):
@@ -360,7 +390,7 @@ def _unit_gram(x: np.ndarray, distance: str, backend: Any) -> np.ndarray | None:
 
 
 def _unit_rdm_vectors(
-    responses: Any, distance: str, backend: Any, name: str, out: np.ndarray | None = None
+    responses: Any, dist: Distance, ctx: Context, name: str, out: np.ndarray | None = None
 ) -> np.ndarray | None:
     """Correlation or cosine RDM vectors through :func:`_unit_gram`, without converting or
     copying the responses first, written into ``out`` when given; None where any
@@ -373,7 +403,7 @@ def _unit_rdm_vectors(
     mask = _upper_mask(n)
     vectors = np.empty((len(flat), n * (n - 1) // 2)) if out is None else out.reshape(len(flat), -1)
     for b in range(len(flat)):
-        g = _unit_gram(flat[b], distance, backend)
+        g = _unit_gram(flat[b], dist, ctx)
         if g is None:
             return None
         np.subtract(1.0, g[mask], out=vectors[b])

@@ -1,5 +1,6 @@
 """All-pairs ridge regression with leave-one-out penalties: every source against every target
-in one fold, as batched products on any backend (:mod:`crossalign.compute.products`).
+in one fold, as batched products on any backend (:mod:`crossalign.compute.products`), under
+the caller's execution context (:mod:`crossalign.compute.context`).
 
 With a source's centred training responses ``Xc = U diag(s) V^T`` and ``phi = s^2 / (s^2 +
 alpha)``, the hat matrix of ridge with an intercept is ``H = 1/n + U diag(phi) U^T``; a centred
@@ -20,14 +21,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from crossalign.compute.choices import CHOICES, FoldKeys
-from crossalign.compute.products import Products
+from crossalign.compute.backends import Backend
+from crossalign.compute.choices import FoldKeys
+from crossalign.compute.context import Context, current_context, using
 
 __all__ = [
     "STACK_BYTES",
@@ -87,27 +88,22 @@ class ChunkWork:
     grams: bool = True
 
 
-_RECORD: ContextVar[list[ChunkWork] | None] = ContextVar("ridge_record", default=None)
-
-
 @contextlib.contextmanager
 def recording() -> Iterator[list[ChunkWork]]:
     """Within the block, every chunk the kernels run (in this process) is appended to the
-    yielded list as a :class:`ChunkWork`.
+    yielded list as a :class:`ChunkWork`: the block runs under the current context
+    (:func:`crossalign.compute.context.current_context`) with a recorder.
 
     Yields
     ------
     list of ChunkWork
     """
     log: list[ChunkWork] = []
-    token = _RECORD.set(log)
-    try:
+    with using(replace(current_context(), recorder=log)):
         yield log
-    finally:
-        _RECORD.reset(token)
 
 
-def spectrum(ops: Products, xc: Any, test: Any = None) -> tuple[Any, Any, Any]:
+def spectrum(ops: Backend, xc: Any, test: Any = None) -> tuple[Any, Any, Any]:
     """``U, s, V`` of the thin SVD of ``xc`` without its null space; with ``test``, ``test
     V`` in place of ``V``.
 
@@ -120,7 +116,7 @@ def spectrum(ops: Products, xc: Any, test: Any = None) -> tuple[Any, Any, Any]:
 
     Parameters
     ----------
-    ops : Products
+    ops : Backend
     xc : array
         (n, p) centred responses.
     test : array, optional
@@ -132,7 +128,7 @@ def spectrum(ops: Products, xc: Any, test: Any = None) -> tuple[Any, Any, Any]:
         ``U`` (n, r), ``s`` (r,), and ``V`` (p, r) or ``test V`` (n_te, r).
     """
     n, p = xc.shape
-    lam, vecs = ops.eigh(ops.gram(xc if p <= n else xc.T))
+    lam, vecs = ops.eigh(ops.syrk(xc if p <= n else xc.T))
     top = float(lam.max()) if len(lam) else 0.0
     floor = top * max(n, p) * np.finfo(float).eps * 10
     values = ops.to_numpy(lam)
@@ -157,14 +153,14 @@ class Sources:
 
     Parameters
     ----------
-    ops : Products
+    ops : Backend
     xs : sequence of arrays
         (stimulus, unit) responses of each source, on the backend.
     train, test : numpy.ndarray
         Positions of the fold's training and test stimuli.
     """
 
-    def __init__(self, ops: Products, xs: Sequence[Any], train: Any, test: Any) -> None:
+    def __init__(self, ops: Backend, xs: Sequence[Any], train: Any, test: Any) -> None:
         self.ops, self.n, self.xs = ops, len(train), xs
         self.scratch: dict[tuple[str, tuple[int, ...]], Any] = {}
         self.parts = []
@@ -241,14 +237,14 @@ class Targets:
 
     Parameters
     ----------
-    ops : Products
+    ops : Backend
     k : int
         Targets.
     n_tr, n_te : int
         The largest training and test fold.
     """
 
-    def __init__(self, ops: Products, k: int, n_tr: int, n_te: int) -> None:
+    def __init__(self, ops: Backend, k: int, n_tr: int, n_te: int) -> None:
         self.ops, self.k = ops, k
         self.buffers = {name: ops.zeros(k * ops.sym_size(n_tr)) for name in ("gram", "wgram")}
         self.buffers["cross"] = ops.zeros(k * n_tr * n_te)
@@ -316,6 +312,7 @@ def fold_scores(
     alphas: np.ndarray,
     stack: Any,
     known: Sequence[np.ndarray | None] | None = None,
+    log: list[ChunkWork] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(sources, targets): held-out R^2 of every target from every source of a chunk in one
     fold, at the alpha its leave-one-out error chose (the first of the smallest, as
@@ -332,6 +329,8 @@ def fold_scores(
         (``ops.sym_size(n)`` each).
     known : sequence, optional
         Per source, its penalty indices (one per target) when already chosen, else None.
+    log : list, optional
+        Where to append the chunk's :class:`ChunkWork` (a context's recorder).
 
     Returns
     -------
@@ -360,7 +359,9 @@ def fold_scores(
         ss = targets.const - 2.0 * ops.to_numpy(cross) + ops.to_numpy(quad)
         for row, (k, stacked, _) in enumerate(maps):
             out[k, stacked] = 1.0 - ss[row, stacked] / targets.units[stacked]
-    _record(sources, targets, n_a, [sum(1 for m in maps if m[0] == k) for k in range(k_s)], known)
+    if log is not None:
+        n_maps = [sum(1 for m in maps if m[0] == k) for k in range(k_s)]
+        log.append(_chunk_work(sources, targets, n_a, n_maps, known))
     return out, best
 
 
@@ -389,39 +390,35 @@ def _choose(
     return best
 
 
-def _record(
+def _chunk_work(
     sources: Sources,
     targets: Targets,
     n_alphas: int,
     maps: list[int],
     known: Sequence[np.ndarray | None] | None,
-) -> None:
-    """Append the chunk's work to the active :func:`recording`, if any."""
-    log = _RECORD.get()
-    if log is None:
-        return
+) -> ChunkWork:
+    """The chunk's work, for a context's recorder (the targets' fill is counted once)."""
     shapes = tuple(
         (int(x.shape[1]), int(u.shape[1]))
         for x, (u, _, _) in zip(sources.xs, sources.parts, strict=True)
     )
     loo = () if known is None else tuple(chosen is None for chosen in known)
-    log.append(
-        ChunkWork(
-            sources.n,
-            targets.n_te,
-            n_alphas,
-            shapes,
-            tuple(int(q) for q in targets.widths),
-            tuple(maps),
-            targets.fresh,
-            loo=loo if not all(loo) else (),
-            grams=targets.grams,
-        )
+    work = ChunkWork(
+        sources.n,
+        targets.n_te,
+        n_alphas,
+        shapes,
+        tuple(int(q) for q in targets.widths),
+        tuple(maps),
+        targets.fresh,
+        loo=loo if not all(loo) else (),
+        grams=targets.grams,
     )
     targets.fresh = False
+    return work
 
 
-def _explicit_r2(ops: Products, p: Any, target: tuple[Any, Any, Any, np.ndarray]) -> float:
+def _explicit_r2(ops: Backend, p: Any, target: tuple[Any, Any, Any, np.ndarray]) -> float:
     """Mean held-out R^2 of a target with a unit constant over the test stimuli, from its
     predictions (scikit-learn's ``r2_score`` convention: such a unit scores 1 if predicted
     exactly, else 0)."""
@@ -442,7 +439,7 @@ def _mean_r2(ss_res: np.ndarray, ss_tot: np.ndarray) -> float:
 
 
 def cross_scores(
-    ops: Products,
+    ctx: Context,
     xs: Sequence[np.ndarray],
     ys: Sequence[np.ndarray],
     folds: Sequence[tuple[np.ndarray, np.ndarray]],
@@ -450,12 +447,14 @@ def cross_scores(
     alphas: np.ndarray,
 ) -> np.ndarray:
     """(sources, targets): the weighted sum over ``folds`` of each fold's held-out R^2
-    (:func:`fold_scores`). Penalties chosen for the same fitting rows earlier in the process
-    are reused (:mod:`crossalign.compute.choices`); the scores are the same either way.
+    (:func:`fold_scores`). Penalties chosen for the same fitting rows earlier under the same
+    context are reused (``ctx.penalties``, :mod:`crossalign.compute.choices`); the scores are
+    the same either way.
 
     Parameters
     ----------
-    ops : Products
+    ctx : Context
+        Its backend runs the products; its memories keep penalties and record the work.
     xs, ys : sequence of numpy.ndarray
         (stimulus, unit) responses of the sources and the targets (varying units only).
     folds : sequence of tuple
@@ -468,6 +467,7 @@ def cross_scores(
     -------
     numpy.ndarray
     """
+    ops, log = ctx.backend, ctx.recorder
     xs = [ops.asarray(x) for x in xs]
     ys = [ops.asarray(y) for y in ys]
     out = np.zeros((len(xs), len(ys)))
@@ -481,26 +481,34 @@ def cross_scores(
     for f, ((train, test), weight) in enumerate(zip(folds, weights, strict=True)):
         train_i, test_i = ops.index(train), ops.index(test)
         fold_keys = [keys.key(k, f) for k in range(len(xs))]
-        known = [CHOICES.get(key) for key in fold_keys]
+        known = [ctx.penalties.get(key) for key in fold_keys]
         targets.fill(ys, train_i, test_i, grams=any(chosen is None for chosen in known))
         for start in range(0, len(xs), size):
             block = slice(start, start + size)
             sources = Sources(ops, xs[block], train_i, test_i)
-            scores, best = fold_scores(sources, targets, alphas, stack, known[block])
+            scores, best = fold_scores(sources, targets, alphas, stack, known[block], log)
             out[block] += weight * scores
             for k, chosen in enumerate(best, start):
                 if known[k] is None:
-                    CHOICES.put(fold_keys[k], chosen)
+                    ctx.penalties.put(fold_keys[k], chosen)
     return out
 
 
-def _paired_fold(ops: Products, x: Any, y: Any, train: Any, test: Any, alphas: np.ndarray) -> float:
+def _paired_fold(
+    ops: Backend,
+    x: Any,
+    y: Any,
+    fold: tuple[Any, Any],
+    alphas: np.ndarray,
+    log: list[ChunkWork] | None,
+) -> float:
     """Held-out mean R^2 of ``y`` from ``x`` in one fold, by the per-pair form: with ``B = U^T
     Yc`` and ``Yp = Yc - U B`` (the target outside the source's span), the leave-one-out
     residuals at ``alpha`` are ``diag(1 / (1 - H_ii)) (Yp + U diag(1 - phi) B)``; their sum of
     squares costs one n x r x q product per alpha (or n x r x r through ``B B^T`` when the
     target has more units than the source's rank), against the n x n matrices of the
     all-pairs form."""
+    train, test = fold
     n = len(train)
     xtr = x[train]
     mu = xtr.mean(0)
@@ -529,7 +537,6 @@ def _paired_fold(ops: Products, x: Any, y: Any, train: Any, test: Any, alphas: n
     y_te = y[test]
     ss_res = ops.to_numpy(((y_te - mean - pred) ** 2).sum(0))
     ss_tot = ops.to_numpy(((y_te - y_te.mean(0)) ** 2).sum(0))
-    log = _RECORD.get()
     if log is not None:
         shape = ((int(x.shape[1]), int(u.shape[1])),)
         log.append(
@@ -541,7 +548,7 @@ def _paired_fold(ops: Products, x: Any, y: Any, train: Any, test: Any, alphas: n
 
 
 def paired_scores(
-    ops: Products,
+    ctx: Context,
     xs: Sequence[np.ndarray],
     ys: Sequence[np.ndarray],
     folds: Sequence[tuple[np.ndarray, np.ndarray]],
@@ -554,7 +561,8 @@ def paired_scores(
 
     Parameters
     ----------
-    ops : Products
+    ctx : Context
+        Its backend runs the products; its recorder (if any) records the work.
     xs, ys : sequence of numpy.ndarray
         (stimulus, unit) responses of the sources and their targets (varying units only).
     folds : sequence of tuple
@@ -567,10 +575,11 @@ def paired_scores(
     -------
     numpy.ndarray
     """
+    ops = ctx.backend
     out = np.zeros(len(xs))
     pairs = [(ops.asarray(x), ops.asarray(y)) for x, y in zip(xs, ys, strict=True)]
     for (train, test), weight in zip(folds, weights, strict=True):
-        train_i, test_i = ops.index(train), ops.index(test)
+        fold = (ops.index(train), ops.index(test))
         for i, (x, y) in enumerate(pairs):
-            out[i] += weight * _paired_fold(ops, x, y, train_i, test_i, alphas)
+            out[i] += weight * _paired_fold(ops, x, y, fold, alphas, ctx.recorder)
     return out

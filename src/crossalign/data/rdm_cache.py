@@ -1,10 +1,11 @@
 """RDM vectors already computed for a container, reused rather than recomputed.
 
 A container's RDM upper triangles are kept per distance and per the backend and precision
-that computed them (the global options). Selecting entries keeps the matching rows, and
-restricting stimuli keeps the matching columns: the distance between two stimuli depends on
-those two stimuli only, so a subset's RDMs are submatrices of the RDMs already computed
-(indexing, not recomputing). Every cached array is read-only.
+that computed them (the execution context's, :class:`crossalign.compute.context.Context`).
+Selecting entries keeps the matching rows, and restricting stimuli keeps the matching
+columns: the distance between two stimuli depends on those two stimuli only, so a subset's
+RDMs are submatrices of the RDMs already computed (indexing, not recomputing). Every cached
+array is read-only.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from crossalign.config import get_option
+from crossalign.compute.context import Context
 
 __all__ = ["RDMCache", "subset_vectors"]
 
 
-def _key(distance: str) -> tuple[str, str, str]:
-    return distance, get_option("backend"), get_option("dtype")
+def _key(distance: str, ctx: Context) -> tuple[str, str, str]:
+    return distance, ctx.backend.name, ctx.dtype
 
 
 def _read_only(arr: np.ndarray) -> np.ndarray:
@@ -68,13 +69,14 @@ class RDMCache:
     def __bool__(self) -> bool:
         return bool(self._arrays)
 
-    def get(self, distance: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
-        """The vectors for ``distance`` under the current options, computed once by
-        ``compute``.
+    def get(self, distance: str, ctx: Context, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """The vectors for ``distance`` under ``ctx``'s backend and precision, computed once
+        by ``compute``.
 
         Parameters
         ----------
         distance : str
+        ctx : Context
         compute : callable
             Returns the vectors of every entry when they are not cached.
 
@@ -83,24 +85,26 @@ class RDMCache:
         numpy.ndarray
             Read-only.
         """
-        key = _key(distance)
+        key = _key(distance, ctx)
         if key not in self._arrays:
             self._arrays[key] = _read_only(compute())
         return self._arrays[key]
 
-    def current(self, rows: Sequence[int]) -> dict[str, np.ndarray]:
-        """``{distance: vectors[rows]}`` for what was computed under the current options.
+    def current(self, rows: Sequence[int], ctx: Context) -> dict[str, np.ndarray]:
+        """``{distance: vectors[rows]}`` for what was computed under ``ctx``'s backend and
+        precision.
 
         Parameters
         ----------
         rows : sequence of int
             Entry positions.
+        ctx : Context
 
         Returns
         -------
         dict
         """
-        return {k[0]: v[list(rows)] for k, v in self._arrays.items() if k == _key(k[0])}
+        return {k[0]: v[list(rows)] for k, v in self._arrays.items() if k == _key(k[0], ctx)}
 
     def rows(self, rows: Sequence[int]) -> RDMCache:
         """The cache of the entries at ``rows`` (in that order).

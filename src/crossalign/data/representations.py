@@ -28,6 +28,7 @@ import xarray as xr
 
 import crossalign.data.conversions as conversions
 from crossalign._validation import closest
+from crossalign.compute.context import Context, current_context
 from crossalign.compute.rdm import DISTANCES, rdm_vectors, square_from_vector, upper_triangle
 from crossalign.data.construct import (
     Key,
@@ -81,7 +82,7 @@ class EntryBlock:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def rdm_vectors(self, distance: str = "correlation") -> np.ndarray:
+    def rdm_vectors(self, distance: str = "correlation", ctx: Context | None = None) -> np.ndarray:
         """Upper-triangle RDM vectors (len(self), n(n-1)/2), computed one entry at a time (a
         symmetric product each; only one n x n matrix in memory).
 
@@ -89,11 +90,15 @@ class EntryBlock:
         ----------
         distance : str
             A name of :data:`crossalign.compute.rdm.DISTANCES` (for response entries).
+        ctx : Context, optional
+            Where the products run; default
+            :func:`~crossalign.compute.context.current_context`.
 
         Returns
         -------
         numpy.ndarray
         """
+        ctx = current_context() if ctx is None else ctx
         if distance in self.cached:
             return self.cached[distance]
         n = self.arrays[0].shape[0]
@@ -103,18 +108,19 @@ class EntryBlock:
             if kind == "rdm":
                 out[i] = upper_triangle(arr)
             elif spec.cross_validated is not None:
-                out[i] = self._cross_validated(key, arr, distance)
+                out[i] = self._cross_validated(key, arr, distance, ctx)
             else:
-                rdm_vectors(
-                    average_repeats(arr), distance, name=f"responses of {key!r}", out=out[i]
-                )
+                name = f"responses of {key!r}"
+                rdm_vectors(average_repeats(arr), distance, name=name, out=out[i], ctx=ctx)
         return out
 
-    def _cross_validated(self, key: Key, arr: np.ndarray, distance: str) -> np.ndarray:
+    def _cross_validated(
+        self, key: Key, arr: np.ndarray, distance: str, ctx: Context
+    ) -> np.ndarray:
         """A cross-validated RDM from the repetitions; without repetitions, the noiseless
         limit where allowed (models), else an error naming the cell."""
         if arr.ndim == 3 and arr.shape[2] >= 2:
-            return DISTANCES.get(distance).from_repeats(arr, f"responses of {key!r}")
+            return DISTANCES.get(distance).from_repeats(arr, f"responses of {key!r}", ctx)
         if not self.noiseless:
             raise InputError(
                 f"The distance {distance!r} is cross-validated over repetitions, but the cell "
@@ -123,7 +129,7 @@ class EntryBlock:
                 "loaders give with repeats='keep'."
             )
         x = average_repeats(arr)
-        return rdm_vectors(x, "sqeuclidean", name=f"responses of {key!r}") / x.shape[1]
+        return rdm_vectors(x, "sqeuclidean", name=f"responses of {key!r}", ctx=ctx) / x.shape[1]
 
     def response_arrays(self, metric: str = "this metric") -> list[np.ndarray]:
         """The response matrices (n_stimuli, n_units), repetitions averaged.
@@ -535,17 +541,21 @@ class Representations:
         return self.subset_stimuli(stimuli)
 
     # ------------------------------------------------------------------ RDMs
-    def rdm_vectors(self, distance: str = "correlation") -> np.ndarray:
+    def rdm_vectors(self, distance: str = "correlation", ctx: Context | None = None) -> np.ndarray:
         """Upper-triangle RDM vectors (n_entries, n(n-1)/2) in ``keys()`` order.
 
         RDM entries are used as they are; response entries are turned into RDMs with
         ``distance`` (repetitions averaged first), one representation at a time. The result
-        is cached per distance (use :meth:`block` for a part without building the whole).
+        is kept per distance and per the context's backend and precision (use :meth:`block`
+        for a part without building the whole).
 
         Parameters
         ----------
         distance : str
             A name of :data:`crossalign.compute.rdm.DISTANCES`.
+        ctx : Context, optional
+            Where the products run; default
+            :func:`~crossalign.compute.context.current_context`.
 
         Returns
         -------
@@ -553,7 +563,10 @@ class Representations:
             Read-only.
         """
         DISTANCES.get(distance)
-        return self._rdm_cache.get(distance, lambda: self.block(self.keys()).rdm_vectors(distance))
+        ctx = current_context() if ctx is None else ctx
+        return self._rdm_cache.get(
+            distance, ctx, lambda: self.block(self.keys(), ctx).rdm_vectors(distance, ctx)
+        )
 
     def response_arrays(self, metric: str = "this metric") -> list[np.ndarray]:
         """The response matrices (n_stimuli, n_units) in ``keys()`` order, repetitions
@@ -570,13 +583,16 @@ class Representations:
         """
         return self.block(self.keys()).response_arrays(metric)
 
-    def block(self, keys: Sequence[Key]) -> EntryBlock:
+    def block(self, keys: Sequence[Key], ctx: Context | None = None) -> EntryBlock:
         """The entries ``keys`` (in that order) as an :class:`EntryBlock`: the unit the engine
-        streams and ships to Dask workers. RDM vectors already cached are carried along.
+        streams and ships to Dask workers. RDM vectors already computed under the context's
+        backend and precision are carried along.
 
         Parameters
         ----------
         keys : sequence of tuple
+        ctx : Context, optional
+            Default :func:`~crossalign.compute.context.current_context`.
 
         Returns
         -------
@@ -592,7 +608,8 @@ class Representations:
         cached = {}
         if self._rdm_cache:
             pos = {k: i for i, k in enumerate(self._entries)}
-            cached = self._rdm_cache.current([pos[k] for k in keys])
+            ctx = current_context() if ctx is None else ctx
+            cached = self._rdm_cache.current([pos[k] for k in keys], ctx)
         return EntryBlock(
             tuple(keys),
             tuple(self._entries[k] for k in keys),

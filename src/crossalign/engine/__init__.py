@@ -8,7 +8,9 @@ plan          plans of time and memory, decided before a run (block sizes, estim
 distributed   the Dask executor of the engine's blocks
 """
 
+from crossalign.engine import distributed  # registers the Dask executor
 from crossalign.engine.core import (
+    EXECUTORS,
     LONG_RUN_SECONDS,
     Prepared,
     all_pairs,
@@ -22,11 +24,13 @@ from crossalign.engine.core import (
 from crossalign.engine.plan import ScoringPlan, estimate_bytes, format_duration, plan_scores
 
 __all__ = [
+    "EXECUTORS",
     "LONG_RUN_SECONDS",
     "Prepared",
     "ScoringPlan",
     "all_pairs",
     "cross",
+    "distributed",
     "estimate_bytes",
     "format_duration",
     "pairwise_scores",

@@ -9,8 +9,6 @@ without another RDM comparison.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -20,8 +18,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from crossalign._registry import Registry
 from crossalign._validation import check_option
-from crossalign.config import get_option, options
+from crossalign.compute.context import Context, current_context
 from crossalign.data.containers import ModelData
 from crossalign.data.labels import coord
 from crossalign.data.representations import Representations, match_stimuli
@@ -30,6 +29,7 @@ from crossalign.errors import InputError, LongRunWarning
 from crossalign.metrics import Metric, get_metric
 
 __all__ = [
+    "EXECUTORS",
     "LONG_RUN_SECONDS",
     "Prepared",
     "all_pairs",
@@ -51,6 +51,7 @@ def pairwise_scores(
     labels_a: Sequence[Any] | None = None,
     labels_b: Sequence[Any] | None = None,
     backend: str | None = None,
+    context: Context | None = None,
 ) -> np.ndarray:
     """Scores between every representation of ``reps_a`` and every one of ``reps_b``.
 
@@ -64,16 +65,24 @@ def pairwise_scores(
     labels_a, labels_b
         Names of the representations, for the metric's error messages.
     backend
-        Where the kernels run (:mod:`crossalign.compute.backends`); default the ``backend`` option.
+        Where the kernels run (:mod:`crossalign.compute.backends`); default the context's.
+    context
+        The execution context; default :func:`~crossalign.compute.context.current_context`.
 
     Returns
     -------
     numpy.ndarray
         (K_a, K_b) with ``out[i, j] = M(reps_a[i], reps_b[j])``.
     """
-    with _using(backend):
-        prep_a = prepare(metric, reps_a, labels_a)
-        return cross(prep_a, None if reps_b is None else prepare(metric, reps_b, labels_b))
+    ctx = _context(context, backend)
+    prep_a = prepare(metric, reps_a, labels_a, context=ctx)
+    return cross(prep_a, None if reps_b is None else prepare(metric, reps_b, labels_b, context=ctx))
+
+
+def _context(context: Context | None, backend: str | None = None) -> Context:
+    """``context`` (default the current one), on ``backend`` when given."""
+    ctx = current_context() if context is None else context
+    return ctx if backend is None else ctx.on(backend)
 
 
 @dataclass(frozen=True)
@@ -87,17 +96,28 @@ class Prepared:
         The metric that prepared it.
     data : object
         The metric's prepared form.
-    backend : str
-        Where it was prepared (where the metric has kernels for the ``backend`` option, else
-        numpy).
+    context : Context
+        Where it was prepared (on the context's backend where the metric has kernels for it,
+        else numpy); scoring it runs there too.
     """
 
     metric: Metric
     data: Any
-    backend: str
+    context: Context
+
+    @property
+    def backend(self) -> str:
+        """The name of the backend it was prepared on."""
+        return self.context.backend.name
 
 
-def prepare(metric: str | Metric, inputs: Any, labels: Sequence[Any] | None = None) -> Prepared:
+def prepare(
+    metric: str | Metric,
+    inputs: Any,
+    labels: Sequence[Any] | None = None,
+    *,
+    context: Context | None = None,
+) -> Prepared:
     """Prepare a stack of metric inputs once, on the backend the engine picks for the metric.
 
     Every score of the library goes through :func:`prepare` and :func:`cross` (or the
@@ -111,15 +131,16 @@ def prepare(metric: str | Metric, inputs: Any, labels: Sequence[Any] | None = No
         RDM vectors (K, m) for RSA metrics, else K response matrices.
     labels : sequence, optional
         The representations' labels, for error messages.
+    context : Context, optional
+        The execution context; default :func:`~crossalign.compute.context.current_context`.
 
     Returns
     -------
     Prepared
     """
     m = get_metric(metric)
-    backend = effective_backend(m)
-    with options(backend=backend):
-        return Prepared(m, m.prepare(inputs, labels), backend)
+    ctx = effective_backend(m, _context(context))
+    return Prepared(m, m.prepare(inputs, labels, ctx=ctx), ctx)
 
 
 def cross(a: Prepared, b: Prepared | None = None) -> np.ndarray:
@@ -138,8 +159,7 @@ def cross(a: Prepared, b: Prepared | None = None) -> np.ndarray:
     """
     b = a if b is None else b
     _check_same_metric(a, b)
-    with options(backend=a.backend):
-        return a.metric.cross(a.data, b.data)
+    return a.metric.cross(a.data, b.data, ctx=a.context)
 
 
 def _check_same_metric(a: Prepared, b: Prepared) -> None:
@@ -165,17 +185,14 @@ def paired(a: Prepared, b: Prepared) -> np.ndarray:
         (K,).
     """
     _check_same_metric(a, b)
-    with options(backend=a.backend):
-        return a.metric.paired(a.data, b.data)
-
-
-def _using(backend: str | None) -> contextlib.AbstractContextManager[Any]:
-    """The ``backend`` for a block of code; ``None`` keeps the current one."""
-    return contextlib.nullcontext() if backend is None else options(backend=backend)
+    return a.metric.paired(a.data, b.data, ctx=a.context)
 
 
 def representation_inputs(
-    data: Representations, metric: str | Metric, rdm: str = "correlation"
+    data: Representations,
+    metric: str | Metric,
+    rdm: str = "correlation",
+    context: Context | None = None,
 ) -> Any:
     """The metric inputs for every entry of ``data``, in ``data.keys()`` order: RDM vectors
     (K, m) for RDM metrics (responses turned into RDMs with ``rdm``), the response matrices
@@ -187,6 +204,8 @@ def representation_inputs(
     metric : str or Metric
     rdm : str
         The RDM distance for responses.
+    context : Context, optional
+        Where RDMs are computed; default :func:`~crossalign.compute.context.current_context`.
 
     Returns
     -------
@@ -194,7 +213,7 @@ def representation_inputs(
     """
     m = get_metric(metric)
     if m.input_kind == "rdm":
-        return data.rdm_vectors(rdm)
+        return data.rdm_vectors(rdm, ctx=_context(context))
     return data.response_arrays(m.name)
 
 
@@ -210,10 +229,11 @@ def all_pairs(
     rdm: str = "correlation",
     *,
     plan: ScoringPlan | None = None,
+    context: Context | None = None,
 ) -> np.ndarray:
     """The (len(data), len(other or data)) score matrix, in ``keys()`` order.
 
-    Runs the ``plan`` (default: :func:`plan_scores` under the current options): in one block
+    Runs the ``plan`` (default: :func:`plan_scores` under the context): in one block
     when everything fits the memory budget; else streamed, holding one block of prepared
     representations while the next is prepared and scored, so peak memory stays within the
     budget whatever the number of representations; on a Dask cluster when the ``cluster``
@@ -227,16 +247,20 @@ def all_pairs(
     rdm : str
         The RDM distance for RSA metrics on responses.
     plan : ScoringPlan, optional
-        Default: :func:`plan_scores` under the current options.
+        Default: :func:`plan_scores` under the context.
+    context : Context, optional
+        The execution context; default :func:`~crossalign.compute.context.current_context`.
 
     Returns
     -------
     numpy.ndarray
     """
     m = get_metric(metric)
-    plan = plan or plan_scores(data, other, m)
-    if get_option("cluster") is not None:
-        return executor("dask")(data, other, m, rdm, plan)
+    ctx = _context(context)
+    plan = plan or plan_scores(data, other, m, ctx)
+    ctx = ctx.on(plan.backend)  # where the plan runs the metric (it warned if not asked)
+    if ctx.cluster is not None:
+        return EXECUTORS.get("dask")(data, other, m, rdm, plan, ctx)
     if plan.seconds > LONG_RUN_SECONDS:
         warnings.warn(
             f"Planned: {plan.describe()}. On this machine that is over "
@@ -248,42 +272,40 @@ def all_pairs(
         )
     if not plan.streamed:
         return pairwise_scores(
-            representation_inputs(data, m, rdm),
-            None if other is None else representation_inputs(other, m, rdm),
+            representation_inputs(data, m, rdm, ctx),
+            None if other is None else representation_inputs(other, m, rdm, ctx),
             metric=m,
             labels_a=data.keys(),
             labels_b=None if other is None else other.keys(),
+            context=ctx,
         )
-    return _streamed(data, other, m, rdm, plan)
+    return _streamed(data, other, m, rdm, plan, ctx)
 
 
-#: Executors that run a plan elsewhere than in this process: name -> "module:function",
-#: imported when first used, so the engine depends on no executor module (each executor
-#: depends on the engine's public block functions: ``prepare_entries``, ``block_pairs``,
-#: ``place_block``). A function takes (data, other, metric, rdm, plan) and returns the score
-#: matrix of :func:`all_pairs`.
-EXECUTORS: dict[str, str] = {"dask": "crossalign.engine.distributed:dask_all_pairs"}
+#: Executors that run a plan elsewhere than in this process, by name. Each registers itself
+#: when its module is imported (:mod:`crossalign.engine.distributed` registers ``"dask"``;
+#: the engine package imports it), so the engine core depends on no executor module: an
+#: executor depends on the engine's public block functions (``prepare_entries``,
+#: ``block_pairs``, ``place_block``). A function takes (data, other, metric, rdm, plan,
+#: context) and returns the score matrix of :func:`all_pairs`.
+EXECUTORS: Registry[Any] = Registry("executor")
 
 
-def executor(name: str) -> Any:
-    """The executor function registered as ``name`` (see :data:`EXECUTORS`)."""
-
-    module, func = EXECUTORS[check_option(name, "executor", EXECUTORS, "all_pairs")].split(":")
-    return getattr(importlib.import_module(module), func)
-
-
-def prepare_block(data: Representations, rows: range, m: Metric, rdm: str) -> Any:
+def prepare_block(data: Representations, rows: range, m: Metric, rdm: str, ctx: Context) -> Any:
     """Metric inputs and preparation of the entries ``rows`` of ``data`` (keys order)."""
     keys = data.keys()
-    return prepare_entries(data.block([keys[i] for i in rows]), m, rdm)
+    return prepare_entries(data.block([keys[i] for i in rows]), m, rdm, ctx)
 
 
-def prepare_entries(block: Any, m: Metric, rdm: str) -> Any:
-    """The metric's preparation of an :class:`~crossalign.data.representations.EntryBlock`: its RDM
-    vectors
-    or response matrices, prepared (what an executor runs per block)."""
-    inputs = block.rdm_vectors(rdm) if m.input_kind == "rdm" else block.response_arrays(m.name)
-    return m.prepare(inputs, list(block.keys))
+def prepare_entries(block: Any, m: Metric, rdm: str, ctx: Context) -> Any:
+    """The metric's preparation of an :class:`~crossalign.data.representations.EntryBlock`:
+    its RDM vectors or response matrices, prepared under ``ctx`` (what an executor runs per
+    block)."""
+    if m.input_kind == "rdm":
+        inputs = block.rdm_vectors(rdm, ctx=ctx)
+    else:
+        inputs = block.response_arrays(m.name)
+    return m.prepare(inputs, list(block.keys), ctx=ctx)
 
 
 def block_pairs(plan: ScoringPlan) -> list[tuple[int, int]]:
@@ -306,7 +328,12 @@ def place_block(out: np.ndarray, plan: ScoringPlan, i: int, j: int, scores: np.n
 
 
 def _streamed(
-    data: Representations, other: Representations | None, m: Metric, rdm: str, plan: ScoringPlan
+    data: Representations,
+    other: Representations | None,
+    m: Metric,
+    rdm: str,
+    plan: ScoringPlan,
+    ctx: Context,
 ) -> np.ndarray:
     """Block by block within the budget. Where the metric's prepared form is one array per
     block (RDM metrics), every block is prepared exactly once and kept in a temporary file
@@ -315,14 +342,14 @@ def _streamed(
     target = data if other is None else other
     out = np.empty((len(data), len(target)))
     if plan.held and other is not None:
-        return _past_held(data, other, m, rdm, plan, out)
-    with _SpilledBlocks(data, m, rdm, plan) as rows_store:
-        cols_store = rows_store if other is None else _SpilledBlocks(target, m, rdm, plan)
+        return _past_held(data, other, m, rdm, plan, out, ctx)
+    with _SpilledBlocks(data, m, rdm, plan, ctx) as rows_store:
+        cols_store = rows_store if other is None else _SpilledBlocks(target, m, rdm, plan, ctx)
         with cols_store:
             for i, j in block_pairs(plan):
                 held = rows_store.get(i)
                 cols = held if other is None and i == j else cols_store.get(j)
-                place_block(out, plan, i, j, m.cross(held, cols))
+                place_block(out, plan, i, j, m.cross(held, cols, ctx=ctx))
                 del cols, held
     return out
 
@@ -334,18 +361,21 @@ def _past_held(
     rdm: str,
     plan: ScoringPlan,
     out: np.ndarray,
+    ctx: Context,
 ) -> np.ndarray:
     """The smaller side prepared once and held; each block of the larger side prepared once,
     scored against it and dropped (e.g. a model's layers against every brain cell)."""
     rows, cols = plan.blocks(plan.n_a), plan.column_blocks()
     if len(rows) == 1:
-        held = prepare_block(data, rows[0], m, rdm)
+        held = prepare_block(data, rows[0], m, rdm, ctx)
         for j, block in enumerate(cols):
-            place_block(out, plan, 0, j, m.cross(held, prepare_block(other, block, m, rdm)))
+            scores = m.cross(held, prepare_block(other, block, m, rdm, ctx), ctx=ctx)
+            place_block(out, plan, 0, j, scores)
     else:
-        held = prepare_block(other, cols[0], m, rdm)
+        held = prepare_block(other, cols[0], m, rdm, ctx)
         for i, block in enumerate(rows):
-            place_block(out, plan, i, 0, m.cross(prepare_block(data, block, m, rdm), held))
+            scores = m.cross(prepare_block(data, block, m, rdm, ctx), held, ctx=ctx)
+            place_block(out, plan, i, 0, scores)
     return out
 
 
@@ -353,8 +383,10 @@ class _SpilledBlocks:
     """Prepared blocks of one container: written once to a temporary memory-mapped file when
     the preparation is an array, else prepared on each request."""
 
-    def __init__(self, data: Representations, m: Metric, rdm: str, plan: ScoringPlan) -> None:
-        self.data, self.m, self.rdm = data, m, rdm
+    def __init__(
+        self, data: Representations, m: Metric, rdm: str, plan: ScoringPlan, ctx: Context
+    ) -> None:
+        self.data, self.m, self.rdm, self.ctx = data, m, rdm, ctx
         self.blocks = plan.blocks(len(data))
         self.file: Any = None
         self.store: np.ndarray | None = None
@@ -363,7 +395,7 @@ class _SpilledBlocks:
         if self.m.input_kind != "rdm" or self.store is not None:
             return self
         for rows in self.blocks:
-            prepared = prepare_block(self.data, rows, self.m, self.rdm)
+            prepared = prepare_block(self.data, rows, self.m, self.rdm, self.ctx)
             if not isinstance(prepared, np.ndarray):
                 return self  # prepared on request instead
             if self.store is None:
@@ -378,7 +410,7 @@ class _SpilledBlocks:
     def get(self, b: int) -> Any:
         rows = self.blocks[b]
         if self.store is None:
-            return prepare_block(self.data, rows, self.m, self.rdm)
+            return prepare_block(self.data, rows, self.m, self.rdm, self.ctx)
         return np.asarray(self.store[rows.start : rows.stop])
 
     def __exit__(self, *exc: object) -> None:
@@ -419,12 +451,13 @@ def score_tensor(
     metric: str | Metric = "spearman",
     rdm: str = "correlation",
     backend: str | None = None,
+    context: Context | None = None,
 ) -> xr.DataArray:
     """Scores between every entry of ``data`` and every entry of ``other`` (or of ``data``).
 
     Planned before it starts (:func:`plan_scores`: streamed in blocks when the analysis does
-    not fit the memory budget) and run by :func:`all_pairs`, on ``backend`` (default: the
-    ``backend`` option) or a Dask cluster (the ``cluster`` option).
+    not fit the memory budget) and run by :func:`all_pairs` under the execution context, on
+    ``backend`` (default: the context's) or a Dask cluster (the context's ``cluster``).
 
     Returns a DataArray with dims ``(source, area, target_source, target_area)`` named after
     the containers (e.g. ``subject, region, target_subject, target_region`` for brains, or
@@ -443,7 +476,9 @@ def score_tensor(
     rdm : str
         The RDM distance for response entries under RSA metrics.
     backend : str, optional
-        Where the kernels run; default the ``backend`` option.
+        Where the kernels run; default the context's backend.
+    context : Context, optional
+        The execution context; default :func:`~crossalign.compute.context.current_context`.
 
     Returns
     -------
@@ -454,8 +489,8 @@ def score_tensor(
     m = get_metric(metric)
     dims_a, coords_a = _grid_dims(data)
     target = data if other is None else match_stimuli(data, other)
-    with _using(backend):
-        scores = all_pairs(data, None if other is None else target, m, rdm)
+    ctx = _context(context, backend)
+    scores = all_pairs(data, None if other is None else target, m, rdm, context=ctx)
     clash = other is None or {target.source_dim, target.area_dim} & set(dims_a)
     dims_b, coords_b = _grid_dims(target, prefix="target_" if clash else "")
     shape = (

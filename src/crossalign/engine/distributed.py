@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from crossalign.config import get_option, options
-from crossalign.engine.core import block_pairs, place_block, prepare_entries
+from crossalign.compute.context import Context, current_context
+from crossalign.config import options
+from crossalign.engine.core import EXECUTORS, block_pairs, place_block, prepare_entries
 from crossalign.errors import InputError
 
 if TYPE_CHECKING:
@@ -101,19 +102,20 @@ def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterato
             yield client
 
 
-def _prepare_task(block: Any, metric: Metric, rdm: str, backend: str, dtype: str) -> Any:
-    with options(backend=backend, dtype=dtype):
-        return prepare_entries(block, metric, rdm)
+# Each task gets the run's context (its backend and precision; it reaches the worker without
+# the cluster and with empty memories: :meth:`crossalign.compute.context.Context.__reduce__`).
 
 
-def _cross_task(metric: Metric, a: Any, b: Any, backend: str, dtype: str) -> np.ndarray:
-    with options(backend=backend, dtype=dtype):
-        return metric.cross(a, a if b is None else b)
+def _prepare_task(block: Any, metric: Metric, rdm: str, ctx: Context) -> Any:
+    return prepare_entries(block, metric, rdm, ctx)
 
 
-def _part_task(metric: Metric, a: Any, b: Any, part: int, backend: str, dtype: str) -> np.ndarray:
-    with options(backend=backend, dtype=dtype):
-        return metric.cross_part(a, b, part)
+def _cross_task(metric: Metric, a: Any, b: Any, ctx: Context) -> np.ndarray:
+    return metric.cross(a, a if b is None else b, ctx=ctx)
+
+
+def _part_task(metric: Metric, a: Any, b: Any, part: int, ctx: Context) -> np.ndarray:
+    return metric.cross_part(a, b, part, ctx=ctx)
 
 
 def dask_all_pairs(
@@ -122,11 +124,11 @@ def dask_all_pairs(
     metric: Metric,
     rdm: str,
     plan: ScoringPlan,
+    ctx: Context | None = None,
     client: Any = None,
 ) -> np.ndarray:
     """The score matrix of :func:`crossalign.engine.core.all_pairs`, computed on ``client``
-    (default:
-    the ``cluster`` option, a Client or a scheduler address).
+    (default: the context's cluster, a Client or a scheduler address).
 
     Parameters
     ----------
@@ -137,6 +139,8 @@ def dask_all_pairs(
         The RDM distance for RSA metrics on responses.
     plan : ScoringPlan
         The blocks to run.
+    ctx : Context, optional
+        The execution context; default :func:`~crossalign.compute.context.current_context`.
     client : distributed.Client or str, optional
 
     Returns
@@ -144,22 +148,23 @@ def dask_all_pairs(
     numpy.ndarray
         (len(data), len(other or data)).
     """
-    client = client if client is not None else get_option("cluster")
+    ctx = current_context() if ctx is None else ctx
+    client = client if client is not None else ctx.cluster
     if isinstance(client, str):
         with _distributed().Client(client) as connected:
-            return dask_all_pairs(data, other, metric, rdm, plan, connected)
+            return dask_all_pairs(data, other, metric, rdm, plan, ctx, connected)
     # at least two blocks per worker thread, so that every worker has pairs to score
     threads = max(1, sum(client.nthreads().values()))
     k = max(plan.n_a, plan.n_b)
     block = max(1, min(plan.block, plan.col_block or plan.block, -(-k // (2 * threads))))
     plan = dataclasses.replace(plan, block=block, col_block=None)
-    backend, dtype = plan.backend, plan.dtype
+    task_ctx = ctx.on(plan.backend).without_cluster()
     target = data if other is None else other
 
     def prepared(source: Representations, rows: range) -> Any:
         keys = source.keys()
         block = client.scatter(source.block([keys[i] for i in rows]), hash=False)
-        return client.submit(_prepare_task, block, metric, rdm, backend, dtype, pure=False)
+        return client.submit(_prepare_task, block, metric, rdm, task_ctx, pure=False)
 
     row_ranges = plan.blocks(len(data))
     rows = [prepared(data, r) for r in row_ranges]
@@ -167,7 +172,7 @@ def dask_all_pairs(
         whole = prepared(target, range(len(target)))
         tasks = [
             [
-                client.submit(_part_task, metric, row, whole, k, backend, dtype, pure=False)
+                client.submit(_part_task, metric, row, whole, k, task_ctx, pure=False)
                 for k in range(metric.parts)
             ]
             for row in rows
@@ -185,8 +190,7 @@ def dask_all_pairs(
             metric,
             rows[i],
             None if other is None and i == j else cols[j],
-            backend,
-            dtype,
+            task_ctx,
             pure=False,
         )
         for i, j in pairs
@@ -195,3 +199,6 @@ def dask_all_pairs(
     for (i, j), scores in zip(pairs, client.gather(tasks), strict=True):
         place_block(out, plan, i, j, scores)
     return out
+
+
+EXECUTORS.register("dask", dask_all_pairs)

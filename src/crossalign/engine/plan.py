@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crossalign.compute.backends import get_backend
-from crossalign.config import MemoryBudgetError, get_option
-from crossalign.config import options as _opts
+from crossalign.compute.backends import Backend, get_backend
+from crossalign.compute.context import Context, current_context
+from crossalign.config import MemoryBudgetError
 from crossalign.data.representations import Representations
 from crossalign.metrics import Metric, get_metric
 
@@ -34,12 +34,16 @@ def _widths(data: Representations) -> list[int]:
 
 
 def _footprint(
-    data: Representations, other: Representations | None, m: Metric
+    data: Representations, other: Representations | None, m: Metric, backend: Backend
 ) -> tuple[int, int, int]:
     """Bytes per representation as metric input and as prepared, and the fixed working set
-    of preparing and of one product, as the metric declares them (:meth:`Metric.cost`)."""
+    of preparing and of one product, as the metric declares them (:meth:`Metric.cost`), with
+    the backend's temporaries for the entries it ranks."""
     cost = m.cost(data.n_stimuli, _width(data, other))
-    return int(cost.input_bytes), int(cost.prepared_bytes), int(cost.working_bytes)
+    work = cost.working_bytes
+    if cost.prepare_ranked:
+        work += backend.rank_bytes(int(cost.prepare_ranked))
+    return int(cost.input_bytes), int(cost.prepared_bytes), int(work)
 
 
 def _whole_bytes(data: Representations, other: Representations | None, m: Metric) -> int:
@@ -213,14 +217,13 @@ def _rates(backend: str, dtype: str) -> tuple[float, float, float]:
     out = np.empty_like(v)
     src, dst = np.ones(2**22), np.empty(2**22)
     best = [np.inf] * 3
-    with _opts(dtype=dtype):
-        for _ in range(3):
-            for k, step in enumerate(
-                (lambda: b.gram(z), lambda: b.rank(v, out), lambda: np.copyto(dst, src))
-            ):
-                t0 = time.perf_counter()
-                step()
-                best[k] = min(best[k], time.perf_counter() - t0)
+    for _ in range(3):
+        for k, step in enumerate(
+            (lambda: b.gram(z, dtype), lambda: b.rank(v, out), lambda: np.copyto(dst, src))
+        ):
+            t0 = time.perf_counter()
+            step()
+            best[k] = min(best[k], time.perf_counter() - t0)
     gram_t, rank_t, copy_t = (max(t, 1e-6) for t in best)
     return 512**3 / gram_t, v.size / rank_t, 2 * src.nbytes / copy_t
 
@@ -251,31 +254,36 @@ def _seconds(
     return preps * prep + pairs * pair
 
 
-def effective_backend(m: Metric) -> str:
-    """The ``backend`` option where the metric has kernels for it, else ``numpy`` (with a
+def effective_backend(m: Metric, ctx: Context) -> Context:
+    """The context's backend where the metric has kernels for it, else ``numpy`` (with a
     warning naming the metric): nothing silently runs elsewhere than the plan says.
 
     Parameters
     ----------
     m : Metric
+    ctx : Context
 
     Returns
     -------
-    str
+    Context
+        ``ctx``, or ``ctx`` on numpy (sharing its memories).
     """
-    requested = get_option("backend")
-    if requested.split(":")[0] in m.backends:
-        return requested
+    requested = ctx.backend.name
+    if ctx.backend.family in m.backends:
+        return ctx
     warnings.warn(
         f"The metric {m.name!r} has kernels for {list(m.backends)} only; it runs on numpy "
         f"although the backend option is {requested!r} (RDMs are still computed there).",
         stacklevel=3,
     )
-    return "numpy"
+    return ctx.on("numpy")
 
 
 def plan_scores(
-    data: Representations, other: Representations | None, metric: str | Metric
+    data: Representations,
+    other: Representations | None,
+    metric: str | Metric,
+    ctx: Context | None = None,
 ) -> ScoringPlan:
     """Decide, before anything runs, how scoring ``data`` against ``other`` (or itself) fits
     the memory budget (the ``memory_budget`` option): in one block when it all fits, else
@@ -290,6 +298,9 @@ def plan_scores(
         The representations they are scored against (columns); None for ``data`` itself.
     metric : str or Metric
         Any registered metric; its declared cost (:meth:`Metric.cost`) sizes the plan.
+    ctx : Context, optional
+        Its memory budget, backend and precision; default
+        :func:`~crossalign.compute.context.current_context`.
 
     Returns
     -------
@@ -303,9 +314,10 @@ def plan_scores(
         Not even two representations at a time fit the budget.
     """
     m = get_metric(metric)
+    ctx = effective_backend(m, current_context() if ctx is None else ctx)
     n_a, n_b = len(data), (0 if other is None else len(other))
-    inp, prep, work = _footprint(data, other, m)
-    budget = get_option("memory_budget")
+    inp, prep, work = _footprint(data, other, m, ctx.backend)
+    budget = ctx.budget()
     score = n_a * (n_b or n_a) * 8
     whole = _whole_bytes(data, other, m)
     full = whole + work + score
@@ -328,7 +340,7 @@ def plan_scores(
                 "machine has the memory."
             )
         block = int(min(block, max(n_a, n_b)))
-    backend, dtype = effective_backend(m), get_option("dtype")
+    backend, dtype = ctx.backend.name, ctx.dtype
     p = _width(data, other)
     return ScoringPlan(
         metric=m.name,
@@ -363,7 +375,10 @@ def _held_blocks(n_a: int, n_b: int, per: int, room: int) -> tuple[int, int] | N
 
 
 def estimate_bytes(
-    data: Representations, other: Representations | None, metric: str | Metric
+    data: Representations,
+    other: Representations | None,
+    metric: str | Metric,
+    ctx: Context | None = None,
 ) -> int:
     """Peak memory (bytes) of scoring ``data`` against ``other`` with ``metric`` in one
     block: inputs and prepared copies of every representation, the working set of one
@@ -373,13 +388,17 @@ def estimate_bytes(
     ----------
     data, other : Representations
     metric : str or Metric
+    ctx : Context, optional
+        Its backend's temporaries count; default
+        :func:`~crossalign.compute.context.current_context`.
 
     Returns
     -------
     int
     """
     m = get_metric(metric)
-    work = _footprint(data, other, m)[2]
+    ctx = current_context() if ctx is None else ctx
+    work = _footprint(data, other, m, ctx.backend)[2]
     n_a, n_b = len(data), (0 if other is None else len(other))
     return _whole_bytes(data, other, m) + work + n_a * (n_b or n_a) * 8
 

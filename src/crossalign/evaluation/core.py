@@ -31,6 +31,7 @@ from crossalign.analysis.aps import (
 )
 from crossalign.analysis.layers import assign_layers, layer_scores
 from crossalign.analysis.splits import split_stimuli
+from crossalign.compute.context import current_context, using
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.engine.core import score_tensor
 from crossalign.errors import InputError, ReliabilityWarning
@@ -135,36 +136,48 @@ class Evaluation(EvaluationState):
         -------
         Evaluation
         """
-        options = _options(get_protocol(protocol), choices, seed)
-        brain = check_brain(brain_data, min_subjects=2, min_regions=1)
-        if options["ncsnr_threshold"] is not None:  # units reliable across repeats only
-            brain = _reliable(brain, options["ncsnr_threshold"])
-        filtered = set(brain.attrs.get("ncsnr") or {})
-        unfiltered = brain_data if filtered and filtered == set(brain.keys()) else None
-        train_stimuli, test_stimuli = _unseen(model_data, brain, train_stimuli, test_stimuli)
-        held_out = model_data.attrs.get("held_out") if isinstance(model_data, ModelData) else None
-        if held_out:  # one model per scored subject (an in-silico brain without that subject)
-            name, md, layers_by_region = _held_out(model_data, brain, layers_by_region, model)
-        else:
-            name, md = prepare_model(model_data, brain, model)
-            if layers_by_region is None and md.attrs.get("paradigm") == "brain-predictive":
-                layers_by_region = md.layers_by_region.get(name)  # its regions stand for themselves
-        if layers_by_region is None:
-            train, test = _split(
-                md, brain, train_stimuli, test_stimuli, test_fraction, labels, seed
+        with using(current_context()):  # one context: selection and test share its memories
+            options = _options(get_protocol(protocol), choices, seed)
+            brain = check_brain(brain_data, min_subjects=2, min_regions=1)
+            if options["ncsnr_threshold"] is not None:  # units reliable across repeats only
+                brain = _reliable(brain, options["ncsnr_threshold"])
+            filtered = set(brain.attrs.get("ncsnr") or {})
+            unfiltered = brain_data if filtered and filtered == set(brain.keys()) else None
+            train_stimuli, test_stimuli = _unseen(model_data, brain, train_stimuli, test_stimuli)
+            held_out = (
+                model_data.attrs.get("held_out") if isinstance(model_data, ModelData) else None
             )
-            profile = _selection_profile(md, brain, train, options, unfiltered)
-            higher = get_metric(options["metric"]).higher_is_better
-            layers = assign_layers(
-                profile, options["assignment"], higher_is_better=higher, region_order=region_order
+            if held_out:  # one model per scored subject (an in-silico brain without that subject)
+                name, md, layers_by_region = _held_out(model_data, brain, layers_by_region, model)
+            else:
+                name, md = prepare_model(model_data, brain, model)
+                if layers_by_region is None and md.attrs.get("paradigm") == "brain-predictive":
+                    layers_by_region = md.layers_by_region.get(
+                        name
+                    )  # its regions stand for themselves
+            if layers_by_region is None:
+                train, test = _split(
+                    md, brain, train_stimuli, test_stimuli, test_fraction, labels, seed
+                )
+                profile = _selection_profile(md, brain, train, options, unfiltered)
+                higher = get_metric(options["metric"]).higher_is_better
+                layers = assign_layers(
+                    profile,
+                    options["assignment"],
+                    higher_is_better=higher,
+                    region_order=region_order,
+                )
+            else:
+                first = md.select([md.models[0]])
+                layers, profile = _given_layers(layers_by_region, brain, first, name), None
+                train = (
+                    list(train_stimuli) if train_stimuli is not None else []
+                )  # train-fitted metrics
+                test = list(test_stimuli) if test_stimuli is not None else list(md.stimuli)
+                options["assignment"] = "given"
+            return cls._scored(
+                str(name), md, brain, layers, profile, train, test, options, unfiltered
             )
-        else:
-            first = md.select([md.models[0]])
-            layers, profile = _given_layers(layers_by_region, brain, first, name), None
-            train = list(train_stimuli) if train_stimuli is not None else []  # train-fitted metrics
-            test = list(test_stimuli) if test_stimuli is not None else list(md.stimuli)
-            options["assignment"] = "given"
-        return cls._scored(str(name), md, brain, layers, profile, train, test, options, unfiltered)
 
     @classmethod
     def _scored(
@@ -421,14 +434,10 @@ def _model_tensor(md: ModelData, brain: BrainData, metric: Metric, rdm: str) -> 
 
 
 def _kept_with(brain: BrainData, name: str, key: Hashable, make: Callable[[], Any]) -> Any:
-    """``make()``, kept with ``brain`` under ``name`` (a private memo of one entry, never
-    saved) and returned again while ``key`` is unchanged."""
-    memo = brain.__dict__.setdefault(name, {})
-    if key not in memo:
-        value = make()
-        memo.clear()  # one entry: the last key
-        memo[key] = value
-    return memo[key]
+    """``make()``, kept for ``brain`` under ``name`` by the execution context in use
+    (:class:`~crossalign.compute.context.Memos`: never in the user's object) and returned
+    again while ``key`` is unchanged and ``brain`` lives."""
+    return current_context().memos.get(brain, name, key, make)
 
 
 def _reliable(brain: BrainData, threshold: float) -> BrainData:

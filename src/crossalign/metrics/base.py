@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from crossalign.compute.backends import get_backend
+from crossalign.compute.context import Context, current_context
 from crossalign.errors import InputError
 
 __all__ = ["Cost", "Metric", "Parameter", "unit_inner_products"]
@@ -139,7 +139,7 @@ class Metric(ABC):
         return out
 
     @abstractmethod
-    def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> Any:
+    def prepare(self, reps: Any, labels: Sequence[Any] | None = None, *, ctx: Context) -> Any:
         """Per-representation work on a stack of representations (K, ...).
 
         Parameters
@@ -148,6 +148,8 @@ class Metric(ABC):
             RDM vectors (K, m), or K response matrices.
         labels : sequence, optional
             The representations' labels, for error messages.
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
@@ -156,20 +158,22 @@ class Metric(ABC):
         """
 
     @abstractmethod
-    def cross(self, a: Any, b: Any) -> np.ndarray:
+    def cross(self, a: Any, b: Any, *, ctx: Context) -> np.ndarray:
         """Scores (Ka, Kb) between two prepared stacks; ``out[i, j] = M(a_i, b_j)``.
 
         Parameters
         ----------
         a, b : object
             Prepared stacks (``b is a`` for a stack against itself).
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
         numpy.ndarray
         """
 
-    def paired(self, a: Any, b: Any) -> np.ndarray:
+    def paired(self, a: Any, b: Any, *, ctx: Context) -> np.ndarray:
         """Scores of corresponding entries, ``M(a_i, b_i)``: the diagonal of :meth:`cross`
         (metrics with a cheaper way to score pairs alone override it).
 
@@ -177,12 +181,14 @@ class Metric(ABC):
         ----------
         a, b : object
             Prepared stacks of equal length.
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
         numpy.ndarray
         """
-        return np.diag(self.cross(a, b)).copy()
+        return np.diag(self.cross(a, b, ctx=ctx)).copy()
 
     @property
     def parts(self) -> int:
@@ -195,7 +201,7 @@ class Metric(ABC):
         """
         return 1
 
-    def cross_part(self, a: Any, b: Any, part: int) -> np.ndarray:
+    def cross_part(self, a: Any, b: Any, part: int, *, ctx: Context) -> np.ndarray:
         """Part ``part`` of :meth:`cross`: summed over ``range(self.parts)`` in order, from
         zeros, the parts give :meth:`cross` exactly.
 
@@ -204,12 +210,14 @@ class Metric(ABC):
         a, b : object
             Prepared stacks.
         part : int
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
         numpy.ndarray
         """
-        return self.cross(a, b)
+        return self.cross(a, b, ctx=ctx)
 
     def cost(self, n: int, p: int) -> Cost:
         """The declared cost of this metric on ``n`` stimuli and ``p`` units (see
@@ -306,9 +314,10 @@ class Metric(ABC):
         -------
         float
         """
-        a = self.prepare(self.stack([x]), ["x"])
-        b = self.prepare(self.stack([y]), ["y"])
-        return float(self.cross(a, b)[0, 0])
+        ctx = current_context()
+        a = self.prepare(self.stack([x]), ["x"], ctx=ctx)
+        b = self.prepare(self.stack([y]), ["y"], ctx=ctx)
+        return float(self.cross(a, b, ctx=ctx)[0, 0])
 
 
 def check_parameter(metric: Metric, name: str, ok: bool, expected: str) -> None:
@@ -342,18 +351,20 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-def unit_inner_products(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """All inner products of two stacks of unit vectors, clipped to [-1, 1], on the current
+def unit_inner_products(a: np.ndarray, b: np.ndarray, ctx: Context) -> np.ndarray:
+    """All inner products of two stacks of unit vectors, clipped to [-1, 1], on the context's
     backend; ``a @ a.T`` when ``b is a`` (a symmetric product: half the work).
 
     Parameters
     ----------
     a, b : numpy.ndarray
         (Ka, m) and (Kb, m) unit vectors.
+    ctx : Context
+        Where the product runs, in its precision.
 
     Returns
     -------
     numpy.ndarray
         (Ka, Kb).
     """
-    return get_backend().inner(a, None if a is b else b)
+    return ctx.inner(a, None if a is b else b)

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from crossalign.compute.backends import get_backend
+from crossalign.compute.context import Context
 from crossalign.errors import InputError
 from crossalign.metrics._responses import as_responses, centre, unit_rows
 from crossalign.metrics.base import Cost, Metric, check_parameter, is_number, unit_inner_products
@@ -92,20 +92,22 @@ class _GramMetric(Metric):
             pair_products=float(n * n),
         )
 
-    def gram(self, x: np.ndarray) -> np.ndarray:
+    def gram(self, x: np.ndarray, ctx: Context) -> np.ndarray:
         """The kernel matrix of one representation.
 
         Parameters
         ----------
         x : numpy.ndarray
             (n_stimuli, n_units).
+        ctx : Context
+            Where the product runs, in its precision.
 
         Returns
         -------
         numpy.ndarray
             (n_stimuli, n_stimuli).
         """
-        return get_backend().gram(centre(x))
+        return ctx.gram(centre(x))
 
     def transform(self, k: np.ndarray) -> np.ndarray:
         """The centring applied to a kernel matrix before the HSIC inner product.
@@ -121,16 +123,18 @@ class _GramMetric(Metric):
         """
         return _centred_gram(k)
 
-    def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> np.ndarray:
+    def prepare(
+        self, reps: Any, labels: Sequence[Any] | None = None, *, ctx: Context
+    ) -> np.ndarray:
         xs = as_responses(reps, labels, self.name, min_stimuli=self.min_stimuli)
         n = xs[0].shape[0]
         out = np.empty((len(xs), n * n))
         for i, x in enumerate(xs):
-            out[i] = self.transform(self.gram(x)).ravel()
+            out[i] = self.transform(self.gram(x, ctx)).ravel()
         return unit_rows(out, labels, self.name, "centred Gram matrix")
 
-    def cross(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return unit_inner_products(a, b)
+    def cross(self, a: np.ndarray, b: np.ndarray, *, ctx: Context) -> np.ndarray:
+        return unit_inner_products(a, b, ctx)
 
 
 @dataclass(frozen=True)
@@ -182,13 +186,15 @@ class RbfCKA(_GramMetric):
         check_parameter(self, "bandwidth", ok, "a positive number (times the median distance)")
         object.__setattr__(self, "bandwidth", float(self.bandwidth))
 
-    def gram(self, x: np.ndarray) -> np.ndarray:
+    def gram(self, x: np.ndarray, ctx: Context) -> np.ndarray:
         """The Gaussian kernel matrix, with the bandwidth a multiple of the median distance.
 
         Parameters
         ----------
         x : numpy.ndarray
             (n_stimuli, n_units).
+        ctx : Context
+            Where the product runs, in its precision.
 
         Returns
         -------
@@ -196,7 +202,7 @@ class RbfCKA(_GramMetric):
             (n_stimuli, n_stimuli).
         """
         sq = np.sum(x * x, axis=1)
-        d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * get_backend().gram(x), 0.0)
+        d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * ctx.gram(x), 0.0)
         np.fill_diagonal(d2, 0.0)
         iu = np.triu_indices(len(x), k=1)
         median = float(np.median(np.sqrt(d2[iu])))

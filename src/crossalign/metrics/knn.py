@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from crossalign.compute.context import Context
 from crossalign.errors import InputError
 from crossalign.metrics._responses import as_responses
 from crossalign.metrics.base import Cost, Metric, check_parameter
@@ -113,7 +114,9 @@ class MutualKNN(Metric):
             pair_products=float(n * n),
         )
 
-    def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> _Neighbours:
+    def prepare(
+        self, reps: Any, labels: Sequence[Any] | None = None, *, ctx: Context
+    ) -> _Neighbours:
         """Each representation's k nearest neighbours (cosine), as indicator rows.
 
         Parameters
@@ -121,6 +124,8 @@ class MutualKNN(Metric):
         reps : sequence of numpy.ndarray
         labels : sequence, optional
             The representations' labels, for error messages.
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
@@ -136,13 +141,15 @@ class MutualKNN(Metric):
             out[i, rows, neighbours(x, k).ravel()] = 1.0
         return _Neighbours(out.reshape(len(xs), n * n), n * k)
 
-    def cross(self, a: _Neighbours, b: _Neighbours) -> np.ndarray:
+    def cross(self, a: _Neighbours, b: _Neighbours, *, ctx: Context) -> np.ndarray:
         """The share of neighbours two representations have in common.
 
         Parameters
         ----------
         a, b : object
             Prepared stacks (``b is a``: a stack against itself).
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------

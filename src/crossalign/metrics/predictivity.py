@@ -49,8 +49,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from crossalign.compute.backends import get_backend
-from crossalign.compute.products import products_for
+from crossalign.compute.context import Context
 from crossalign.compute.ridge import cross_scores, paired_scores
 from crossalign.errors import InputError
 from crossalign.metrics._responses import as_responses
@@ -262,7 +261,7 @@ class Predictivity(Metric):
             pair_products=folds * n_alpha * n_tr * (n_tr + 1) / 2,
         )
 
-    def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> _Prepared:
+    def prepare(self, reps: Any, labels: Sequence[Any] | None = None, *, ctx: Context) -> _Prepared:
         """Responses z-scored (over the training stimuli with a split), with the units that vary.
 
         Parameters
@@ -270,6 +269,8 @@ class Predictivity(Metric):
         reps : sequence of numpy.ndarray
         labels : sequence, optional
             The representations' labels, for error messages.
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
@@ -311,21 +312,23 @@ class Predictivity(Metric):
         """
         return self.folds
 
-    def cross(self, a: _Prepared, b: _Prepared) -> np.ndarray:
+    def cross(self, a: _Prepared, b: _Prepared, *, ctx: Context) -> np.ndarray:
         """R^2 (Ka, Kb): ``out[i, j]`` predicts target ``b_j`` from source ``a_i``.
 
         Parameters
         ----------
         a, b : object
             Prepared sources and targets.
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
         numpy.ndarray
         """
-        return self._scores(a, b, None)
+        return self._scores(a, b, None, ctx)
 
-    def cross_part(self, a: _Prepared, b: _Prepared, part: int) -> np.ndarray:
+    def cross_part(self, a: _Prepared, b: _Prepared, part: int, *, ctx: Context) -> np.ndarray:
         """Fold ``part``'s weighted share of :meth:`cross`.
 
         Parameters
@@ -334,6 +337,8 @@ class Predictivity(Metric):
             Prepared sources and targets.
         part : int
             The fold, ``0 <= part < folds``.
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
@@ -344,9 +349,9 @@ class Predictivity(Metric):
                 f"The 'part' argument of predictivity.cross_part must be a fold in "
                 f"[0, {self.folds}). Got {part!r}."
             )
-        return self._scores(a, b, part)
+        return self._scores(a, b, part, ctx)
 
-    def paired(self, a: _Prepared, b: _Prepared) -> np.ndarray:
+    def paired(self, a: _Prepared, b: _Prepared, *, ctx: Context) -> np.ndarray:
         """R^2 of target ``b_i`` from source ``a_i`` (the diagonal of :meth:`cross`), by the
         per-pair form: one n x r x q product per alpha instead of n x n matrices.
 
@@ -354,6 +359,8 @@ class Predictivity(Metric):
         ----------
         a, b : object
             Prepared sources and targets, of equal length.
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
@@ -365,22 +372,21 @@ class Predictivity(Metric):
                 "predictivity.paired: sources and targets must share their stimuli and come "
                 f"in pairs. Got {len(a.data)} sources and {len(b.data)} targets."
             )
-        return paired_scores(*self._kernel_inputs(a, b, self._folds(n)))
+        return paired_scores(*self._kernel_inputs(a, b, self._folds(n), ctx))
 
-    def _scores(self, a: _Prepared, b: _Prepared, part: int | None) -> np.ndarray:
+    def _scores(self, a: _Prepared, b: _Prepared, part: int | None, ctx: Context) -> np.ndarray:
         n = a.data[0].shape[0]
         if b.data[0].shape[0] != n:
             raise InputError("predictivity: sources and targets must share their stimuli.")
         folds, weights = self._folds(n)
         if part is not None:
             folds, weights = folds[part : part + 1], weights[part : part + 1]
-        return cross_scores(*self._kernel_inputs(a, b, (folds, weights)))
+        return cross_scores(*self._kernel_inputs(a, b, (folds, weights), ctx))
 
     def _kernel_inputs(
-        self, a: _Prepared, b: _Prepared, folds: tuple[list, np.ndarray]
-    ) -> tuple[Any, list[np.ndarray], list[np.ndarray], list, np.ndarray, np.ndarray]:
-        """What the ridge kernels take: the current backend's products, the sources, the
+        self, a: _Prepared, b: _Prepared, folds: tuple[list, np.ndarray], ctx: Context
+    ) -> tuple[Context, list[np.ndarray], list[np.ndarray], list, np.ndarray, np.ndarray]:
+        """What the ridge kernels take: the execution context, the sources, the
         targets' varying units, the folds and their weights, the penalties."""
         ys = [y if keep.all() else y[:, keep] for y, keep in zip(b.data, b.varying, strict=True)]
-        ops = products_for(get_backend())
-        return ops, a.data, ys, folds[0], folds[1], np.asarray(self.alphas)
+        return ctx, a.data, ys, folds[0], folds[1], np.asarray(self.alphas)

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import stats
 
-from crossalign.compute.backends import get_backend
+from crossalign.compute.context import Context
 from crossalign.errors import InputError
 from crossalign.metrics.base import Cost, Metric, unit_inner_products
 
@@ -97,8 +97,8 @@ class _InnerProduct(Metric):
 
     backends: ClassVar = ("numpy", "torch")
 
-    def cross(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return unit_inner_products(a, b)
+    def cross(self, a: np.ndarray, b: np.ndarray, *, ctx: Context) -> np.ndarray:
+        return unit_inner_products(a, b, ctx)
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ class Spearman(_InnerProduct):
     description: ClassVar = "Spearman rank correlation of RDM upper triangles (average ties)"
 
     def cost(self, n: int, p: int) -> Cost:
-        """RDM inner products, plus ranking each RDM (its working set on the backend).
+        """RDM inner products, plus ranking each RDM (whose working set on the backend the
+        planner adds: :meth:`crossalign.compute.backends.Backend.rank_bytes`).
 
         Parameters
         ----------
@@ -122,13 +123,7 @@ class Spearman(_InnerProduct):
         Cost
         """
 
-        base = super().cost(n, p)
-        vec = n * (n - 1) // 2
-        return replace(
-            base,
-            working_bytes=base.working_bytes + get_backend().rank_bytes(vec),
-            prepare_ranked=float(vec),
-        )
+        return replace(super().cost(n, p), prepare_ranked=float(n * (n - 1) // 2))
 
     def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
         """Average-tie ranks (what Spearman compares).
@@ -144,7 +139,9 @@ class Spearman(_InnerProduct):
         """
         return stats.rankdata(_check_vectors(reps), axis=1, method="average")
 
-    def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> np.ndarray:
+    def prepare(
+        self, reps: np.ndarray, labels: Sequence[Any] | None = None, *, ctx: Context
+    ) -> np.ndarray:
         """Average-tie ranks, centred and scaled to unit norm, on the current backend.
 
         Parameters
@@ -152,13 +149,15 @@ class Spearman(_InnerProduct):
         reps : numpy.ndarray
         labels : sequence, optional
             The representations' labels, for error messages.
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
         numpy.ndarray
         """
         v = _check_vectors(reps)
-        r = get_backend().rank(v, np.empty_like(v))
+        r = ctx.backend.rank(v, np.empty_like(v))
         r -= (v.shape[1] + 1) / 2.0  # average ranks of 1..m always have mean (m + 1) / 2
         return _unit(r, labels, self.name, "tied (a constant RDM)", inplace=True, bounded=True)
 
@@ -184,7 +183,9 @@ class Pearson(_InnerProduct):
         v = _check_vectors(reps)
         return (v - v.mean(axis=1, keepdims=True)) / v.std(axis=1, keepdims=True)
 
-    def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> np.ndarray:
+    def prepare(
+        self, reps: np.ndarray, labels: Sequence[Any] | None = None, *, ctx: Context
+    ) -> np.ndarray:
         """Vectors centred and scaled to unit norm.
 
         Parameters
@@ -192,6 +193,8 @@ class Pearson(_InnerProduct):
         reps : numpy.ndarray
         labels : sequence, optional
             The representations' labels, for error messages.
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
@@ -223,7 +226,9 @@ class Cosine(_InnerProduct):
         v = _check_vectors(reps)
         return v / np.sqrt(np.mean(v**2, axis=1, keepdims=True))
 
-    def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> np.ndarray:
+    def prepare(
+        self, reps: np.ndarray, labels: Sequence[Any] | None = None, *, ctx: Context
+    ) -> np.ndarray:
         """Vectors scaled to unit norm.
 
         Parameters
@@ -231,6 +236,8 @@ class Cosine(_InnerProduct):
         reps : numpy.ndarray
         labels : sequence, optional
             The representations' labels, for error messages.
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
@@ -293,7 +300,9 @@ class KendallTauA(Metric):
         """
         return stats.rankdata(_check_vectors(reps), axis=1, method="average")
 
-    def prepare(self, reps: np.ndarray, labels: Sequence[Any] | None = None) -> _TauPrepared:
+    def prepare(
+        self, reps: np.ndarray, labels: Sequence[Any] | None = None, *, ctx: Context
+    ) -> _TauPrepared:
         """Vectors with their tie counts, computed once.
 
         Parameters
@@ -301,6 +310,8 @@ class KendallTauA(Metric):
         reps : numpy.ndarray
         labels : sequence, optional
             The representations' labels, for error messages.
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
@@ -315,13 +326,15 @@ class KendallTauA(Metric):
             untied[i] = total - float((counts * (counts - 1) // 2).sum())
         return _TauPrepared(v, untied)
 
-    def cross(self, a: _TauPrepared, b: _TauPrepared) -> np.ndarray:
+    def cross(self, a: _TauPrepared, b: _TauPrepared, *, ctx: Context) -> np.ndarray:
         """Kendall's tau-a per pair, from scipy's tau-b and the prepared tie counts.
 
         Parameters
         ----------
         a, b : object
             Prepared stacks (``b is a``: a stack against itself).
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------

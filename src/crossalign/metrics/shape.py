@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from crossalign.compute.context import Context
 from crossalign.errors import InputError
 from crossalign.metrics._held_out import checked_split, first_n_split, split_rows
 from crossalign.metrics._responses import as_responses, centre
@@ -82,7 +83,9 @@ class _Nuclear(Metric):
         """The partial-whitening parameter (1: Procrustes, no whitening)."""
         return 1.0
 
-    def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> list[np.ndarray]:
+    def prepare(
+        self, reps: Any, labels: Sequence[Any] | None = None, *, ctx: Context
+    ) -> list[np.ndarray]:
         xs = as_responses(reps, labels, self.name)
         alpha = self.whitening()
         labs = list(labels) if labels is not None else list(range(len(xs)))
@@ -107,13 +110,15 @@ class Procrustes(_Nuclear):
         "orthogonal Procrustes similarity ||X^T Y||_* of centred, unit-norm representations"
     )
 
-    def cross(self, a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
+    def cross(self, a: list[np.ndarray], b: list[np.ndarray], *, ctx: Context) -> np.ndarray:
         """Procrustes similarity: the nuclear norm of each pair's cross-covariance.
 
         Parameters
         ----------
         a, b : list of numpy.ndarray
             Prepared stacks (``b is a``: a stack against itself).
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
@@ -156,13 +161,15 @@ class ShapeMetric(_Nuclear):
         """
         return self.alpha
 
-    def cross(self, a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
+    def cross(self, a: list[np.ndarray], b: list[np.ndarray], *, ctx: Context) -> np.ndarray:
         """The angular shape distance: the arc cosine of the similarity.
 
         Parameters
         ----------
         a, b : list of numpy.ndarray
             Prepared stacks (``b is a``: a stack against itself).
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
@@ -259,7 +266,9 @@ class HeldOutProcrustes(Metric):
         """
         return replace(self, split=None, part="train")
 
-    def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> list[list[_Reduced]]:
+    def prepare(
+        self, reps: Any, labels: Sequence[Any] | None = None, *, ctx: Context
+    ) -> list[list[_Reduced]]:
         """Per representation and split: centre by the training mean and find the principal
         axes of the training rows.
 
@@ -268,6 +277,8 @@ class HeldOutProcrustes(Metric):
         reps : list of numpy.ndarray
             Response matrices (n_stimuli, p).
         labels : sequence, optional
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
@@ -298,7 +309,9 @@ class HeldOutProcrustes(Metric):
             return [(np.arange(n), np.arange(0))]
         return split_rows(self.name, self.split, n, self.folds, self.seed)
 
-    def cross(self, a: list[list[_Reduced]], b: list[list[_Reduced]]) -> np.ndarray:
+    def cross(
+        self, a: list[list[_Reduced]], b: list[list[_Reduced]], *, ctx: Context
+    ) -> np.ndarray:
         """Held-out (or training) Procrustes score of every (a_i, b_j) pair, averaged over
         the splits.
 
@@ -306,6 +319,8 @@ class HeldOutProcrustes(Metric):
         ----------
         a, b : list
             Prepared stacks.
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------

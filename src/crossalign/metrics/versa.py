@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from crossalign.citations import HOEFLING2026
+from crossalign.compute.context import Context
 from crossalign.compute.linear import kfold_scores, predict_ridges
 from crossalign.metrics._held_out import checked_split, split_rows
 from crossalign.metrics._responses import as_responses
@@ -165,13 +166,17 @@ class Versa(Metric):
         per_pair = (self.folds + 1) * (n * min(n, p) ** 2 + n * n * p)
         return Cost(n * p * 8.0, n * p * 8.0, 4.0 * n * p * 8, pair_products=float(per_pair))
 
-    def prepare(self, reps: Any, labels: Sequence[Any] | None = None) -> list[np.ndarray]:
+    def prepare(
+        self, reps: Any, labels: Sequence[Any] | None = None, *, ctx: Context
+    ) -> list[np.ndarray]:
         """The response matrices (checked).
 
         Parameters
         ----------
         reps : sequence of numpy.ndarray
         labels : sequence, optional
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------
@@ -182,13 +187,15 @@ class Versa(Metric):
     def _splits(self, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
         return split_rows(self.name, self.split, n, self.folds, self.seed)
 
-    def cross(self, a: list[np.ndarray], b: list[np.ndarray]) -> np.ndarray:
+    def cross(self, a: list[np.ndarray], b: list[np.ndarray], *, ctx: Context) -> np.ndarray:
         """VERSA of every (source a_i, target b_j) pair.
 
         Parameters
         ----------
         a, b : list of numpy.ndarray
             Prepared sources and targets.
+        ctx : Context
+            The execution context (backend, precision, memories).
 
         Returns
         -------

@@ -23,6 +23,7 @@ from typing import Any
 
 from rich.console import Console
 
+from crossalign.compute.context import Context, using
 from crossalign.config import MemoryBudgetError, get_option, options
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.engine.plan import plan_scores
@@ -222,7 +223,11 @@ def run_study(
 
     cfg = config if isinstance(config, StudyConfig) else parse_study(config)
     console = console or Console()
-    with options(memory_budget=cfg.memory_budget), locked_folder(out_dir) as out:
+    with (
+        options(memory_budget=cfg.memory_budget),
+        using(Context.from_options()),  # one context: every model reuses the brain side
+        locked_folder(out_dir) as out,
+    ):
         return _run(cfg, out, resume, allow_user_modules, console)
 
 
