@@ -11,7 +11,7 @@ Quick start
 >>> ca.cross_region_matrix(data, metric="spearman")  # doctest: +SKIP
 """
 
-from crossalign import _aliases, errors, functional
+from crossalign import errors, functional
 from crossalign._version import __version__
 from crossalign.analysis.aps import brain_aps, brain_aps_ci, brain_patterns, model_patterns
 from crossalign.analysis.brain_training import train_brain_model
@@ -136,11 +136,3 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     "errors",
     "functional",
 ]
-
-
-_aliases.install()  # old module paths keep importing, with a warning (until 0.4)
-
-#: The function-level API's names, still importable from here (deprecated until 0.4).
-__getattr__ = _aliases.moved_names(
-    "crossalign", {name: "crossalign.functional" for name in functional.__all__}, modules=True
-)

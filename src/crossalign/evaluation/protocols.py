@@ -44,7 +44,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from crossalign._registry import Registry
-from crossalign.citations import HOEFLING2026
+from crossalign.papers import PAPERS
 
 __all__ = ["PROTOCOLS", "Protocol", "get_protocol"]
 
@@ -122,23 +122,11 @@ PROTOCOLS.register(
         "stimuli, subject bootstraps that recompute the reference patterns",
     ),
 )
-PROTOCOLS.register(
-    "hoefling2026",
-    Protocol(
-        "hoefling2026",
-        "Hoefling et al. 2026: Pearson RSA on 1 - Pearson RDMs, train-fitted predictivity, "
-        "subject bootstrap over fixed per-subject values",
-        metric="pearson",
-        bootstrap="fixed",
-        predictivity_test="train-fitted",
-        predictivity_seed=1,
-        fold_weights="size",
-        ceiling="hoefling2026",
-        ncsnr_threshold=0.2,
-        projection="auto",
-        citation=HOEFLING2026,
-    ),
-)
+for _paper in PAPERS.values():  # each paper's protocol, as the paper wrote it
+    PROTOCOLS.register(
+        _paper.name,
+        Protocol(_paper.name, _paper.description, citation=_paper.citation, **_paper.protocol),
+    )
 
 
 def get_protocol(name: str | Protocol) -> Protocol:

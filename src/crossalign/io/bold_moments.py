@@ -16,6 +16,7 @@ dataset's z-scores. Every pickle is read with the restricted unpickler in a chil
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Hashable, Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ from crossalign.errors import DataWarning, InputError, MissingFileError
 from crossalign.io.assemble import HEMISPHERES, Entries, pick_stimuli
 from crossalign.io.parcellations import Parcellation, load_parcellation
 from crossalign.io.pickles import load_pickles
+from crossalign.papers import HOEFLING2026, PAPERS
 
 __all__ = ["PAPER_EXCLUDED", "PAPER_ROIS", "PRESETS", "ROIS", "load_bold_moments"]
 
@@ -60,25 +62,13 @@ ROIS = [
 ]
 SPACES = ("MNI152", "fsLR32k", "fsaverage")
 #: The 19 HCP-MMP1 parcels of Hoefling et al. (2026), each the union of left and right.
-PAPER_ROIS = [
-    "V1", "V2", "V3", "V4", "V8", "PIT", "FFC", "V3A", "V3B", "V6", "V6A", "V7", "IPS1", "MT",
-    "MST", "FST", "LO1", "LO2", "LO3",
-]  # fmt: skip
+PAPER_ROIS = list(HOEFLING2026.loader["rois"])
 #: The videos the paper leaves out: 2 corrupted train clips and 6 test clips (998 + 96 stay).
-PAPER_EXCLUDED = [
-    "vid0258", "vid0831", "vid1001", "vid1097", "vid1090", "vid1085", "vid1094", "vid1093",
-]  # fmt: skip
-#: Named sets of loader options; explicit arguments override them.
+PAPER_EXCLUDED = list(HOEFLING2026.loader["exclude"])
+#: Named sets of loader options (the papers that used this dataset); explicit arguments
+#: override them.
 PRESETS: dict[str, dict[str, Any]] = {
-    "hoefling2026": {
-        "space": "fsLR32k",
-        "source": "betas",
-        "parcellation": "hcp_mmp1",
-        "rois": PAPER_ROIS,
-        "exclude": PAPER_EXCLUDED,
-        "ncsnr_threshold": 0.2,
-        "repeats": "paper",
-    }
+    name: dict(paper.loader) for name, paper in PAPERS.items() if paper.dataset == "bold_moments"
 }
 #: Where the clips are, relative to the dataset root (``0001.mp4`` ... ``1102.mp4``).
 CLIPS = Path("stimuli") / "stimulus_set" / "mp4_h264"
@@ -288,7 +278,8 @@ def load_bold_moments(
     preset : {"hoefling2026"}, optional
         Named defaults (:data:`PRESETS`): ``hoefling2026`` is fsLR32k betas, HCP-MMP1 parcels
         merged over hemispheres, the paper's 19 ROIs (:data:`PAPER_ROIS`), its 8 excluded
-        videos (:data:`PAPER_EXCLUDED`), NCSNR >= 0.2 and its repeat averaging. Explicit
+        videos (:data:`PAPER_EXCLUDED`), its NCSNR threshold and its repeat averaging
+        (:data:`crossalign.papers.HOEFLING2026`). Explicit
         arguments override the preset.
     stimuli : sequence, optional
         A subset of video ids; default all 1,102 (less ``exclude``).
@@ -428,7 +419,7 @@ def _with_preset(preset: str | None, **given: Any) -> dict[str, Any]:
     defaults: dict[str, Any] = {"space": "MNI152", "repeats": "keep"}
     if preset is not None:
         check_option(preset, "preset", list(PRESETS), "load_bold_moments")
-        defaults = {**defaults, **PRESETS[preset]}
+        defaults = {**defaults, **copy.deepcopy(PRESETS[preset])}
     return {k: defaults.get(k) if v is None else v for k, v in given.items()}
 
 

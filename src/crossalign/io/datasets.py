@@ -18,6 +18,7 @@ Datasets
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import os
@@ -128,19 +129,20 @@ def _checksums(name: str) -> dict[str, str]:
     return out
 
 
-_VERIFIED: dict[tuple[str, int, int], str] = {}
-
-
 def _sha256(path: Path) -> str:
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _VERIFIED:
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        _VERIFIED[key] = h.hexdigest()
-    return _VERIFIED[key]
+    return _file_digest(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    """SHA-256 of the file at ``path``, read once per (path, size, modification time): a pure
+    function of the file's identity, so a changed file is read again."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _locate(spec: DatasetSpec, rel: str, *, download: bool = True) -> Path:

@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from crossalign._aliases import moved_names
 from crossalign.compute.rdm import square_from_vector
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.errors import InputError, InputTypeError, MissingFileError
@@ -584,15 +583,3 @@ def match_stimulus_files(folder: str | Path, ids: Sequence[Hashable]) -> dict[Ha
             f"{[p.name for p in by_stem[double[0]]]}). Expected one file per id."
         )
     return {i: by_stem[str(i)] for i in ids}
-
-
-# names that moved out of this module (deprecated here until 0.4; see crossalign._aliases)
-__getattr__ = moved_names(
-    __name__,
-    {
-        "save_xarray": "crossalign.io.xarray_files",
-        "load_xarray": "crossalign.io.xarray_files",
-        "load_nifti": "crossalign.io.nifti",
-        "load_nwb": "crossalign.io.nwb",
-    },
-)

@@ -31,7 +31,6 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crossalign._aliases import moved_names
 from crossalign.models.stimuli import IMAGENET, Preprocess
 
 __all__ = ["ModelAdapter", "weights_hash"]
@@ -152,13 +151,3 @@ def weights_hash(module: Any) -> str:
         h.update(str(arr.shape).encode())
         h.update(arr.tobytes())
     return h.hexdigest()[:16]
-
-
-# names that moved to crossalign.models.sources (deprecated here until 0.4)
-__getattr__ = moved_names(
-    __name__,
-    {
-        name: "crossalign.models.sources"
-        for name in ("MODELS", "SOURCES", "as_adapter", "list_sources", "load_model")
-    },
-)

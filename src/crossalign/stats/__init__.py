@@ -19,7 +19,6 @@ Benjamini & Hochberg 1995, J. R. Stat. Soc. B 57:289 (false discovery rate).
 Nichols & Holmes 2002, Hum. Brain Mapp. 15:1 (max-statistic family-wise error control).
 """
 
-from crossalign._aliases import moved_names
 from crossalign.stats.ceilings import (
     CEILINGS,
     ceiling_normalise,
@@ -72,14 +71,3 @@ __all__ = [
     "two_factor_variance",
     "unreliable_regions",
 ]
-
-# names that moved out of this module (deprecated here; see crossalign._aliases)
-__getattr__ = moved_names(
-    __name__,
-    {
-        "leaderboard": "crossalign.evaluation.summaries",
-        "paradigm_summary": "crossalign.evaluation.summaries",
-        "plan_inference": "crossalign.study.plan",
-        "InferencePlan": "crossalign.study.plan",
-    },
-)

@@ -23,6 +23,7 @@ from crossalign.errors import InputError
 from crossalign.io.bold_moments import PAPER_EXCLUDED, TEST, TRAIN
 from crossalign.io.outputs import write_atomic
 from crossalign.io.parcellations import PARCELLATIONS
+from crossalign.papers import PAPERS
 from crossalign.study.paths import resolve_path
 
 __all__ = ["EXPERIMENTS", "PAPER_MODELS", "reproduction_study", "write_reproduction"]
@@ -46,8 +47,7 @@ _MODELS_NOTE = (
     "# PyTorch weights are not listed. Add or remove [[models]] entries freely.\n"
 )
 #: Clip decoding of the paper: FFmpeg framerate=fps=4 (blended), scale=256:256, first 3 s.
-PAPER_CLIPS = {"fps": 4.0, "size": 256, "max_frames": 12, "fps_mode": "blend"}
-EXPERIMENTS = ("hoefling2026",)
+EXPERIMENTS = tuple(PAPERS)
 
 
 def reproduction_study(
@@ -82,6 +82,7 @@ def reproduction_study(
     dict
     """
     check_option(experiment, "experiment", list(EXPERIMENTS), "crossalign reproduce")
+    paper = PAPERS[experiment]
     options: dict[str, Any] = {"root": str(Path(root).resolve()), "preset": experiment}
     if parcellation is not None:
         options.update(parcellation=_parcellation_option(parcellation), rois="all")
@@ -97,12 +98,13 @@ def reproduction_study(
     return {
         "name": experiment,
         "protocol": experiment,
-        "metrics": ["pearson", "predictivity"],
-        # both outcomes the paper aggregated; the published figures first
-        "outcome": ["norm_lower", "score"],
+        "metrics": list(paper.study["metrics"]),
+        "outcome": list(paper.study["outcome"]),
         "n_bootstrap": n_bootstrap,
         "models_file": models_file,
-        "datasets": [{"name": "bold_moments", "options": options, "clips": dict(PAPER_CLIPS)}],
+        "datasets": [
+            {"name": paper.dataset, "options": options, "clips": dict(paper.study["clips"])}
+        ],
     }
 
 
