@@ -24,12 +24,15 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/crossalign demo
 
+# the tests run on $(WORKERS) processes (pytest-xdist); WORKERS=0 runs them in this process
+WORKERS ?= 2
+
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(WORKERS)
 
 # everyday loop: everything but the tests marked slow, with fewer hypothesis examples
 test-fast: install
-	HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -m "not slow"
+	HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -n $(WORKERS) -m "not slow"
 
 # what `pip install crossalign` gets (no extras), with the test tools: the fast tests; a test
 # that needs an optional extra is reported as skipped, naming it (tests/conftest.py); CI is
@@ -40,7 +43,7 @@ test-base:
 	$(BASE_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(BASE_VENV)/bin/python -m pip install --quiet ".[test]"
 	CI= CROSSALIGN_BASE_INSTALL=1 HYPOTHESIS_PROFILE=fast $(BASE_VENV)/bin/python -m pytest -q \
-		-m "not slow" -p no:cacheprovider
+		-n $(WORKERS) -m "not slow" -p no:cacheprovider
 
 # the static checks CI runs before the tests: style, the layers contract, types
 check: install

@@ -11,6 +11,7 @@ functions take the container class for its vocabulary (``source_dim``, ``area_di
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -70,25 +71,42 @@ def reorder_to(ids: pd.Index, target: pd.Index, what: str) -> np.ndarray:
     return ids.get_indexer(target)
 
 
-def average_repeats(arr: np.ndarray) -> np.ndarray:
-    """Responses averaged over the repetition axis (NaN repetitions skipped); 2-D arrays are
-    returned as they are.
+def average_repeats(
+    arr: np.ndarray,
+    axis: int | None = None,
+    *,
+    keepdims: bool = False,
+    dtype: Any = None,
+) -> np.ndarray:
+    """Responses averaged over their repetitions, NaN repetitions skipped: the library's one
+    repeat averager (containers, loaders, conversions). A value with no valid repetition is
+    NaN.
 
     Parameters
     ----------
     arr : numpy.ndarray
-        (n_stimuli, n_units) or (n_stimuli, n_units, n_repetitions).
+        With ``axis`` None: (n_stimuli, n_units) (returned as it is) or (n_stimuli, n_units,
+        n_repetitions); else any array with repetitions along ``axis``.
+    axis : int, optional
+        The repetition axis; default the third of a 3-D array.
+    keepdims : bool
+        Keep the averaged axis (length 1).
+    dtype : numpy dtype, optional
+        The accumulator and result type (default that of ``arr``).
 
     Returns
     -------
     numpy.ndarray
-        (n_stimuli, n_units).
     """
-    if arr.ndim != 3:
-        return arr
-    if np.isnan(arr).any():
-        return np.nanmean(arr, axis=2)
-    return arr.mean(axis=2)
+    if axis is None:
+        if arr.ndim != 3:
+            return arr
+        axis = 2
+    if not np.isnan(arr).any():
+        return arr.mean(axis=axis, keepdims=keepdims, dtype=dtype)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # no valid repetition: NaN
+        return np.nanmean(arr, axis=axis, keepdims=keepdims, dtype=dtype)
 
 
 def check_repeats(arr: np.ndarray, arg: str) -> None:

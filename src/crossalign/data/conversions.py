@@ -30,7 +30,7 @@ import xarray as xr
 
 from crossalign._validation import check_option, describe
 from crossalign.compute.rdm import check_rdm
-from crossalign.data.construct import Key, Kind
+from crossalign.data.construct import Key, Kind, average_repeats
 from crossalign.data.labels import dumps, ids_array, loads, plain
 from crossalign.errors import InputError
 
@@ -148,9 +148,7 @@ def _areas_dataset(data: Representations) -> xr.Dataset:
                 f"The {data.area_dim} {area!r} has different unit counts across {src}s; one "
                 "variable needs one shape. Use layout='entries' (or compare RDMs: data.rdms())."
             )
-        stacked = np.stack([c.values for c in cells])
-        if stacked.ndim == 4:  # repetitions
-            stacked = np.nanmean(stacked, axis=-1)
+        stacked = np.stack([average_repeats(c.values) for c in cells])
         if data.kind((data.sources[0], area)) == "rdm":
             dims: tuple[str, ...] = (src, "stimulus", "stimulus2")
         else:

@@ -17,6 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from crossalign._validation import check_option
+from crossalign.data.construct import average_repeats
 from crossalign.data.containers import BrainData
 from crossalign.errors import InputError
 
@@ -164,8 +165,7 @@ class Entries:
                 measured
             ]
         if self.repeats == "average" or betas.shape[1] == 1:
-            with np.errstate(invalid="ignore"):
-                arr = np.nanmean(betas, axis=1, dtype=np.float64).astype(self.dtype)
+            arr = average_repeats(betas, axis=1, dtype=np.float64).astype(self.dtype)
             dims: tuple[str, ...] = ("stimulus", "unit")
         else:
             arr = betas.transpose(0, 2, 1).astype(self.dtype)

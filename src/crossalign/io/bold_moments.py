@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from crossalign._validation import check_option
+from crossalign.data.construct import average_repeats
 from crossalign.data.containers import BrainData
 from crossalign.errors import DataWarning, InputError, MissingFileError
 from crossalign.io.assemble import HEMISPHERES, Entries, pick_stimuli
@@ -211,10 +212,8 @@ def _both(
     copy; ``paper`` sets a value with no valid repeat to 0 (the paper's data imputation).
     Also returns how many values were set to 0."""
     if repeats in ("average", "paper"):
-        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
-            parts = [np.nanmean(x, axis=1, keepdims=True) for x in (train, test)]
-            mean = np.concatenate(parts, axis=0)[rows]
+        parts = [average_repeats(x, axis=1, keepdims=True) for x in (train, test)]
+        mean = np.concatenate(parts, axis=0)[rows]
         if repeats != "paper":
             return mean, 0
         empty = np.isnan(mean)
