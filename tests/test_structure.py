@@ -22,7 +22,7 @@ PACKAGE = ROOT / "src" / "crossalign"
 OPTIONAL = {
     "torch", "torchvision", "timm", "open_clip", "transformers", "av", "duckdb", "jinja2",
     "matplotlib", "h5py", "nibabel", "pynwb", "PIL", "efficientnet_lite_pytorch",
-    "distributed", "dask", "sklearn", "rsatoolbox", "tables", "zarr", "pyarrow",
+    "distributed", "dask", "sklearn", "rsatoolbox", "tables", "zarr", "pyarrow", "threadpoolctl",
 }  # fmt: skip
 
 

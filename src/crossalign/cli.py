@@ -26,7 +26,7 @@ from rich.text import Text
 from crossalign._validation import check_option
 from crossalign._version import __version__
 from crossalign.analysis.patterns import cross_region_matrix
-from crossalign.bench.suite import BENCHMARKS
+from crossalign.bench.suite import BENCHMARKS, blas_config
 from crossalign.config import options
 from crossalign.data.containers import BrainData
 from crossalign.engine.distributed import cluster
@@ -631,6 +631,7 @@ def bench(
         )
     with _execution(backend, dtype, None, None):
         result = BENCHMARKS[name](size, floor=True) if floor else BENCHMARKS[name](size)
+    result["blas"] = blas_config()  # what the times depend on
     if as_json:
         print(json.dumps(result))
         return

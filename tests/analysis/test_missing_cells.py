@@ -96,7 +96,7 @@ def test_brain_aps_skips_exactly_the_missing_pairs(world):
     got = ca.brain_aps(brain, "spearman").sel(region=REGIONS, subject=SUBJECTS).values
     np.testing.assert_allclose(got, _twin_brain_aps(responses), atol=1e-12)
     # on a complete grid the masked kernels equal the dense ones
-    from crossalign import aps
+    from crossalign.analysis import aps
 
     full = dict(responses)
     for s, r in MISSING:

@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 import crossalign as ca
-from crossalign import labels
+from crossalign.data import labels
 
 
 def _types(values):

@@ -129,7 +129,7 @@ def test_stimulus_and_two_factor_bootstraps():
     }
     # the corrected two-factor interval is at least as wide as either factor alone (up to MC)
     assert width["both"] >= 0.9 * max(width["subj"], width["stim"])
-    with pytest.raises(ValueError, match=r"'bootstrap' parameter of evaluate_model must be one"):
+    with pytest.raises(ValueError, match=r"'bootstrap' option must be one of \['fixed'"):
         ca.evaluate_model(model, brain, layers, bootstrap="pairs")
 
 

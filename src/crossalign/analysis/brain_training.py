@@ -30,6 +30,7 @@ from crossalign.errors import InputError
 from crossalign.io.outputs import write_atomic
 from crossalign.models.brain_trained import FORMAT, base_adapter, brain_network
 from crossalign.models.stimuli import Preprocess, resolve_stimuli
+from crossalign.stats.permutation import random_order
 
 __all__ = ["train_brain_model"]
 
@@ -147,7 +148,7 @@ def train_brain_model(
         net = brain_network(base, layer, widths, names)
         net(x[:1])  # materialise the lazy read-outs
         params = _trainable(net, train_layers)
-        order = np.random.default_rng(seed).permutation(len(train))
+        order = random_order(len(train), np.random.default_rng(seed))
         n_val = max(1, round(validation * len(train)))
         fit_rows, val_rows = np.sort(order[n_val:]), np.sort(order[:n_val])
         y = {r: torch.as_tensor(targets[r], dtype=torch.float32) for r in names}

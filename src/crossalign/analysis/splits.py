@@ -9,6 +9,7 @@ import pandas as pd
 
 from crossalign.data.labels import plain
 from crossalign.errors import InputError
+from crossalign.stats.permutation import random_order
 
 __all__ = [
     "split_stimuli",
@@ -58,7 +59,7 @@ def split_stimuli(
             f"{len(ids) - n_test} train / {n_test} test stimuli; each split needs at least 3. "
             "Expected at least 6 stimuli or a different fraction."
         )
-    order = np.random.default_rng(seed).permutation(len(ids))
+    order = random_order(len(ids), np.random.default_rng(seed))
     test = sorted(order[:n_test].tolist())
     train = sorted(order[n_test:].tolist())
     return [plain(ids[i]) for i in train], [plain(ids[i]) for i in test]
@@ -82,7 +83,7 @@ def _stratified_split(
     for category in dict.fromkeys(labels):
         members = [i for i, lab in enumerate(labels) if lab == category]
         k = round(len(members) * test_fraction)
-        test_pos.extend(rng.permutation(members)[:k].tolist())
+        test_pos.extend(random_order(np.asarray(members), rng)[:k].tolist())
     test_set = set(test_pos)
     train = [plain(ids[i]) for i in range(len(ids)) if i not in test_set]
     test = [plain(ids[i]) for i in sorted(test_set)]

@@ -32,6 +32,7 @@ from crossalign.evaluation.core import Evaluation
 from crossalign.io.nsd import load_nsd
 from crossalign.models import extract, load_model
 from crossalign.models.video import write_video
+from crossalign.stats.permutation import random_order
 
 __all__ = [
     "BENCHMARKS",
@@ -43,6 +44,7 @@ __all__ = [
     "bench_predictivity",
     "bench_rsa",
     "bench_stream",
+    "blas_config",
 ]
 
 SIZES: dict[str, dict[str, tuple[Any, ...]]] = {
@@ -94,6 +96,27 @@ SIZES: dict[str, dict[str, tuple[Any, ...]]] = {
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def blas_config() -> str:
+    """The BLAS libraries loaded in this process and their threads, e.g. ``"openblas 0.3.27
+    (2 threads, libscipy_openblas64_); openblas 0.3.27 (2 threads, libscipy_openblas)"``: a
+    benchmark's times depend on them (which library each package links, and its threads).
+
+    Returns
+    -------
+    str
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl is not installed)"
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return "; ".join(
+        f"{p.get('internal_api')} {p.get('version')} ({p.get('num_threads')} threads, "
+        f"{Path(p.get('filepath', '')).name.split('-')[0]})"
+        for p in pools
+    )
 
 
 def _responses(
@@ -506,7 +529,7 @@ def _nsd_fixture(root: Path, grid: tuple[int, int, int], n_sessions: int, sizes:
         },
     )
     labels = np.zeros(grid, dtype=np.int16)
-    flat = rng.permutation(labels.size)
+    flat = random_order(labels.size, rng)
     labels.flat[flat[: sizes[0]]] = 1
     labels.flat[flat[sizes[0] : sizes[0] + sizes[1]]] = 2
     (root / "nsddata" / "freesurfer" / "subj01" / "label").mkdir(parents=True)

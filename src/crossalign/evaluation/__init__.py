@@ -14,8 +14,7 @@ sensitivity   the same analysis under several metrics
 
 from crossalign.evaluation.core import Evaluation
 from crossalign.evaluation.evaluate import aps_permutation_test, evaluate_model, model_aps
-from crossalign.evaluation.protocols import PROTOCOLS, Protocol, get_protocol
-from crossalign.evaluation.state import BOOTSTRAPS
+from crossalign.evaluation.protocols import BOOTSTRAPS, PROTOCOLS, Protocol, get_protocol
 from crossalign.evaluation.summaries import leaderboard, paradigm_summary
 
 __all__ = [

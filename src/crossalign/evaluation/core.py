@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,7 @@ import xarray as xr
 
 import crossalign.evaluation.persistence as persistence
 import crossalign.evaluation.resampling as resampling
-from crossalign._validation import check_option, closest
 from crossalign.analysis.aps import (
-    SIMILARITIES,
     check_brain,
     prepare_model,
 )
@@ -36,10 +35,10 @@ from crossalign.data.containers import BrainData, ModelData
 from crossalign.engine.core import score_tensor
 from crossalign.errors import InputError, ReliabilityWarning
 from crossalign.evaluation.protocols import Protocol, get_protocol
-from crossalign.evaluation.state import BOOTSTRAPS, EvaluationState, outcome_bound
+from crossalign.evaluation.state import EvaluationState, outcome_bound
 from crossalign.metrics import Metric, get_metric
 from crossalign.metrics.predictivity import Predictivity
-from crossalign.stats.ceilings import OUTCOMES, noise_ceiling, partner_pairs
+from crossalign.stats.ceilings import noise_ceiling, partner_pairs
 from crossalign.stats.reliability import reliable_units
 
 __all__ = ["Evaluation", "outcome_tensors", "partner_tensor"]
@@ -64,8 +63,8 @@ class Evaluation(EvaluationState):
         missing cells).
     u : numpy.ndarray
         (layer, subject, region) model-to-brain scores on the test stimuli.
-    options : dict
-        Every choice (the protocol's, and those given).
+    spec : Protocol
+        Every choice (the protocol's, and those given), with the seed.
     metric : Metric, optional
         The metric of the test tensors, with its options.
     layer_profile : xarray.DataArray, optional
@@ -137,10 +136,10 @@ class Evaluation(EvaluationState):
         Evaluation
         """
         with using(current_context()):  # one context: selection and test share its memories
-            options = _options(get_protocol(protocol), choices, seed)
+            spec = get_protocol(protocol).with_choices(seed, **choices)
             brain = check_brain(brain_data, min_subjects=2, min_regions=1)
-            if options["ncsnr_threshold"] is not None:  # units reliable across repeats only
-                brain = _reliable(brain, options["ncsnr_threshold"])
+            if spec.ncsnr_threshold is not None:  # units reliable across repeats only
+                brain = _reliable(brain, spec.ncsnr_threshold)
             filtered = set(brain.attrs.get("ncsnr") or {})
             unfiltered = brain_data if filtered and filtered == set(brain.keys()) else None
             train_stimuli, test_stimuli = _unseen(model_data, brain, train_stimuli, test_stimuli)
@@ -159,11 +158,11 @@ class Evaluation(EvaluationState):
                 train, test = _split(
                     md, brain, train_stimuli, test_stimuli, test_fraction, labels, seed
                 )
-                profile = _selection_profile(md, brain, train, options, unfiltered)
-                higher = get_metric(options["metric"]).higher_is_better
+                profile = _selection_profile(md, brain, train, spec, unfiltered)
+                higher = get_metric(spec.metric).higher_is_better
                 layers = assign_layers(
                     profile,
-                    options["assignment"],
+                    spec.assignment,
                     higher_is_better=higher,
                     region_order=region_order,
                 )
@@ -174,10 +173,8 @@ class Evaluation(EvaluationState):
                     list(train_stimuli) if train_stimuli is not None else []
                 )  # train-fitted metrics
                 test = list(test_stimuli) if test_stimuli is not None else list(md.stimuli)
-                options["assignment"] = "given"
-            return cls._scored(
-                str(name), md, brain, layers, profile, train, test, options, unfiltered
-            )
+                spec = replace(spec, assignment="given")
+            return cls._scored(str(name), md, brain, layers, profile, train, test, spec, unfiltered)
 
     @classmethod
     def _scored(
@@ -189,24 +186,24 @@ class Evaluation(EvaluationState):
         profile: xr.DataArray | None,
         train: list[Hashable],
         test: list[Hashable],
-        options: dict[str, Any],
+        spec: Protocol,
         unfiltered: BrainData | None = None,
     ) -> Evaluation:
         """The test tensors: on the test stimuli, or for train-fitted predictivity on train
         and test stimuli together, with the metric told which are which."""
-        metric = _metric(options, "test", n_train=len(train), n_test=len(test))
-        stimuli = [*train, *test] if _train_fitted(options) else test
+        metric = _metric(spec, "test", n_train=len(train), n_test=len(test))
+        stimuli = [*train, *test] if _train_fitted(spec) else test
         brain_x, t, ceiling, per_subject = _brain_side(
-            brain, stimuli, metric, options, _aligned_source(unfiltered, stimuli)
+            brain, stimuli, metric, spec, _aligned_source(unfiltered, stimuli)
         )
         md_x = md.subset_stimuli(stimuli)
-        rdm = options["rdm"]
+        rdm = spec.rdm
         raw_u = _model_tensor(md_x, brain_x, metric, rdm)
         t_out, u_out = outcome_tensors(
-            partner_tensor(t, _pairs(options, len(brain.subjects))),
+            partner_tensor(t, _pairs(spec, len(brain.subjects))),
             raw_u,
             per_subject,
-            options["outcome"],
+            spec.outcome,
             list(brain.regions),
         )
         assert t_out is not None and u_out is not None  # both were given
@@ -224,14 +221,14 @@ class Evaluation(EvaluationState):
             test=test,
             t=t_out,
             u=u_out,
-            options={**options, "metric": metric.name},
+            spec=replace(spec, metric=metric.name),
             metric=metric,
             layer_profile=profile,
             model_matrix=own[np.ix_(pos, pos)],
             ceiling=ceiling,
             data=(md_x, brain_x),
             subject_ceiling=per_subject,
-            raw_u=raw_u if options["outcome"] != "score" else None,
+            raw_u=raw_u if spec.outcome != "score" else None,
         )
 
     # ------------------------------------------------------------------ statistics
@@ -324,7 +321,7 @@ class Evaluation(EvaluationState):
         Parameters
         ----------
         n_bootstrap : int
-        bootstrap : {"subjects", "fixed_subjects", "stimuli", "both"}, optional
+        bootstrap : {"fixed", "recompute", "subjects", "stimuli", "both"}, optional
             Default: the protocol's.
         level : float
         n_permutations : int
@@ -451,7 +448,7 @@ def _brain_side(
     brain: BrainData,
     stimuli: list[Hashable],
     metric: Metric,
-    options: dict[str, Any],
+    spec: Protocol,
     unfiltered: BrainData | None = None,
 ) -> tuple[BrainData, np.ndarray, xr.DataArray, np.ndarray | None]:
     """The brain's part of an evaluation on ``stimuli``: the subset, its score tensor, its
@@ -459,18 +456,18 @@ def _brain_side(
     partner subjects, upper), (2, R, S). It depends on the brain data, the stimuli, the
     metric and the partners only, so it is kept with ``brain`` and every further model
     evaluated against the same brain data reuses it instead of recomputing it."""
-    pairs = _pairs(options, len(brain.subjects))
-    normalised = options["outcome"] != "score"
+    pairs = _pairs(spec, len(brain.subjects))
+    normalised = spec.outcome != "score"
 
     def make() -> tuple[BrainData, np.ndarray, xr.DataArray, np.ndarray | None]:
         brain_x = brain.subset_stimuli(stimuli)
-        tensor = score_tensor(brain_x, metric=metric, rdm=options["rdm"])
-        paper = options["ceiling"] == "hoefling2026"
+        tensor = score_tensor(brain_x, metric=metric, rdm=spec.rdm)
+        paper = spec.ceiling == "hoefling2026"
         ceiling = noise_ceiling(
             brain_x,
             metric,
-            rdm=options["rdm"],
-            definition=options["ceiling"],
+            rdm=spec.rdm,
+            definition=spec.ceiling,
             scores=tensor,
             unfiltered=unfiltered if paper else None,
         )
@@ -479,7 +476,7 @@ def _brain_side(
             per_subject = noise_ceiling(
                 brain_x,
                 metric,
-                rdm=options["rdm"],
+                rdm=spec.rdm,
                 definition="hoefling2026",
                 scores=tensor,
                 per_subject=True,
@@ -491,8 +488,8 @@ def _brain_side(
     key = (
         tuple(stimuli),
         _metric_key(metric),
-        options["rdm"],
-        options["ceiling"],
+        spec.rdm,
+        spec.ceiling,
         normalised,
         pairs.tobytes(),
     )
@@ -512,9 +509,9 @@ def _aligned_source(source: BrainData | None, stimuli: list[Hashable]) -> BrainD
     return source.subset_stimuli(stimuli)
 
 
-def _pairs(options: dict[str, Any], n_subjects: int) -> np.ndarray:
+def _pairs(spec: Protocol, n_subjects: int) -> np.ndarray:
     """The ordered subject pairs of the evaluation (:func:`partner_pairs`)."""
-    return partner_pairs(n_subjects, options["partners"], options["seed"])
+    return partner_pairs(n_subjects, spec.partners, spec.seed)
 
 
 def partner_tensor(t: np.ndarray, pairs: np.ndarray) -> np.ndarray:
@@ -597,15 +594,15 @@ def _selection_profile(
     md: ModelData,
     brain: BrainData,
     train: list[Hashable],
-    options: dict[str, Any],
+    spec: Protocol,
     unfiltered: BrainData | None = None,
 ) -> xr.DataArray:
     """The (layer, region) profile layers are selected on: the training stimuli's mean over
     subjects of the outcome (the raw score, or the score over the training split's
     per-subject ceiling)."""
-    metric = _metric(options, "train")
-    rdm = options["rdm"]
-    if options["outcome"] == "score":
+    metric = _metric(spec, "train")
+    rdm = spec.rdm
+    if spec.outcome == "score":
         return layer_scores(md, brain, metric=metric, rdm=rdm, stimuli=train)
     md_t, brain_t = md.subset_stimuli(train), brain.subset_stimuli(train)
     scores = score_tensor(md_t, brain_t, metric=metric, rdm=rdm).isel(model=0)
@@ -615,18 +612,16 @@ def _selection_profile(
         rdm=rdm,
         definition="hoefling2026",
         per_subject=True,
-        pairs=_pairs(options, len(brain.subjects)),
+        pairs=_pairs(spec, len(brain.subjects)),
         unfiltered=_aligned_source(unfiltered, train),
     ).values
-    _, normalised = outcome_tensors(
-        None, scores.values, per_subject, options["outcome"], brain.regions
-    )
+    _, normalised = outcome_tensors(None, scores.values, per_subject, spec.outcome, brain.regions)
     assert normalised is not None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a region without any ceiling
         mean = np.nanmean(normalised, axis=1)
     out = scores.mean("subject").copy(data=mean)
-    out.attrs.update(scores.attrs, n_stimuli=brain_t.n_stimuli, outcome=options["outcome"])
+    out.attrs.update(scores.attrs, n_stimuli=brain_t.n_stimuli, outcome=spec.outcome)
     return out
 
 
@@ -644,63 +639,34 @@ def _metric_key(metric: Metric) -> tuple:
     return (metric.name, tuple((k, plain(v)) for k, v in sorted(metric.options.items())))
 
 
-def _options(protocol: Protocol, choices: dict[str, Any], seed: int | None) -> dict[str, Any]:
-    allowed = protocol.choices()
-    unknown = sorted(set(choices) - set(allowed))
-    if unknown:
-        hint = closest(unknown[0], list(allowed))
-        raise InputError(
-            f"Unknown evaluation option(s) {unknown}"
-            + (f"; did you mean {hint!r}?" if hint else ".")
-            + f" Options: {sorted(allowed)}."
-        )
-    options = {**allowed, **{k: v for k, v in choices.items() if v is not None}}
-    metric = options["metric"]
-    options["metric"] = metric if isinstance(metric, Metric) else get_metric(metric).name
-    check_option(options["similarity"], "similarity", SIMILARITIES, "evaluate_model")
-    check_option(options["bootstrap"], "bootstrap", BOOTSTRAPS, "evaluate_model")
-    check_option(options["outcome"], "outcome", OUTCOMES, "evaluate_model")
-    partners = options["partners"]
-    if partners != "all" and (
-        isinstance(partners, bool) or not isinstance(partners, int | np.integer) or partners < 1
-    ):
-        raise InputError(
-            f"The 'partners' option must be 'all' or a positive integer. Got {partners!r}."
-        )
-    check_option(
-        options["predictivity_test"], "predictivity_test", ["train-fitted", "cross-validated"]
-    )
-    return {**options, "protocol": protocol.name, "seed": seed}
-
-
-def _train_fitted(options: dict[str, Any]) -> bool:
+def _train_fitted(spec: Protocol) -> bool:
     """Whether the test tensors are fitted on the training stimuli and scored on the test
     stimuli (train-fitted predictivity, held-out Procrustes)."""
-    m = get_metric(options["metric"])
+    m = get_metric(spec.metric)
     if m.held_out:
         return True
-    return m.name == "predictivity" and options["predictivity_test"] == "train-fitted"
+    return m.name == "predictivity" and spec.predictivity_test == "train-fitted"
 
 
-def _metric(options: dict[str, Any], part: str, n_train: int = 0, n_test: int = 0) -> Metric:
+def _metric(spec: Protocol, part: str, n_train: int = 0, n_test: int = 0) -> Metric:
     """The metric for layer selection (``part="train"``) or the test tensors. Predictivity
     takes the protocol's seed and fold weights unless its own options set them; held-out
     Procrustes selects layers by its training score and is tested on the split."""
-    m = get_metric(options["metric"])
+    m = get_metric(spec.metric)
     if m.held_out:
         return m.with_split(n_train, n_test) if part == "test" else m.for_selection()
     if not isinstance(m, Predictivity):
         return m
     own: dict[str, Any] = {}
     if m.seed is None:
-        own["seed"] = options["predictivity_seed"]
-    if part == "test" and _train_fitted(options):
+        own["seed"] = spec.predictivity_seed
+    if part == "test" and _train_fitted(spec):
         own.update(
             test="train-fitted",
             split=(np.arange(n_train), np.arange(n_train, n_train + n_test)),
         )
     elif part != "test" and m.fold_weights is None:
-        own["fold_weights"] = options["fold_weights"]
+        own["fold_weights"] = spec.fold_weights
     return get_metric(m, **own)
 
 

@@ -16,27 +16,23 @@ from crossalign._validation import check_option
 from crossalign.analysis.aps import model_aps_kernel
 from crossalign.data.labels import coord, dumps, from_json
 from crossalign.errors import InputError
-from crossalign.evaluation.state import BOOTSTRAPS, STATISTICS, EvaluationState
+from crossalign.evaluation.protocols import BOOTSTRAPS, Protocol
+from crossalign.evaluation.state import STATISTICS, EvaluationState
 from crossalign.io.outputs import write_atomic
-from crossalign.metrics import Metric, get_metric
+from crossalign.metrics import Metric
 
 __all__: list[str] = []
 
 
 # ---------------------------------------------------------------------- helpers
-def _stored_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Options with a metric instance written as its name and parameters."""
-    metric = options.get("metric")
-    if isinstance(metric, Metric):
-        return {**options, "metric": {"name": metric.name, "parameters": metric.options}}
-    return options
-
-
-def _read_options(options: dict[str, Any]) -> dict[str, Any]:
-    metric = options.get("metric")
-    if isinstance(metric, dict):
-        return {**options, "metric": get_metric(metric["name"], **metric["parameters"])}
-    return options
+def _read_spec(stored: dict[str, Any]) -> Protocol:
+    """The spec of a saved evaluation (files before the typed spec stored the protocol's name
+    under ``protocol``)."""
+    values = dict(stored)
+    if "protocol" in values:
+        values.setdefault("name", values.pop("protocol"))
+    values.setdefault("description", "")
+    return Protocol.from_stored(values)
 
 
 def to_dataset(
@@ -81,7 +77,7 @@ def to_dataset(
     comparison = matrices["comparison"].to_dataset()  # numbers as data, not attributes
     for name in ("pattern_correlation", "pattern_correlation_with_diagonal", "p_value"):
         ds[f"matrix_{name}"] = comparison[name]
-    kind = check_option(bootstrap or ev.options["bootstrap"], "bootstrap", BOOTSTRAPS)
+    kind = check_option(bootstrap or ev.spec.bootstrap, "bootstrap", BOOTSTRAPS)
     if n_bootstrap:
         ds = _with_intervals(ds, resampling.bootstrap(ev, n_bootstrap, kind, level))
     ds.attrs.update(_attrs(ev, n_bootstrap, kind, level, n_permutations, matrices))
@@ -112,9 +108,9 @@ def _every_layer(ev: EvaluationState) -> xr.Dataset:
         },
     )
     if ev.aps_defined:
-        kw = {
-            "include_same_region": ev.options["include_same_region"],
-            "similarity": ev.options["similarity"],
+        kw: dict[str, Any] = {
+            "include_same_region": ev.spec.include_same_region,
+            "similarity": ev.spec.similarity,
         }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a flat pattern: NaN
@@ -161,23 +157,23 @@ def _attrs(
     matrices: dict,
 ) -> dict[str, Any]:
     comparison = matrices["comparison"]
-    o = ev.options
+    o = ev.spec
     return {
         "model": ev.model,
-        "protocol": o["protocol"],
-        "metric": o["metric"].label if isinstance(o["metric"], Metric) else o["metric"],
-        "similarity": o["similarity"],
-        "include_same_region": o["include_same_region"],
-        "rdm": o["rdm"],
-        "assignment": o["assignment"],
+        "protocol": o.name,
+        "metric": o.metric.label if isinstance(o.metric, Metric) else o.metric,
+        "similarity": o.similarity,
+        "include_same_region": o.include_same_region,
+        "rdm": o.rdm,
+        "assignment": o.assignment,
         "n_train": len(ev.train),
         "n_test": len(ev.test),
         "test_stimuli": [str(x) for x in ev.test],
-        "split_seed": o["seed"] if o["seed"] is not None else "none",
+        "split_seed": o.seed if o.seed is not None else "none",
         "n_bootstrap": n_bootstrap,
         "level": level,
-        "score_normalised_by": f"upper noise ceiling ({o['ceiling']})",
-        "ceiling_definition": o["ceiling"],
+        "score_normalised_by": f"upper noise ceiling ({o.ceiling})",
+        "ceiling_definition": o.ceiling,
         "matrix_test": "less strict: brain vs model cross-region matrices (compare_matrices)",
         "matrix_pattern_correlation": comparison.pattern_correlation,
         "matrix_pattern_correlation_with_diagonal": (comparison.pattern_correlation_with_diagonal),
@@ -190,10 +186,10 @@ def _attrs(
         else "t interval, two-factor variance corrected as in Schuett et al. 2023"
         if kind == "both"
         else "percentile",
-        "predictivity_test": o["predictivity_test"],
+        "predictivity_test": o.predictivity_test,
         "outcome": ev.outcome,
         "outcome_definition": _OUTCOME_TEXT[ev.outcome],
-        "partners": str(o.get("partners", "all")),
+        "partners": str(o.partners),
     }
 
 
@@ -235,7 +231,7 @@ def save(ev: EvaluationState, path: str | Path) -> Path:
                     "layers": [[r, ev.layers[r]] for r in ev.regions],
                     "train": ev.train,
                     "test": ev.test,
-                    "options": _stored_options(ev.options),
+                    "options": ev.spec.stored(),
                 }
             )
         },
@@ -288,7 +284,7 @@ def load(cls: Any, path: str | Path) -> Any:
         test=[from_json(x) for x in meta["test"]],
         t=ds["t"].values,
         u=ds["u"].values,
-        options=_read_options(meta["options"]),
+        spec=_read_spec(meta["options"]),
         layer_profile=profile,
         model_matrix=ds["model_matrix"].values,
         ceiling=ceiling,

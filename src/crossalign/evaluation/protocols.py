@@ -40,13 +40,106 @@ partners               every other subject          every other subject
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from crossalign._registry import Registry
-from crossalign.papers import PAPERS
+import numpy as np
 
-__all__ = ["PROTOCOLS", "Protocol", "get_protocol"]
+from crossalign._registry import Registry
+from crossalign._validation import closest
+from crossalign.analysis.aps import SIMILARITIES
+from crossalign.errors import InputError
+from crossalign.metrics import METRICS, Metric, get_metric
+from crossalign.papers import PAPERS
+from crossalign.stats.ceilings import CEILINGS, OUTCOMES
+
+__all__ = ["BOOTSTRAPS", "CONSTRAINTS", "PROTOCOLS", "Constraint", "Protocol", "get_protocol"]
+
+#: Bootstrap estimators: ``fixed`` resamples subjects over fixed per-subject values (the
+#: paper's); ``recompute`` (alias ``subjects``) resamples subjects and recomputes the
+#: reference patterns from the resampled subjects; ``stimuli`` and ``both`` resample stimuli
+#: (and subjects) and rescore (RDM metrics only).
+BOOTSTRAPS = ("fixed", "recompute", "subjects", "stimuli", "both")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What one evaluation choice may be: one of ``values``, or a value ``check`` accepts.
+
+    Parameters
+    ----------
+    values : tuple, optional
+        The allowed values.
+    check : callable, optional
+        Returns whether a value is allowed.
+    expected : str
+        What is allowed, in words (for the error).
+    """
+
+    values: tuple[Any, ...] | None = None
+    check: Callable[[Any], bool] | None = None
+    expected: str = ""
+
+    def validate(self, name: str, value: Any) -> None:
+        """Raise :class:`~crossalign.errors.InputError` naming the choice unless ``value`` is
+        allowed.
+
+        Parameters
+        ----------
+        name : str
+            The choice.
+        value : object
+        """
+        if self.values is not None:
+            if isinstance(value, str) and value in self.values:
+                return
+            hint = closest(value, [str(v) for v in self.values]) if isinstance(value, str) else None
+            raise InputError(
+                f"The '{name}' option must be one of {list(self.values)}. Got {value!r}"
+                + (f"; did you mean {hint!r}?" if hint else ".")
+            )
+        if self.check is not None and not self.check(value):
+            raise InputError(f"The '{name}' option must be {self.expected}. Got {value!r}.")
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _threshold(value: Any) -> bool:
+    if value is None:
+        return True
+    number = isinstance(value, float | int | np.floating | np.integer)
+    return number and not isinstance(value, bool | np.bool_) and math.isfinite(float(value))
+
+
+#: Every choice's allowed values, declared once: checked whenever a :class:`Protocol` is made.
+CONSTRAINTS: Mapping[str, Constraint] = {
+    "metric": Constraint(
+        check=lambda v: isinstance(v, Metric) or (isinstance(v, str) and v in METRICS),
+        expected="a registered metric name (crossalign metrics) or a Metric",
+    ),
+    "rdm": Constraint(
+        check=lambda v: isinstance(v, str) and bool(v), expected="an RDM distance name"
+    ),
+    "similarity": Constraint(values=SIMILARITIES),
+    "include_same_region": Constraint(check=lambda v: isinstance(v, bool), expected="True/False"),
+    "assignment": Constraint(values=("argmax", "one-to-one", "monotone", "given")),
+    "bootstrap": Constraint(values=BOOTSTRAPS),
+    "predictivity_test": Constraint(values=("train-fitted", "cross-validated")),
+    "predictivity_seed": Constraint(check=_integer, expected="an integer"),
+    "fold_weights": Constraint(values=("equal", "size")),
+    "ceiling": Constraint(values=CEILINGS),
+    "ncsnr_threshold": Constraint(check=_threshold, expected="a finite number or None"),
+    "outcome": Constraint(values=OUTCOMES),
+    "partners": Constraint(
+        check=lambda v: v == "all" or (_integer(v) and v >= 1),
+        expected="'all' or a positive integer",
+    ),
+    "seed": Constraint(check=lambda v: v is None or _integer(v), expected="an integer or None"),
+}
 
 
 @dataclass(frozen=True)
@@ -86,11 +179,13 @@ class Protocol:
         None).
     citation : str
         BibTeX of the protocol's source.
+    seed : int or None
+        The evaluation's seed (seeded split, partners, bootstraps, permutations).
     """
 
     name: str
     description: str
-    metric: str = "spearman"
+    metric: str | Metric = "spearman"
     rdm: str = "correlation"
     similarity: str = "pearson"
     include_same_region: bool = True
@@ -105,12 +200,83 @@ class Protocol:
     partners: int | str = "all"
     projection: int | str | None = None
     citation: str = ""
+    seed: int | None = 0
+
+    def __post_init__(self) -> None:
+        for name, constraint in CONSTRAINTS.items():
+            constraint.validate(name, getattr(self, name))
 
     def choices(self) -> dict[str, Any]:
         """The evaluation options this protocol sets (everything but its name, text,
-        citation and the extraction-time ``projection``)."""
-        skip = {"name", "description", "citation", "projection"}
+        citation, seed and the extraction-time ``projection``).
+
+        Returns
+        -------
+        dict
+        """
+        skip = {"name", "description", "citation", "projection", "seed"}
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+
+    def with_choices(self, seed: int | None = 0, **choices: Any) -> Protocol:
+        """This protocol with ``choices`` applied (None keeps the protocol's) and ``seed``:
+        the spec an evaluation runs. An unknown choice is an error naming the closest valid
+        one; a metric is given by its registered name or as a Metric.
+
+        Parameters
+        ----------
+        seed : int or None
+        **choices
+            Fields of :class:`Protocol` (:meth:`choices`).
+
+        Returns
+        -------
+        Protocol
+        """
+        allowed = self.choices()
+        unknown = sorted(set(choices) - set(allowed))
+        if unknown:
+            hint = closest(unknown[0], list(allowed))
+            raise InputError(
+                f"Unknown evaluation option(s) {unknown}"
+                + (f"; did you mean {hint!r}?" if hint else ".")
+                + f" Options: {sorted(allowed)}."
+            )
+        given = {k: v for k, v in choices.items() if v is not None}
+        metric = given.get("metric", self.metric)
+        given["metric"] = metric if isinstance(metric, Metric) else get_metric(metric).name
+        return replace(self, seed=seed, **given)
+
+    def stored(self) -> dict[str, Any]:
+        """The spec as plain values (a metric instance as its name and parameters), for the
+        files an evaluation is saved to (:meth:`from_stored` reads it back).
+
+        Returns
+        -------
+        dict
+        """
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if isinstance(self.metric, Metric):
+            out["metric"] = {"name": self.metric.name, "parameters": self.metric.options}
+        return out
+
+    @classmethod
+    def from_stored(cls, values: Mapping[str, Any]) -> Protocol:
+        """The spec :meth:`stored` wrote (checked again).
+
+        Parameters
+        ----------
+        values : Mapping
+
+        Returns
+        -------
+        Protocol
+        """
+        values = dict(values)
+        metric = values.get("metric")
+        if isinstance(metric, dict):
+            values["metric"] = get_metric(metric["name"], **metric["parameters"])
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 PROTOCOLS: Registry[Protocol] = Registry("protocol")

@@ -18,7 +18,8 @@ from crossalign.compute.rdm import square_from_vector
 from crossalign.data.labels import coord
 from crossalign.engine.core import cross, on_grid, prepare, representation_inputs
 from crossalign.errors import InputError
-from crossalign.evaluation.state import BOOTSTRAPS, STATISTICS, EvaluationState
+from crossalign.evaluation.protocols import BOOTSTRAPS
+from crossalign.evaluation.state import STATISTICS, EvaluationState
 from crossalign.metrics import get_metric
 from crossalign.stats.multiple import fdr_bh, fwer_maxstat
 from crossalign.stats.permutation import permutation_null, permutation_p_value, sign_flips
@@ -40,14 +41,14 @@ class _Resampler:
 
     def __init__(self, evaluation: EvaluationState, seed: int | None) -> None:
         self.ev = evaluation
-        self.metric = evaluation.metric or get_metric(evaluation.options["metric"])
+        self.metric = evaluation.metric or get_metric(evaluation.spec.metric)
         self.n_sub, self.n_reg = len(evaluation.subjects), len(evaluation.regions)
         self.rng = np.random.default_rng(seed)
         self.n_stim = len(evaluation.test)
         self.vectors = None
         if evaluation.data is not None and self.metric.input_kind == "rdm":
             md_x, brain_x = evaluation.data
-            rdm = evaluation.options["rdm"]
+            rdm = evaluation.spec.rdm
             self.vectors = (
                 representation_inputs(brain_x, self.metric, rdm),
                 representation_inputs(md_x, self.metric, rdm),
@@ -128,7 +129,7 @@ def bootstrap(
     ev: EvaluationState, n_bootstrap: int, kind: str | None = None, level: float = 0.95
 ) -> xr.Dataset:
     """What :meth:`~crossalign.evaluation.core.Evaluation.bootstrap` does (documented there)."""
-    kind = check_option(kind or ev.options["bootstrap"], "bootstrap", BOOTSTRAPS, "bootstrap")
+    kind = check_option(kind or ev.spec.bootstrap, "bootstrap", BOOTSTRAPS, "bootstrap")
     if not isinstance(n_bootstrap, int | np.integer) or n_bootstrap < 1:
         raise InputError(
             f"The 'n_bootstrap' argument must be a positive integer. Got {n_bootstrap!r}."
@@ -142,9 +143,9 @@ def bootstrap(
         )
     variance = None
     if kind == "fixed":
-        samples = fixed_subject_bootstrap(ev.values(), n_bootstrap, ev.options["seed"])
+        samples = fixed_subject_bootstrap(ev.values(), n_bootstrap, ev.spec.seed)
     else:
-        resampler = _Resampler(ev, ev.options["seed"])
+        resampler = _Resampler(ev, ev.spec.seed)
         if kind == "both":
             samples, variance = resampler.two_factor(n_bootstrap)
         else:
@@ -188,9 +189,9 @@ def permutation_test(
     there)."""
     check_option(null, "null", ["regions", "stimuli"], "permutation_test")
     li, ri = ev._layer_index(), np.arange(len(ev.regions))
-    kw = {
-        "include_same_region": ev.options["include_same_region"],
-        "similarity": ev.options["similarity"],
+    kw: dict[str, Any] = {
+        "include_same_region": ev.spec.include_same_region,
+        "similarity": ev.spec.similarity,
     }
 
     def stats_of(ub: np.ndarray) -> np.ndarray:  # (2, R): mean score, mean APS
@@ -223,8 +224,8 @@ def permutation_test(
             "null": null,
             "n_permutations": len(samples),
             "exact": exact,
-            "metric": ev.options["metric"],
-            "similarity": ev.options["similarity"],
+            "metric": ev.spec.metric,
+            "similarity": ev.spec.similarity,
         },
     )
 
@@ -249,8 +250,8 @@ def compare(
         # the last column: each subject's mean difference over regions
         d = np.concatenate([d, np.nanmean(d, axis=1, keepdims=True)], axis=1)
         observed = np.nanmean(d, axis=2)
-    low, high = percentile_ci(fixed_subject_bootstrap(d, n_bootstrap, ev.options["seed"]), level)
-    flips, exact = sign_flips(len(ev.subjects), n_permutations, ev.options["seed"])
+    low, high = percentile_ci(fixed_subject_bootstrap(d, n_bootstrap, ev.spec.seed), level)
+    flips, exact = sign_flips(len(ev.subjects), n_permutations, ev.spec.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         null = np.abs(np.nanmean(d[None] * flips[:, None, None, :], axis=3))  # (P, 2, R + 1)
@@ -278,15 +279,15 @@ def _stimulus_null(
     ev: EvaluationState, stats_of: Any, n_permutations: int, seed: int | None
 ) -> np.ndarray:
     """Shuffle the stimulus labels of the model's RDMs and rescore."""
-    m = ev.metric or get_metric(ev.options["metric"])
+    m = ev.metric or get_metric(ev.spec.metric)
     if m.input_kind != "rdm" or ev.data is None:
         raise InputError(
             "The stimulus-shuffle null rescores RDMs: it needs an RDM metric and the data "
             "(an evaluation built by Evaluation.fit, not loaded from disk)."
         )
     md_x, brain_x = ev.data
-    prep_b = prepare(m, representation_inputs(brain_x, m, ev.options["rdm"]))
-    square = square_from_vector(representation_inputs(md_x, m, ev.options["rdm"]))
+    prep_b = prepare(m, representation_inputs(brain_x, m, ev.spec.rdm))
+    square = square_from_vector(representation_inputs(md_x, m, ev.spec.rdm))
     n = square.shape[-1]
     iu, ju = np.triu_indices(n, k=1)
     perms, _ = permutation_null(n, n_permutations, seed, exact=False)

@@ -18,15 +18,11 @@ from crossalign.analysis.aps import (
 from crossalign.analysis.patterns import compare_matrices
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.errors import InputError
+from crossalign.evaluation.protocols import Protocol
 from crossalign.metrics import Metric
 
-__all__ = ["BOOTSTRAPS", "STATISTICS", "outcome_bound"]
+__all__ = ["STATISTICS", "outcome_bound"]
 
-#: Bootstrap estimators: ``fixed`` resamples subjects over fixed per-subject values (the
-#: paper's); ``recompute`` (alias ``subjects``) resamples subjects and recomputes the
-#: reference patterns from the resampled subjects; ``stimuli`` and ``both`` resample stimuli
-#: (and subjects) and rescore (RDM metrics only).
-BOOTSTRAPS = ("fixed", "recompute", "subjects", "stimuli", "both")
 STATISTICS = ("score", "aps", "brain_aps")
 
 
@@ -60,7 +56,7 @@ class EvaluationState:
     test: list[Hashable]
     t: np.ndarray  # (S, R, S, R) brain tensor on test stimuli
     u: np.ndarray  # (L, S, R) model-vs-brain tensor on test stimuli
-    options: dict[str, Any]
+    spec: Protocol
     metric: Metric | None = None  # the metric of the test tensors (with its options)
     layer_profile: xr.DataArray | None = None
     model_matrix: np.ndarray | None = None
@@ -73,7 +69,7 @@ class EvaluationState:
     @property
     def outcome(self) -> str:
         """What the tensors hold: ``score``, ``norm_upper`` or ``norm_lower``."""
-        return str(self.options.get("outcome", "score"))
+        return str(self.spec.outcome)
 
     def raw_scores(self) -> np.ndarray:
         """(R, S) the raw score of the chosen layer per region and subject, whatever the
@@ -118,7 +114,7 @@ class EvaluationState:
     @property
     def aps_defined(self) -> bool:
         """APS needs 3 subjects and 3 regions (4 without the same-region entry)."""
-        need = 3 if self.options["include_same_region"] else 4
+        need = 3 if self.spec.include_same_region else 4
         return len(self.subjects) >= 3 and len(self.regions) >= need
 
     def _layer_index(self) -> np.ndarray:
@@ -148,9 +144,9 @@ class EvaluationState:
         if not self.aps_defined:
             nan = np.full_like(score, np.nan)
             return np.stack([score, nan, nan])
-        kw = {
-            "include_same_region": self.options["include_same_region"],
-            "similarity": self.options["similarity"],
+        kw: dict[str, Any] = {
+            "include_same_region": self.spec.include_same_region,
+            "similarity": self.spec.similarity,
         }
         model = model_aps_kernel(u, t, valid, **kw)[li, ri]
         return np.stack([score, model, brain_aps_kernel(t, valid, **kw)])
@@ -169,7 +165,7 @@ class EvaluationState:
         """
         brain, model = self.region_matrices()
         comparison = compare_matrices(
-            brain, model, n_permutations=n_permutations, seed=self.options["seed"]
+            brain, model, n_permutations=n_permutations, seed=self.spec.seed
         )
         return {"brain": brain, "model": model, "comparison": comparison}
 

@@ -47,7 +47,14 @@ from crossalign.io.bold_moments import load_bold_moments
 from crossalign.io.nsd import load_nsd
 from crossalign.io.things import load_things_fmri
 
-__all__ = ["DATASETS", "DatasetSpec", "data_dirs", "dataset_status", "load_dataset"]
+__all__ = [
+    "DATASETS",
+    "DatasetSpec",
+    "LocalDataset",
+    "data_dirs",
+    "dataset_status",
+    "load_dataset",
+]
 
 ENV_VAR = "CROSSALIGN_DATA_DIR"
 
@@ -348,7 +355,56 @@ def _load_castaldi(spec: DatasetSpec, task: str = "both", images: bool = True) -
     return data
 
 
-DATASETS: Registry[DatasetSpec] = Registry("dataset")
+@dataclass(frozen=True)
+class LocalDataset:
+    """A dataset read from a local copy (``load_dataset(name, root=...)``): its host needs an
+    account or a licence, so crossalign reads it where it was downloaded and never fetches it.
+
+    Parameters
+    ----------
+    name : str
+        The name :func:`load_dataset` takes.
+    title : str
+        One line for listings.
+    citation : str
+        The dataset's paper.
+    loader : callable
+        ``loader(root, **options)`` returns the :class:`~crossalign.BrainData`.
+    """
+
+    name: str
+    title: str
+    citation: str
+    loader: Callable[..., BrainData]
+
+    def load(self, root: str | Path | None, **options: Any) -> BrainData:
+        """The dataset read from ``root`` (required) with the loader's ``options``.
+
+        Parameters
+        ----------
+        root : str or Path
+            Where the dataset was downloaded.
+        **options
+            The loader's options.
+
+        Returns
+        -------
+        BrainData
+        """
+        if root is None:
+            raise InputError(
+                f"The dataset {self.name!r} is read from a local copy: pass root=<the folder "
+                "you downloaded it to>."
+            )
+        for key in ("subjects", "rois", "roi_sets", "sessions"):  # one name means a list of one
+            if isinstance(options.get(key), str | int):
+                options[key] = [options[key]]
+        return self.loader(root, **options)
+
+
+#: Every dataset by name: reference datasets (:class:`DatasetSpec`: fetched and verified) and
+#: local ones (:class:`LocalDataset`: read from where they were downloaded).
+DATASETS: Registry[DatasetSpec | LocalDataset] = Registry("dataset")
 DATASETS.register(
     "cichy2014",
     DatasetSpec(
@@ -389,19 +445,39 @@ DATASETS.register(
 )
 
 
-def _local_loaders() -> dict[str, Callable[..., BrainData]]:
-    return {
-        "bold_moments": load_bold_moments,
-        "algonauts2021": load_algonauts2021,
-        "algonauts2023": load_algonauts2023,
-        "nsd": load_nsd,
-        "things_fmri": load_things_fmri,
-    }
-
-
-#: Datasets read from a local copy (``root=``): their hosts need an account or a licence,
-#: so crossalign reads them where they were downloaded and never fetches them itself.
-LOCAL_DATASETS = ("bold_moments", "algonauts2021", "algonauts2023", "nsd", "things_fmri")
+for _local in (
+    LocalDataset(
+        "bold_moments",
+        "BOLD Moments fMRI, 1,102 video clips: 10 subjects",
+        "Lahner et al. 2024, Nat. Commun. 15:6241 (BOLD Moments Dataset)",
+        load_bold_moments,
+    ),
+    LocalDataset(
+        "algonauts2021",
+        "Algonauts 2021 fMRI, 1,102 video clips: 10 subjects",
+        "Cichy et al. 2021, arXiv:2104.13714 (The Algonauts Project 2021 Challenge)",
+        load_algonauts2021,
+    ),
+    LocalDataset(
+        "algonauts2023",
+        "Algonauts 2023 fMRI (NSD images): 8 subjects",
+        "Gifford et al. 2023, arXiv:2301.03198 (The Algonauts Project 2023 Challenge)",
+        load_algonauts2023,
+    ),
+    LocalDataset(
+        "nsd",
+        "Natural Scenes Dataset fMRI: 8 subjects",
+        "Allen et al. 2022, Nat. Neurosci. 25:116 (Natural Scenes Dataset)",
+        load_nsd,
+    ),
+    LocalDataset(
+        "things_fmri",
+        "THINGS-fMRI: 3 subjects, 8,740 images",
+        "Hebart et al. 2023, eLife 12:e82580 (THINGS-data)",
+        load_things_fmri,
+    ),
+):
+    DATASETS.register(_local.name, _local)
 
 
 def path_options(name: str) -> list[str]:
@@ -418,12 +494,12 @@ def path_options(name: str) -> list[str]:
     -------
     list of str
     """
-    loader = _local_loaders().get(name)
-    if loader is None:
+    entry = DATASETS.get(name) if name in DATASETS else None
+    if not isinstance(entry, LocalDataset):
         return ["root"]
     return [
         key
-        for key, par in inspect.signature(loader).parameters.items()
+        for key, par in inspect.signature(entry.loader).parameters.items()
         if "Path" in str(par.annotation)
     ]
 
@@ -464,25 +540,17 @@ def load_dataset(name: str, root: str | Path | None = None, **options: Any) -> B
     >>> data = load_dataset("castaldi2019", task="num")   # doctest: +SKIP
     >>> bmd = load_dataset("bold_moments", root="ds005165", rois=["V1v", "FFA"])  # doctest: +SKIP
     """
-    if name in LOCAL_DATASETS:
-        if root is None:
-            raise InputError(
-                f"The dataset {name!r} is read from a local copy: pass root=<the folder you "
-                "downloaded it to>."
-            )
-        for key in ("subjects", "rois", "roi_sets", "sessions"):  # one name means a list of one
-            if isinstance(options.get(key), str | int):
-                options[key] = [options[key]]
-        return _local_loaders()[name](root, **options)
-    if name not in DATASETS:
-        check_option(name, "name", [*DATASETS.names(), *LOCAL_DATASETS], "load_dataset")
+    check_option(name, "name", list(DATASETS.names()), "load_dataset")
+    entry = DATASETS.get(name)
+    if isinstance(entry, LocalDataset):
+        return entry.load(root, **options)
     if root is not None:
+        local = [n for n in DATASETS if isinstance(DATASETS.get(n), LocalDataset)]
         raise InputError(
             f"The dataset {name!r} is fetched and verified by crossalign; 'root' applies to "
-            f"the local datasets {list(LOCAL_DATASETS)} only (set CROSSALIGN_DATA_DIR instead)."
+            f"the local datasets {local} only (set CROSSALIGN_DATA_DIR instead)."
         )
-    spec = DATASETS.get(name)
-    return spec.loader(spec, **options)
+    return entry.loader(entry, **options)
 
 
 def dataset_status() -> list[dict[str, Any]]:
@@ -490,6 +558,8 @@ def dataset_status() -> list[dict[str, Any]]:
     out = []
     for name in DATASETS:
         spec = DATASETS.get(name)
+        if not isinstance(spec, DatasetSpec):
+            continue  # local datasets are read where they were downloaded
         missing = []
         for rel in spec.files():
             try:

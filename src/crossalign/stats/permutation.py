@@ -14,6 +14,7 @@ __all__ = [
     "TIE_TOLERANCE",
     "permutation_null",
     "permutation_p_value",
+    "random_order",
     "sign_flips",
 ]
 
@@ -51,8 +52,25 @@ def permutation_null(
     rng = np.random.default_rng(seed)
     out = np.empty((n_permutations, n_items), dtype=np.intp)
     for k in range(n_permutations):
-        out[k] = rng.permutation(n_items)
+        out[k] = random_order(n_items, rng)
     return out, False
+
+
+def random_order(items: int | np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random order of ``range(items)`` (or of the array ``items``) drawn from ``rng``: the
+    library's one place where a random permutation is drawn (permutation nulls, seeded
+    stimulus splits, validation splits).
+
+    Parameters
+    ----------
+    items : int or numpy.ndarray
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    return rng.permutation(items)
 
 
 def sign_flips(n_items: int, n_permutations: int, seed: int | None = 0) -> tuple[np.ndarray, bool]:

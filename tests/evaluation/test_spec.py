@@ -1,0 +1,65 @@
+"""The evaluation spec: every choice a typed field, allowed values declared once and checked
+wherever a spec is made (protocols, choices, saved evaluations)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import crossalign as ca
+from crossalign.errors import InputError
+from crossalign.evaluation.protocols import CONSTRAINTS, PROTOCOLS, Protocol, get_protocol
+from crossalign.papers import HOEFLING2026
+
+
+def test_every_choice_has_a_constraint_and_every_protocol_satisfies_it():
+    names = set(Protocol("x", "y").choices()) | {"seed"}
+    assert set(CONSTRAINTS) == names
+    for name in PROTOCOLS:
+        get_protocol(name)  # made (and checked) at import
+
+
+@pytest.mark.parametrize(
+    ("choice", "value", "message"),
+    [
+        ("similarity", "pearsn", r"'similarity' option must be one of .* did you mean 'pearson'"),
+        ("bootstrap", "fixed_subjects", r"'bootstrap' option must be one of \['fixed'"),
+        ("outcome", "norm", r"'outcome' option must be one of"),
+        ("partners", 0, r"'partners' option must be 'all' or a positive integer. Got 0"),
+        ("partners", True, r"'partners' option must be 'all' or a positive integer. Got True"),
+        ("ncsnr_threshold", "0.2", r"'ncsnr_threshold' option must be a finite number or None"),
+        ("ncsnr_threshold", np.nan, r"'ncsnr_threshold' option must be a finite number"),
+        ("include_same_region", 1, r"'include_same_region' option must be True/False. Got 1"),
+        ("predictivity_seed", 1.5, r"'predictivity_seed' option must be an integer. Got 1.5"),
+        ("fold_weights", "sizes", r"did you mean 'size'"),
+    ],
+)
+def test_a_bad_choice_is_refused_naming_it(choice, value, message):
+    with pytest.raises(InputError, match=message):
+        get_protocol("crossalign").with_choices(0, **{choice: value})
+    with pytest.raises(InputError, match=message):
+        dataclasses.replace(get_protocol("crossalign"), **{choice: value})
+
+
+def test_choices_apply_over_the_protocol_and_unknown_names_suggest_the_closest():
+    spec = get_protocol("hoefling2026").with_choices(7, metric="spearman", outcome=None)
+    assert spec.metric == "spearman" and spec.seed == 7
+    assert spec.outcome == "score" and spec.ceiling == "hoefling2026"  # None keeps the protocol's
+    with pytest.raises(InputError, match=r"Unknown evaluation option\(s\) \['celing'\]; did you"):
+        get_protocol("crossalign").with_choices(0, celing="nili2014")
+
+
+def test_the_papers_choices_are_the_protocols():
+    paper = get_protocol("hoefling2026")
+    for name, value in HOEFLING2026.protocol.items():
+        assert getattr(paper, name) == value
+    assert paper.citation == HOEFLING2026.citation
+
+
+def test_a_spec_round_trips_through_its_stored_form():
+    metric = ca.get_metric("predictivity", alphas=(1.0, 10.0))
+    spec = get_protocol("hoefling2026").with_choices(3, metric=metric, partners=2)
+    back = Protocol.from_stored(spec.stored())
+    assert back == spec
