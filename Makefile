@@ -24,17 +24,18 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/crossalign demo
 
-# the tests run on $(WORKERS) processes (pytest-xdist; idle workers take queued tests), each
-# with one BLAS and PyTorch thread (2 workers on 2 cores); WORKERS=0 runs them in this process
+# the tests run on $(WORKERS) processes (pytest-xdist; a module stays on one worker, so its
+# fixtures are built once), each with one BLAS and PyTorch thread (2 workers on 2 cores);
+# WORKERS=0 runs them in this process
 WORKERS ?= 2
 THREADS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 test: install
-	$(THREADS) $(BIN)/python -m pytest -q -n $(WORKERS) --dist worksteal
+	$(THREADS) $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope
 
 # everyday loop: everything but the tests marked slow, with fewer hypothesis examples
 test-fast: install
-	$(THREADS) HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -n $(WORKERS) --dist worksteal \
+	$(THREADS) HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope \
 		-m "not slow"
 
 # what `pip install crossalign` gets (no extras), with the test tools: the fast tests; a test
@@ -46,7 +47,7 @@ test-base:
 	$(BASE_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(BASE_VENV)/bin/python -m pip install --quiet ".[test]"
 	$(THREADS) CI= CROSSALIGN_BASE_INSTALL=1 HYPOTHESIS_PROFILE=fast $(BASE_VENV)/bin/python -m pytest -q \
-		-n $(WORKERS) --dist worksteal -m "not slow" -p no:cacheprovider
+		-n $(WORKERS) --dist loadscope -m "not slow" -p no:cacheprovider
 
 # the static checks CI runs before the tests: style, the layers contract, types
 check: install
