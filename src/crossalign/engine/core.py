@@ -264,9 +264,9 @@ def all_pairs(
     if plan.seconds > LONG_RUN_SECONDS:
         warnings.warn(
             f"Planned: {plan.describe()}. On this machine that is over "
-            f"{format_duration(LONG_RUN_SECONDS)}; a Dask cluster (crossalign.options("
-            "cluster='tcp://...')) spreads the blocks over workers, and a GPU backend "
-            "(crossalign.options(backend='torch:cuda')) runs the products in seconds.",
+            f"{format_duration(LONG_RUN_SECONDS)}; a Dask cluster (the cluster option, e.g. "
+            "'tcp://...') spreads the blocks over workers, and a GPU backend (the backend "
+            "option 'torch:cuda', or --backend torch:cuda) runs the products in seconds.",
             LongRunWarning,
             stacklevel=2,
         )

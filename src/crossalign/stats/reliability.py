@@ -17,6 +17,7 @@ import numpy as np
 
 from crossalign.data.containers import BrainData
 from crossalign.errors import InputError
+from crossalign.papers import HOEFLING2026
 
 __all__ = ["ncsnr", "reliable_units"]
 
@@ -58,7 +59,9 @@ def ncsnr(responses: Any) -> np.ndarray:
         return signal / noise
 
 
-def reliable_units(data: BrainData, threshold: float = 0.2) -> BrainData:
+def reliable_units(
+    data: BrainData, threshold: float = HOEFLING2026.loader["ncsnr_threshold"]
+) -> BrainData:
     """Keep the units whose NCSNR is at least ``threshold``, in every entry with repeats.
 
     Parameters
@@ -67,7 +70,8 @@ def reliable_units(data: BrainData, threshold: float = 0.2) -> BrainData:
         Entries with a repetition axis (n_stimuli, n_units, n_repetitions) are filtered;
         entries without repeats are kept whole.
     threshold : float
-        The smallest NCSNR kept (Hoefling et al. 2026: 0.2).
+        The smallest NCSNR kept (default Hoefling et al. 2026's, 0.2:
+        :data:`crossalign.papers.HOEFLING2026`).
 
     Returns
     -------
