@@ -33,9 +33,10 @@ THREADS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 test: install
 	$(THREADS) $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope
 
-# everyday loop: everything but the tests marked slow, with fewer hypothesis examples
+# everyday loop: everything but the tests marked slow, with fewer hypothesis examples (no heavy
+# module fixtures here: an idle worker takes queued tests instead)
 test-fast: install
-	$(THREADS) HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope \
+	$(THREADS) HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest -q -n $(WORKERS) --dist worksteal \
 		-m "not slow"
 
 # what `pip install crossalign` gets (no extras), with the test tools: the fast tests; a test
