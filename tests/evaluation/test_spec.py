@@ -34,6 +34,7 @@ def test_every_choice_has_a_constraint_and_every_protocol_satisfies_it():
         ("include_same_region", 1, r"'include_same_region' option must be True/False. Got 1"),
         ("predictivity_seed", 1.5, r"'predictivity_seed' option must be an integer. Got 1.5"),
         ("fold_weights", "sizes", r"did you mean 'size'"),
+        ("rdm", "corelation", r"'rdm' option must be a registered RDM distance \(correlation"),
     ],
 )
 def test_a_bad_choice_is_refused_naming_it(choice, value, message):

@@ -68,22 +68,6 @@ class Distance:
     #: distances of single patterns.
     cross_validated: str | None = None
 
-    def from_gram(self, g: np.ndarray) -> np.ndarray:
-        """The distances (..., n, n) from Gram matrices (..., n, n) of pre-processed rows.
-
-        Parameters
-        ----------
-        g : numpy.ndarray
-
-        Returns
-        -------
-        numpy.ndarray
-        """
-        if self.centre is not None:
-            return 1.0 - g
-        sq = _sq_from_gram(g)
-        return np.sqrt(sq) if self.power == 1 else sq
-
     def upper_from_gram(self, g: np.ndarray, mask: np.ndarray, out: np.ndarray) -> None:
         """Write the strict upper triangle (row-major) of the distances of one Gram matrix
         ``g`` into ``out``; ``mask`` is the boolean strict upper triangle (n^2 bytes, where
@@ -156,12 +140,6 @@ def _unit_rows(x: np.ndarray, name: str, *, centre: bool) -> np.ndarray:
         )
     z /= norms[..., None]
     return z
-
-
-def _sq_from_gram(g: np.ndarray) -> np.ndarray:
-    diag = np.diagonal(g, axis1=-2, axis2=-1)
-    sq = diag[..., :, None] + diag[..., None, :] - 2.0 * g
-    return np.maximum(sq, 0.0)
 
 
 DISTANCES: Registry[Distance] = Registry("rdm")

@@ -50,6 +50,7 @@ import numpy as np
 from crossalign._registry import Registry
 from crossalign._validation import closest
 from crossalign.analysis.aps import SIMILARITIES
+from crossalign.compute.rdm import DISTANCES
 from crossalign.errors import InputError
 from crossalign.metrics import METRICS, Metric, get_metric
 from crossalign.papers import PAPERS
@@ -122,7 +123,8 @@ CONSTRAINTS: Mapping[str, Constraint] = {
         expected="a registered metric name (crossalign metrics) or a Metric",
     ),
     "rdm": Constraint(
-        check=lambda v: isinstance(v, str) and bool(v), expected="an RDM distance name"
+        check=lambda v: isinstance(v, str) and v in DISTANCES,
+        expected=f"a registered RDM distance ({', '.join(DISTANCES.names())})",
     ),
     "similarity": Constraint(values=SIMILARITIES),
     "include_same_region": Constraint(check=lambda v: isinstance(v, bool), expected="True/False"),
