@@ -137,23 +137,9 @@ class Evaluation(EvaluationState):
         """
         with using(current_context()):  # one context: selection and test share its memories
             spec = get_protocol(protocol).with_choices(seed, **choices)
-            brain = check_brain(brain_data, min_subjects=2, min_regions=1)
-            if spec.ncsnr_threshold is not None:  # units reliable across repeats only
-                brain = _reliable(brain, spec.ncsnr_threshold)
-            filtered = set(brain.attrs.get("ncsnr") or {})
-            unfiltered = brain_data if filtered and filtered == set(brain.keys()) else None
+            brain, unfiltered = _filtered_brain(brain_data, spec)
             train_stimuli, test_stimuli = _unseen(model_data, brain, train_stimuli, test_stimuli)
-            held_out = (
-                model_data.attrs.get("held_out") if isinstance(model_data, ModelData) else None
-            )
-            if held_out:  # one model per scored subject (an in-silico brain without that subject)
-                name, md, layers_by_region = _held_out(model_data, brain, layers_by_region, model)
-            else:
-                name, md = prepare_model(model_data, brain, model)
-                if layers_by_region is None and md.attrs.get("paradigm") == "brain-predictive":
-                    layers_by_region = md.layers_by_region.get(
-                        name
-                    )  # its regions stand for themselves
+            name, md, layers_by_region = _the_model(model_data, brain, layers_by_region, model)
             if layers_by_region is None:
                 train, test = _split(
                     md, brain, train_stimuli, test_stimuli, test_fraction, labels, seed
@@ -161,17 +147,13 @@ class Evaluation(EvaluationState):
                 profile = _selection_profile(md, brain, train, spec, unfiltered)
                 higher = get_metric(spec.metric).higher_is_better
                 layers = assign_layers(
-                    profile,
-                    spec.assignment,
-                    higher_is_better=higher,
-                    region_order=region_order,
+                    profile, spec.assignment, higher_is_better=higher, region_order=region_order
                 )
             else:
                 first = md.select([md.models[0]])
                 layers, profile = _given_layers(layers_by_region, brain, first, name), None
-                train = (
-                    list(train_stimuli) if train_stimuli is not None else []
-                )  # train-fitted metrics
+                # train-fitted metrics need the training stimuli even with given layers
+                train = list(train_stimuli) if train_stimuli is not None else []
                 test = list(test_stimuli) if test_stimuli is not None else list(md.stimuli)
                 spec = replace(spec, assignment="given")
             return cls._scored(str(name), md, brain, layers, profile, train, test, spec, unfiltered)
@@ -428,6 +410,35 @@ def _model_tensor(md: ModelData, brain: BrainData, metric: Metric, rdm: str) -> 
         for s in brain.subjects
     ]
     return np.stack(columns, axis=1)
+
+
+def _filtered_brain(brain_data: BrainData, spec: Protocol) -> tuple[BrainData, BrainData | None]:
+    """The checked brain data, filtered to the units reliable across repeats when the spec
+    sets an NCSNR threshold, and the data before the filter where every entry was filtered
+    (the paper's ceiling pools it), else None."""
+    brain = check_brain(brain_data, min_subjects=2, min_regions=1)
+    if spec.ncsnr_threshold is not None:
+        brain = _reliable(brain, spec.ncsnr_threshold)
+    filtered = set(brain.attrs.get("ncsnr") or {})
+    return brain, (brain_data if filtered and filtered == set(brain.keys()) else None)
+
+
+def _the_model(
+    model_data: ModelData,
+    brain: BrainData,
+    layers_by_region: Mapping[Hashable, Hashable] | None,
+    model: Hashable | None,
+) -> tuple[Hashable, ModelData, Mapping[Hashable, Hashable] | None]:
+    """The evaluated model's name, its data and its layers where they are given: an in-silico
+    brain held out per subject, or a brain-predictive model whose regions stand for
+    themselves."""
+    held_out = model_data.attrs.get("held_out") if isinstance(model_data, ModelData) else None
+    if held_out:  # one model per scored subject (an in-silico brain without that subject)
+        return _held_out(model_data, brain, layers_by_region, model)
+    name, md = prepare_model(model_data, brain, model)
+    if layers_by_region is None and md.attrs.get("paradigm") == "brain-predictive":
+        layers_by_region = md.layers_by_region.get(name)
+    return name, md, layers_by_region
 
 
 def _kept_with(brain: BrainData, name: str, key: Hashable, make: Callable[[], Any]) -> Any:
