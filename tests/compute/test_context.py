@@ -92,3 +92,18 @@ def test_the_dtype_travels_with_the_context_into_the_kernels():
     assert 0 < np.abs(v64 - v32).max() < 1e-5  # single precision products, float64 out
     with using(Context(get_backend("numpy"), dtype="float32")):
         np.testing.assert_array_equal(ca.compute.rdm.rdm_vectors(x), v32)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"backend": "numpy"}, r"'backend' argument of Context must be a Backend .* Got 'numpy'"),
+        ({"dtype": "float16"}, r"'dtype' argument of Context must be 'float32' or 'float64'"),
+        ({"memory_budget": 0}, r"'memory_budget' argument of Context must be a positive"),
+        ({"memory_budget": "4GB"}, r"'memory_budget' .* Got '4GB'"),
+    ],
+)
+def test_a_context_made_by_hand_is_checked(kwargs, message):
+    args = {"backend": get_backend("numpy"), **kwargs}
+    with pytest.raises(ca.errors.InputError, match=message):
+        Context(**args)

@@ -38,6 +38,7 @@ import numpy as np
 from crossalign.compute.backends import Backend, get_backend, usable_backend
 from crossalign.compute.choices import Choices
 from crossalign.config import available_memory, get_option
+from crossalign.errors import InputError
 
 __all__ = ["Context", "Memos", "current_context", "using"]
 
@@ -129,6 +130,26 @@ class Context:
     penalties: Choices = field(default_factory=Choices, compare=False, repr=False)
     memos: Memos = field(default_factory=Memos, compare=False, repr=False)
     recorder: list[Any] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.backend, Backend):
+            raise InputError(
+                "The 'backend' argument of Context must be a Backend (get_backend('numpy'); "
+                f"or Context.from_options(backend=...) with a name). Got {self.backend!r}."
+            )
+        if self.dtype not in ("float32", "float64"):
+            raise InputError(
+                f"The 'dtype' argument of Context must be 'float32' or 'float64'. Got "
+                f"{self.dtype!r}."
+            )
+        budget = self.memory_budget
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0
+        ):
+            raise InputError(
+                "The 'memory_budget' argument of Context must be a positive number of bytes "
+                f"or None. Got {budget!r}."
+            )
 
     @classmethod
     def from_options(cls, **changes: Any) -> Context:
