@@ -8,7 +8,8 @@ never ``assert``, which vanishes under ``python -O``.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from crossalign.errors import InputError, InputTypeError
 
 __all__ = [
+    "Constraint",
     "as_float_array",
     "check_finite",
     "check_option",
@@ -42,17 +44,61 @@ def closest(name: str, options: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
+@dataclass(frozen=True)
+class Constraint:
+    """What one parameter may be: one of ``values``, or a value ``check`` accepts. The one
+    declarative check of the library (the parameters of an evaluation, its protocols, study
+    files and the ``check_option`` calls of public functions), in the manner of
+    scikit-learn's parameter constraints.
+
+    Parameters
+    ----------
+    values : tuple, optional
+        The allowed values, in the order the error lists them.
+    check : callable, optional
+        Returns whether a value is allowed.
+    expected : str
+        What is allowed, in words (for the error).
+    """
+
+    values: tuple[Any, ...] | None = None
+    check: Callable[[Any], bool] | None = None
+    expected: str = ""
+
+    def validate(self, name: str, value: Any, *, where: str = "", noun: str = "parameter") -> None:
+        """Raise :class:`~crossalign.errors.InputError` naming ``name``, the value received and
+        what is allowed (with the closest allowed value to a misspelt name), unless ``value``
+        is allowed.
+
+        Parameters
+        ----------
+        name : str
+            The parameter.
+        value : object
+        where : str
+            The function or object it belongs to, if any.
+        noun : str
+            What ``name`` is called in the message ("parameter", "option").
+        """
+        place = f" of {where}" if where else ""
+        if self.values is not None:
+            if isinstance(value, str) and value in self.values:
+                return
+            hint = closest(value, [str(v) for v in self.values]) if isinstance(value, str) else None
+            raise InputError(
+                f"The '{name}' {noun}{place} must be one of {list(self.values)}. Got {value!r} "
+                "instead." + (f" Did you mean {hint!r}?" if hint else "")
+            )
+        if self.check is not None and not self.check(value):
+            raise InputError(
+                f"The '{name}' {noun}{place} must be {self.expected}. Got {value!r} instead."
+            )
+
+
 def check_option(value: Any, name: str, options: Iterable[str], where: str = "") -> str:
     """Return ``value`` if it is one of ``options``; otherwise raise a helpful ValueError."""
-    options = list(options)
-    if isinstance(value, str) and value in options:
-        return value
-    hint = closest(value, options) if isinstance(value, str) else None
-    place = f" of {where}" if where else ""
-    msg = f"The '{name}' parameter{place} must be one of {sorted(options)}. Got {value!r} instead."
-    if hint is not None:
-        msg += f" Did you mean {hint!r}?"
-    raise InputError(msg)
+    Constraint(values=tuple(sorted(options))).validate(name, value, where=where)
+    return str(value)
 
 
 def as_float_array(value: Any, name: str, *, dtype: Any = np.float64) -> np.ndarray:

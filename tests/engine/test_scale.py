@@ -321,7 +321,8 @@ def test_a_metric_registered_from_outside_is_planned_from_its_declared_cost(rng)
     from dataclasses import dataclass
     from typing import ClassVar
 
-    from crossalign.metrics import METRICS, Cost, Metric
+    from crossalign.engine.costs import Cost, metric_cost
+    from crossalign.metrics import METRICS, Metric
 
     @dataclass(frozen=True)
     class Heavy(Metric):
@@ -329,14 +330,15 @@ def test_a_metric_registered_from_outside_is_planned_from_its_declared_cost(rng)
         input_kind: ClassVar = "responses"
         symmetric: ClassVar = True
 
-        def cost(self, n: int, p: int) -> Cost:
-            return Cost(1e6, 4e8, 1e6, prepare_products=1e12, pair_products=0.0)
-
         def prepare(self, reps, labels=None, *, ctx):
             return [np.asarray(x) for x in reps]
 
         def cross(self, a, b, *, ctx):
             return np.zeros((len(a), len(b)))
+
+    @metric_cost.register(Heavy)
+    def _heavy(metric: Metric, n: int, p: int) -> Cost:
+        return Cost(1e6, 4e8, 1e6, prepare_products=1e12, pair_products=0.0)
 
     METRICS.register(Heavy.name, Heavy)
     try:

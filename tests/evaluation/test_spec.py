@@ -24,7 +24,7 @@ def test_every_choice_has_a_constraint_and_every_protocol_satisfies_it():
 @pytest.mark.parametrize(
     ("choice", "value", "message"),
     [
-        ("similarity", "pearsn", r"'similarity' option must be one of .* did you mean 'pearson'"),
+        ("similarity", "pearsn", r"'similarity' option must be one of .* Did you mean 'pearson'"),
         ("bootstrap", "fixed_subjects", r"'bootstrap' option must be one of \['fixed'"),
         ("outcome", "norm", r"'outcome' option must be one of"),
         ("partners", 0, r"'partners' option must be 'all' or a positive integer. Got 0"),
@@ -33,7 +33,7 @@ def test_every_choice_has_a_constraint_and_every_protocol_satisfies_it():
         ("ncsnr_threshold", np.nan, r"'ncsnr_threshold' option must be a finite number"),
         ("include_same_region", 1, r"'include_same_region' option must be True/False. Got 1"),
         ("predictivity_seed", 1.5, r"'predictivity_seed' option must be an integer. Got 1.5"),
-        ("fold_weights", "sizes", r"did you mean 'size'"),
+        ("fold_weights", "sizes", r"Did you mean 'size'"),
         ("rdm", "corelation", r"'rdm' option must be a registered RDM distance \(correlation"),
     ],
 )

@@ -68,6 +68,35 @@ def test_unknown_keys_name_the_closest_valid_one(inputs):
         parse_study(raw)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "similarity",
+            "pearsn",
+            r"similarity: .*'similarity' parameter must be one of .*"
+            r"Did you mean 'pearson'",
+        ),
+        (
+            "outcome",
+            ["score", "norm_lowr"],
+            r"'outcome' parameter must be one of "
+            r"\['score', 'norm_upper', 'norm_lower'\]. Got 'norm_lowr' instead",
+        ),
+        ("partners", "some", r"'partners' parameter must be 'all' or a positive integer"),
+        ("partners", 0, r"'partners' parameter must be 'all' or a positive integer. Got 0"),
+        ("rdm", "corelation", r"'rdm' parameter must be a registered RDM distance"),
+    ],
+)
+def test_a_study_checks_evaluation_choices_as_the_evaluation_declares_them(
+    inputs, key, value, message
+):
+    with pytest.raises(InputError, match=message):
+        parse_study(_config(inputs, **{key: value}))
+    for good in ["score"] if key == "outcome" else ["euclidean"] if key == "rdm" else []:
+        assert getattr(parse_study(_config(inputs, **{key: good})), key) == good
+
+
 def test_a_misspelt_models_table_in_a_models_file_is_refused(inputs, tmp_path):
     (tmp_path / "models.toml").write_text(
         f'[[model]]\nname = "net"\nsource = "activations"\npath = "{inputs["acts"]}"\n'

@@ -40,6 +40,7 @@ __all__ = [
     "rdm_vectors",
     "similarity_to_rdm",
     "square_from_vector",
+    "unit_rows",
     "upper_triangle",
 ]
 
@@ -116,10 +117,31 @@ class Distance:
         return crossnobis_vector(x, self.cross_validated, name, ctx=ctx)
 
 
-def _unit_rows(x: np.ndarray, name: str, *, centre: bool) -> np.ndarray:
-    """Rows (optionally centred) scaled to unit norm, in a new array: two passes over the data
-    in the common case. Both distances are invariant to scaling a pattern, so rows whose
-    squares could overflow or underflow are first divided by their largest magnitude."""
+def unit_rows(
+    x: np.ndarray, *, centre: bool = False, atol: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (optionally centred) scaled to unit norm, in a new array, and which rows are too
+    flat to scale: two passes over the data in the common case. Rows whose squares could
+    overflow or underflow are first divided by their largest magnitude (the result is
+    invariant to scaling a row).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Rows along the last axis.
+    centre : bool
+        Subtract each row's mean first (the correlation distance).
+    atol : float, optional
+        A row is flat when its norm is at most ``atol``; by default, at most
+        ``1e-12 * sqrt(p)`` times its own largest magnitude.
+
+    Returns
+    -------
+    rows : numpy.ndarray
+        ``x`` with unit-norm rows (a flat row is divided by its tiny norm; callers refuse it).
+    flat : numpy.ndarray
+        Boolean, one per row.
+    """
     peak = np.maximum(x.max(axis=-1), -x.min(axis=-1))
     extreme = (peak > 1e100) | ((peak < 1e-100) & (peak > 0))
     if extreme.any():
@@ -127,7 +149,19 @@ def _unit_rows(x: np.ndarray, name: str, *, centre: bool) -> np.ndarray:
     z = x - x.mean(axis=-1, keepdims=True) if centre else np.array(x, dtype=np.float64)
     norms = np.sqrt(np.einsum("...i,...i->...", z, z))
     scale = np.where(extreme, 1.0, peak)  # the rows' largest magnitude, as now scaled
-    flat = norms <= 1e-12 * np.sqrt(x.shape[-1]) * scale
+    if atol is None:
+        flat = norms <= 1e-12 * np.sqrt(x.shape[-1]) * scale
+    else:
+        flat = norms * np.where(extreme, peak, 1.0) <= atol
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z /= norms[..., None]
+    return z, flat
+
+
+def _pattern_rows(x: np.ndarray, name: str, *, centre: bool) -> np.ndarray:
+    """Unit-norm stimulus patterns for the correlation (centred) or cosine distance; a flat
+    pattern is refused, naming ``name``."""
+    z, flat = unit_rows(x, centre=centre)
     if flat.any():
         where = tuple(int(i) for i in np.argwhere(flat)[0])
         what = "constant" if centre else "all-zero"
@@ -138,7 +172,6 @@ def _unit_rows(x: np.ndarray, name: str, *, centre: bool) -> np.ndarray:
             f"{'constant' if centre else 'zero'} pattern across units; drop those stimuli or "
             "use rdm='euclidean'."
         )
-    z /= norms[..., None]
     return z
 
 
@@ -147,7 +180,7 @@ DISTANCES.register(
     "correlation",
     Distance(
         "correlation",
-        lambda x, name: _unit_rows(x, name, centre=True),
+        lambda x, name: _pattern_rows(x, name, centre=True),
         "1 - Pearson correlation of the two stimulus patterns",
         centre=True,
     ),
@@ -156,7 +189,7 @@ DISTANCES.register(
     "cosine",
     Distance(
         "cosine",
-        lambda x, name: _unit_rows(x, name, centre=False),
+        lambda x, name: _pattern_rows(x, name, centre=False),
         "1 - cosine similarity of the two stimulus patterns",
         centre=False,
     ),

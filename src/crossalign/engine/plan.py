@@ -18,6 +18,7 @@ from crossalign.compute.backends import Backend, get_backend
 from crossalign.compute.context import Context, current_context
 from crossalign.config import MemoryBudgetError
 from crossalign.data.representations import Representations
+from crossalign.engine.costs import metric_cost
 from crossalign.metrics import Metric, get_metric
 
 __all__ = [
@@ -37,9 +38,9 @@ def _footprint(
     data: Representations, other: Representations | None, m: Metric, backend: Backend
 ) -> tuple[int, int, int]:
     """Bytes per representation as metric input and as prepared, and the fixed working set
-    of preparing and of one product, as the metric declares them (:meth:`Metric.cost`), with
-    the backend's temporaries for the entries it ranks."""
-    cost = m.cost(data.n_stimuli, _width(data, other))
+    of preparing and of one product, as declared for the metric (:func:`.metric_cost`), with the
+    backend's temporaries for the entries it ranks."""
+    cost = metric_cost(m, data.n_stimuli, _width(data, other))
     work = cost.working_bytes
     if cost.prepare_ranked:
         work += backend.rank_bytes(int(cost.prepare_ranked))
@@ -50,7 +51,7 @@ def _whole_bytes(data: Representations, other: Representations | None, m: Metric
     """Bytes of every representation as metric input and as prepared, each at its own width
     (the blocks of a streamed plan are sized at the widest)."""
     widths = _widths(data) + ([] if other is None else _widths(other))
-    each = {p: m.cost(data.n_stimuli, max(p, 1)) for p in set(widths)}
+    each = {p: metric_cost(m, data.n_stimuli, max(p, 1)) for p in set(widths)}
     return int(sum(each[p].input_bytes + each[p].prepared_bytes for p in widths))
 
 
@@ -231,12 +232,12 @@ def _rates(backend: str, dtype: str) -> tuple[float, float, float]:
 def _seconds(
     m: Metric, n: int, p: int, n_a: int, n_b: int, block: int, backend: str, dtype: str
 ) -> float:
-    """Rough run time from the metric's declared cost (:meth:`Metric.cost`) and rates
+    """Rough run time from the metric's declared cost (:func:`.metric_cost`) and rates
     measured on this machine: preparations (counting re-preparations when streamed), the
     responses-to-RDM step of RDM metrics, and the pair products."""
     gram_rate, rank_rate, copy_rate = _rates(backend, dtype)
     n_blocks = -(-n_a // block)
-    c = m.cost(n, p)
+    c = metric_cost(m, n, p)
     if c.spillable:
         n_blocks = 1  # streamed blocks are prepared once and kept on disk (_SpilledBlocks)
     if n_b:
@@ -297,7 +298,7 @@ def plan_scores(
     other : Representations or None
         The representations they are scored against (columns); None for ``data`` itself.
     metric : str or Metric
-        Any registered metric; its declared cost (:meth:`Metric.cost`) sizes the plan.
+        Any registered metric; its declared cost (:func:`.metric_cost`) sizes the plan.
     ctx : Context, optional
         Its memory budget, backend and precision; default
         :func:`~crossalign.compute.context.current_context`.

@@ -41,14 +41,14 @@ partners               every other subject          every other subject
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 
 from crossalign._registry import Registry
-from crossalign._validation import closest
+from crossalign._validation import Constraint, closest
 from crossalign.analysis.aps import SIMILARITIES
 from crossalign.compute.rdm import DISTANCES
 from crossalign.errors import InputError
@@ -56,53 +56,13 @@ from crossalign.metrics import METRICS, Metric, get_metric
 from crossalign.papers import PAPERS
 from crossalign.stats.ceilings import CEILINGS, OUTCOMES
 
-__all__ = ["BOOTSTRAPS", "CONSTRAINTS", "PROTOCOLS", "Constraint", "Protocol", "get_protocol"]
+__all__ = ["BOOTSTRAPS", "CONSTRAINTS", "PROTOCOLS", "Protocol", "get_protocol"]
 
 #: Bootstrap estimators: ``fixed`` resamples subjects over fixed per-subject values (the
 #: paper's); ``recompute`` (alias ``subjects``) resamples subjects and recomputes the
 #: reference patterns from the resampled subjects; ``stimuli`` and ``both`` resample stimuli
 #: (and subjects) and rescore (RDM metrics only).
 BOOTSTRAPS = ("fixed", "recompute", "subjects", "stimuli", "both")
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """What one evaluation choice may be: one of ``values``, or a value ``check`` accepts.
-
-    Parameters
-    ----------
-    values : tuple, optional
-        The allowed values.
-    check : callable, optional
-        Returns whether a value is allowed.
-    expected : str
-        What is allowed, in words (for the error).
-    """
-
-    values: tuple[Any, ...] | None = None
-    check: Callable[[Any], bool] | None = None
-    expected: str = ""
-
-    def validate(self, name: str, value: Any) -> None:
-        """Raise :class:`~crossalign.errors.InputError` naming the choice unless ``value`` is
-        allowed.
-
-        Parameters
-        ----------
-        name : str
-            The choice.
-        value : object
-        """
-        if self.values is not None:
-            if isinstance(value, str) and value in self.values:
-                return
-            hint = closest(value, [str(v) for v in self.values]) if isinstance(value, str) else None
-            raise InputError(
-                f"The '{name}' option must be one of {list(self.values)}. Got {value!r}"
-                + (f"; did you mean {hint!r}?" if hint else ".")
-            )
-        if self.check is not None and not self.check(value):
-            raise InputError(f"The '{name}' option must be {self.expected}. Got {value!r}.")
 
 
 def _integer(value: Any) -> bool:
@@ -206,7 +166,7 @@ class Protocol:
 
     def __post_init__(self) -> None:
         for name, constraint in CONSTRAINTS.items():
-            constraint.validate(name, getattr(self, name))
+            constraint.validate(name, getattr(self, name), noun="option")
 
     def choices(self) -> dict[str, Any]:
         """The evaluation options this protocol sets (everything but its name, text,

@@ -13,7 +13,7 @@ from typing import Any
 from crossalign._registry import Registry
 from crossalign._validation import closest
 from crossalign.errors import InputError
-from crossalign.metrics.base import Cost, Metric, Parameter
+from crossalign.metrics.base import Metric, Parameter
 from crossalign.metrics.cka import CKA, DebiasedCKA, RbfCKA
 from crossalign.metrics.knn import MutualKNN
 from crossalign.metrics.predictivity import Predictivity
@@ -21,7 +21,7 @@ from crossalign.metrics.rsa import Cosine, KendallTauA, Pearson, Spearman
 from crossalign.metrics.shape import HeldOutProcrustes, Procrustes, ShapeMetric
 from crossalign.metrics.versa import Versa
 
-__all__ = ["METRICS", "Cost", "Metric", "Parameter", "get_metric", "list_metrics"]
+__all__ = ["METRICS", "Metric", "Parameter", "get_metric", "list_metrics"]
 
 METRICS: Registry[type[Metric]] = Registry("metric")
 for _cls in (

@@ -44,16 +44,3 @@ def as_responses(
 
 def centre(x: np.ndarray) -> np.ndarray:
     return x - x.mean(axis=0, keepdims=True)
-
-
-def unit_rows(v: np.ndarray, labels: Sequence[Any] | None, metric: str, what: str) -> np.ndarray:
-    """Rows scaled to unit norm; a zero row (a constant representation) is refused."""
-    norms = np.sqrt(np.einsum("ij,ij->i", v, v))
-    bad = norms <= 1e-12 * max(float(np.abs(v).max(initial=0.0)), 1e-300)
-    if bad.any():
-        labs = list(labels) if labels is not None else list(range(len(v)))
-        raise InputError(
-            f"The '{metric}' metric is undefined for a representation whose {what} is zero "
-            f"(constant responses). Got {labs[int(np.argmax(bad))]!r}."
-        )
-    return v / norms[:, None]

@@ -29,44 +29,7 @@ import numpy as np
 from crossalign.compute.context import Context, current_context
 from crossalign.errors import InputError
 
-__all__ = ["Cost", "Metric", "Parameter", "unit_inner_products"]
-
-
-@dataclass(frozen=True)
-class Cost:
-    """What scoring with a metric costs, declared by the metric for the planner.
-
-    For ``n`` stimuli and representations of ``p`` units (or RDM vectors of length
-    ``n (n - 1) / 2``): bytes of one representation as metric input and as prepared, the fixed
-    working set of one preparation and one product, and the work of preparing one
-    representation and of scoring one pair, as multiply-adds (``*_products``), ranked
-    elements (``*_ranked``) and copied bytes (``*_copied``), which the planner turns into
-    seconds with rates measured on the machine.
-
-    Parameters
-    ----------
-    input_bytes, prepared_bytes : float
-        One representation as metric input, and as prepared.
-    working_bytes : float
-        The fixed working set of one preparation and one product.
-    prepare_products, prepare_ranked, prepare_copied : float
-        Work of preparing one representation.
-    pair_products, pair_ranked : float
-        Work of scoring one pair.
-    spillable : bool
-        Whether the prepared form is one array per block, so a streamed run keeps each
-        prepared block on disk instead of preparing it again.
-    """
-
-    input_bytes: float
-    prepared_bytes: float
-    working_bytes: float
-    prepare_products: float = 0.0
-    prepare_ranked: float = 0.0
-    prepare_copied: float = 0.0
-    pair_products: float = 0.0
-    pair_ranked: float = 0.0
-    spillable: bool = False  # the prepared form is one array per block (kept on disk when streamed)
+__all__ = ["Metric", "Parameter", "unit_inner_products"]
 
 
 @dataclass(frozen=True)
@@ -218,36 +181,6 @@ class Metric(ABC):
         numpy.ndarray
         """
         return self.cross(a, b, ctx=ctx)
-
-    def cost(self, n: int, p: int) -> Cost:
-        """The declared cost of this metric on ``n`` stimuli and ``p`` units (see
-        :class:`Cost`). The default suits an RDM metric scored by one inner product per pair,
-        or a response metric prepared by an ``n x n x p`` product and scored by ``n x n``
-        ones (CKA-like); metrics with other costs override it.
-
-        Parameters
-        ----------
-        n : int
-        p : int
-
-        Returns
-        -------
-        Cost
-        """
-        copies = 3.0 * n * p * 8
-        if self.input_kind == "rdm":
-            vec = n * (n - 1) / 2
-            return Cost(
-                vec * 8, vec * 8, 9.0 * n * n + 8 * vec + copies, pair_products=vec, spillable=True
-            )
-        return Cost(
-            n * p * 8.0,
-            n * p * 16.0,
-            3.0 * n * p * 8 + copies,
-            prepare_products=float(n * n * p),
-            prepare_copied=copies,
-            pair_products=float(n * n),
-        )
 
     def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
         """Per-representation transform applied before averaging representations into a

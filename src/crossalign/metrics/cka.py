@@ -23,9 +23,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from crossalign.compute.context import Context
+from crossalign.compute.rdm import unit_rows
 from crossalign.errors import InputError
-from crossalign.metrics._responses import as_responses, centre, unit_rows
-from crossalign.metrics.base import Cost, Metric, check_parameter, is_number, unit_inner_products
+from crossalign.metrics._responses import as_responses, centre
+from crossalign.metrics.base import Metric, check_parameter, is_number, unit_inner_products
 
 __all__ = ["CKA", "DebiasedCKA", "RbfCKA", "u_centre"]
 
@@ -80,18 +81,6 @@ class _GramMetric(Metric):
 
     backends: ClassVar = ("numpy", "torch")
 
-    def cost(self, n: int, p: int) -> Cost:
-        """A centred n x n Gram matrix per representation; one inner product per pair."""
-        copies = 3.0 * n * p * 8
-        return Cost(
-            n * p * 8.0,
-            n * n * 8.0,
-            3.0 * n * n * 8 + copies,
-            prepare_products=float(n * n * p),
-            prepare_copied=copies,
-            pair_products=float(n * n),
-        )
-
     def gram(self, x: np.ndarray, ctx: Context) -> np.ndarray:
         """The kernel matrix of one representation.
 
@@ -131,7 +120,14 @@ class _GramMetric(Metric):
         out = np.empty((len(xs), n * n))
         for i, x in enumerate(xs):
             out[i] = self.transform(self.gram(x, ctx)).ravel()
-        return unit_rows(out, labels, self.name, "centred Gram matrix")
+        rows, flat = unit_rows(out, atol=1e-12 * max(float(np.abs(out).max(initial=0.0)), 1e-300))
+        if flat.any():
+            labs = list(labels) if labels is not None else list(range(len(out)))
+            raise InputError(
+                f"The '{self.name}' metric is undefined for a representation whose centred Gram "
+                f"matrix is zero (constant responses). Got {labs[int(np.argmax(flat))]!r}."
+            )
+        return rows
 
     def cross(self, a: np.ndarray, b: np.ndarray, *, ctx: Context) -> np.ndarray:
         return unit_inner_products(a, b, ctx)

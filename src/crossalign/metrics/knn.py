@@ -22,7 +22,7 @@ import numpy as np
 from crossalign.compute.context import Context
 from crossalign.errors import InputError
 from crossalign.metrics._responses import as_responses
-from crossalign.metrics.base import Cost, Metric, check_parameter
+from crossalign.metrics.base import Metric, check_parameter
 
 __all__ = ["MutualKNN"]
 
@@ -89,30 +89,6 @@ class MutualKNN(Metric):
                 f"{n - 1}]. Got {self.k!r}."
             )
         return self.k
-
-    def cost(self, n: int, p: int) -> Cost:
-        """A distance matrix per representation, neighbour sets compared per pair.
-
-        Parameters
-        ----------
-        n : int
-            Stimuli.
-        p : int
-            Units per representation.
-
-        Returns
-        -------
-        Cost
-        """
-        copies = 3.0 * n * p * 8
-        return Cost(
-            n * p * 8.0,
-            n * n * 4.0,
-            3.0 * n * n * 8 + copies,
-            prepare_products=float(n * n * p),
-            prepare_copied=copies,
-            pair_products=float(n * n),
-        )
 
     def prepare(
         self, reps: Any, labels: Sequence[Any] | None = None, *, ctx: Context

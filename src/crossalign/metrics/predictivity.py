@@ -53,7 +53,7 @@ from crossalign.compute.context import Context
 from crossalign.compute.ridge import cross_scores, paired_scores
 from crossalign.errors import InputError
 from crossalign.metrics._responses import as_responses
-from crossalign.metrics.base import Cost, Metric, check_parameter
+from crossalign.metrics.base import Metric, check_parameter
 
 __all__ = ["Predictivity", "kfold_indices"]
 
@@ -228,38 +228,6 @@ class Predictivity(Metric):
                 f"{len(test)} test positions."
             )
         return train, test
-
-    def cost(self, n: int, p: int) -> Cost:
-        """Per fold: every target's two symmetric n x n matrices (one packed triangle each
-        on NumPy) and its test cross matrix, and per source one spectrum and one n x n
-        matrix per alpha (symmetric products); per pair one inner product per alpha. With a
-        split, folds are drawn from its training stimuli and score its test stimuli.
-
-        Parameters
-        ----------
-        n : int
-            Stimuli.
-        p : int
-            Units per representation.
-
-        Returns
-        -------
-        Cost
-        """
-        folds, n_alpha = self.folds, len(self.alphas)
-        fitted = n if self.split is None else min(n, len(self.split[0]))
-        n_tr = fitted * (folds - 1) / folds
-        n_te = n - n_tr if self.split is None else min(n, len(self.split[1]))
-        r = min(n_tr, p)
-        per_target = (n_tr * (n_tr + 1) + n_te * n_tr) * 8.0
-        return Cost(
-            n * p * 8.0,
-            n * p * 8.0 + per_target,
-            (n_alpha * n_tr * (n_tr + 1) / 2 + 3 * n_tr * n_tr) * 8.0 + 3.0 * n * p * 8,
-            prepare_products=folds * (n_alpha * (n_tr**2 * r + n_tr**3) / 2 + 2 * n_tr**2 * p),
-            prepare_copied=folds * n_alpha * n_tr * n_tr * 8.0,
-            pair_products=folds * n_alpha * n_tr * (n_tr + 1) / 2,
-        )
 
     def prepare(self, reps: Any, labels: Sequence[Any] | None = None, *, ctx: Context) -> _Prepared:
         """Responses z-scored (over the training stimuli with a split), with the units that vary.

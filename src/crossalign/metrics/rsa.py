@@ -16,7 +16,7 @@ per pair in O(m log m) from scipy's tau-b and each RDM's tie counts, which are p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,7 +24,7 @@ from scipy import stats
 
 from crossalign.compute.context import Context
 from crossalign.errors import InputError
-from crossalign.metrics.base import Cost, Metric, unit_inner_products
+from crossalign.metrics.base import Metric, unit_inner_products
 
 __all__ = ["Cosine", "KendallTauA", "Pearson", "Spearman"]
 
@@ -106,24 +106,6 @@ class Spearman(_InnerProduct):
     name: ClassVar = "spearman"
     citation: ClassVar = _NILI
     description: ClassVar = "Spearman rank correlation of RDM upper triangles (average ties)"
-
-    def cost(self, n: int, p: int) -> Cost:
-        """RDM inner products, plus ranking each RDM (whose working set on the backend the
-        planner adds: :meth:`crossalign.compute.backends.Backend.rank_bytes`).
-
-        Parameters
-        ----------
-        n : int
-            Stimuli.
-        p : int
-            Units per representation.
-
-        Returns
-        -------
-        Cost
-        """
-
-        return replace(super().cost(n, p), prepare_ranked=float(n * (n - 1) // 2))
 
     def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
         """Average-tie ranks (what Spearman compares).
@@ -262,29 +244,6 @@ class KendallTauA(Metric):
         "Kendall's tau-a of RDM upper triangles (ties count zero; recommended for "
         "categorical model RDMs by Nili et al. 2014)"
     )
-
-    def cost(self, n: int, p: int) -> Cost:
-        """Sorting copies of each pair's RDM vectors: no product to batch.
-
-        Parameters
-        ----------
-        n : int
-            Stimuli.
-        p : int
-            Units per representation.
-
-        Returns
-        -------
-        Cost
-        """
-        base = super().cost(n, p)
-        vec = n * (n - 1) / 2
-        return replace(
-            base,
-            working_bytes=base.working_bytes + 12 * vec * 8,
-            pair_products=0.0,
-            pair_ranked=1.5 * vec,
-        )
 
     def pool_inputs(self, reps: np.ndarray) -> np.ndarray:
         """Average-tie ranks (what tau-a compares).

@@ -30,7 +30,7 @@ from crossalign.compute.context import Context
 from crossalign.errors import InputError
 from crossalign.metrics._held_out import checked_split, first_n_split, split_rows
 from crossalign.metrics._responses import as_responses, centre
-from crossalign.metrics.base import Cost, Metric, check_parameter, is_number
+from crossalign.metrics.base import Metric, check_parameter, is_number
 
 __all__ = ["HeldOutProcrustes", "Procrustes", "ShapeMetric"]
 
@@ -65,19 +65,6 @@ def _reduce(x: np.ndarray, alpha: float, label: Any, metric: str) -> np.ndarray:
 class _Nuclear(Metric):
     input_kind: ClassVar = "responses"
     symmetric: ClassVar = True
-
-    def cost(self, n: int, p: int) -> Cost:
-        """A whitening per representation; per pair a cross-covariance and its singular
-        values."""
-        copies = 3.0 * n * p * 8
-        return Cost(
-            n * p * 8.0,
-            n * p * 16.0,
-            3.0 * n * p * 8 + copies,
-            prepare_products=float(n**3),
-            prepare_copied=copies,
-            pair_products=float(n * n * p),
-        )
 
     def whitening(self) -> float:
         """The partial-whitening parameter (1: Procrustes, no whitening)."""

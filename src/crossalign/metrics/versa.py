@@ -27,7 +27,7 @@ from crossalign.compute.context import Context
 from crossalign.compute.linear import kfold_scores, predict_ridges
 from crossalign.metrics._held_out import checked_split, split_rows
 from crossalign.metrics._responses import as_responses
-from crossalign.metrics.base import Cost, Metric, check_parameter
+from crossalign.metrics.base import Metric, check_parameter
 from crossalign.metrics.predictivity import kfold_indices
 
 __all__ = ["Versa", "versa_scores"]
@@ -151,20 +151,6 @@ class Versa(Metric):
         Versa
         """
         return replace(self, split=None)
-
-    def cost(self, n: int, p: int) -> Cost:
-        """Per pair an SVD of the training rows per inner fold and alpha path.
-
-        Parameters
-        ----------
-        n, p : int
-
-        Returns
-        -------
-        Cost
-        """
-        per_pair = (self.folds + 1) * (n * min(n, p) ** 2 + n * n * p)
-        return Cost(n * p * 8.0, n * p * 8.0, 4.0 * n * p * 8, pair_products=float(per_pair))
 
     def prepare(
         self, reps: Any, labels: Sequence[Any] | None = None, *, ctx: Context

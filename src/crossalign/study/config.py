@@ -13,12 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from crossalign.compute.rdm import DISTANCES
 from crossalign.config import parse_bytes
 from crossalign.errors import InputError, MissingFileError
-from crossalign.evaluation.protocols import PROTOCOLS
+from crossalign.evaluation.protocols import CONSTRAINTS, PROTOCOLS
 from crossalign.io.parcellations import PARCELLATIONS
 from crossalign.metrics import get_metric
 from crossalign.study.paths import resolve_path, resolved_options
@@ -254,9 +261,6 @@ _SOURCE_FIELDS: dict[str, set[str]] = {
 }
 
 
-Outcome = Literal["score", "norm_upper", "norm_lower"]
-
-
 class ConnectivityConfig(BaseModel):
     """A region x region connectivity file (e.g. tractography streamline densities) whose
     patterns the brain's and every model's alignment patterns are compared with
@@ -286,8 +290,15 @@ class ConnectivityConfig(BaseModel):
     regions: list[str] | None = None
     variable: str | None = None
     datasets: list[str] | None = None
-    similarity: Literal["pearson", "spearman", "cosine", "mse", "mae", "r2"] | None = None
+    similarity: str | None = None
     n_random: int = Field(1000, ge=0)
+
+    @field_validator("similarity")
+    @classmethod
+    def _known_similarity(cls, value: str | None) -> str | None:
+        if value is not None:
+            CONSTRAINTS["similarity"].validate("similarity", value)
+        return value
 
 
 @dataclass(frozen=True)
@@ -376,9 +387,9 @@ class StudyConfig(BaseModel):
     protocol: str = "crossalign"
     metrics: list[str | dict[str, Any]] | None = Field(None, min_length=1)
     rdm: str | None = None
-    outcome: Outcome | Annotated[list[Outcome], Field(min_length=1)] | None = None
-    partners: Annotated[int, Field(ge=1)] | Literal["all"] | None = None
-    similarity: Literal["pearson", "spearman", "cosine", "mse", "mae", "r2"] | None = None
+    outcome: str | Annotated[list[str], Field(min_length=1)] | None = None
+    partners: int | str | None = None
+    similarity: str | None = None
     connectivity: list[ConnectivityConfig] = Field(default_factory=list)
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0)
     seed: Seed = 0
@@ -401,11 +412,13 @@ class StudyConfig(BaseModel):
         PROTOCOLS.get(value)  # raises with the valid names and the closest match
         return value
 
-    @field_validator("rdm")
+    @field_validator("rdm", "similarity", "outcome", "partners")
     @classmethod
-    def _known_rdm(cls, value: str | None) -> str | None:
-        if value is not None:
-            DISTANCES.get(value)  # raises with the valid names and the closest match
+    def _evaluation_choice(cls, value: Any, info: ValidationInfo) -> Any:
+        """The evaluation's choices are checked as the evaluation declares them."""
+        name = str(info.field_name)
+        for each in value if isinstance(value, list) else [] if value is None else [value]:
+            CONSTRAINTS[name].validate(name, each)
         return value
 
     @field_validator("metrics")
