@@ -26,8 +26,8 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from crossalign._validation import Constraint
 from crossalign.compute.context import Context, current_context
-from crossalign.errors import InputError
 
 __all__ = ["Metric", "Parameter", "unit_inner_products"]
 
@@ -257,9 +257,8 @@ def check_parameter(metric: Metric, name: str, ok: bool, expected: str) -> None:
     """Raise :class:`~crossalign.errors.InputError` naming the parameter ``name`` of ``metric``,
     its value and ``expected`` unless ``ok``."""
     if not ok:
-        raise InputError(
-            f"The '{name}' parameter of {metric.name} must be {expected}. "
-            f"Got {getattr(metric, name)!r}."
+        Constraint(check=lambda _: False, expected=expected).validate(
+            name, getattr(metric, name), where=metric.name
         )
 
 
