@@ -78,7 +78,7 @@ HOEFLING2026 = Paper(
             "fold_weights": "size",
             "ceiling": "hoefling2026",
             "ncsnr_threshold": _NCSNR_THRESHOLD,
-            "projection": "auto",
+            "projection": "hoefling2026",
         }
     ),
     dataset="bold_moments",

@@ -21,6 +21,7 @@ from crossalign.models import (  # noqa: E402
     as_adapter,
     extract,
     load_model,
+    paper_projection,
     sparse_projection,
 )
 
@@ -140,6 +141,46 @@ def test_pooling_and_projection(images):
     np.testing.assert_array_equal(
         proj[("TinyNet", "conv")].values, again[("TinyNet", "conv")].values
     )
+
+
+@pytest.mark.parametrize(("n_train", "width"), [(50, 3000), (50, 5000), (12, 900), (1000, 7000)])
+def test_the_paper_projection_equals_scikit_learns_fitted_on_the_train_rows(n_train, width):
+    from sklearn.random_projection import SparseRandomProjection, johnson_lindenstrauss_min_dim
+
+    rng = np.random.default_rng(n_train)
+    x = rng.normal(size=(n_train + 20, width))
+    dim = min(int(johnson_lindenstrauss_min_dim(n_train, eps=0.1)), width)
+    srp = SparseRandomProjection(dim, random_state=1234).fit(x[:n_train])
+    ours = np.asarray(x @ paper_projection(width, n_train))
+    assert ours.shape == (n_train + 20, dim)
+    np.testing.assert_allclose(ours, srp.transform(x), rtol=0, atol=1e-12)
+    # the dimension rule: scikit-learn's bound (rounded down), capped at the width
+    assert dim == {50: min(3353, width), 12: 900, 1000: 5920}[n_train]
+    other = np.asarray(x @ paper_projection(width, n_train, seed=1235))
+    assert not np.allclose(other, ours)
+
+
+def test_extract_with_the_paper_projection_fits_on_the_given_stimuli(images):
+    from sklearn.random_projection import SparseRandomProjection
+
+    adapter = as_adapter(TinyNet(), preprocess=SMALL)
+    kw = {"layers": ["conv", "fc"], "cache": False, "progress": False}
+    raw = extract(adapter, images, **kw)
+    proj = extract(adapter, images, projection="hoefling2026", projection_fit=[0, 1, 2], **kw)
+    assert proj.attrs["projection"] == "hoefling2026"
+    for layer, width in (("conv", 1024), ("fc", 5)):
+        x = raw[("TinyNet", layer)].values.astype(np.float64)
+        # 3 training stimuli: min(JL bound 941, width) components, the layer narrower too
+        srp = SparseRandomProjection(min(941, width), random_state=1234).fit(x[:3])
+        np.testing.assert_allclose(
+            proj[("TinyNet", layer)].values, srp.transform(x), rtol=1e-5, atol=1e-5
+        )
+    fitted_on_all = extract(adapter, images, projection="hoefling2026", **kw)
+    assert fitted_on_all[("TinyNet", "conv")].shape == (7, 1024)  # JL(7) = 1667 > 1024
+    with pytest.raises(ValueError, match=r"'projection'.*Did you mean 'hoefling2026'"):
+        extract(adapter, images, projection="hoefling", **kw)
+    with pytest.raises(ValueError, match=r"'projection' argument must be a positive dimension"):
+        extract(adapter, images, projection=0, **kw)
 
 
 def test_sparse_projection_preserves_distances():

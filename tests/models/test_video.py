@@ -229,7 +229,7 @@ def test_missing_weights_are_a_clear_error_never_a_random_init(monkeypatch):
 
 # ---------------------------------------------------------------------- memory
 def test_projection_per_batch_equals_projecting_the_whole_layer(tmp_path):
-    from crossalign.models.extract import sparse_projection
+    from crossalign.models.projection import sparse_projection
 
     clips = [write_video(tmp_path / f"c{i}.mkv", moving_square(4, seed=i)) for i in range(5)]
     model = ca.load_model("torchvision:r3d_18", pretrained=False, seed=0)

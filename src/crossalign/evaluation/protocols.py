@@ -23,9 +23,10 @@ LP folds               KFold(5, shuffle, seed 0),   KFold(5, shuffle, seed 1),
 bootstrap              subjects, patterns           subjects over fixed per-subject
                        recomputed in each resample  values, resample b drawn with
                                                     ``default_rng(seed + b)``
-model features         as extracted                 sparse random projection to
-(studies)                                           the Johnson-Lindenstrauss
-                                                    dimension (eps 0.1), seeded
+model features         as extracted                 scikit-learn sparse random
+(studies)                                           projection (seed 1234) to
+                                                    min(JL dimension of the train
+                                                    stimuli at eps 0.1, width)
 voxels (with repeats)  all                          NCSNR >= 0.2 (Allen et al.
                                                     2022), from the repeats
 noise ceiling          Nili et al. 2014: upper =    upper = pool of the other
@@ -137,8 +138,8 @@ class Protocol:
         Which ordered subject pairs enter the lower ceilings and the brain's patterns: every
         other subject, or this many partners per target subject drawn with the seed.
     projection : int, str or None
-        Sparse random projection of model features in studies (a dimension, ``"jl"``, or
-        None).
+        Sparse random projection of model features in studies (a dimension, a rule of
+        :data:`crossalign.models.projection.PROJECTIONS`, or None).
     citation : str
         BibTeX of the protocol's source.
     seed : int or None

@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 import numpy as np
 from rich.progress import Progress
-from scipy import sparse
 
 from crossalign._faults import checkpoint
 from crossalign._validation import check_option
@@ -28,6 +27,7 @@ from crossalign.errors import InputError, InputTypeError
 from crossalign.models.adapters import ModelAdapter
 from crossalign.models.cache import ActivationCache
 from crossalign.models.pooling import POOLS, aggregate_frames, pool_output
+from crossalign.models.projection import ProjectionSetting
 from crossalign.models.sources import as_adapter
 from crossalign.models.stimuli import StimulusSet, resolve_stimuli
 from crossalign.models.video import check_sampling, is_clip, load_video
@@ -36,11 +36,9 @@ __all__ = [
     "ClipSampling",
     "extract",
     "extraction_bytes",
-    "jl_dimension",
     "list_layers",
     "match_layers",
     "select_layers",
-    "sparse_projection",
 ]
 
 Pool = Literal["flatten", "avg", "spatial", "temporal", "cls"]
@@ -150,55 +148,6 @@ def _by_closeness(name: str, options: list[str], limit: int = 25) -> str:
     return text + (f", ... ({len(options)} in all)" if len(options) > limit else "")
 
 
-def jl_dimension(n_samples: int, eps: float = 0.1) -> int:
-    """The Johnson-Lindenstrauss dimension: the smallest ``k`` with
-    ``k >= 4 ln(n) / (eps^2 / 2 - eps^3 / 3)``, enough for a random projection to keep all
-    pairwise distances of ``n`` points within a factor ``1 +- eps`` with high probability
-    (Dasgupta & Gupta 2003).
-
-    Parameters
-    ----------
-    n_samples : int
-    eps : float
-        The allowed relative distortion.
-
-    Returns
-    -------
-    int
-    """
-    if not 0 < eps < 1 or n_samples < 1:
-        raise InputError(
-            f"jl_dimension needs 0 < eps < 1 and n_samples >= 1. Got eps={eps!r}, "
-            f"n_samples={n_samples!r}."
-        )
-    return int(np.ceil(4 * np.log(n_samples) / (eps**2 / 2 - eps**3 / 3)))
-
-
-def sparse_projection(n_features: int, dim: int, seed: int = 0) -> Any:
-    """A very sparse random projection matrix (n_features, dim) as scipy CSR: entries
-    ``+-sqrt(s / dim)`` with probability ``1 / (2 s)`` each, else 0, ``s = sqrt(n_features)``
-    (Li, Hastie & Church 2006); distances are preserved in expectation.
-
-    Parameters
-    ----------
-    n_features : int
-    dim : int
-    seed : int
-
-    Returns
-    -------
-    scipy.sparse.csr_matrix
-    """
-    rng = np.random.default_rng(seed)
-    s = np.sqrt(n_features)
-    density = 1.0 / s
-    nnz_per_col = rng.binomial(n_features, density, size=dim)
-    rows = np.concatenate([rng.choice(n_features, k, replace=False) for k in nnz_per_col])
-    cols = np.repeat(np.arange(dim), nnz_per_col)
-    signs = rng.choice([-1.0, 1.0], size=rows.size) * np.sqrt(s / dim)
-    return sparse.csr_matrix((signs, (rows, cols)), shape=(n_features, dim))
-
-
 @dataclass(frozen=True)
 class ClipSampling:
     """How clips are decoded beyond which frames are kept (:func:`crossalign.load_video`):
@@ -237,8 +186,7 @@ class _Setting:
     frames: int | None
     fps: float | None
     temporal: str
-    projection: int | None
-    projection_seed: int
+    projection: ProjectionSetting
     dtype: str
     clip: ClipSampling = ClipSampling()
 
@@ -249,7 +197,7 @@ class _Setting:
         return {
             "pool": self.pool,
             "clip": sampling,
-            "projection": [self.projection, self.projection_seed] if self.projection else None,
+            "projection": self.projection.key(),
             "dtype": self.dtype,
         }
 
@@ -265,8 +213,9 @@ def extract(
     fps: float | None = None,
     clip: ClipSampling | None = None,
     temporal: str = "mean",
-    projection: int | Literal["auto"] | None = None,
-    projection_seed: int = 0,
+    projection: int | str | None = None,
+    projection_seed: int | None = None,
+    projection_fit: Sequence[Hashable] | None = None,
     dtype: str = "float32",
     stimulus_ids: Sequence[Hashable] | None = None,
     cache: bool | str | ActivationCache = True,
@@ -304,12 +253,15 @@ def extract(
     temporal
         How an image model's per-frame features of a clip are aggregated: ``mean``, ``max``,
         ``middle``, ``concat``; ``none`` only for video models.
-    projection, projection_seed
-        Reduce every layer wider than this to ``projection`` dimensions with a sparse random
-        projection (seeded by ``projection_seed``; the same matrix for every batch, applied as
-        each batch arrives, so a wide layer is never held whole); ``"auto"`` uses the
-        Johnson-Lindenstrauss dimension for the number of stimuli at eps = 0.1
-        (:func:`jl_dimension`), as Hoefling et al. 2026 do.
+    projection, projection_seed, projection_fit
+        Reduce every layer wider than ``projection`` dimensions with a very sparse random
+        projection (seeded by ``projection_seed``, default 0; the same matrix for every batch,
+        applied as each batch arrives, so a wide layer is never held whole); ``"auto"`` uses
+        the Johnson-Lindenstrauss dimension of the stimuli at eps = 0.1; ``"hoefling2026"``
+        is the paper's scikit-learn ``SparseRandomProjection`` (seed 1234 unless given) of
+        every layer to ``min(JL dimension of the projection_fit stimuli, width)``
+        (:mod:`crossalign.models.projection`). ``projection_fit``: the stimuli the projection
+        is fitted on, e.g. the training stimuli (default: all).
     dtype
         Stored precision: ``float32`` (default) or ``float16``.
     stimulus_ids
@@ -340,8 +292,8 @@ def extract(
         )
     adapter = as_adapter(model)
     stim = resolve_stimuli(stimuli, stimulus_ids)
-    if projection == "auto":
-        projection = jl_dimension(len(stim.ids))
+    n_fit = None if projection_fit is None else len(projection_fit)
+    reduction = ProjectionSetting.make(projection, projection_seed, len(stim.ids), n_fit)
     if adapter.function is not None:
         return _from_function(adapter, stim, layers)
     if adapter.kind == "video" and frames is None and fps is None:
@@ -349,9 +301,7 @@ def extract(
     sampling = clip or ClipSampling()
     check_sampling(frames=frames, fps=fps, size=sampling.size, max_frames=sampling.max_frames)
     check_option(sampling.fps_mode, "fps_mode", ["select", "blend"], "extract_features")
-    setting = _Setting(
-        pool, frames, fps, temporal, projection, projection_seed, dtype, clip or ClipSampling()
-    )
+    setting = _Setting(pool, frames, fps, temporal, reduction, dtype, clip or ClipSampling())
     names = select_layers(adapter, layers)
     found, keys, store = _cached(adapter, stim, names, setting, cache)
     missing = [n for n in names if found.get(n) is None]
@@ -368,7 +318,7 @@ def extract(
         paradigm=adapter.paradigm,
         weights_id=adapter.weights_id,
         pool=pool,
-        projection=projection,
+        projection=reduction.value,
         frames=frames,
         temporal=temporal,
         citation=adapter.citation,
@@ -397,7 +347,8 @@ def extraction_bytes(
         Names or glob patterns (default: the model's default layers).
     pool : {"flatten", "avg"}
     projection : int or str, optional
-        A projected dimension, ``"auto"`` or None.
+        A projected dimension, a rule of :data:`crossalign.models.projection.PROJECTIONS`
+        (fitted on all ``n_stimuli``) or None.
     dtype : str
         The stored precision.
 
@@ -427,8 +378,8 @@ def extraction_bytes(
     finally:
         for handle in handles:
             handle.remove()
-    k = jl_dimension(n_stimuli) if isinstance(projection, str) else projection
-    stored = sum(min(w, k) if k else w for w in widths.values())
+    reduction = ProjectionSetting.make(projection, None, n_stimuli)
+    stored = sum(reduction.width(w) for w in widths.values())
     return int(n_stimuli * stored * np.dtype(dtype).itemsize)
 
 
@@ -626,12 +577,9 @@ class _Accumulator:
         width = self.widths.setdefault(name, acts.shape[1])
         if acts.shape[1] != width:
             raise _WidthError(name, width, acts.shape[1])
-        k = self.setting.projection
-        if k and acts.shape[1] > k:
-            if name not in self.projections:
-                self.projections[name] = sparse_projection(
-                    acts.shape[1], k, self.setting.projection_seed
-                )
+        if name not in self.projections:
+            self.projections[name] = self.setting.projection.matrix(acts.shape[1])
+        if self.projections[name] is not None:
             acts = np.asarray(acts @ self.projections[name])
         if self.single and len(owners) == self.n and name not in self.arrays:
             self._check(name, acts.shape[1], np.dtype(self.setting.dtype))

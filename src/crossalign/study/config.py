@@ -28,6 +28,7 @@ from crossalign.errors import InputError, MissingFileError
 from crossalign.evaluation.protocols import CONSTRAINTS, PROTOCOLS
 from crossalign.io.parcellations import PARCELLATIONS
 from crossalign.metrics import get_metric
+from crossalign.models.projection import PROJECTIONS
 from crossalign.study.paths import resolve_path, resolved_options
 
 __all__ = [
@@ -165,7 +166,8 @@ class ModelConfig(BaseModel):
     :func:`crossalign.train_brain_model`). ``datasets`` limits the model
     to the datasets with these names or labels. ``projection`` reduces extracted layers with a
     seeded sparse random projection (a dimension, ``"auto"`` for the Johnson-Lindenstrauss
-    dimension, ``"none"``; default: the study protocol's). On clips, ``frames`` are sampled
+    dimension, ``"hoefling2026"`` for the paper's projection fitted on the study's training
+    stimuli, ``"none"``; default: the study protocol's). On clips, ``frames`` are sampled
     from each clip (default: a video model's own count, all frames for an image model) and an
     image model's frame features are aggregated by ``temporal``. ``weights`` loads your own
     state dict into a registry architecture; ``family`` and ``training_data`` describe the
@@ -184,7 +186,7 @@ class ModelConfig(BaseModel):
     layers : list of str or str, optional
         Names or glob patterns.
     pool : {"flatten", "avg"}
-    projection : int, "auto" or "none", optional
+    projection : int, "auto", "hoefling2026" or "none", optional
     frames : int, optional
     temporal : {"mean", "max", "middle", "concat", "none"}
     weights : str, optional
@@ -206,7 +208,7 @@ class ModelConfig(BaseModel):
     module: str | None = None
     layers: list[str] | str | None = None
     pool: Literal["flatten", "avg"] = "flatten"
-    projection: Annotated[int, Field(ge=1)] | Literal["auto", "none"] | None = None
+    projection: Annotated[int, Field(ge=1)] | str | None = None
     frames: Annotated[int, Field(ge=1)] | None = None
     temporal: Literal["mean", "max", "middle", "concat", "none"] = "mean"
     weights: str | None = None
@@ -215,6 +217,13 @@ class ModelConfig(BaseModel):
     training_data: str | None = None
     datasets: list[str] | None = None
     encoding: EncodingConfig | None = None
+
+    @field_validator("projection")
+    @classmethod
+    def _known_projection(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, str) and value != "none":
+            PROJECTIONS.get(value)  # raises with the valid names and the closest match
+        return value
 
     @model_validator(mode="after")
     def _source_needs(self) -> ModelConfig:

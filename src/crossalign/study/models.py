@@ -163,13 +163,15 @@ def _extracted(
     console: Any,
 ) -> ModelData:
     """A model's activations to the dataset's stimuli, with the entry's and study's
-    extraction settings (layers, pooling, projection, clips, batches, cache)."""
+    extraction settings (layers, pooling, projection fitted on the study's training stimuli,
+    clips, batches, cache)."""
     return extract(
         model,
         brain,
         layers=mcfg.layers,
         pool=mcfg.pool,
         projection=projection(cfg, mcfg),
+        projection_fit=study_split(cfg, brain)[0],
         **_clip_sampling(dataset, mcfg),
         temporal=mcfg.temporal,
         batch_size=cfg.batch_size,
@@ -221,14 +223,12 @@ def _clip_sampling(dataset: DatasetConfig, mcfg: ModelConfig) -> dict[str, Any]:
     return {"frames": clips.frames, "fps": clips.fps, "clip": sampling}
 
 
-def projection(cfg: StudyConfig, mcfg: ModelConfig) -> int | Literal["auto"] | None:
-    """The model's own projection setting, else the protocol's."""
+def projection(cfg: StudyConfig, mcfg: ModelConfig) -> int | str | None:
+    """The model's own projection setting, else the protocol's ("none": None)."""
     value = (
         mcfg.projection if mcfg.projection is not None else get_protocol(cfg.protocol).projection
     )
-    if value is None or value == "none":
-        return None
-    return "auto" if value == "auto" else int(value)
+    return None if value == "none" else value
 
 
 def rename_model(md: ModelData, name: str) -> ModelData:
