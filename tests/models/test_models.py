@@ -252,6 +252,23 @@ def test_timm_architecture_offline(images, monkeypatch):
         load_model("efficientnet_lite9")
 
 
+def test_a_timm_tag_resolves_its_own_pretrained_config_without_a_download(monkeypatch, images):
+    from crossalign.models.sources import timm_pretrained_config
+
+    monkeypatch.setenv("CROSSALIGN_OFFLINE", "1")
+    paper = timm_pretrained_config("convnext_base.fb_in1k")
+    assert paper["tag"] == "fb_in1k" and paper["hf_hub_id"] == "timm/convnext_base.fb_in1k"
+    assert timm_pretrained_config("convnext_base")["tag"] == "fb_in22k_ft_in1k"  # timm's default
+    adapter = load_model("timm:resnet18.a1_in1k", pretrained=False, seed=0)
+    assert adapter.name == "timm:resnet18.a1_in1k-untrained-seed0"
+    assert adapter.weights_tag == "a1_in1k" and adapter.preprocess.crop_pct == 0.95  # a1's crop
+    assert load_model("timm:convnext_tiny", pretrained=False).weights_tag != "fb_in1k"
+    md = extract(adapter, images[:3], layers=["fc"], cache=False, progress=False)
+    assert md.attrs["weights_tag"] == "a1_in1k"
+    with pytest.raises(ValueError, match=r"no pretrained tag 'fb_in1kk'.*Did you mean 'fb_in1k'"):
+        load_model("timm:convnext_base.fb_in1kk", pretrained=False)
+
+
 def test_precomputed_activations_work_like_a_model(tmp_path, rng):
     from crossalign import io
 

@@ -69,6 +69,10 @@ class ModelAdapter:
         Whether layer outputs put channels last.
     input_name : str, optional
         The keyword the model takes its input by (Hugging Face models).
+    weights_tag : str, optional
+        Which published weights the library's name resolves to (timm's pretrained tag, e.g.
+        ``fb_in1k``; for an untrained model, whose configuration it takes), recorded with the
+        activations.
     """
 
     name: str
@@ -90,6 +94,7 @@ class ModelAdapter:
     channels_last: bool = False
     #: calls the module with ``{input_name: tensor}`` (Hugging Face) instead of positionally
     input_name: str | None = None
+    weights_tag: str | None = None
 
     def layer_names(self) -> list[str]:
         """The names of the module's layers that extraction can hook, in module order (the

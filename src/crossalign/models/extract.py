@@ -317,6 +317,7 @@ def extract(
     out.attrs.update(
         paradigm=adapter.paradigm,
         weights_id=adapter.weights_id,
+        weights_tag=adapter.weights_tag,
         pool=pool,
         projection=reduction.value,
         frames=frames,

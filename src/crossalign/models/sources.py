@@ -28,6 +28,7 @@ __all__ = [
     "as_adapter",
     "list_sources",
     "load_model",
+    "timm_pretrained_config",
 ]
 
 _TAN = """@inproceedings{tan2019efficientnet,
@@ -95,19 +96,51 @@ def _efficientnet_lite(variant: int) -> Callable[[bool, int], ModelAdapter]:
     return build
 
 
-def _timm(architecture: str, pretrained: bool, seed: int) -> ModelAdapter:
-    import torch
+def timm_pretrained_config(name: str) -> dict[str, Any]:
+    """The pretrained configuration timm resolves ``name`` to (``architecture`` or
+    ``architecture.tag``), without downloading anything: an architecture alone resolves to
+    timm's default tag, which for many architectures is not the plain ImageNet-1k one (e.g.
+    ``convnext_base`` -> ``fb_in22k_ft_in1k``; Hoefling et al. 2026 use ``fb_in1k``).
 
+    Parameters
+    ----------
+    name : str
+        ``architecture`` or ``architecture.tag``.
+
+    Returns
+    -------
+    dict
+        timm's pretrained config: ``tag``, ``hf_hub_id``, ``input_size``, ``mean``, ``std``,
+        ``crop_pct``, ``interpolation``, ...
+    """
     try:
         import timm
+        from timm.models import get_pretrained_cfg
     except ImportError as exc:
         raise ImportError("timm models need timm: pip install 'crossalign[torch]'") from exc
+    architecture, tag = timm.models.split_model_name_tag(name)
     if architecture not in timm.list_models():
         hint = closest(architecture, timm.list_models())
         raise InputError(
             f"timm has no architecture {architecture!r}."
             + (f" Did you mean {hint!r}?" if hint else "")
         )
+    tags = [t.split(".", 1)[1] for t in timm.list_pretrained(f"{architecture}.*")]
+    if tag and tag not in tags:
+        hint = closest(tag, tags)
+        raise InputError(
+            f"timm has no pretrained tag {tag!r} for {architecture!r}; its tags are {tags}."
+            + (f" Did you mean {hint!r}?" if hint else "")
+        )
+    cfg = get_pretrained_cfg(name) if tag or tags else None
+    return {} if cfg is None else dict(cfg.to_dict(), tag=cfg.tag)
+
+
+def _timm(architecture: str, pretrained: bool, seed: int) -> ModelAdapter:
+    import timm
+    import torch
+
+    tag = timm_pretrained_config(architecture).get("tag")
     if pretrained and get_option("offline"):
         raise RuntimeError(
             f"timm could not fetch pretrained weights for {architecture!r}: downloads are "
@@ -146,6 +179,7 @@ def _timm(architecture: str, pretrained: bool, seed: int) -> ModelAdapter:
         weights_id=weights_hash(module),
         paradigm="supervised" if pretrained else "untrained",
         citation=_TIMM,
+        weights_tag=tag,
     )
 
 
