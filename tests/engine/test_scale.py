@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import crossalign as ca
+from crossalign.engine.costs import metric_cost
 from crossalign.engine.core import all_pairs
 from crossalign.engine.plan import estimate_bytes, plan_scores
 
@@ -119,7 +120,7 @@ def test_a_plan_counts_each_representation_at_its_own_width():
     )
     metric = ca.get_metric("predictivity")
     need = estimate_bytes(model, brain, metric)
-    cost = {p: metric.cost(brain.n_stimuli, p) for p in (12, 400)}
+    cost = {p: metric_cost(metric, brain.n_stimuli, p) for p in (12, 400)}
     held = {p: c.input_bytes + c.prepared_bytes for p, c in cost.items()}
     work, score = cost[400].working_bytes, 2 * 30 * 8
     assert need == 2 * held[400] + 30 * held[12] + work + score
@@ -321,7 +322,7 @@ def test_a_metric_registered_from_outside_is_planned_from_its_declared_cost(rng)
     from dataclasses import dataclass
     from typing import ClassVar
 
-    from crossalign.engine.costs import Cost, metric_cost
+    from crossalign.engine.costs import Cost
     from crossalign.metrics import METRICS, Metric
 
     @dataclass(frozen=True)
