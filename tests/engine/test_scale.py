@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import crossalign as ca
-from crossalign.engine.costs import metric_cost
 from crossalign.engine.core import all_pairs
+from crossalign.engine.costs import metric_cost
 from crossalign.engine.plan import estimate_bytes, plan_scores
 
 
