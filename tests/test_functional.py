@@ -51,6 +51,7 @@ def world():
     return World()
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_seed_workflow_steps_1_to_5(world):
     # Step 1: data collection
     brain = caf.collect_multi_region_data(SUBJECTS, REGIONS, world.stimuli, world.loader)
@@ -103,6 +104,7 @@ def test_seed_workflow_steps_1_to_5(world):
     assert strict["comparisons"]["m"]["captures_cross_region"] is False
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_application_1_validate_model(world):
     brain = caf.collect_multi_region_data(SUBJECTS, REGIONS, world.stimuli, world.loader)
     report = caf.validate_model_comprehensive(world.trained_net, brain, world.stimuli, REGIONS)
@@ -124,6 +126,7 @@ def test_application_1_validate_model(world):
     )
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_application_2_compare_paradigms(world):
     brain = caf.collect_multi_region_data(SUBJECTS, REGIONS, world.stimuli, world.loader)
     precomputed = ca.ModelData.from_activations(

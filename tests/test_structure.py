@@ -127,6 +127,7 @@ def test_no_private_names_across_modules_and_lazy_imports_only_for_optional_pack
     assert lazy == []
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_import_crossalign_stays_light():
     code = (
         "import sys, crossalign\n"

@@ -54,6 +54,7 @@ def test_vertex_values_follow_the_grayordinate_map(mmp):
     assert set(np.unique(mesh["L"][np.isfinite(mesh["L"])])) == {2.0, -1.0}
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_a_varied_map_renders_many_colours_and_a_constant_map_one(mmp):
     import matplotlib.pyplot as plt
 

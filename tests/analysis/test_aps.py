@@ -82,6 +82,7 @@ def model_aps_slow(u, t, include_same_region=True, similarity="pearson"):
 
 
 @pytest.mark.parametrize("task", ["both", "num"])
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_brain_aps_equals_slow_twin_on_castaldi(data_dir, task):
     data = ca.load_dataset("castaldi2019", task=task)
     t = tensor_slow(data)
@@ -92,6 +93,7 @@ def test_brain_aps_equals_slow_twin_on_castaldi(data_dir, task):
         np.testing.assert_allclose(fast.values, brain_aps_slow(t, include), rtol=0, atol=1e-10)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_brain_aps_spearman_similarity_equals_slow_twin(castaldi):
     data = castaldi.select(sources=castaldi.subjects[:7])
     fast = ca.brain_aps(data, similarity="spearman").values
@@ -131,6 +133,7 @@ def synthetic_world(seed=0, n=30, n_sub=6, n_reg=5, noise=1.0):
     return rng, latent, regions, stimuli, brain
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_model_aps_equals_slow_twin_on_synthetic_data():
     rng, latent, _regions, stimuli, brain = synthetic_world()
     acts = {
@@ -249,6 +252,7 @@ def test_aps_needs_three_subjects_and_regions(cichy):
 
 
 # ---------------------------------------------------------------- planted ground truth
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_planted_truth_double_criterion():
     rng, latent, _regions, stimuli, brain = synthetic_world(seed=3, n=40, n_sub=8, noise=1.5)
     projections = [rng.normal(size=(6, 30)) for _ in range(5)]
@@ -325,6 +329,7 @@ def test_stratified_split_keeps_category_proportions():
 
 @pytest.mark.parametrize("similarity", ["pearson", "spearman", "cosine", "mse", "mae", "r2"])
 @pytest.mark.parametrize("missing", [False, True])
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_every_aps_similarity_equals_its_formula(similarity, missing):
     rng, latent, _regions, stimuli, brain = synthetic_world(seed=3)
     acts = {f"L{r}": latent[r] @ rng.normal(size=(6, 20)) for r in range(5)}

@@ -41,6 +41,7 @@ def z(x, rows):
     return (x - x[rows].mean(0)) / np.where(sd == 0, 1, sd)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_predictions_equal_scikit_learns_ridge_with_ridgecvs_alpha():
     brain, layers, data, model, ids = world()
     enc = ca.EncodingModel(cv=5, seed=3, store_coef=True).fit(model, data, stimuli=ids[:N_TRAIN])
@@ -122,6 +123,7 @@ def test_encoding_models_refuse_what_they_cannot_fit():
         enc.score(model, data, ids[:10])
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_an_in_silico_brain_is_evaluated_like_any_model():
     """A planted case: regions are read-outs of shared latent features plus subject noise.
     The brain-predictive model's pointwise scores approach the noise ceiling, and its

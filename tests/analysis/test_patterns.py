@@ -38,11 +38,13 @@ def test_cichy_spearman_matrix_matches_reference(cichy):
 
 
 @pytest.mark.parametrize("metric", ["spearman", "pearson", "cosine"])
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_cichy_matrix_equals_slow_twin(cichy, metric):
     fast = ca.cross_region_matrix(cichy, metric=metric).values
     np.testing.assert_allclose(fast, brain_matrix_slow(cichy, metric), rtol=0, atol=1e-10)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_castaldi_matrix_equals_slow_twin_and_reference(castaldi):
     sub = castaldi.select(sources=castaldi.subjects[:8])
     np.testing.assert_allclose(
@@ -62,6 +64,7 @@ def test_brain_matrix_needs_two_subjects(cichy):
         ca.cross_region_matrix(cichy.select(sources=["sub01"]))
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_kendall_matrix_is_symmetric(cichy):
     small = cichy.select(sources=cichy.subjects[:4]).subset_stimuli(cichy.stimuli[:30])
     c = ca.cross_region_matrix(small, "kendall_taua").values

@@ -25,6 +25,7 @@ def test_the_synthetic_brain_has_the_mmp1_parcels_and_their_sizes():
     assert len(brain.attrs["split"]["train"]) == 60 and len(model) == 4
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_the_streamed_analysis_equals_the_dense_one():
     brain, model = cortex_world("small")
     dense = Evaluation.fit(model, brain, protocol="hoefling2026", seed=0)
@@ -41,6 +42,7 @@ def test_the_streamed_analysis_equals_the_dense_one():
     np.testing.assert_allclose(streamed.values(), dense.values(), rtol=0, atol=1e-10)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_bench_cortex_reports_time_memory_and_regions():
     out = bench_cortex("small")
     assert out["regions"] == 24 and out["cells"] == 96
@@ -48,6 +50,7 @@ def test_bench_cortex_reports_time_memory_and_regions():
     assert -1 <= out["aps_mean"] <= 1 and set(out["equivalent"]) == {"score", "aps"}
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_float32_storage_moves_scores_and_aps_by_less_than_1e_6():
     """The benchmark holds responses in float32 (half the memory) and computes in float64;
     rounding float64 responses to float32 moves every score and APS by < 1e-6 (2.2e-8

@@ -12,6 +12,7 @@ import crossalign as ca
 from crossalign.compute.backends import BACKENDS, TorchBackend, get_backend, installed
 from crossalign.compute.rdm import DISTANCES, rdm_vectors
 from crossalign.engine.core import pairwise_scores
+from crossalign.engine.plan import plan_scores
 
 OTHERS = [b for b in installed() if b not in ("numpy", "torch")]
 INNER_METRICS = ["spearman", "pearson", "cosine", "cka", "cka_debiased", "cka_rbf"]
@@ -92,6 +93,7 @@ def test_rdm_vectors_agree_across_backends(backend, distance, rng):
 
 @pytest.mark.parametrize("backend", OTHERS)
 @pytest.mark.parametrize("metric", INNER_METRICS)
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_score_tensors_agree_across_backends(brain, backend, metric):
     ref = ca.score_tensor(brain, metric=metric)
     got = ca.score_tensor(brain, metric=metric, backend=backend)
@@ -99,8 +101,11 @@ def test_score_tensors_agree_across_backends(brain, backend, metric):
     assert got.dims == ref.dims
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_per_call_backend_runs_the_torch_kernels(brain, monkeypatch):
     pytest.importorskip("torch")  # only this test and the CUDA one need torch itself
+    with ca.options(backend="torch:cpu"):  # the planner probes its rates once per process
+        plan_scores(brain, None, "spearman")
     calls = {"gram": 0, "rank": 0, "inner": 0}
     for name in calls:
         original = getattr(TorchBackend, name)
@@ -119,6 +124,7 @@ def test_per_call_backend_runs_the_torch_kernels(brain, monkeypatch):
     assert calls["inner"] == 2
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_float32_is_used_and_within_its_stated_accuracy(brain):
     ref = ca.score_tensor(brain, metric="spearman").values
     for backend in ["numpy", *OTHERS]:
@@ -189,10 +195,10 @@ def test_options_are_isolated_between_overlapping_threads():
 
 @pytest.mark.parametrize("backend", OTHERS)
 @pytest.mark.parametrize("metric", ca.metrics.METRICS.names())
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_every_metric_agrees_across_backends_and_says_where_it_runs(brain, backend, metric):
     """Each metric either has kernels for the backend (its scores agree with NumPy's) or
     runs on NumPy, with a warning and a plan that says numpy, never silently."""
-    from crossalign.engine.plan import plan_scores
     from crossalign.metrics import get_metric
 
     m = get_metric(metric)

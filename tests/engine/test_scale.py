@@ -31,6 +31,7 @@ def big() -> ca.BrainData:
     return _brain(8, 6, 600, 40)  # 48 RDMs of 179,700 entries: a 69 MB stack
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_streamed_spearman_within_a_budget_below_the_rdm_stack_equals_unbounded(big):
     n = big.n_stimuli
     stack = len(big) * n * (n - 1) // 2 * 8
@@ -85,6 +86,7 @@ def test_streamed_model_against_brain_tensor_keeps_labels():
 
 
 @pytest.mark.parametrize("metric", ["pearson", "predictivity"])
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_a_few_layers_held_while_many_cells_stream_past_equal_one_block(metric):
     """A small side (a model's layers) is held whole; the large side (brain cells) streams
     past it in blocks, each prepared once, with nothing written to disk; either orientation
@@ -303,6 +305,7 @@ def test_a_study_prints_its_plan_before_it_starts(data_dir):
     assert "peak memory about" in text and "time about" in text
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_bench_stream_command_stays_within_its_budget():
     from typer.testing import CliRunner
 

@@ -108,6 +108,7 @@ def test_methods_and_their_modules_give_the_same_numbers(world, tmp_path):
 
 
 @pytest.mark.parametrize("protocol", ["crossalign", "hoefling2026"])
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_models_evaluated_against_the_same_brain_share_its_side(world, monkeypatch, protocol):
     """Under one execution context, the brain's score tensor is computed once for every model
     evaluated against the same brain data, also when the protocol filters units by NCSNR

@@ -58,6 +58,7 @@ def twin_ceilings(brain, rows, score, pairs):
 
 
 @pytest.mark.parametrize("partners", ["all", 2])
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_rsa_ceilings_outcomes_and_selection_equal_numpy(partners):
     brain, layers, data, model, ids = world()
     train, test = ids[:N_TRAIN], ids[N_TRAIN:]
@@ -108,6 +109,7 @@ def test_normalised_patterns_give_the_aps():
     np.testing.assert_allclose(ev.values()[2], brain_aps_kernel(t), atol=1e-10)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_predictivity_ceilings_and_outcome_equal_numpy():
     brain, layers, data, model, ids = world(seed=2)
     train, test = ids[:N_TRAIN], ids[N_TRAIN:]

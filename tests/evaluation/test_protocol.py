@@ -150,6 +150,7 @@ def results():
 
 @pytest.mark.parametrize("metric", ["pearson", "predictivity"])
 @pytest.mark.parametrize("name", ["good", "poor"])
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_scores_layers_aps_and_cis_equal_the_twin(results, metric, name):
     ev, ref = results[(metric, name)]
     assert [str(x) for x in ev["layer"].values] == ref["layers"]
@@ -163,6 +164,7 @@ def test_scores_layers_aps_and_cis_equal_the_twin(results, metric, name):
 
 
 @pytest.mark.parametrize("metric", ["pearson", "predictivity"])
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_equivalence_verdicts_equal_the_twin(results, metric):
     evs = {name: results[(metric, name)][0] for name in ("good", "poor")}
     refs = {name: results[(metric, name)][1] for name in ("good", "poor")}
@@ -177,6 +179,7 @@ def test_equivalence_verdicts_equal_the_twin(results, metric):
                 assert got == expected
 
 
+@pytest.mark.slow  # shares the module's 11 s evaluations: in make test
 def test_the_good_model_beats_the_poor_one(results):
     """Not a tautology: the planted structure shows in the numbers."""
     for metric in ("pearson", "predictivity"):
@@ -184,6 +187,7 @@ def test_the_good_model_beats_the_poor_one(results):
         assert float(good["score_mean"].mean()) > float(poor["score_mean"].mean())
 
 
+@pytest.mark.slow  # shares the module's 11 s evaluations: in make test
 def test_every_protocol_choice_is_an_option(results):
     """The default protocol differs from the paper's exactly where the table says."""
     brain, models = world()
@@ -209,6 +213,7 @@ def test_every_protocol_choice_is_an_option(results):
     assert not np.allclose(default["score"].values, paper["score"].values)
 
 
+@pytest.mark.slow  # shares the module's 11 s evaluations: in make test
 def test_evaluation_save_and_load_give_the_same_statistics(results, tmp_path):
     brain, models = world()
     ids = [f"stim{i:02d}" for i in range(N_TRAIN + N_TEST)]
@@ -224,6 +229,7 @@ def test_evaluation_save_and_load_give_the_same_statistics(results, tmp_path):
     assert loaded.layers == ev.layers and loaded.test == ev.test
 
 
+@pytest.mark.slow  # shares the module's 11 s evaluations: in make test
 def test_paper_noise_ceiling_and_per_subject_normalisation(results):
     """hoefling2026 ceilings: lower = mean pairwise score of different subjects, upper =
     the leave-one-out pool of the others (the RDM of the others' mean responses, as the

@@ -46,6 +46,7 @@ def _load(root, atlas, **kwargs):
 
 
 @pytest.mark.parametrize("repeats", ["keep", "average", "paper"])
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_an_infinite_beta_is_refused_in_every_repeat_mode(tmp_path, repeats):
     root, whole, atlas, _names, _snr = _root(tmp_path)
     train, _test = whole["sub-02"]
@@ -98,6 +99,7 @@ def test_train_and_test_files_that_disagree_in_length_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("content", [{"ncsnr": 1}, "text", (object,), ()])
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_a_noise_ceiling_file_with_other_content_is_refused(tmp_path, content):
     root, _whole, atlas, _names, _snr = _root(tmp_path)
     path = _betas(root, "sub-01", "train").parent / "sub-01_noiseceiling_task-train_n-3.pkl"
@@ -124,6 +126,7 @@ def test_a_threshold_that_is_not_a_number_is_refused(tmp_path, threshold):
         _load(root, atlas, ncsnr_threshold=threshold)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_a_parcel_emptied_by_the_threshold(tmp_path):
     root, _whole, atlas, names, _snr = _root(tmp_path)
     v2 = np.isin(names, ["L_V2", "R_V2"])
@@ -151,6 +154,7 @@ def test_a_parcel_emptied_by_the_threshold(tmp_path):
     assert "V1" in data.regions
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_a_constant_grayordinate_is_named_outside_the_papers_averaging(tmp_path):
     root, whole, atlas, names, _snr = _root(tmp_path)
     v3 = np.flatnonzero(np.isin(names, ["L_V3", "R_V3"]))

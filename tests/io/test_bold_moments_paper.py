@@ -73,6 +73,7 @@ def test_a_parcellation_file_pairs_hemispheres_by_name_not_offset(tmp_path):
         ca.load_parcellation("hcp_mpp1")
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_the_preset_gives_the_19_parcels_1094_videos_and_numpys_rdms(paper):
     root, whole, atlas, names, snr = paper
     data = ca.load_dataset("bold_moments", root=root, preset="hoefling2026", parcellation=atlas)
@@ -93,6 +94,7 @@ def test_the_preset_gives_the_19_parcels_1094_videos_and_numpys_rdms(paper):
             np.testing.assert_allclose(got, _rdm(mean[:, cols]), atol=1e-9)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_ncsnr_threshold_keeps_exactly_the_passing_grayordinates(paper):
     root, _whole, atlas, names, snr = paper
     for threshold in (0.1, 0.3):
@@ -136,6 +138,7 @@ def test_the_grayordinate_count_must_match_the_parcellation(paper):
         ca.load_dataset("bold_moments", root=root, preset="hoefling2026", subjects=[1])
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_a_glm_only_download_loads_with_the_default_source(tmp_path):
     layouts.bold_moments(tmp_path, np.random.default_rng(1))
     import shutil

@@ -50,6 +50,7 @@ def test_bold_moments_roi_pickles(bmd):
     assert c.attrs["n_pairs"] == [[6, 4], [4, 2]]
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_bold_moments_options(bmd):
     root, written, _ = bmd
     keep = ca.load_dataset(
@@ -121,6 +122,7 @@ def test_a_pickle_with_a_foreign_global_is_refused_and_runs_nothing(tmp_path):
     assert not target.exists()
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_algonauts2021(tmp_path):
     written = layouts.algonauts2021(tmp_path, np.random.default_rng(1))
     data = ca.load_dataset("algonauts2021", root=tmp_path)
@@ -269,6 +271,7 @@ def test_local_datasets_need_a_root():
         ca.load_dataset("bold_moment", root=".")
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_convert_writes_one_safe_file_that_reads_back_exactly(bmd, tmp_path):
     from typer.testing import CliRunner
 

@@ -111,6 +111,7 @@ def test_load_xarray_refuses_a_variable_it_cannot_place(tmp_path):
     assert back.subjects == [1, 2]
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_a_hugging_face_folder_of_an_unknown_model_type_is_a_library_error(tmp_path):
     pytest.importorskip("transformers")
     pytest.importorskip("torch")
@@ -146,6 +147,7 @@ def _corrupt_algonauts2023(root: Path, how: str, rng) -> None:
 
 @pytest.mark.parametrize("how", CORRUPTIONS)
 @pytest.mark.parametrize("seed", range(3))
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_corrupted_algonauts2023_layouts_end_in_a_library_error_or_exact_numbers(
     tmp_path, how, seed
 ):
@@ -184,6 +186,7 @@ def _corrupt_nsd(root: Path, how: str, rng) -> None:
 
 
 @pytest.mark.parametrize("how", CORRUPTIONS)
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_corrupted_nsd_layouts_end_in_a_library_error(tmp_path, how):
     pytest.importorskip("nibabel")
     rng = np.random.default_rng(1)

@@ -280,6 +280,7 @@ def _nwb_file(path, subject, rng, roi=False):
     return truth
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_nwb_units_round_trip(tmp_path, rng):
     truths = {s: _nwb_file(tmp_path / f"{s}.nwb", s, rng) for s in SUBJECTS[:2]}
     data = io.load_nwb([tmp_path / f"{s}.nwb" for s in SUBJECTS[:2]])
@@ -291,6 +292,7 @@ def test_nwb_units_round_trip(tmp_path, rng):
             np.testing.assert_allclose(data[(s, area)].values, expected)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_nwb_roi_round_trip(tmp_path, rng):
     truth = _nwb_file(tmp_path / "m1.nwb", "m1", rng, roi=True)
     _nwb_file(tmp_path / "m2.nwb", "m2", rng, roi=True)

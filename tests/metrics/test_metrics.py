@@ -198,6 +198,7 @@ def test_batched_equals_per_pair(metric, rng):
     np.testing.assert_allclose(batched, slow, atol=1e-12)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_predictivity_matrix_is_directional(rng):
     z = rng.normal(size=(60, 3))
     low = z @ rng.normal(size=(3, 3))  # 3-dimensional
@@ -354,6 +355,7 @@ def small_study():
 
 
 @pytest.mark.parametrize("metric", ["spearman", "kendall_taua", *RESPONSE_METRICS])
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_every_analysis_runs_with_every_metric(metric, small_study):
     brain, models = small_study
     m = get_metric(metric, k=4) if metric == "mutual_knn" else get_metric(metric)
@@ -369,6 +371,7 @@ def test_every_analysis_runs_with_every_metric(metric, small_study):
     assert bool((ev["aps_low"] <= ev["aps_high"]).all())
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_metric_sensitivity_reports_rankings(small_study):
     brain, models = small_study
     out = ca.metric_sensitivity(brain, models, ["spearman", "cka", "predictivity", "shape"])
@@ -395,6 +398,7 @@ def test_metric_sensitivity_reports_rankings(small_study):
 
 @pytest.mark.parametrize("seed", [0, 11])
 @pytest.mark.parametrize("fold_weights", ["equal", "size"])
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_all_pairs_predictivity_equals_per_pair_ridgecv(monkeypatch, seed, fold_weights):
     """Every ordered pair of 5 representations (one with more units than stimuli), the
     sources stacked 2 at a time into one product with the targets (a small stack limit),

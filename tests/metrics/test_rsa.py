@@ -67,6 +67,7 @@ def test_batched_equals_per_pair_scipy_on_real_rdms(metric, real_vectors):
     np.testing.assert_allclose(batched, slow, rtol=0, atol=1e-10)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_kendall_taua_equals_definition_on_real_rdms(cichy):
     # 20 images -> 190 dissimilarities keeps the O(m^2) twin quick
     sub = cichy.subset_stimuli(cichy.stimuli[:20]).select(sources=cichy.subjects[:3])

@@ -36,6 +36,7 @@ def train(tmp_path, name, seed=0, **kw):
     )  # fmt: skip
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_training_is_fast_bit_reproducible_and_loads(tmp_path):
     start = time.perf_counter()
     first = train(tmp_path, "a.pt")
@@ -58,6 +59,7 @@ def test_training_is_fast_bit_reproducible_and_loads(tmp_path):
         ca.models.load_brain_model(first)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_only_the_chosen_blocks_learn(tmp_path):
     path = train(tmp_path, "frozen.pt", train_layers=0)
     trained = torch.load(path, weights_only=True)["state_dict"]
@@ -82,6 +84,7 @@ def test_bad_arguments_are_named(tmp_path):
         ca.models.load_brain_model(tmp_path / "junk.pt")
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_a_registry_backbone_loads_through_the_brain_source(tmp_path):
     pytest.importorskip("timm")
     images, brain, ids = world()

@@ -44,6 +44,7 @@ SOURCES = {
 
 
 @pytest.mark.parametrize("source", sorted(SOURCES))
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_source_builds_offline_and_equals_a_manual_forward(source, tmp_path):
     name, layer, pool = SOURCES[source]
     if source == "openclip":

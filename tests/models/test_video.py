@@ -111,6 +111,7 @@ def test_static_clip_mean_equals_the_image_features(tmp_path):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_reversal_changes_a_3d_cnn_but_not_an_image_models_mean(tmp_path):
     clips = [moving_square(8, seed=s) for s in range(3)]
     forward = [write_video(tmp_path / f"f{i}.mkv", c) for i, c in enumerate(clips)]
@@ -148,6 +149,7 @@ def test_temporal_aggregations_equal_their_definitions(tmp_path, temporal):
 
 
 # ---------------------------------------------------------------------- video models
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_r3d_18_untrained_extracts_seeded_pooled_features(tmp_path):
     clips = [write_video(tmp_path / f"c{i}.mkv", moving_square(8, seed=i)) for i in range(3)]
     kw = {
@@ -168,6 +170,7 @@ def test_r3d_18_untrained_extracts_seeded_pooled_features(tmp_path):
     assert not np.allclose(a[(name, "layer4")].values, other[(other.models[0], "layer4")].values)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_video_features_equal_a_manual_forward_with_hooks(tmp_path):
     paths = [write_video(tmp_path / f"c{i}.mkv", moving_square(8, seed=i)) for i in range(3)]
     model = ca.load_model("torchvision:r3d_18", pretrained=False, seed=0)
@@ -186,6 +189,7 @@ def test_video_features_equal_a_manual_forward_with_hooks(tmp_path):
     )
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_hugging_face_video_model_from_a_local_folder(tmp_path):
     transformers = pytest.importorskip("transformers")
     config = transformers.VideoMAEConfig(
@@ -228,6 +232,7 @@ def test_missing_weights_are_a_clear_error_never_a_random_init(monkeypatch):
 
 
 # ---------------------------------------------------------------------- memory
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_projection_per_batch_equals_projecting_the_whole_layer(tmp_path):
     from crossalign.models.projection import sparse_projection
 
@@ -242,6 +247,7 @@ def test_projection_per_batch_equals_projecting_the_whole_layer(tmp_path):
     np.testing.assert_allclose(projected[(name, "layer1")].values, expected, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_extraction_over_the_memory_budget_is_refused_early(tmp_path):
     clips = [write_video(tmp_path / f"c{i}.mkv", moving_square(4, seed=i)) for i in range(4)]
     model = ca.load_model("torchvision:r3d_18", pretrained=False, seed=0)

@@ -110,6 +110,7 @@ def test_subject_bootstrap_ci_coverage():
     assert 0.88 <= coverage <= 0.99, coverage
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_stimulus_and_two_factor_bootstraps():
     rng, latent, _regions, stimuli, brain = synthetic_world(seed=1, n=24)
     model = ca.ModelData.from_activations(
@@ -133,6 +134,7 @@ def test_stimulus_and_two_factor_bootstraps():
         ca.evaluate_model(model, brain, layers, bootstrap="pairs")
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_aps_permutation_nulls():
     rng, latent, _regions, stimuli, brain = synthetic_world(seed=2, n=30, n_sub=5)
     good = ca.ModelData.from_activations(

@@ -39,6 +39,7 @@ def test_cli_reports_memory_refusal_without_traceback(tmp_path, data_dir):
     assert "over the memory budget" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_disk_full_during_a_write_leaves_the_database_consistent(data_dir, tmp_path, monkeypatch):
     config = {
         "name": "full",

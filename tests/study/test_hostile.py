@@ -114,6 +114,7 @@ def test_resume_after_an_input_file_changed_is_refused(inputs, tmp_path, no_repo
         run_study({**config, "n_bootstrap": 30}, out, resume=True)
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_resume_with_another_dtype_is_refused_and_the_old_run_kept(inputs, tmp_path, no_report):
     out = tmp_path / "out"
     with ResultsStore(out / "results.duckdb") as store:
@@ -135,6 +136,7 @@ def test_resume_with_another_dtype_is_refused_and_the_old_run_kept(inputs, tmp_p
     assert runs.to_dict("records") == [{"run_id": run, "status": "complete"}]
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_a_fresh_run_marks_a_dead_running_run_interrupted(inputs, tmp_path, no_report):
     out = tmp_path / "out"
     with ResultsStore(out / "results.duckdb") as store:
@@ -159,6 +161,7 @@ def test_duplicate_dataset_and_model_names_are_config_errors(inputs):
         parse_study(_config(inputs, models=[{**model, "datasets": ["nope"]}]))
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_one_reference_dataset_twice_with_labels(data_dir, tmp_path, no_report):
     config = {
         "name": "twice",
@@ -198,6 +201,7 @@ def test_a_model_named_like_a_predictor_is_refused(data_dir, tmp_path):
 
 
 # ---------------------------------------------------------------------- options reach the code
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_n_permutations_reaches_the_matrix_test(inputs, tmp_path, no_report):
     run_study(_config(inputs, n_permutations=7), tmp_path / "out")
     res = _results(tmp_path / "out")
@@ -293,6 +297,7 @@ def test_an_impossible_bootstrap_is_refused_before_anything_runs(inputs, tmp_pat
         "CREATE TABLE t AS SELECT 1",
     ],
 )
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_results_command_cannot_change_or_leak(inputs, tmp_path, sql, no_report):
     run_study(_config(inputs, n_bootstrap=0), tmp_path / "out")
     db = tmp_path / "out" / "results.duckdb"
@@ -304,6 +309,7 @@ def test_results_command_cannot_change_or_leak(inputs, tmp_path, sql, no_report)
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "other.duckdb").exists()
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_results_command_errors_are_one_line(inputs, tmp_path, no_report):
     runner = CliRunner()
     bogus = tmp_path / "bogus.duckdb"
@@ -320,6 +326,7 @@ def test_results_command_errors_are_one_line(inputs, tmp_path, no_report):
     assert ok.exit_code == 0 and json.loads(ok.output)[0]["n"] > 0
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_results_while_another_process_writes_is_a_clear_error(inputs, tmp_path, no_report):
     run_study(_config(inputs, n_bootstrap=0), tmp_path / "out")
     db = tmp_path / "out" / "results.duckdb"
@@ -392,6 +399,7 @@ def test_internal_bugs_keep_their_traceback(monkeypatch):
 
 
 # ---------------------------------------------------------------------- the output folder
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_a_second_run_on_a_held_folder_is_refused(inputs, tmp_path, no_report):
     out = tmp_path / "out"
     out.mkdir()
@@ -427,6 +435,7 @@ def test_links_planted_in_the_output_folder_are_not_written_through(inputs, tmp_
 
 
 # ---------------------------------------------------------------------- what a new user hits
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_relative_paths_resolve_from_the_study_file(inputs, tmp_path, monkeypatch, no_report):
     study = inputs["brain"].parent / "study.toml"
     study.write_text(
@@ -472,6 +481,7 @@ def test_a_model_that_needs_images_on_a_dataset_without_them_is_an_error(inputs,
         run_study(config, tmp_path / "out")
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_stimulus_images_for_a_user_dataset(inputs, tmp_path, no_report):
     dataset = {"name": "lab", "path": str(inputs["brain"]), "stimuli": str(inputs["images"])}
     config = _config(inputs, datasets=[dataset], models=[{"name": "px", "source": "pixels"}])
@@ -505,6 +515,7 @@ def test_stimulus_images_for_a_user_dataset(inputs, tmp_path, no_report):
         run_study({**config, "datasets": [{**dataset, "stimuli": str(missing)}]}, tmp_path / "o2")
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_model_rdms_and_one_file_per_region(tmp_path, no_report):
     inputs = _write_inputs(tmp_path / "in")
     brain = ca.io.load_arrays(inputs["brain"])
@@ -621,6 +632,7 @@ def test_study_stores_paired_comparisons_and_unreliable_regions(tmp_path):
     assert 'data-table="paired_comparison"' in html and "noise ceiling (V4)" in html
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_an_extraction_over_budget_is_refused_before_anything_runs(tmp_path):
     inputs = _write_inputs(tmp_path / "in")
     dataset = {"name": "lab", "path": str(inputs["brain"]), "stimuli": str(inputs["images"])}
@@ -673,6 +685,7 @@ def test_a_six_model_study_has_all_six_on_the_leaderboard(tmp_path):
     assert "pretrained" not in config and "pool" not in config  # not used by activations
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_a_brain_only_study_draws_brain_aps(data_dir, tmp_path):
     result = run_study(
         {"datasets": [{"name": "castaldi2019"}], "n_bootstrap": 50}, tmp_path / "out"

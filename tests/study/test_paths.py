@@ -50,6 +50,7 @@ def study(tmp_path_factory):
     return path, elsewhere
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_the_same_study_file_loads_the_same_data_from_any_folder(study, monkeypatch):
     path, elsewhere = study
     loaded = []
@@ -89,6 +90,7 @@ def test_reproduce_writes_a_parcellation_file_as_an_absolute_path(tmp_path, monk
     assert named["datasets"][0]["options"]["parcellation"] == "yeo7"
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_a_failed_report_keeps_the_run_visible(tmp_path, monkeypatch):
     import crossalign.study.runner as runner
 
@@ -132,6 +134,7 @@ def test_every_option_an_error_suggests_exists():
     assert not missing, f"messages name options that no command has: {missing}"
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_run_never_suggests_an_overwrite_option_it_lacks(tmp_path):
     inputs = _write_inputs(tmp_path / "in")
     study = tmp_path / "study.toml"

@@ -42,6 +42,7 @@ def test_a_protocol_without_a_metrics_line_scores_with_the_protocols_metric(inpu
     assert parse_study(_config(inputs)).metric_objects()[0].name == "spearman"
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_a_study_metric_against_its_protocol_is_warned_and_recorded(inputs, tmp_path, no_report):
     config = _config(inputs, protocol="hoefling2026", metrics=["spearman"], n_bootstrap=0)
     with pytest.warns(ProtocolOverrideWarning, match=r"metrics = \['spearman'\].*'pearson'"):
