@@ -216,3 +216,17 @@ def test_subset_rdms_index_the_cached_ones_and_stay_read_only():
     np.testing.assert_allclose(sub.rdm_vectors("euclidean")[0], pdist(x[ids]), atol=1e-12)
     picked = data.select(sources=["t"])
     np.testing.assert_array_equal(picked.rdm_vectors("euclidean"), full[1:])
+
+
+def test_entry_shape_equals_the_labelled_arrays_shape_for_every_kind():
+    rng = np.random.default_rng(0)
+    brain = ca.BrainData.from_responses(
+        {("s1", "V1"): rng.normal(size=(6, 4)), ("s1", "V2"): rng.normal(size=(6, 9, 2))}
+    )
+    rdms = ca.BrainData.from_rdms({("s1", "IT"): np.ones((6, 6)) - np.eye(6)})
+    for data in (brain, rdms):
+        for key in data:
+            assert data.entry_shape(key) == data[key].shape
+    assert brain.entry_shape(("s1", "V2")) == (6, 9, 2)
+    with pytest.raises(KeyError):
+        brain.entry_shape(("s1", "V3"))

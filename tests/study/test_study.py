@@ -35,6 +35,7 @@ TINY_MODELS = (
 def demo_out(data_dir, tmp_path_factory):
     """The README's main command on the demo study with fewer networks, at a reduced
     bootstrap count; activations go to a cache shared by the session."""
+    import crossalign.cli
     from crossalign import study
 
     out = tmp_path_factory.mktemp("demo")
@@ -45,7 +46,7 @@ def demo_out(data_dir, tmp_path_factory):
     }
     assert len(tiny["models"]) == len(TINY_MODELS)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(study, "DEMO_STUDY", tiny)
+        mp.setattr(crossalign.cli, "DEMO_STUDY", tiny)  # where the command reads it
         result = runner.invoke(app, ["demo", "--out", str(out), "--n-bootstrap", "30"])
     assert result.exit_code == 0, result.output
     assert "Report:" in result.stdout
@@ -63,6 +64,10 @@ def test_demo_writes_report_figures_and_database(demo_out):
     with ResultsStore(demo_out / "results.duckdb") as store:
         runs = store.query("SELECT status, config_hash, version FROM runs")
         assert list(runs["status"]) == ["complete"]
+        models = set(
+            store.query("SELECT DISTINCT model FROM results WHERE model IS NOT NULL")["model"]
+        )
+        assert "EfficientNet-Lite0" in models and "EfficientNet-Lite1" not in models  # cut demo
         analyses = set(store.query("SELECT DISTINCT analysis FROM results")["analysis"])
         assert {
             "cross_region_matrix",

@@ -571,8 +571,8 @@ def _load_nsd_child(root: str, n_sessions: int, conn: Any) -> None:
         {
             "seconds": time.perf_counter() - start,
             "stimuli": data.n_stimuli,
-            "voxels": {str(k[1]): int(data[k].shape[1]) for k in data},
-            "repeats": int(data[data.keys()[0]].shape[2]),
+            "voxels": {str(k[1]): int(data.entry_shape(k)[1]) for k in data},
+            "repeats": int(data.entry_shape(data.keys()[0])[2]),
             "stored_mb": sum(data[k].values.nbytes for k in data) / 1e6,
             "loader_peak_rss_mb": _proc_status_mb("VmHWM"),
             "rss_after_imports_mb": baseline,

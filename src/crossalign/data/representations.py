@@ -407,6 +407,21 @@ class Representations:
         """
         return self._kinds[self._key(key)]
 
+    def entry_shape(self, key: Key) -> tuple[int, ...]:
+        """The shape of the entry ``key`` (stimuli x units [x repetitions], or stimuli x
+        stimuli for an RDM), read without building its labelled array.
+
+        Parameters
+        ----------
+        key : tuple
+            A (source, area) label.
+
+        Returns
+        -------
+        tuple of int
+        """
+        return tuple(self._entries[self._key(key)].shape)
+
     def __len__(self) -> int:
         return len(self._entries)
 

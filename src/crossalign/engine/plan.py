@@ -31,7 +31,9 @@ __all__ = [
 
 
 def _widths(data: Representations) -> list[int]:
-    return [int(np.prod(data[k].shape[1:2])) if data.kind(k) == "responses" else 0 for k in data]
+    return [
+        int(np.prod(data.entry_shape(k)[1:2])) if data.kind(k) == "responses" else 0 for k in data
+    ]
 
 
 def _footprint(
