@@ -7,9 +7,11 @@ code 2, without a traceback.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import inspect
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -38,6 +40,7 @@ from crossalign.io.xarray_files import save_xarray
 from crossalign.metrics import list_metrics
 from crossalign.models import load_model
 from crossalign.models.extract import match_layers
+from crossalign.models.paper_zoo import paper_models
 from crossalign.models.sources import list_sources
 from crossalign.study.reproduce import reproduction_study, write_reproduction
 from crossalign.study.runner import DEMO_STUDY, load_study, run_study
@@ -239,9 +242,19 @@ def _parameter_text(par: dict) -> str:
 
 
 @app.command()
-def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+@user_errors
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    paper: Annotated[
+        str | None,
+        typer.Option(help="A published experiment (hoefling2026): its models and their status."),
+    ] = None,
+) -> None:
     """List the registered models and the model sources, and whether trained weights are
-    available offline."""
+    available offline; with --paper, the paper's models: source, weights tag, layers, status."""
+    if paper is not None:
+        _paper_models(paper, as_json)
+        return
     rows = list_sources()
     if as_json:
         print(json.dumps(rows))
@@ -251,6 +264,30 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         table.add_column(col)
     for r in rows:
         table.add_row(r["name"], r["kind"], "yes" if r["weights_offline"] else "downloaded")
+    out.print(table)
+
+
+def _paper_models(paper: str, as_json: bool) -> None:
+    """The table of a paper's models (``crossalign models --paper``)."""
+    entries = paper_models(paper)
+    if as_json:
+        print(json.dumps([dataclasses.asdict(m) for m in entries.values()]))
+        return
+    counts = Counter(m.status for m in entries.values())
+    title = (
+        f"{paper}: {len(entries)} models ("
+        + ", ".join(f"{n} {status}" for status, n in counts.items())
+        + ")"
+    )
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    for col in ("paper model", "source", "tag", "layers", "crossalign model", "status"):
+        table.add_column(col)
+    for m in entries.values():
+        status = m.status if not m.reason else f"{m.status}: {m.reason}"
+        table.add_row(
+            escape(m.name), escape(m.paper_source), m.tag, str(len(m.layers)),
+            escape(m.model or "-"), escape(status),
+        )  # fmt: skip
     out.print(table)
 
 

@@ -23,28 +23,23 @@ from crossalign.errors import InputError
 from crossalign.io.bold_moments import PAPER_EXCLUDED, TEST, TRAIN
 from crossalign.io.outputs import write_atomic
 from crossalign.io.parcellations import PARCELLATIONS
+from crossalign.models.paper_zoo import paper_models
 from crossalign.papers import PAPERS
 from crossalign.study.paths import resolve_path
 
 __all__ = ["EXPERIMENTS", "PAPER_MODELS", "reproduction_study", "write_reproduction"]
 
-#: The paper's models that have a public PyTorch source, as ``[[models]]`` entries (their
-#: weights download on first use). The paper's other models have no public PyTorch weights.
+#: The paper's models crossalign runs (``crossalign models --paper hoefling2026`` lists all 47
+#: and why the others are not yet here), as ``[[models]]`` entries with the paper's weights
+#: tags and layers; their weights download on first use.
 PAPER_MODELS: list[dict[str, Any]] = [
-    {"name": "resnet18", "source": "registry", "model": "timm:resnet18"},
-    {"name": "resnet50", "source": "registry", "model": "timm:resnet50"},
-    {"name": "convnext", "source": "registry", "model": "timm:convnext_base"},
-    {"name": "clip-rn50", "source": "registry", "model": "openclip:RN50/openai"},
-    {"name": "clip-vit-b-16", "source": "registry", "model": "openclip:ViT-B-16/openai"},
-    {"name": "clip-vit-b-32", "source": "registry", "model": "openclip:ViT-B-32/openai"},
-    {"name": "clip-vit-l-14", "source": "registry", "model": "openclip:ViT-L-14/openai"},
-    {"name": "videomae", "source": "registry", "model": "hf:MCG-NJU/videomae-base"},
-    {"name": "vjepa2", "source": "registry", "model": "hf:facebook/vjepa2-vitl-fpc64-256"},
+    {"name": m.name, "source": "registry", "model": m.model, "layers": list(m.layers)}
+    for m in paper_models("hoefling2026", status="runnable").values()
 ]
 _MODELS_NOTE = (
-    "# The models of Hoefling et al. (2026) with a public PyTorch source; weights download on\n"
-    "# first use (timm, OpenCLIP and the Hugging Face hub). Models of the paper without public\n"
-    "# PyTorch weights are not listed. Add or remove [[models]] entries freely.\n"
+    "# The models of Hoefling et al. (2026) that crossalign runs, with the paper's weights tags\n"
+    "# and layers; weights download on first use. `crossalign models --paper hoefling2026`\n"
+    "# lists all 47 and why the others are not here yet. Add or remove entries freely.\n"
 )
 #: Clip decoding of the paper: FFmpeg framerate=fps=4 (blended), scale=256:256, first 3 s.
 EXPERIMENTS = tuple(PAPERS)

@@ -1,0 +1,73 @@
+"""The paper's models as data: the 47 of Hoefling et al. 2026, their tags and layers, and the
+runnable ones built with random weights."""
+
+import collections
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from crossalign.cli import app
+from crossalign.models.paper_zoo import paper_models
+
+ZOO = paper_models("hoefling2026")
+RUNNABLE = paper_models("hoefling2026", status="runnable")
+
+
+def test_the_47_models_by_family_each_runnable_or_saying_why_not():
+    families = collections.Counter(m.family for m in ZOO.values())
+    assert len(ZOO) == 47
+    assert families == {
+        "Taskonomy": 25, "timm": 6, "CLIP": 5, "V-JEPA 2": 4, "mmaction2": 3,
+        "VISSL SimCLR": 2, "VGGT": 1, "Opt-CWM": 1,
+    }  # fmt: skip
+    for m in ZOO.values():
+        assert m.layers and len(set(m.layers)) == len(m.layers), m.name
+        assert m.status in {"runnable", "planned", "not runnable"}
+        assert (m.status == "runnable") == bool(m.model), m.name
+        assert m.status == "runnable" or m.reason, m.name
+    # facts of the paper's configs
+    assert ZOO["timm_convnext_base.fb_in1k"].layers[-1] == "stages.3.blocks.2"
+    assert len(ZOO["timm_resnet18.a1_in1k"].layers) == 8
+    assert "encoder.layer2.3.relu" not in ZOO["taskonomy_normal"].layers
+    assert ZOO["vggt_vggt-1b"].frames.startswith("1.5 fps")
+    assert {m.tag for m in RUNNABLE.values()} == {"a1_in1k", "fb_in1k"}
+
+
+def test_models_paper_prints_the_table():
+    result = CliRunner().invoke(app, ["models", "--paper", "hoefling2026", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["name"] for r in rows] == list(ZOO) and rows[0]["layers"] == list(
+        ZOO[rows[0]["name"]].layers
+    )
+    bad = CliRunner().invoke(app, ["models", "--paper", "hoefling20"])
+    assert bad.exit_code != 0 and "Did you mean 'hoefling2026'" in bad.output
+
+
+def _check_runnable(name, monkeypatch):
+    pytest.importorskip("timm")
+    import crossalign as ca
+    from crossalign.models import Preprocess, extract, load_model
+    from crossalign.models.extract import select_layers
+
+    monkeypatch.setenv("CROSSALIGN_OFFLINE", "1")  # random weights: nothing is downloaded
+    entry = RUNNABLE[name]
+    adapter = load_model(entry.model, pretrained=False, seed=0)
+    assert adapter.weights_tag == entry.tag
+    assert select_layers(adapter, list(entry.layers)) == list(entry.layers)
+    adapter = ca.as_adapter(adapter, preprocess=Preprocess(size=32, crop_pct=1.0))
+    clips = np.random.default_rng(0).integers(0, 255, size=(3, 2, 40, 40, 3), dtype=np.uint8)
+    md = extract(adapter, clips, layers=list(entry.layers), pool="avg", cache=False, progress=False)
+    assert md.layers() == list(entry.layers) and md.n_stimuli == 3
+
+
+def test_a_runnable_paper_model_builds_with_its_layers_and_runs_a_clip_batch(monkeypatch):
+    _check_runnable("timm_resnet18.a1_in1k", monkeypatch)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in RUNNABLE if n != "timm_resnet18.a1_in1k"])
+def test_every_runnable_paper_model_builds_with_its_layers(name, monkeypatch):
+    _check_runnable(name, monkeypatch)
