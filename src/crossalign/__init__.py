@@ -45,6 +45,7 @@ from crossalign.io import dataset_status, load_array, load_dataset, load_parcell
 from crossalign.metrics import METRICS, get_metric, list_metrics
 from crossalign.models import as_adapter, extract, list_layers, load_model
 from crossalign.models.video import load_video
+from crossalign.plugins import load_plugins
 from crossalign.stats.ceilings import ceiling_normalise, noise_ceiling
 from crossalign.stats.equivalence import double_criterion, equivalence
 from crossalign.stats.multiple import fdr_bh, fwer_maxstat
@@ -61,6 +62,7 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     "load_array",
     "load_dataset",
     "load_parcellation",
+    "load_plugins",
     # models and their activations
     "as_adapter",
     "extract",

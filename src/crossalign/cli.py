@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,7 +33,7 @@ from crossalign.bench.suite import BENCHMARKS, blas_config
 from crossalign.config import options
 from crossalign.data.containers import BrainData
 from crossalign.engine.distributed import cluster
-from crossalign.errors import CrossalignError, InputError, OutputExistsError
+from crossalign.errors import CrossalignError, InputError, OutputExistsError, PluginWarning
 from crossalign.io import dataset_status, load_array
 from crossalign.io.datasets import data_dirs, load_dataset
 from crossalign.io.rdm_files import load_matlab_rdms, load_rsatoolbox_rdms
@@ -42,6 +43,7 @@ from crossalign.models import load_model
 from crossalign.models.extract import match_layers
 from crossalign.models.paper_zoo import paper_models
 from crossalign.models.sources import list_sources
+from crossalign.plugins import load_plugins
 from crossalign.study.reproduce import reproduction_study, write_reproduction
 from crossalign.study.runner import DEMO_STUDY, load_study, run_study
 from crossalign.study.store import export_frame, query_database
@@ -121,6 +123,11 @@ def _main(
     ] = False,
 ) -> None:
     """Evaluate models of the brain by cross-region alignment patterns."""
+    with warnings.catch_warnings():  # said here in one line each
+        warnings.simplefilter("ignore", PluginWarning)
+        report = load_plugins()
+    for label, reason in report.failed:
+        err.print(f"warning: the plugin {escape(label)} is left out: {escape(reason)}")
 
 
 def matrix_table(matrix: xr.DataArray, title: str) -> Group:

