@@ -12,6 +12,7 @@ from crossalign.errors import InputError
 
 __all__ = [
     "TIE_TOLERANCE",
+    "distinct_sign_flips",
     "permutation_null",
     "permutation_p_value",
     "random_order",
@@ -93,6 +94,71 @@ def sign_flips(n_items: int, n_permutations: int, seed: int | None = 0) -> tuple
         return 1.0 - 2.0 * bits, True
     rng = np.random.default_rng(seed)
     return rng.choice([-1.0, 1.0], size=(n_permutations, n_items)), False
+
+
+def distinct_sign_flips(
+    n_items: int, n_permutations: int, seed: int | None = 0, *, symmetric: bool = True
+) -> np.ndarray:
+    """Distinct sign patterns for a one-sample cluster test, drawn as MNE-Python's
+    ``permutation_cluster_1samp_test`` draws them, so that one seed gives the same test in
+    both (Maris & Oostenveld 2007): the identity left out (the observed data stands for it).
+
+    With ``symmetric`` (a two-sided test) only patterns that keep the first item's sign flipped
+    are drawn, one of each +-pair; when the patterns to draw from are fewer than
+    ``n_permutations``, every one is returned (an exact test). Otherwise ``n_permutations - 1``
+    distinct ones: with ``numpy.random.default_rng(seed)`` (MNE's ``rng=seed``), sampled without
+    replacement among their binary codes (up to 20 items), or drawn uniformly and kept when new
+    (more items).
+
+    Parameters
+    ----------
+    n_items : int
+        Subjects (samples).
+    n_permutations : int
+        Permutations including the identity.
+    seed : int or None
+    symmetric : bool
+
+    Returns
+    -------
+    numpy.ndarray
+        (P, n_items) of +-1.0; ``P`` is ``n_permutations - 1`` or, exact, every pattern.
+    """
+    if not isinstance(n_permutations, int | np.integer) or n_permutations < 1:
+        raise InputError(
+            f"The 'n_permutations' argument must be a positive integer. Got {n_permutations!r}."
+        )
+    n_free = n_items - int(symmetric)
+    n_patterns = 2**n_free - 1
+    if n_patterns < n_permutations:
+        codes = np.arange(1, n_patterns + 1)
+    elif n_items <= 20:
+        rng = np.random.default_rng(seed)
+        codes = rng.choice(n_patterns, n_permutations - 1, replace=False) + 1
+    else:
+        return _drawn_flips(n_items, n_permutations - 1, seed, symmetric)
+    bits = (codes[:, None] >> np.arange(n_items - 1, -1, -1)[None, :]) & 1  # first item: MSB
+    return 2.0 * bits - 1.0
+
+
+def _drawn_flips(n_items: int, n_draws: int, seed: int | None, symmetric: bool) -> np.ndarray:
+    """Distinct uniform sign patterns of many items (MNE-Python's draw for over 20): the
+    last item is not drawn when ``symmetric``, and half the patterns are negated."""
+    rng = np.random.default_rng(seed)
+    n_free = n_items - int(symmetric)
+    out = np.zeros((n_draws, n_items), dtype=int)
+    seen: set[tuple[int, ...]] = set()
+    row = 0
+    while row < n_draws:
+        bits = tuple(int(b) for b in rng.uniform(size=n_free) < 0.5)
+        if bits in seen:
+            continue
+        out[row, :n_free] = bits
+        if symmetric and rng.uniform() < 0.5:
+            out[row] = 1 - out[row]
+        seen.add(bits)
+        row += 1
+    return 2.0 * out - 1.0
 
 
 #: Null values within this of the observed value count as ties (at least as extreme).
