@@ -25,6 +25,12 @@ from crossalign.analysis.patterns import (
     model_to_brain_matrix,
 )
 from crossalign.analysis.splits import split_stimuli
+from crossalign.analysis.temporal import (
+    lag_profiles,
+    rdm_movie,
+    temporal_generalisation,
+    time_course,
+)
 from crossalign.compute import backends
 from crossalign.compute.context import Context, using
 from crossalign.compute.rdm import DISTANCES, compute_rdms, upper_triangle
@@ -47,6 +53,7 @@ from crossalign.models import as_adapter, extract, list_layers, load_model
 from crossalign.models.video import load_video
 from crossalign.plugins import load_plugins
 from crossalign.stats.ceilings import ceiling_normalise, noise_ceiling
+from crossalign.stats.clusters import cluster_test
 from crossalign.stats.equivalence import double_criterion, equivalence
 from crossalign.stats.multiple import fdr_bh, fwer_maxstat
 from crossalign.stats.reliability import ncsnr, reliable_units
@@ -87,7 +94,12 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     "using",
     # cross-region matrices
     "PatternComparison",
+    "cluster_test",
     "compare_matrices",
+    "lag_profiles",
+    "rdm_movie",
+    "temporal_generalisation",
+    "time_course",
     "cross_region_matrix",
     "model_cross_region_matrix",
     "model_to_brain_matrix",
