@@ -6,6 +6,7 @@ import pytest
 from scipy import stats
 
 from crossalign.analysis.temporal import (
+    cross_region_movie,
     lag_profiles,
     rdm_movie,
     sliding_windows,
@@ -131,3 +132,16 @@ def test_sliding_windows_average_the_bins_and_bad_input_names_the_argument():
         rdm_movie(np.ones((4, 3)), "correlation")
     with pytest.raises(InputError, match=r"same time points. Got 3 and 4"):
         time_course(np.ones((3, 6)), np.ones((4, 6)))
+
+
+def test_the_cross_region_movie_equals_the_same_time_blocks_of_temporal_generalisation():
+    movies = {
+        r: rdm_movie(_recording(seed)[..., :12], "correlation") for seed, r in enumerate("ABC")
+    }
+    matrices, regions = cross_region_movie(movies, metric="spearman")
+    assert matrices.shape == (12, 3, 3) and regions == ["A", "B", "C"]
+    full = temporal_generalisation(np.concatenate(list(movies.values())), metric="spearman")
+    for t in (0, 5, 11):
+        block = full[t::12, t::12]  # region-major stacking: rows t, 12 + t, 24 + t
+        np.testing.assert_allclose(matrices[t], block, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.diagonal(matrices, axis1=1, axis2=2), 1.0)

@@ -27,7 +27,14 @@ from crossalign.engine.core import pairwise_scores
 from crossalign.errors import InputError
 from crossalign.metrics import Metric
 
-__all__ = ["lag_profiles", "rdm_movie", "sliding_windows", "temporal_generalisation", "time_course"]
+__all__ = [
+    "cross_region_movie",
+    "lag_profiles",
+    "rdm_movie",
+    "sliding_windows",
+    "temporal_generalisation",
+    "time_course",
+]
 
 
 def sliding_windows(responses: np.ndarray, window: int, step: int = 1) -> np.ndarray:
@@ -195,6 +202,38 @@ def time_course(
             f"The two movies must have the same time points. Got {len(a)} and {len(b)}."
         )
     return np.diagonal(temporal_generalisation(a, b, metric=metric, ctx=ctx)).copy()
+
+
+def cross_region_movie(
+    movies: Mapping[Any, np.ndarray],
+    *,
+    metric: str | Metric = "spearman",
+    ctx: Context | None = None,
+) -> tuple[np.ndarray, list[Any]]:
+    """The region x region matrix at each time point: every region's RDM at time ``t`` scored
+    against every other region's RDM at the same time (one subject's cross-region pattern over
+    time).
+
+    Parameters
+    ----------
+    movies : mapping of region to numpy.ndarray
+        RDM movies (time, m) with the same stimuli and time points.
+    metric : str or Metric
+    ctx : Context, optional
+
+    Returns
+    -------
+    matrices : numpy.ndarray
+        (time, region, region).
+    regions : list
+    """
+    regions = list(movies)
+    stack = np.stack([_movie(movies[r], str(r)) for r in regions], axis=1)  # (time, region, m)
+    if stack.shape[1] == 0:
+        raise InputError("The 'movies' argument holds no region.")
+    ctx = current_context() if ctx is None else ctx
+    out = np.stack([pairwise_scores(frame, metric=metric, context=ctx) for frame in stack])
+    return out, regions
 
 
 def lag_profiles(

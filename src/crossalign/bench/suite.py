@@ -24,6 +24,7 @@ import crossalign as ca
 from crossalign.bench.cortex import bench_cortex
 from crossalign.bench.floor import bench_predictivity_floor
 from crossalign.bench.paper import bench_paper
+from crossalign.bench.temporal import bench_time
 from crossalign.config import get_option, options
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.engine.core import all_pairs, score_tensor
@@ -752,4 +753,5 @@ BENCHMARKS: dict[str, Callable[..., dict[str, Any]]] = {
     "aps": bench_aps,
     "predictivity": bench_predictivity,
     "extract": bench_extract,
+    "time": bench_time,
 }
