@@ -27,6 +27,7 @@ from crossalign.analysis.patterns import (
 from crossalign.analysis.splits import split_stimuli
 from crossalign.analysis.temporal import (
     lag_profiles,
+    latencies,
     rdm_movie,
     temporal_generalisation,
     time_course,
@@ -97,6 +98,7 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     "cluster_test",
     "compare_matrices",
     "lag_profiles",
+    "latencies",
     "rdm_movie",
     "temporal_generalisation",
     "time_course",

@@ -8,6 +8,7 @@ from scipy import stats
 from crossalign.analysis.temporal import (
     cross_region_movie,
     lag_profiles,
+    latencies,
     rdm_movie,
     sliding_windows,
     temporal_generalisation,
@@ -145,3 +146,18 @@ def test_the_cross_region_movie_equals_the_same_time_blocks_of_temporal_generali
         block = full[t::12, t::12]  # region-major stacking: rows t, 12 + t, 24 + t
         np.testing.assert_allclose(matrices[t], block, rtol=0, atol=1e-12)
     np.testing.assert_allclose(np.diagonal(matrices, axis1=1, axis2=2), 1.0)
+
+
+def test_latency_intervals_contain_the_planted_onset_and_peak():
+    """Each subject's course rises from 0 at a planted onset (120 ms) to a peak (200 ms)."""
+    rng = np.random.default_rng(8)
+    times = np.arange(0, 0.5, 0.001)
+    ramp = np.clip((times - 0.12) / 0.08, 0, None)
+    bump = np.where(times <= 0.2, ramp, np.exp(-(times - 0.2) / 0.05))
+    courses = bump[None] * rng.uniform(0.8, 1.2, size=(15, 1)) + 0.05 * rng.normal(size=(15, 500))
+    lat = latencies(courses, times, fraction=0.5, n_bootstrap=500)
+    assert lat.peak_ci[0] <= 0.2 <= lat.peak_ci[1]
+    assert lat.onset_ci[0] <= 0.16 <= lat.onset_ci[1]  # half of the peak: 120 + 40 ms
+    assert abs(lat.onset - 0.16) <= 0.01 and lat.peak_ci[1] - lat.peak_ci[0] < 0.1
+    with pytest.raises(InputError, match=r"'times' argument must have 500 values"):
+        latencies(courses, times[:10])

@@ -16,6 +16,7 @@ repeats region A's representation ``k`` time bins later, the profile of (A, B) p
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,10 +27,13 @@ from crossalign.compute.rdm import DISTANCES, rdm_vectors
 from crossalign.engine.core import pairwise_scores
 from crossalign.errors import InputError
 from crossalign.metrics import Metric
+from crossalign.stats.resampling import bootstrap_indices, percentile_ci
 
 __all__ = [
+    "Latencies",
     "cross_region_movie",
     "lag_profiles",
+    "latencies",
     "rdm_movie",
     "sliding_windows",
     "temporal_generalisation",
@@ -281,6 +285,84 @@ def lag_profiles(
             block = full[i * n_time : (i + 1) * n_time, j * n_time : (j + 1) * n_time]
             out[i, j] = [np.diagonal(block, offset=int(k)).mean() for k in lags]
     return out, regions, lags
+
+
+@dataclass(frozen=True)
+class Latencies:
+    """Peak and onset latency of a time course averaged over subjects, with bootstrap
+    intervals over subjects.
+
+    Parameters
+    ----------
+    peak, onset : float
+        Time of the mean course's maximum, and the first time it reaches ``fraction`` of that
+        maximum (the fractional-peak onset; Luck 2014, "An introduction to the event-related
+        potential technique", ch. 9).
+    peak_ci, onset_ci : tuple of float
+        Percentile intervals over subject resamples.
+    fraction : float
+    """
+
+    peak: float
+    onset: float
+    peak_ci: tuple[float, float]
+    onset_ci: tuple[float, float]
+    fraction: float
+
+
+def _peak_onset(mean: np.ndarray, times: np.ndarray, fraction: float) -> tuple[float, float]:
+    k = int(np.argmax(mean))
+    reached = np.flatnonzero(mean[: k + 1] >= fraction * mean[k])
+    return float(times[k]), float(times[reached[0]])
+
+
+def latencies(
+    courses: np.ndarray,
+    times: np.ndarray | None = None,
+    *,
+    fraction: float = 0.5,
+    n_bootstrap: int = 1000,
+    level: float = 0.95,
+    seed: int | None = 0,
+) -> Latencies:
+    """Peak and onset latency of the subject-mean time course, with bootstrap intervals over
+    subjects (each resample's mean course gives one peak and one onset).
+
+    Parameters
+    ----------
+    courses : numpy.ndarray
+        (subject, time): e.g. each subject's model-brain time course.
+    times : numpy.ndarray, optional
+        The time of each point (seconds); default the indices.
+    fraction : float
+        The onset is the first time the mean course reaches this fraction of its peak.
+    n_bootstrap : int
+    level : float
+        Interval coverage.
+    seed : int or None
+
+    Returns
+    -------
+    Latencies
+    """
+    x = np.asarray(courses, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2 or not np.isfinite(x).all():
+        raise InputError(
+            "The 'courses' argument must be finite (subject, time) with at least 2 subjects. "
+            f"Got an array of shape {x.shape}."
+        )
+    t = np.arange(x.shape[1], dtype=float) if times is None else np.asarray(times, dtype=float)
+    if t.shape != (x.shape[1],):
+        raise InputError(f"The 'times' argument must have {x.shape[1]} values. Got {t.shape}.")
+    if not 0.0 < fraction <= 1.0:
+        raise InputError(f"The 'fraction' argument must lie in (0, 1]. Got {fraction!r}.")
+    peak, onset = _peak_onset(x.mean(axis=0), t, fraction)
+    draws = bootstrap_indices(x.shape[0], n_bootstrap, seed=seed)
+    samples = np.array([_peak_onset(x[d].mean(axis=0), t, fraction) for d in draws])
+    low, high = percentile_ci(samples, level)
+    return Latencies(
+        peak, onset, (float(low[0]), float(high[0])), (float(low[1]), float(high[1])), fraction
+    )
 
 
 def _movie(movie: Any, name: str, width: int | None = None) -> np.ndarray:
