@@ -3,6 +3,7 @@
 from crossalign.io.arrays import load_array
 from crossalign.io.connectivity import load_connectivity
 from crossalign.io.datasets import DATASETS, dataset_status, load_dataset
+from crossalign.io.epochs import from_epochs
 from crossalign.io.loaders import load_activations, load_arrays, load_region_files, load_table
 from crossalign.io.nifti import load_nifti
 from crossalign.io.nwb import load_nwb
@@ -15,6 +16,7 @@ __all__ = [
     "DATASETS",
     "Parcellation",
     "dataset_status",
+    "from_epochs",
     "load_activations",
     "load_array",
     "load_arrays",
