@@ -112,8 +112,12 @@ def rdm_movie(
     dist = DISTANCES.get(distance)
     ctx = current_context() if ctx is None else ctx
     if dist.cross_validated is None:
-        patterns = x if x.ndim == 3 else np.nanmean(x, axis=2)
-        return rdm_vectors(np.moveaxis(patterns, -1, 0), distance, name=name, ctx=ctx)
+        patterns = np.moveaxis(x if x.ndim == 3 else np.nanmean(x, axis=2), -1, 0)
+        if dist.centre is not None:  # unit distances: one batched product for every time
+            rows = dist.preprocess(patterns, name)
+            iu, ju = np.triu_indices(rows.shape[1], k=1)
+            return 1.0 - np.matmul(rows, np.swapaxes(rows, 1, 2))[:, iu, ju]
+        return rdm_vectors(patterns, distance, name=name, ctx=ctx)
     if x.ndim != 4:
         raise InputError(
             f"The '{distance}' distance needs repetitions: '{name}' must be (stimulus, unit, "
