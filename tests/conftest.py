@@ -46,6 +46,7 @@ OPTIONAL_MODULES = {
     "dask",
     "distributed",
     "efficientnet_lite_pytorch",
+    "visualpriors",
     "PIL",
     "mkdocs",
 }

@@ -23,6 +23,7 @@ OPTIONAL = {
     "torch", "torchvision", "timm", "open_clip", "transformers", "av", "duckdb", "jinja2",
     "matplotlib", "h5py", "nibabel", "pynwb", "PIL", "efficientnet_lite_pytorch",
     "distributed", "dask", "sklearn", "rsatoolbox", "tables", "zarr", "pyarrow", "threadpoolctl",
+    "visualpriors",
 }  # fmt: skip
 
 

@@ -73,6 +73,9 @@ class ModelAdapter:
         Which published weights the library's name resolves to (timm's pretrained tag, e.g.
         ``fb_in1k``; for an untrained model, whose configuration it takes), recorded with the
         activations.
+    layer_aliases : mapping of str to str
+        Other names of layers (e.g. a paper's names) and the module each one reads; aliases
+        are listed, selected and labelled like the module names.
     """
 
     name: str
@@ -95,6 +98,7 @@ class ModelAdapter:
     #: calls the module with ``{input_name: tensor}`` (Hugging Face) instead of positionally
     input_name: str | None = None
     weights_tag: str | None = None
+    layer_aliases: Mapping[str, str] = field(default_factory=dict)
 
     def layer_names(self) -> list[str]:
         """The names of the module's layers that extraction can hook, in module order (the
@@ -106,7 +110,20 @@ class ModelAdapter:
         """
         if self.module is None:
             return list(self.default_layers)
-        return [name for name, _ in self.module.named_modules() if name]
+        return [name for name, _ in self.module.named_modules() if name] + list(self.layer_aliases)
+
+    def module_path(self, layer: str) -> str:
+        """The module a layer name reads: itself, or the module an alias stands for.
+
+        Parameters
+        ----------
+        layer : str
+
+        Returns
+        -------
+        str
+        """
+        return self.layer_aliases.get(layer, layer)
 
     def forward(self, batch: Any) -> Any:
         """Run the network on a batch tensor (positionally, or as ``input_name=``).

@@ -372,7 +372,7 @@ def extraction_bytes(
 
         return hook
 
-    handles = [modules[n].register_forward_hook(hook_for(n)) for n in names]
+    handles = [modules[adapter.module_path(n)].register_forward_hook(hook_for(n)) for n in names]
     try:
         with torch.inference_mode():
             adapter.forward(adapter.blank_input())
@@ -653,7 +653,7 @@ def _run(
 
         return hook
 
-    handles = [modules[n].register_forward_hook(hook_for(n)) for n in names]
+    handles = [modules[adapter.module_path(n)].register_forward_hook(hook_for(n)) for n in names]
     try:
         with Progress(disable=not progress, transient=True) as bar, torch.inference_mode():
             task = bar.add_task(f"extracting {adapter.name}", total=len(flat))

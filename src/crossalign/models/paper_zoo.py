@@ -93,8 +93,9 @@ _TASKS = _blocks(
     "segment_semantic segment_unsup25d segment_unsup2d vanishing_point",
 )
 _CLIP_NOTE = (
-    "open_clip names the image tower 'visual' (the paper's wrapper 'image_encoder') and the "
-    "ResNet's last activation 'act3' (OpenAI's 'relu3'); the layer map is not in crossalign yet"
+    "OpenAI's weights through open_clip (QuickGELU architectures), the paper's layer names "
+    "mapped to open_clip's modules; frames take CLIP's resize, centre crop and normalisation, "
+    "as in the paper"
 )
 _TIMM_NOTE = (
     "frames pass through the weights' own resize and centre crop (the paper feeds the "
@@ -116,20 +117,19 @@ _HOEFLING2026: tuple[PaperModel, ...] = (
         )
     ),
     *(
-        PaperModel(name, "CLIP", f"clip/{arch}", "openai", layers, status="planned",
-                   reason=_CLIP_NOTE)
-        for name, arch, layers in (
-            ("clip_rn50", "RN50", _CLIP_RN50),
-            ("clip_vit-b_16", "ViT-B/16", _VIT_12),
-            ("clip_vit-b_32", "ViT-B/32", _VIT_12),
-            ("clip_vit-l_14", "ViT-L/14", _VIT_L),
-            ("clip_vit-l_14@336px", "ViT-L/14@336px", _VIT_L),
+        PaperModel(name, "CLIP", f"clip/{arch}", "openai", layers,
+                   model=f"openclip:{spec}-quickgelu/openai", reason=_CLIP_NOTE)
+        for name, arch, spec, layers in (
+            ("clip_rn50", "RN50", "RN50", _CLIP_RN50),
+            ("clip_vit-b_16", "ViT-B/16", "ViT-B-16", _VIT_12),
+            ("clip_vit-b_32", "ViT-B/32", "ViT-B-32", _VIT_12),
+            ("clip_vit-l_14", "ViT-L/14", "ViT-L-14", _VIT_L),
+            ("clip_vit-l_14@336px", "ViT-L/14@336px", "ViT-L-14-336", _VIT_L),
         )
     ),
     *(
         PaperModel(f"taskonomy_{task}", "Taskonomy", f"taskonomy/{task}", "", _TASKONOMY,
-                   status="planned",
-                   reason="the visualpriors encoders (PyPI) are not a crossalign source yet")
+                   model=f"taskonomy:{task}")
         for task in _TASKS
     ),
     *(

@@ -10,12 +10,13 @@ import importlib
 import importlib.util
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from crossalign._registry import Registry
-from crossalign._validation import closest
+from crossalign._validation import check_option, closest
 from crossalign.config import get_option
 from crossalign.errors import InputError, InputTypeError, MissingFileError
 from crossalign.models.adapters import ModelAdapter, weights_hash
@@ -308,6 +309,95 @@ def _openclip(spec: str, pretrained: bool, seed: int) -> ModelAdapter:
         weights_id=weights_hash(visual),
         paradigm="language-aligned" if pretrained else "untrained",
         citation=_OPENCLIP,
+        layer_aliases=_openai_names(visual),
+        weights_tag=tag or None,
+    )
+
+
+def _openai_names(visual: Any) -> dict[str, str]:
+    """OpenAI's CLIP package names of the image tower's layers (``image_encoder.`` before the
+    path, a ResNet's activations ``reluK`` instead of ``actK``), as Hoefling et al. 2026 name
+    them, mapped to open_clip's modules."""
+    return {
+        "image_encoder." + re.sub(r"\.act(\d)$", r".relu\1", n): n
+        for n, _ in visual.named_modules()
+        if n
+    }
+
+
+def _taskonomy_net(encoder: Any, grey: bool) -> Any:
+    """The encoder as a module ``encoder`` (the paper's layer paths), taking images scaled to
+    [-1, 1]; a grey-input task's first convolution takes one channel, fed the grey image of
+    the frame (torchvision's ``rgb_to_grayscale`` of [0, 1] values, then scaled to [-1, 1])."""
+    import torch
+    from torchvision.transforms.functional import rgb_to_grayscale
+
+    if grey:
+        old = encoder.conv1
+        encoder.conv1 = torch.nn.Conv2d(
+            1, old.out_channels, old.kernel_size, old.stride, old.padding, bias=False
+        )
+
+    class TaskonomyNet(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, x: Any) -> Any:
+            if grey:
+                x = 2.0 * rgb_to_grayscale((x + 1.0) / 2.0) - 1.0
+            return self.encoder(x)
+
+    return TaskonomyNet()
+
+
+#: Taskonomy tasks whose encoder takes one (grey) channel.
+_GREY_TASKS = ("colorization",)
+_TASKONOMY = """@inproceedings{zamir2018taskonomy,
+  title={Taskonomy: Disentangling Task Transfer Learning},
+  author={Zamir, Amir R. and Sax, Alexander and Shen, William and Guibas, Leonidas J. and
+          Malik, Jitendra and Savarese, Silvio},
+  booktitle={IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)},
+  pages={3712--3722}, year={2018}}"""
+
+
+def _taskonomy(task: str, pretrained: bool, seed: int) -> ModelAdapter:
+    """A Taskonomy encoder (the ``visualpriors`` package; Zamir et al. 2018; Sax et al. 2019)
+    for ``task``; its bottleneck blocks also answer to the ``encoder.layerX.Y.relu`` names
+    under which a hook on the block's shared ReLU records the block output."""
+    import torch
+
+    try:
+        from visualpriors import taskonomy_network as tn
+    except ImportError as exc:
+        raise ImportError(
+            "taskonomy: models need visualpriors: pip install 'crossalign[torch]'"
+        ) from exc
+    tasks = sorted(
+        k[: -len("_encoder")] for k in tn.TASKONOMY_PRETRAINED_URLS if k.endswith("_encoder")
+    )
+    check_option(task, "task", tasks, "taskonomy")
+    if pretrained and get_option("offline"):
+        raise RuntimeError(
+            f"Taskonomy's {task!r} weights are downloaded, and downloads are switched off "
+            "(CROSSALIGN_OFFLINE is set). Use pretrained=False (random initialisation, seeded)."
+        )
+    torch.manual_seed(seed)
+    net = _taskonomy_net(tn.TaskonomyEncoder(), grey=task in _GREY_TASKS)
+    if pretrained:
+        url = tn.TASKONOMY_PRETRAINED_URLS[f"{task}_encoder"]
+        state = torch.hub.load_state_dict_from_url(url, map_location="cpu", weights_only=True)
+        net.encoder.load_state_dict(state["state_dict"])
+    blocks = [n for n, _ in net.named_modules() if re.fullmatch(r"encoder\.layer\d\.\d+", n)]
+    return ModelAdapter(
+        name=f"taskonomy:{task}" + ("" if pretrained else f"-untrained-seed{seed}"),
+        module=net.eval(),
+        preprocess=Preprocess(size=256, crop_pct=1.0, mean=(0.5,) * 3, std=(0.5,) * 3),
+        default_layers=blocks,
+        weights_id=weights_hash(net),
+        paradigm=f"task-trained ({task})" if pretrained else "untrained",
+        citation=_TASKONOMY,
+        layer_aliases={f"{b}.relu": b for b in blocks},
     )
 
 
@@ -316,6 +406,7 @@ SOURCES: dict[str, Callable[[str, bool, int], ModelAdapter]] = {
     "timm": lambda name, p, s: _timm(name, p, s),
     "torchvision": lambda name, p, s: _torchvision(name, p, s),
     "openclip": lambda name, p, s: _openclip(name, p, s),
+    "taskonomy": lambda name, p, s: _taskonomy(name, p, s),
 }
 
 
