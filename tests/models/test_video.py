@@ -218,6 +218,35 @@ def test_hugging_face_video_model_from_a_local_folder(tmp_path):
     assert untrained.weights_id != model.weights_id
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
+def test_v_jepa_2_is_a_video_model_fed_clips_with_its_authors_block_names(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.VJEPA2Config(
+        hidden_size=32, num_hidden_layers=3, num_attention_heads=2, pred_hidden_size=16,
+        pred_num_hidden_layers=1, pred_num_attention_heads=2, crop_size=32, frames_per_clip=4,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    transformers.VJEPA2Model(config).save_pretrained(tmp_path / "vjepa2")
+    model = ca.load_model(f"hf:{tmp_path / 'vjepa2'}", pretrained=False, seed=1)
+    assert model.kind == "video" and model.frames == 4 and model.input_name == "pixel_values_videos"
+    assert model.default_layers == ["encoder.layer.0", "encoder.layer.1", "encoder.layer.2"]
+    assert model.module_path("blocks.2") == "encoder.layer.2"
+    clips = [write_video(tmp_path / f"c{i}.mkv", moving_square(8, seed=i)) for i in range(3)]
+    md = ca.extract(
+        model, clips, layers=["blocks.0", "blocks.2"], pool="avg", cache=False, progress=False
+    )
+    assert md.layers() == ["blocks.0", "blocks.2"] and md[(md.models[0], "blocks.2")].shape == (
+        3,
+        32,
+    )
+    direct = ca.extract(
+        model, clips, layers=["encoder.layer.2"], pool="avg", cache=False, progress=False
+    )
+    np.testing.assert_array_equal(
+        md[(md.models[0], "blocks.2")].values, direct[(direct.models[0], "encoder.layer.2")].values
+    )
+
+
 def test_missing_weights_are_a_clear_error_never_a_random_init(monkeypatch):
     import torchvision.models as tvm
 

@@ -3,8 +3,10 @@
 The model's own image processor gives the preprocessing (resize, centre crop, mean and SD);
 its transformer blocks (``...layer.N`` / ``...layers.N``) are the default layers, whose outputs
 are (batch, tokens, features): pool them with ``pool="avg"`` (mean token) or ``"cls"``.
-Video models (VideoMAE, TimeSformer, ViViT) take clips of ``config.num_frames`` frames as
-``pixel_values`` (batch, frames, channels, height, width).
+Video models (VideoMAE, TimeSformer, ViViT, V-JEPA 2) take clips of ``config.num_frames``
+(V-JEPA 2: ``frames_per_clip``) frames as ``pixel_values`` (V-JEPA 2: ``pixel_values_videos``),
+(batch, frames, channels, height, width); V-JEPA 2's encoder blocks also answer to its authors'
+names ``blocks.N``, and its predictor's blocks are not default layers.
 
 ``pretrained=True`` loads the weights of a local folder (``save_pretrained`` layout) or of a
 hub id (downloaded by transformers into its cache; offline, only what is cached there).
@@ -24,7 +26,12 @@ from crossalign.models.stimuli import IMAGENET, Preprocess
 __all__ = ["VIDEO_MODEL_TYPES", "load_hf"]
 
 #: Hugging Face model types that take clips.
-VIDEO_MODEL_TYPES = ("videomae", "timesformer", "vivit")
+VIDEO_MODEL_TYPES = ("videomae", "timesformer", "vivit", "vjepa2")
+#: The keyword a model type takes its input by (default ``pixel_values``).
+_INPUT_NAMES = {"vjepa2": "pixel_values_videos"}
+#: Other names of a model type's blocks: (pattern of the module path, the other name), e.g.
+#: V-JEPA 2's ``blocks.N`` of its authors' code (the names Hoefling et al. 2026 use).
+_BLOCK_NAMES = {"vjepa2": (r"encoder\.layer\.(\d+)", r"blocks.\1")}
 
 _WOLF = """@inproceedings{wolf2020transformers,
   title={Transformers: State-of-the-Art Natural Language Processing},
@@ -121,7 +128,13 @@ def load_hf(source: str, pretrained: bool = True, seed: int = 0) -> ModelAdapter
         module = tf.AutoModel.from_config(config)
     module.eval()
     video = config.model_type in VIDEO_MODEL_TYPES
-    blocks = [n for n, _ in module.named_modules() if re.search(r"(^|\.)layers?\.\d+$", n)]
+    blocks = [
+        n
+        for n, _ in module.named_modules()
+        if re.search(r"(^|\.)layers?\.\d+$", n) and not n.startswith("predictor.")
+    ]
+    pattern, other = _BLOCK_NAMES.get(config.model_type, ("", ""))
+    aliases = {re.sub(pattern, other, n): n for n in blocks if pattern and re.fullmatch(pattern, n)}
     label = source if not Path(source).is_dir() else Path(source).name
     return ModelAdapter(
         name=f"hf:{label}" + ("" if pretrained else f"-untrained-seed{seed}"),
@@ -132,7 +145,8 @@ def load_hf(source: str, pretrained: bool = True, seed: int = 0) -> ModelAdapter
         paradigm=("video" if video else "user") if pretrained else "untrained",
         citation=_WOLF,
         kind="video" if video else "image",
-        frames=int(getattr(config, "num_frames", 16)),
+        frames=int(getattr(config, "num_frames", None) or getattr(config, "frames_per_clip", 16)),
         video_layout="BTCHW",
-        input_name="pixel_values",
+        input_name=_INPUT_NAMES.get(config.model_type, "pixel_values"),
+        layer_aliases=aliases,
     )
