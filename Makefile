@@ -28,7 +28,9 @@ demo: install
 # fixtures are built once), each with one BLAS and PyTorch thread (2 workers on 2 cores);
 # WORKERS=0 runs them in this process
 WORKERS ?= 2
-THREADS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+# and with compiled modules kept (an environment that sets PYTHONDONTWRITEBYTECODE recompiles
+# every module and test file in each worker, about 10 s of every run)
+THREADS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONDONTWRITEBYTECODE=
 
 test: install
 	$(THREADS) $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope

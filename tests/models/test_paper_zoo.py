@@ -66,6 +66,7 @@ def _check_runnable(name, monkeypatch):
     assert md.layers() == list(entry.layers) and md.n_stimuli == 3
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 @pytest.mark.parametrize("name", ["timm_resnet18.a1_in1k", "taskonomy_colorization"])
 def test_a_runnable_paper_model_builds_with_its_layers_and_runs_a_clip_batch(name, monkeypatch):
     _check_runnable(name, monkeypatch)

@@ -61,6 +61,7 @@ def test_a_time_by_time_map_equals_mne_with_lattice_neighbours():
     _same(cluster_test(x, seed=2, **kw), _mne(x.copy(), 2, **kw))
 
 
+@pytest.mark.slow  # over 0.5 s: in make test, not the everyday subset
 def test_planted_effects_are_found_and_null_data_rarely():
     found = cluster_test(_subjects(1, effect=((15, 30, 1.5), (40, 46, -1.5))), n_permutations=500)
     significant = found.significant(0.05)
