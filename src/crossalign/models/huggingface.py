@@ -145,7 +145,7 @@ def load_hf(source: str, pretrained: bool = True, seed: int = 0) -> ModelAdapter
         paradigm=("video" if video else "user") if pretrained else "untrained",
         citation=_WOLF,
         kind="video" if video else "image",
-        frames=int(getattr(config, "num_frames", None) or getattr(config, "frames_per_clip", 16)),
+        frames=int(getattr(config, "num_frames", 0) or getattr(config, "frames_per_clip", 16)),
         video_layout="BTCHW",
         input_name=_INPUT_NAMES.get(config.model_type, "pixel_values"),
         layer_aliases=aliases,
