@@ -32,8 +32,8 @@ def test_the_47_models_by_family_each_runnable_or_saying_why_not():
     assert len(ZOO["timm_resnet18.a1_in1k"].layers) == 8
     assert "encoder.layer2.3.relu" not in ZOO["taskonomy_normal"].layers
     assert ZOO["vggt_vggt-1b"].frames.startswith("1.5 fps")
-    assert {m.tag for m in RUNNABLE.values()} == {"a1_in1k", "fb_in1k", "openai", ""}
-    assert {m.family for m in RUNNABLE.values()} == {"timm", "CLIP", "Taskonomy"}
+    assert {m.tag for m in RUNNABLE.values()} == {"a1_in1k", "fb_in1k", "openai", "", "1000 epochs"}
+    assert {m.family for m in RUNNABLE.values()} == {"timm", "CLIP", "Taskonomy", "VISSL SimCLR"}
 
 
 def test_models_paper_prints_the_table():
@@ -49,9 +49,8 @@ def test_models_paper_prints_the_table():
 
 def _check_runnable(name, monkeypatch):
     entry = RUNNABLE[name]
-    pytest.importorskip(
-        {"timm": "timm", "CLIP": "open_clip", "Taskonomy": "visualpriors"}[entry.family]
-    )
+    needs = {"timm": "timm", "CLIP": "open_clip", "Taskonomy": "visualpriors"}
+    pytest.importorskip(needs.get(entry.family, "torchvision"))
     import crossalign as ca
     from crossalign.models import Preprocess, extract, load_model
     from crossalign.models.extract import select_layers

@@ -168,9 +168,8 @@ _HOEFLING2026: tuple[PaperModel, ...] = (
     ),
     *(
         PaperModel(f"vissl_simclr_{arch}_1000epochs", "VISSL SimCLR",
-                   f"vissl/simclr_{arch}_1000epochs", "1000 epochs", layers, status="planned",
-                   reason="torchvision ResNets reading VISSL's checkpoint layout are not in "
-                   "crossalign yet")
+                   f"vissl/simclr_{arch}_1000epochs", "1000 epochs", layers,
+                   model=f"vissl:simclr_{arch}_1000epochs")
         for arch, layers in (
             ("resnet50", _RESNET50),
             ("resnet101", _blocks("layer", "1.0 1.2 2.1 3.0 3.2 3.4 3.7 3.9 3.11 3.14 3.16 "

@@ -22,6 +22,7 @@ from crossalign.errors import InputError, InputTypeError, MissingFileError
 from crossalign.models.adapters import ModelAdapter, weights_hash
 from crossalign.models.huggingface import load_hf
 from crossalign.models.stimuli import IMAGENET, Preprocess
+from crossalign.models.vissl import VISSL_CHECKPOINTS, vissl_trunk
 
 __all__ = [
     "MODELS",
@@ -351,6 +352,45 @@ def _taskonomy_net(encoder: Any, grey: bool) -> Any:
     return TaskonomyNet()
 
 
+_VISSL = """@misc{goyal2021vissl,
+  title={VISSL}, author={Goyal, Priya and Duval, Quentin and Reizenstein, Jeremy and Leavitt,
+  Matthew and Xu, Min and Lefaudeux, Benjamin and Singh, Mannat and Reis, Vinicius and Caron,
+  Mathilde and Bojanowski, Piotr and Joulin, Armand and Misra, Ishan},
+  howpublished={\\url{https://github.com/facebookresearch/vissl}}, year={2021}}"""
+
+
+def _vissl(name: str, pretrained: bool, seed: int) -> ModelAdapter:
+    """A VISSL SimCLR trunk (:mod:`crossalign.models.vissl`) as a torchvision ResNet without
+    its classifier, fed ImageNet-normalised images."""
+    import torch
+    import torchvision.models as tvm
+
+    check_option(name, "model", list(VISSL_CHECKPOINTS), "vissl")
+    arch, url = VISSL_CHECKPOINTS[name]
+    if pretrained and get_option("offline"):
+        raise RuntimeError(
+            f"VISSL's {name!r} checkpoint is downloaded ({url}), and downloads are switched off "
+            "(CROSSALIGN_OFFLINE is set); a copy in $TORCH_HOME/hub/checkpoints is read "
+            "without a download. Use pretrained=False (random initialisation, seeded)."
+        )
+    torch.manual_seed(seed)
+    module = tvm.get_model(arch, weights=None)
+    module.fc = torch.nn.Identity()
+    if pretrained:
+        checkpoint = torch.hub.load_state_dict_from_url(url, map_location="cpu", weights_only=True)
+        module.load_state_dict(vissl_trunk(checkpoint))
+    return ModelAdapter(
+        name=f"vissl:{name}" + ("" if pretrained else f"-untrained-seed{seed}"),
+        module=module.eval(),
+        preprocess=Preprocess(size=256, crop_pct=1.0),
+        default_layers=[n for n, _ in module.named_children() if n.startswith("layer")],
+        weights_id=weights_hash(module),
+        paradigm="self-supervised (SimCLR)" if pretrained else "untrained",
+        citation=_VISSL,
+        weights_tag=name.split("_")[-1].replace("epochs", " epochs"),
+    )
+
+
 #: Taskonomy tasks whose encoder takes one (grey) channel.
 _GREY_TASKS = ("colorization",)
 _TASKONOMY = """@inproceedings{zamir2018taskonomy,
@@ -407,6 +447,7 @@ SOURCES: dict[str, Callable[[str, bool, int], ModelAdapter]] = {
     "torchvision": lambda name, p, s: _torchvision(name, p, s),
     "openclip": lambda name, p, s: _openclip(name, p, s),
     "taskonomy": lambda name, p, s: _taskonomy(name, p, s),
+    "vissl": lambda name, p, s: _vissl(name, p, s),
 }
 
 
