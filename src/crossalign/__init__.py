@@ -31,6 +31,7 @@ from crossalign.analysis.temporal import (
     rdm_movie,
     temporal_generalisation,
     time_course,
+    time_courses,
 )
 from crossalign.compute import backends
 from crossalign.compute.context import Context, using
@@ -102,6 +103,7 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     "rdm_movie",
     "temporal_generalisation",
     "time_course",
+    "time_courses",
     "cross_region_matrix",
     "model_cross_region_matrix",
     "model_to_brain_matrix",

@@ -13,6 +13,7 @@ from crossalign.analysis.temporal import (
     sliding_windows,
     temporal_generalisation,
     time_course,
+    time_courses,
 )
 from crossalign.errors import InputError
 
@@ -161,3 +162,21 @@ def test_latency_intervals_contain_the_planted_onset_and_peak():
     assert abs(lat.onset - 0.16) <= 0.01 and lat.peak_ci[1] - lat.peak_ci[0] < 0.1
     with pytest.raises(InputError, match=r"'times' argument must have 500 values"):
         latencies(courses, times[:10])
+
+
+def test_time_courses_are_labelled_and_equal_each_pairs_time_course():
+    rng = np.random.default_rng(9)
+    movies = {(s, r): rdm_movie(_recording(10 * i + k)[..., :8], "correlation")
+              for i, s in enumerate(("s1", "s2")) for k, r in enumerate(("V1", "IT"))}  # fmt: skip
+    layers = {"conv": rng.normal(size=190), "fc": rng.normal(size=190)}
+    out = time_courses(layers, movies, times=np.arange(8) * 0.01, metric="pearson")
+    assert out.dims == ("reference", "subject", "region", "time") and out.shape == (2, 2, 2, 8)
+    assert list(out.reference.values) == ["conv", "fc"] and out.attrs["metric"] == "pearson"
+    np.testing.assert_allclose(
+        out.sel(reference="fc", subject="s2", region="IT").values,
+        time_course(layers["fc"], movies[("s2", "IT")], metric="pearson"),
+        rtol=0,
+        atol=1e-12,
+    )
+    with pytest.raises(InputError, match=r"must map \(subject, region\)"):
+        time_courses(layers, {"V1": movies[("s1", "V1")]})

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from crossalign.compute.context import Context, current_context
 from crossalign.compute.crossval import cv_rdm_vector, noise_precision
@@ -38,6 +39,7 @@ __all__ = [
     "sliding_windows",
     "temporal_generalisation",
     "time_course",
+    "time_courses",
 ]
 
 
@@ -242,6 +244,60 @@ def cross_region_movie(
     ctx = current_context() if ctx is None else ctx
     out = np.stack([pairwise_scores(frame, metric=metric, context=ctx) for frame in stack])
     return out, regions
+
+
+def time_courses(
+    references: Mapping[Any, np.ndarray],
+    movies: Mapping[tuple[Any, Any], np.ndarray],
+    times: np.ndarray | None = None,
+    *,
+    metric: str | Metric = "spearman",
+    ctx: Context | None = None,
+) -> xr.DataArray:
+    """Static RDMs (a model's layers, or fMRI regions for MEG-fMRI fusion; Cichy, Pantazis &
+    Oliva 2014) scored against every subject's and region's RDM movie at every time point.
+
+    Parameters
+    ----------
+    references : mapping of label to numpy.ndarray
+        RDM vectors (m,), e.g. ``{layer: rdm}``.
+    movies : mapping of (subject, region) to numpy.ndarray
+        RDM movies (time, m) with the same stimuli and time points.
+    times : numpy.ndarray, optional
+        The time of each point (seconds); default the indices.
+    metric : str or Metric
+    ctx : Context, optional
+
+    Returns
+    -------
+    xarray.DataArray
+        Dimensions (reference, subject, region, time), labelled; NaN where a (subject, region)
+        has no movie.
+    """
+    labels = list(references)
+    stack = np.stack([_movie(references[k], str(k))[0] for k in labels])
+    keys = list(movies)
+    if not keys or any(not (isinstance(k, tuple) and len(k) == 2) for k in keys):
+        raise InputError("The 'movies' argument must map (subject, region) to RDM movies.")
+    subjects = list(dict.fromkeys(k[0] for k in keys))
+    regions = list(dict.fromkeys(k[1] for k in keys))
+    n_time = len(_movie(movies[keys[0]], "movie"))
+    t = np.arange(n_time) if times is None else np.asarray(times)
+    if t.shape != (n_time,):
+        raise InputError(f"The 'times' argument must have {n_time} values. Got {t.shape}.")
+    out = np.full((len(labels), len(subjects), len(regions), n_time), np.nan)
+    for subject, region in keys:
+        movie = _movie(movies[(subject, region)], f"{subject}/{region}", stack.shape[1])
+        if len(movie) != n_time:
+            raise InputError("Every movie must have the same time points.")
+        scores = temporal_generalisation(stack, movie, metric=metric, ctx=ctx)
+        out[:, subjects.index(subject), regions.index(region)] = scores
+    return xr.DataArray(
+        out,
+        dims=("reference", "subject", "region", "time"),
+        coords={"reference": labels, "subject": subjects, "region": regions, "time": t},
+        attrs={"metric": metric if isinstance(metric, str) else metric.label},
+    )
 
 
 def lag_profiles(
