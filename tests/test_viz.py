@@ -120,3 +120,37 @@ def test_duplicated_regions_and_infinite_values_are_refused(mmp):
             parcel_vertex_values({"V1": 1.0, "V2": value}, mmp)
     mesh = parcel_vertex_values({"V1": 1.0, "V2": np.nan}, mmp)  # NaN: no value (grey)
     assert np.isnan(mesh["L"]).sum() > 0 and np.nanmax(mesh["L"]) == 1.0
+
+
+def test_time_courses_draw_a_band_per_line_and_bars_under_significant_clusters():
+    pytest.importorskip("matplotlib")
+    import xarray as xr
+
+    from crossalign.viz import plot_time_courses
+
+    rng = np.random.default_rng(0)
+    t = np.arange(40) * 0.01
+    effect = np.where((t > 0.1) & (t < 0.25), 1.0, 0.0)
+    data = np.stack([effect + 0.3 * rng.normal(size=(10, 40)), 0.3 * rng.normal(size=(10, 40))])
+    courses = xr.DataArray(
+        data[:, :, None, :],
+        dims=("reference", "subject", "region", "time"),
+        coords={
+            "reference": ["layer1", "noise"],
+            "subject": range(10),
+            "region": ["V1"],
+            "time": t,
+        },
+    )
+    fig = plot_time_courses(courses, n_bootstrap=100, n_permutations=200)
+    ax = fig.axes[0]
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["layer1", "noise"]
+    assert len(ax.collections) == 2  # one bootstrap band per line
+    bars = [line for line in ax.lines if np.isnan(np.asarray(line.get_ydata(), float)).any()]
+    assert len(bars) == 1  # only the effect has a significant cluster
+    marked = t[np.isfinite(bars[0].get_ydata())]
+    assert marked.min() >= 0.09 and marked.max() <= 0.26
+    with pytest.raises(
+        ValueError, match=r"dimensions \('reference', 'subject', 'region', 'time'\)"
+    ):
+        plot_time_courses(courses.transpose("time", ...))

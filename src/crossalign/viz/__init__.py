@@ -3,6 +3,7 @@
 Modules
 -------
 cortex   per-parcel values on the fsLR32k cortex (lateral and medial views, both hemispheres)
+time     time courses with bootstrap bands and significant clusters
 """
 
 from crossalign.viz.cortex import (
@@ -12,6 +13,7 @@ from crossalign.viz.cortex import (
     plot_parcel_maps,
     plot_parcels,
 )
+from crossalign.viz.time import plot_time_courses
 
 __all__ = [
     "network_order",
@@ -19,4 +21,5 @@ __all__ = [
     "plot_network_matrix",
     "plot_parcel_maps",
     "plot_parcels",
+    "plot_time_courses",
 ]
