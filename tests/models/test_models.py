@@ -331,3 +331,22 @@ def test_trained_beats_untrained_on_cichy_it(cichy, lite):
         assert list(md.stimuli) == list(cichy.stimuli)
         best[adapter.paradigm] = max(spearman.score(it, v) for v in md.rdm_vectors())
     assert best["supervised"] > best["untrained"] + 0.1, best
+
+
+def test_auto_projection_is_the_very_sparse_one_at_the_jl_dimension_of_all_stimuli(images):
+    from crossalign.models.projection import jl_dimension
+
+    adapter = as_adapter(TinyNet(), preprocess=Preprocess(size=64, crop_pct=1.0))
+    kw = {"layers": ["conv", "fc"], "cache": False, "progress": False}
+    raw = extract(adapter, images, **kw)
+    auto = extract(adapter, images, projection="auto", projection_fit=[0, 1], **kw)
+    k = jl_dimension(7)  # all 7 stimuli (auto is not fitted to projection_fit)
+    conv = raw[("TinyNet", "conv")].values.astype(np.float64)
+    assert conv.shape[1] == 16384 > k and auto.attrs["projection"] == "auto"
+    np.testing.assert_allclose(
+        auto[("TinyNet", "conv")].values,
+        conv @ sparse_projection(16384, k, 0),
+        rtol=1e-5,
+        atol=1e-4,
+    )
+    np.testing.assert_array_equal(auto[("TinyNet", "fc")].values, raw[("TinyNet", "fc")].values)

@@ -236,8 +236,6 @@ class ProjectionSetting:
         if isinstance(value, str):
             rule = PROJECTIONS.get(value)  # raises naming the closest rule
             n_rows = n_stimuli if n_fit is None or not rule.fitted else n_fit
-            if value == "auto":  # a dimension fixed now: the cache keys of earlier runs hold
-                value = jl_dimension(n_rows)
             return cls(value, rule.seed if seed is None else int(seed), n_rows)
         ok = value is None or (
             isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 1
