@@ -44,7 +44,11 @@ def test_conditions_trials_and_channel_picks_become_responses():
 
 def test_unknown_channels_and_other_objects_are_refused():
     epochs, _, _ = _epochs()
-    with pytest.raises(InputError, match=r"Region 'v1' names channels the epochs do not have"):
+    with pytest.raises(
+        InputError,
+        match=r"'regions' argument gives region 'v1' channels the epochs do not have: "
+        r"\['EEG999'\]. Expected channel names of the epochs, e.g. \['MEG000'",
+    ):
         from_epochs(epochs, {"v1": ["EEG999"]})
     with pytest.raises(InputError, match=r"must be MNE Epochs or EpochsArray. Got ndarray"):
         from_epochs(np.ones((3, 4, 5)))

@@ -34,7 +34,7 @@ def _vissl_checkpoint(path, arch="resnet50", seed=5, layout="classy"):
 def test_a_checkpoint_in_vissls_layout_loads_into_the_trunk(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.delenv("CROSSALIGN_OFFLINE", raising=False)
-    _, url = VISSL_CHECKPOINTS["simclr_resnet50_1000epochs"]
+    _, url, _ = VISSL_CHECKPOINTS["simclr_resnet50_1000epochs"]
     cached = tmp_path / "torch" / "hub" / "checkpoints" / os.path.basename(url)
     reference = _vissl_checkpoint(cached)  # in torch's cache: read without a download
     adapter = ca.load_model("vissl:simclr_resnet50_1000epochs")

@@ -25,7 +25,7 @@ import xarray as xr
 from crossalign.compute.context import Context, current_context
 from crossalign.compute.crossval import cv_rdm_vector, noise_precision
 from crossalign.compute.rdm import DISTANCES, rdm_vectors
-from crossalign.engine.core import pairwise_scores
+from crossalign.engine.core import cross, pairwise_scores, prepare
 from crossalign.errors import InputError
 from crossalign.metrics import Metric
 from crossalign.stats.resampling import bootstrap_indices, percentile_ci
@@ -286,11 +286,13 @@ def time_courses(
     if t.shape != (n_time,):
         raise InputError(f"The 'times' argument must have {n_time} values. Got {t.shape}.")
     out = np.full((len(labels), len(subjects), len(regions), n_time), np.nan)
+    ctx = current_context() if ctx is None else ctx
+    prepared = prepare(metric, stack, labels, context=ctx)  # the references once
     for subject, region in keys:
         movie = _movie(movies[(subject, region)], f"{subject}/{region}", stack.shape[1])
         if len(movie) != n_time:
             raise InputError("Every movie must have the same time points.")
-        scores = temporal_generalisation(stack, movie, metric=metric, ctx=ctx)
+        scores = cross(prepared, prepare(metric, movie, context=ctx))
         out[:, subjects.index(subject), regions.index(region)] = scores
     return xr.DataArray(
         out,

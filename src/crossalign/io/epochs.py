@@ -65,9 +65,9 @@ def from_epochs(epochs: Any, regions: Mapping[str, Sequence[str]] | None = None)
         missing = [c for c in channels if c not in names]
         if missing or not channels:
             raise InputError(
-                f"Region {region!r} names channels the epochs do not have: {missing[:5]}"
-                if missing
-                else f"Region {region!r} names no channel."
+                f"The 'regions' argument gives region {region!r} "
+                + (f"channels the epochs do not have: {missing[:5]}" if missing else "no channel")
+                + f". Expected channel names of the epochs, e.g. {names[:3]}."
             )
     data = np.asarray(epochs.get_data(), dtype=np.float64)  # (trial, channel, time)
     codes = np.asarray(epochs.events[:, 2])

@@ -256,10 +256,9 @@ class Metric(ABC):
 def check_parameter(metric: Metric, name: str, ok: bool, expected: str) -> None:
     """Raise :class:`~crossalign.errors.InputError` naming the parameter ``name`` of ``metric``,
     its value and ``expected`` unless ``ok``."""
-    if not ok:
-        Constraint(check=lambda _: False, expected=expected).validate(
-            name, getattr(metric, name), where=metric.name
-        )
+    Constraint(check=lambda _: ok, expected=expected).validate(
+        name, getattr(metric, name), where=metric.name
+    )
 
 
 def is_number(value: Any) -> bool:

@@ -366,7 +366,7 @@ def _vissl(name: str, pretrained: bool, seed: int) -> ModelAdapter:
     import torchvision.models as tvm
 
     check_option(name, "model", list(VISSL_CHECKPOINTS), "vissl")
-    arch, url = VISSL_CHECKPOINTS[name]
+    arch, url, epochs = VISSL_CHECKPOINTS[name]
     if pretrained and get_option("offline"):
         raise RuntimeError(
             f"VISSL's {name!r} checkpoint is downloaded ({url}), and downloads are switched off "
@@ -387,7 +387,7 @@ def _vissl(name: str, pretrained: bool, seed: int) -> ModelAdapter:
         weights_id=weights_hash(module),
         paradigm="self-supervised (SimCLR)" if pretrained else "untrained",
         citation=_VISSL,
-        weights_tag=name.split("_")[-1].replace("epochs", " epochs"),
+        weights_tag=f"{epochs} epochs",
     )
 
 

@@ -16,12 +16,14 @@ from crossalign.errors import InputError
 __all__ = ["VISSL_CHECKPOINTS", "vissl_trunk"]
 
 _ZOO = "https://dl.fbaipublicfiles.com/vissl/model_zoo/"
-#: SimCLR trunks of VISSL's model zoo: name -> (torchvision architecture, checkpoint URL).
-VISSL_CHECKPOINTS: Mapping[str, tuple[str, str]] = {
+#: SimCLR trunks of VISSL's model zoo: name -> (torchvision architecture, checkpoint URL,
+#: training epochs).
+VISSL_CHECKPOINTS: Mapping[str, tuple[str, str, int]] = {
     f"simclr_resnet{depth}_{epochs}epochs": (
         f"resnet{depth}",
         f"{_ZOO}simclr_rn{depth}_{epochs}ep_simclr_8node_resnet_16_07_20.{tag}/"
         f"model_final_checkpoint_phase{epochs - 1}.torch",
+        epochs,
     )
     for depth, epochs, tag in (
         (50, 100, "8edb093e"),

@@ -111,18 +111,20 @@ def _largest(masses: np.ndarray, tail: int) -> float:
 
 
 def _null_maxima(x: np.ndarray, signs: np.ndarray, threshold: float, tail: int) -> np.ndarray:
-    """The largest cluster mass (signed) of each sign pattern: the t values of all patterns
-    from one product (the sum of squares does not change when signs flip)."""
+    """The largest cluster mass (signed) of each sign pattern: the t values of a block of
+    patterns from one product (the sum of squares does not change when signs flip), then the
+    clusters of each."""
     n = x.shape[0]
     flat = x.reshape(n, -1)
     squares = np.sum(flat * flat, axis=0)
     out = np.empty(len(signs))
-    for i, s in enumerate(signs):
-        mean = (s @ flat) / n
-        var = (squares - n * mean * mean) / (n - 1)
-        t = (mean / np.sqrt(var / n)).reshape(x.shape[1:])
-        masses = _clusters(t, threshold, tail)[1]
-        out[i] = masses[np.argmax(np.abs(masses))] if masses.size else 0.0
+    step = max(1, 2**24 // max(flat.shape[1], 1))  # ~128 MB of t values per block
+    for start in range(0, len(signs), step):
+        mean = signs[start : start + step] @ flat / n
+        t = mean / np.sqrt((squares - n * mean * mean) / (n - 1) / n)
+        for i, row in enumerate(t):
+            masses = _clusters(row.reshape(x.shape[1:]), threshold, tail)[1]
+            out[start + i] = masses[np.argmax(np.abs(masses))] if masses.size else 0.0
     return out
 
 
