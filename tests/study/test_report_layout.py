@@ -252,6 +252,8 @@ def test_a_parcellated_study_draws_cortex_maps(tmp_path, rng):
     assert [n.split("_")[1] for n in names].count("brain") == 1
     assert any(n.endswith(".png") and "_net-" in n for n in names)  # the model's maps
     assert len(names) == 3  # the ordered matrix, the brain's maps, the model's maps
+    pdfs = {p.name: p.stat().st_size for p in (tmp_path / "out" / "figures").glob("cortex_*.pdf")}
+    assert len(pdfs) == 3 and max(pdfs.values()) < 1_000_000, pdfs  # meshes as rasters
     html = result["report"].read_text()
     assert "Cortex maps per model" in html and "ordered by the cortical network" in html
     # regions that are not parcels of the named map are refused before anything runs

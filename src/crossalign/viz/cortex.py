@@ -189,8 +189,13 @@ def _panel(
     ok = np.isfinite(face_values)
     rgba[ok] = colours(face_values[ok])
     ax.add_collection(
-        PolyCollection(
-            list(xy), facecolors=rgba, edgecolors="face", linewidths=0, antialiased=False
+        PolyCollection(  # a raster in vector files: a PDF of ~10^5 polygons is slow and huge
+            list(xy),
+            facecolors=rgba,
+            edgecolors="face",
+            linewidths=0,
+            antialiased=False,
+            rasterized=True,
         )
     )
     ax.set_xlim(xy[..., 0].min(), xy[..., 0].max())

@@ -145,16 +145,33 @@ def save_figure(fig: Any, folder: Path, name: str) -> Path:
     import matplotlib.pyplot as plt
     from PIL import Image
 
+    bbox = _laid_out(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches=bbox)
     buffer.seek(0)
     image = Image.open(buffer).convert("RGB").quantize(colors=256)
     png = write_atomic(folder / f"{name}.png", lambda tmp: image.save(tmp, "PNG", optimize=True))
-    write_atomic(
-        folder / f"{name}.pdf", lambda tmp: fig.savefig(tmp, format="pdf", bbox_inches="tight")
+    write_atomic(  # rasterized parts (cortex meshes) at twice the PNG's resolution
+        folder / f"{name}.pdf",
+        lambda tmp: fig.savefig(tmp, format="pdf", dpi=2 * DPI, bbox_inches=bbox),
     )
     plt.close(fig)
     return png
+
+
+def _laid_out(fig: Any) -> Any:
+    """Lay ``fig`` out once and freeze it: the tight bounding box (in inches, padded as
+    matplotlib's ``bbox_inches="tight"`` pads it) that both files are cut to. Without this,
+    each file would lay the figure out twice (once to measure, once to draw)."""
+    import matplotlib as mpl
+
+    fig.draw_without_rendering()  # runs the layout engine, measures every text
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer())
+    # the positions just computed hold for both files: no engine left, so that saving draws
+    # each file once ("none" would leave a placeholder engine that savefig measures again)
+    with mpl.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
+    return bbox.padded(mpl.rcParams["savefig.pad_inches"])
 
 
 def region_matrix(rows: pd.DataFrame, regions: list[str]) -> np.ndarray:
