@@ -139,7 +139,7 @@ def test_a_study_names_a_plugin_model_and_metric(site, data_dir, tmp_path):
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PluginWarning)
-        result = run_study(config, tmp_path / "out")
+        result = run_study(config, tmp_path / "out", report=False)
     summary = result["summary"]
     assert set(summary["model"]) == {"tiny"} and set(summary["metric"]) == {"plugin_pearson"}
     assert np.isfinite(summary["score_mean"]).all()

@@ -343,9 +343,30 @@ def _execution(
         yield
 
 
-def _run_and_report(config: Any, out_dir: Path, resume: bool, allow_user_modules: bool) -> None:
+ReportOpt = Annotated[
+    bool,
+    typer.Option(
+        help="Draw the figures and write the report (--no-report: the database only; a later "
+        "--resume writes the report without computing again)."
+    ),
+]
+
+
+def _run_and_report(
+    config: Any,
+    out_dir: Path,
+    resume: bool,
+    allow_user_modules: bool,
+    report: bool = True,
+    study_file: Path | None = None,
+) -> None:
     result = run_study(
-        config, out_dir, resume=resume, allow_user_modules=allow_user_modules, console=out
+        config,
+        out_dir,
+        resume=resume,
+        allow_user_modules=allow_user_modules,
+        console=out,
+        report=report,
     )
     summary = result["summary"]
     if not summary.empty:
@@ -367,12 +388,17 @@ def _run_and_report(config: Any, out_dir: Path, resume: bool, allow_user_modules
                 f"{best['region']} ({best['score_mean']:.3f}, layer {best.get('layer', '')})",
             )
         out.print(table)
-    out.print(f"Report:   {result['report']}")
+    if result["report"] is not None:
+        out.print(f"Report:   {result['report']}")
     out.print(
         f"Database: {result['database']}  (query: crossalign results "
         f'{result["database"]} "SELECT ...")'
     )
-    out.print(f"Figures:  {result['report'].parent / 'figures'}")
+    if result["report"] is not None:
+        out.print(f"Figures:  {result['report'].parent / 'figures'}")
+    else:
+        again = f"crossalign run {study_file} --out {out_dir} --resume" if study_file else ""
+        out.print(f"No report written (--no-report); `{again}` writes it, computing nothing again.")
 
 
 @app.command()
@@ -411,13 +437,15 @@ def run(
     dtype: DtypeOpt = "float64",
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    report: ReportOpt = True,
 ) -> None:
     """Run a study from a TOML config (datasets, models, metrics, splits, bootstrap)."""
     config = load_study(study)
     if memory_budget is not None:
         config = config.model_copy(update={"memory_budget": memory_budget})
     with _execution(backend, dtype, workers, scheduler):
-        _run_and_report(config, out_dir or _default_out(study), resume, allow_user_modules)
+        folder = out_dir or _default_out(study)
+        _run_and_report(config, folder, resume, allow_user_modules, report, study)
 
 
 def _default_out(study: Path) -> Path:
@@ -455,6 +483,7 @@ def reproduce(
     ] = False,
     backend: BackendOpt = "numpy",
     dtype: DtypeOpt = "float64",
+    report: ReportOpt = True,
 ) -> None:
     """Run a published experiment as the paper ran it: writes the study it runs into --out
     (edit and rerun it with `crossalign run`), then runs it and writes the report."""
@@ -467,7 +496,7 @@ def reproduce(
     )
     path = write_reproduction(study, out, models_file, overwrite=overwrite)
     with _execution(backend, dtype, None, None):
-        _run_and_report(load_study(path), out, False, allow_user_modules)
+        _run_and_report(load_study(path), out, False, allow_user_modules, report, path)
 
 
 @app.command()

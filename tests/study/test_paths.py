@@ -116,7 +116,8 @@ def _options_of_every_command() -> set[str]:
     names: set[str] = set()
     for command in [group, *group.commands.values()]:  # type: ignore[attr-defined]
         for param in command.params:
-            names.update(o for o in param.opts if o.startswith("--"))
+            opts = [*param.opts, *getattr(param, "secondary_opts", [])]  # --x/--no-x
+            names.update(o for o in opts if o.startswith("--"))
     return names
 
 

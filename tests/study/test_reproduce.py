@@ -75,5 +75,7 @@ def test_reproduce_runs_on_a_fixture_and_stores_aps_for_every_parcel(tmp_path):
     parcels = {*PAPER_ROIS[:4], "other"}
     for metric in ("pearson", "predictivity"):
         assert set(aps[aps["metric"] == metric]["region"]) == parcels
-    rerun = CliRunner().invoke(app, ["run", str(Path(out) / "study.toml"), "--out", str(out)])
+    study = Path(out) / "study.toml"
+    rerun = CliRunner().invoke(app, ["run", str(study), "--out", str(out), "--no-report"])
     assert rerun.exit_code == 0, rerun.output
+    assert f"crossalign run {study} --out {out} --resume" in " ".join(rerun.output.split())

@@ -1,6 +1,7 @@
 """A run killed with SIGKILL at several points resumes to the numbers of an uninterrupted run."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,8 +38,15 @@ pool = "avg"
 
 
 def crossalign_run(
-    study: Path, out: Path, cache: Path, fault: str | None = None, resume: bool = False
+    study: Path,
+    out: Path,
+    cache: Path,
+    fault: str | None = None,
+    resume: bool = False,
+    report: bool = False,
 ) -> subprocess.CompletedProcess:
+    """``crossalign run`` in a child process; without the report unless asked (the numbers
+    are what these tests compare)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CROSSALIGN_CACHE_DIR": str(cache)}
     env.pop("CROSSALIGN_FAULT", None)
     if fault:
@@ -52,14 +60,15 @@ def crossalign_run(
         "--out",
         str(out),
         "--allow-user-modules",
+        "--report" if report else "--no-report",
     ] + (["--resume"] if resume else [])
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
 
 
-def numbers(out: Path) -> pd.DataFrame:
+def numbers(out: Path, status: str = "computed") -> pd.DataFrame:
     with ResultsStore(out / "results.duckdb") as store:
         runs = store.query("SELECT run_id, status FROM runs")
-        assert list(runs["status"]) == ["complete"], runs
+        assert list(runs["status"]) == [status], runs
         frame = store.results(runs["run_id"].iloc[0]).drop(columns="run_id")
         blocks = store.query("SELECT block, count(*) AS n FROM blocks GROUP BY block")
         assert (blocks["n"] == 1).all(), "a block was written twice"
@@ -75,12 +84,27 @@ def study(tmp_path_factory, data_dir):
     clean = folder / "clean"
     done = crossalign_run(path, clean, folder / "cache-clean")
     assert done.returncode == 0, done.stderr[-3000:]
-    return path, numbers(clean)
+    assert not (clean / "report.html").exists()
+    assert f"crossalign run {path} --out {clean} --resume" in " ".join(done.stdout.split())
+    return path, numbers(clean), clean
+
+
+def test_a_run_without_its_report_resumes_to_the_report_computing_nothing(study, tmp_path):
+    path, expected, clean = study
+    out = tmp_path / "out"
+    shutil.copytree(clean, out)
+    resumed = crossalign_run(path, out, tmp_path / "no-cache", resume=True, report=True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming run" in resumed.stdout
+    assert not (tmp_path / "no-cache").exists()  # no model ran again
+    assert (out / "report.html").stat().st_size > 50_000
+    got = numbers(out, "complete")
+    pd.testing.assert_frame_equal(got, expected)
 
 
 @pytest.mark.parametrize("fault", ["block-mid-write:3", "block-written:5", "extraction-batch:3"])
 def test_sigkill_then_resume_gives_identical_numbers(study, fault, tmp_path):
-    path, expected = study
+    path, expected, _ = study
     out = tmp_path / "out"
     killed = crossalign_run(path, out, tmp_path / "cache", fault=fault)
     assert killed.returncode == -9, (killed.returncode, killed.stderr[-2000:])

@@ -278,8 +278,8 @@ def test_resume_after_failure_keeps_what_was_written(data_dir, tmp_path, monkeyp
         done = store.query("SELECT block FROM blocks")["block"].tolist()
     assert len(done) == 3  # the brain block and two models, nothing half-written
     monkeypatch.setattr(study, "_evaluation_rows", real)
-    resumed = run_study(config, tmp_path, resume=True)
-    fresh = run_study(config, tmp_path / "fresh")
+    resumed = run_study(config, tmp_path, resume=True, report=False)
+    fresh = run_study(config, tmp_path / "fresh", report=False)
     a = resumed["summary"].sort_values(["model", "region"]).reset_index(drop=True)
     b = fresh["summary"].sort_values(["model", "region"]).reset_index(drop=True)
     np.testing.assert_allclose(a["score_mean"], b["score_mean"], atol=1e-12)

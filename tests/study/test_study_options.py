@@ -76,12 +76,9 @@ class Run:
     """One run of a config: its results, runs table and console output."""
 
     def __init__(self, config: dict, out: Path) -> None:
-        import crossalign.study.runner as report
 
-        console = Console(file=io.StringIO(), width=300)
-        with pytest.MonkeyPatch.context() as mp:  # figures are tested elsewhere
-            mp.setattr(report, "write_report", lambda r, c, o, i: ({}, o / "report.html"))
-            run_study(config, out, allow_user_modules=True, console=console)
+        console = Console(file=io.StringIO(), width=300)  # figures are tested elsewhere
+        run_study(config, out, allow_user_modules=True, console=console, report=False)
         self.printed = console.file.getvalue()
         with ResultsStore(out / "results.duckdb") as store:
             self.results = store.results()
@@ -545,7 +542,7 @@ def test_metric_parameters_in_a_study(tmp_path, rng):
     from crossalign.study.runner import run_study
     from crossalign.study.store import ResultsStore
 
-    result = run_study(config, tmp_path / "out")
+    result = run_study(config, tmp_path / "out", report=False)
     with ResultsStore(result["database"]) as store:
         rows = store.query(
             "SELECT region, target_region, value FROM results WHERE metric = 'mutual_knn(k=3)' "

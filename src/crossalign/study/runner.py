@@ -190,6 +190,7 @@ def run_study(
     resume: bool = False,
     allow_user_modules: bool = False,
     console: Any = None,
+    report: bool = True,
 ) -> dict[str, Any]:
     """Run a study; write ``results.duckdb``, ``figures/`` and ``report.html`` to ``out_dir``.
 
@@ -207,12 +208,17 @@ def run_study(
         Allow models that name Python code to import (``source = "module"``).
     console : rich.console.Console, optional
         Where progress, plans and warnings are printed.
+    report : bool
+        Draw the figures and write the report. With False (a headless compute node, say)
+        only the database is written and the run ends ``computed``; resuming it later
+        (``resume=True``) computes nothing again and writes the report.
 
     Returns
     -------
     dict
         ``{"run_id", "database", "report", "figures", "summary"}``; ``summary`` is a
-        DataFrame of the headline numbers (per dataset, model and region).
+        DataFrame of the headline numbers (per dataset, model and region); ``report`` is
+        None and ``figures`` empty when no report was asked for.
 
     Raises
     ------
@@ -228,11 +234,16 @@ def run_study(
         using(Context.from_options()),  # one context: every model reuses the brain side
         locked_folder(out_dir) as out,
     ):
-        return _run(cfg, out, resume, allow_user_modules, console)
+        return _run(cfg, out, resume, allow_user_modules, console, report)
 
 
 def _run(
-    cfg: StudyConfig, out: Path, resume: bool, allow_user_modules: bool, console: Any
+    cfg: StudyConfig,
+    out: Path,
+    resume: bool,
+    allow_user_modules: bool,
+    console: Any,
+    report: bool,
 ) -> dict[str, Any]:
     for text in cfg.overrides():
         warnings.warn(
@@ -255,16 +266,23 @@ def _run(
         except BaseException:
             store.finish(run_id, "failed")
             raise
-    figures, report = _report(results, cfg, out, run_id)
+    figures, written = _report(results, cfg, out, run_id) if report else ({}, None)
     with ResultsStore(out / "results.duckdb") as store:
-        store.finish(run_id, "complete")
+        if written is None:
+            store.finish(run_id, "computed", note=NO_REPORT)
+        else:
+            store.finish(run_id, "complete")
     return {
         "run_id": run_id,
         "database": out / "results.duckdb",
-        "report": report,
+        "report": written,
         "figures": figures,
         "summary": summary_table(results),
     }
+
+
+#: ``runs.note`` of a run computed without its report.
+NO_REPORT = "no report asked for (report=False); resume the run to write it"
 
 
 def _report(results: Any, cfg: StudyConfig, out: Path, run_id: str) -> tuple[Any, Path]:
