@@ -33,6 +33,7 @@ from crossalign.analysis.temporal import (
     time_course,
     time_courses,
 )
+from crossalign.analysis.temporal_aps import aps_time_courses
 from crossalign.compute import backends
 from crossalign.compute.context import Context, using
 from crossalign.compute.rdm import DISTANCES, compute_rdms, upper_triangle
@@ -96,6 +97,7 @@ __all__ = [  # noqa: RUF022 (grouped by topic, as in the API reference)
     "using",
     # cross-region matrices
     "PatternComparison",
+    "aps_time_courses",
     "cluster_test",
     "compare_matrices",
     "lag_profiles",
