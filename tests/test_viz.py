@@ -154,3 +154,69 @@ def test_time_courses_draw_a_band_per_line_and_bars_under_significant_clusters()
         ValueError, match=r"dimensions \('reference', 'subject', 'region', 'time'\)"
     ):
         plot_time_courses(courses.transpose("time", ...))
+
+
+@pytest.mark.slow  # over 0.5 s: a cluster test and a contour
+def test_a_time_by_time_map_shows_the_subject_mean_and_outlines_the_planted_cluster():
+    pytest.importorskip("matplotlib")
+    from crossalign.viz import plot_temporal_generalisation
+
+    rng = np.random.default_rng(1)
+    t = np.arange(20) * 0.05
+    block = np.zeros((20, 20))
+    block[5:10, 5:10] = 1.0  # generalisation inside 0.25-0.45 s only
+    maps = block + 0.3 * rng.normal(size=(12, 20, 20))
+    fig = plot_temporal_generalisation(maps, t, n_permutations=200)
+    ax = fig.axes[0]
+    np.testing.assert_allclose(ax.images[0].get_array(), maps.mean(axis=0))
+    np.testing.assert_allclose(ax.images[0].get_extent(), [0.0, 0.95, 0.0, 0.95])
+    outline = np.concatenate([p.vertices for c in ax.collections for p in c.get_paths()])
+    assert outline.min() >= 0.2 and outline.max() <= 0.5, outline  # around the cluster
+    one = plot_temporal_generalisation(block)  # one map: drawn, no test, no outline
+    assert not one.axes[0].collections
+    with pytest.raises(ValueError, match=r"'maps' argument must be finite \(subject, time"):
+        plot_temporal_generalisation(maps[:, :, :5])
+    with pytest.raises(ValueError, match=r"'times' argument must have 20 values"):
+        plot_temporal_generalisation(maps, t[:3])
+
+
+@pytest.mark.slow  # over 0.5 s: a constrained layout
+def test_matrices_over_time_are_small_multiples_at_the_nearest_times_on_one_scale():
+    pytest.importorskip("matplotlib")
+    import xarray as xr
+
+    from crossalign.viz import plot_matrices_over_time
+
+    rng = np.random.default_rng(2)
+    times = np.linspace(-0.1, 0.5, 13)
+    values = rng.random((13, 3, 3))
+    mats = xr.DataArray(
+        values,
+        dims=("time", "region", "target_region"),
+        coords={"time": times, "region": ["A", "B", "C"], "target_region": ["A", "B", "C"]},
+    )
+    fig = plot_matrices_over_time(mats, at=[0.0, 0.31])
+    panels = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in panels] == ["t = 0", "t = 0.3"]
+    np.testing.assert_array_equal(panels[1].images[0].get_array(), values[8])
+    limits = {ax.images[0].get_clim() for ax in panels}
+    assert limits == {(values[[2, 8]].min(), values[[2, 8]].max())}  # one colour scale
+    assert len([ax for ax in plot_matrices_over_time(mats, n=4).axes if ax.images]) == 4
+    with pytest.raises(ValueError, match=r"dimensions \('time', 'region', 'target_region'\)"):
+        plot_matrices_over_time(mats.transpose("region", ...))
+
+
+def test_latencies_are_drawn_with_their_intervals_one_row_per_label():
+    pytest.importorskip("matplotlib")
+    import crossalign as ca
+    from crossalign.viz import plot_latencies
+
+    early = ca.analysis.temporal.Latencies(0.1, 0.05, (0.08, 0.12), (0.03, 0.07), 0.5)
+    late = ca.analysis.temporal.Latencies(0.3, 0.2, (0.25, 0.35), (0.15, 0.24), 0.5)
+    fig = plot_latencies({"V1": early, "IT": late})
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["V1", "IT"]
+    spans = [tuple(line.get_xdata()) for line in ax.lines if len(line.get_xdata()) == 2]
+    assert spans == [(0.03, 0.07), (0.08, 0.12), (0.15, 0.24), (0.25, 0.35)]
+    with pytest.raises(ValueError, match=r"dict of label -> Latencies"):
+        plot_latencies([early])
