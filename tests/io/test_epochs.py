@@ -52,3 +52,52 @@ def test_unknown_channels_and_other_objects_are_refused():
         from_epochs(epochs, {"v1": ["EEG999"]})
     with pytest.raises(InputError, match=r"must be MNE Epochs or EpochsArray. Got ndarray"):
         from_epochs(np.ones((3, 4, 5)))
+
+
+@pytest.mark.slow  # over 0.5 s: rsatoolbox's import
+def test_an_rsatoolbox_temporal_dataset_round_trips_with_regions_and_uneven_trials():
+    """Trials (uneven per condition, in any order) in a TemporalDataset come back as the same
+    arrays in (condition, channel, repetition, time) cubes, NaN where a condition has fewer
+    trials, regions from a channel descriptor; their RDM movie equals rsatoolbox's
+    calc_rdm_movie of the dataset."""
+    pytest.importorskip("rsatoolbox")
+    from rsatoolbox.data import TemporalDataset
+    from rsatoolbox.rdm import calc_rdm_movie
+
+    from crossalign.io.epochs import from_temporal_dataset
+
+    rng = np.random.default_rng(0)
+    n_cond, n_chan, n_time = 6, 5, 7
+    reps = [3, 2, 3, 3, 1, 3]  # uneven trials per condition
+    rows = [(c, rng.normal(size=(n_chan, n_time))) for c in range(n_cond) for _ in range(reps[c])]
+    order = rng.permutation(len(rows))  # observations in any order
+    td = TemporalDataset(
+        np.stack([rows[i][1] for i in order]),
+        obs_descriptors={"stim": np.array([f"c{rows[i][0]}" for i in order])},
+        channel_descriptors={
+            "name": [f"ch{j}" for j in range(n_chan)],
+            "area": ["V1", "V1", "IT", "IT", "IT"],
+        },
+        time_descriptors={"time": np.arange(n_time) * 0.02 - 0.04},
+    )
+    got = from_temporal_dataset(td, condition="stim", region="area")
+    assert set(got.responses) == {"V1", "IT"} and got.channels["IT"] == ["ch2", "ch3", "ch4"]
+    np.testing.assert_allclose(got.times, np.arange(n_time) * 0.02 - 0.04)
+    for k, name in enumerate(got.conditions):
+        c = int(name[1:])
+        mine = [rows[i][1] for i in order if rows[i][0] == c]  # this condition, in order
+        cube = got.responses["IT"][k]  # (channel, repetition, time)
+        np.testing.assert_array_equal(
+            cube[:, : len(mine)].transpose(1, 0, 2), np.stack(mine)[:, 2:]
+        )
+        assert np.isnan(cube[:, len(mine) :]).all()
+    theirs = calc_rdm_movie(
+        td.subset_channel("area", "V1"), method="correlation", descriptor="stim"
+    )
+    order = [got.conditions.index(str(c)) for c in theirs.pattern_descriptors["stim"]]
+    mean = np.nanmean(got.responses["V1"], axis=2)[order]  # (condition, channel, time)
+    np.testing.assert_allclose(rdm_movie(mean, "correlation"), theirs.dissimilarities, atol=1e-10)
+    with pytest.raises(ValueError, match=r"observation descriptor 'conds'"):
+        from_temporal_dataset(td)
+    with pytest.raises(ValueError, match=r"channel descriptor 'region'.*\['area', 'name'\]"):
+        from_temporal_dataset(td, condition="stim", region="region")

@@ -3,7 +3,7 @@
 from crossalign.io.arrays import load_array
 from crossalign.io.connectivity import load_connectivity
 from crossalign.io.datasets import DATASETS, dataset_status, load_dataset
-from crossalign.io.epochs import from_epochs
+from crossalign.io.epochs import from_epochs, from_temporal_dataset
 from crossalign.io.loaders import load_activations, load_arrays, load_region_files, load_table
 from crossalign.io.nifti import load_nifti
 from crossalign.io.nwb import load_nwb
@@ -17,6 +17,7 @@ __all__ = [
     "Parcellation",
     "dataset_status",
     "from_epochs",
+    "from_temporal_dataset",
     "load_activations",
     "load_array",
     "load_arrays",
