@@ -350,3 +350,13 @@ def test_auto_projection_is_the_very_sparse_one_at_the_jl_dimension_of_all_stimu
         atol=1e-4,
     )
     np.testing.assert_array_equal(auto[("TinyNet", "fc")].values, raw[("TinyNet", "fc")].values)
+
+
+def test_as_adapter_replaces_what_it_is_given_on_an_adapter_and_leaves_it_unchanged():
+    base = as_adapter(TinyNet(), name="tiny")
+    small = Preprocess(size=32, crop_pct=1.0)
+    copy = as_adapter(base, preprocess=small, layers=["fc"], name="tiny32")
+    assert (copy.preprocess, copy.default_layers, copy.name) == (small, ["fc"], "tiny32")
+    assert base.preprocess is not small and base.name == "tiny" and base.default_layers != ["fc"]
+    assert as_adapter(base) is base  # nothing to replace: the same adapter
+    assert copy.module is base.module and copy.weights_id == base.weights_id

@@ -33,7 +33,10 @@ def test_the_47_models_by_family_each_runnable_or_saying_why_not():
     assert "encoder.layer2.3.relu" not in ZOO["taskonomy_normal"].layers
     assert ZOO["vggt_vggt-1b"].frames.startswith("1.5 fps")
     assert {m.tag for m in RUNNABLE.values()} == {"a1_in1k", "fb_in1k", "openai", "", "1000 epochs"}
-    assert {m.family for m in RUNNABLE.values()} == {"timm", "CLIP", "Taskonomy", "VISSL SimCLR"}
+    assert {m.family for m in RUNNABLE.values()} == {
+        "timm", "CLIP", "Taskonomy", "VISSL SimCLR", "V-JEPA 2",
+    }  # fmt: skip
+    assert len(RUNNABLE) == 42
 
 
 def test_models_paper_prints_the_table():
@@ -50,6 +53,7 @@ def test_models_paper_prints_the_table():
 def _check_runnable(name, monkeypatch):
     entry = RUNNABLE[name]
     needs = {"timm": "timm", "CLIP": "open_clip", "Taskonomy": "visualpriors"}
+    needs["V-JEPA 2"] = "transformers"
     pytest.importorskip(needs.get(entry.family, "torchvision"))
     import crossalign as ca
     from crossalign.models import Preprocess, extract, load_model
@@ -59,7 +63,8 @@ def _check_runnable(name, monkeypatch):
     adapter = load_model(entry.model, pretrained=False, seed=0)
     assert (adapter.weights_tag or "") == entry.tag
     assert select_layers(adapter, list(entry.layers)) == list(entry.layers)
-    adapter = ca.as_adapter(adapter, preprocess=Preprocess(size=64, crop_pct=1.0))
+    if entry.family != "CLIP":  # CLIP's towers have position embeddings of one input size
+        adapter = ca.as_adapter(adapter, preprocess=Preprocess(size=64, crop_pct=1.0))
     clips = np.random.default_rng(0).integers(0, 255, size=(3, 2, 40, 40, 3), dtype=np.uint8)
     md = extract(adapter, clips, layers=list(entry.layers), pool="avg", cache=False, progress=False)
     assert md.layers() == list(entry.layers) and md.n_stimuli == 3
@@ -71,9 +76,33 @@ def test_a_runnable_paper_model_builds_with_its_layers_and_runs_a_clip_batch(nam
     _check_runnable(name, monkeypatch)
 
 
+#: V-JEPA 2 ViT-H and ViT-g take 1-2 minutes each to initialise randomly on a CPU: their
+#: architectures are checked on the meta device below; ViT-L runs like every other model.
+BIG = ("v_jepa_vjepa2_vit_huge", "v_jepa_vjepa2_vit_giant", "v_jepa_vjepa2_vit_giant_384")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "name", [n for n in RUNNABLE if n not in ("timm_resnet18.a1_in1k", "taskonomy_colorization")]
+    "name",
+    [n for n in RUNNABLE if n not in ("timm_resnet18.a1_in1k", "taskonomy_colorization", *BIG)],
 )
 def test_every_runnable_paper_model_builds_with_its_layers(name, monkeypatch):
     _check_runnable(name, monkeypatch)
+
+
+@pytest.mark.parametrize("name", BIG)
+def test_the_large_vjepa2_architectures_have_the_papers_blocks(name):
+    """Built on the meta device (no memory, no initialisation): the encoder has the blocks the
+    paper reads, its last block the paper's last layer, and the width of the released model."""
+    torch = pytest.importorskip("torch")
+    tf = pytest.importorskip("transformers")
+    from crossalign.models.huggingface import VJEPA2
+
+    entry = ZOO[name]
+    spec = {k: v for k, v in VJEPA2[entry.model.split(":")[1]].items() if k != "hub"}
+    with torch.device("meta"):
+        module = tf.AutoModel.from_config(tf.VJEPA2Config(frames_per_clip=64, **spec))
+    blocks = [n for n, _ in module.named_modules() if n.startswith("encoder.layer.")]
+    blocks = [n.replace("encoder.layer.", "blocks.") for n in blocks if n.count(".") == 2]
+    assert set(entry.layers) <= set(blocks) and entry.layers[-1] == blocks[-1], name
+    assert module.config.hidden_size == {"vit_huge": 1280}.get(name.split("vjepa2_")[1], 1408)

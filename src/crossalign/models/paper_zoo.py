@@ -102,9 +102,9 @@ _TIMM_NOTE = (
     "256 x 256 frames as they are)"
 )
 _VJEPA_NOTE = (
-    "the hub's V-JEPA 2 (hf:facebook/vjepa2-...) runs as a video model with its authors' block "
-    "names (blocks.N); listed as planned until its architecture is built without the hub and "
-    "its frame handling checked against the paper's"
+    "built here as a video model (vjepa2:<size>; weights from the hub id), its encoder blocks "
+    "named blocks.N as in its authors' code; frames through the released processor's resize "
+    "and centre crop"
 )
 
 _HOEFLING2026: tuple[PaperModel, ...] = (
@@ -138,7 +138,7 @@ _HOEFLING2026: tuple[PaperModel, ...] = (
     ),
     *(
         PaperModel(f"v_jepa_vjepa2_{size}", "V-JEPA 2", f"v_jepa/vjepa2_{size}", "",
-                   _blocks("blocks.", indices), status="planned", reason=_VJEPA_NOTE)
+                   _blocks("blocks.", indices), model=f"vjepa2:{size}", reason=_VJEPA_NOTE)
         for size, indices in (
             ("vit_large", "0 1 3 5 6 8 10 11 13 15 17 18 20 22 23"),
             ("vit_huge", "0 2 4 6 9 11 13 15 18 20 22 25 27 29 31"),

@@ -20,7 +20,7 @@ from crossalign._validation import check_option, closest
 from crossalign.config import get_option
 from crossalign.errors import InputError, InputTypeError, MissingFileError
 from crossalign.models.adapters import ModelAdapter, weights_hash
-from crossalign.models.huggingface import load_hf
+from crossalign.models.huggingface import load_hf, load_vjepa2
 from crossalign.models.stimuli import IMAGENET, Preprocess
 from crossalign.models.vissl import VISSL_CHECKPOINTS, vissl_trunk
 
@@ -456,6 +456,7 @@ def _hf(name: str, pretrained: bool, seed: int) -> ModelAdapter:
 
 
 SOURCES["hf"] = _hf
+SOURCES["vjepa2"] = load_vjepa2
 
 MODELS: Registry[Callable[[bool, int], ModelAdapter]] = Registry("model")
 for _variant in _LITE_SIZES:
@@ -565,19 +566,26 @@ def as_adapter(
     name : str, optional
         The model's name in results.
     preprocess : callable, optional
-        Stimuli to a model input batch (modules and callables).
+        Stimuli to a model input batch; for an adapter or a registered name, it replaces the
+        model's own (e.g. a smaller input size).
     layers : list of str, optional
-        Default layers to read (modules).
+        Default layers to read (modules, adapters and registered names).
 
     Returns
     -------
     ModelAdapter
-        The adapter extraction uses.
+        The adapter extraction uses (a copy where something is replaced).
     """
-    if isinstance(model, ModelAdapter):
-        return model
-    if isinstance(model, str):
-        return load_model(model)
+    if isinstance(model, ModelAdapter | str):
+        adapter = load_model(model) if isinstance(model, str) else model
+        if name is None and preprocess is None and layers is None:
+            return adapter
+        return dataclasses.replace(
+            adapter,
+            name=adapter.name if name is None else name,
+            preprocess=adapter.preprocess if preprocess is None else preprocess,
+            default_layers=adapter.default_layers if layers is None else layers,
+        )
     if hasattr(model, "named_modules") and hasattr(model, "state_dict"):
         model.eval()
         children = [n for n, _ in model.named_children()]
