@@ -72,6 +72,14 @@ def test_reproduce_runs_on_a_fixture_and_stores_aps_for_every_parcel(tmp_path):
         aps = store.query(
             "SELECT metric, region FROM results WHERE analysis = 'aps' AND value IS NOT NULL"
         )
+        weights = store.query(
+            "SELECT DISTINCT analysis, weights FROM results WHERE model = 'untrained' AND "
+            "analysis IN ('score', 'aps', 'leaderboard')"
+        )
+    assert set(weights["weights"]) == {"untrained"} and len(weights) == 3  # random weights
+    html = (out / "report.html").read_text()  # the leaderboard's weights column says so
+    cell = '<td class="label" data-sort="untrained">untrained</td>'
+    assert 'data-key="weights"' in html and cell * 3 in html  # model, paradigm, weights
     parcels = {*PAPER_ROIS[:4], "other"}
     for metric in ("pearson", "predictivity"):
         assert set(aps[aps["metric"] == metric]["region"]) == parcels

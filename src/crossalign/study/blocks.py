@@ -54,6 +54,25 @@ class RunContext:
         return folder / f"{slug(dataset)}--{slug(model)}--{slug(metric)}.nc"
 
 
+def _weights_label(md: ModelData) -> str | None:
+    """The ``weights`` label of a model's rows: the tag of the published weights its library
+    name resolved to (e.g. ``fb_in1k``), ``"untrained"`` for random weights, None where no
+    tag applies (activation files, user modules, untagged weights).
+
+    Parameters
+    ----------
+    md : ModelData
+
+    Returns
+    -------
+    str or None
+    """
+    if md.attrs.get("paradigm") == "untrained":
+        return "untrained"
+    tag = md.attrs.get("weights_tag")
+    return str(tag) if tag else None
+
+
 def _write(ctx: RunContext, block: str, frames: list[pd.DataFrame], scoring: Scoring) -> None:
     """Write a block's rows, each labelled with the outcome it is computed on."""
     for frame in frames:
@@ -270,6 +289,8 @@ def model_block(
         )
         geometry = {"dataset": dataset, "model": mcfg.name, "metric": scoring.label, "split": "all"}
         rows += _model_geometry(md.select([md.models[0]]), evaluation.layers, geometry)
+        for frame in rows:  # which weights these numbers are of
+            frame["weights"] = _weights_label(md)
         _write(ctx, block, rows, scoring)
     return evaluation, ev
 
@@ -295,13 +316,14 @@ def equivalence_block(
     frames.extend(_paired_rows(ctx, evaluations, labels))
     board = leaderboard(datasets)
     paradigms = {m.name: m.paradigm or md.attrs.get("paradigm", "user") for m, md in models}
+    tags = {m.name: _weights_label(md) for m, md in models}
     for name in board.coords["model"].values:
         values = {k: float(board[k].sel(model=name)) for k in board.data_vars}
-        frames.append(
-            scalar_rows(
-                values, analysis="leaderboard", model=name, paradigm=paradigms[name], **labels
-            )
+        row = scalar_rows(
+            values, analysis="leaderboard", model=name, paradigm=paradigms[name], **labels
         )
+        row["weights"] = tags[name]
+        frames.append(row)
     _write(ctx, block, frames, scoring)
 
 

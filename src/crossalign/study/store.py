@@ -14,7 +14,8 @@ Tables
     ``cross_region_matrix``, ``noise_ceiling``, ``brain_aps``, ``score``, ``aps``,
     ``layer_profile``, ``selected_layer``, ``model_matrix``, ``model_to_brain``,
     ``matrix_comparison``, ``equivalence``, ``paradigm``, ``paired_comparison``), ``model``,
-    ``other_model`` (the second model of a paired comparison), ``paradigm``, ``layer``,
+    ``other_model`` (the second model of a paired comparison), ``paradigm``, ``weights`` (the
+    pretrained weights' tag a model's rows were computed with, e.g. ``fb_in1k``), ``layer``,
     ``stimulus`` / ``target_stimulus`` (RDM entries and MDS coordinates),
     ``region``, ``target_region``, ``subject``, ``metric`` (with ``[outcome]`` for a
     ceiling-normalised outcome), ``outcome`` (``score``, ``norm_upper``, ``norm_lower``:
@@ -65,6 +66,7 @@ COLUMNS = [
     "model",
     "other_model",
     "paradigm",
+    "weights",
     "layer",
     "region",
     "target_region",
@@ -98,6 +100,7 @@ ALTER TABLE results ADD COLUMN IF NOT EXISTS stimulus VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS target_stimulus VARCHAR;
 ALTER TABLE results ADD COLUMN IF NOT EXISTS outcome VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS note VARCHAR;
+ALTER TABLE results ADD COLUMN IF NOT EXISTS weights VARCHAR;
 CREATE OR REPLACE VIEW latest AS SELECT * FROM results WHERE run_id = (
     SELECT run_id FROM runs WHERE status IN ('complete', 'computed')
     ORDER BY finished DESC LIMIT 1);

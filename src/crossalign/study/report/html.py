@@ -158,6 +158,7 @@ _BOARD = (
     ("metric", "metric", False),
     ("model", "model", False),
     ("paradigm", "paradigm", False),
+    ("weights", "weights", False),
     ("family", "family", False),
     ("training_data", "training data", False),
     ("score_mean", "score", True),
@@ -181,9 +182,11 @@ def _leaderboard(results: pd.DataFrame, config: dict[str, Any]) -> dict[str, Any
     for (dataset, metric, model), sub in rows.groupby(["dataset", "metric", "model"], sort=False):
         row: dict[str, Any] = {"dataset": dataset, "metric": metric, "model": model}
         row["paradigm"] = sub["paradigm"].iloc[0]
+        tags = [str(t) for t in sub.get("weights", pd.Series(dtype=object)).dropna()]
+        row["weights"] = tags[0] if tags else ""  # the weights' tag, if any
         for key in ("family", "training_data"):  # metadata from the study's models
             row[key] = info.get(model, {}).get(key) or ""
-        for key, _, _numeric in _BOARD[6:]:
+        for key, _, _numeric in _BOARD[7:]:
             row[key] = _value(sub, statistic=key)
         out.append(row)
     out.sort(key=lambda r: -(r["score_mean"] if r["score_mean"] is not None else -np.inf))
