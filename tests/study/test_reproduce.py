@@ -32,6 +32,11 @@ def test_the_written_study_is_the_papers_and_reads_back(tmp_path):
     clips = cfg.datasets[0].clips
     assert (clips.fps, clips.size, clips.max_frames, clips.fps_mode) == (4.0, 256, 12, "blend")
     assert [m.name for m in cfg.models] == [m["name"] for m in PAPER_MODELS]
+    fed = {m.name: m.input for m in cfg.models}  # the paper's frames as they are, or not
+    assert fed["timm_convnext_base.fb_in1k"].size == 256
+    assert fed["timm_convnext_base.fb_in1k"].crop_pct == 1.0
+    assert fed["v_jepa_vjepa2_vit_giant_384"].size == 256
+    assert fed["clip_rn50"] is None and fed["taskonomy_normal"] is None
     assert cfg.overrides() == []
     with pytest.raises(InputError, match="at least 10"):
         reproduction_study("hoefling2026", tmp_path, max_stimuli=4)

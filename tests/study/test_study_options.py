@@ -381,6 +381,13 @@ CASES: dict[str, Case] = {
             _changed(ref, new, model="enet") and not _changed(ref, new, model="net")
         ),
     ),
+    "ModelConfig.input": (  # the enet sees 48 x 48 inputs without a crop: its numbers move
+        _set("models.model:enet.input", {"size": 48, "crop_pct": 1.0}),
+        lambda ref, new, inp: (
+            assert_(_changed(ref, new, model="enet") and not _changed(ref, new, model="net")),
+            assert_(_model(new.config, "enet")["input"]["size"] == 48),
+        ),
+    ),
     "ModelConfig.family": (  # metadata: no number changes; recorded for the report
         _set("models.model:net.family", "convnet"),
         lambda ref, new, inp: (
@@ -569,3 +576,30 @@ def test_bad_metric_parameters_are_refused_before_the_study_runs(metrics, messag
 
     with pytest.raises(ValueError, match=message):
         parse_study({"datasets": [{"name": "cichy2014"}], "metrics": metrics})
+
+
+def test_a_models_input_replaces_its_preprocessing_field_by_field_and_is_checked():
+    from crossalign.models.stimuli import Preprocess
+    from crossalign.study.models import registry_model
+    from crossalign.study.runner import parse_study
+
+    pytest.importorskip("timm")
+    entry = {"name": "r", "model": "timm:resnet10t", "pretrained": False}
+    plain = registry_model(ModelConfig(**entry), False).preprocess
+    mcfg = ModelConfig(**entry, input={"size": 64, "crop_pct": 1.0})
+    got = registry_model(mcfg, False).preprocess
+    assert got == Preprocess(64, 1.0, plain.mean, plain.std, plain.interpolation)
+    # fed as they are: a 64 x 64 frame at size 64 without a crop is only normalised
+    frame = np.random.default_rng(0).integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
+    want = (frame / np.float32(255.0) - np.float32(plain.mean)) / np.float32(plain.std)
+    np.testing.assert_allclose(got(frame), want.transpose(2, 0, 1), rtol=1e-6)
+    with pytest.raises(
+        ValueError, match=r"models.0.input.crop_pct: Input should be less than or equal to 1"
+    ):
+        parse_study(
+            {"datasets": [{"name": "cichy2014"}], "models": [{**entry, "input": {"crop_pct": 2}}]}
+        )
+    with pytest.raises(ValueError, match=r"'input' replaces a registry model's preprocessing"):
+        ModelConfig(name="p", source="predictors", input={"size": 64})
+    with pytest.raises(ValueError, match=r"input.scale\n  Extra inputs are not permitted"):
+        ModelConfig(**entry, input={"scale": 2})

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from crossalign._registry import Registry
 
@@ -50,6 +51,10 @@ class PaperModel:
         Whether crossalign runs it now, will (its source is public), or cannot (no package).
     reason : str
         Why it is not runnable, or what differs.
+    input : mapping, optional
+        How its frames are prepared where that differs from the model's own preprocessing
+        (a study's ``models[].input``): the paper feeds timm, VISSL and V-JEPA 2 models the
+        256 x 256 frames as they are, normalised with the ImageNet statistics.
     """
 
     name: str
@@ -61,6 +66,7 @@ class PaperModel:
     model: str = ""
     status: str = "runnable"
     reason: str = ""
+    input: Mapping[str, Any] | None = None
 
 
 def _blocks(prefix: str, indices: str) -> tuple[str, ...]:
@@ -98,19 +104,26 @@ _CLIP_NOTE = (
     "as in the paper"
 )
 _TIMM_NOTE = (
-    "frames pass through the weights' own resize and centre crop (the paper feeds the "
-    "256 x 256 frames as they are)"
+    "the paper's timm weights; the paper's 256 x 256 frames fed as they are (no resize or "
+    "crop; ImageNet statistics)"
 )
+#: The paper's input for timm, VISSL and V-JEPA 2: the 256 x 256 frames as they are (no
+#: resize, no crop), normalised with the ImageNet statistics.
+AS_IS: Mapping[str, Any] = {
+    "size": 256,
+    "crop_pct": 1.0,
+    "mean": [0.485, 0.456, 0.406],
+    "std": [0.229, 0.224, 0.225],
+}
 _VJEPA_NOTE = (
     "built here as a video model (vjepa2:<size>; weights from the hub id), its encoder blocks "
-    "named blocks.N as in its authors' code; frames through the released processor's resize "
-    "and centre crop"
+    "named blocks.N as in its authors' code; the paper's 256 x 256 clips fed as they are"
 )
 
 _HOEFLING2026: tuple[PaperModel, ...] = (
     *(
         PaperModel(f"timm_{arch}.{tag}", "timm", f"timm/{arch}.{tag}", tag, layers,
-                   model=f"timm:{arch}.{tag}", reason=_TIMM_NOTE)
+                   model=f"timm:{arch}.{tag}", reason=_TIMM_NOTE, input=AS_IS)
         for arch, tag, layers in (
             ("resnet18", "a1_in1k", _blocks("layer", "1.0 1.1 2.0 2.1 3.0 3.1 4.0 4.1")),
             ("resnet50", "a1_in1k", _RESNET50),
@@ -138,7 +151,8 @@ _HOEFLING2026: tuple[PaperModel, ...] = (
     ),
     *(
         PaperModel(f"v_jepa_vjepa2_{size}", "V-JEPA 2", f"v_jepa/vjepa2_{size}", "",
-                   _blocks("blocks.", indices), model=f"vjepa2:{size}", reason=_VJEPA_NOTE)
+                   _blocks("blocks.", indices), model=f"vjepa2:{size}", reason=_VJEPA_NOTE,
+                   input=AS_IS)
         for size, indices in (
             ("vit_large", "0 1 3 5 6 8 10 11 13 15 17 18 20 22 23"),
             ("vit_huge", "0 2 4 6 9 11 13 15 18 20 22 25 27 29 31"),
@@ -169,7 +183,7 @@ _HOEFLING2026: tuple[PaperModel, ...] = (
     *(
         PaperModel(f"vissl_simclr_{arch}_1000epochs", "VISSL SimCLR",
                    f"vissl/simclr_{arch}_1000epochs", "1000 epochs", layers,
-                   model=f"vissl:simclr_{arch}_1000epochs")
+                   model=f"vissl:simclr_{arch}_1000epochs", input=AS_IS)
         for arch, layers in (
             ("resnet50", _RESNET50),
             ("resnet101", _blocks("layer", "1.0 1.2 2.1 3.0 3.2 3.4 3.7 3.9 3.11 3.14 3.16 "

@@ -30,6 +30,7 @@ from crossalign.io.parcellations import PARCELLATIONS
 from crossalign.metrics import get_metric
 from crossalign.models.projection import PROJECTIONS
 from crossalign.plugins import load_plugins
+from crossalign.study.inputs import InputConfig
 from crossalign.study.paths import resolve_path, resolved_options
 
 __all__ = [
@@ -195,6 +196,8 @@ class ModelConfig(BaseModel):
     datasets : list of str, optional
     encoding : EncodingConfig, optional
         The fit of a ``source = "encoding"`` model.
+    input : InputConfig, optional
+        Replaces a registry model's preprocessing, field by field.
     """
 
     model_config = _STRICT
@@ -218,6 +221,7 @@ class ModelConfig(BaseModel):
     training_data: str | None = None
     datasets: list[str] | None = None
     encoding: EncodingConfig | None = None
+    input: InputConfig | None = None
 
     @field_validator("projection")
     @classmethod
@@ -241,6 +245,11 @@ class ModelConfig(BaseModel):
             )
         if self.encoding is not None and self.source != "encoding":
             raise ValueError("'encoding' settings apply to source = \"encoding\" only")
+        if self.input is not None and self.source not in ("registry", "encoding"):
+            raise ValueError(
+                "'input' replaces a registry model's preprocessing: it applies to source = "
+                f'"registry" (or "encoding" with a \'model\'), not {self.source!r}'
+            )
         return self
 
     def relevant(self) -> dict[str, Any]:
@@ -260,13 +269,14 @@ _SOURCE_FIELDS: dict[str, set[str]] = {
         "projection",
         "frames",
         "temporal",
+        "input",
     },
     "module": {"module", "layers", "pool", "projection", "frames", "temporal"},
     "pixels": set(),
     "predictors": set(),
     "activations": {"path", "layers"},
     "rdms": {"path", "layers"},
-    "encoding": {"model", "path", "pretrained", "seed", "layers", "pool", "encoding"},
+    "encoding": {"model", "path", "pretrained", "seed", "layers", "pool", "encoding", "input"},
     "brain": {"path", "layers", "pool"},
 }
 

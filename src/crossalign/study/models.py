@@ -16,8 +16,9 @@ from crossalign.data.containers import BrainData, ModelData
 from crossalign.errors import InputError
 from crossalign.evaluation.protocols import get_protocol
 from crossalign.io import load_activations
-from crossalign.models import extract, load_brain_model, load_model
+from crossalign.models import as_adapter, extract, load_brain_model, load_model
 from crossalign.models.extract import ClipSampling
+from crossalign.models.stimuli import IMAGENET
 from crossalign.study.config import (
     FILE_SOURCES,
     IMAGE_SOURCES,
@@ -115,9 +116,12 @@ def user_module(mcfg: ModelConfig, allowed: bool) -> Any:
 
 
 def registry_model(mcfg: ModelConfig, allowed: bool) -> Any:
-    return load_model(
+    adapter = load_model(
         mcfg.model or mcfg.name, pretrained=mcfg.pretrained, seed=mcfg.seed, weights=mcfg.weights
     )
+    if mcfg.input is None:
+        return adapter
+    return as_adapter(adapter, preprocess=mcfg.input.applied_to(adapter.preprocess or IMAGENET))
 
 
 def _file_model(mcfg: ModelConfig, brain: BrainData) -> ModelData:

@@ -34,6 +34,7 @@ __all__ = ["EXPERIMENTS", "PAPER_MODELS", "reproduction_study", "write_reproduct
 #: tags and layers; their weights download on first use.
 PAPER_MODELS: list[dict[str, Any]] = [
     {"name": m.name, "source": "registry", "model": m.model, "layers": list(m.layers)}
+    | ({"input": dict(m.input)} if m.input else {})
     for m in paper_models("hoefling2026", status="runnable").values()
 ]
 _MODELS_NOTE = (
