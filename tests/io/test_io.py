@@ -42,6 +42,45 @@ def test_mat_v5_round_trip(tmp_path):
     np.testing.assert_array_equal(load_array(tmp_path / "x.mat", "data"), x)
 
 
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_damaged_mat_v5_layout_is_refused_without_a_child_process(
+    tmp_path, monkeypatch, compressed
+):
+    """Intact files (scipy's, compressed or not; MATLAB's own in the reference data) pass the
+    layout check; a truncated file, stray bytes or a foreign element are refused naming the
+    byte, before any reader process starts."""
+    from scipy.io import savemat
+
+    from crossalign.io import arrays
+
+    x = {"V1": np.arange(24.0).reshape(2, 3, 4), "IT": np.eye(3), "note": "text"}
+    savemat(tmp_path / "ok.mat", x, do_compression=compressed)
+    arrays.check_mat_v5_layout(tmp_path / "ok.mat")
+    raw = (tmp_path / "ok.mat").read_bytes()
+    bad = {
+        "cut.mat": (raw[:-1], r"variable at byte \d+ needs \d+ bytes, but the file ends"),
+        "tail.mat": (raw + b"\0\0\0", r"3 stray byte\(s\) after its last variable"),
+        "kind.mat": (raw[:128] + b"\x05" + raw[129:], r"byte 128 has type 5, expected a variable"),
+    }
+    monkeypatch.setattr(arrays.mp, "get_context", lambda *_: pytest.fail("a child started"))
+    for name, (blob, message) in bad.items():
+        (tmp_path / name).write_bytes(blob)
+        with pytest.raises(ValueError, match=rf"'{tmp_path / name}' is damaged.*{message}"):
+            load_array(tmp_path / name, "V1")
+    monkeypatch.undo()
+    np.testing.assert_array_equal(load_array(tmp_path / "ok.mat", "V1"), x["V1"])
+
+
+def test_matlabs_own_v5_files_pass_the_layout_check(data_dir):
+    from crossalign.io.arrays import check_mat_v5_layout
+
+    files = sorted(data_dir.rglob("*.mat"))
+    assert len(files) >= 30
+    for path in files:
+        assert path.read_bytes()[:10] == b"MATLAB 5.0"
+        check_mat_v5_layout(path)
+
+
 def test_castaldi_dataset_labels(castaldi):
     assert castaldi.regions[:2] == ["V1", "V2"] and len(castaldi.regions) == 10
     assert len(castaldi.subjects) == 20 and castaldi.n_stimuli == 18

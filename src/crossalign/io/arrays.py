@@ -20,7 +20,7 @@ from scipy.io import loadmat
 from crossalign._validation import closest
 from crossalign.errors import InputError, MissingFileError
 
-__all__ = ["load_array", "read_mat_v5"]
+__all__ = ["check_mat_v5_layout", "load_array", "read_mat_v5"]
 
 
 def _pick(keys: list[str], key: str | None, path: Path) -> str:
@@ -83,6 +83,7 @@ def read_mat_v5(
 
     if trusted:
         return numeric(loadmat(path, simplify_cells=simplify_cells))
+    check_mat_v5_layout(path)  # a damaged layout is refused here, without a child process
 
     ctx = mp.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
@@ -113,6 +114,54 @@ def read_mat_v5(
     raise InputError(
         f"the MATLAB reader crashed on this file (exit code {proc.exitcode}); it is corrupt"
     )
+
+
+#: MAT-file v5 top-level element types: a matrix, or a zlib-compressed one (MathWorks, "MAT-File
+#: Format", 2024, ch. 1).
+_MI_MATRIX, _MI_COMPRESSED = 14, 15
+
+
+def check_mat_v5_layout(path: Path) -> None:
+    """Refuse a MATLAB v5 file whose element layout is damaged, before any reader parses it.
+
+    A v5 file is a 128-byte header (its last 2 bytes ``IM`` or ``MI`` give the byte order)
+    followed by top-level data elements, each an 8-byte tag (type, number of bytes) and its
+    data; every top-level element is a matrix or a compressed matrix, and the last one ends
+    where the file ends. A file whose header is not a v5 header is left to the reader.
+
+    Parameters
+    ----------
+    path : Path
+
+    Raises
+    ------
+    InputError
+        An element of another type, an element running past the end of the file, or bytes
+        after the last element; the message names the byte where it goes wrong.
+    """
+    data = path.read_bytes()
+    order = {b"IM": "<", b"MI": ">"}.get(data[126:128])
+    if order is None:
+        return
+    pos, size = 128, len(data)
+    while pos < size:
+        if size - pos < 8:
+            raise InputError(
+                f"The MATLAB file '{path}' is damaged: {size - pos} stray byte(s) after its "
+                f"last variable (from byte {pos} of {size})."
+            )
+        kind, count = np.frombuffer(data, dtype=f"{order}u4", count=2, offset=pos)
+        if kind not in (_MI_MATRIX, _MI_COMPRESSED):
+            raise InputError(
+                f"The MATLAB file '{path}' is damaged: the element at byte {pos} has type "
+                f"{int(kind)}, expected a variable (type {_MI_MATRIX} or {_MI_COMPRESSED})."
+            )
+        if pos + 8 + int(count) > size:
+            raise InputError(
+                f"The MATLAB file '{path}' is damaged or truncated: the variable at byte {pos} "
+                f"needs {int(count)} bytes, but the file ends {size - pos - 8} bytes later."
+            )
+        pos += 8 + int(count)
 
 
 def load_array(path: str | Path, key: str | None = None, *, trusted: bool = False) -> np.ndarray:
