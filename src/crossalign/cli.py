@@ -397,8 +397,10 @@ def _run_and_report(
     if result["report"] is not None:
         out.print(f"Figures:  {result['report'].parent / 'figures'}")
     else:
-        again = f"crossalign run {study_file} --out {out_dir} --resume" if study_file else ""
-        out.print(f"No report written (--no-report); `{again}` writes it, computing nothing again.")
+        again = (
+            f"`crossalign run {study_file} --out {out_dir} --resume`" if study_file else "--resume"
+        )
+        out.print(f"No report written (--no-report); {again} writes it, computing nothing again.")
 
 
 @app.command()

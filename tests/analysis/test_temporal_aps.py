@@ -75,6 +75,8 @@ def test_aps_over_time_equals_the_definitions_at_every_time_point():
     np.testing.assert_array_equal(got["time"].values, times)
     assert (got["pairs"].values == 12).all()  # 4 x 3 ordered pairs of different subjects
     assert got.attrs["metric"] == "spearman" and got.attrs["similarity"] == "pearson"
+    only = ca.aps_time_courses(movies, {"layer4": static}, times)  # static ones prepared once
+    np.testing.assert_allclose(only["aps"], got["aps"].sel(reference=["brain", "layer4"]), atol=0)
 
 
 @pytest.mark.slow  # over 0.5 s

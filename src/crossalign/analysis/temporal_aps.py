@@ -28,7 +28,7 @@ from crossalign.analysis.aps import (
     subject_pair_mean,
 )
 from crossalign.compute.context import Context, current_context
-from crossalign.engine.core import cross, pairwise_scores, prepare
+from crossalign.engine.core import cross, prepare
 from crossalign.errors import InputError
 from crossalign.metrics import Metric, get_metric
 
@@ -100,12 +100,17 @@ def aps_time_courses(
     aps = np.full((1 + len(labels), n_sub, n_reg, brain.n_time), np.nan)
     crm = np.empty((brain.n_time, n_reg, n_reg))
     pairs = np.empty((n_reg, n_reg), dtype=int)
+    same, sim = include_same_region, similarity
+    static = all(len(r) == 1 for r in refs)  # static references are prepared once
+    fixed = prepare(m, np.concatenate(refs), labels, context=ctx) if refs and static else None
     for i in range(brain.n_time):
-        tensor = brain.tensor(i, m, ctx)
-        same, sim = include_same_region, similarity
+        frame = prepare(m, brain.stack[i], context=ctx)  # once per time point, used twice
+        tensor = brain.tensor(cross(frame))
         aps[0, :, :, i] = brain_aps_kernel(tensor, include_same_region=same, similarity=sim).T
         if refs:
-            u = brain.against([r[min(i, len(r) - 1)] for r in refs], labels, i, m, ctx)
+            now = np.stack([r[min(i, len(r) - 1)] for r in refs])  # a static one at every i
+            at_i = fixed if fixed is not None else prepare(m, now, labels, context=ctx)
+            u = brain.against(cross(at_i, frame))
             model = model_aps_kernel(u, tensor, include_same_region=same, similarity=sim)
             aps[1:, :, :, i] = model.transpose(0, 2, 1)
         crm[i], pairs = subject_pair_mean(tensor)
@@ -171,23 +176,18 @@ class _BrainMovies:
             )
         return out
 
-    def tensor(self, i: int, metric: Metric, ctx: Context) -> np.ndarray:
-        """``T_t`` (S, R, S, R) at time point ``i``, NaN where a (subject, region) is missing."""
-        scores = pairwise_scores(self.stack[i], metric=metric, context=ctx)
+    def tensor(self, scores: np.ndarray) -> np.ndarray:
+        """The entries' scores against each other (K, K) as ``T_t`` (S, R, S, R), NaN where
+        a (subject, region) has no movie."""
         n_sub, n_reg = len(self.subjects), len(self.regions)
         out = np.full((n_sub, n_reg, n_sub, n_reg), np.nan)
         out[self.rows[:, None], self.cols[:, None], self.rows[None, :], self.cols[None, :]] = scores
         return out
 
-    def against(
-        self, refs: list[np.ndarray], labels: list[Any], i: int, metric: Metric, ctx: Context
-    ) -> np.ndarray:
-        """The references' scores (L, S, R) against every subject's regions at time ``i``."""
-        scores = cross(
-            prepare(metric, np.stack(refs), labels, context=ctx),
-            prepare(metric, self.stack[i], context=ctx),
-        )
-        out = np.full((len(refs), len(self.subjects), len(self.regions)), np.nan)
+    def against(self, scores: np.ndarray) -> np.ndarray:
+        """References' scores against the entries (L, K) as (L, S, R), NaN where a
+        (subject, region) has no movie."""
+        out = np.full((len(scores), len(self.subjects), len(self.regions)), np.nan)
         out[:, self.rows, self.cols] = scores
         return out
 

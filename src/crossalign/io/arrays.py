@@ -139,29 +139,30 @@ def check_mat_v5_layout(path: Path) -> None:
         An element of another type, an element running past the end of the file, or bytes
         after the last element; the message names the byte where it goes wrong.
     """
-    data = path.read_bytes()
-    order = {b"IM": "<", b"MI": ">"}.get(data[126:128])
-    if order is None:
-        return
-    pos, size = 128, len(data)
-    while pos < size:
-        if size - pos < 8:
-            raise InputError(
-                f"The MATLAB file '{path}' is damaged: {size - pos} stray byte(s) after its "
-                f"last variable (from byte {pos} of {size})."
-            )
-        kind, count = np.frombuffer(data, dtype=f"{order}u4", count=2, offset=pos)
-        if kind not in (_MI_MATRIX, _MI_COMPRESSED):
-            raise InputError(
-                f"The MATLAB file '{path}' is damaged: the element at byte {pos} has type "
-                f"{int(kind)}, expected a variable (type {_MI_MATRIX} or {_MI_COMPRESSED})."
-            )
-        if pos + 8 + int(count) > size:
-            raise InputError(
-                f"The MATLAB file '{path}' is damaged or truncated: the variable at byte {pos} "
-                f"needs {int(count)} bytes, but the file ends {size - pos - 8} bytes later."
-            )
-        pos += 8 + int(count)
+    with path.open("rb") as fh:  # only the tags are read: the file may be large
+        size = fh.seek(0, 2)
+        fh.seek(126)
+        order = {b"IM": "<", b"MI": ">"}.get(fh.read(2))
+        pos = 128
+        while order is not None and pos < size:
+            if size - pos < 8:
+                raise InputError(
+                    f"The MATLAB file '{path}' is damaged: {size - pos} stray byte(s) after its "
+                    f"last variable (from byte {pos} of {size})."
+                )
+            fh.seek(pos)
+            kind, count = (int(v) for v in np.frombuffer(fh.read(8), dtype=f"{order}u4"))
+            if kind not in (_MI_MATRIX, _MI_COMPRESSED):
+                raise InputError(
+                    f"The MATLAB file '{path}' is damaged: the element at byte {pos} has type "
+                    f"{kind}, expected a variable (type {_MI_MATRIX} or {_MI_COMPRESSED})."
+                )
+            if pos + 8 + count > size:
+                raise InputError(
+                    f"The MATLAB file '{path}' is damaged or truncated: the variable at byte "
+                    f"{pos} needs {count} bytes, but the file ends {size - pos - 8} bytes later."
+                )
+            pos += 8 + count
 
 
 def load_array(path: str | Path, key: str | None = None, *, trusted: bool = False) -> np.ndarray:
