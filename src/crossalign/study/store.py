@@ -43,6 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -113,10 +114,38 @@ def config_hash(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+_RENAMED = {"bound": "statistic"}
+
+
+def _label_strings(values: np.ndarray) -> np.ndarray:
+    """Label values as text, a missing one (None or NaN) as None, as an object array of the
+    same shape."""
+    flat = [None if x is None or x != x else str(x) for x in values.reshape(-1).tolist()]
+    out = np.empty(len(flat), dtype=object)
+    out[:] = flat
+    return out.reshape(values.shape)
+
+
+def _label_columns(data: xr.DataArray) -> dict[str, np.ndarray]:
+    """The label columns of ``data`` in C order: each dimension's coordinate (positions
+    where it has none) and every other coordinate, broadcast; text made once per value."""
+    index = np.indices(data.shape).reshape(data.ndim, data.size)
+    columns: dict[str, np.ndarray] = {}
+    for axis, dim in enumerate(data.dims):
+        coord = data[dim].values if dim in data.coords else np.arange(data.shape[axis])
+        columns[_RENAMED.get(str(dim), str(dim))] = _label_strings(coord)[index[axis]]
+    for name, coord in data.coords.items():
+        if name not in data.dims:
+            text = _label_strings(coord.broadcast_like(data).transpose(*data.dims).values)
+            columns[_RENAMED.get(str(name), str(name))] = text.reshape(-1)
+    return columns
+
+
 def rows_from(data: xr.DataArray, **labels: Any) -> pd.DataFrame:
-    """Long rows from a labelled DataArray: its dims become label columns (``region``,
-    ``target_region``, ``subject``, ``layer``, ``bound`` -> ``statistic``...), ``labels`` fill
-    the rest (``analysis``, ``model``, ``metric``...).
+    """Long rows from a labelled DataArray: its dims and coordinates become label columns
+    (``region``, ``target_region``, ``subject``, ``layer``, ``bound`` -> ``statistic``...),
+    ``labels`` fill the rest (``analysis``, ``model``, ``metric``...). Labels are text; a
+    missing label is null, a missing statistic ``"value"``.
 
     Parameters
     ----------
@@ -128,24 +157,22 @@ def rows_from(data: xr.DataArray, **labels: Any) -> pd.DataFrame:
     -------
     pandas.DataFrame
     """
-    frame = data.to_dataframe(name="value").reset_index()
-    rename = {"bound": "statistic", "model": "model", "layer": "layer"}
-    frame = frame.rename(columns={k: v for k, v in rename.items() if k in frame.columns})
+    n = data.size
+    columns = _label_columns(data)
     for key, value in labels.items():
-        if key not in frame.columns:
-            frame[key] = value
-    keep = [c for c in LABELS if c in frame.columns] + ["value"]
-    frame = frame[keep]
-    for col in LABELS:
-        if col not in frame.columns:
-            frame[col] = None
-        else:
-            frame[col] = frame[col].map(lambda x: None if x is None else str(x))
-    if "statistic" in labels and frame["statistic"].isna().all():
-        frame["statistic"] = labels["statistic"]
-    frame["statistic"] = frame["statistic"].fillna("value")
-    frame["value"] = frame["value"].astype(float)
-    return frame[[*LABELS, "value"]]
+        if key not in columns:
+            columns[key] = np.full(n, None if value is None else str(value), dtype=object)
+    statistic = columns.get("statistic")
+    if statistic is None or all(x is None for x in statistic):
+        fill = labels.get("statistic")
+        statistic = np.full(n, "value" if fill is None else str(fill), dtype=object)
+    else:
+        statistic = _label_strings(np.array(["value" if x is None else x for x in statistic]))
+    columns["statistic"] = statistic
+    none = np.full(n, None, dtype=object)
+    frame = {col: columns.get(col, none) for col in LABELS}
+    frame["value"] = np.asarray(data.values, dtype=float).reshape(-1)
+    return pd.DataFrame(frame)
 
 
 class ResultsStore:
