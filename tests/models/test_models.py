@@ -1,5 +1,6 @@
 """Models in: adapters, hook extraction, pooling, projection, cache (needs the torch extra)."""
 
+import dataclasses
 import os
 
 import numpy as np
@@ -173,17 +174,51 @@ def test_extract_with_the_paper_projection_fits_on_the_given_stimuli(images):
     assert proj.attrs["projection"] == "hoefling2026"
     for layer, width in (("conv", 1024), ("fc", 5)):
         x = raw[("TinyNet", layer)].values.astype(np.float64)
+        if layer == "conv":  # the paper stores feature maps channels last: (H, W, C) units
+            x = x.reshape(7, 4, 16, 16).transpose(0, 2, 3, 1).reshape(7, -1)
         # 3 training stimuli: min(JL bound 941, width) components, the layer narrower too
         srp = SparseRandomProjection(min(941, width), random_state=1234).fit(x[:3])
         np.testing.assert_allclose(
             proj[("TinyNet", layer)].values, srp.transform(x), rtol=1e-5, atol=1e-5
         )
+    # the layer's own (C, H, W) order would give another projection of the same units
+    own = raw[("TinyNet", "conv")].values.astype(np.float64)
+    srp = SparseRandomProjection(941, random_state=1234).fit(own[:3])
+    assert not np.allclose(proj[("TinyNet", "conv")].values, srp.transform(own), atol=1e-3)
     fitted_on_all = extract(adapter, images, projection="hoefling2026", **kw)
     assert fitted_on_all[("TinyNet", "conv")].shape == (7, 1024)  # JL(7) = 1667 > 1024
     with pytest.raises(ValueError, match=r"'projection'.*Did you mean 'hoefling2026'"):
         extract(adapter, images, projection="hoefling", **kw)
     with pytest.raises(ValueError, match=r"'projection' argument must be a positive dimension"):
         extract(adapter, images, projection=0, **kw)
+
+
+def test_the_paper_projection_of_an_image_model_on_clips_follows_the_papers_pipeline(rng):
+    """Hoefling et al. 2026 run an image model frame by frame, store (N, T, H, W, C), average
+    the frames and project the (H, W, C) units with SparseRandomProjection(random_state=1234)
+    fitted on the training clips."""
+    from sklearn.random_projection import SparseRandomProjection
+
+    net = TinyNet()
+    clips = [rng.normal(size=(3, 3, 8, 8)).astype(np.float32) for _ in range(6)]  # T C H W
+    ready = dataclasses.replace(as_adapter(net), preprocess=None)  # clips fed as they are
+    proj = extract(
+        ready,
+        clips,
+        layers=["conv"],
+        projection="hoefling2026",
+        projection_fit=[0, 1, 2, 3],
+        cache=False,
+        progress=False,
+    )
+    with torch.no_grad():  # the paper's pipeline, step by step
+        maps = np.stack([net.conv(torch.from_numpy(c)).numpy() for c in clips])  # N T C H W
+    stored = np.moveaxis(maps, 2, -1)  # N T H W C
+    features = stored.mean(axis=1).reshape(6, -1).astype(np.float64)
+    srp = SparseRandomProjection(min(1188, 256), random_state=1234)  # JL(4 clips) > width
+    expected = srp.fit(features[:4]).transform(features)
+    assert proj[("TinyNet", "conv")].shape == (6, 256)
+    np.testing.assert_allclose(proj[("TinyNet", "conv")].values, expected, rtol=1e-5, atol=1e-5)
 
 
 def test_sparse_projection_preserves_distances():

@@ -259,7 +259,8 @@ def extract(
         applied as each batch arrives, so a wide layer is never held whole); ``"auto"`` uses
         the Johnson-Lindenstrauss dimension of the stimuli at eps = 0.1; ``"hoefling2026"``
         is the paper's scikit-learn ``SparseRandomProjection`` (seed 1234 unless given) of
-        every layer to ``min(JL dimension of the projection_fit stimuli, width)``
+        every layer to ``min(JL dimension of the projection_fit stimuli, width)``, feature
+        maps flattened channels last as the paper does
         (:mod:`crossalign.models.projection`). ``projection_fit``: the stimuli the projection
         is fitted on, e.g. the training stimuli (default: all).
     dtype
@@ -649,7 +650,12 @@ def _run(
                     "(a shared module); its activations are ambiguous. Choose a layer that "
                     "runs once, e.g. its parent block."
                 )
-            captured[name] = pool_output(output, setting.pool, channels_last=adapter.channels_last)
+            captured[name] = pool_output(
+                output,
+                setting.pool,
+                channels_last=adapter.channels_last,
+                units_last=setting.projection.units_last,
+            )
 
         return hook
 

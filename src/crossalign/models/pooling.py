@@ -54,7 +54,9 @@ TEMPORAL: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def pool_output(output: Any, pool: str, *, channels_last: bool = False) -> np.ndarray:
+def pool_output(
+    output: Any, pool: str, *, channels_last: bool = False, units_last: bool = False
+) -> np.ndarray:
     """A layer's output (a tensor, or a tuple/list holding one) as (B, units) float32.
 
     Parameters
@@ -63,7 +65,12 @@ def pool_output(output: Any, pool: str, *, channels_last: bool = False) -> np.nd
     pool : {"flatten", "avg"}
         Flatten every unit, or average over spatial (and temporal) positions.
     channels_last : bool
-        Whether the channels are the last axis.
+        Whether the channels are the last axis of the layer's output.
+    units_last : bool
+        Flatten a feature map that pooling keeps (B, C, H, W) or (B, C, T, H, W) with the
+        channels varying fastest, (T, H, W, C), rather than in the layer's own order
+        (C, T, H, W). The same units, in the order a projection fitted on channels-last
+        features expects (the features of Hoefling et al. 2026 are stored so).
 
     Returns
     -------
@@ -87,6 +94,8 @@ def pool_output(output: Any, pool: str, *, channels_last: bool = False) -> np.nd
             f"(it pools outputs with {sorted(rules)} dimensions); choose another pool."
         )
     x = rules[x.ndim](x)
+    if units_last and x.ndim in (4, 5):
+        x = torch.movedim(x, 1, -1)
     return x.reshape(x.shape[0], -1).float().cpu().numpy()
 
 

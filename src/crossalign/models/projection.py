@@ -10,7 +10,11 @@ whole):
 * ``"hoefling2026"``: the recipe of Hoefling et al. 2026 ("Only Brains Align with Brains",
   arXiv:2604.21780): scikit-learn's ``SparseRandomProjection(k, random_state=1234)`` fitted on
   the training stimuli, ``k = min(johnson_lindenstrauss_min_dim(n_train, eps=0.1), width)``, for
-  every layer (also those narrower than the bound, which it projects to their own width).
+  every layer (also those narrower than the bound, which it projects to their own width), of
+  feature maps flattened channels last, (H, W, C) per frame, as the paper stores them: a
+  random projection is reproduced exactly only with the unit order it was drawn for (an image
+  model's frames are averaged before, which the order does not change; tokens keep their
+  (token, channel) order).
 """
 
 from __future__ import annotations
@@ -154,6 +158,10 @@ class ProjectionRule:
     fitted : bool
         Whether ``n_rows`` counts the stimuli the projection is fitted on (the training
         stimuli), rather than all the stimuli.
+    units_last : bool
+        Whether the matrix's rows are a feature map's units with the channels varying
+        fastest, (T, H, W, C), rather than in the layer's own (C, T, H, W) order. A random
+        projection is only reproduced exactly with the unit order it was drawn for.
     """
 
     name: str
@@ -162,6 +170,7 @@ class ProjectionRule:
     dimension: Callable[[int, int], int | None]
     matrix: Callable[[int, int, int], Any]
     fitted: bool = False
+    units_last: bool = False
 
 
 def _auto_dimension(width: int, n_rows: int) -> int | None:
@@ -187,11 +196,12 @@ PROJECTIONS.register(
         "hoefling2026",
         "scikit-learn SparseRandomProjection(random_state=1234) fitted on the training "
         "stimuli, min(Johnson-Lindenstrauss dimension at eps 0.1, width) components, every "
-        "layer (Hoefling et al. 2026)",
+        "layer, feature maps flattened channels last (Hoefling et al. 2026)",
         1234,
         paper_dimension,
         paper_projection,
         fitted=True,
+        units_last=True,
     ),
 )
 
@@ -249,6 +259,12 @@ class ProjectionSetting:
             None if value is None else int(value), 0 if seed is None else int(seed), n_stimuli
         )
 
+    @property
+    def units_last(self) -> bool:
+        """Whether feature maps are flattened channels last for this projection
+        (:attr:`ProjectionRule.units_last`)."""
+        return isinstance(self.value, str) and PROJECTIONS.get(self.value).units_last
+
     def matrix(self, width: int) -> Any:
         """The (width, k) matrix for a layer of ``width`` units, or None to keep it.
 
@@ -279,7 +295,8 @@ class ProjectionSetting:
         if self.value is None:
             return None
         if isinstance(self.value, str):
-            return [self.value, self.seed, self.n_rows]
+            order = ["units-last"] if self.units_last else []
+            return [self.value, self.seed, self.n_rows, *order]
         return [self.value, self.seed]
 
     def width(self, width: int) -> int:
