@@ -7,6 +7,7 @@ import pytest
 
 import crossalign as ca
 from crossalign.io import load_array
+from crossalign.io.mat_layout import check_mat_layout
 
 
 def test_object_npz_is_never_unpickled(tmp_path):
@@ -55,7 +56,7 @@ def test_a_damaged_mat_v5_layout_is_refused_without_a_child_process(
 
     x = {"V1": np.arange(24.0).reshape(2, 3, 4), "IT": np.eye(3), "note": "text"}
     savemat(tmp_path / "ok.mat", x, do_compression=compressed)
-    arrays.check_mat_v5_layout(tmp_path / "ok.mat")
+    check_mat_layout(tmp_path / "ok.mat")
     raw = (tmp_path / "ok.mat").read_bytes()
     bad = {
         "cut.mat": (raw[:-1], r"variable at byte \d+ needs \d+ bytes, but the file ends"),
@@ -71,14 +72,96 @@ def test_a_damaged_mat_v5_layout_is_refused_without_a_child_process(
     np.testing.assert_array_equal(load_array(tmp_path / "ok.mat", "V1"), x["V1"])
 
 
+def test_a_file_of_no_matlab_version_is_refused_without_a_child_process(tmp_path, monkeypatch):
+    """The version is told as scipy tells it (a zero in the first 4 bytes: v4; else the
+    header's version byte): a v4 file scipy wrote passes and loads; an empty file, a short one,
+    a header of no version and a v4 header with an impossible type code are refused before
+    any reader process starts."""
+    from scipy.io import savemat
+
+    from crossalign.io import arrays
+
+    savemat(tmp_path / "v4.mat", {"V1": np.arange(6.0).reshape(2, 3)}, format="4")
+    check_mat_layout(tmp_path / "v4.mat")
+    np.testing.assert_array_equal(load_array(tmp_path / "v4.mat"), np.arange(6.0).reshape(2, 3))
+    v4 = (tmp_path / "v4.mat").read_bytes()
+    text = b"MATLAB 5.0 MAT-file" + b" " * 105
+    bad = {
+        "empty.mat": (b"", "it is empty"),
+        "short.mat": (b"MATLAB 5.0", "10 bytes, fewer than the 128-byte header"),
+        "noversion.mat": (
+            text + b"\x07\x07IM",
+            r"its header \(bytes 124-127: b'\\x07\\x07IM'\) gives no",
+        ),
+        "v4type.mat": (np.int32(9).tobytes() + v4[4:], r"neither a v4 matrix header \(type code 9"),
+        "v4short.mat": (v4[:12], "fewer than a v4 matrix header"),
+    }
+    monkeypatch.setattr(arrays.mp, "get_context", lambda *_: pytest.fail("a child started"))
+    for name, (blob, message) in bad.items():
+        (tmp_path / name).write_bytes(blob)
+        with pytest.raises(
+            ValueError, match=rf"'{tmp_path / name}' is not a MATLAB file: .*{message}"
+        ):
+            load_array(tmp_path / name)
+
+
+def _patched(raw: bytes, offset: int, value: bytes) -> bytes:
+    return raw[:offset] + value + raw[offset + len(value) :]
+
+
+def test_plain_numeric_mat_files_are_read_without_a_child_process(tmp_path, monkeypatch):
+    """A v5 file of uncompressed numeric matrices whose parts match their dimensions needs no
+    isolated reader: its values (damaged ones included) are read at once. Anything else (a
+    text variable, a compressed file, a matrix whose parts disagree with its flags or
+    dimensions) goes to the child process."""
+    from scipy.io import savemat
+
+    from crossalign.io import arrays
+
+    x = np.arange(6.0).reshape(2, 3)
+    savemat(tmp_path / "plain.mat", {"V1": x, "IT": np.eye(2, dtype=np.int16)})
+    raw = (tmp_path / "plain.mat").read_bytes()
+    # V1 at byte 128: flags at 144 (class 6, double), dimensions 2 x 3 at 160, values at 184
+    assert raw[144] == 6 and raw[160] == 2 and raw[164] == 3
+    plain = {
+        "plain.mat": raw,
+        "value.mat": _patched(raw, 184, np.float64(7.5).tobytes()),  # a damaged value
+        "logical.mat": _patched(raw, 145, b"\x02"),  # the logical flag: still numeric
+    }
+    monkeypatch.setattr(arrays.mp, "get_context", lambda *_: pytest.fail("a child started"))
+    for name, blob in plain.items():
+        (tmp_path / name).write_bytes(blob)
+        assert check_mat_layout(tmp_path / name) is True, name
+    np.testing.assert_array_equal(load_array(tmp_path / "plain.mat", "V1"), x)
+    assert load_array(tmp_path / "value.mat", "V1")[0, 0] == 7.5
+    monkeypatch.undo()
+    isolated = {
+        "dims.mat": _patched(raw, 164, np.int32(4).tobytes()),  # 2 x 4: 64 bytes, not 48
+        "negative.mat": _patched(raw, 160, np.int32(-2).tobytes()),
+        "complex.mat": _patched(raw, 145, b"\x08"),  # complex, without an imaginary part
+        "cell.mat": _patched(raw, 144, b"\x01"),  # a cell array
+        "bits.mat": _patched(raw, 146, b"\x01"),  # a flag bit of no meaning
+        "nameless.mat": _patched(raw, 168, np.uint32(0x00020002).tobytes()),  # name as uint8
+    }
+    for name, blob in isolated.items():
+        (tmp_path / name).write_bytes(blob)
+        assert check_mat_layout(tmp_path / name) is False, name
+    savemat(tmp_path / "text.mat", {"V1": x, "note": "text"})
+    savemat(tmp_path / "packed.mat", {"V1": x}, do_compression=True)
+    for name in ("text.mat", "packed.mat"):
+        assert check_mat_layout(tmp_path / name) is False, name
+        np.testing.assert_array_equal(load_array(tmp_path / name, "V1"), x)  # by the child
+    with pytest.raises(ValueError, match=r"dims\.mat"):
+        load_array(tmp_path / "dims.mat", "V1")
+
+
 def test_matlabs_own_v5_files_pass_the_layout_check(data_dir):
-    from crossalign.io.arrays import check_mat_v5_layout
 
     files = sorted(data_dir.rglob("*.mat"))
     assert len(files) >= 30
     for path in files:
         assert path.read_bytes()[:10] == b"MATLAB 5.0"
-        check_mat_v5_layout(path)
+        check_mat_layout(path)
 
 
 def test_castaldi_dataset_labels(castaldi):

@@ -19,8 +19,9 @@ from scipy.io import loadmat
 
 from crossalign._validation import closest
 from crossalign.errors import InputError, MissingFileError
+from crossalign.io.mat_layout import check_mat_layout
 
-__all__ = ["check_mat_v5_layout", "load_array", "read_mat_v5"]
+__all__ = ["load_array", "read_mat_v5"]
 
 
 def _pick(keys: list[str], key: str | None, path: Path) -> str:
@@ -58,10 +59,13 @@ def read_mat_v5(
     """Numeric variables of a MATLAB v5 file (or what ``convert`` makes of its contents).
 
     scipy's reader can crash the interpreter (segmentation fault) on some corrupt files, so an
-    untrusted file is read in a forked child process, which sends back plain ``.npz`` bytes
-    (parsed with ``allow_pickle=False``); if the child dies, the file is reported as corrupt.
-    ``trusted=True`` (checksum-verified files) reads in-process. ``convert`` turns the
-    ``loadmat`` dict (with ``simplify_cells``) into plain arrays, in the child.
+    untrusted file is first checked from its tags (:func:`crossalign.io.mat_layout.
+    check_mat_layout`: a damaged layout is refused at once) and, unless it holds only plain
+    numeric matrices whose parts match their dimensions, read in a forked child process,
+    which sends back plain ``.npz`` bytes (parsed with ``allow_pickle=False``); if the child
+    dies, the file is reported as corrupt. ``trusted=True`` (checksum-verified files) reads
+    in-process. ``convert`` turns the ``loadmat`` dict (with ``simplify_cells``) into plain
+    arrays, where the file is read.
 
     Parameters
     ----------
@@ -83,7 +87,11 @@ def read_mat_v5(
 
     if trusted:
         return numeric(loadmat(path, simplify_cells=simplify_cells))
-    check_mat_v5_layout(path)  # a damaged layout is refused here, without a child process
+    if check_mat_layout(path):  # refuses a damaged layout, without a child process
+        try:  # plain numeric matrices, consistent: nothing for the reader to trip on
+            return numeric(loadmat(path, simplify_cells=simplify_cells))
+        except Exception as exc:  # what the child would have said
+            raise InputError(f"{type(exc).__name__}: {exc}"[:2000]) from None
 
     ctx = mp.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
@@ -114,55 +122,6 @@ def read_mat_v5(
     raise InputError(
         f"the MATLAB reader crashed on this file (exit code {proc.exitcode}); it is corrupt"
     )
-
-
-#: MAT-file v5 top-level element types: a matrix, or a zlib-compressed one (MathWorks, "MAT-File
-#: Format", 2024, ch. 1).
-_MI_MATRIX, _MI_COMPRESSED = 14, 15
-
-
-def check_mat_v5_layout(path: Path) -> None:
-    """Refuse a MATLAB v5 file whose element layout is damaged, before any reader parses it.
-
-    A v5 file is a 128-byte header (its last 2 bytes ``IM`` or ``MI`` give the byte order)
-    followed by top-level data elements, each an 8-byte tag (type, number of bytes) and its
-    data; every top-level element is a matrix or a compressed matrix, and the last one ends
-    where the file ends. A file whose header is not a v5 header is left to the reader.
-
-    Parameters
-    ----------
-    path : Path
-
-    Raises
-    ------
-    InputError
-        An element of another type, an element running past the end of the file, or bytes
-        after the last element; the message names the byte where it goes wrong.
-    """
-    with path.open("rb") as fh:  # only the tags are read: the file may be large
-        size = fh.seek(0, 2)
-        fh.seek(126)
-        order = {b"IM": "<", b"MI": ">"}.get(fh.read(2))
-        pos = 128
-        while order is not None and pos < size:
-            if size - pos < 8:
-                raise InputError(
-                    f"The MATLAB file '{path}' is damaged: {size - pos} stray byte(s) after its "
-                    f"last variable (from byte {pos} of {size})."
-                )
-            fh.seek(pos)
-            kind, count = (int(v) for v in np.frombuffer(fh.read(8), dtype=f"{order}u4"))
-            if kind not in (_MI_MATRIX, _MI_COMPRESSED):
-                raise InputError(
-                    f"The MATLAB file '{path}' is damaged: the element at byte {pos} has type "
-                    f"{kind}, expected a variable (type {_MI_MATRIX} or {_MI_COMPRESSED})."
-                )
-            if pos + 8 + count > size:
-                raise InputError(
-                    f"The MATLAB file '{path}' is damaged or truncated: the variable at byte "
-                    f"{pos} needs {count} bytes, but the file ends {size - pos - 8} bytes later."
-                )
-            pos += 8 + count
 
 
 def load_array(path: str | Path, key: str | None = None, *, trusted: bool = False) -> np.ndarray:
