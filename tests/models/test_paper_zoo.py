@@ -63,10 +63,23 @@ def _check_runnable(name, monkeypatch):
     adapter = load_model(entry.model, pretrained=False, seed=0)
     assert (adapter.weights_tag or "") == entry.tag
     assert select_layers(adapter, list(entry.layers)) == list(entry.layers)
-    if entry.family != "CLIP":  # CLIP's towers have position embeddings of one input size
+    frames = 2
+    if entry.family != "CLIP":
         adapter = ca.as_adapter(adapter, preprocess=Preprocess(size=64, crop_pct=1.0))
-    clips = np.random.default_rng(0).integers(0, 255, size=(3, 2, 40, 40, 3), dtype=np.uint8)
-    md = extract(adapter, clips, layers=list(entry.layers), pool="avg", cache=False, progress=False)
+    else:  # its towers have position embeddings of one input size (up to 336 px): one frame
+        frames = 1
+    clips = np.random.default_rng(0).integers(0, 255, (3, frames, 40, 40, 3), dtype=np.uint8)
+    # a video model sees the clips' own 2 frames (one tubelet), not its 64
+    sampling = {"frames": frames} if adapter.kind == "video" else {}
+    md = extract(
+        adapter,
+        clips,
+        layers=list(entry.layers),
+        pool="avg",
+        cache=False,
+        progress=False,
+        **sampling,
+    )
     assert md.layers() == list(entry.layers) and md.n_stimuli == 3
 
 
