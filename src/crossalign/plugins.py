@@ -130,8 +130,9 @@ def load_plugins() -> PluginReport:
     """
     loaded: list[str] = []
     failed: list[tuple[str, str]] = []
+    installed = entry_points()  # every distribution's entry points, read once for all groups
     for group in GROUPS:
-        for ep in entry_points(group=group):
+        for ep in installed.select(group=group):
             label = f"{group}:{ep.name}"
             reason = _load_one(group, ep)
             if reason is None:
