@@ -263,6 +263,22 @@ def test_cluster_arguments_are_checked():
             pass
 
 
+def test_a_scheduler_address_where_nothing_listens_is_refused_at_once(monkeypatch):
+    """A refused connection is reported at once, naming the address, without a client (which
+    would retry the address until its 10 s timeout)."""
+    import socket
+
+    distributed = pytest.importorskip("distributed")
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(distributed, "Client", lambda *a, **k: pytest.fail("a client started"))
+    address = f"tcp://127.0.0.1:{port}"
+    with pytest.raises(ValueError, match=rf"scheduler at '{address}': nothing listens there"):  # noqa: SIM117
+        with ca.distributed.cluster(scheduler=address):
+            pass
+
+
 @pytest.mark.slow
 def test_cli_matrix_on_dask_and_torch_equals_the_default(data_dir):
     pytest.importorskip("distributed")

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import socket
+import urllib.parse
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +82,7 @@ def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterato
         raise InputError(f"The 'workers' argument must be a positive integer. Got {workers!r}.")
     with contextlib.ExitStack() as stack:
         if scheduler is not None:
+            _check_listening(scheduler)
             try:
                 client = stack.enter_context(distributed.Client(scheduler, timeout="10s"))
             except (OSError, TimeoutError) as exc:
@@ -100,6 +103,28 @@ def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterato
             client = stack.enter_context(distributed.Client(local))
         with options(cluster=client):
             yield client
+
+
+def _check_listening(scheduler: str) -> None:
+    """Refuse at once a ``tcp://`` address where nothing listens (the client would retry it
+    until its 10 s timeout); anything else is left to the client."""
+    parsed = urllib.parse.urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}")
+    try:
+        host, port = parsed.hostname, parsed.port
+    except ValueError:  # a port that is no number: the client says so
+        return
+    if parsed.scheme != "tcp" or host is None or port is None:
+        return
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+    except ConnectionRefusedError:
+        raise InputError(
+            f"Could not connect to the Dask scheduler at {scheduler!r}: nothing listens there "
+            "(connection refused). Expected the address of a running scheduler, e.g. "
+            "'tcp://host:8786'."
+        ) from None
+    except OSError:  # unknown host, unreachable, slow: the client's own timeout decides
+        return
 
 
 # Each task gets the run's context (its backend and precision; it reaches the worker without
