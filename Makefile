@@ -25,15 +25,15 @@ demo: install
 	$(BIN)/crossalign demo
 
 # the tests run on $(WORKERS) processes (pytest-xdist; a module stays on one worker, so its
-# fixtures are built once), each with one BLAS and PyTorch thread (2 workers on 2 cores);
-# WORKERS=0 runs them in this process
+# fixtures are built once; the slowest modules start first, tests/conftest.py), each with one
+# BLAS and PyTorch thread (2 workers on 2 cores); WORKERS=0 runs them in this process
 WORKERS ?= 2
 # and with compiled modules kept (an environment that sets PYTHONDONTWRITEBYTECODE recompiles
 # every module and test file in each worker, about 10 s of every run)
 THREADS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONDONTWRITEBYTECODE=
 
 test: install
-	$(THREADS) $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope
+	$(THREADS) $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadscope --no-loadscope-reorder
 
 # everyday loop: everything but the tests marked slow, with fewer hypothesis examples (no heavy
 # module fixtures here: an idle worker takes queued tests instead)

@@ -261,3 +261,10 @@ def test_no_module_level_cache_no_dict_write_no_import_by_name():
 def test_the_state_check_finds_planted_cases(source, what):
     found = state_violations(source, "planted.py")
     assert len(found) == 1 and what in found[0]
+
+
+def test_the_modules_started_first_exist():
+    from tests.conftest import SLOWEST_MODULES
+
+    missing = [m for m in SLOWEST_MODULES if not (ROOT / m).is_file()]
+    assert missing == [], "tests/conftest.py SLOWEST_MODULES names modules that are gone"

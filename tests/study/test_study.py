@@ -34,7 +34,8 @@ TINY_MODELS = (
 @pytest.fixture(scope="module")
 def demo_out(data_dir, tmp_path_factory):
     """The README's main command on the demo study with fewer networks, at a reduced
-    bootstrap count; activations go to a cache shared by the session."""
+    bootstrap count; activations go to the session's cache (tests/conftest.py), which the
+    EfficientNet-Lite0 tests of tests/models share."""
     import crossalign.cli
     from crossalign import study
 
@@ -42,7 +43,6 @@ def demo_out(data_dir, tmp_path_factory):
     tiny = {
         **study.DEMO_STUDY,
         "models": [m for m in study.DEMO_STUDY["models"] if m["name"] in TINY_MODELS],
-        "cache_dir": str(tmp_path_factory.getbasetemp() / "activation-cache"),
     }
     assert len(tiny["models"]) == len(TINY_MODELS)
     with pytest.MonkeyPatch.context() as mp:
