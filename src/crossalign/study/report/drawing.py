@@ -4,7 +4,6 @@ per comparison and interval marks."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -143,14 +142,10 @@ def save_figure(fig: Any, folder: Path, name: str) -> Path:
         The PNG.
     """
     import matplotlib.pyplot as plt
-    from PIL import Image
 
-    bbox = _laid_out(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches=bbox)
-    buffer.seek(0)
-    image = Image.open(buffer).convert("RGB").quantize(colors=256)
-    png = write_atomic(folder / f"{name}.png", lambda tmp: image.save(tmp, "PNG", optimize=True))
+    image, bbox = _drawn(fig)
+    palette = image.convert("RGB").quantize(colors=256)
+    png = write_atomic(folder / f"{name}.png", lambda tmp: palette.save(tmp, "PNG", optimize=True))
     write_atomic(  # rasterized parts (cortex meshes) at twice the PNG's resolution
         folder / f"{name}.pdf",
         lambda tmp: fig.savefig(tmp, format="pdf", dpi=2 * DPI, bbox_inches=bbox),
@@ -159,19 +154,34 @@ def save_figure(fig: Any, folder: Path, name: str) -> Path:
     return png
 
 
-def _laid_out(fig: Any) -> Any:
-    """Lay ``fig`` out once and freeze it: the tight bounding box (in inches, padded as
-    matplotlib's ``bbox_inches="tight"`` pads it) that both files are cut to. Without this,
-    each file would lay the figure out twice (once to measure, once to draw)."""
+def _drawn(fig: Any) -> tuple[Any, Any]:
+    """Draw ``fig`` once at :data:`DPI` and freeze its layout; return the drawing cut to the
+    tight bounding box (in inches, padded as matplotlib's ``bbox_inches="tight"`` pads it:
+    the figure's face colour where the box reaches past the canvas) and that box, which the
+    PDF is cut to as well. The one drawing runs the layout engine, measures every text and
+    gives the PNG's pixels (``savefig`` would measure and draw the figure again per file)."""
     import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
 
-    fig.draw_without_rendering()  # runs the layout engine, measures every text
-    bbox = fig.get_tightbbox(fig.canvas.get_renderer())
-    # the positions just computed hold for both files: no engine left, so that saving draws
-    # each file once ("none" would leave a placeholder engine that savefig measures again)
+    fig.set_dpi(DPI)
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    bbox = fig.get_tightbbox(canvas.get_renderer()).padded(mpl.rcParams["savefig.pad_inches"])
+    # the positions just computed hold for both files: no engine left, so that saving the PDF
+    # draws once ("none" would leave a placeholder engine that savefig measures again)
     with mpl.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
         fig.set_layout_engine(None)
-    return bbox.padded(mpl.rcParams["savefig.pad_inches"])
+    pixels = np.asarray(canvas.buffer_rgba())
+    rows, cols = pixels.shape[:2]  # image rows run down, figure inches up
+    left, right = round(bbox.x0 * DPI), round(bbox.x1 * DPI)
+    top, bottom = round(rows - bbox.y1 * DPI), round(rows - bbox.y0 * DPI)
+    face = np.round(np.array(mpl.colors.to_rgba(fig.get_facecolor())) * 255)
+    out = np.empty((bottom - top, right - left, 4), dtype=np.uint8)
+    out[:] = face.astype(np.uint8)
+    y0, y1, x0, x1 = max(top, 0), min(bottom, rows), max(left, 0), min(right, cols)
+    out[y0 - top : y1 - top, x0 - left : x1 - left] = pixels[y0:y1, x0:x1]
+    return Image.fromarray(out), bbox
 
 
 def region_matrix(rows: pd.DataFrame, regions: list[str]) -> np.ndarray:
