@@ -41,6 +41,7 @@ from crossalign.stats.resampling import (
 
 __all__ = [
     "SIMILARITIES",
+    "aps_kernels",
     "brain_aps",
     "brain_aps_ci",
     "brain_aps_ci_of",
@@ -222,15 +223,21 @@ def brain_aps_kernel(
     tsel = np.take_along_axis(t, sel[None, :, None, :], axis=3)  # (S, R, S, Q')
     if np.isnan(t).any() or similarity in _DIRECT:
         return _brain_aps_masked(tsel, valid, _cells(t), similarity)
+    return _brain_aps_plain(tsel, _standardise(tsel, similarity), valid, similarity)
+
+
+def _brain_aps_plain(
+    tsel: np.ndarray, ap_n: np.ndarray, valid: np.ndarray, similarity: str
+) -> np.ndarray:
+    """APS_brain (R, S) of complete patterns ``tsel`` (a, r, s, k), ``ap_n`` standardised."""
+    n_sub, n_reg, q = tsel.shape[0], tsel.shape[1], tsel.shape[-1]
     k, w = _pair_masks(valid)
     count = k.sum(axis=(0, 1))  # (S,)
-    q = tsel.shape[-1]
     flat = tsel.transpose(0, 2, 1, 3).reshape(n_sub * n_sub, n_reg * q)  # (a*b, r*k)
     ref_sum = k.reshape(n_sub * n_sub, n_sub).T @ flat  # (s, r*k)
     with np.errstate(invalid="ignore", divide="ignore"):
         ref = (ref_sum / count[:, None]).reshape(n_sub, n_reg, q)  # (s, r, k)
     ref_n = _standardise(ref, similarity)  # (s, r, k)
-    ap_n = _standardise(tsel, similarity)  # (a, r, s, k)
     c = _squared(np.einsum("srk,arsk->ars", ref_n, ap_n), similarity)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.einsum("ars,as->rs", c, w) / w.sum(axis=0)[None, :]
@@ -275,10 +282,60 @@ def model_aps_kernel(
         scored = np.isfinite(tsel).any(axis=-1)  # (a, r, s): a pair scored (partner designs)
         weight = (w[:, None, :] * _cells(t)[:, :, None] * scored)[:, None]  # (a, 1, r, s)
         return _weighted_mean(c, weight, axis=0)
-    c = np.einsum("lsrk,arsk->alrs", _standardise(usel, similarity), _standardise(tsel, similarity))
+    return _model_aps_plain(usel, _standardise(tsel, similarity), w, similarity)
+
+
+def _model_aps_plain(
+    usel: np.ndarray, tsel_n: np.ndarray, w: np.ndarray, similarity: str
+) -> np.ndarray:
+    """APS_model (L, R, S) of complete patterns: ``usel`` (L, S, R, Q'), the brain's
+    standardised ``tsel_n`` (a, r, s, k), pair weights ``w`` (a, s)."""
+    c = np.einsum("lsrk,arsk->alrs", _standardise(usel, similarity), tsel_n)
     c = _squared(c, similarity)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.einsum("alrs,as->lrs", c, w) / w.sum(axis=0)[None, None, :]
+
+
+def aps_kernels(
+    u: np.ndarray,
+    t: np.ndarray,
+    valid: np.ndarray | None = None,
+    *,
+    include_same_region: bool = True,
+    similarity: str = "pearson",
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`model_aps_kernel` and :func:`brain_aps_kernel` of the same tensors, equal to
+    those computed apart, with what they share (the brain's patterns, standardised) made
+    once: a bootstrap computes both for every resample.
+
+    Parameters
+    ----------
+    u : numpy.ndarray
+        Model-vs-brain scores (L, S, R).
+    t : numpy.ndarray
+        The brain score tensor (S, R, S, R).
+    valid : numpy.ndarray of bool, optional
+        (S, S): which subject pairs count (default: pairs of different subjects).
+    include_same_region : bool
+        Whether a pattern includes its own region.
+    similarity : {"pearson", "spearman", "cosine", "mse", "mae", "r2"}
+        How two patterns are compared (:data:`SIMILARITIES`).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        APS_model (L, R, S) and APS_brain (R, S).
+    """
+    n_sub, n_reg = t.shape[0], t.shape[1]
+    valid = ~np.eye(n_sub, dtype=bool) if valid is None else valid
+    kw: dict[str, Any] = {"include_same_region": include_same_region, "similarity": similarity}
+    if np.isnan(t).any() or np.isnan(u).any() or similarity in _DIRECT:
+        return model_aps_kernel(u, t, valid, **kw), brain_aps_kernel(t, valid, **kw)
+    sel = _selection(n_reg, include_same_region)
+    tsel = np.take_along_axis(t, sel[None, :, None, :], axis=3)  # (a, r, s, k)
+    tsel_n = _standardise(tsel, similarity)
+    model = _model_aps_plain(u[:, :, sel], tsel_n, valid.astype(float), similarity)
+    return model, _brain_aps_plain(tsel, tsel_n, valid, similarity)
 
 
 def subject_pair_mean(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,11 +10,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from crossalign.analysis.aps import (
-    brain_aps_kernel,
-    model_aps_kernel,
-    subject_pair_mean,
-)
+from crossalign.analysis.aps import aps_kernels, subject_pair_mean
 from crossalign.analysis.patterns import compare_matrices
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.errors import InputError
@@ -148,8 +144,8 @@ class EvaluationState:
             "include_same_region": self.spec.include_same_region,
             "similarity": self.spec.similarity,
         }
-        model = model_aps_kernel(u, t, valid, **kw)[li, ri]
-        return np.stack([score, model, brain_aps_kernel(t, valid, **kw)])
+        model, brain = aps_kernels(u, t, valid, **kw)
+        return np.stack([score, model[li, ri], brain])
 
     def matrices(self, n_permutations: int = 1000) -> dict[str, Any]:
         """The brain's and the model's cross-region matrices on test stimuli and their
