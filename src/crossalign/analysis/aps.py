@@ -217,10 +217,7 @@ def brain_aps_kernel(
     numpy.ndarray
         (R, S).
     """
-    n_sub, n_reg = t.shape[0], t.shape[1]
-    valid = ~np.eye(n_sub, dtype=bool) if valid is None else valid
-    sel = _selection(n_reg, include_same_region)
-    tsel = np.take_along_axis(t, sel[None, :, None, :], axis=3)  # (S, R, S, Q')
+    valid, _, tsel = _brain_patterns(t, valid, include_same_region)
     if np.isnan(t).any() or similarity in _DIRECT:
         return _brain_aps_masked(tsel, valid, _cells(t), similarity)
     return _brain_aps_plain(tsel, _standardise(tsel, similarity), valid, similarity)
@@ -271,10 +268,7 @@ def model_aps_kernel(
     numpy.ndarray
         (L, R, S).
     """
-    n_sub, n_reg = t.shape[0], t.shape[1]
-    valid = ~np.eye(n_sub, dtype=bool) if valid is None else valid
-    sel = _selection(n_reg, include_same_region)
-    tsel = np.take_along_axis(t, sel[None, :, None, :], axis=3)  # (a, r, s, k)
+    valid, sel, tsel = _brain_patterns(t, valid, include_same_region)
     usel = u[:, :, sel]  # (L, S, R, Q')
     w = valid.astype(float)
     if np.isnan(t).any() or np.isnan(u).any() or similarity in _DIRECT:
@@ -326,16 +320,24 @@ def aps_kernels(
     tuple of numpy.ndarray
         APS_model (L, R, S) and APS_brain (R, S).
     """
-    n_sub, n_reg = t.shape[0], t.shape[1]
-    valid = ~np.eye(n_sub, dtype=bool) if valid is None else valid
     kw: dict[str, Any] = {"include_same_region": include_same_region, "similarity": similarity}
     if np.isnan(t).any() or np.isnan(u).any() or similarity in _DIRECT:
         return model_aps_kernel(u, t, valid, **kw), brain_aps_kernel(t, valid, **kw)
-    sel = _selection(n_reg, include_same_region)
-    tsel = np.take_along_axis(t, sel[None, :, None, :], axis=3)  # (a, r, s, k)
+    valid, sel, tsel = _brain_patterns(t, valid, include_same_region)
     tsel_n = _standardise(tsel, similarity)
     model = _model_aps_plain(u[:, :, sel], tsel_n, valid.astype(float), similarity)
     return model, _brain_aps_plain(tsel, tsel_n, valid, similarity)
+
+
+def _brain_patterns(
+    t: np.ndarray, valid: np.ndarray | None, include_same_region: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs that count (default: different subjects), the target regions of each
+    region's pattern (R, Q') and the brain's patterns ``t[a, r, s, sel[r]]`` (a, r, s, Q')."""
+    n_sub, n_reg = t.shape[0], t.shape[1]
+    valid = ~np.eye(n_sub, dtype=bool) if valid is None else valid
+    sel = _selection(n_reg, include_same_region)
+    return valid, sel, np.take_along_axis(t, sel[None, :, None, :], axis=3)
 
 
 def subject_pair_mean(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
