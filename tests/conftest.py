@@ -57,20 +57,18 @@ OPTIONAL_MODULES = {
 #: (``--dist loadscope``, ``--no-loadscope-reorder``), and a long module begun last leaves the
 #: other worker idle until it ends.
 SLOWEST_MODULES = (
+    "tests/test_fuzz.py",
     "tests/study/test_study.py",
     "tests/study/test_resume.py",
     "tests/study/test_hostile.py",
     "tests/study/test_study_options.py",
-    "tests/study/test_report_layout.py",
-    "tests/test_fuzz.py",
     "tests/models/test_paper_zoo.py",
     "tests/models/test_sources.py",
+    "tests/study/test_report_layout.py",
+    "tests/engine/test_scale.py",
     "tests/study/test_hostile_battery.py",
     "tests/stats/test_stats.py",
-    "tests/engine/test_scale.py",
     "tests/study/test_reproduce.py",
-    "tests/study/test_outcomes_study.py",
-    "tests/models/test_video.py",
     "tests/models/test_models.py",
 )
 
