@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from crossalign._registry import Registry
+from crossalign.models.stimuli import IMAGENET
 
 __all__ = ["PAPER_ZOOS", "PaperModel", "paper_models"]
 
@@ -112,8 +113,8 @@ _TIMM_NOTE = (
 AS_IS: Mapping[str, Any] = {
     "size": 256,
     "crop_pct": 1.0,
-    "mean": [0.485, 0.456, 0.406],
-    "std": [0.229, 0.224, 0.225],
+    "mean": list(IMAGENET.mean),
+    "std": list(IMAGENET.std),
 }
 _VJEPA_NOTE = (
     "built here as a video model (vjepa2:<size>; weights from the hub id), its encoder blocks "
