@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import crossalign as ca
+from crossalign.compute.heap import keep_large_blocks
 
 settings.register_profile(
     "default",
@@ -22,6 +23,13 @@ settings.register_profile(
 settings.register_profile("fast", parent=settings.get_profile("default"), max_examples=15)
 settings.register_profile("ci", parent=settings.get_profile("default"), max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each test process keeps freed large arrays in its heap, as the command line does
+    (:func:`crossalign.compute.heap.keep_large_blocks`): a network's batches reuse the last
+    batch's memory instead of faulting fresh pages in. No number depends on it."""
+    keep_large_blocks()
 
 
 #: Modules of the optional extras (``pip install 'crossalign[...]'``). In the job that tests a

@@ -30,6 +30,7 @@ from crossalign._validation import check_option
 from crossalign._version import __version__
 from crossalign.analysis.patterns import cross_region_matrix
 from crossalign.bench.suite import BENCHMARKS, blas_config
+from crossalign.compute.heap import keep_large_blocks
 from crossalign.config import options
 from crossalign.data.containers import BrainData
 from crossalign.engine.distributed import cluster
@@ -123,6 +124,7 @@ def _main(
     ] = False,
 ) -> None:
     """Evaluate models of the brain by cross-region alignment patterns."""
+    keep_large_blocks()  # each batch's activations reuse the last one's memory
     with warnings.catch_warnings():  # said here in one line each
         warnings.simplefilter("ignore", PluginWarning)
         report = load_plugins()

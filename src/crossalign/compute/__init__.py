@@ -5,6 +5,7 @@ Modules
 backends   NumPy (default) or PyTorch (CPU, or CUDA where present): every backend kernel
 context    the execution context (backend, precision, memory budget, memories) kernels take
 crossval   cross-validated distances (cross-validated Euclidean, crossnobis) from repetitions
+heap       the C allocator keeps freed large arrays between batches (no page faults per batch)
 products   the backends' products on their own arrays (symmetric products as halves)
 rdm        representational dissimilarity matrices, computed in batches; RDM checks and MDS
 ridge      all-pairs ridge regression with leave-one-out penalties (linear predictivity)
