@@ -155,24 +155,45 @@ def save_figure(fig: Any, folder: Path, name: str) -> Path:
 
 
 def _drawn(fig: Any) -> tuple[Any, Any]:
-    """Draw ``fig`` once at :data:`DPI` and freeze its layout; return the drawing cut to the
-    tight bounding box (in inches, padded as matplotlib's ``bbox_inches="tight"`` pads it:
-    the figure's face colour where the box reaches past the canvas) and that box, which the
-    PDF is cut to as well. The one drawing runs the layout engine, measures every text and
-    gives the PNG's pixels (``savefig`` would measure and draw the figure again per file)."""
+    """Draw ``fig`` once at :data:`DPI` and freeze its layout; return the PNG's image, cut to
+    the tight bounding box padded as matplotlib's ``bbox_inches="tight"`` pads it, and that box
+    (in inches), which the PDF is cut to as well.
+
+    The one drawing runs the layout engine, measures every text and gives the pixels
+    (``savefig`` would measure and draw the figure again per file). Where something lies
+    outside the canvas (a legend anchored beyond the figure's edge), the canvas holds no
+    pixels of it: the figure is then drawn again with the box as its canvas, as ``savefig``
+    draws it."""
     import matplotlib as mpl
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
 
     fig.set_dpi(DPI)
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     canvas.draw()
-    bbox = fig.get_tightbbox(canvas.get_renderer()).padded(mpl.rcParams["savefig.pad_inches"])
+    tight = fig.get_tightbbox(canvas.get_renderer())
+    bbox = tight.padded(mpl.rcParams["savefig.pad_inches"])
     # the positions just computed hold for both files: no engine left, so that saving the PDF
     # draws once ("none" would leave a placeholder engine that savefig measures again)
     with mpl.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
         fig.set_layout_engine(None)
-    pixels = np.asarray(canvas.buffer_rgba())
+    width, height = fig.get_size_inches()
+    inside = 0.5 / DPI  # half a pixel: the extents of what touches the edge
+    if (
+        tight.x0 < -inside
+        or tight.y0 < -inside
+        or tight.x1 > width + inside
+        or tight.y1 > height + inside
+    ):
+        return _redrawn(fig, bbox), bbox
+    return _cut(fig, np.asarray(canvas.buffer_rgba()), bbox), bbox
+
+
+def _cut(fig: Any, pixels: np.ndarray, bbox: Any) -> Any:
+    """The canvas's pixels cut to ``bbox`` (inches); the figure's face colour where the box
+    reaches past the canvas (only its padding can)."""
+    import matplotlib as mpl
+    from PIL import Image
+
     rows, cols = pixels.shape[:2]  # image rows run down, figure inches up
     left, right = round(bbox.x0 * DPI), round(bbox.x1 * DPI)
     top, bottom = round(rows - bbox.y1 * DPI), round(rows - bbox.y0 * DPI)
@@ -181,7 +202,21 @@ def _drawn(fig: Any) -> tuple[Any, Any]:
     out[:] = face.astype(np.uint8)
     y0, y1, x0, x1 = max(top, 0), min(bottom, rows), max(left, 0), min(right, cols)
     out[y0 - top : y1 - top, x0 - left : x1 - left] = pixels[y0:y1, x0:x1]
-    return Image.fromarray(out), bbox
+    return Image.fromarray(out)
+
+
+def _redrawn(fig: Any, bbox: Any) -> Any:
+    """``fig`` drawn at :data:`DPI` on a canvas that is ``bbox`` (inches), as ``savefig``
+    with that box draws it."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches=bbox)
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        return image.convert("RGBA")
 
 
 def region_matrix(rows: pd.DataFrame, regions: list[str]) -> np.ndarray:

@@ -215,18 +215,21 @@ def _patterns(p: Panel) -> list[ReportFigure]:
             cols,
             figsize=(2.1 * cols, 1.8 * rows_n),
             squeeze=False,
+            sharex=True,
             sharey=True,
             layout="constrained",
         )
         x = np.arange(n)
+        # one region axis for every panel: its labels under each column's lowest panel only
+        axes[0][0].set_xticks(x, p.regions)
         for i, region in enumerate(p.regions):
             ax = axes[i // cols][i % cols]
             ax.fill_between(x, low[i], high[i], color="0.8", label="brain 95%")
             ax.plot(x, mean[i], color="0.2", lw=1.5, label="brain mean")
             ax.plot(x, mdl[i], color="C3", lw=1.5, marker="o", ms=3, label=str(model))
             ax.set_title(f"{region}", fontsize=8)
-            ax.set_xticks(x, p.regions, rotation=90, fontsize=6)
             ax.tick_params(labelsize=6)
+            ax.tick_params("x", labelrotation=90, labelbottom=i + cols >= n)
         for j in range(n, rows_n * cols):
             axes[j // cols][j % cols].axis("off")
         axes[0][0].legend(fontsize=6)
@@ -287,7 +290,9 @@ def _profiles(p: Panel) -> list[ReportFigure]:
         return []
     cols = min(len(p.regions), 5)
     rows_n = int(np.ceil(len(p.regions) / cols))
-    fig, axes = plt.subplots(rows_n, cols, figsize=(2.4 * cols, 2.0 * rows_n), squeeze=False)
+    fig, axes = plt.subplots(
+        rows_n, cols, figsize=(2.4 * cols, 2.0 * rows_n), squeeze=False, layout="constrained"
+    )
     sel = p.rows("selected_layer")
     for i, region in enumerate(p.regions):
         ax = axes[i // cols][i % cols]
@@ -306,17 +311,11 @@ def _profiles(p: Panel) -> list[ReportFigure]:
         ax.tick_params(labelsize=6)
     for j in range(len(p.regions), rows_n * cols):
         axes[j // cols][j % cols].axis("off")
-    fig.legend(
-        *axes[0][0].get_legend_handles_labels(),
-        fontsize=6,
-        loc="center left",
-        bbox_to_anchor=(1.0, 0.5),
-    )
+    fig.legend(*axes[0][0].get_legend_handles_labels(), fontsize=6, loc="outside right center")
     fig.suptitle(
         f"{p.dataset}: layer profiles on training stimuli ({p.metric}; dot: chosen layer)",
         fontsize=9,
     )
-    fig.tight_layout()
     caption = (
         "Layer profiles of all models per region: every layer's score on the training stimuli "
         "(where layers are selected), the chosen layer marked"

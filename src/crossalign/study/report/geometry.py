@@ -90,7 +90,7 @@ def _colours(fig: Any, axes: list, stimuli: list[str]) -> Any:
             Line2D([], [], marker="o", ls="", color=colours[i], label=s)
             for i, s in enumerate(stimuli)
         ]
-        fig.legend(handles=handles, fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        fig.legend(handles=handles, fontsize=6, loc="outside right center")
         return colours
     colours = plt.get_cmap("viridis")(np.linspace(0, 1, n))
     bar = fig.colorbar(
