@@ -4,6 +4,7 @@ per comparison and interval marks."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -208,8 +209,6 @@ def _cut(fig: Any, pixels: np.ndarray, bbox: Any) -> Any:
 def _redrawn(fig: Any, bbox: Any) -> Any:
     """``fig`` drawn at :data:`DPI` on a canvas that is ``bbox`` (inches), as ``savefig``
     with that box draws it."""
-    import io
-
     from PIL import Image
 
     buffer = io.BytesIO()
