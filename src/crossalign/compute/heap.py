@@ -3,8 +3,8 @@
 glibc's ``malloc`` serves every block above its mmap threshold (at most 32 MiB) with a fresh
 ``mmap`` and unmaps it again on ``free``. A network's activations on a batch of images are
 such blocks (EfficientNet-Lite0's first layers hold ~150 MB per 32 images), so each batch
-faults all of its pages in again and the kernel zeroes them: on this project's 2-core test
-machine half of a CPU extraction's time is spent there. With mmap off and the heap's top
+faults all of its pages in again and the kernel zeroes them: on a 2-core machine most
+of a CPU extraction's time is spent there. With mmap off and the heap's top
 not trimmed, a freed block is reused by the next batch. The arithmetic is the same, so
 every number is unchanged; what changes is that the memory of the largest batch stays with
 the process until it exits. PyTorch's CPU performance guide makes the same point and
@@ -43,10 +43,10 @@ def keep_large_blocks() -> bool:
     block, no trimming of the heap's top below :data:`TRIM_THRESHOLD`.
 
     The command line does this at start; call it at the top of a script that extracts
-    features on the CPU to get the same speed (about 2x for EfficientNet-Lite0 on one
-    thread). Nothing happens on another platform or C library, or when one of
-    :data:`ALLOCATOR_VARIABLES` is set (the user's choice stands). Numbers do not change;
-    the memory of the largest batch stays with the process.
+    features on the CPU to get the same speed (4-5x the images per second for
+    EfficientNet-Lite0 on 2 threads). Nothing happens on another platform or C library,
+    or when one of :data:`ALLOCATOR_VARIABLES` is set (the user's choice stands). Numbers
+    do not change; the memory of the largest batch stays with the process.
 
     Returns
     -------
