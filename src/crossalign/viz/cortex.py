@@ -190,13 +190,14 @@ def _panel(
     rgba[ok] = colours(face_values[ok])
     ax.add_collection(
         PolyCollection(  # a raster in vector files: a PDF of ~10^5 polygons is slow and huge
-            list(xy),
+            xy,
             facecolors=rgba,
             edgecolors="face",
             linewidths=0,
             antialiased=False,
             rasterized=True,
-        )
+        ),
+        autolim=False,  # the limits are set just below, from the same coordinates
     )
     ax.set_xlim(xy[..., 0].min(), xy[..., 0].max())
     ax.set_ylim(xy[..., 1].min(), xy[..., 1].max())
