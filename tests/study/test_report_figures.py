@@ -42,3 +42,50 @@ def test_a_figure_inside_its_canvas_is_cut_like_savefig(tmp_path):
     got = Image.open(png).size
     assert abs(got[0] - size[0]) <= 2 and abs(got[1] - size[1]) <= 2, (got, size)
     assert _red_pixels(png) > 100
+
+
+def _pattern_panel(tmp_path, n_regions):
+    """A Panel holding one model's alignment patterns over ``n_regions`` regions."""
+    import pandas as pd
+
+    from crossalign.study.report.drawing import Panel
+
+    regions = [f"R{i}" for i in range(n_regions)]
+    rows = [
+        {"model": "net", "analysis": a, "region": r, "target_region": t, "value": v}
+        for a, v in (
+            ("brain_pattern", 0.5),
+            ("brain_pattern_low", 0.4),
+            ("brain_pattern_high", 0.6),
+            ("model_to_brain", 0.45),
+        )
+        for r in regions
+        for t in regions
+    ]
+    return Panel("data", "pearson", pd.DataFrame(rows), regions, ["net"], tmp_path)
+
+
+def test_pattern_panels_label_the_region_axis_under_each_columns_lowest_panel(
+    tmp_path, monkeypatch
+):
+    """7 regions on a 5-column grid: the second row holds 2 panels, so columns 3-5 end in
+    the first row, whose panels there must carry the region labels; panels with one below
+    carry none."""
+    from crossalign.study.report import figures
+
+    drawn = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, folder, name: drawn.append(fig))
+    patterns = next(f for f in figures.FIGURES if f.__name__ == "_patterns")
+    patterns(_pattern_panel(tmp_path, 7))
+    (fig,) = drawn
+    fig.canvas.draw()
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == [f"R{i}" for i in range(7)]
+    labelled = [
+        any(t.label1.get_visible() and t.label1.get_text() for t in ax.xaxis.get_major_ticks())
+        for ax in panels
+    ]
+    assert labelled == [False, False, True, True, True, True, True]
+    shown = [t.label1.get_text() for t in panels[4].xaxis.get_major_ticks()]
+    assert shown == [f"R{i}" for i in range(7)]
+    plt.close(fig)
