@@ -8,9 +8,11 @@ never ``assert``, which vanishes under ``python -O``.
 from __future__ import annotations
 
 import difflib
+import functools
+import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -23,7 +25,10 @@ __all__ = [
     "check_option",
     "closest",
     "describe",
+    "keywords_checked",
 ]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def describe(value: Any) -> str:
@@ -93,6 +98,51 @@ class Constraint:
             raise InputError(
                 f"The '{name}' {noun}{place} must be {self.expected}. Got {value!r} instead."
             )
+
+
+def keywords_checked(func: F) -> F:
+    """Decorate a function (or a class, for its constructor) so that a keyword it does not
+    take is an :class:`~crossalign.errors.InputTypeError` naming the keyword, the closest one
+    it takes and all of them, instead of Python's bare "unexpected keyword argument".
+
+    Parameters
+    ----------
+    func : callable or type
+
+    Returns
+    -------
+    callable or type
+        ``func``, whose calls check their keywords first (a class is returned itself, with
+        its ``__init__`` checked).
+    """
+    if isinstance(func, type):
+        func.__init__ = keywords_checked(func.__init__)  # type: ignore[misc]
+        return func
+    params = inspect.signature(func).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return func  # it takes any keyword: its own check names them
+    names = [
+        n
+        for n, p in params.items()
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        and n != "self"
+    ]
+    known = frozenset(names)
+    where = func.__qualname__.replace(".__init__", "")
+
+    @functools.wraps(func)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        unknown = [k for k in kwargs if k not in known]
+        if unknown:
+            hint = closest(unknown[0], names)
+            raise InputTypeError(
+                f"{where}() takes no keyword {unknown[0]!r}"
+                + (f"; did you mean {hint!r}?" if hint else ".")
+                + f" Its keywords: {sorted(names)}."
+            )
+        return func(*args, **kwargs)
+
+    return checked  # type: ignore[return-value]
 
 
 def check_option(value: Any, name: str, options: Iterable[str], where: str = "") -> str:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from crossalign._validation import describe
+from crossalign._validation import describe, keywords_checked
 from crossalign.analysis.layers import layer_scores, select_layers
 from crossalign.analysis.patterns import (
     compare_matrices,
@@ -138,6 +138,7 @@ def _ids_for(brain: BrainData, stimuli: Any) -> list[Hashable]:
 
 
 # ---------------------------------------------------------------------- Step 1-2: data
+@keywords_checked
 def collect_multi_region_data(
     subjects: Sequence[Hashable],
     regions: Sequence[Hashable],
@@ -171,6 +172,7 @@ def collect_multi_region_data(
     return BrainData.from_responses(responses, stimuli=_stimulus_ids(stimuli))
 
 
+@keywords_checked
 def collect_model_responses(
     models: Sequence[ModelLike] | Mapping[Hashable, ModelLike],
     stimuli: Any,
@@ -246,6 +248,7 @@ def _n(stimuli: Any) -> int:
 
 
 # ---------------------------------------------------------------------- Step 3: RSA
+@keywords_checked
 def compute_rdm(responses: Any, metric: str = "correlation") -> np.ndarray:
     """Step 3a: the RDM (n_stimuli, n_stimuli) of one response matrix (n_stimuli, n_units).
 
@@ -270,6 +273,7 @@ def compute_rdm(responses: Any, metric: str = "correlation") -> np.ndarray:
     return rdm
 
 
+@keywords_checked
 def compute_alignment_score(
     rdm1: Any,
     rdm2: Any,
@@ -326,6 +330,7 @@ def compute_alignment_score(
 
 
 # ---------------------------------------------------------------------- Step 4-5: patterns
+@keywords_checked
 def compute_cross_region_alignment(
     data_dict: Representations | Mapping[tuple[Hashable, Hashable], Any],
     regions: Sequence[Hashable],
@@ -403,6 +408,7 @@ def _ordered(matrix: Any, region_names: Sequence[Hashable], name: str) -> np.nda
     return arr
 
 
+@keywords_checked
 def compare_alignment_patterns(
     brain_matrix: Any,
     model_matrices: Mapping[Hashable, Any],
@@ -491,6 +497,7 @@ def compare_alignment_patterns(
 
 
 # ---------------------------------------------------------------------- Applications
+@keywords_checked
 def identify_best_layers(
     model: ModelLike,
     regions: Sequence[Hashable],
@@ -532,6 +539,7 @@ def identify_best_layers(
     return select_layers(scores, higher_is_better=get_metric(metric).higher_is_better)
 
 
+@keywords_checked
 def validate_model_comprehensive(
     model: ModelLike,
     brain_data: BrainData | Mapping[tuple[Hashable, Hashable], Any],

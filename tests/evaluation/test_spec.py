@@ -64,3 +64,56 @@ def test_a_spec_round_trips_through_its_stored_form():
     spec = get_protocol("hoefling2026").with_choices(3, metric=metric, partners=2)
     back = Protocol.from_stored(spec.stored())
     assert back == spec
+
+
+def test_a_misspelt_keyword_names_the_closest_one_everywhere_a_choice_is_given():
+    """evaluate_model, Evaluation.fit and Protocol take the same choices; a misspelt one is
+    refused naming the closest, and the refusal is still a TypeError."""
+    from crossalign.errors import InputTypeError
+
+    rng = np.random.default_rng(0)
+    stimuli = [f"s{i}" for i in range(8)]
+    brain = ca.BrainData.from_responses(
+        {(f"sub{s}", f"R{r}"): rng.normal(size=(8, 4)) for s in range(3) for r in range(3)},
+        stimuli=stimuli,
+    )
+    model = ca.ModelData.from_activations(
+        {f"L{r}": rng.normal(size=(8, 5)) for r in range(3)}, stimuli=stimuli
+    )
+    with pytest.raises(
+        InputTypeError,
+        match=r"evaluate_model\(\) takes no keyword 'celing'; "
+        r"did you mean 'ceiling'\?",
+    ) as caught:
+        ca.evaluate_model(model, brain, celing="nili2014")
+    assert isinstance(caught.value, TypeError) and "'ncsnr_threshold'" in str(caught.value)
+    with pytest.raises(InputError, match=r"\['celing'\]; did you mean 'ceiling'"):
+        ca.Evaluation.fit(model, brain, celing="nili2014")
+    with pytest.raises(
+        InputTypeError,
+        match=r"Protocol\(\) takes no keyword 'ncsnr'; did you "
+        r"mean 'ncsnr_threshold'\?",
+    ):
+        Protocol("mine", "a lab's choices", ncsnr=0.2)
+    with pytest.raises(InputTypeError, match=r"takes no keyword 'zzz'\. Its keywords"):
+        ca.evaluate_model(model, brain, zzz=1)
+    # the right keywords still reach the function
+    done = ca.evaluate_model(model, brain, ceiling="nili2014", ncsnr_threshold=None, n_bootstrap=0)
+    assert set(done["score"].dims) >= {"region"}
+
+
+def test_keywords_checked_keeps_the_signature_and_passes_functions_taking_any_keyword():
+    import inspect
+
+    from crossalign._validation import keywords_checked
+
+    def f(a, *, b=1):
+        return a + b
+
+    def g(a, **rest):
+        return rest
+
+    checked = keywords_checked(f)
+    assert checked(1, b=2) == 3 and checked(a=1) == 2
+    assert inspect.signature(checked) == inspect.signature(f)
+    assert keywords_checked(g) is g

@@ -7,6 +7,7 @@ from typing import Any
 
 import xarray as xr
 
+from crossalign._validation import keywords_checked
 from crossalign.data.containers import BrainData, ModelData
 from crossalign.errors import InputError
 from crossalign.evaluation.core import Evaluation
@@ -21,6 +22,7 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------- the function API
+@keywords_checked
 def evaluate_model(
     model_data: ModelData,
     brain_data: BrainData,
@@ -174,6 +176,7 @@ def evaluate_model(
     )
 
 
+@keywords_checked
 def aps_permutation_test(
     evaluation: Evaluation,
     *,

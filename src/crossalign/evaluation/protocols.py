@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from crossalign._registry import Registry
-from crossalign._validation import Constraint, closest
+from crossalign._validation import Constraint, closest, keywords_checked
 from crossalign.analysis.aps import SIMILARITIES
 from crossalign.compute.rdm import DISTANCES
 from crossalign.errors import InputError
@@ -105,6 +105,7 @@ CONSTRAINTS: Mapping[str, Constraint] = {
 }
 
 
+@keywords_checked
 @dataclass(frozen=True)
 class Protocol:
     """Every choice of an evaluation. Fields are the option names of

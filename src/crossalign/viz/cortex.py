@@ -190,7 +190,7 @@ def _panel(
     rgba[ok] = colours(face_values[ok])
     ax.add_collection(
         PolyCollection(  # a raster in vector files: a PDF of ~10^5 polygons is slow and huge
-            xy,
+            xy,  # type: ignore[arg-type]  # one (F, 3, 2) array: matplotlib's fast path
             facecolors=rgba,
             edgecolors="face",
             linewidths=0,
