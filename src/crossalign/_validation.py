@@ -134,10 +134,17 @@ def keywords_checked(func: F) -> F:
     def checked(*args: Any, **kwargs: Any) -> Any:
         unknown = [k for k in kwargs if k not in known]
         if unknown:
-            hint = closest(unknown[0], names)
+            hints = {k: h for k in unknown if (h := closest(k, names))}
+            if len(unknown) == 1:
+                given, hint = f" {unknown[0]!r}", "".join(repr(h) for h in hints.values())
+            else:
+                given, hint = (
+                    f"s {unknown}",
+                    ", ".join(f"{h!r} for {k!r}" for k, h in hints.items()),
+                )
             raise InputTypeError(
-                f"{where}() takes no keyword {unknown[0]!r}"
-                + (f"; did you mean {hint!r}?" if hint else ".")
+                f"{where}() takes no keyword{given}"
+                + (f"; did you mean {hint}?" if hints else ".")
                 + f" Its keywords: {sorted(names)}."
             )
         return func(*args, **kwargs)

@@ -97,6 +97,12 @@ def test_a_misspelt_keyword_names_the_closest_one_everywhere_a_choice_is_given()
         Protocol("mine", "a lab's choices", ncsnr=0.2)
     with pytest.raises(InputTypeError, match=r"takes no keyword 'zzz'\. Its keywords"):
         ca.evaluate_model(model, brain, zzz=1)
+    with pytest.raises(
+        InputTypeError,
+        match=r"takes no keywords \['celing', 'zzz', 'n_bootstrp'\]; did you mean 'ceiling' "
+        r"for 'celing', 'n_bootstrap' for 'n_bootstrp'\?",
+    ):
+        ca.evaluate_model(model, brain, celing="nili2014", zzz=1, n_bootstrp=3)
     # the right keywords still reach the function
     done = ca.evaluate_model(model, brain, ceiling="nili2014", ncsnr_threshold=None, n_bootstrap=0)
     assert set(done["score"].dims) >= {"region"}
